@@ -1,0 +1,68 @@
+//! Essaim's sync core: the automerge-repo protocol as a pure state machine.
+//!
+//! `sync-core` decides everything about syncing Automerge documents with the
+//! automerge-repo websocket protocol (version "1"): the handshake, one sync
+//! state per (document, peer), what to send to whom, what to persist, when to
+//! compact and when to unload. The relay (`server`, async + SQLite) and the
+//! browser (`wasm-client` + TypeScript + IndexedDB) drive the same [`Repo`].
+//!
+//! # Does not do
+//!
+//! No IO: no sockets, no files, no IndexedDB. No clock: `now` is passed in.
+//! No randomness drawn here: actor ids, storage ids, session ids and document
+//! ids come from the driver (automerge itself draws a throwaway default actor
+//! id, always replaced). No threads, no async. It builds for
+//! `wasm32-unknown-unknown` (checked by CI) and a tidy test keeps it so.
+//!
+//! # How to drive it
+//!
+//! ```text
+//!            Input (now, event)                  Output, in order
+//!  socket ──► Connected/Received/Disconnected ──► Send / Close        ──► socket
+//!  storage ─► Loaded                          ──► Load / Write        ──► storage
+//!  app ─────► Open/Broadcast/AccessDecided    ──► DocumentChanged /   ──► app, UI
+//!  timer ───► Tick (at next_deadline())           CheckAccess / …
+//! ```
+//!
+//! 1. Start: read `["storage-adapter-id"]` and call [`Repo::start`] with it
+//!    and 16 random bytes; carry out the returned outputs.
+//! 2. Loop: wait for the next event (a frame, a closed socket, a finished
+//!    load, the deadline from [`Repo::next_deadline`]); call
+//!    [`Repo::handle`] with the current time; carry out every [`Output`] in
+//!    order. A [`StorageWrite`] is applied atomically, and before any later
+//!    `Send`: that is how nothing is advertised before it is stored.
+//! 3. Local changes go through [`Repo::create_document`] and
+//!    [`Repo::change_document`], which return outputs the same way.
+//!
+//! # Invariants
+//!
+//! - [`Repo::handle`] never fails and never panics on peer or storage
+//!   input: malformed or hostile input closes that connection
+//!   ([`Output::Close`], after an `error` frame), and unreadable stored
+//!   chunks are left on disk and reported.
+//! - A storage write that holds a change precedes, in the output list, every
+//!   message that advertises that change.
+//! - Only chunks this repo loaded or wrote are ever deleted.
+//! - Given the same inputs, a repo produces the same outputs.
+
+#![warn(missing_docs, unreachable_pub)]
+
+mod ids;
+mod repo;
+mod storage;
+mod wire;
+
+#[cfg(test)]
+mod tests;
+
+pub use automerge;
+pub use ids::{
+    AutomergeUrl, DocumentId, IdError, MAX_DOCUMENT_ID_BYTES, MAX_PEER_ID_BYTES, MAX_STORAGE_ID_BYTES, PeerId,
+    StorageId, URL_SCHEME,
+};
+pub use repo::{
+    Access, AccessPolicy, ChangeError, CloseReason, Config, ConnId, Direction, Input, Output, Repo, StartError,
+    UnixMillis,
+};
+pub use storage::{ChunkKind, StorageKey, StorageWrite};
+pub use wire::{DecodeError, EphemeralMessage, Message, PROTOCOL_VERSION, PeerMetadata, RemoteHeads, SyncMessage};

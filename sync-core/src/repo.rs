@@ -1,0 +1,1166 @@
+//! The repo: automerge-repo's protocol as one deterministic state machine.
+//!
+//! A [`Repo`] owns the documents in memory and, for every connection, the
+//! handshake state and one Automerge sync state per document. The driver
+//! feeds it [`Input`]s with the current time and carries out the
+//! [`Output`]s it returns, in order. The same code runs as the relay (it
+//! answers `join`, never announces documents, and relays changes between all
+//! peers of a document) and as a client (it sends `join` and announces the
+//! documents opened locally).
+//!
+//! What it decides: handshake and version negotiation, which peer may see
+//! which document (as told by the driver), `request` versus `sync`, when to
+//! say `doc-unavailable`, what to persist and when to compact, ephemeral
+//! forwarding and deduplication, unloading idle documents. What it does not
+//! do: any IO, reading a clock, drawing randomness, or knowing what the
+//! documents contain.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::fmt;
+
+use automerge::sync::{self, SyncDoc};
+use automerge::transaction::{CommitOptions, Transaction};
+use automerge::{ActorId, Automerge, AutomergeError, ChangeHash};
+
+use crate::ids::{DocumentId, IdError, PeerId, StorageId};
+use crate::storage::{self, OnDisk, StorageKey, StorageWrite};
+use crate::wire::{DecodeError, EphemeralMessage, Message, PROTOCOL_VERSION, PeerMetadata, SyncMessage};
+
+/// Milliseconds since the Unix epoch, as read by the driver.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct UnixMillis(pub u64);
+
+impl UnixMillis {
+    fn plus(self, ms: u64) -> UnixMillis {
+        UnixMillis(self.0.saturating_add(ms))
+    }
+}
+
+/// A connection, numbered by the driver. Never reused while open.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ConnId(pub u64);
+
+impl fmt::Display for ConnId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "conn#{}", self.0)
+    }
+}
+
+/// Who opened the connection, which decides who sends `join`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Direction {
+    /// We dialled: we send `join` and wait for `peer` (a client).
+    Outbound,
+    /// They dialled: we wait for `join` and answer `peer` (the relay).
+    Inbound,
+}
+
+/// What a peer may do with a document, as decided by the driver.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Answered `doc-unavailable`; the document's existence is not disclosed.
+    Denied,
+    /// Receives changes; its own changes are never applied (Automerge's
+    /// read-only sync state).
+    ReadOnly,
+    /// Full sync both ways.
+    ReadWrite,
+}
+
+/// How access is decided.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AccessPolicy {
+    /// Every peer may read and write every document (the reference sync
+    /// server's behaviour; a client towards its relay).
+    AllowAll,
+    /// The repo asks the driver with [`Output::CheckAccess`] the first time a
+    /// peer touches a document, and waits for [`Input::AccessDecided`].
+    AskDriver,
+}
+
+/// Settings of a repo. Build with [`Config::new`], then adjust fields.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Our peer id, sent in `join` and `peer`.
+    pub peer_id: PeerId,
+    /// Actor id of the changes made locally (random bytes from the driver).
+    pub actor: ActorId,
+    /// Session id of our ephemeral broadcasts (random, per start).
+    pub session_id: String,
+    /// Whether this repo has storage: a persistent repo has a storage id and
+    /// emits [`Output::Write`]; an ephemeral one announces `isEphemeral`.
+    pub persistent: bool,
+    /// How access is decided.
+    pub access: AccessPolicy,
+    /// A connection that has not completed the handshake by then is closed.
+    pub handshake_timeout_ms: u64,
+    /// A document nobody touched for this long is unloaded from memory
+    /// (unless it is open locally). Everything is persisted before.
+    pub unload_idle_after_ms: u64,
+    /// Frames larger than this close the connection. Automerge sends a whole
+    /// document as one message on first sync, so this bounds document size
+    /// on the wire too.
+    pub max_message_bytes: usize,
+}
+
+impl Config {
+    /// Defaults: persistent, allow all, 10 s handshake, unload after 60 s
+    /// idle, 64 MiB messages.
+    pub fn new(peer_id: PeerId, actor: ActorId, session_id: String) -> Config {
+        Config {
+            peer_id,
+            actor,
+            session_id,
+            persistent: true,
+            access: AccessPolicy::AllowAll,
+            handshake_timeout_ms: 10_000,
+            unload_idle_after_ms: 60_000,
+            max_message_bytes: 64 * 1024 * 1024,
+        }
+    }
+}
+
+/// Something that happened, fed to [`Repo::handle`].
+#[derive(Debug, Clone)]
+pub enum Input {
+    /// A websocket opened.
+    Connected {
+        /// The driver's number for it.
+        conn: ConnId,
+        /// Who dialled.
+        direction: Direction,
+    },
+    /// A binary frame arrived.
+    Received {
+        /// On which connection.
+        conn: ConnId,
+        /// The frame's payload.
+        bytes: Vec<u8>,
+    },
+    /// A connection closed (by the peer, the network or the driver).
+    Disconnected {
+        /// Which one.
+        conn: ConnId,
+    },
+    /// The answer to [`Output::Load`]: every entry stored under the
+    /// document's prefix (possibly none).
+    Loaded {
+        /// The document.
+        doc: DocumentId,
+        /// Its stored entries.
+        entries: Vec<(StorageKey, Vec<u8>)>,
+    },
+    /// The local application wants this document: load it, announce it to
+    /// every peer, and keep it in memory.
+    Open {
+        /// The document.
+        doc: DocumentId,
+    },
+    /// The driver's decision on a peer's access to a document. Sent after
+    /// [`Output::CheckAccess`], or at any time to change a decision
+    /// (a revoked token, say).
+    AccessDecided {
+        /// The peer's connection.
+        conn: ConnId,
+        /// The document.
+        doc: DocumentId,
+        /// The decision.
+        access: Access,
+    },
+    /// Broadcast an ephemeral value to every peer of a document.
+    Broadcast {
+        /// The document.
+        doc: DocumentId,
+        /// CBOR-encoded application value.
+        data: Vec<u8>,
+    },
+    /// Time passed: call at [`Repo::next_deadline`].
+    Tick,
+}
+
+/// Something the driver must do, returned by [`Repo::handle`], in order.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Output {
+    /// Send one binary frame.
+    Send {
+        /// To which connection.
+        conn: ConnId,
+        /// The frame.
+        bytes: Vec<u8>,
+    },
+    /// Close the connection; the repo has already forgotten it.
+    Close {
+        /// Which one.
+        conn: ConnId,
+        /// Why, for logs and the close frame.
+        reason: CloseReason,
+    },
+    /// Read every entry under the document's prefix and answer with
+    /// [`Input::Loaded`].
+    Load {
+        /// The document.
+        doc: DocumentId,
+    },
+    /// Apply atomically, before carrying out any later output.
+    Write(StorageWrite),
+    /// The document's content changed (or became available locally).
+    DocumentChanged {
+        /// The document.
+        doc: DocumentId,
+    },
+    /// A document open locally is not in storage and every peer said it does
+    /// not have it (it may still arrive later).
+    DocumentUnavailable {
+        /// The document.
+        doc: DocumentId,
+    },
+    /// Decide this peer's access to this document and answer with
+    /// [`Input::AccessDecided`]. Its messages wait until then.
+    CheckAccess {
+        /// The peer's connection.
+        conn: ConnId,
+        /// The peer's id as it asserted it (bound to the connection).
+        peer: PeerId,
+        /// The document.
+        doc: DocumentId,
+    },
+    /// An ephemeral value for a document open locally.
+    Ephemeral {
+        /// The document.
+        doc: DocumentId,
+        /// The original author.
+        sender: PeerId,
+        /// CBOR-encoded application value.
+        data: Vec<u8>,
+    },
+}
+
+/// Why the repo closed a connection.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum CloseReason {
+    /// A frame that is not a valid protocol message.
+    #[error("malformed message: {0}")]
+    Malformed(DecodeError),
+    /// A frame larger than the configured maximum.
+    #[error("message too large: {len} bytes, at most {max}")]
+    TooLarge {
+        /// Size received.
+        len: usize,
+        /// The bound.
+        max: usize,
+    },
+    /// A valid message that breaks the protocol (wrong phase, forged sender…).
+    #[error("protocol violation: {0}")]
+    ProtocolViolation(String),
+    /// The peer speaks no version we speak.
+    #[error("unsupported protocol version")]
+    UnsupportedVersion,
+    /// An Automerge sync message that cannot be decoded or applied.
+    #[error("invalid sync message: {0}")]
+    BadSyncMessage(String),
+    /// The same peer joined again on another connection; the last one wins.
+    #[error("replaced by a newer connection of the same peer")]
+    Replaced,
+    /// The peer said `leave`.
+    #[error("peer left")]
+    PeerLeft,
+    /// The peer sent `error`.
+    #[error("peer reported an error: {0}")]
+    PeerError(String),
+    /// No handshake within the configured time.
+    #[error("handshake timed out")]
+    HandshakeTimeout,
+}
+
+/// Why a local change could not be made.
+#[derive(Debug, thiserror::Error)]
+pub enum ChangeError {
+    /// The document is not loaded (open it and wait for it).
+    #[error("document {0} is not loaded")]
+    NotLoaded(DocumentId),
+    /// A document with this id already exists.
+    #[error("document {0} already exists")]
+    AlreadyExists(DocumentId),
+    /// The id bytes given for a new document are invalid.
+    #[error("invalid document id: {0}")]
+    BadId(#[from] IdError),
+    /// Automerge refused the change; nothing was committed.
+    #[error(transparent)]
+    Automerge(#[from] AutomergeError),
+}
+
+/// Why a repo could not start.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StartError {
+    /// The stored `storage-adapter-id` is not a valid storage id.
+    #[error("stored storage id is invalid; refusing to replace it: {0}")]
+    CorruptStorageId(String),
+}
+
+/// The state machine. See the module documentation.
+#[derive(Debug)]
+pub struct Repo {
+    config: Config,
+    /// Our store's identity; `None` for an ephemeral repo.
+    storage_id: Option<StorageId>,
+    /// Open connections. A `BTreeMap` so that outputs come in a stable order.
+    conns: BTreeMap<ConnId, Conn>,
+    /// Which connection each handshaken peer is bound to (last join wins).
+    peers: HashMap<PeerId, ConnId>,
+    /// Documents in memory, loaded or loading.
+    docs: BTreeMap<DocumentId, Doc>,
+    /// Connections that touched each document, in memory or not, so relaying
+    /// survives unloading.
+    doc_conns: HashMap<DocumentId, BTreeSet<ConnId>>,
+    /// Count of our ephemeral broadcasts, increasing per session.
+    ephemeral_count: u64,
+}
+
+#[derive(Debug)]
+struct Conn {
+    phase: ConnPhase,
+    /// Handshake deadline; `None` once handshaken.
+    deadline: Option<UnixMillis>,
+    docs: BTreeMap<DocumentId, PeerDoc>,
+}
+
+#[derive(Debug)]
+enum ConnPhase {
+    AwaitingJoin,
+    AwaitingPeer,
+    Ready { peer: PeerId, metadata: PeerMetadata },
+}
+
+/// What we know of one (connection, document) pair.
+#[derive(Debug)]
+struct PeerDoc {
+    access: AccessState,
+    /// Created when the document is loaded, from the persisted state when the
+    /// peer has a storage id.
+    sync: Option<sync::State>,
+    status: PeerStatus,
+    /// Shared heads last written to storage, to write only when they move.
+    persisted_heads: Vec<ChangeHash>,
+}
+
+#[derive(Debug)]
+enum AccessState {
+    /// Waiting for the driver; the peer's messages wait, in order.
+    Pending(Vec<Message>),
+    Decided(Access),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum PeerStatus {
+    Unknown,
+    Wants,
+    Has,
+    Unavailable,
+}
+
+#[derive(Debug)]
+struct Doc {
+    phase: DocPhase,
+    last_used: UnixMillis,
+    locally_open: bool,
+    /// Highest ephemeral count seen per (author, session).
+    ephemeral_seen: HashMap<(PeerId, String), u64>,
+}
+
+#[derive(Debug)]
+enum DocPhase {
+    /// Waiting for [`Input::Loaded`]; messages wait, in arrival order.
+    Loading(Vec<(ConnId, Message)>),
+    Ready(Box<ReadyDoc>),
+}
+
+#[derive(Debug)]
+struct ReadyDoc {
+    am: Automerge,
+    on_disk: OnDisk,
+    /// Persisted sync states by the remote store, for peers that reconnect.
+    sync_states: HashMap<StorageId, Vec<u8>>,
+}
+
+/// Beyond this many (author, session) pairs per document, the dedup table
+/// is cleared: at worst one duplicate gets through, memory stays bounded.
+const MAX_EPHEMERAL_SESSIONS: usize = 1024;
+
+impl Repo {
+    /// Starts a repo. `stored_storage_id` is the value stored under
+    /// [`StorageKey::storage_id`], if any; `random` is 16 random bytes from
+    /// the driver, used to mint a storage id the first time (the returned
+    /// outputs then hold the write that keeps it stable across restarts).
+    pub fn start(
+        config: Config,
+        stored_storage_id: Option<&[u8]>,
+        random: [u8; 16],
+    ) -> Result<(Repo, Vec<Output>), StartError> {
+        let mut out = Vec::new();
+        let storage_id = match (config.persistent, stored_storage_id) {
+            (false, _) => None,
+            (true, Some(bytes)) => {
+                let text = std::str::from_utf8(bytes).map_err(|e| StartError::CorruptStorageId(e.to_string()))?;
+                Some(text.parse().map_err(|e: IdError| StartError::CorruptStorageId(e.to_string()))?)
+            }
+            (true, None) => {
+                let id = StorageId::from_random(random);
+                out.push(Output::Write(StorageWrite {
+                    put: vec![(StorageKey::storage_id(), id.as_str().as_bytes().to_vec())],
+                    delete: Vec::new(),
+                }));
+                Some(id)
+            }
+        };
+        let repo = Repo {
+            config,
+            storage_id,
+            conns: BTreeMap::new(),
+            peers: HashMap::new(),
+            docs: BTreeMap::new(),
+            doc_conns: HashMap::new(),
+            ephemeral_count: 0,
+        };
+        Ok((repo, out))
+    }
+
+    /// Our peer id.
+    pub fn peer_id(&self) -> &PeerId {
+        &self.config.peer_id
+    }
+
+    /// Our store's identity, stable across restarts; `None` if ephemeral.
+    pub fn storage_id(&self) -> Option<&StorageId> {
+        self.storage_id.as_ref()
+    }
+
+    /// A loaded document, for reading.
+    pub fn document(&self, doc: &DocumentId) -> Option<&Automerge> {
+        match &self.docs.get(doc)?.phase {
+            DocPhase::Ready(ready) => Some(&ready.am),
+            DocPhase::Loading(_) => None,
+        }
+    }
+
+    /// Ids of the documents in memory (loaded or loading).
+    pub fn documents_in_memory(&self) -> impl Iterator<Item = &DocumentId> {
+        self.docs.keys()
+    }
+
+    /// Number of open connections.
+    pub fn connection_count(&self) -> usize {
+        self.conns.len()
+    }
+
+    /// When the driver must send [`Input::Tick`] next, if ever.
+    pub fn next_deadline(&self) -> Option<UnixMillis> {
+        let handshakes = self.conns.values().filter_map(|c| c.deadline);
+        let unloads = self
+            .docs
+            .values()
+            .filter(|d| !d.locally_open && matches!(d.phase, DocPhase::Ready(_)))
+            .map(|d| d.last_used.plus(self.config.unload_idle_after_ms));
+        handshakes.chain(unloads).min()
+    }
+
+    /// Feeds one event in; returns what to do, in order. Never fails and
+    /// never panics on peer input: bad input closes that connection.
+    pub fn handle(&mut self, now: UnixMillis, input: Input) -> Vec<Output> {
+        let mut out = Vec::new();
+        match input {
+            Input::Connected { conn, direction } => self.on_connected(now, conn, direction, &mut out),
+            Input::Received { conn, bytes } => self.on_received(now, conn, &bytes, &mut out),
+            Input::Disconnected { conn } => self.forget_conn(conn),
+            Input::Loaded { doc, entries } => self.on_loaded(now, doc, entries, &mut out),
+            Input::Open { doc } => self.on_open(now, doc, &mut out),
+            Input::AccessDecided { conn, doc, access } => self.on_access_decided(now, conn, doc, access, &mut out),
+            Input::Broadcast { doc, data } => self.on_broadcast(doc, data, &mut out),
+            Input::Tick => self.on_tick(now, &mut out),
+        }
+        out
+    }
+
+    /// Creates a new document from random id bytes passed in by the driver,
+    /// with one empty change so that it has heads and can be synced. The
+    /// document is open locally.
+    pub fn create_document(
+        &mut self,
+        now: UnixMillis,
+        id_bytes: &[u8],
+    ) -> Result<(DocumentId, Vec<Output>), ChangeError> {
+        let id = DocumentId::from_bytes(id_bytes)?;
+        if self.docs.contains_key(&id) {
+            return Err(ChangeError::AlreadyExists(id));
+        }
+        let mut am = Automerge::new().with_actor(self.config.actor.clone());
+        am.empty_commit(commit_options(now));
+        let ready = ReadyDoc { am, on_disk: OnDisk::default(), sync_states: HashMap::new() };
+        let doc = Doc {
+            phase: DocPhase::Ready(Box::new(ready)),
+            last_used: now,
+            locally_open: true,
+            ephemeral_seen: HashMap::new(),
+        };
+        self.docs.insert(id.clone(), doc);
+        let mut out = Vec::new();
+        self.after_local_change(&id, &mut out);
+        self.announce(now, &id, &mut out);
+        Ok((id, out))
+    }
+
+    /// Makes a local change in one Automerge transaction, committed with
+    /// `now` as its time. On error nothing is committed.
+    pub fn change_document<F>(&mut self, now: UnixMillis, doc: &DocumentId, f: F) -> Result<Vec<Output>, ChangeError>
+    where
+        F: FnOnce(&mut Transaction<'_>) -> Result<(), AutomergeError>,
+    {
+        let Some(DocPhase::Ready(ready)) = self.docs.get_mut(doc).map(|d| &mut d.phase) else {
+            return Err(ChangeError::NotLoaded(doc.clone()));
+        };
+        ready.am.transact_with(|_| commit_options(now), f).map_err(|failure| failure.error)?;
+        let mut out = Vec::new();
+        self.after_local_change(doc, &mut out);
+        Ok(out)
+    }
+
+    fn after_local_change(&mut self, doc: &DocumentId, out: &mut Vec<Output>) {
+        self.persist_document(doc, out);
+        self.sync_all_peers(doc, None, out);
+        out.push(Output::DocumentChanged { doc: doc.clone() });
+    }
+
+    // ----- connections and handshake -----
+
+    fn on_connected(&mut self, now: UnixMillis, conn: ConnId, direction: Direction, out: &mut Vec<Output>) {
+        let phase = match direction {
+            Direction::Inbound => ConnPhase::AwaitingJoin,
+            Direction::Outbound => {
+                let join = Message::Join {
+                    sender: self.config.peer_id.clone(),
+                    metadata: self.metadata(),
+                    supported_versions: Some(vec![PROTOCOL_VERSION.to_owned()]),
+                };
+                out.push(Output::Send { conn, bytes: join.encode() });
+                ConnPhase::AwaitingPeer
+            }
+        };
+        let deadline = Some(now.plus(self.config.handshake_timeout_ms));
+        self.conns.insert(conn, Conn { phase, deadline, docs: BTreeMap::new() });
+    }
+
+    fn metadata(&self) -> PeerMetadata {
+        PeerMetadata { storage_id: self.storage_id.clone(), is_ephemeral: !self.config.persistent }
+    }
+
+    fn on_received(&mut self, now: UnixMillis, conn: ConnId, bytes: &[u8], out: &mut Vec<Output>) {
+        let Some(state) = self.conns.get(&conn) else {
+            return; // Already closed: frames still in flight are dropped.
+        };
+        if bytes.len() > self.config.max_message_bytes {
+            let reason = CloseReason::TooLarge { len: bytes.len(), max: self.config.max_message_bytes };
+            return self.fail(conn, reason, out);
+        }
+        let message = match Message::decode(bytes) {
+            Ok(message) => message,
+            Err(e) => return self.fail(conn, CloseReason::Malformed(e), out),
+        };
+        match (&state.phase, message) {
+            (_, Message::Error { message, .. }) => self.close(conn, CloseReason::PeerError(message), out),
+            (ConnPhase::AwaitingJoin, Message::Join { sender, metadata, supported_versions }) => {
+                self.on_join(now, conn, sender, metadata, supported_versions, out)
+            }
+            (ConnPhase::AwaitingPeer, Message::Peer { sender, target, metadata, .. }) => {
+                self.on_peer(now, conn, sender, target, metadata, out)
+            }
+            (ConnPhase::Ready { .. }, Message::Leave { .. }) => self.close(conn, CloseReason::PeerLeft, out),
+            (ConnPhase::Ready { peer, .. }, message) => {
+                let peer = peer.clone();
+                self.on_ready_message(now, conn, &peer, message, out)
+            }
+            (_, message) => {
+                let reason = format!("unexpected `{}` before the handshake completed", message.kind());
+                self.fail(conn, CloseReason::ProtocolViolation(reason), out)
+            }
+        }
+    }
+
+    fn on_join(
+        &mut self,
+        now: UnixMillis,
+        conn: ConnId,
+        sender: PeerId,
+        metadata: PeerMetadata,
+        versions: Option<Vec<String>>,
+        out: &mut Vec<Output>,
+    ) {
+        // Absent means a peer from before versioning, which spoke "1".
+        let speaks_ours = versions.is_none_or(|v| v.iter().any(|v| v == PROTOCOL_VERSION));
+        if !speaks_ours {
+            return self.fail(conn, CloseReason::UnsupportedVersion, out);
+        }
+        // Registered only now that the handshake succeeded (no ghost peers).
+        self.bind_peer(conn, sender.clone(), metadata, out);
+        let answer = Message::Peer {
+            sender: self.config.peer_id.clone(),
+            target: sender,
+            metadata: self.metadata(),
+            selected_version: PROTOCOL_VERSION.to_owned(),
+        };
+        out.push(Output::Send { conn, bytes: answer.encode() });
+        self.announce_all(now, conn, out);
+    }
+
+    fn on_peer(
+        &mut self,
+        now: UnixMillis,
+        conn: ConnId,
+        sender: PeerId,
+        target: PeerId,
+        metadata: PeerMetadata,
+        out: &mut Vec<Output>,
+    ) {
+        if target != self.config.peer_id {
+            let reason = format!("`peer` addressed to {target}, not to us");
+            return self.fail(conn, CloseReason::ProtocolViolation(reason), out);
+        }
+        self.bind_peer(conn, sender, metadata, out);
+        self.announce_all(now, conn, out);
+    }
+
+    /// The last connection of a peer id wins: an older one is closed and its
+    /// sync states dropped (automerge-repo PR #206); persisted ones are kept.
+    fn bind_peer(&mut self, conn: ConnId, peer: PeerId, metadata: PeerMetadata, out: &mut Vec<Output>) {
+        if let Some(older) = self.peers.get(&peer).copied().filter(|older| *older != conn) {
+            self.close(older, CloseReason::Replaced, out);
+        }
+        self.peers.insert(peer.clone(), conn);
+        if let Some(state) = self.conns.get_mut(&conn) {
+            state.phase = ConnPhase::Ready { peer, metadata };
+            state.deadline = None;
+        }
+    }
+
+    /// Sends `error` (the protocol's rule before closing), then closes.
+    fn fail(&mut self, conn: ConnId, reason: CloseReason, out: &mut Vec<Output>) {
+        tracing::warn!(%conn, %reason, "closing connection");
+        let target = match self.conns.get(&conn).map(|c| &c.phase) {
+            Some(ConnPhase::Ready { peer, .. }) => Some(peer.clone()),
+            _ => None,
+        };
+        let error = Message::Error { sender: Some(self.config.peer_id.clone()), target, message: reason.to_string() };
+        out.push(Output::Send { conn, bytes: error.encode() });
+        self.close(conn, reason, out);
+    }
+
+    fn close(&mut self, conn: ConnId, reason: CloseReason, out: &mut Vec<Output>) {
+        self.forget_conn(conn);
+        out.push(Output::Close { conn, reason });
+    }
+
+    /// Drops everything about a connection. Persisted sync states stay.
+    fn forget_conn(&mut self, conn: ConnId) {
+        let Some(state) = self.conns.remove(&conn) else { return };
+        if let ConnPhase::Ready { peer, .. } = &state.phase
+            && self.peers.get(peer) == Some(&conn)
+        {
+            self.peers.remove(peer);
+        }
+        for doc in state.docs.keys() {
+            if let Some(set) = self.doc_conns.get_mut(doc) {
+                set.remove(&conn);
+                if set.is_empty() {
+                    self.doc_conns.remove(doc);
+                }
+            }
+        }
+    }
+
+    // ----- document messages -----
+
+    fn on_ready_message(
+        &mut self,
+        now: UnixMillis,
+        conn: ConnId,
+        peer: &PeerId,
+        message: Message,
+        out: &mut Vec<Output>,
+    ) {
+        let addressed = match &message {
+            Message::Request(m) | Message::Sync(m) => Some((&m.sender, &m.target, &m.document)),
+            Message::DocUnavailable { sender, target, document } => Some((sender, target, document)),
+            Message::Ephemeral(m) => Some((&m.sender, &m.target, &m.document)),
+            Message::Join { .. } | Message::Peer { .. } => {
+                let reason = format!("`{}` after the handshake", message.kind());
+                return self.fail(conn, CloseReason::ProtocolViolation(reason), out);
+            }
+            // Remote-heads gossip and unknown types are ignored (samod does
+            // the same); `error` and `leave` are handled by the caller.
+            _ => None,
+        };
+        let Some((sender, target, document)) = addressed else {
+            tracing::debug!(%conn, kind = message.kind(), "ignored message");
+            return;
+        };
+        // An ephemeral message keeps its original author when relayed, so
+        // only its target is checked; every other sender must be the peer
+        // bound to this connection.
+        let forged = !matches!(message, Message::Ephemeral(_)) && sender != peer;
+        if forged || *target != self.config.peer_id {
+            let reason = format!("message from {sender} to {target} on the connection of {peer}");
+            return self.fail(conn, CloseReason::ProtocolViolation(reason), out);
+        }
+        let document = document.clone();
+        self.route(now, conn, document, message, out);
+    }
+
+    /// Checks access, then hands the message to the document, in order.
+    fn route(&mut self, now: UnixMillis, conn: ConnId, doc: DocumentId, message: Message, out: &mut Vec<Output>) {
+        let Some(access) = self.peer_doc_access(conn, &doc, out) else {
+            if let Some(AccessState::Pending(queue)) = self.peer_doc(conn, &doc).map(|p| &mut p.access) {
+                queue.push(message);
+            }
+            return;
+        };
+        if access == Access::Denied {
+            if matches!(message, Message::Request(_) | Message::Sync(_)) {
+                self.send_unavailable(conn, &doc, out);
+            }
+            return;
+        }
+        match self.docs.get_mut(&doc).map(|d| &mut d.phase) {
+            Some(DocPhase::Ready(_)) => self.on_doc_message(now, conn, &doc, message, out),
+            Some(DocPhase::Loading(queue)) => queue.push((conn, message)),
+            None => {
+                let loading = Doc {
+                    phase: DocPhase::Loading(vec![(conn, message)]),
+                    last_used: now,
+                    locally_open: false,
+                    ephemeral_seen: HashMap::new(),
+                };
+                self.docs.insert(doc.clone(), loading);
+                out.push(Output::Load { doc });
+            }
+        }
+    }
+
+    /// The decided access of a (connection, document) pair, creating the
+    /// pair on first contact. `None` while the driver has not decided.
+    fn peer_doc_access(&mut self, conn: ConnId, doc: &DocumentId, out: &mut Vec<Output>) -> Option<Access> {
+        let policy = self.config.access;
+        let state = self.conns.get_mut(&conn)?;
+        let ConnPhase::Ready { peer, .. } = &state.phase else { return None };
+        let entry = state.docs.entry(doc.clone()).or_insert_with(|| {
+            let access = match policy {
+                AccessPolicy::AllowAll => AccessState::Decided(Access::ReadWrite),
+                AccessPolicy::AskDriver => {
+                    out.push(Output::CheckAccess { conn, peer: peer.clone(), doc: doc.clone() });
+                    AccessState::Pending(Vec::new())
+                }
+            };
+            PeerDoc { access, sync: None, status: PeerStatus::Unknown, persisted_heads: Vec::new() }
+        });
+        self.doc_conns.entry(doc.clone()).or_default().insert(conn);
+        match entry.access {
+            AccessState::Decided(access) => Some(access),
+            AccessState::Pending(_) => None,
+        }
+    }
+
+    fn peer_doc(&mut self, conn: ConnId, doc: &DocumentId) -> Option<&mut PeerDoc> {
+        self.conns.get_mut(&conn)?.docs.get_mut(doc)
+    }
+
+    /// A message for a loaded document from a peer allowed to see it.
+    fn on_doc_message(
+        &mut self,
+        now: UnixMillis,
+        conn: ConnId,
+        doc: &DocumentId,
+        message: Message,
+        out: &mut Vec<Output>,
+    ) {
+        if let Some(d) = self.docs.get_mut(doc) {
+            d.last_used = now;
+        }
+        match message {
+            Message::Request(m) => self.on_sync(conn, doc, m, true, out),
+            Message::Sync(m) => self.on_sync(conn, doc, m, false, out),
+            Message::DocUnavailable { .. } => self.on_unavailable(conn, doc, out),
+            Message::Ephemeral(m) => self.on_ephemeral(conn, doc, m, out),
+            _ => {}
+        }
+    }
+
+    fn on_sync(&mut self, conn: ConnId, doc: &DocumentId, m: SyncMessage, is_request: bool, out: &mut Vec<Output>) {
+        let message = match sync::Message::decode(&m.data) {
+            Ok(message) => message,
+            Err(e) => return self.fail(conn, CloseReason::BadSyncMessage(e.to_string()), out),
+        };
+        let their_heads_empty = message.heads.is_empty();
+        self.ensure_sync_state(conn, doc);
+        let (Some(state), Some(DocPhase::Ready(ready))) =
+            (self.conns.get_mut(&conn).and_then(|c| c.docs.get_mut(doc)), self.docs.get_mut(doc).map(|d| &mut d.phase))
+        else {
+            return;
+        };
+        if is_request {
+            state.status = PeerStatus::Wants;
+        } else if !their_heads_empty {
+            state.status = PeerStatus::Has;
+        }
+        let sync = state.sync.as_mut().expect("ensure_sync_state created it");
+        let before = ready.am.get_heads();
+        if let Err(e) = ready.am.receive_sync_message(sync, message) {
+            return self.fail(conn, CloseReason::BadSyncMessage(e.to_string()), out);
+        }
+        let changed = ready.am.get_heads() != before;
+        if changed {
+            self.persist_document(doc, out);
+        }
+        self.persist_sync_state(conn, doc, out);
+        if changed {
+            self.sync_all_peers(doc, Some(conn), out);
+            out.push(Output::DocumentChanged { doc: doc.clone() });
+        }
+        // Neither side has the document: say so, unless another peer has
+        // advertised it and its changes are on their way.
+        if self.is_empty(doc) && their_heads_empty {
+            if is_request && !self.another_peer_has(doc, conn) {
+                self.send_unavailable(conn, doc, out);
+            }
+            return;
+        }
+        self.sync_peer(conn, doc, out);
+    }
+
+    fn on_unavailable(&mut self, conn: ConnId, doc: &DocumentId, out: &mut Vec<Output>) {
+        if let Some(state) = self.peer_doc(conn, doc) {
+            state.status = PeerStatus::Unavailable;
+        }
+        let locally_open = self.docs.get(doc).is_some_and(|d| d.locally_open);
+        let nobody_has = self.doc_conns.get(doc).is_none_or(|conns| {
+            conns.iter().all(|c| {
+                let status = self.conns.get(c).and_then(|s| s.docs.get(doc)).map(|p| p.status);
+                status == Some(PeerStatus::Unavailable)
+            })
+        });
+        if locally_open && self.is_empty(doc) && nobody_has {
+            out.push(Output::DocumentUnavailable { doc: doc.clone() });
+        }
+    }
+
+    fn on_ephemeral(&mut self, from: ConnId, doc: &DocumentId, m: EphemeralMessage, out: &mut Vec<Output>) {
+        let Some(d) = self.docs.get_mut(doc) else { return };
+        if d.ephemeral_seen.len() >= MAX_EPHEMERAL_SESSIONS {
+            d.ephemeral_seen.clear();
+        }
+        let last = d.ephemeral_seen.entry((m.sender.clone(), m.session.clone())).or_insert(0);
+        if m.count <= *last && *last != 0 {
+            return; // Seen already (it reached us by two paths).
+        }
+        *last = m.count;
+        if d.locally_open {
+            out.push(Output::Ephemeral { doc: doc.clone(), sender: m.sender.clone(), data: m.data.clone() });
+        }
+        for (conn, peer) in self.allowed_peers(doc).into_iter().filter(|(c, _)| *c != from) {
+            let forwarded = EphemeralMessage { target: peer, ..m.clone() };
+            out.push(Output::Send { conn, bytes: Message::Ephemeral(forwarded).encode() });
+        }
+    }
+
+    fn on_broadcast(&mut self, doc: DocumentId, data: Vec<u8>, out: &mut Vec<Output>) {
+        self.ephemeral_count += 1;
+        for (conn, peer) in self.allowed_peers(&doc) {
+            let message = EphemeralMessage {
+                sender: self.config.peer_id.clone(),
+                target: peer,
+                document: doc.clone(),
+                session: self.config.session_id.clone(),
+                count: self.ephemeral_count,
+                data: data.clone(),
+            };
+            out.push(Output::Send { conn, bytes: Message::Ephemeral(message).encode() });
+        }
+    }
+
+    /// Handshaken connections that touched the document and may see it.
+    fn allowed_peers(&self, doc: &DocumentId) -> Vec<(ConnId, PeerId)> {
+        let Some(conns) = self.doc_conns.get(doc) else { return Vec::new() };
+        conns
+            .iter()
+            .filter_map(|c| {
+                let state = self.conns.get(c)?;
+                let ConnPhase::Ready { peer, .. } = &state.phase else { return None };
+                let allowed =
+                    matches!(state.docs.get(doc)?.access, AccessState::Decided(Access::ReadOnly | Access::ReadWrite));
+                allowed.then(|| (*c, peer.clone()))
+            })
+            .collect()
+    }
+
+    fn is_empty(&self, doc: &DocumentId) -> bool {
+        match self.docs.get(doc).map(|d| &d.phase) {
+            Some(DocPhase::Ready(ready)) => ready.am.get_heads().is_empty(),
+            _ => true,
+        }
+    }
+
+    fn another_peer_has(&self, doc: &DocumentId, except: ConnId) -> bool {
+        self.doc_conns.get(doc).is_some_and(|conns| {
+            conns.iter().filter(|c| **c != except).any(|c| {
+                let status = self.conns.get(c).and_then(|s| s.docs.get(doc)).map(|p| p.status);
+                status == Some(PeerStatus::Has)
+            })
+        })
+    }
+
+    fn send_unavailable(&mut self, conn: ConnId, doc: &DocumentId, out: &mut Vec<Output>) {
+        let Some(ConnPhase::Ready { peer, .. }) = self.conns.get(&conn).map(|c| &c.phase) else { return };
+        let message = Message::DocUnavailable {
+            sender: self.config.peer_id.clone(),
+            target: peer.clone(),
+            document: doc.clone(),
+        };
+        out.push(Output::Send { conn, bytes: message.encode() });
+    }
+
+    // ----- sync states -----
+
+    /// Creates the pair's sync state if needed: the persisted one when the
+    /// peer has a durable store, otherwise a fresh one; read-only if its
+    /// access is.
+    fn ensure_sync_state(&mut self, conn: ConnId, doc: &DocumentId) {
+        let Some(DocPhase::Ready(ready)) = self.docs.get(doc).map(|d| &d.phase) else { return };
+        let Some(state) = self.conns.get_mut(&conn) else { return };
+        let store = match &state.phase {
+            ConnPhase::Ready { metadata, .. } if !metadata.is_ephemeral => metadata.storage_id.clone(),
+            _ => None,
+        };
+        let Some(pair) = state.docs.get_mut(doc) else { return };
+        if pair.sync.is_some() {
+            return;
+        }
+        let stored = store.and_then(|s| ready.sync_states.get(&s)).and_then(|b| sync::State::decode(b).ok());
+        let mut sync = stored.unwrap_or_default();
+        pair.persisted_heads = sync.shared_heads.clone();
+        sync.set_read_only(matches!(pair.access, AccessState::Decided(Access::ReadOnly)));
+        pair.sync = Some(sync);
+    }
+
+    /// Writes the pair's shared heads when they moved and the peer has a
+    /// durable store, so that its next connection exchanges only news.
+    fn persist_sync_state(&mut self, conn: ConnId, doc: &DocumentId, out: &mut Vec<Output>) {
+        if !self.config.persistent {
+            return;
+        }
+        let Some(state) = self.conns.get_mut(&conn) else { return };
+        let ConnPhase::Ready { metadata, .. } = &state.phase else { return };
+        let (Some(store), false) = (&metadata.storage_id, metadata.is_ephemeral) else { return };
+        let Some(pair) = state.docs.get_mut(doc) else { return };
+        let Some(sync) = &pair.sync else { return };
+        if sync.shared_heads == pair.persisted_heads {
+            return;
+        }
+        pair.persisted_heads = sync.shared_heads.clone();
+        let encoded = sync.encode();
+        if let Some(DocPhase::Ready(ready)) = self.docs.get_mut(doc).map(|d| &mut d.phase) {
+            ready.sync_states.insert(store.clone(), encoded.clone());
+        }
+        out.push(Output::Write(StorageWrite {
+            put: vec![(StorageKey::sync_state(doc, store), encoded)],
+            delete: Vec::new(),
+        }));
+    }
+
+    fn persist_document(&mut self, doc: &DocumentId, out: &mut Vec<Output>) {
+        if !self.config.persistent {
+            return;
+        }
+        let Some(DocPhase::Ready(ready)) = self.docs.get_mut(doc).map(|d| &mut d.phase) else { return };
+        if let Some(write) = ready.on_disk.save(doc, &ready.am) {
+            out.push(Output::Write(write));
+        }
+    }
+
+    /// Generates the next sync message for one pair, if any is due.
+    fn sync_peer(&mut self, conn: ConnId, doc: &DocumentId, out: &mut Vec<Output>) {
+        self.ensure_sync_state(conn, doc);
+        let Some(DocPhase::Ready(ready)) = self.docs.get(doc).map(|d| &d.phase) else { return };
+        let Some(state) = self.conns.get_mut(&conn) else { return };
+        let ConnPhase::Ready { peer, .. } = &state.phase else { return };
+        let Some(pair) = state.docs.get_mut(doc) else { return };
+        if !matches!(pair.access, AccessState::Decided(Access::ReadOnly | Access::ReadWrite)) {
+            return;
+        }
+        let Some(sync) = pair.sync.as_mut() else { return };
+        let Some(message) = ready.am.generate_sync_message(sync) else { return };
+        // `request` says "I do not have it": nothing here, nothing shared,
+        // and the peer has not told us anything yet.
+        let is_request =
+            ready.am.get_heads().is_empty() && sync.shared_heads.is_empty() && pair.status == PeerStatus::Unknown;
+        let body = SyncMessage {
+            sender: self.config.peer_id.clone(),
+            target: peer.clone(),
+            document: doc.clone(),
+            data: message.encode(),
+        };
+        let message = if is_request { Message::Request(body) } else { Message::Sync(body) };
+        out.push(Output::Send { conn, bytes: message.encode() });
+    }
+
+    /// After the document changed: every peer that touched it hears of it.
+    /// This is how the relay relays.
+    fn sync_all_peers(&mut self, doc: &DocumentId, except: Option<ConnId>, out: &mut Vec<Output>) {
+        let conns: Vec<ConnId> = self.doc_conns.get(doc).map(|s| s.iter().copied().collect()).unwrap_or_default();
+        for conn in conns.into_iter().filter(|c| Some(*c) != except) {
+            self.sync_peer(conn, doc, out);
+        }
+    }
+
+    /// Offers a locally open document to a peer (clients announce; the
+    /// relay opens nothing locally, so it never announces).
+    fn announce(&mut self, now: UnixMillis, doc: &DocumentId, out: &mut Vec<Output>) {
+        let ready: Vec<ConnId> =
+            self.conns.iter().filter(|(_, c)| matches!(c.phase, ConnPhase::Ready { .. })).map(|(id, _)| *id).collect();
+        for conn in ready {
+            self.announce_to(now, conn, doc, out);
+        }
+    }
+
+    fn announce_all(&mut self, now: UnixMillis, conn: ConnId, out: &mut Vec<Output>) {
+        let open: Vec<DocumentId> =
+            self.docs.iter().filter(|(_, d)| d.locally_open).map(|(id, _)| id.clone()).collect();
+        for doc in open {
+            self.announce_to(now, conn, &doc, out);
+        }
+    }
+
+    fn announce_to(&mut self, _now: UnixMillis, conn: ConnId, doc: &DocumentId, out: &mut Vec<Output>) {
+        let loaded = matches!(self.docs.get(doc).map(|d| &d.phase), Some(DocPhase::Ready(_)));
+        if loaded && self.peer_doc_access(conn, doc, out).is_some() {
+            self.sync_peer(conn, doc, out);
+        }
+    }
+
+    // ----- loading, opening, access, time -----
+
+    fn on_loaded(
+        &mut self,
+        now: UnixMillis,
+        doc: DocumentId,
+        entries: Vec<(StorageKey, Vec<u8>)>,
+        out: &mut Vec<Output>,
+    ) {
+        let Some(d) = self.docs.get_mut(&doc) else { return };
+        let DocPhase::Loading(queue) = &mut d.phase else { return };
+        let queue = std::mem::take(queue);
+        let mut loaded = storage::load_document(&doc, entries);
+        loaded.doc.set_actor(self.config.actor.clone());
+        for key in &loaded.unreadable {
+            tracing::error!(key = %key, "stored chunk unreadable; kept on disk, not loaded");
+        }
+        let ready =
+            ReadyDoc { am: loaded.doc, on_disk: loaded.on_disk, sync_states: loaded.sync_states.into_iter().collect() };
+        d.phase = DocPhase::Ready(Box::new(ready));
+        d.last_used = now;
+        let locally_open = d.locally_open;
+        for (conn, message) in queue {
+            if self.conns.contains_key(&conn) {
+                self.on_doc_message(now, conn, &doc, message, out);
+            }
+        }
+        if locally_open {
+            if !self.is_empty(&doc) {
+                out.push(Output::DocumentChanged { doc: doc.clone() });
+            }
+            self.announce(now, &doc, out);
+        }
+    }
+
+    fn on_open(&mut self, now: UnixMillis, doc: DocumentId, out: &mut Vec<Output>) {
+        match self.docs.get_mut(&doc) {
+            Some(d) => {
+                d.locally_open = true;
+                d.last_used = now;
+                if matches!(d.phase, DocPhase::Ready(_)) {
+                    if !self.is_empty(&doc) {
+                        out.push(Output::DocumentChanged { doc: doc.clone() });
+                    }
+                    self.announce(now, &doc, out);
+                }
+            }
+            None => {
+                let loading = Doc {
+                    phase: DocPhase::Loading(Vec::new()),
+                    last_used: now,
+                    locally_open: true,
+                    ephemeral_seen: HashMap::new(),
+                };
+                self.docs.insert(doc.clone(), loading);
+                out.push(Output::Load { doc });
+            }
+        }
+    }
+
+    fn on_access_decided(
+        &mut self,
+        now: UnixMillis,
+        conn: ConnId,
+        doc: DocumentId,
+        access: Access,
+        out: &mut Vec<Output>,
+    ) {
+        let Some(state) = self.conns.get_mut(&conn) else { return };
+        let pair = state.docs.entry(doc.clone()).or_insert_with(|| PeerDoc {
+            access: AccessState::Pending(Vec::new()),
+            sync: None,
+            status: PeerStatus::Unknown,
+            persisted_heads: Vec::new(),
+        });
+        self.doc_conns.entry(doc.clone()).or_default().insert(conn);
+        match std::mem::replace(&mut pair.access, AccessState::Decided(access)) {
+            AccessState::Pending(queue) => {
+                for message in queue {
+                    self.route(now, conn, doc.clone(), message, out);
+                }
+                if self.docs.get(&doc).is_some_and(|d| d.locally_open) {
+                    self.announce_to(now, conn, &doc, out);
+                }
+            }
+            AccessState::Decided(previous) if previous == access => {}
+            AccessState::Decided(_) => {
+                // Start the pair over under the new access; a peer that lost
+                // access is told the document is unavailable.
+                pair.sync = None;
+                pair.status = PeerStatus::Unknown;
+                if access == Access::Denied {
+                    self.send_unavailable(conn, &doc, out);
+                } else {
+                    self.sync_peer(conn, &doc, out);
+                }
+            }
+        }
+    }
+
+    fn on_tick(&mut self, now: UnixMillis, out: &mut Vec<Output>) {
+        let late: Vec<ConnId> =
+            self.conns.iter().filter(|(_, c)| c.deadline.is_some_and(|d| d <= now)).map(|(id, _)| *id).collect();
+        for conn in late {
+            self.fail(conn, CloseReason::HandshakeTimeout, out);
+        }
+        // Everything is persisted as it happens, so an idle document can be
+        // dropped at once; sync states live with the connections.
+        let idle_after = self.config.unload_idle_after_ms;
+        self.docs.retain(|id, d| {
+            let idle = !d.locally_open && matches!(d.phase, DocPhase::Ready(_)) && d.last_used.plus(idle_after) <= now;
+            if idle {
+                tracing::debug!(doc = %id, "unloading idle document");
+            }
+            !idle
+        });
+    }
+}
+fn commit_options(now: UnixMillis) -> CommitOptions {
+    // Automerge stores change times in seconds since the epoch.
+    CommitOptions::default().with_time(i64::try_from(now.0 / 1000).unwrap_or(i64::MAX))
+}

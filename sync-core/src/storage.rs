@@ -1,0 +1,330 @@
+//! What is stored, under which keys, and when chunks are compacted.
+//!
+//! The key layout is automerge-repo's, shared by the relay (SQLite) and the
+//! browser (IndexedDB), so a JS data directory can be imported and the other
+//! way round:
+//!
+//! | key                                    | value                                   |
+//! |----------------------------------------|-----------------------------------------|
+//! | `["storage-adapter-id"]`               | this store's [`StorageId`], UTF-8       |
+//! | `[doc, "snapshot", sha256(heads)]`     | the compressed whole document (`save`)  |
+//! | `[doc, "incremental", sha256(chunk)]`  | changes since the previous save         |
+//! | `[doc, "sync-state", storageId]`       | the encoded sync state with that store  |
+//!
+//! A driver applies each [`StorageWrite`] atomically and in the order emitted
+//! (one SQLite transaction, one IndexedDB read-write transaction), which makes
+//! compaction a single write: put the snapshot, delete the chunks it replaces.
+//! This module decides what to write; it never touches a disk.
+
+use std::fmt;
+
+use automerge::{Automerge, ChangeHash, LoadOptions, OnPartialLoad};
+use sha2::{Digest, Sha256};
+
+use crate::ids::{DocumentId, StorageId};
+
+/// Below this snapshot size a save always rewrites the snapshot (JS rule).
+const SMALL_SNAPSHOT_BYTES: usize = 1024;
+
+/// A storage key: a short list of components, none containing `/`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct StorageKey(Vec<String>);
+
+/// The second component of a document's chunk keys.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChunkKind {
+    /// A whole saved document.
+    Snapshot,
+    /// Changes since a previous save.
+    Incremental,
+}
+
+impl ChunkKind {
+    fn as_str(self) -> &'static str {
+        match self {
+            ChunkKind::Snapshot => "snapshot",
+            ChunkKind::Incremental => "incremental",
+        }
+    }
+}
+
+impl StorageKey {
+    /// `["storage-adapter-id"]`.
+    pub fn storage_id() -> StorageKey {
+        StorageKey(vec!["storage-adapter-id".into()])
+    }
+
+    /// `[doc]`: the prefix of everything stored about one document. A driver
+    /// answers [`crate::Output::Load`] with every entry under it.
+    pub fn document_prefix(doc: &DocumentId) -> StorageKey {
+        StorageKey(vec![doc.to_string()])
+    }
+
+    /// `[doc, kind, name]`.
+    pub fn chunk(doc: &DocumentId, kind: ChunkKind, name: &str) -> StorageKey {
+        StorageKey(vec![doc.to_string(), kind.as_str().into(), name.into()])
+    }
+
+    /// `[doc, "sync-state", storageId]`.
+    pub fn sync_state(doc: &DocumentId, peer_store: &StorageId) -> StorageKey {
+        StorageKey(vec![doc.to_string(), "sync-state".into(), peer_store.to_string()])
+    }
+
+    /// The components, for drivers that store keys as arrays (IndexedDB).
+    pub fn components(&self) -> &[String] {
+        &self.0
+    }
+
+    /// Rebuilds a key read back from storage. `None` for an empty key or a
+    /// component containing `/` (never written by this crate).
+    pub fn from_components(components: Vec<String>) -> Option<StorageKey> {
+        let valid = !components.is_empty() && components.iter().all(|c| !c.is_empty() && !c.contains('/'));
+        valid.then_some(StorageKey(components))
+    }
+
+    /// True when `self` starts with all of `prefix`'s components.
+    pub fn starts_with(&self, prefix: &StorageKey) -> bool {
+        self.0.starts_with(&prefix.0)
+    }
+
+    fn kind(&self) -> Option<&str> {
+        self.0.get(1).map(String::as_str)
+    }
+}
+
+/// `/`-joined, for drivers that store keys as text (SQLite). A prefix range
+/// is then `key >= 'p/' AND key < 'p0'`.
+impl fmt::Display for StorageKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0.join("/"))
+    }
+}
+
+/// One atomic change to storage: the driver applies all of it or none of it.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct StorageWrite {
+    /// Entries to write (insert or replace).
+    pub put: Vec<(StorageKey, Vec<u8>)>,
+    /// Keys to delete.
+    pub delete: Vec<StorageKey>,
+}
+
+/// The state of one document on disk, as far as this process knows it.
+///
+/// Only chunks this process loaded or wrote are ever deleted, so several
+/// writers can share a store without locks (automerge-repo's rule).
+#[derive(Debug, Default)]
+pub(crate) struct OnDisk {
+    /// Heads at the last save; empty when nothing was saved.
+    saved_heads: Vec<ChangeHash>,
+    /// Chunks known to hold part of the document, with their sizes.
+    chunks: Vec<(StorageKey, ChunkKind, usize)>,
+}
+
+impl OnDisk {
+    /// Decides what to write so that storage holds the whole document:
+    /// nothing if the heads did not move, otherwise an incremental chunk or,
+    /// under the JS compaction rule, a snapshot replacing every known chunk.
+    pub(crate) fn save(&mut self, id: &DocumentId, doc: &Automerge) -> Option<StorageWrite> {
+        let heads = doc.get_heads();
+        if heads == self.saved_heads || heads.is_empty() {
+            return None;
+        }
+        let snapshot_size: usize = self.size_of(ChunkKind::Snapshot);
+        let incremental_size: usize = self.size_of(ChunkKind::Incremental);
+        let compact =
+            self.saved_heads.is_empty() || snapshot_size < SMALL_SNAPSHOT_BYTES || incremental_size >= snapshot_size;
+        let write = if compact {
+            let bytes = doc.save();
+            let key = StorageKey::chunk(id, ChunkKind::Snapshot, &snapshot_name(&heads));
+            let delete: Vec<StorageKey> = self.chunks.drain(..).map(|(k, _, _)| k).filter(|k| *k != key).collect();
+            self.chunks.push((key.clone(), ChunkKind::Snapshot, bytes.len()));
+            StorageWrite { put: vec![(key, bytes)], delete }
+        } else {
+            let bytes = doc.save_after(&self.saved_heads);
+            let key = StorageKey::chunk(id, ChunkKind::Incremental, &hex::encode(Sha256::digest(&bytes)));
+            self.chunks.push((key.clone(), ChunkKind::Incremental, bytes.len()));
+            StorageWrite { put: vec![(key, bytes)], delete: Vec::new() }
+        };
+        self.saved_heads = heads;
+        Some(write)
+    }
+
+    fn size_of(&self, kind: ChunkKind) -> usize {
+        self.chunks.iter().filter(|(_, k, _)| *k == kind).map(|(_, _, size)| size).sum()
+    }
+
+    /// Number of chunks known on disk.
+    #[cfg(test)]
+    pub(crate) fn chunk_count(&self) -> usize {
+        self.chunks.len()
+    }
+}
+
+/// JS names a snapshot by the SHA-256 of its sorted heads' hex strings.
+fn snapshot_name(heads: &[ChangeHash]) -> String {
+    let mut hexes: Vec<String> = heads.iter().map(|h| hex::encode(h.as_ref())).collect();
+    hexes.sort();
+    hex::encode(Sha256::digest(hexes.concat().as_bytes()))
+}
+
+/// A document rebuilt from its stored entries.
+#[derive(Debug)]
+pub(crate) struct LoadedDocument {
+    pub(crate) doc: Automerge,
+    pub(crate) on_disk: OnDisk,
+    /// Encoded sync states by the remote store they were shared with.
+    pub(crate) sync_states: Vec<(StorageId, Vec<u8>)>,
+    /// Chunks that could not be read; left on disk untouched, never deleted.
+    pub(crate) unreadable: Vec<StorageKey>,
+}
+
+/// Rebuilds a document from every entry stored under its prefix.
+///
+/// Snapshots come first, then incrementals, as in automerge-repo. The fast
+/// path loads them all at once; if that fails, each chunk is tried alone and
+/// the unreadable ones are reported (and kept out of compaction, so they are
+/// never deleted). Entries of other kinds are ignored.
+pub(crate) fn load_document(id: &DocumentId, entries: Vec<(StorageKey, Vec<u8>)>) -> LoadedDocument {
+    let mut chunks = Vec::new();
+    let mut sync_states = Vec::new();
+    let prefix = StorageKey::document_prefix(id);
+    for (key, bytes) in entries {
+        if !key.starts_with(&prefix) || key.0.len() != 3 {
+            continue;
+        }
+        match key.kind() {
+            Some("snapshot") => chunks.push((key, ChunkKind::Snapshot, bytes)),
+            Some("incremental") => chunks.push((key, ChunkKind::Incremental, bytes)),
+            Some("sync-state") => {
+                if let Ok(store) = key.0[2].parse::<StorageId>() {
+                    sync_states.push((store, bytes));
+                }
+            }
+            _ => {}
+        }
+    }
+    chunks.sort_by_key(|(key, kind, _)| (*kind == ChunkKind::Incremental, key.clone()));
+
+    let strict = || LoadOptions::new().on_partial_load(OnPartialLoad::Error);
+    let all: Vec<u8> = chunks.iter().flat_map(|(_, _, bytes)| bytes.iter().copied()).collect();
+    let (doc, good, unreadable) = match Automerge::load_with_options(&all, strict()) {
+        Ok(doc) => (doc, chunks.iter().map(|(k, kind, b)| (k.clone(), *kind, b.len())).collect(), Vec::new()),
+        Err(_) => {
+            let mut doc = Automerge::new();
+            let mut good = Vec::new();
+            let mut unreadable = Vec::new();
+            for (key, kind, bytes) in &chunks {
+                // Parse the chunk alone first: `load_incremental` would
+                // silently skip the unreadable part of a damaged chunk.
+                let readable = Automerge::load_with_options(bytes, strict()).and_then(|_| doc.load_incremental(bytes));
+                match readable {
+                    Ok(_) => good.push((key.clone(), *kind, bytes.len())),
+                    Err(e) => {
+                        tracing::warn!(key = %key, error = %e, "unreadable chunk left on disk");
+                        unreadable.push(key.clone());
+                    }
+                }
+            }
+            (doc, good, unreadable)
+        }
+    };
+    let saved_heads = if good.is_empty() { Vec::new() } else { doc.get_heads() };
+    LoadedDocument { doc, on_disk: OnDisk { saved_heads, chunks: good }, sync_states, unreadable }
+}
+
+#[cfg(test)]
+mod tests {
+    use automerge::transaction::Transactable;
+    use automerge::{ActorId, ROOT};
+
+    use super::*;
+
+    fn doc_with(n: usize) -> Automerge {
+        let mut doc = Automerge::new().with_actor(ActorId::from(&[1u8; 16][..]));
+        for i in 0..n {
+            let mut tx = doc.transaction();
+            tx.put(ROOT, format!("k{i}"), "x".repeat(600)).expect("put");
+            tx.commit();
+        }
+        doc
+    }
+
+    fn apply(store: &mut Vec<(StorageKey, Vec<u8>)>, write: StorageWrite) {
+        store.retain(|(k, _)| !write.delete.contains(k));
+        for (k, v) in write.put {
+            store.retain(|(existing, _)| *existing != k);
+            store.push((k, v));
+        }
+    }
+
+    #[test]
+    fn first_save_is_a_snapshot_then_incrementals_until_compaction() {
+        let id = DocumentId::from_bytes(&[9; 16]).expect("id");
+        let mut doc = doc_with(1);
+        let mut on_disk = OnDisk::default();
+        let mut store = Vec::new();
+
+        let first = on_disk.save(&id, &doc).expect("first save");
+        assert_eq!(first.put[0].0.kind(), Some("snapshot"));
+        apply(&mut store, first);
+        assert!(on_disk.save(&id, &doc).is_none(), "unchanged heads write nothing");
+
+        // Grow the document past the small-snapshot threshold with one save,
+        // then add small changes: incrementals accumulate until they outweigh
+        // the snapshot, which triggers one compaction deleting all of them.
+        let mut kinds = Vec::new();
+        for i in 0..40 {
+            let mut tx = doc.transaction();
+            // Hex of hashes: text that does not compress away.
+            let size = if i == 0 { 4000 } else { 300 };
+            let value: String = (0..size / 64 + 1).map(|j| hex::encode(Sha256::digest(format!("{i}-{j}")))).collect();
+            tx.put(ROOT, format!("n{i}"), &value[..size]).expect("put");
+            tx.commit();
+            let write = on_disk.save(&id, &doc).expect("heads moved");
+            kinds.push(write.put[0].0.kind().map(str::to_owned));
+            apply(&mut store, write);
+        }
+        assert!(kinds.iter().any(|k| k.as_deref() == Some("incremental")));
+        assert!(kinds.iter().skip(1).any(|k| k.as_deref() == Some("snapshot")), "{kinds:?}");
+        assert_eq!(store.len(), on_disk.chunk_count());
+
+        let loaded = load_document(&id, store.clone());
+        assert_eq!(loaded.doc.get_heads(), doc.get_heads());
+        assert!(loaded.unreadable.is_empty());
+        assert_eq!(loaded.on_disk.chunk_count(), store.len());
+    }
+
+    #[test]
+    fn unreadable_chunks_are_reported_and_never_compacted_away() {
+        let id = DocumentId::from_bytes(&[9; 16]).expect("id");
+        let doc = doc_with(2);
+        let mut on_disk = OnDisk::default();
+        let mut store = Vec::new();
+        apply(&mut store, on_disk.save(&id, &doc).expect("save"));
+        let bad = StorageKey::chunk(&id, ChunkKind::Incremental, "garbage");
+        store.push((bad.clone(), vec![0x85, 0x6f, 0x4a, 0x83, 1, 2, 3]));
+
+        let mut loaded = load_document(&id, store);
+        assert_eq!(loaded.unreadable, vec![bad.clone()]);
+        assert_eq!(loaded.doc.get_heads(), doc.get_heads());
+
+        let mut tx = loaded.doc.transaction();
+        tx.put(ROOT, "z", 1).expect("put");
+        tx.commit();
+        let write = loaded.on_disk.save(&id, &loaded.doc).expect("save");
+        assert!(!write.delete.contains(&bad));
+    }
+
+    #[test]
+    fn keys_print_like_automerge_repo() {
+        let id: DocumentId = "4NMNnkMhL8jXrdJ9jamS58PAVdXu".parse().expect("id");
+        let store: StorageId = "3760df37-a4c6-4f66-9ecd-732039a9385d".parse().expect("sid");
+        assert_eq!(
+            StorageKey::sync_state(&id, &store).to_string(),
+            "4NMNnkMhL8jXrdJ9jamS58PAVdXu/sync-state/3760df37-a4c6-4f66-9ecd-732039a9385d"
+        );
+        assert_eq!(StorageKey::storage_id().to_string(), "storage-adapter-id");
+        assert_eq!(StorageKey::from_components(vec!["a/b".into()]), None);
+    }
+}

@@ -1,0 +1,8 @@
+//! Tests of the whole core: codec golden files, scenarios through the
+//! deterministic simulator, the convergence property, and the tidy check.
+
+mod convergence;
+mod golden;
+mod scenarios;
+mod sim;
+mod tidy;

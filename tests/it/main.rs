@@ -1,0 +1,5 @@
+//! Essaim's real-IO tests, in one binary: a real relay on 127.0.0.1, real
+//! SQLite files, real websocket clients, the real JavaScript automerge-repo.
+//!
+//! Deterministic, simulated tests of the protocol live in `sync-core`; this
+//! binary holds only what needs real IO. It fills up with the relay's issue.
