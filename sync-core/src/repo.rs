@@ -346,8 +346,20 @@ struct PeerDoc {
 #[derive(Debug)]
 enum AccessState {
     /// Waiting for the driver; the peer's messages wait, in order.
-    Pending(Vec<Message>),
+    Pending(Vec<DocEvent>),
     Decided(Access),
+}
+
+/// A document message from a peer, validated: what waits in the queues.
+#[derive(Debug)]
+enum DocEvent {
+    /// `request` (`is_request`) or `sync`, its payload already decoded.
+    Sync {
+        is_request: bool,
+        message: sync::Message,
+    },
+    Unavailable,
+    Ephemeral(EphemeralMessage),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -370,7 +382,7 @@ struct Doc {
 #[derive(Debug)]
 enum DocPhase {
     /// Waiting for [`Input::Loaded`]; messages wait, in arrival order.
-    Loading(Vec<(ConnId, Message)>),
+    Loading(Vec<(ConnId, DocEvent)>),
     Ready(Box<ReadyDoc>),
 }
 
@@ -710,11 +722,20 @@ impl Repo {
             return self.fail(conn, CloseReason::ProtocolViolation(reason), out);
         }
         let document = document.clone();
-        self.route(now, conn, document, message, out);
+        let is_request = matches!(message, Message::Request(_));
+        let event = match message {
+            Message::Request(m) | Message::Sync(m) => match sync::Message::decode(&m.data) {
+                Ok(message) => DocEvent::Sync { is_request, message },
+                Err(e) => return self.fail(conn, CloseReason::BadSyncMessage(e.to_string()), out),
+            },
+            Message::Ephemeral(m) => DocEvent::Ephemeral(m),
+            _ => DocEvent::Unavailable,
+        };
+        self.route(now, conn, document, event, out);
     }
 
     /// Checks access, then hands the message to the document, in order.
-    fn route(&mut self, now: UnixMillis, conn: ConnId, doc: DocumentId, message: Message, out: &mut Vec<Output>) {
+    fn route(&mut self, now: UnixMillis, conn: ConnId, doc: DocumentId, message: DocEvent, out: &mut Vec<Output>) {
         let Some(access) = self.peer_doc_access(conn, &doc, out) else {
             if let Some(AccessState::Pending(queue)) = self.peer_doc(conn, &doc).map(|p| &mut p.access) {
                 queue.push(message);
@@ -722,7 +743,7 @@ impl Repo {
             return;
         };
         if access == Access::Denied {
-            if matches!(message, Message::Request(_) | Message::Sync(_)) {
+            if matches!(message, DocEvent::Sync { .. }) {
                 self.send_unavailable(conn, &doc, out);
             }
             return;
@@ -776,26 +797,27 @@ impl Repo {
         now: UnixMillis,
         conn: ConnId,
         doc: &DocumentId,
-        message: Message,
+        event: DocEvent,
         out: &mut Vec<Output>,
     ) {
         if let Some(d) = self.docs.get_mut(doc) {
             d.last_used = now;
         }
-        match message {
-            Message::Request(m) => self.on_sync(conn, doc, m, true, out),
-            Message::Sync(m) => self.on_sync(conn, doc, m, false, out),
-            Message::DocUnavailable { .. } => self.on_unavailable(conn, doc, out),
-            Message::Ephemeral(m) => self.on_ephemeral(conn, doc, m, out),
-            _ => {}
+        match event {
+            DocEvent::Sync { is_request, message } => self.on_sync(conn, doc, message, is_request, out),
+            DocEvent::Unavailable => self.on_unavailable(conn, doc, out),
+            DocEvent::Ephemeral(m) => self.on_ephemeral(conn, doc, m, out),
         }
     }
 
-    fn on_sync(&mut self, conn: ConnId, doc: &DocumentId, m: SyncMessage, is_request: bool, out: &mut Vec<Output>) {
-        let message = match sync::Message::decode(&m.data) {
-            Ok(message) => message,
-            Err(e) => return self.fail(conn, CloseReason::BadSyncMessage(e.to_string()), out),
-        };
+    fn on_sync(
+        &mut self,
+        conn: ConnId,
+        doc: &DocumentId,
+        message: sync::Message,
+        is_request: bool,
+        out: &mut Vec<Output>,
+    ) {
         let their_heads_empty = message.heads.is_empty();
         self.ensure_sync_state(conn, doc);
         let (Some(state), Some(DocPhase::Ready(ready))) =

@@ -3,6 +3,7 @@
 
 mod convergence;
 mod golden;
+mod hostile;
 mod scenarios;
 mod sim;
 mod tidy;

@@ -292,3 +292,93 @@ fn messages_follow_the_protocol_order() {
     expect![[r#"["join", "request", "sync"]"#]].assert_eq(&format!("{:?}", sim.kinds(bob, RELAY)));
     expect![[r#"["peer", "sync"]"#]].assert_eq(&format!("{:?}", sim.kinds(RELAY, bob)));
 }
+
+#[test]
+fn revoking_access_mid_session_stops_the_flow() {
+    let mut sim = run("
+        alice: create agenda
+        bob: open agenda
+        sync
+        alice: put agenda titre=Marché
+    ");
+    let (alice, bob) = (sim.node("alice"), sim.node("bob"));
+    let agenda = Sim::doc_id("agenda");
+    let bob_conn = crate::ConnId(2);
+    sim.input(RELAY, Input::AccessDecided { conn: bob_conn, doc: agenda.clone(), access: Access::Denied });
+    sim.run_until_quiet();
+    sim.put(alice, &agenda, "lieu", "Halle");
+    sim.put(bob, &agenda, "titre", "Piraté");
+    sim.run_until_quiet();
+    assert_eq!(sim.nodes[bob].content(&agenda), Some(vec!["titre=Piraté".into()]));
+    assert_eq!(sim.nodes[RELAY].content(&agenda), Some(vec!["lieu=Halle".into(), "titre=Marché".into()]));
+    // Bob keeps his copy; the relay told him the document is unavailable.
+    assert!(sim.kinds(RELAY, bob).contains(&"doc-unavailable".to_owned()), "{:?}", sim.kinds(RELAY, bob));
+}
+
+#[test]
+fn the_relay_keeps_its_storage_id_and_its_peers_sync_states_across_restarts() {
+    let mut sim = run("
+        alice: create agenda
+        alice: put agenda titre=Marché
+        sync
+    ");
+    let relay_id = sim.nodes[RELAY].repo.storage_id().cloned().expect("persistent relay");
+    let alice_id = sim.nodes[1].repo.storage_id().cloned().expect("persistent client");
+    let agenda = Sim::doc_id("agenda");
+    let key = crate::StorageKey::sync_state(&agenda, &alice_id);
+    assert!(sim.nodes[RELAY].storage.contains_key(&key), "relay persisted alice's sync state");
+    let back = crate::StorageKey::sync_state(&agenda, &relay_id);
+    assert!(sim.nodes[1].storage.contains_key(&back), "alice persisted the relay's sync state");
+    sim.restart(RELAY);
+    sim.run_until_quiet();
+    assert_eq!(sim.nodes[RELAY].repo.storage_id(), Some(&relay_id));
+    assert_eq!(sim.heads(RELAY, &agenda), sim.heads(1, &agenda));
+}
+
+#[test]
+fn storage_stays_compact_over_many_changes() {
+    let mut sim = run("
+        alice: create agenda
+        sync
+    ");
+    let agenda = Sim::doc_id("agenda");
+    for i in 0..300 {
+        sim.put(1, &agenda, &format!("clé{}", i % 17), &format!("valeur numéro {i}"));
+        if i % 7 == 0 {
+            sim.run_until_quiet();
+        }
+    }
+    sim.run_until_quiet();
+    for node in [RELAY, 1] {
+        let chunks =
+            sim.nodes[node].storage.keys().filter(|k| k.components().get(1).is_some_and(|c| c != "sync-state"));
+        let count = chunks.count();
+        assert!(count <= 40, "{} holds {count} chunks", sim.nodes[node].name);
+    }
+    sim.restart(RELAY);
+    sim.restart(1);
+    sim.run_until_quiet();
+    assert_eq!(sim.heads(RELAY, &agenda), sim.heads(1, &agenda));
+    assert_eq!(sim.nodes[RELAY].content(&agenda), sim.nodes[1].content(&agenda));
+}
+
+#[test]
+fn messages_that_arrive_while_loading_are_processed_in_order() {
+    // The relay forgets the document, then alice sends several changes in a
+    // row: they queue behind the load and the access check, in order.
+    let mut sim = run("
+        alice: create agenda
+        alice: put agenda n=0
+        sync
+        relay: unload
+    ");
+    let agenda = Sim::doc_id("agenda");
+    assert_eq!(sim.nodes[RELAY].repo.documents_in_memory().count(), 0);
+    for i in 1..=5 {
+        sim.put(1, &agenda, "n", &i.to_string());
+        sim.put(1, &agenda, &format!("k{i}"), "v");
+    }
+    sim.run_until_quiet();
+    assert_eq!(sim.heads(RELAY, &agenda), sim.heads(1, &agenda));
+    assert!(sim.nodes[RELAY].closed.is_empty());
+}

@@ -1,0 +1,241 @@
+//! Bad input from a peer: each case gets an `error` frame then a close with a
+//! clear reason, and changes nothing stored.
+
+use expect_test::{Expect, expect};
+
+use super::sim::{RELAY, Sim};
+use crate::{ConnId, Direction, Input, Message, Output, PeerMetadata, SyncMessage};
+
+const RAW: ConnId = ConnId(900);
+
+/// A relay holding one document, and a raw connection from "eve".
+fn relay_with_document() -> Sim {
+    let mut sim = Sim::new(&["alice"]);
+    let agenda = sim.create(1, "agenda");
+    sim.put(1, &agenda, "titre", "Marché");
+    sim.run_until_quiet();
+    sim
+}
+
+fn feed(sim: &mut Sim, input: Input) -> Vec<Output> {
+    sim.now.0 += 10;
+    let now = sim.now;
+    sim.nodes[RELAY].repo.handle(now, input)
+}
+
+fn join(sim: &mut Sim, sender: &str) {
+    let join = Message::Join {
+        sender: sender.parse().expect("peer"),
+        metadata: PeerMetadata::default(),
+        supported_versions: Some(vec!["1".into()]),
+    };
+    feed(sim, Input::Connected { conn: RAW, direction: Direction::Inbound });
+    let answer = feed(sim, Input::Received { conn: RAW, bytes: join.encode() });
+    assert!(matches!(&answer[..], [Output::Send { .. }]), "{answer:?}");
+}
+
+/// Renders what the relay did: frames sent (decoded) and closes.
+fn render(outputs: &[Output]) -> String {
+    outputs
+        .iter()
+        .map(|o| match o {
+            Output::Send { conn, bytes } => match Message::decode(bytes) {
+                Ok(Message::Error { message, .. }) => format!("{conn} <- error: {message}"),
+                Ok(m) => format!("{conn} <- {}", m.kind()),
+                Err(e) => format!("{conn} <- undecodable: {e}"),
+            },
+            Output::Close { conn, reason } => format!("close {conn}: {reason}"),
+            other => format!("{other:?}"),
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[track_caller]
+fn check(after_join: bool, bytes: Vec<u8>, expect: Expect) {
+    let mut sim = relay_with_document();
+    if after_join {
+        join(&mut sim, "eve");
+    } else {
+        feed(&mut sim, Input::Connected { conn: RAW, direction: Direction::Inbound });
+    }
+    let stored = sim.nodes[RELAY].storage.clone();
+    let outputs = feed(&mut sim, Input::Received { conn: RAW, bytes });
+    expect.assert_eq(&render(&outputs));
+    assert_eq!(sim.nodes[RELAY].storage, stored, "bad input changed storage");
+    // The connection is forgotten: later frames are ignored.
+    assert!(feed(&mut sim, Input::Received { conn: RAW, bytes: vec![0xa0] }).is_empty());
+    // The honest client still works.
+    sim.put(1, &Sim::doc_id("agenda"), "lieu", "Halle");
+    sim.run_until_quiet();
+    assert_eq!(sim.heads(RELAY, &Sim::doc_id("agenda")), sim.heads(1, &Sim::doc_id("agenda")));
+}
+
+fn sync_from(sender: &str, target: &str, document: &str, data: Vec<u8>) -> Vec<u8> {
+    let mut bytes = Message::Sync(SyncMessage {
+        sender: sender.parse().expect("peer"),
+        target: target.parse().expect("peer"),
+        document: Sim::doc_id("agenda"),
+        data,
+    })
+    .encode();
+    if document != "agenda" {
+        let good = Sim::doc_id("agenda").to_string();
+        let at = bytes.windows(good.len()).position(|w| w == good.as_bytes()).expect("id in frame");
+        bytes[at..at + good.len()].copy_from_slice(&document.as_bytes()[..good.len()]);
+    }
+    bytes
+}
+
+/// A valid first sync message (empty document) from automerge itself.
+fn hello() -> Vec<u8> {
+    use automerge::sync::SyncDoc;
+    let doc = automerge::Automerge::new();
+    doc.generate_sync_message(&mut automerge::sync::State::new()).expect("first message").encode()
+}
+
+#[test]
+fn malformed_cbor() {
+    check(
+        true,
+        vec![0xa3, 0x64, 0x74],
+        expect![[r#"
+            conn#900 <- error: malformed message: malformed CBOR: end of input bytes
+            close conn#900: malformed message: malformed CBOR: end of input bytes"#]],
+    );
+}
+
+#[test]
+fn oversized_frame() {
+    check(
+        true,
+        vec![0; 64 * 1024 * 1024 + 1],
+        expect![[r#"
+            conn#900 <- error: message too large: 67108865 bytes, at most 67108864
+            close conn#900: message too large: 67108865 bytes, at most 67108864"#]],
+    );
+}
+
+#[test]
+fn invalid_document_id() {
+    // Same length as a real id, one character changed: the checksum fails.
+    let mut id = Sim::doc_id("agenda").to_string();
+    id.replace_range(0..1, if id.starts_with('2') { "3" } else { "2" });
+    check(
+        true,
+        sync_from("eve", "relay", &id, hello()),
+        expect![[r#"
+            conn#900 <- error: malformed message: field `documentId`: not a bs58check string: invalid checksum, calculated checksum: '[150, 209, 228, 19]', expected checksum: [199, 136, 54, 38]
+            close conn#900: malformed message: field `documentId`: not a bs58check string: invalid checksum, calculated checksum: '[150, 209, 228, 19]', expected checksum: [199, 136, 54, 38]"#]],
+    );
+}
+
+#[test]
+fn forged_sender() {
+    check(
+        true,
+        sync_from("alice", "relay", "agenda", hello()),
+        expect![[r#"
+            conn#900 <- error: protocol violation: message from alice to relay on the connection of eve
+            close conn#900: protocol violation: message from alice to relay on the connection of eve"#]],
+    );
+}
+
+#[test]
+fn garbage_sync_payload() {
+    check(
+        true,
+        sync_from("eve", "relay", "agenda", vec![0x42, 0xff, 0xff, 0xff]),
+        expect![[r#"
+            conn#900 <- error: invalid sync message: not enough input
+            close conn#900: invalid sync message: not enough input"#]],
+    );
+}
+
+#[test]
+fn sync_before_join() {
+    check(
+        false,
+        sync_from("eve", "relay", "agenda", hello()),
+        expect![[r#"
+            conn#900 <- error: protocol violation: unexpected `sync` before the handshake completed
+            close conn#900: protocol violation: unexpected `sync` before the handshake completed"#]],
+    );
+}
+
+#[test]
+fn unsupported_protocol_version() {
+    let join = Message::Join {
+        sender: "eve".parse().expect("peer"),
+        metadata: PeerMetadata::default(),
+        supported_versions: Some(vec!["2".into()]),
+    };
+    check(
+        false,
+        join.encode(),
+        expect![[r#"
+            conn#900 <- error: unsupported protocol version
+            close conn#900: unsupported protocol version"#]],
+    );
+}
+
+#[test]
+fn a_rejected_join_leaves_no_ghost_peer() {
+    let mut sim = relay_with_document();
+    feed(&mut sim, Input::Connected { conn: RAW, direction: Direction::Inbound });
+    let join = Message::Join {
+        sender: "alice".parse().expect("peer"),
+        metadata: PeerMetadata::default(),
+        supported_versions: Some(vec!["2".into()]),
+    };
+    feed(&mut sim, Input::Received { conn: RAW, bytes: join.encode() });
+    // Alice's real connection was not replaced by the refused one.
+    assert!(sim.nodes[RELAY].closed.is_empty());
+    sim.put(1, &Sim::doc_id("agenda"), "lieu", "Halle");
+    sim.run_until_quiet();
+    assert_eq!(sim.heads(RELAY, &Sim::doc_id("agenda")), sim.heads(1, &Sim::doc_id("agenda")));
+}
+
+#[test]
+fn second_join_on_the_same_connection() {
+    let join = Message::Join {
+        sender: "eve".parse().expect("peer"),
+        metadata: PeerMetadata::default(),
+        supported_versions: Some(vec!["1".into()]),
+    };
+    check(
+        true,
+        join.encode(),
+        expect![[r#"
+            conn#900 <- error: protocol violation: `join` after the handshake
+            close conn#900: protocol violation: `join` after the handshake"#]],
+    );
+}
+
+#[test]
+fn handshake_timeout() {
+    let mut sim = relay_with_document();
+    feed(&mut sim, Input::Connected { conn: RAW, direction: Direction::Inbound });
+    let deadline = sim.nodes[RELAY].repo.next_deadline().expect("handshake deadline");
+    sim.now = deadline;
+    let outputs = sim.nodes[RELAY].repo.handle(deadline, Input::Tick);
+    expect![[r#"
+        conn#900 <- error: handshake timed out
+        close conn#900: handshake timed out"#]]
+    .assert_eq(&render(&outputs));
+}
+
+#[test]
+fn ignored_messages_close_nothing() {
+    let mut sim = relay_with_document();
+    join(&mut sim, "eve");
+    let gossip = Message::RemoteSubscriptionChange {
+        sender: "eve".parse().expect("peer"),
+        target: "relay".parse().expect("peer"),
+        add: None,
+        remove: None,
+    };
+    assert!(feed(&mut sim, Input::Received { conn: RAW, bytes: gossip.encode() }).is_empty());
+    let unknown = Message::Unknown { kind: "future-thing".into() };
+    assert!(feed(&mut sim, Input::Received { conn: RAW, bytes: unknown.encode() }).is_empty());
+}
