@@ -184,3 +184,189 @@ fn decode_errors_are_typed() {
     assert_eq!(Message::decode(&[]), Err(DecodeError::Empty));
     assert!(matches!(Message::decode(&[0xa1, 0x64, 0x74]), Err(DecodeError::Cbor(_))), "truncated key");
 }
+
+/// A structural form for comparing CBOR written by different encoders: maps
+/// sorted by key, absent optional values dropped, integral floats as
+/// integers (cbor-x writes timestamps as float64), `metadata` read as
+/// `peerMetadata`, and keys the protocol does not use dropped.
+fn canonical(value: Value) -> Value {
+    const KNOWN: &[&str] = &[
+        "type",
+        "senderId",
+        "targetId",
+        "peerMetadata",
+        "metadata",
+        "storageId",
+        "isEphemeral",
+        "supportedProtocolVersions",
+        "selectedProtocolVersion",
+        "message",
+        "documentId",
+        "data",
+        "sessionId",
+        "count",
+        "add",
+        "remove",
+        "newHeads",
+        "heads",
+        "timestamp",
+    ];
+    match value {
+        Value::Map(entries) => {
+            let mut entries: Vec<(String, Value)> = entries
+                .into_iter()
+                .filter(|(_, v)| *v != Value::Absent)
+                .filter(|(k, _)| KNOWN.contains(&k.as_str()) || k.contains('-'))
+                .map(|(k, v)| (if k == "metadata" { "peerMetadata".to_owned() } else { k }, canonical(v)))
+                .collect();
+            entries.sort_by(|a, b| a.0.cmp(&b.0));
+            Value::Map(entries)
+        }
+        Value::Array(items) => Value::Array(items.into_iter().map(canonical).collect()),
+        Value::Float(f) if f.fract() == 0.0 && f >= 0.0 => Value::Uint(f as u64),
+        other => other,
+    }
+}
+
+#[derive(Debug)]
+struct Fixture {
+    file: String,
+    kind: String,
+    source: String,
+}
+
+fn fixtures() -> Vec<(Fixture, Vec<u8>)> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/wire");
+    let index = std::fs::read_to_string(dir.join("fixtures.json")).expect("fixtures.json (see its README)");
+    let index: serde_json::Value = serde_json::from_str(&index).expect("fixtures.json is JSON");
+    let entries = index.as_array().expect("an array of fixtures");
+    entries
+        .iter()
+        .map(|e| {
+            let field = |k: &str| e[k].as_str().unwrap_or_else(|| panic!("fixture without {k}: {e}")).to_owned();
+            let fixture = Fixture { file: field("file"), kind: field("type"), source: field("source") };
+            let bytes = std::fs::read(dir.join(&fixture.file)).expect("fixture file");
+            (fixture, bytes)
+        })
+        .collect()
+}
+
+/// Bytes produced by the real JavaScript automerge-repo (see
+/// `tests/fixtures/wire/README.md`) decode, and re-encode to the same
+/// structure.
+#[test]
+fn javascript_fixtures_decode_and_re_encode() {
+    let all = fixtures();
+    assert!(all.len() >= 18, "expected every fixture, found {}", all.len());
+    let mut kinds = std::collections::BTreeSet::new();
+    for (fixture, bytes) in all {
+        let message = Message::decode(&bytes).unwrap_or_else(|e| panic!("{}: {e}", fixture.file));
+        assert_eq!(message.kind(), fixture.kind, "{}", fixture.file);
+        kinds.insert(fixture.kind.clone());
+        if matches!(message, Message::Unknown { .. }) {
+            continue; // Nothing to re-encode: it is ignored.
+        }
+        let original = canonical(Value::decode_all(&bytes).expect("fixture is CBOR"));
+        let again = canonical(Value::decode_all(&message.encode()).expect("our CBOR"));
+        assert_eq!(again, original, "{} ({}) re-encodes to another structure", fixture.file, fixture.source);
+        assert_eq!(Message::decode(&message.encode()).as_ref(), Ok(&message), "{}", fixture.file);
+    }
+    let expected = [
+        "join",
+        "peer",
+        "error",
+        "leave",
+        "request",
+        "sync",
+        "doc-unavailable",
+        "ephemeral",
+        "remote-subscription-change",
+        "remote-heads-changed",
+        "future-thing",
+    ];
+    for kind in expected {
+        assert!(kinds.contains(kind), "no fixture of type {kind}");
+    }
+}
+
+/// The details the reference calls out, checked on the real bytes.
+#[test]
+fn javascript_quirks_are_read_as_the_reference_says() {
+    let by_file: std::collections::BTreeMap<String, Message> =
+        fixtures().into_iter().map(|(f, bytes)| (f.file.clone(), Message::decode(&bytes).expect("decodes"))).collect();
+    let Some(Message::Join { metadata, .. }) = by_file.get("join-ephemeral.cbor") else { panic!("join-ephemeral") };
+    assert_eq!((metadata.storage_id.as_ref(), metadata.is_ephemeral), (None, true), "storageId: undefined");
+    let Some(Message::RemoteHeadsChanged { new_heads, .. }) = by_file.get("remote-heads-changed.cbor") else {
+        panic!("remote-heads-changed")
+    };
+    let timestamp = new_heads.values().next().expect("one entry").timestamp;
+    assert!(timestamp > 1_700_000_000_000, "float64 timestamp read as milliseconds: {timestamp}");
+    let Some(Message::RemoteSubscriptionChange { add, remove, .. }) = by_file.get("remote-subscription-change.cbor")
+    else {
+        panic!("remote-subscription-change")
+    };
+    assert_eq!((add.as_ref().map(Vec::len), remove), (Some(1), &None), "remove: undefined");
+    let (Some(Message::Ephemeral(sent)), Some(Message::Ephemeral(relayed))) =
+        (by_file.get("ephemeral.cbor"), by_file.get("ephemeral-relayed.cbor"))
+    else {
+        panic!("ephemeral fixtures")
+    };
+    assert_eq!(relayed.sender, sent.sender, "a relay keeps the original sender");
+    assert_eq!((relayed.count, &relayed.session, &relayed.data), (sent.count, &sent.session, &sent.data));
+    let Some(Message::Join { metadata, supported_versions, .. }) = by_file.get("join-legacy-metadata.cbor") else {
+        panic!("legacy join")
+    };
+    assert!(metadata.storage_id.is_some() && supported_versions.is_some(), "`metadata` read like `peerMetadata`");
+    let Some(Message::Join { supported_versions: None, .. }) = by_file.get("join-no-versions.cbor") else {
+        panic!("join without versions")
+    };
+    let Some(Message::Error { sender: Some(_), target: Some(_), message }) =
+        by_file.get("error-unsupported-version.cbor")
+    else {
+        panic!("error with sender and target")
+    };
+    assert_eq!(message, "unsupported protocol version");
+}
+
+/// The relay answers the real JS client's frames: its join gets a `peer`, its
+/// first `request` for an unknown document gets `doc-unavailable`.
+#[test]
+fn the_relay_answers_real_javascript_frames() {
+    use crate::{AccessPolicy, Config, ConnId, Direction, Input, Output, Repo, UnixMillis};
+    let by_file: std::collections::BTreeMap<String, Vec<u8>> =
+        fixtures().into_iter().map(|(f, bytes)| (f.file, bytes)).collect();
+    let config =
+        Config::new("server-fixture".parse().expect("peer"), automerge::ActorId::from(&[7u8; 16][..]), "s".into());
+    assert_eq!(config.access, AccessPolicy::AllowAll);
+    let (mut relay, _) = Repo::start(config, None, [1; 16]).expect("start");
+    let conn = ConnId(1);
+    let now = UnixMillis(1_800_000_000_000);
+    relay.handle(now, Input::Connected { conn, direction: Direction::Inbound });
+    let answer = relay.handle(now, Input::Received { conn, bytes: by_file["join.cbor"].clone() });
+    let [Output::Send { bytes, .. }] = &answer[..] else { panic!("{answer:?}") };
+    assert!(matches!(Message::decode(bytes), Ok(Message::Peer { .. })));
+
+    // The request fixture was sent by another client: it joins on its own
+    // connection (sending it on the first one is a forged sender).
+    let Ok(Message::Request(request)) = Message::decode(&by_file["request.cbor"]) else { panic!("request") };
+    let join = Message::Join {
+        sender: request.sender.clone(),
+        metadata: crate::PeerMetadata::default(),
+        supported_versions: Some(vec!["1".into()]),
+    };
+    let conn = ConnId(2);
+    relay.handle(now, Input::Connected { conn, direction: Direction::Inbound });
+    relay.handle(now, Input::Received { conn, bytes: join.encode() });
+    // The fixture's request targets "server-fixture", our peer id here.
+    let answer = relay.handle(now, Input::Received { conn, bytes: by_file["request.cbor"].clone() });
+    let [Output::Load { doc }] = &answer[..] else { panic!("{answer:?}") };
+    let answer = relay.handle(now, Input::Loaded { doc: doc.clone(), entries: Vec::new() });
+    let kinds: Vec<String> = answer
+        .iter()
+        .filter_map(|o| match o {
+            Output::Send { bytes, .. } => Message::decode(bytes).ok().map(|m| m.kind().to_owned()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(kinds, vec!["doc-unavailable"], "{answer:?}");
+}
