@@ -97,6 +97,9 @@ pub struct Config {
     /// A document nobody touched for this long is unloaded from memory
     /// (unless it is open locally). Everything is persisted before.
     pub unload_idle_after_ms: u64,
+    /// A connection touching more documents than this is closed: each one
+    /// costs a load and a sync state.
+    pub max_documents_per_connection: usize,
     /// Frames larger than this close the connection. Automerge sends a whole
     /// document as one message on first sync, so this bounds document size
     /// on the wire too.
@@ -105,7 +108,7 @@ pub struct Config {
 
 impl Config {
     /// Defaults: persistent, allow all, 10 s handshake, unload after 60 s
-    /// idle, 64 MiB messages.
+    /// idle, 1,000 documents per connection, 64 MiB messages.
     pub fn new(peer_id: PeerId, actor: ActorId, session_id: String) -> Config {
         Config {
             peer_id,
@@ -115,6 +118,7 @@ impl Config {
             access: AccessPolicy::AllowAll,
             handshake_timeout_ms: 10_000,
             unload_idle_after_ms: 60_000,
+            max_documents_per_connection: 1000,
             max_message_bytes: 64 * 1024 * 1024,
         }
     }
@@ -129,6 +133,10 @@ pub enum Input {
         conn: ConnId,
         /// Who dialled.
         direction: Direction,
+        /// The peer id the driver authenticated for this connection (from a
+        /// token, say): a `join` with another id is refused, so nobody can
+        /// knock a peer off by joining with its id. `None` in open mode.
+        expected_peer: Option<PeerId>,
     },
     /// A binary frame arrived.
     Received {
@@ -314,10 +322,17 @@ pub struct Repo {
     doc_conns: HashMap<DocumentId, BTreeSet<ConnId>>,
     /// Count of our ephemeral broadcasts, increasing per session.
     ephemeral_count: u64,
+    /// Highest ephemeral count seen per (document, author, session).
+    ephemeral_seen: HashMap<(DocumentId, PeerId, String), u64>,
 }
 
 #[derive(Debug)]
 struct Conn {
+    /// Who dialled: on an outbound connection (to a relay), ephemeral
+    /// messages arrive relayed, with their original author.
+    direction: Direction,
+    /// The peer id this connection must use, when the driver bound one.
+    expected_peer: Option<PeerId>,
     phase: ConnPhase,
     /// Handshake deadline; `None` once handshaken.
     deadline: Option<UnixMillis>,
@@ -341,6 +356,10 @@ struct PeerDoc {
     status: PeerStatus,
     /// Shared heads last written to storage, to write only when they move.
     persisted_heads: Vec<ChangeHash>,
+    /// The peer requested a document we lack while another peer had it:
+    /// it is owed an answer (`sync` once the changes arrive, or
+    /// `doc-unavailable` if that peer leaves first).
+    awaiting_answer: bool,
 }
 
 #[derive(Debug)]
@@ -375,8 +394,6 @@ struct Doc {
     phase: DocPhase,
     last_used: UnixMillis,
     locally_open: bool,
-    /// Highest ephemeral count seen per (author, session).
-    ephemeral_seen: HashMap<(PeerId, String), u64>,
 }
 
 #[derive(Debug)]
@@ -394,9 +411,16 @@ struct ReadyDoc {
     sync_states: HashMap<StorageId, Vec<u8>>,
 }
 
-/// Beyond this many (author, session) pairs per document, the dedup table
-/// is cleared: at worst one duplicate gets through, memory stays bounded.
-const MAX_EPHEMERAL_SESSIONS: usize = 1024;
+/// Largest frame accepted before the handshake completes.
+const MAX_HANDSHAKE_BYTES: usize = 64 * 1024;
+
+/// Messages that may wait for one access decision or one load, per
+/// connection, before the connection is closed as abusive.
+const MAX_QUEUED: usize = 1024;
+
+/// Beyond this many (document, author, session) entries, the dedup table is
+/// cleared: at worst one duplicate gets through, memory stays bounded.
+const MAX_EPHEMERAL_SESSIONS: usize = 16 * 1024;
 
 impl Repo {
     /// Starts a repo. `stored_storage_id` is the value stored under
@@ -432,6 +456,7 @@ impl Repo {
             docs: BTreeMap::new(),
             doc_conns: HashMap::new(),
             ephemeral_count: 0,
+            ephemeral_seen: HashMap::new(),
         };
         Ok((repo, out))
     }
@@ -470,7 +495,7 @@ impl Repo {
         let unloads = self
             .docs
             .values()
-            .filter(|d| !d.locally_open && matches!(d.phase, DocPhase::Ready(_)))
+            .filter(|d| self.config.persistent && !d.locally_open && matches!(d.phase, DocPhase::Ready(_)))
             .map(|d| d.last_used.plus(self.config.unload_idle_after_ms));
         handshakes.chain(unloads).min()
     }
@@ -480,9 +505,11 @@ impl Repo {
     pub fn handle(&mut self, now: UnixMillis, input: Input) -> Vec<Output> {
         let mut out = Vec::new();
         match input {
-            Input::Connected { conn, direction } => self.on_connected(now, conn, direction, &mut out),
+            Input::Connected { conn, direction, expected_peer } => {
+                self.on_connected(now, conn, direction, expected_peer, &mut out)
+            }
             Input::Received { conn, bytes } => self.on_received(now, conn, &bytes, &mut out),
-            Input::Disconnected { conn } => self.forget_conn(conn),
+            Input::Disconnected { conn } => self.forget_conn(conn, &mut out),
             Input::Loaded { doc, entries } => self.on_loaded(now, doc, entries, &mut out),
             Input::Open { doc } => self.on_open(now, doc, &mut out),
             Input::AccessDecided { conn, doc, access } => self.on_access_decided(now, conn, doc, access, &mut out),
@@ -507,12 +534,7 @@ impl Repo {
         let mut am = Automerge::new().with_actor(self.config.actor.clone());
         am.empty_commit(commit_options(now));
         let ready = ReadyDoc { am, on_disk: OnDisk::default(), sync_states: HashMap::new() };
-        let doc = Doc {
-            phase: DocPhase::Ready(Box::new(ready)),
-            last_used: now,
-            locally_open: true,
-            ephemeral_seen: HashMap::new(),
-        };
+        let doc = Doc { phase: DocPhase::Ready(Box::new(ready)), last_used: now, locally_open: true };
         self.docs.insert(id.clone(), doc);
         let mut out = Vec::new();
         self.after_local_change(&id, &mut out);
@@ -543,7 +565,14 @@ impl Repo {
 
     // ----- connections and handshake -----
 
-    fn on_connected(&mut self, now: UnixMillis, conn: ConnId, direction: Direction, out: &mut Vec<Output>) {
+    fn on_connected(
+        &mut self,
+        now: UnixMillis,
+        conn: ConnId,
+        direction: Direction,
+        expected_peer: Option<PeerId>,
+        out: &mut Vec<Output>,
+    ) {
         let phase = match direction {
             Direction::Inbound => ConnPhase::AwaitingJoin,
             Direction::Outbound => {
@@ -557,7 +586,7 @@ impl Repo {
             }
         };
         let deadline = Some(now.plus(self.config.handshake_timeout_ms));
-        self.conns.insert(conn, Conn { phase, deadline, docs: BTreeMap::new() });
+        self.conns.insert(conn, Conn { direction, phase, deadline, expected_peer, docs: BTreeMap::new() });
     }
 
     fn metadata(&self) -> PeerMetadata {
@@ -568,9 +597,13 @@ impl Repo {
         let Some(state) = self.conns.get(&conn) else {
             return; // Already closed: frames still in flight are dropped.
         };
-        if bytes.len() > self.config.max_message_bytes {
-            let reason = CloseReason::TooLarge { len: bytes.len(), max: self.config.max_message_bytes };
-            return self.fail(conn, reason, out);
+        // Before the handshake only a small `join` or `peer` is expected.
+        let max = match state.phase {
+            ConnPhase::Ready { .. } => self.config.max_message_bytes,
+            _ => MAX_HANDSHAKE_BYTES,
+        };
+        if bytes.len() > max {
+            return self.fail(conn, CloseReason::TooLarge { len: bytes.len(), max }, out);
         }
         let message = match Message::decode(bytes) {
             Ok(message) => message,
@@ -609,6 +642,11 @@ impl Repo {
         let speaks_ours = versions.is_none_or(|v| v.iter().any(|v| v == PROTOCOL_VERSION));
         if !speaks_ours {
             return self.fail(conn, CloseReason::UnsupportedVersion, out);
+        }
+        let expected = self.conns.get(&conn).and_then(|c| c.expected_peer.as_ref());
+        if let Some(expected) = expected.filter(|e| **e != sender) {
+            let reason = format!("joined as {sender}, but this connection belongs to {expected}");
+            return self.fail(conn, CloseReason::ProtocolViolation(reason), out);
         }
         // Registered only now that the handshake succeeded (no ghost peers).
         self.bind_peer(conn, sender.clone(), metadata, out);
@@ -665,13 +703,17 @@ impl Repo {
     }
 
     fn close(&mut self, conn: ConnId, reason: CloseReason, out: &mut Vec<Output>) {
-        self.forget_conn(conn);
         out.push(Output::Close { conn, reason });
+        self.forget_conn(conn, out);
     }
 
     /// Drops everything about a connection. Persisted sync states stay.
-    fn forget_conn(&mut self, conn: ConnId) {
+    /// Requesters that were waiting for this peer's copy of a document get
+    /// their answer.
+    fn forget_conn(&mut self, conn: ConnId, out: &mut Vec<Output>) {
         let Some(state) = self.conns.remove(&conn) else { return };
+        let had: Vec<DocumentId> =
+            state.docs.iter().filter(|(_, p)| p.status == PeerStatus::Has).map(|(d, _)| d.clone()).collect();
         if let ConnPhase::Ready { peer, .. } = &state.phase
             && self.peers.get(peer) == Some(&conn)
         {
@@ -683,6 +725,30 @@ impl Repo {
                 if set.is_empty() {
                     self.doc_conns.remove(doc);
                 }
+            }
+        }
+        for doc in had {
+            self.answer_waiting_requesters(&doc, out);
+        }
+    }
+
+    /// Tells requesters still owed an answer that the document is
+    /// unavailable, once no peer that has it is left.
+    fn answer_waiting_requesters(&mut self, doc: &DocumentId, out: &mut Vec<Output>) {
+        let Some(conns) = self.doc_conns.get(doc).cloned() else { return };
+        if !self.is_empty(doc) {
+            return;
+        }
+        let someone_has = conns
+            .iter()
+            .any(|c| self.conns.get(c).and_then(|s| s.docs.get(doc)).is_some_and(|p| p.status == PeerStatus::Has));
+        if someone_has {
+            return;
+        }
+        for conn in conns {
+            let owed = self.peer_doc(conn, doc).is_some_and(|p| std::mem::take(&mut p.awaiting_answer));
+            if owed {
+                self.send_unavailable(conn, doc, out);
             }
         }
     }
@@ -716,7 +782,12 @@ impl Repo {
         // An ephemeral message keeps its original author when relayed, so
         // only its target is checked; every other sender must be the peer
         // bound to this connection.
-        let forged = !matches!(message, Message::Ephemeral(_)) && sender != peer;
+        // A relay forwards ephemeral messages with their original author,
+        // so only what a client receives from its relay may name another
+        // sender; a peer's own messages, on the relay side, must be its own.
+        let relayed = matches!(message, Message::Ephemeral(_))
+            && self.conns.get(&conn).is_some_and(|c| c.direction == Direction::Outbound);
+        let forged = !relayed && sender != peer;
         if forged || *target != self.config.peer_id {
             let reason = format!("message from {sender} to {target} on the connection of {peer}");
             return self.fail(conn, CloseReason::ProtocolViolation(reason), out);
@@ -736,8 +807,18 @@ impl Repo {
 
     /// Checks access, then hands the message to the document, in order.
     fn route(&mut self, now: UnixMillis, conn: ConnId, doc: DocumentId, message: DocEvent, out: &mut Vec<Output>) {
+        let max_docs = self.config.max_documents_per_connection;
+        let known = self.conns.get(&conn).is_some_and(|c| c.docs.len() < max_docs || c.docs.contains_key(&doc));
+        if !known {
+            let reason = format!("more than {max_docs} documents on one connection");
+            return self.fail(conn, CloseReason::ProtocolViolation(reason), out);
+        }
         let Some(access) = self.peer_doc_access(conn, &doc, out) else {
             if let Some(AccessState::Pending(queue)) = self.peer_doc(conn, &doc).map(|p| &mut p.access) {
+                if queue.len() >= MAX_QUEUED {
+                    let reason = "too many messages waiting for an access decision".to_owned();
+                    return self.fail(conn, CloseReason::ProtocolViolation(reason), out);
+                }
                 queue.push(message);
             }
             return;
@@ -748,16 +829,24 @@ impl Repo {
             }
             return;
         }
+        // Presence is not document content: it never waits for a load,
+        // which would reorder it against the author's other documents.
+        let message = match message {
+            DocEvent::Ephemeral(m) => return self.on_ephemeral(conn, &doc, m, out),
+            other => other,
+        };
         match self.docs.get_mut(&doc).map(|d| &mut d.phase) {
             Some(DocPhase::Ready(_)) => self.on_doc_message(now, conn, &doc, message, out),
-            Some(DocPhase::Loading(queue)) => queue.push((conn, message)),
+            Some(DocPhase::Loading(queue)) => {
+                if queue.iter().filter(|(c, _)| *c == conn).count() >= MAX_QUEUED {
+                    let reason = "too many messages waiting for a document to load".to_owned();
+                    return self.fail(conn, CloseReason::ProtocolViolation(reason), out);
+                }
+                queue.push((conn, message));
+            }
             None => {
-                let loading = Doc {
-                    phase: DocPhase::Loading(vec![(conn, message)]),
-                    last_used: now,
-                    locally_open: false,
-                    ephemeral_seen: HashMap::new(),
-                };
+                let loading =
+                    Doc { phase: DocPhase::Loading(vec![(conn, message)]), last_used: now, locally_open: false };
                 self.docs.insert(doc.clone(), loading);
                 out.push(Output::Load { doc });
             }
@@ -778,7 +867,13 @@ impl Repo {
                     AccessState::Pending(Vec::new())
                 }
             };
-            PeerDoc { access, sync: None, status: PeerStatus::Unknown, persisted_heads: Vec::new() }
+            PeerDoc {
+                access,
+                sync: None,
+                status: PeerStatus::Unknown,
+                persisted_heads: Vec::new(),
+                awaiting_answer: false,
+            }
         });
         self.doc_conns.entry(doc.clone()).or_default().insert(conn);
         match entry.access {
@@ -825,12 +920,15 @@ impl Repo {
         else {
             return;
         };
+        // A read-only peer's changes are ignored, so its having the
+        // document does not mean we will get it.
+        let writer = matches!(state.access, AccessState::Decided(Access::ReadWrite));
         if is_request {
             state.status = PeerStatus::Wants;
-        } else if !their_heads_empty {
+        } else if !their_heads_empty && writer {
             state.status = PeerStatus::Has;
         }
-        let sync = state.sync.as_mut().expect("ensure_sync_state created it");
+        let Some(sync) = state.sync.as_mut() else { return };
         let before = ready.am.get_heads();
         if let Err(e) = ready.am.receive_sync_message(sync, message) {
             return self.fail(conn, CloseReason::BadSyncMessage(e.to_string()), out);
@@ -849,6 +947,8 @@ impl Repo {
         if self.is_empty(doc) && their_heads_empty {
             if is_request && !self.another_peer_has(doc, conn) {
                 self.send_unavailable(conn, doc, out);
+            } else if let Some(pair) = self.peer_doc(conn, doc) {
+                pair.awaiting_answer = is_request;
             }
             return;
         }
@@ -859,6 +959,7 @@ impl Repo {
         if let Some(state) = self.peer_doc(conn, doc) {
             state.status = PeerStatus::Unavailable;
         }
+        self.answer_waiting_requesters(doc, out);
         let locally_open = self.docs.get(doc).is_some_and(|d| d.locally_open);
         let nobody_has = self.doc_conns.get(doc).is_none_or(|conns| {
             conns.iter().all(|c| {
@@ -872,16 +973,15 @@ impl Repo {
     }
 
     fn on_ephemeral(&mut self, from: ConnId, doc: &DocumentId, m: EphemeralMessage, out: &mut Vec<Output>) {
-        let Some(d) = self.docs.get_mut(doc) else { return };
-        if d.ephemeral_seen.len() >= MAX_EPHEMERAL_SESSIONS {
-            d.ephemeral_seen.clear();
+        if self.ephemeral_seen.len() >= MAX_EPHEMERAL_SESSIONS {
+            self.ephemeral_seen.clear();
         }
-        let last = d.ephemeral_seen.entry((m.sender.clone(), m.session.clone())).or_insert(0);
+        let last = self.ephemeral_seen.entry((doc.clone(), m.sender.clone(), m.session.clone())).or_insert(0);
         if m.count <= *last && *last != 0 {
             return; // Seen already (it reached us by two paths).
         }
         *last = m.count;
-        if d.locally_open {
+        if self.docs.get(doc).is_some_and(|d| d.locally_open) {
             out.push(Output::Ephemeral { doc: doc.clone(), sender: m.sender.clone(), data: m.data.clone() });
         }
         for (conn, peer) in self.allowed_peers(doc).into_iter().filter(|(c, _)| *c != from) {
@@ -959,7 +1059,8 @@ impl Repo {
             _ => None,
         };
         let Some(pair) = state.docs.get_mut(doc) else { return };
-        if pair.sync.is_some() {
+        let allowed = matches!(pair.access, AccessState::Decided(Access::ReadOnly | Access::ReadWrite));
+        if pair.sync.is_some() || !allowed {
             return;
         }
         let stored = store.and_then(|s| ready.sync_states.get(&s)).and_then(|b| sync::State::decode(b).ok());
@@ -1016,6 +1117,7 @@ impl Repo {
         }
         let Some(sync) = pair.sync.as_mut() else { return };
         let Some(message) = ready.am.generate_sync_message(sync) else { return };
+        pair.awaiting_answer = false;
         // `request` says "I do not have it": nothing here, nothing shared,
         // and the peer has not told us anything yet.
         let is_request =
@@ -1087,8 +1189,15 @@ impl Repo {
         d.last_used = now;
         let locally_open = d.locally_open;
         for (conn, message) in queue {
-            if self.conns.contains_key(&conn) {
-                self.on_doc_message(now, conn, &doc, message, out);
+            // Access may have changed while the document was loading.
+            match self.peer_doc(conn, &doc).map(|p| &p.access) {
+                Some(AccessState::Decided(Access::ReadOnly | Access::ReadWrite)) => {
+                    self.on_doc_message(now, conn, &doc, message, out)
+                }
+                Some(AccessState::Decided(Access::Denied)) if matches!(message, DocEvent::Sync { .. }) => {
+                    self.send_unavailable(conn, &doc, out)
+                }
+                _ => {}
             }
         }
         if locally_open {
@@ -1112,12 +1221,7 @@ impl Repo {
                 }
             }
             None => {
-                let loading = Doc {
-                    phase: DocPhase::Loading(Vec::new()),
-                    last_used: now,
-                    locally_open: true,
-                    ephemeral_seen: HashMap::new(),
-                };
+                let loading = Doc { phase: DocPhase::Loading(Vec::new()), last_used: now, locally_open: true };
                 self.docs.insert(doc.clone(), loading);
                 out.push(Output::Load { doc });
             }
@@ -1138,6 +1242,7 @@ impl Repo {
             sync: None,
             status: PeerStatus::Unknown,
             persisted_heads: Vec::new(),
+            awaiting_answer: false,
         });
         self.doc_conns.entry(doc.clone()).or_default().insert(conn);
         match std::mem::replace(&mut pair.access, AccessState::Decided(access)) {
@@ -1173,8 +1278,13 @@ impl Repo {
         // Everything is persisted as it happens, so an idle document can be
         // dropped at once; sync states live with the connections.
         let idle_after = self.config.unload_idle_after_ms;
+        // Without storage, memory is the only copy: never unload.
+        let persistent = self.config.persistent;
         self.docs.retain(|id, d| {
-            let idle = !d.locally_open && matches!(d.phase, DocPhase::Ready(_)) && d.last_used.plus(idle_after) <= now;
+            let idle = persistent
+                && !d.locally_open
+                && matches!(d.phase, DocPhase::Ready(_))
+                && d.last_used.plus(idle_after) <= now;
             if idle {
                 tracing::debug!(doc = %id, "unloading idle document");
             }

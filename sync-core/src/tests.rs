@@ -4,6 +4,7 @@
 mod convergence;
 mod golden;
 mod hostile;
+mod regressions;
 mod scenarios;
 mod sim;
 mod tidy;

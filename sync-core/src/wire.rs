@@ -41,6 +41,13 @@ pub const PROTOCOL_VERSION: &str = "1";
 /// Nesting depth accepted inside a known field (newHeads is the deepest: 3).
 const MAX_DEPTH: usize = 16;
 
+/// Entries accepted in one map or array: far above any real message, far
+/// below what a 64 MiB frame could hold.
+const MAX_ENTRIES: u64 = 10_000;
+
+/// Longest ephemeral session id accepted (JS sends about 11 characters).
+const MAX_SESSION_ID_BYTES: usize = 64;
+
 /// One message of the protocol.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Message {
@@ -207,9 +214,13 @@ pub enum DecodeError {
         /// What was received.
         found: String,
     },
-    /// A number that cannot be a count or a timestamp.
-    #[error("field `{0}`: not a non-negative integer")]
+    /// A number that cannot be a count or a timestamp, or a session id
+    /// that is empty or too long.
+    #[error("field `{0}`: out of range")]
     BadNumber(&'static str),
+    /// A map or array with more entries than any message needs.
+    #[error("CBOR map or array too large: {0} entries")]
+    TooManyEntries(u64),
     /// An identifier that fails validation.
     #[error("field `{field}`: {source}")]
     BadId {
@@ -280,6 +291,9 @@ impl Value {
             Type::Bytes => Value::Bytes(d.bytes()?.to_vec()),
             Type::Array => {
                 let len = d.array()?.ok_or(DecodeError::IndefiniteLength)?;
+                if len > MAX_ENTRIES {
+                    return Err(DecodeError::TooManyEntries(len));
+                }
                 let mut items = Vec::new();
                 for _ in 0..len {
                     items.push(Value::decode(d, depth + 1)?);
@@ -320,13 +334,17 @@ fn decode_map_entries(
     skip_unknown: bool,
 ) -> Result<Vec<(String, Value)>, DecodeError> {
     let len = d.map()?.ok_or(DecodeError::IndefiniteLength)?;
+    if len > MAX_ENTRIES {
+        return Err(DecodeError::TooManyEntries(len));
+    }
     let mut entries: Vec<(String, Value)> = Vec::new();
+    let mut keys = std::collections::HashSet::new();
     for _ in 0..len {
         if d.datatype()? != Type::String {
             return Err(DecodeError::BadKey(format!("non-text key of type {}", d.datatype()?)));
         }
         let key = d.str()?.to_owned();
-        if entries.iter().any(|(k, _)| *k == key) {
+        if !keys.insert(key.clone()) {
             return Err(DecodeError::BadKey(key));
         }
         if skip_unknown && !KNOWN_FIELDS.contains(&key.as_str()) {
@@ -398,6 +416,15 @@ impl Fields {
 
     fn document(&mut self) -> Result<DocumentId, DecodeError> {
         parse_id("documentId", &self.text("documentId")?)
+    }
+
+    /// A session id: random text from the author, bounded.
+    fn session(&mut self) -> Result<String, DecodeError> {
+        let session = self.text("sessionId")?;
+        if session.is_empty() || session.len() > MAX_SESSION_ID_BYTES {
+            return Err(DecodeError::BadNumber("sessionId"));
+        }
+        Ok(session)
     }
 
     fn count(&mut self, field: &'static str) -> Result<u64, DecodeError> {
@@ -548,7 +575,7 @@ impl Message {
                 sender: fields.peer("senderId")?,
                 target: fields.peer("targetId")?,
                 document: fields.document()?,
-                session: fields.text("sessionId")?,
+                session: fields.session()?,
                 count: fields.count("count")?,
                 data: fields.bytes("data")?,
             }),

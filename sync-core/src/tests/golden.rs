@@ -110,7 +110,7 @@ fn strict_everywhere_else() {
             ("count", &|e| drop(e.f64(-1.5))),
             ("data", &|e| drop(e.bytes(&[]))),
         ]),
-        expect!["error: field `count`: not a non-negative integer"],
+        expect!["error: field `count`: out of range"],
     );
     check_decode(
         &cbor_map(&[("type", &|e| drop(e.str("leave"))), ("type", &|e| drop(e.str("leave")))]),
@@ -341,7 +341,7 @@ fn the_relay_answers_real_javascript_frames() {
     let (mut relay, _) = Repo::start(config, None, [1; 16]).expect("start");
     let conn = ConnId(1);
     let now = UnixMillis(1_800_000_000_000);
-    relay.handle(now, Input::Connected { conn, direction: Direction::Inbound });
+    relay.handle(now, Input::Connected { conn, direction: Direction::Inbound, expected_peer: None });
     let answer = relay.handle(now, Input::Received { conn, bytes: by_file["join.cbor"].clone() });
     let [Output::Send { bytes, .. }] = &answer[..] else { panic!("{answer:?}") };
     assert!(matches!(Message::decode(bytes), Ok(Message::Peer { .. })));
@@ -355,7 +355,7 @@ fn the_relay_answers_real_javascript_frames() {
         supported_versions: Some(vec!["1".into()]),
     };
     let conn = ConnId(2);
-    relay.handle(now, Input::Connected { conn, direction: Direction::Inbound });
+    relay.handle(now, Input::Connected { conn, direction: Direction::Inbound, expected_peer: None });
     relay.handle(now, Input::Received { conn, bytes: join.encode() });
     // The fixture's request targets "server-fixture", our peer id here.
     let answer = relay.handle(now, Input::Received { conn, bytes: by_file["request.cbor"].clone() });

@@ -29,7 +29,7 @@ fn join(sim: &mut Sim, sender: &str) {
         metadata: PeerMetadata::default(),
         supported_versions: Some(vec!["1".into()]),
     };
-    feed(sim, Input::Connected { conn: RAW, direction: Direction::Inbound });
+    feed(sim, Input::Connected { conn: RAW, direction: Direction::Inbound, expected_peer: None });
     let answer = feed(sim, Input::Received { conn: RAW, bytes: join.encode() });
     assert!(matches!(&answer[..], [Output::Send { .. }]), "{answer:?}");
 }
@@ -57,7 +57,7 @@ fn check(after_join: bool, bytes: Vec<u8>, expect: Expect) {
     if after_join {
         join(&mut sim, "eve");
     } else {
-        feed(&mut sim, Input::Connected { conn: RAW, direction: Direction::Inbound });
+        feed(&mut sim, Input::Connected { conn: RAW, direction: Direction::Inbound, expected_peer: None });
     }
     let stored = sim.nodes[RELAY].storage.clone();
     let outputs = feed(&mut sim, Input::Received { conn: RAW, bytes });
@@ -182,7 +182,7 @@ fn unsupported_protocol_version() {
 #[test]
 fn a_rejected_join_leaves_no_ghost_peer() {
     let mut sim = relay_with_document();
-    feed(&mut sim, Input::Connected { conn: RAW, direction: Direction::Inbound });
+    feed(&mut sim, Input::Connected { conn: RAW, direction: Direction::Inbound, expected_peer: None });
     let join = Message::Join {
         sender: "alice".parse().expect("peer"),
         metadata: PeerMetadata::default(),
@@ -215,7 +215,7 @@ fn second_join_on_the_same_connection() {
 #[test]
 fn handshake_timeout() {
     let mut sim = relay_with_document();
-    feed(&mut sim, Input::Connected { conn: RAW, direction: Direction::Inbound });
+    feed(&mut sim, Input::Connected { conn: RAW, direction: Direction::Inbound, expected_peer: None });
     let deadline = sim.nodes[RELAY].repo.next_deadline().expect("handshake deadline");
     sim.now = deadline;
     let outputs = sim.nodes[RELAY].repo.handle(deadline, Input::Tick);

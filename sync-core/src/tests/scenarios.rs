@@ -267,7 +267,7 @@ fn the_last_join_of_a_peer_replaces_its_older_connection() {
     let alice = sim.node("alice");
     // A second socket from alice's peer id, as after a network change.
     let conn = crate::ConnId(999);
-    sim.input(RELAY, Input::Connected { conn, direction: crate::Direction::Inbound });
+    sim.input(RELAY, Input::Connected { conn, direction: crate::Direction::Inbound, expected_peer: None });
     let join = crate::Message::Join {
         sender: "alice".parse().expect("peer"),
         metadata: crate::PeerMetadata::default(),

@@ -27,10 +27,10 @@ pub(crate) const RELAY: NodeId = 0;
 pub(crate) struct Node {
     pub(crate) name: String,
     pub(crate) repo: Repo,
-    config: Config,
+    pub(crate) config: Config,
     pub(crate) storage: BTreeMap<StorageKey, Vec<u8>>,
     /// Inputs from the node's own driver (answers to loads, access decisions).
-    pending: VecDeque<Input>,
+    pub(crate) pending: VecDeque<Input>,
     /// Documents the application has open (re-opened after a restart).
     pub(crate) open: BTreeSet<DocumentId>,
     /// What the node's application and logs saw, in order.
@@ -47,10 +47,10 @@ pub(crate) struct Node {
 pub(crate) struct Link {
     pub(crate) client: NodeId,
     pub(crate) up: bool,
-    client_conn: ConnId,
-    relay_conn: ConnId,
-    to_relay: VecDeque<Vec<u8>>,
-    to_client: VecDeque<Vec<u8>>,
+    pub(crate) client_conn: ConnId,
+    pub(crate) relay_conn: ConnId,
+    pub(crate) to_relay: VecDeque<Vec<u8>>,
+    pub(crate) to_client: VecDeque<Vec<u8>>,
 }
 
 pub(crate) struct Sim {
@@ -90,7 +90,12 @@ impl Node {
         Node::with_config(name, config, storage, restarts)
     }
 
-    fn with_config(name: &str, config: Config, storage: BTreeMap<StorageKey, Vec<u8>>, restarts: u8) -> Node {
+    pub(crate) fn with_config(
+        name: &str,
+        config: Config,
+        storage: BTreeMap<StorageKey, Vec<u8>>,
+        restarts: u8,
+    ) -> Node {
         let stored_id = storage.get(&StorageKey::storage_id()).cloned();
         let (repo, outputs) =
             Repo::start(config.clone(), stored_id.as_deref(), random_for(name)).expect("stored id is valid");
@@ -184,8 +189,8 @@ impl Sim {
         let link = self.link_of(client);
         *link =
             Link { client, up: true, client_conn, relay_conn, to_relay: VecDeque::new(), to_client: VecDeque::new() };
-        self.input(RELAY, Input::Connected { conn: relay_conn, direction: Direction::Inbound });
-        self.input(client, Input::Connected { conn: client_conn, direction: Direction::Outbound });
+        self.input(RELAY, Input::Connected { conn: relay_conn, direction: Direction::Inbound, expected_peer: None });
+        self.input(client, Input::Connected { conn: client_conn, direction: Direction::Outbound, expected_peer: None });
     }
 
     /// Cuts the client's link: frames in flight are lost, both sides notice.
