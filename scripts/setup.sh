@@ -8,3 +8,12 @@ cd "$(dirname "$0")/.."
 if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
     rustup target add wasm32-unknown-unknown
 fi
+
+# The rhythm engine's oracle test (tests/it/rythme_oracle.rs) runs
+# python-dateutil and zoneinfo with a pinned tzdata, in a venv under target/
+# so that the system Python is left alone. Needs python3 with venv and PyPI.
+venv=target/rythme-oracle-venv
+if ! "$venv/bin/python3" -c 'import dateutil, tzdata; assert (dateutil.__version__, tzdata.__version__) == ("2.9.0.post0", "2026.6")' 2>/dev/null; then
+    python3 -m venv "$venv"
+    "$venv/bin/python3" -m pip install --quiet --disable-pip-version-check 'python-dateutil==2.9.0.post0' 'tzdata==2026.6'
+fi

@@ -47,8 +47,10 @@
 
 #![warn(missing_docs, unreachable_pub)]
 
+pub mod agenda;
 mod ids;
 mod repo;
+pub mod rythme;
 mod storage;
 mod wire;
 
@@ -61,8 +63,8 @@ pub use ids::{
     StorageId, URL_SCHEME,
 };
 pub use repo::{
-    Access, AccessPolicy, ChangeError, CloseReason, Config, ConnId, Direction, Input, Output, Repo, StartError,
-    UnixMillis,
+    Access, AccessPolicy, ApplyError, ChangeError, CloseReason, Config, ConnId, Direction, Input, Output, Repo,
+    StartError, UnixMillis,
 };
 pub use storage::{ChunkKind, StorageKey, StorageWrite};
 pub use wire::{DecodeError, EphemeralMessage, Message, PROTOCOL_VERSION, PeerMetadata, RemoteHeads, SyncMessage};

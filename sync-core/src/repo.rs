@@ -22,6 +22,7 @@ use automerge::sync::{self, SyncDoc};
 use automerge::transaction::{CommitOptions, Transaction};
 use automerge::{ActorId, Automerge, AutomergeError, ChangeHash};
 
+use crate::agenda;
 use crate::ids::{DocumentId, IdError, PeerId, StorageId};
 use crate::storage::{self, OnDisk, StorageKey, StorageWrite};
 use crate::wire::{DecodeError, EphemeralMessage, Message, PROTOCOL_VERSION, PeerMetadata, SyncMessage};
@@ -297,6 +298,20 @@ pub enum ChangeError {
     Automerge(#[from] AutomergeError),
 }
 
+/// Why an agenda edit was not applied.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ApplyError {
+    /// The document is not loaded (open it and wait for it).
+    #[error("document {0} is not loaded")]
+    NotLoaded(DocumentId),
+    /// The edit is invalid; nothing was written.
+    #[error(transparent)]
+    Invalid(#[from] agenda::EditError),
+    /// The document could not be created.
+    #[error("cannot create the document: {0}")]
+    Create(String),
+}
+
 /// Why a repo could not start.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum StartError {
@@ -555,6 +570,56 @@ impl Repo {
         let mut out = Vec::new();
         self.after_local_change(doc, &mut out);
         Ok(out)
+    }
+
+    /// Applies an agenda edit made by `auteur` (an actor id) in one
+    /// Automerge change carrying the author and `now`. An invalid edit
+    /// changes nothing and returns why.
+    pub fn apply(
+        &mut self,
+        now: UnixMillis,
+        doc: &DocumentId,
+        auteur: &str,
+        edit: agenda::Edit,
+    ) -> Result<Vec<Output>, ApplyError> {
+        let Some(DocPhase::Ready(ready)) = self.docs.get_mut(doc).map(|d| &mut d.phase) else {
+            return Err(ApplyError::NotLoaded(doc.clone()));
+        };
+        let options = commit_options(now).with_message(agenda::message(auteur, &edit));
+        let millis = i64::try_from(now.0).unwrap_or(i64::MAX);
+        ready
+            .am
+            .transact_with(|_| options, |tx| agenda::appliquer(tx, millis, auteur, edit))
+            .map_err(|failure| ApplyError::Invalid(failure.error))?;
+        let mut out = Vec::new();
+        self.after_local_change(doc, &mut out);
+        Ok(out)
+    }
+
+    /// Creates a territory document: like [`Repo::create_document`], with
+    /// the agenda's containers in its first change, then the profile set by
+    /// `auteur`.
+    pub fn create_territory(
+        &mut self,
+        now: UnixMillis,
+        id_bytes: &[u8],
+        auteur: &str,
+        profil: agenda::Profil,
+    ) -> Result<(DocumentId, Vec<Output>), ApplyError> {
+        let (id, mut out) = self.create_document(now, id_bytes).map_err(|e| ApplyError::Create(e.to_string()))?;
+        out.extend(self.change_document(now, &id, agenda::initialiser).map_err(|e| ApplyError::Create(e.to_string()))?);
+        let champs = match serde_json::to_value(&profil) {
+            Ok(serde_json::Value::Object(champs)) => champs,
+            _ => serde_json::Map::new(),
+        };
+        let champs = champs.into_iter().filter(|(k, v)| !v.is_null() && !agenda::SUIVI.contains(&k.as_str())).collect();
+        out.extend(self.apply(now, &id, auteur, agenda::Edit::ModifierProfil { champs })?);
+        Ok((id, out))
+    }
+
+    /// The agenda read model of a loaded territory document.
+    pub fn agenda(&self, doc: &DocumentId) -> Option<agenda::Agenda> {
+        self.document(doc).map(agenda::lire)
     }
 
     fn after_local_change(&mut self, doc: &DocumentId, out: &mut Vec<Output>) {

@@ -3,3 +3,5 @@
 //!
 //! Deterministic, simulated tests of the protocol live in `sync-core`; this
 //! binary holds only what needs real IO. It fills up with the relay's issue.
+
+mod rythme_oracle;

@@ -378,6 +378,18 @@ impl Sim {
         id
     }
 
+    /// Creates a territory document on a client, opened there.
+    pub(crate) fn create_territory(&mut self, node: NodeId, doc: &str) -> DocumentId {
+        let id = Sim::doc_id(doc);
+        let now = self.now;
+        let profil = crate::agenda::Profil { nom: "Territoire d'essai".into(), ..Default::default() };
+        let auteur = self.nodes[node].name.clone();
+        let (_, outputs) = self.nodes[node].repo.create_territory(now, &id.to_bytes(), &auteur, profil).expect("new");
+        self.nodes[node].open.insert(id.clone());
+        self.carry_out(node, outputs);
+        id
+    }
+
     pub(crate) fn open(&mut self, node: NodeId, doc: &DocumentId) {
         self.nodes[node].open.insert(doc.clone());
         self.input(node, Input::Open { doc: doc.clone() });
@@ -392,6 +404,17 @@ impl Sim {
             .change_document(now, doc, |tx| tx.put(ROOT, key, value).map(|_| ()))
             .expect("document loaded");
         self.carry_out(node, outputs);
+    }
+
+    /// Applies an agenda edit (JSON) as the node's user; carries out the
+    /// outputs when it is valid.
+    pub(crate) fn edit(&mut self, node: NodeId, doc: &DocumentId, json: &str) -> Result<(), crate::ApplyError> {
+        let edit: crate::agenda::Edit = serde_json::from_str(json).unwrap_or_else(|e| panic!("bad edit {json}: {e}"));
+        let now = self.now;
+        let auteur = self.nodes[node].name.clone();
+        let outputs = self.nodes[node].repo.apply(now, doc, &auteur, edit)?;
+        self.carry_out(node, outputs);
+        Ok(())
     }
 
     pub(crate) fn heads(&self, node: NodeId, doc: &DocumentId) -> Option<Vec<automerge::ChangeHash>> {

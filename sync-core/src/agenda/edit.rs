@@ -1,0 +1,470 @@
+//! Edits as data: what the UI asks for, validated, then written.
+//!
+//! An [`Edit`] is JSON-serialisable so the browser can send it through the
+//! wasm client. [`appliquer`] validates it against the current document and
+//! writes it inside the caller's Automerge transaction; any error leaves the
+//! transaction to be rolled back, so an invalid edit changes nothing.
+
+use automerge::transaction::{Transactable, Transaction};
+use automerge::{AutomergeError, ObjId, ObjType, ROOT, ReadDoc};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use super::schema::{
+    Acteur, Action, Besoin, ContactPrive, Decision, Instance, Phase, Profil, ValidationError, Valider, Volontaire,
+};
+use super::tree;
+use crate::rythme::{Exception, Pause, Rythme};
+
+/// A collection of records keyed by id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Collection {
+    /// `actions/{id}`.
+    Actions,
+    /// `acteurs/{id}`.
+    Acteurs,
+    /// `instances/{id}`: governance bodies.
+    Instances,
+    /// `decisions/{id}`.
+    Decisions,
+    /// `feuille_de_route/phases/{id}`.
+    Phases,
+}
+
+impl Collection {
+    fn path(self) -> &'static [&'static str] {
+        match self {
+            Collection::Actions => &["actions"],
+            Collection::Acteurs => &["acteurs"],
+            Collection::Instances => &["instances"],
+            Collection::Decisions => &["decisions"],
+            Collection::Phases => &["feuille_de_route", "phases"],
+        }
+    }
+}
+
+/// A change an organiser makes. Serialised as `{"type": "creer", …}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Edit {
+    /// Sets fields of the territory's profile (creating it if needed).
+    ModifierProfil {
+        /// Field name to new value; `null` clears an optional field.
+        champs: Map<String, Value>,
+    },
+    /// Sets the roadmap's horizon (years, `AAAA`).
+    ModifierHorizon {
+        /// First year.
+        horizon_debut: Option<String>,
+        /// Last year.
+        horizon_fin: Option<String>,
+    },
+    /// Creates a record with a new id (random, from the driver).
+    Creer {
+        /// Where.
+        collection: Collection,
+        /// Its id.
+        id: String,
+        /// The whole record.
+        valeur: Value,
+    },
+    /// Sets some fields of a record; each replaces the field's value. This
+    /// is also how a conflict is resolved: setting the field to one value.
+    Modifier {
+        /// Where.
+        collection: Collection,
+        /// Which record.
+        id: String,
+        /// Field name to new value; `null` clears an optional field.
+        champs: Map<String, Value>,
+    },
+    /// Marks a record deleted (a tombstone, so concurrent edits stay dead).
+    Supprimer {
+        /// Where.
+        collection: Collection,
+        /// Which record.
+        id: String,
+    },
+    /// Sets an actor's private contact, kept apart from public fields.
+    DefinirContact {
+        /// The actor.
+        acteur_id: String,
+        /// The contact.
+        contact: ContactPrive,
+    },
+    /// Adds or replaces a need of an action.
+    DefinirBesoin {
+        /// The action.
+        action_id: String,
+        /// The need's id.
+        besoin_id: String,
+        /// The need.
+        besoin: Besoin,
+    },
+    /// Adds a volunteer to a need (merges with concurrent sign-ups).
+    AjouterVolontaire {
+        /// The action.
+        action_id: String,
+        /// The need.
+        besoin_id: String,
+        /// The volunteer's id.
+        volontaire_id: String,
+        /// The volunteer.
+        volontaire: Volontaire,
+    },
+    /// Overrides one occurrence: move it, cancel it, move it online, change
+    /// its place. Fields merge with other overrides of the same occurrence.
+    ModifierOccurrence {
+        /// An action or an instance.
+        collection: Collection,
+        /// Its id.
+        id: String,
+        /// Local start of the original occurrence.
+        origine: String,
+        /// What changes for that occurrence.
+        exception: Exception,
+    },
+    /// Pauses a rhythm over a date range (summer break).
+    Pauser {
+        /// An action or an instance.
+        collection: Collection,
+        /// Its id.
+        id: String,
+        /// The pause.
+        pause: Pause,
+    },
+    /// "This and following": ends the series before `a_partir_de` and starts
+    /// a new action there, linked by `serie_precedente`.
+    ScinderSerie {
+        /// The action.
+        action_id: String,
+        /// Local start of the first occurrence of the new series.
+        a_partir_de: String,
+        /// Id of the new action (random, from the driver).
+        nouvel_id: String,
+        /// Fields of the new series that differ (time, place…).
+        #[serde(default)]
+        champs: Map<String, Value>,
+    },
+}
+
+/// Why an edit was refused. Nothing was written.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum EditError {
+    /// The record does not exist (or was deleted).
+    #[error("identifiant inconnu : {0}")]
+    Inconnu(String),
+    /// A record with this id exists already.
+    #[error("identifiant déjà utilisé : {0}")]
+    DejaUtilise(String),
+    /// An id that is empty, too long or not a simple key.
+    #[error("identifiant invalide : {0:?}")]
+    IdentifiantInvalide(String),
+    /// A field the schema does not have, or one only edits may set.
+    #[error("champ inconnu ou réservé : {0}")]
+    ChampInconnu(String),
+    /// A value of the wrong shape (type, enum value).
+    #[error("valeur invalide : {0}")]
+    ValeurInvalide(String),
+    /// A value that breaks a rule of the schema.
+    #[error(transparent)]
+    Validation(#[from] ValidationError),
+    /// An occurrence edit on a record without a rhythm.
+    #[error("{0} n'a pas de rythme")]
+    SansRythme(String),
+    /// Automerge refused the write.
+    #[error("écriture refusée : {0}")]
+    Ecriture(String),
+}
+
+impl From<AutomergeError> for EditError {
+    fn from(e: AutomergeError) -> EditError {
+        EditError::Ecriture(e.to_string())
+    }
+}
+
+/// Fields set by edits only.
+pub(crate) const SUIVI: &[&str] = &["cree_le", "modifie_le", "modifie_par", "supprime"];
+
+/// Validates `edit` and writes it in `tx`. `now` is in milliseconds,
+/// `auteur` is the actor id of the person editing.
+pub(crate) fn appliquer(tx: &mut Transaction<'_>, now: i64, auteur: &str, edit: Edit) -> Result<(), EditError> {
+    let suivi = |creation: bool| {
+        let mut m = Map::new();
+        if creation {
+            m.insert("cree_le".into(), now.into());
+            m.insert("supprime".into(), false.into());
+        }
+        m.insert("modifie_le".into(), now.into());
+        m.insert("modifie_par".into(), auteur.into());
+        m
+    };
+    match edit {
+        Edit::ModifierProfil { champs } => {
+            let obj = tree::ensure_map(tx, &ROOT, &["profil"])?;
+            modifier::<Profil>(tx, &obj, champs, suivi(false))
+        }
+        Edit::ModifierHorizon { horizon_debut, horizon_fin } => {
+            let annee = |champ: &'static str, v: &Option<String>| match v {
+                Some(a) if a.len() != 4 || a.parse::<u16>().is_err() => {
+                    Err(ValidationError::Autre(format!("`{champ}` doit être une année AAAA : {a}")))
+                }
+                _ => Ok(()),
+            };
+            annee("horizon_debut", &horizon_debut)?;
+            annee("horizon_fin", &horizon_fin)?;
+            if let (Some(a), Some(b)) = (&horizon_debut, &horizon_fin)
+                && b < a
+            {
+                return Err(ValidationError::FinAvantDebut { debut: "horizon_debut", fin: "horizon_fin" }.into());
+            }
+            let obj = tree::ensure_map(tx, &ROOT, &["feuille_de_route"])?;
+            let mut champs = Map::new();
+            champs.insert("horizon_debut".into(), horizon_debut.map_or(Value::Null, Value::from));
+            champs.insert("horizon_fin".into(), horizon_fin.map_or(Value::Null, Value::from));
+            Ok(tree::write_fields(tx, &obj, &champs)?)
+        }
+        Edit::Creer { collection, id, valeur } => {
+            verifier_id(&id)?;
+            let parent = tree::ensure_map(tx, &ROOT, collection.path())?;
+            if vivant(tx, &parent, &id).is_some() {
+                return Err(EditError::DejaUtilise(id));
+            }
+            let Value::Object(champs) = valeur else {
+                return Err(EditError::ValeurInvalide("un enregistrement est un objet JSON".into()));
+            };
+            let record = tx.put_object(&parent, id.as_str(), ObjType::Map)?;
+            match collection {
+                Collection::Actions => creer::<Action>(tx, &record, champs, suivi(true)),
+                Collection::Acteurs => creer::<Acteur>(tx, &record, champs, suivi(true)),
+                Collection::Instances => creer::<Instance>(tx, &record, champs, suivi(true)),
+                Collection::Decisions => creer::<Decision>(tx, &record, champs, suivi(true)),
+                Collection::Phases => creer::<Phase>(tx, &record, champs, suivi(true)),
+            }
+        }
+        Edit::Modifier { collection, id, champs } => {
+            let record = existant(tx, collection, &id)?;
+            match collection {
+                Collection::Actions => modifier::<Action>(tx, &record, champs, suivi(false)),
+                Collection::Acteurs => modifier::<Acteur>(tx, &record, champs, suivi(false)),
+                Collection::Instances => modifier::<Instance>(tx, &record, champs, suivi(false)),
+                Collection::Decisions => modifier::<Decision>(tx, &record, champs, suivi(false)),
+                Collection::Phases => modifier::<Phase>(tx, &record, champs, suivi(false)),
+            }
+        }
+        Edit::Supprimer { collection, id } => {
+            let record = existant(tx, collection, &id)?;
+            let mut champs = suivi(false);
+            champs.insert("supprime".into(), true.into());
+            Ok(tree::write_fields(tx, &record, &champs)?)
+        }
+        Edit::DefinirContact { acteur_id, contact } => {
+            existant(tx, Collection::Acteurs, &acteur_id)?;
+            contact.valider()?;
+            let obj = tree::ensure_map(tx, &ROOT, &["contacts_prives", &acteur_id])?;
+            Ok(tree::write_fields(tx, &obj, &objet(&contact)?)?)
+        }
+        Edit::DefinirBesoin { action_id, besoin_id, besoin } => {
+            verifier_id(&besoin_id)?;
+            let record = existant(tx, Collection::Actions, &action_id)?;
+            let mut champs = objet(&besoin)?;
+            // Volunteers are added one by one, never replaced by this edit.
+            champs.remove("volontaires");
+            let mut action: Action = lire(tx, &record)?;
+            action.besoins.insert(besoin_id.clone(), besoin);
+            action.valider()?;
+            let obj = tree::ensure_map(tx, &record, &["besoins", &besoin_id])?;
+            tree::write_fields(tx, &obj, &champs)?;
+            tree::write_fields(tx, &record, &suivi(false))?;
+            Ok(structure(tx, &record)?)
+        }
+        Edit::AjouterVolontaire { action_id, besoin_id, volontaire_id, volontaire } => {
+            verifier_id(&volontaire_id)?;
+            let record = existant(tx, Collection::Actions, &action_id)?;
+            let mut action: Action = lire(tx, &record)?;
+            let besoin = action.besoins.get_mut(&besoin_id).ok_or_else(|| EditError::Inconnu(besoin_id.clone()))?;
+            besoin.volontaires.insert(volontaire_id.clone(), volontaire.clone());
+            action.valider()?;
+            let obj = tree::ensure_map(tx, &record, &["besoins", &besoin_id, "volontaires", &volontaire_id])?;
+            Ok(tree::write_fields(tx, &obj, &objet(&volontaire)?)?)
+        }
+        Edit::ModifierOccurrence { collection, id, origine, exception } => {
+            let record = existant(tx, collection, &id)?;
+            let mut rythme = rythme_de(tx, &record, &id)?;
+            rythme.exceptions.insert(origine.clone(), exception.clone());
+            rythme.verifier_origine(&origine).map_err(|e| ValidationError::Rythme(e.to_string()))?;
+            rythme.valider().map_err(|e| ValidationError::Rythme(e.to_string()))?;
+            let obj = tree::ensure_map(tx, &record, &["rythme", "exceptions", &origine])?;
+            tree::write_fields(tx, &obj, &objet(&exception)?)?;
+            Ok(tree::write_fields(tx, &record, &suivi(false))?)
+        }
+        Edit::Pauser { collection, id, pause } => {
+            let record = existant(tx, collection, &id)?;
+            let mut rythme = rythme_de(tx, &record, &id)?;
+            rythme.pauses.push(pause.clone());
+            rythme.valider().map_err(|e| ValidationError::Rythme(e.to_string()))?;
+            let rythme_obj = tree::ensure_map(tx, &record, &["rythme"])?;
+            // Appended, not replaced: concurrent pauses both stay.
+            let list = match tx.get(&rythme_obj, "pauses")? {
+                Some((automerge::Value::Object(ObjType::List), list)) => list,
+                _ => tx.put_object(&rythme_obj, "pauses", ObjType::List)?,
+            };
+            let index = tx.length(&list);
+            let item = tx.insert_object(&list, index, ObjType::Map)?;
+            tree::write_fields(tx, &item, &objet(&pause)?)?;
+            Ok(tree::write_fields(tx, &record, &suivi(false))?)
+        }
+        Edit::ScinderSerie { action_id, a_partir_de, nouvel_id, champs } => {
+            verifier_id(&nouvel_id)?;
+            let record = existant(tx, Collection::Actions, &action_id)?;
+            let action: Action = lire(tx, &record)?;
+            let rythme = action.rythme.clone().ok_or_else(|| EditError::SansRythme(action_id.clone()))?;
+            let (ancien, nouveau) =
+                rythme.scinder(&a_partir_de, &action_id).map_err(|e| ValidationError::Rythme(e.to_string()))?;
+            let mut suite = objet(&Action { rythme: Some(nouveau), suivi: Default::default(), ..action })?;
+            for (k, v) in champs {
+                suite.insert(k, v);
+            }
+            let mut ancien_champs = Map::new();
+            ancien_champs.insert("rythme".into(), serde_json::to_value(&ancien).map_err(valeur_invalide)?);
+            modifier::<Action>(tx, &record, ancien_champs, suivi(false))?;
+            let parent = tree::ensure_map(tx, &ROOT, Collection::Actions.path())?;
+            if vivant(tx, &parent, &nouvel_id).is_some() {
+                return Err(EditError::DejaUtilise(nouvel_id));
+            }
+            let nouveau_record = tx.put_object(&parent, nouvel_id.as_str(), ObjType::Map)?;
+            for key in SUIVI {
+                suite.remove(*key);
+            }
+            creer::<Action>(tx, &nouveau_record, suite, suivi(true))
+        }
+    }
+}
+
+fn valeur_invalide(e: serde_json::Error) -> EditError {
+    EditError::ValeurInvalide(e.to_string())
+}
+
+fn objet<T: Serialize>(value: &T) -> Result<Map<String, Value>, EditError> {
+    match serde_json::to_value(value).map_err(valeur_invalide)? {
+        Value::Object(m) => Ok(m),
+        _ => Err(EditError::ValeurInvalide("un objet JSON était attendu".into())),
+    }
+}
+
+/// Ids are map keys shared with storage paths and URLs: short and simple.
+fn verifier_id(id: &str) -> Result<(), EditError> {
+    let ok = !id.is_empty() && id.len() <= 64 && id.chars().all(|c| c.is_ascii_alphanumeric() || "-_".contains(c));
+    if ok { Ok(()) } else { Err(EditError::IdentifiantInvalide(id.to_owned())) }
+}
+
+/// The record's map if it exists and is not deleted.
+fn vivant(tx: &Transaction<'_>, parent: &ObjId, id: &str) -> Option<ObjId> {
+    let record = tree::find_map(tx, parent, &[id])?;
+    let supprime =
+        matches!(tx.get(&record, "supprime"), Ok(Some((automerge::Value::Scalar(s), _))) if s.as_bool() == Some(true));
+    (!supprime).then_some(record)
+}
+
+fn existant(tx: &Transaction<'_>, collection: Collection, id: &str) -> Result<ObjId, EditError> {
+    let parent = tree::find_map(tx, &ROOT, collection.path()).ok_or_else(|| EditError::Inconnu(id.to_owned()))?;
+    vivant(tx, &parent, id).ok_or_else(|| EditError::Inconnu(id.to_owned()))
+}
+
+fn lire<T: DeserializeOwned>(tx: &Transaction<'_>, record: &ObjId) -> Result<T, EditError> {
+    let json = tree::read_map(tx, record, "", &mut Vec::new());
+    serde_json::from_value(json).map_err(valeur_invalide)
+}
+
+fn rythme_de(tx: &Transaction<'_>, record: &ObjId, id: &str) -> Result<Rythme, EditError> {
+    let json = tree::read_map(tx, record, "", &mut Vec::new());
+    let rythme = json.get("rythme").filter(|r| !r.is_null()).ok_or_else(|| EditError::SansRythme(id.to_owned()))?;
+    serde_json::from_value(rythme.clone()).map_err(valeur_invalide)
+}
+
+/// The keys a record of type `T` may hold.
+fn champs_connus<T: Default + Serialize>() -> Vec<String> {
+    match serde_json::to_value(T::default()) {
+        Ok(Value::Object(m)) => m.keys().cloned().collect(),
+        _ => Vec::new(),
+    }
+}
+
+fn verifier_champs<T: Default + Serialize>(champs: &Map<String, Value>) -> Result<(), EditError> {
+    let connus = champs_connus::<T>();
+    match champs.keys().find(|k| SUIVI.contains(&k.as_str()) || !connus.contains(k)) {
+        Some(k) => Err(EditError::ChampInconnu(k.clone())),
+        None => Ok(()),
+    }
+}
+
+fn creer<T>(
+    tx: &mut Transaction<'_>,
+    record: &ObjId,
+    champs: Map<String, Value>,
+    suivi: Map<String, Value>,
+) -> Result<(), EditError>
+where
+    T: Default + Serialize + DeserializeOwned + Valider,
+{
+    verifier_champs::<T>(&champs)?;
+    let typed: T = serde_json::from_value(Value::Object(champs)).map_err(valeur_invalide)?;
+    typed.valider()?;
+    let mut canonique = objet(&typed)?;
+    // Absent optional fields are simply not written.
+    canonique.retain(|_, v| !v.is_null());
+    canonique.extend(suivi);
+    tree::write_fields(tx, record, &canonique)?;
+    Ok(structure(tx, record)?)
+}
+
+fn modifier<T>(
+    tx: &mut Transaction<'_>,
+    record: &ObjId,
+    champs: Map<String, Value>,
+    suivi: Map<String, Value>,
+) -> Result<(), EditError>
+where
+    T: Default + Serialize + DeserializeOwned + Valider,
+{
+    verifier_champs::<T>(&champs)?;
+    let mut actuel = match tree::read_map(tx, record, "", &mut Vec::new()) {
+        Value::Object(m) => m,
+        _ => Map::new(),
+    };
+    for (k, v) in &champs {
+        actuel.insert(k.clone(), v.clone());
+    }
+    let typed: T = serde_json::from_value(Value::Object(actuel)).map_err(valeur_invalide)?;
+    typed.valider()?;
+    let canonique = objet(&typed)?;
+    let mut ecrits: Map<String, Value> =
+        champs.keys().map(|k| (k.clone(), canonique.get(k).cloned().unwrap_or(Value::Null))).collect();
+    ecrits.extend(suivi);
+    tree::write_fields(tx, record, &ecrits)?;
+    Ok(structure(tx, record)?)
+}
+
+/// Creates, in the same change as their parent, the containers that
+/// several people later add to concurrently: `besoins/*/volontaires`,
+/// `rythme/exceptions` and `rythme/pauses`. Created later by two people at
+/// once, they would conflict and one person's additions would be hidden.
+fn structure(tx: &mut Transaction<'_>, record: &ObjId) -> Result<(), AutomergeError> {
+    if let Some(besoins) = tree::find_map(tx, record, &["besoins"]) {
+        let ids: Vec<String> = tx.keys(&besoins).collect();
+        for id in ids {
+            if let Some(besoin) = tree::find_map(tx, &besoins, &[&id]) {
+                tree::ensure_map(tx, &besoin, &["volontaires"])?;
+            }
+        }
+    }
+    if let Some(rythme) = tree::find_map(tx, record, &["rythme"]) {
+        tree::ensure_map(tx, &rythme, &["exceptions"])?;
+        if tx.get(&rythme, "pauses")?.is_none() {
+            tx.put_object(&rythme, "pauses", ObjType::List)?;
+        }
+    }
+    Ok(())
+}

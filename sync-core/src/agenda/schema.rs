@@ -1,0 +1,792 @@
+//! The records of a territory document, with their validation.
+//!
+//! Field names and enum values are French, as in the domain model
+//! (`shared/reference/domain-model.md` §5). These types are the UI boundary:
+//! the read model serialises them, edits carry them, and `tree.rs` stores
+//! them in Automerge. Validation here is what makes an invalid edit change
+//! nothing. The document layout is documented in `docs/schema.md`.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::rythme::Rythme;
+
+/// Why a record is invalid. Each variant names the field at fault.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ValidationError {
+    /// A required text is empty.
+    #[error("`{0}` ne peut pas être vide")]
+    Vide(&'static str),
+    /// A text longer than the schema allows.
+    #[error("`{champ}` dépasse {max} caractères")]
+    TropLong {
+        /// The field.
+        champ: &'static str,
+        /// Its maximum length in characters.
+        max: usize,
+    },
+    /// A number outside its range.
+    #[error("`{champ}` doit être entre {min} et {max}")]
+    HorsBornes {
+        /// The field.
+        champ: &'static str,
+        /// Smallest value allowed.
+        min: i64,
+        /// Largest value allowed.
+        max: i64,
+    },
+    /// A date that is not `AAAA-MM-JJ`.
+    #[error("`{champ}` n'est pas une date AAAA-MM-JJ : {valeur}")]
+    DateInvalide {
+        /// The field.
+        champ: &'static str,
+        /// The value received.
+        valeur: String,
+    },
+    /// An end before its start.
+    #[error("`{fin}` est avant `{debut}`")]
+    FinAvantDebut {
+        /// The start field.
+        debut: &'static str,
+        /// The end field.
+        fin: &'static str,
+    },
+    /// A field required by another one's value.
+    #[error("`{0}` est obligatoire ici")]
+    Requis(&'static str),
+    /// An invalid rhythm.
+    #[error("rythme invalide : {0}")]
+    Rythme(String),
+    /// Anything else, with a message.
+    #[error("{0}")]
+    Autre(String),
+}
+
+/// Bookkeeping every record carries; set by edits, not by the UI.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Suivi {
+    /// Creation time, milliseconds since the epoch.
+    #[serde(default)]
+    pub cree_le: Option<i64>,
+    /// Last change, milliseconds since the epoch.
+    #[serde(default)]
+    pub modifie_le: Option<i64>,
+    /// Actor id of the last author.
+    #[serde(default)]
+    pub modifie_par: Option<String>,
+    /// Tombstone: deleted records stay, so a concurrent edit cannot revive
+    /// half of them.
+    #[serde(default)]
+    pub supprime: bool,
+}
+
+macro_rules! french_enum {
+    ($(#[$doc:meta])* $name:ident { $($(#[$vdoc:meta])* $variant:ident),+ $(,)? } default $default:ident) => {
+        $(#[$doc])*
+        ///
+        /// Values are the domain model's vocabulary (§5), in `snake_case`.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+        #[serde(rename_all = "snake_case")]
+        #[allow(missing_docs)] // Each variant is a word of the domain model.
+        pub enum $name {
+            $($(#[$vdoc])* $variant,)+
+        }
+
+        impl Default for $name {
+            fn default() -> $name {
+                $name::$default
+            }
+        }
+    };
+}
+
+french_enum!(
+    /// Kind of territory.
+    TypeTerritoire { Commune, CommuneNouvelle, IntercommunaliteEpci, PaysPetr, ParcNaturelRegional, Quartier, BassinDeVie, Departement, Autre } default Commune
+);
+french_enum!(
+    /// Who may see a territory in national views.
+    VisibiliteTerritoire { Public, Reseau, Prive } default Prive
+);
+french_enum!(
+    /// Themes ("portes d'entrée"), domain model §5.6.
+    Theme {
+        EconomieLocale, AlimentationAgriculture, GouvernanceDemocratie, EnvironnementBiodiversiteEau,
+        HabitatUrbanisme, Energie, Mobilite, DechetsReemploi, SolidaritesInclusion,
+        CultureEducationLienSocial, SanteBienEtre, NumeriqueCommuns
+    } default GouvernanceDemocratie
+);
+french_enum!(
+    /// National networks.
+    Reseau {
+        Colibris, DemocratieOuverte, CtcPacteTransition, FabriqueDesTransitions, Transiscope, MouvementSol,
+        ReseauRessourceries, Emmaus, HameauxLegers, Avise, Autre
+    } default Autre
+);
+french_enum!(
+    /// A network's role with the territory.
+    RoleReseau { Accompagnement, Labellisation, Financement, Formation, MiseEnReseau } default Accompagnement
+);
+french_enum!(
+    /// Nature of an action.
+    Nature {
+        RendezVousPonctuel, RendezVousRecurrent, ChantierProjet, Permanence, FormationAtelier,
+        TempsDeConcertation, ActionContinue
+    } default RendezVousPonctuel
+);
+french_enum!(
+    /// Phase of an action (Territoires en Transitions / beta.gouv).
+    PhaseAction { Idee, Preparation, MiseEnOeuvre, Perennisee } default Idee
+);
+french_enum!(
+    /// Status of an action.
+    Statut { AVenir, EnCours, EnRetard, EnPause, Bloquee, Realisee, Abandonnee } default AVenir
+);
+french_enum!(
+    /// Priority.
+    Priorite { Haute, Moyenne, Basse } default Moyenne
+);
+french_enum!(
+    /// On site, online or both.
+    ModeParticipation { SurPlace, EnLigne, Mixte } default SurPlace
+);
+french_enum!(
+    /// Role of a carrier.
+    RolePorteur { Pilote, Copilote, ReferentElu, ReferentTechnique, Partenaire, Financeur, BenevoleReferent } default Pilote
+);
+french_enum!(
+    /// Kind of need.
+    TypeBesoin { Benevoles, Competence, Materiel, Lieu, Financement, ExpertiseMethodologique, Communication, Transport } default Benevoles
+);
+french_enum!(
+    /// State of a need.
+    StatutBesoin { Ouvert, PartiellementPourvu, Pourvu, Clos } default Ouvert
+);
+french_enum!(
+    /// Audiences.
+    Public {
+        ToutPublic, Enfants, Jeunes, Familles, Seniors, Scolaires, Associations, ActeursEconomiques, Elus, Agents
+    } default ToutPublic
+);
+french_enum!(
+    /// Who sees an action.
+    Visibilite { Public, Membres, Prive } default Public
+);
+french_enum!(
+    /// Publication workflow (OpenAgenda style).
+    Publication { Brouillon, AModerer, Publie, Refuse } default Brouillon
+);
+french_enum!(
+    /// Category of actor.
+    Categorie {
+        Habitant, Elu, AgentCollectivite, RepresentantEtat, Association, EntrepriseEss, Entreprise,
+        ProfessionnelIndependant, InstitutionPublique, CollectifInformel, ReseauNational, Chercheur, Autre
+    } default Habitant
+);
+french_enum!(
+    /// The *4 Fantastiques* of the Fabrique des transitions.
+    Famille4F { Elu, AgentTerritorial, Etat, SocioEconomique } default Elu
+);
+french_enum!(
+    /// Status of a roadmap phase.
+    StatutPhase { AVenir, EnCours, Realisee, Abandonnee } default AVenir
+);
+french_enum!(
+    /// Kind of governance body.
+    TypeInstance {
+        ComitePilotage, AssembleeCitoyenne, ConseilMunicipal, CommissionExtraMunicipale, GroupeDeTravail, Cercle, Autre
+    } default ComitePilotage
+);
+french_enum!(
+    /// Decision process.
+    Processus {
+        Consentement, Consensus, VoteMajoritaire, Sondage, JugementMajoritaire, AvisSollicite,
+        DeliberationInstitutionnelle, Autre
+    } default Consentement
+);
+french_enum!(
+    /// State of a decision.
+    StatutDecision { Brouillon, Ouverte, Close, Actee, ARevoir, Abandonnee } default Brouillon
+);
+
+/// Codes that identify a territory in French open data.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Codes {
+    /// INSEE codes of its communes.
+    #[serde(default)]
+    pub insee: Vec<String>,
+    /// SIREN of the body.
+    #[serde(default)]
+    pub siren: Option<String>,
+    /// EPCI code.
+    #[serde(default)]
+    pub code_epci: Option<String>,
+}
+
+/// A national network's link with the territory.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct LienReseau {
+    /// Which network.
+    pub reseau: Reseau,
+    /// What it does here.
+    pub role: RoleReseau,
+    /// Since when (`AAAA-MM-JJ`).
+    #[serde(default)]
+    pub depuis: Option<String>,
+}
+
+/// A *Pacte pour la Transition* commitment.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Engagement {
+    /// Measure code, `M01` to `M32`.
+    pub mesure: String,
+    /// Level 1 to 3.
+    pub niveau: u8,
+}
+
+/// The territory's profile.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Profil {
+    /// Name.
+    pub nom: String,
+    /// Kind of territory.
+    #[serde(rename = "type", default)]
+    pub type_territoire: TypeTerritoire,
+    /// Open-data codes.
+    #[serde(default)]
+    pub codes: Codes,
+    /// IANA time zone of its rendez-vous.
+    #[serde(default = "default_fuseau")]
+    pub fuseau: String,
+    /// Presentation (collaborative text).
+    #[serde(default)]
+    pub presentation: String,
+    /// Themes.
+    #[serde(default)]
+    pub portes_entree: Vec<Theme>,
+    /// National networks.
+    #[serde(default)]
+    pub reseaux: Vec<LienReseau>,
+    /// Pacte commitments.
+    #[serde(default)]
+    pub engagements_pacte: Vec<Engagement>,
+    /// Who may see the territory.
+    #[serde(default)]
+    pub visibilite: VisibiliteTerritoire,
+    /// Bookkeeping.
+    #[serde(flatten)]
+    pub suivi: Suivi,
+}
+
+impl Default for Profil {
+    /// An empty profile in the default time zone.
+    fn default() -> Profil {
+        Profil {
+            nom: String::new(),
+            type_territoire: TypeTerritoire::default(),
+            codes: Codes::default(),
+            fuseau: default_fuseau(),
+            presentation: String::new(),
+            portes_entree: Vec::new(),
+            reseaux: Vec::new(),
+            engagements_pacte: Vec::new(),
+            visibilite: VisibiliteTerritoire::default(),
+            suivi: Suivi::default(),
+        }
+    }
+}
+
+fn default_fuseau() -> String {
+    crate::rythme::FUSEAU_PAR_DEFAUT.to_owned()
+}
+
+/// Where an action takes place.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Lieu {
+    /// Short label ("Salle des fêtes").
+    #[serde(default)]
+    pub libelle: String,
+    /// Postal address.
+    #[serde(default)]
+    pub adresse: String,
+    /// INSEE code of the commune.
+    #[serde(default)]
+    pub code_insee: Option<String>,
+    /// Latitude.
+    #[serde(default)]
+    pub lat: Option<f64>,
+    /// Longitude.
+    #[serde(default)]
+    pub lon: Option<f64>,
+    /// How to get there ("arrêt de car…").
+    #[serde(default)]
+    pub acces: String,
+}
+
+/// Someone carrying an action.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Porteur {
+    /// The actor.
+    pub acteur_id: String,
+    /// Their role.
+    pub role: RolePorteur,
+}
+
+/// Someone who answered a need. Contact details are in
+/// `contacts_prives`, not here.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Volontaire {
+    /// A known actor, or
+    #[serde(default)]
+    pub acteur_id: Option<String>,
+    /// a name, for people without an actor record.
+    #[serde(default)]
+    pub nom: Option<String>,
+    /// When they signed up (`AAAA-MM-JJ`).
+    #[serde(default)]
+    pub date: Option<String>,
+    /// Confirmed by a carrier.
+    #[serde(default)]
+    pub confirme: bool,
+}
+
+/// A need of an action.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Besoin {
+    /// Kind of need.
+    #[serde(rename = "type")]
+    pub type_besoin: TypeBesoin,
+    /// What is needed.
+    #[serde(default)]
+    pub description: String,
+    /// How many.
+    #[serde(default)]
+    pub quantite: Option<u32>,
+    /// Of what unit.
+    #[serde(default)]
+    pub unite: Option<String>,
+    /// By when (`AAAA-MM-JJ`).
+    #[serde(default)]
+    pub echeance: Option<String>,
+    /// Or for which occurrence (its original local start).
+    #[serde(default)]
+    pub occurrence: Option<String>,
+    /// Open or filled.
+    #[serde(default)]
+    pub statut: StatutBesoin,
+    /// Who answered, by id.
+    #[serde(default)]
+    pub volontaires: BTreeMap<String, Volontaire>,
+}
+
+/// Accessibility of an action.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Accessibilite {
+    /// Hearing.
+    #[serde(default)]
+    pub auditif: bool,
+    /// Sight.
+    #[serde(default)]
+    pub visuel: bool,
+    /// Psychic.
+    #[serde(default)]
+    pub psychique: bool,
+    /// Mobility.
+    #[serde(default)]
+    pub moteur: bool,
+    /// Intellectual.
+    #[serde(default)]
+    pub intellectuel: bool,
+    /// Easy-to-read summary available (FALC).
+    #[serde(default)]
+    pub falc: bool,
+    /// Notes.
+    #[serde(default)]
+    pub notes: String,
+}
+
+/// An action of the territory: a rendez-vous, a rhythm or a long chantier.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Action {
+    /// Title, at most 140 characters.
+    pub titre: String,
+    /// Summary, at most 200 characters.
+    #[serde(default)]
+    pub resume: String,
+    /// Description (collaborative text), at most 10,000 characters.
+    #[serde(default)]
+    pub description: String,
+    /// Nature.
+    #[serde(default)]
+    pub nature: Nature,
+    /// Themes.
+    #[serde(default)]
+    pub portes_entree: Vec<Theme>,
+    /// Free keywords.
+    #[serde(default)]
+    pub mots_cles: Vec<String>,
+    /// Status.
+    #[serde(default)]
+    pub statut: Statut,
+    /// Flag: to discuss.
+    #[serde(default)]
+    pub a_discuter: bool,
+    /// Phase.
+    #[serde(default)]
+    pub phase: PhaseAction,
+    /// Progress, 0 to 100.
+    #[serde(default)]
+    pub avancement: u8,
+    /// Priority.
+    #[serde(default)]
+    pub priorite: Priorite,
+    /// Start of a long action (`AAAA-MM-JJ`).
+    #[serde(default)]
+    pub debut: Option<String>,
+    /// Planned end of a long action (`AAAA-MM-JJ`).
+    #[serde(default)]
+    pub fin_prevue: Option<String>,
+    /// When its rendez-vous happen.
+    #[serde(default)]
+    pub rythme: Option<Rythme>,
+    /// Where.
+    #[serde(default)]
+    pub lieu: Option<Lieu>,
+    /// On site or online.
+    #[serde(default)]
+    pub mode_participation: ModeParticipation,
+    /// Online link, required when online or mixed.
+    #[serde(default)]
+    pub lien_en_ligne: Option<String>,
+    /// Who carries it.
+    #[serde(default)]
+    pub porteurs: Vec<Porteur>,
+    /// What it needs, by id.
+    #[serde(default)]
+    pub besoins: BTreeMap<String, Besoin>,
+    /// Audiences.
+    #[serde(default)]
+    pub publics: Vec<Public>,
+    /// Accessibility.
+    #[serde(default)]
+    pub accessibilite: Accessibilite,
+    /// Publication state.
+    #[serde(default)]
+    pub publication: Publication,
+    /// Who sees it.
+    #[serde(default)]
+    pub visibilite: Visibilite,
+    /// Parent action.
+    #[serde(default)]
+    pub parent_id: Option<String>,
+    /// Bookkeeping.
+    #[serde(flatten)]
+    pub suivi: Suivi,
+}
+
+/// A person or organisation. Actors need no account.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Acteur {
+    /// Name.
+    pub nom: String,
+    /// Category.
+    #[serde(default)]
+    pub categorie: Categorie,
+    /// Which of the *4 Fantastiques*, if any.
+    #[serde(default)]
+    pub famille_4f: Option<Famille4F>,
+    /// Free roles.
+    #[serde(default)]
+    pub roles: Vec<String>,
+    /// Skills.
+    #[serde(default)]
+    pub competences: Vec<String>,
+    /// Shown in public views.
+    #[serde(default)]
+    pub visible_publiquement: bool,
+    /// Bookkeeping.
+    #[serde(flatten)]
+    pub suivi: Suivi,
+}
+
+impl Acteur {
+    /// The *4 Fantastiques* family: as set, or derived from the category.
+    pub fn famille(&self) -> Option<Famille4F> {
+        self.famille_4f.or(match self.categorie {
+            Categorie::Elu => Some(Famille4F::Elu),
+            Categorie::AgentCollectivite => Some(Famille4F::AgentTerritorial),
+            Categorie::RepresentantEtat => Some(Famille4F::Etat),
+            Categorie::Association | Categorie::EntrepriseEss | Categorie::Entreprise => {
+                Some(Famille4F::SocioEconomique)
+            }
+            _ => None,
+        })
+    }
+}
+
+/// An actor's private contact, stored apart from public fields.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ContactPrive {
+    /// E-mail address.
+    #[serde(default)]
+    pub email: Option<String>,
+    /// Phone number.
+    #[serde(default)]
+    pub tel: Option<String>,
+}
+
+/// A phase of the multi-year roadmap.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Phase {
+    /// Title.
+    pub titre: String,
+    /// Start (`AAAA-MM-JJ`).
+    #[serde(default)]
+    pub debut: Option<String>,
+    /// End (`AAAA-MM-JJ`).
+    #[serde(default)]
+    pub fin: Option<String>,
+    /// Description (collaborative text).
+    #[serde(default)]
+    pub description: String,
+    /// Status.
+    #[serde(default)]
+    pub statut: StatutPhase,
+    /// Bookkeeping.
+    #[serde(flatten)]
+    pub suivi: Suivi,
+}
+
+/// A member of a governance body.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Membre {
+    /// The actor.
+    pub acteur_id: String,
+    /// Free role ("président", "secrétaire"…).
+    #[serde(default)]
+    pub role: String,
+}
+
+/// A governance body, with its own rhythm.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Instance {
+    /// Name.
+    pub nom: String,
+    /// Kind.
+    #[serde(rename = "type", default)]
+    pub type_instance: TypeInstance,
+    /// When it meets.
+    #[serde(default)]
+    pub rythme: Option<Rythme>,
+    /// Members.
+    #[serde(default)]
+    pub membres: Vec<Membre>,
+    /// Bookkeeping.
+    #[serde(flatten)]
+    pub suivi: Suivi,
+}
+
+/// Outcome of a decision.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Issue {
+    /// What was decided.
+    pub enonce: String,
+    /// When (`AAAA-MM-JJ`).
+    #[serde(default)]
+    pub date: Option<String>,
+    /// Review date (`AAAA-MM-JJ`).
+    #[serde(default)]
+    pub a_revoir_le: Option<String>,
+}
+
+/// A decision, enough for a *relevé de décision* recorded offline.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Decision {
+    /// Title.
+    pub titre: String,
+    /// Context (collaborative text).
+    #[serde(default)]
+    pub contexte: String,
+    /// Body that decided, if any.
+    #[serde(default)]
+    pub instance_id: Option<String>,
+    /// Process.
+    #[serde(default)]
+    pub processus: Processus,
+    /// Closing date (`AAAA-MM-JJ`).
+    #[serde(default)]
+    pub cloture: Option<String>,
+    /// State.
+    #[serde(default)]
+    pub statut: StatutDecision,
+    /// Outcome.
+    #[serde(default)]
+    pub issue: Option<Issue>,
+    /// Actions it concerns.
+    #[serde(default)]
+    pub actions: Vec<String>,
+    /// Bookkeeping.
+    #[serde(flatten)]
+    pub suivi: Suivi,
+}
+
+/// Checks a record before it is written.
+pub(crate) trait Valider {
+    fn valider(&self) -> Result<(), ValidationError>;
+}
+
+fn non_vide(champ: &'static str, valeur: &str, max: usize) -> Result<(), ValidationError> {
+    if valeur.trim().is_empty() {
+        return Err(ValidationError::Vide(champ));
+    }
+    au_plus(champ, valeur, max)
+}
+
+fn au_plus(champ: &'static str, valeur: &str, max: usize) -> Result<(), ValidationError> {
+    if valeur.chars().count() > max {
+        return Err(ValidationError::TropLong { champ, max });
+    }
+    Ok(())
+}
+
+/// Checks `AAAA-MM-JJ`, with real month lengths and leap years.
+pub(crate) fn date(champ: &'static str, valeur: &Option<String>) -> Result<(), ValidationError> {
+    let Some(valeur) = valeur else { return Ok(()) };
+    let invalide = || ValidationError::DateInvalide { champ, valeur: valeur.clone() };
+    let parts: Vec<&str> = valeur.split('-').collect();
+    let [y, m, d] = parts.as_slice() else { return Err(invalide()) };
+    if y.len() != 4 || m.len() != 2 || d.len() != 2 {
+        return Err(invalide());
+    }
+    let (y, m, d): (u32, u32, u32) =
+        (y.parse().map_err(|_| invalide())?, m.parse().map_err(|_| invalide())?, d.parse().map_err(|_| invalide())?);
+    let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    let days = match m {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        2 if leap => 29,
+        2 => 28,
+        _ => return Err(invalide()),
+    };
+    if d == 0 || d > days {
+        return Err(invalide());
+    }
+    Ok(())
+}
+
+fn ordre(debut: (&'static str, &Option<String>), fin: (&'static str, &Option<String>)) -> Result<(), ValidationError> {
+    date(debut.0, debut.1)?;
+    date(fin.0, fin.1)?;
+    if let (Some(a), Some(b)) = (debut.1, fin.1)
+        && b < a
+    {
+        return Err(ValidationError::FinAvantDebut { debut: debut.0, fin: fin.0 });
+    }
+    Ok(())
+}
+
+fn rythme(r: &Option<Rythme>) -> Result<(), ValidationError> {
+    match r {
+        Some(r) => r.valider().map_err(|e| ValidationError::Rythme(e.to_string())),
+        None => Ok(()),
+    }
+}
+
+impl Valider for Profil {
+    fn valider(&self) -> Result<(), ValidationError> {
+        non_vide("nom", &self.nom, 200)?;
+        crate::rythme::valider_fuseau(&self.fuseau).map_err(|e| ValidationError::Autre(e.to_string()))?;
+        for e in &self.engagements_pacte {
+            let numero = e.mesure.strip_prefix('M').and_then(|n| n.parse::<u8>().ok());
+            if e.mesure.len() != 3 || !numero.is_some_and(|n| (1..=32).contains(&n)) {
+                return Err(ValidationError::Autre(format!("mesure du Pacte inconnue : {}", e.mesure)));
+            }
+            if !(1..=3).contains(&e.niveau) {
+                return Err(ValidationError::HorsBornes { champ: "niveau", min: 1, max: 3 });
+            }
+        }
+        for r in &self.reseaux {
+            date("depuis", &r.depuis)?;
+        }
+        Ok(())
+    }
+}
+
+impl Valider for Action {
+    fn valider(&self) -> Result<(), ValidationError> {
+        non_vide("titre", &self.titre, 140)?;
+        au_plus("resume", &self.resume, 200)?;
+        au_plus("description", &self.description, 10_000)?;
+        if self.avancement > 100 {
+            return Err(ValidationError::HorsBornes { champ: "avancement", min: 0, max: 100 });
+        }
+        ordre(("debut", &self.debut), ("fin_prevue", &self.fin_prevue))?;
+        let en_ligne = matches!(self.mode_participation, ModeParticipation::EnLigne | ModeParticipation::Mixte);
+        if en_ligne && self.lien_en_ligne.as_deref().is_none_or(|l| l.trim().is_empty()) {
+            return Err(ValidationError::Requis("lien_en_ligne"));
+        }
+        rythme(&self.rythme)?;
+        for besoin in self.besoins.values() {
+            besoin.valider()?;
+        }
+        Ok(())
+    }
+}
+
+impl Valider for Besoin {
+    fn valider(&self) -> Result<(), ValidationError> {
+        date("echeance", &self.echeance)?;
+        for v in self.volontaires.values() {
+            let nomme = v.acteur_id.is_some() || v.nom.as_deref().is_some_and(|n| !n.trim().is_empty());
+            if !nomme {
+                return Err(ValidationError::Requis("acteur_id ou nom"));
+            }
+            date("date", &v.date)?;
+        }
+        Ok(())
+    }
+}
+
+impl Valider for Acteur {
+    fn valider(&self) -> Result<(), ValidationError> {
+        non_vide("nom", &self.nom, 200)
+    }
+}
+
+impl Valider for ContactPrive {
+    fn valider(&self) -> Result<(), ValidationError> {
+        if let Some(email) = &self.email
+            && !email.contains('@')
+        {
+            return Err(ValidationError::Autre(format!("adresse e-mail invalide : {email}")));
+        }
+        Ok(())
+    }
+}
+
+impl Valider for Phase {
+    fn valider(&self) -> Result<(), ValidationError> {
+        non_vide("titre", &self.titre, 200)?;
+        ordre(("debut", &self.debut), ("fin", &self.fin))
+    }
+}
+
+impl Valider for Instance {
+    fn valider(&self) -> Result<(), ValidationError> {
+        non_vide("nom", &self.nom, 200)?;
+        rythme(&self.rythme)
+    }
+}
+
+impl Valider for Decision {
+    fn valider(&self) -> Result<(), ValidationError> {
+        non_vide("titre", &self.titre, 200)?;
+        date("cloture", &self.cloture)?;
+        if let Some(issue) = &self.issue {
+            non_vide("enonce", &issue.enonce, 2_000)?;
+            ordre(("date", &issue.date), ("a_revoir_le", &issue.a_revoir_le))?;
+        }
+        Ok(())
+    }
+}
