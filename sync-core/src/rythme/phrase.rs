@@ -48,7 +48,10 @@ pub(super) fn phrase(r: &Rythme) -> String {
         }
     }
     if !r.pauses.is_empty() {
-        let pauses: Vec<String> = r.pauses.iter().map(periode).collect();
+        // In calendar order, whatever order concurrent edits appended them.
+        let mut ordre: Vec<&Pause> = r.pauses.iter().collect();
+        ordre.sort_by_key(|p| (p.du, p.au));
+        let pauses: Vec<String> = ordre.into_iter().map(periode).collect();
         let mot = if r.pauses.len() > 1 { "pauses" } else { "pause" };
         texte.push_str(&format!(" ({mot} {})", liste(&pauses)));
     }

@@ -368,16 +368,16 @@ fn occurrences_are_moved_cancelled_and_paused_offline_and_merge() {
     check_rendez_vous(
         &script,
         expect![[r#"
-        2025-09-06T18:30:00 Programme repair
-        2025-10-04T18:30:00 Programme repair
-        2025-11-01T18:30:00 Annule repair Toussaint
-        2025-12-06T18:30:00 DeplaceEnLigne repair https://visio.example.org/repair
-        2026-02-07T18:30:00 Programme repair
-        2026-03-14T10:00:00 Reprogramme repair Halle
-        2026-04-04T18:30:00 Programme repair
-        2026-06-06T18:30:00 Programme repair
-        repair: Le 1er samedi du mois, de 18 h 30 à 20 h 30, jusqu'au 27 juin 2026 (pauses du 1er mai au 31 mai et du 1er janvier au 31 janvier)
-        bob refused: rythme invalide : 2025-11-08T18:30:00 n'est pas une occurrence de ce rythme"#]],
+            2025-09-06T18:30:00 Programme repair
+            2025-10-04T18:30:00 Programme repair
+            2025-11-01T18:30:00 Annule repair Toussaint
+            2025-12-06T18:30:00 DeplaceEnLigne repair https://visio.example.org/repair
+            2026-02-07T18:30:00 Programme repair
+            2026-03-14T10:00:00 Reprogramme repair Halle
+            2026-04-04T18:30:00 Programme repair
+            2026-06-06T18:30:00 Programme repair
+            repair: Le 1er samedi du mois, de 18 h 30 à 20 h 30, jusqu'au 27 juin 2026 (pauses du 1er janvier au 31 janvier et du 1er mai au 31 mai)
+            bob refused: rythme invalide : 2025-11-08T18:30:00 n'est pas une occurrence de ce rythme"#]],
     );
 }
 
