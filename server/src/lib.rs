@@ -1,8 +1,260 @@
-//! The relay: an axum + tokio websocket server that drives one
-//! `sync_core::Repo` and persists to SQLite.
+//! The relay: a thin tokio + axum driver around one `sync_core::Repo`,
+//! persisting to SQLite; and [`client`], a Rust client driver for tests and
+//! benchmarks.
 //!
-//! Not built yet: see the issue "The relay server". Until then this crate
-//! only proves the workspace links `sync-core` natively.
+//! Tasks and threads:
+//!
+//! ```text
+//!  websocket reader ──Event──►  hub task (owns Repo)  ──Request──► SQLite thread
+//!  websocket writer ◄─Outbound─ (holds Sends until    ◄──Event───  (group commit,
+//!   (+ keepalive)                their Write commits)               loads)
+//! ```
+//!
+//! - `app.rs`: routes (`/sync`, `/healthz`, `/metrics`, the web app) and the
+//!   per-connection reader and writer tasks, which only move bytes.
+//! - `hub.rs`: the one task owning the `Repo`; the durability ordering.
+//! - `store.rs`: the SQLite thread and the table layout.
+//! - `metrics.rs`: counters and the Prometheus text.
+//!
+//! Start it with [`run`]: `main.rs` and the integration tests do the same.
 
-/// The protocol version the relay will speak, from `sync-core`.
+pub mod client;
+
+mod app;
+mod hub;
+mod metrics;
+mod store;
+
+use std::future::Future;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
+use std::time::Duration;
+
+use sync_core::automerge::ActorId;
+use sync_core::{IdError, PeerId, Repo, StartError, StorageId, StorageKey};
+use tokio::net::TcpListener;
+use tokio::sync::mpsc;
+
+pub use store::{DATABASE_FILE, StoreError};
+
+/// The protocol version the relay speaks, from `sync-core`.
 pub const PROTOCOL_VERSION: &str = sync_core::PROTOCOL_VERSION;
+
+/// Capacity of the hub's event channel: websocket readers wait (back
+/// pressure) when the hub is this far behind.
+const HUB_QUEUE: usize = 4096;
+
+/// The relay's settings. [`Config::new`] gives the documented defaults.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Directory of the SQLite file (created if missing).
+    pub data_dir: PathBuf,
+    /// Serve every client read-write without access control. Required until
+    /// access control exists: the relay refuses to start without it.
+    pub open: bool,
+    /// Static files served at `/` (the PWA), if any.
+    pub web_dir: Option<PathBuf>,
+    /// The relay's peer id; default `essaim-relay-<storage id>`, stable
+    /// because the storage id is.
+    pub peer_id: Option<String>,
+    /// Largest websocket message (and frame) accepted. Automerge sends a
+    /// whole document in one message on first sync, so this also bounds the
+    /// size of a document a client can upload or download. Default 64 MiB.
+    pub max_message_bytes: usize,
+    /// Open websocket connections accepted; more get HTTP 503. Default 10,000.
+    pub max_connections: usize,
+    /// Documents one connection may touch; beyond, it is closed. Default 1,000.
+    pub max_documents_per_connection: usize,
+    /// Frames waiting to be written to one connection; beyond, the peer is
+    /// too slow and is disconnected. Default 1,024.
+    pub outbound_queue_frames: usize,
+    /// Bytes waiting to be written to one connection (one message larger
+    /// than this still goes through an empty queue). Default 128 MiB.
+    pub outbound_queue_bytes: usize,
+    /// Keepalive ping period. Default 20 s (spares mobile batteries; JS
+    /// clients reconnect every 5 s once closed).
+    pub ping_interval: Duration,
+    /// A connection silent this long (not even a pong) is closed, and so is
+    /// one whose writes stall this long. Default 40 s.
+    pub ping_timeout: Duration,
+    /// A connection without a `join` by then is closed. Default 10 s.
+    pub handshake_timeout: Duration,
+    /// A document unused this long is unloaded from memory. Default 60 s.
+    pub unload_idle_after: Duration,
+}
+
+impl Config {
+    /// The defaults, serving from `data_dir`; `open` is false.
+    pub fn new(data_dir: impl Into<PathBuf>) -> Config {
+        Config {
+            data_dir: data_dir.into(),
+            open: false,
+            web_dir: None,
+            peer_id: None,
+            max_message_bytes: 64 * 1024 * 1024,
+            max_connections: 10_000,
+            max_documents_per_connection: 1000,
+            outbound_queue_frames: 1024,
+            outbound_queue_bytes: 128 * 1024 * 1024,
+            ping_interval: Duration::from_secs(20),
+            ping_timeout: Duration::from_secs(40),
+            handshake_timeout: Duration::from_secs(10),
+            unload_idle_after: Duration::from_secs(60),
+        }
+    }
+}
+
+/// Why the relay could not start or had to stop.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// Access control is not implemented: only open mode exists.
+    #[error(
+        "access control is not implemented yet: start the relay with --open (ESSAIM_OPEN=true) to serve every client read-write"
+    )]
+    NotOpen,
+    /// The `--peer-id` given is not a valid peer id.
+    #[error("invalid peer id: {0}")]
+    PeerId(#[from] IdError),
+    /// The stored storage id is unusable.
+    #[error(transparent)]
+    Start(#[from] StartError),
+    /// Storage failed, at start or while serving.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The OS random source failed.
+    #[error("no randomness from the OS: {0}")]
+    Random(String),
+    /// Serving HTTP failed.
+    #[error("HTTP server failed: {0}")]
+    Serve(std::io::Error),
+    /// A task of the relay panicked.
+    #[error("a relay task panicked: {0}")]
+    Panicked(String),
+}
+
+/// Runs the relay on `listener` until `shutdown` completes (then flushes
+/// storage and closes every connection with a reason) or storage fails.
+pub async fn run(
+    listener: TcpListener,
+    config: Config,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), RunError> {
+    if !config.open {
+        return Err(RunError::NotOpen);
+    }
+    let metrics = Arc::new(metrics::Metrics::default());
+    let mut store = store::Store::open(&config.data_dir)?;
+    let stored_id = store.get(&StorageKey::storage_id())?;
+    let (repo, outputs) = start_repo(&config, stored_id.as_deref())?;
+    // At first start: the new storage id, written before anyone sees it.
+    let writes: Vec<_> = outputs
+        .into_iter()
+        .filter_map(|o| match o {
+            sync_core::Output::Write(w) => Some(w),
+            _ => None,
+        })
+        .collect();
+    store.apply(&writes)?;
+    tracing::info!(
+        peer = %repo.peer_id(),
+        storage = %repo.storage_id().map(|s| s.as_str()).unwrap_or("-"),
+        data = %config.data_dir.display(),
+        "relay started"
+    );
+
+    let (events, inbox) = mpsc::channel(HUB_QUEUE);
+    let (requests, store_thread) = store.spawn(events.clone(), metrics.clone())?;
+    let hub = hub::Hub::new(repo, requests, metrics.clone(), config.outbound_queue_bytes);
+    let mut hub_task = tokio::spawn(hub.run(inbox));
+
+    let transport = app::Transport {
+        max_message_bytes: config.max_message_bytes,
+        max_connections: config.max_connections,
+        queue_frames: config.outbound_queue_frames.max(1),
+        ping_interval: config.ping_interval,
+        ping_timeout: config.ping_timeout,
+    };
+    let (alive, mut drained) = mpsc::channel::<()>(1);
+    let state = app::AppState {
+        alive,
+        hub: events.clone(),
+        metrics,
+        transport: Arc::new(transport),
+        next_conn: Arc::new(AtomicU64::new(1)),
+    };
+    let router = app::router(state, config.web_dir.clone());
+    let (stop_http, http_stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = axum::serve(listener, router).with_graceful_shutdown(async move {
+        let _ = http_stopped.await;
+    });
+    let mut http = tokio::spawn(async move { server.await });
+
+    let outcome = tokio::select! {
+        () = shutdown => {
+            tracing::info!("shutting down: flushing storage and closing connections");
+            let _ = events.send(hub::Event::Shutdown).await;
+            (&mut hub_task).await
+        }
+        outcome = &mut hub_task => outcome,
+        served = &mut http => {
+            let error = match served {
+                Ok(Ok(())) => std::io::Error::other("the HTTP server stopped"),
+                Ok(Err(e)) => e,
+                Err(e) => std::io::Error::other(e.to_string()),
+            };
+            return Err(RunError::Serve(error));
+        }
+    };
+    drop(events);
+    let _ = stop_http.send(());
+    // Upgraded websockets are not tracked by axum: this returns promptly.
+    if tokio::time::timeout(Duration::from_secs(5), &mut http).await.is_err() {
+        http.abort();
+    }
+    // Then the connections write their close frames and end (bounded: a
+    // stuck write gives up after the ping timeout, a close after 2 s).
+    let _ = tokio::time::timeout(config.ping_timeout + Duration::from_secs(3), drained.recv()).await;
+    // The hub dropped its request sender: the thread finishes its queue.
+    let _ = tokio::task::spawn_blocking(move || store_thread.join()).await;
+    match outcome {
+        Ok(Ok(())) => {
+            tracing::info!("relay stopped");
+            Ok(())
+        }
+        Ok(Err(error)) => Err(RunError::Store(error)),
+        Err(panic) => Err(RunError::Panicked(panic.to_string())),
+    }
+}
+
+fn start_repo(config: &Config, stored_id: Option<&[u8]>) -> Result<(Repo, Vec<sync_core::Output>), RunError> {
+    let random = random_bytes::<16>()?;
+    let actor = ActorId::from(&random_bytes::<16>()?[..]);
+    let session: String = random_bytes::<8>()?.iter().map(|b| format!("{b:02x}")).collect();
+    // The peer id derives from the storage id: the stored one, or the one
+    // `Repo::start` mints from the same random bytes.
+    let storage = match stored_id {
+        Some(bytes) => String::from_utf8_lossy(bytes).into_owned(),
+        None => StorageId::from_random(random).to_string(),
+    };
+    let peer_id: PeerId = match &config.peer_id {
+        Some(id) => id.parse()?,
+        None => format!("essaim-relay-{storage}").parse()?,
+    };
+    let mut core = sync_core::Config::new(peer_id, actor, session);
+    core.max_message_bytes = config.max_message_bytes;
+    core.max_documents_per_connection = config.max_documents_per_connection;
+    core.handshake_timeout_ms = millis(config.handshake_timeout);
+    core.unload_idle_after_ms = millis(config.unload_idle_after);
+    Ok(Repo::start(core, stored_id, random)?)
+}
+
+fn random_bytes<const N: usize>() -> Result<[u8; N], RunError> {
+    let mut bytes = [0; N];
+    getrandom::fill(&mut bytes).map_err(|e| RunError::Random(e.to_string()))?;
+    Ok(bytes)
+}
+
+fn millis(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}

@@ -1,0 +1,274 @@
+//! HTTP and websocket: the routes, and one task pair per connection that
+//! only moves bytes between the socket and the hub.
+//!
+//! Each connection is split into a reader task (frames → [`Event`]s) and a
+//! writer task (its bounded queue of [`Outbound`] → frames, plus keepalive
+//! pings); whichever ends first ends the connection. The writer pings every
+//! `ping_interval` and closes a connection from which nothing (not even a
+//! pong) arrived for `ping_timeout`; a write that does not complete within
+//! `ping_timeout` also ends it, so a dead peer never blocks anything.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::State;
+use axum::extract::ws::{CloseFrame, Message as WsMessage, WebSocket, WebSocketUpgrade};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use futures_util::{SinkExt, StreamExt};
+use sync_core::ConnId;
+use tokio::sync::{mpsc, oneshot};
+use tokio::time::Instant;
+use tower_http::services::ServeDir;
+
+use crate::hub::{CLOSE_GOING_AWAY, ConnHandle, Event, Outbound};
+use crate::metrics::Metrics;
+
+/// After sending a close frame, how long the peer has to answer it.
+const CLOSE_GRACE: Duration = Duration::from_secs(2);
+
+/// Transport settings, from [`crate::Config`].
+#[derive(Debug, Clone)]
+pub(crate) struct Transport {
+    pub(crate) max_message_bytes: usize,
+    pub(crate) max_connections: usize,
+    pub(crate) queue_frames: usize,
+    pub(crate) ping_interval: Duration,
+    pub(crate) ping_timeout: Duration,
+}
+
+#[derive(Clone)]
+pub(crate) struct AppState {
+    pub(crate) hub: mpsc::Sender<Event>,
+    pub(crate) metrics: Arc<Metrics>,
+    pub(crate) transport: Arc<Transport>,
+    pub(crate) next_conn: Arc<AtomicU64>,
+    /// Each connection holds a clone until it ends: shutdown waits for
+    /// every clone to drop, so close frames get written.
+    pub(crate) alive: mpsc::Sender<()>,
+}
+
+/// The routes: `/sync`, `/healthz`, `/metrics`, and the web app at `/`.
+pub(crate) fn router(state: AppState, web: Option<PathBuf>) -> Router {
+    let router = Router::new()
+        .route("/sync", get(sync))
+        .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics))
+        .with_state(state);
+    match web {
+        Some(dir) => router.fallback_service(ServeDir::new(dir)),
+        None => router,
+    }
+}
+
+async fn healthz(State(state): State<AppState>) -> Response {
+    if state.hub.is_closed() {
+        (StatusCode::SERVICE_UNAVAILABLE, "stopping\n").into_response()
+    } else {
+        "ok\n".into_response()
+    }
+}
+
+async fn metrics(State(state): State<AppState>) -> Response {
+    let (reply, answer) = oneshot::channel();
+    let gauges = match state.hub.send(Event::Gauges { reply }).await {
+        Ok(()) => tokio::time::timeout(Duration::from_secs(5), answer).await.ok().and_then(Result::ok),
+        Err(_) => None,
+    };
+    let body = state.metrics.render(gauges);
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body).into_response()
+}
+
+/// Decrements the open-connection gauge when the connection ends.
+struct OpenSlot {
+    metrics: Arc<Metrics>,
+    _alive: mpsc::Sender<()>,
+}
+
+impl Drop for OpenSlot {
+    fn drop(&mut self) {
+        self.metrics.connections_open.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+async fn sync(ws: WebSocketUpgrade, State(state): State<AppState>) -> Response {
+    let open = state.metrics.connections_open.fetch_add(1, Ordering::Relaxed);
+    let slot = OpenSlot { metrics: state.metrics.clone(), _alive: state.alive.clone() };
+    if open >= state.transport.max_connections as u64 {
+        state.metrics.connections_refused.fetch_add(1, Ordering::Relaxed);
+        return (StatusCode::SERVICE_UNAVAILABLE, "too many connections\n").into_response();
+    }
+    let max = state.transport.max_message_bytes;
+    // One limit for frames and messages: the core's own limit answers with
+    // an `error` frame, and tungstenite refuses (without buffering) any
+    // frame above it, which the reader turns into the same answer.
+    ws.max_message_size(max).max_frame_size(max).on_upgrade(move |socket| connection(socket, state, slot))
+}
+
+async fn connection(socket: WebSocket, state: AppState, _slot: OpenSlot) {
+    let conn = ConnId(state.next_conn.fetch_add(1, Ordering::Relaxed));
+    state.metrics.connections_total.fetch_add(1, Ordering::Relaxed);
+    let (outbound, queue) = mpsc::channel(state.transport.queue_frames);
+    let (kill, killed) = oneshot::channel();
+    let queued_bytes = Arc::new(AtomicUsize::new(0));
+    let handle = ConnHandle { outbound, queued_bytes: queued_bytes.clone(), kill };
+    if state.hub.send(Event::Connected { conn, handle }).await.is_err() {
+        return;
+    }
+    let (sink, stream) = socket.split();
+    let started = Instant::now();
+    let last_seen = Arc::new(AtomicU64::new(0));
+    let writer = Writer { conn, queue, killed, queued_bytes, last_seen: last_seen.clone(), started };
+    let mut writer = tokio::spawn(writer.run(sink, state.clone()));
+    let mut reader = tokio::spawn(read(conn, stream, state.clone(), last_seen, started));
+    tokio::select! {
+        _ = &mut writer => {
+            // We sent a close frame (or gave up): let the peer answer it.
+            let _ = tokio::time::timeout(CLOSE_GRACE, &mut reader).await;
+            reader.abort();
+        }
+        _ = &mut reader => writer.abort(),
+    }
+    let _ = state.hub.send(Event::Disconnected { conn }).await;
+    tracing::debug!(%conn, "connection ended");
+}
+
+/// Frames in, to the hub. After a refusal, frames are read (so that the
+/// close handshake completes) but no longer forwarded.
+async fn read(
+    conn: ConnId,
+    mut stream: futures_util::stream::SplitStream<WebSocket>,
+    state: AppState,
+    last_seen: Arc<AtomicU64>,
+    started: Instant,
+) {
+    let mut refused = false;
+    while let Some(frame) = stream.next().await {
+        let frame = match frame {
+            Ok(frame) => frame,
+            Err(error) => {
+                if too_long(error) && !refused {
+                    let max = state.transport.max_message_bytes;
+                    let message = format!("message too large: more than {max} bytes");
+                    let _ = state.hub.send(Event::Refused { conn, kind: "too_large", message }).await;
+                    // The stream cannot be read past that frame; the writer
+                    // ends the connection after the error frame.
+                    std::future::pending::<()>().await;
+                }
+                state.metrics.error("transport");
+                return;
+            }
+        };
+        last_seen.store(millis_since(started), Ordering::Relaxed);
+        match frame {
+            WsMessage::Close(_) => return,
+            _ if refused => {}
+            WsMessage::Binary(bytes) => {
+                state.metrics.frame_in(bytes.len());
+                if state.hub.send(Event::Received { conn, bytes: bytes.to_vec() }).await.is_err() {
+                    return;
+                }
+            }
+            WsMessage::Text(_) => {
+                refused = true;
+                let message = "text frames are not part of the protocol: send binary CBOR frames".to_owned();
+                let _ = state.hub.send(Event::Refused { conn, kind: "text_frame", message }).await;
+            }
+            WsMessage::Ping(_) | WsMessage::Pong(_) => {}
+        }
+    }
+}
+
+fn too_long(error: axum::Error) -> bool {
+    use tokio_tungstenite::tungstenite::Error;
+    matches!(error.into_inner().downcast_ref::<Error>(), Some(Error::Capacity(_)))
+}
+
+/// Frames out, from the hub, and keepalive.
+struct Writer {
+    conn: ConnId,
+    queue: mpsc::Receiver<Outbound>,
+    killed: oneshot::Receiver<(u16, String)>,
+    queued_bytes: Arc<AtomicUsize>,
+    last_seen: Arc<AtomicU64>,
+    started: Instant,
+}
+
+type Sink = futures_util::stream::SplitSink<WebSocket, WsMessage>;
+
+impl Writer {
+    async fn run(mut self, mut sink: Sink, state: AppState) {
+        let transport = &state.transport;
+        let mut kill_armed = true;
+        let mut ping = tokio::time::interval_at(Instant::now() + transport.ping_interval, transport.ping_interval);
+        loop {
+            let message = tokio::select! {
+                outbound = self.queue.recv() => match outbound {
+                    Some(Outbound::Frame(bytes)) => {
+                        self.queued_bytes.fetch_sub(bytes.len(), Ordering::Relaxed);
+                        state.metrics.frame_out(bytes.len());
+                        WsMessage::Binary(bytes.into())
+                    }
+                    Some(Outbound::Close { code, reason }) => close(code, &reason),
+                    // The hub is gone.
+                    None => close(CLOSE_GOING_AWAY, "relay stopping"),
+                },
+                // The hub drops the kill switch with the handle once it has
+                // queued a close: only an explicit kill closes from here.
+                killed = &mut self.killed, if kill_armed => match killed {
+                    Ok((code, reason)) => close(code, &reason),
+                    Err(_) => {
+                        kill_armed = false;
+                        continue;
+                    }
+                },
+                _ = ping.tick() => {
+                    let silent = millis_since(self.started).saturating_sub(self.last_seen.load(Ordering::Relaxed));
+                    if silent > millis(transport.ping_timeout) {
+                        tracing::info!(conn = %self.conn, silent, "no pong: closing a dead connection");
+                        state.metrics.error("keepalive_timeout");
+                        close(CLOSE_GOING_AWAY, "keepalive timeout")
+                    } else {
+                        WsMessage::Ping(Default::default())
+                    }
+                }
+            };
+            let closing = matches!(message, WsMessage::Close(_));
+            match tokio::time::timeout(transport.ping_timeout, sink.send(message)).await {
+                Ok(Ok(())) if !closing => {}
+                Ok(Ok(())) => return,
+                Ok(Err(error)) => {
+                    tracing::debug!(conn = %self.conn, %error, "write failed");
+                    return;
+                }
+                Err(_) => {
+                    tracing::info!(conn = %self.conn, "write timed out: closing a stuck connection");
+                    state.metrics.error("keepalive_timeout");
+                    return;
+                }
+            }
+        }
+    }
+}
+
+/// A close frame; the reason is cut to fit the 123 bytes a control frame
+/// leaves for it.
+fn close(code: u16, reason: &str) -> WsMessage {
+    let mut end = reason.len().min(123);
+    while !reason.is_char_boundary(end) {
+        end -= 1;
+    }
+    WsMessage::Close(Some(CloseFrame { code, reason: reason[..end].into() }))
+}
+
+fn millis(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
+fn millis_since(started: Instant) -> u64 {
+    millis(started.elapsed())
+}

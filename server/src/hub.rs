@@ -1,0 +1,324 @@
+//! The hub: the one task that owns the relay's [`Repo`].
+//!
+//! It reads a closed [`Event`] enum (frames and closed sockets from the
+//! websocket tasks, answers from the storage thread, the shutdown request),
+//! feeds each to [`Repo::handle`] with the current time, and carries out the
+//! outputs in order. It takes no protocol decision.
+//!
+//! Durability: every [`Output::Write`] gets a sequence number and goes to
+//! the storage thread at once; every `Send` or `Close` that follows a write
+//! not yet committed waits in `held`, in order, until the storage thread
+//! acknowledges that write ([`Event::Committed`]). So a message advertising
+//! a change never leaves before the change is durable, while the storage
+//! thread groups whatever writes queued up into one transaction.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc as std_mpsc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use sync_core::{Access, CloseReason, ConnId, Direction, Input, Message, Output, Repo, UnixMillis};
+use tokio::sync::{mpsc, oneshot};
+
+use crate::metrics::{HubGauges, Metrics};
+use crate::store::{Request, StoreError};
+
+/// Everything the hub reacts to.
+#[derive(Debug)]
+pub(crate) enum Event {
+    /// A websocket opened; the handle reaches its writer.
+    Connected { conn: ConnId, handle: ConnHandle },
+    /// A binary frame arrived.
+    Received { conn: ConnId, bytes: Vec<u8> },
+    /// The transport saw input the protocol forbids before the core could
+    /// (a text frame, a frame over the size limit): error frame, then close.
+    Refused { conn: ConnId, kind: &'static str, message: String },
+    /// The socket closed.
+    Disconnected { conn: ConnId },
+    /// The storage thread's answer to a load.
+    Loaded { doc: sync_core::DocumentId, entries: Vec<(sync_core::StorageKey, Vec<u8>)> },
+    /// Every write up to this sequence number is durable.
+    Committed { seq: u64 },
+    /// Storage failed: the relay stops.
+    StoreFailed { error: StoreError },
+    /// `/metrics` asks for the gauges the hub owns.
+    Gauges { reply: oneshot::Sender<HubGauges> },
+    /// Stop: flush storage, close every connection with a reason.
+    Shutdown,
+}
+
+/// What a connection's writer task sends.
+#[derive(Debug)]
+pub(crate) enum Outbound {
+    /// One binary frame.
+    Frame(Vec<u8>),
+    /// A close frame, after which the writer stops.
+    Close { code: u16, reason: String },
+}
+
+/// The hub's end of one connection.
+#[derive(Debug)]
+pub(crate) struct ConnHandle {
+    pub(crate) outbound: mpsc::Sender<Outbound>,
+    /// Bytes queued and not yet written, shared with the writer.
+    pub(crate) queued_bytes: Arc<AtomicUsize>,
+    /// Closes the connection even when its queue is full.
+    pub(crate) kill: oneshot::Sender<(u16, String)>,
+}
+
+/// A `Send` or `Close` waiting for a commit.
+#[derive(Debug)]
+enum Held {
+    Send { conn: ConnId, bytes: Vec<u8> },
+    Close { conn: ConnId, reason: CloseReason },
+}
+
+/// Close codes (RFC 6455 §7.4.1).
+pub(crate) const CLOSE_NORMAL: u16 = 1000;
+pub(crate) const CLOSE_GOING_AWAY: u16 = 1001;
+pub(crate) const CLOSE_PROTOCOL: u16 = 1002;
+pub(crate) const CLOSE_UNSUPPORTED: u16 = 1003;
+pub(crate) const CLOSE_POLICY: u16 = 1008;
+pub(crate) const CLOSE_TOO_BIG: u16 = 1009;
+
+/// The hub's state. See the module documentation.
+pub(crate) struct Hub {
+    repo: Repo,
+    conns: HashMap<ConnId, ConnHandle>,
+    store: std_mpsc::Sender<Request>,
+    /// Sequence number of the last write sent to storage.
+    sent_seq: u64,
+    /// Sequence number of the last write known durable.
+    committed_seq: u64,
+    /// Outputs waiting for a commit, each with the write it waits for.
+    held: VecDeque<(u64, Held)>,
+    /// Inputs produced while carrying out outputs (a slow peer dropped).
+    inbox: VecDeque<Input>,
+    metrics: Arc<Metrics>,
+    max_queue_bytes: usize,
+    shutting_down: bool,
+}
+
+impl Hub {
+    pub(crate) fn new(
+        repo: Repo,
+        store: std_mpsc::Sender<Request>,
+        metrics: Arc<Metrics>,
+        max_queue_bytes: usize,
+    ) -> Hub {
+        Hub {
+            repo,
+            conns: HashMap::new(),
+            store,
+            sent_seq: 0,
+            committed_seq: 0,
+            held: VecDeque::new(),
+            inbox: VecDeque::new(),
+            metrics,
+            max_queue_bytes,
+            shutting_down: false,
+        }
+    }
+
+    /// The loop: runs until shutdown completes (`Ok`) or storage fails.
+    pub(crate) async fn run(mut self, mut events: mpsc::Receiver<Event>) -> Result<(), StoreError> {
+        loop {
+            let deadline = self.repo.next_deadline().map(deadline_instant);
+            let event = tokio::select! {
+                event = events.recv() => event,
+                () = sleep_until(deadline) => {
+                    self.feed(Input::Tick);
+                    continue;
+                }
+            };
+            let Some(event) = event else { return Ok(()) };
+            match event {
+                Event::Connected { conn, handle } if !self.shutting_down => {
+                    self.conns.insert(conn, handle);
+                    self.feed(Input::Connected { conn, direction: Direction::Inbound, expected_peer: None });
+                }
+                Event::Connected { handle, .. } => {
+                    let _ = handle.kill.send((CLOSE_GOING_AWAY, "relay shutting down".into()));
+                }
+                // While shutting down, nothing new is taken in: the flush ends.
+                Event::Received { conn, bytes } if !self.shutting_down => self.feed(Input::Received { conn, bytes }),
+                Event::Received { .. } => {}
+                Event::Refused { conn, kind, message } => self.refuse(conn, kind, message),
+                Event::Disconnected { conn } => {
+                    self.conns.remove(&conn);
+                    self.feed(Input::Disconnected { conn });
+                }
+                Event::Loaded { doc, entries } => self.feed(Input::Loaded { doc, entries }),
+                Event::Committed { seq } => self.committed(seq),
+                Event::StoreFailed { error } => return Err(error),
+                Event::Gauges { reply } => {
+                    let _ = reply.send(HubGauges {
+                        documents_in_memory: self.repo.documents_in_memory().count(),
+                        peers: self.repo.connection_count(),
+                        writes_in_flight: self.sent_seq - self.committed_seq,
+                        held_outputs: self.held.len(),
+                    });
+                }
+                Event::Shutdown => self.shutting_down = true,
+            }
+            if self.shutting_down && self.committed_seq == self.sent_seq {
+                self.close_all();
+                return Ok(());
+            }
+        }
+    }
+
+    /// Feeds one input, then whatever inputs carrying out its outputs made.
+    fn feed(&mut self, input: Input) {
+        self.inbox.push_back(input);
+        while let Some(input) = self.inbox.pop_front() {
+            let outputs = self.repo.handle(now(), input);
+            for output in outputs {
+                self.carry_out(output);
+            }
+        }
+    }
+
+    fn carry_out(&mut self, output: Output) {
+        match output {
+            Output::Write(write) => {
+                self.sent_seq += 1;
+                // A send error means the storage thread stopped; its
+                // `StoreFailed` event is on its way and stops the hub.
+                let _ = self.store.send(Request::Write { seq: self.sent_seq, write });
+            }
+            Output::Load { doc } => {
+                let _ = self.store.send(Request::Load { doc });
+            }
+            Output::Send { conn, bytes } => self.hold_or_do(Held::Send { conn, bytes }),
+            Output::Close { conn, reason } => self.hold_or_do(Held::Close { conn, reason }),
+            // Only reached if the relay ever asks for decisions (it runs with
+            // `AllowAll` in open mode); answer like open mode does.
+            Output::CheckAccess { conn, doc, .. } => {
+                self.inbox.push_back(Input::AccessDecided { conn, doc, access: Access::ReadWrite })
+            }
+            // The relay opens nothing locally.
+            Output::DocumentChanged { .. } | Output::DocumentUnavailable { .. } | Output::Ephemeral { .. } => {}
+        }
+    }
+
+    fn hold_or_do(&mut self, action: Held) {
+        if self.held.is_empty() && self.committed_seq == self.sent_seq {
+            self.perform(action);
+        } else {
+            self.held.push_back((self.sent_seq, action));
+        }
+    }
+
+    fn committed(&mut self, seq: u64) {
+        self.committed_seq = self.committed_seq.max(seq);
+        while self.held.front().is_some_and(|(needs, _)| *needs <= self.committed_seq) {
+            let (_, action) = self.held.pop_front().expect("front checked just above");
+            self.perform(action);
+        }
+    }
+
+    fn perform(&mut self, action: Held) {
+        match action {
+            Held::Send { conn, bytes } => self.enqueue(conn, Outbound::Frame(bytes)),
+            Held::Close { conn, reason } => {
+                self.metrics.error(error_kind(&reason));
+                let code = close_code(&reason);
+                self.enqueue(conn, Outbound::Close { code, reason: reason.to_string() });
+                // The repo has forgotten it already.
+                self.conns.remove(&conn);
+            }
+        }
+    }
+
+    /// Queues a frame for a connection; a peer whose queue is full is
+    /// disconnected (it resyncs when it comes back).
+    fn enqueue(&mut self, conn: ConnId, outbound: Outbound) {
+        let Some(handle) = self.conns.get(&conn) else { return };
+        let len = match &outbound {
+            Outbound::Frame(bytes) => bytes.len(),
+            Outbound::Close { .. } => 0,
+        };
+        let queued = handle.queued_bytes.load(Ordering::Relaxed);
+        let over_bytes = queued > 0 && queued + len > self.max_queue_bytes;
+        let accepted = !over_bytes && handle.outbound.try_send(outbound).is_ok();
+        if accepted {
+            handle.queued_bytes.fetch_add(len, Ordering::Relaxed);
+            return;
+        }
+        let handle = self.conns.remove(&conn).expect("looked up just above");
+        tracing::warn!(%conn, queued, "outbound queue full; disconnecting a slow peer");
+        self.metrics.error("slow_consumer");
+        let _ = handle.kill.send((CLOSE_POLICY, "outbound queue full: too slow, reconnect to resync".into()));
+        self.inbox.push_back(Input::Disconnected { conn });
+    }
+
+    /// Input the transport rejected: an `error` frame, then close.
+    fn refuse(&mut self, conn: ConnId, kind: &'static str, message: String) {
+        tracing::warn!(%conn, kind, %message, "closing connection");
+        self.metrics.error(kind);
+        let error =
+            Message::Error { sender: Some(self.repo.peer_id().clone()), target: None, message: message.clone() };
+        let code = if kind == "too_large" { CLOSE_TOO_BIG } else { CLOSE_UNSUPPORTED };
+        self.enqueue(conn, Outbound::Frame(error.encode()));
+        self.enqueue(conn, Outbound::Close { code, reason: message });
+        self.conns.remove(&conn);
+        self.feed(Input::Disconnected { conn });
+    }
+
+    /// Shutdown, once every write is durable: what was held goes out, then
+    /// every connection gets a close frame.
+    fn close_all(&mut self) {
+        self.committed(self.sent_seq);
+        let conns: Vec<ConnId> = self.conns.keys().copied().collect();
+        for conn in conns {
+            self.enqueue(conn, Outbound::Close { code: CLOSE_GOING_AWAY, reason: "relay shutting down".into() });
+        }
+        self.conns.clear();
+    }
+}
+
+/// The `kind` label of a close, for metrics.
+fn error_kind(reason: &CloseReason) -> &'static str {
+    match reason {
+        CloseReason::Malformed(_) => "malformed",
+        CloseReason::TooLarge { .. } => "too_large",
+        CloseReason::ProtocolViolation(_) => "protocol_violation",
+        CloseReason::UnsupportedVersion => "unsupported_version",
+        CloseReason::BadSyncMessage(_) => "bad_sync_message",
+        CloseReason::Replaced => "replaced",
+        CloseReason::PeerLeft => "peer_left",
+        CloseReason::PeerError(_) => "peer_error",
+        CloseReason::HandshakeTimeout => "handshake_timeout",
+    }
+}
+
+fn close_code(reason: &CloseReason) -> u16 {
+    match reason {
+        CloseReason::TooLarge { .. } => CLOSE_TOO_BIG,
+        CloseReason::Malformed(_)
+        | CloseReason::ProtocolViolation(_)
+        | CloseReason::UnsupportedVersion
+        | CloseReason::BadSyncMessage(_) => CLOSE_PROTOCOL,
+        CloseReason::HandshakeTimeout => CLOSE_POLICY,
+        CloseReason::Replaced | CloseReason::PeerLeft | CloseReason::PeerError(_) => CLOSE_NORMAL,
+    }
+}
+
+/// The wall clock, the one time source of the relay's repo.
+pub(crate) fn now() -> UnixMillis {
+    let since = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or(Duration::ZERO);
+    UnixMillis(u64::try_from(since.as_millis()).unwrap_or(u64::MAX))
+}
+
+fn deadline_instant(deadline: UnixMillis) -> tokio::time::Instant {
+    tokio::time::Instant::now() + Duration::from_millis(deadline.0.saturating_sub(now().0))
+}
+
+async fn sleep_until(deadline: Option<tokio::time::Instant>) {
+    match deadline {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
+}

@@ -1,0 +1,149 @@
+//! Counters behind `GET /metrics`, rendered by hand in the Prometheus text
+//! format (version 0.0.4). Plain atomics: every task bumps them without
+//! locks; gauges owned by the hub (documents in memory) are asked of it.
+
+use std::fmt::Write as _;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+/// Upper bounds, in seconds, of the storage commit latency histogram.
+const COMMIT_BUCKETS: [f64; 10] = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0];
+
+/// Kinds of connection errors, the `kind` label of `essaim_errors_total`.
+pub(crate) const ERROR_KINDS: [&str; 13] = [
+    "malformed",
+    "too_large",
+    "protocol_violation",
+    "unsupported_version",
+    "bad_sync_message",
+    "replaced",
+    "peer_left",
+    "peer_error",
+    "handshake_timeout",
+    "text_frame",
+    "slow_consumer",
+    "keepalive_timeout",
+    "transport",
+];
+
+/// The relay's counters.
+#[derive(Debug, Default)]
+pub struct Metrics {
+    pub(crate) connections_open: AtomicU64,
+    pub(crate) connections_total: AtomicU64,
+    pub(crate) connections_refused: AtomicU64,
+    pub(crate) messages_in: AtomicU64,
+    pub(crate) messages_out: AtomicU64,
+    pub(crate) bytes_in: AtomicU64,
+    pub(crate) bytes_out: AtomicU64,
+    errors: [AtomicU64; ERROR_KINDS.len()],
+    commit_buckets: [AtomicU64; COMMIT_BUCKETS.len()],
+    commit_count: AtomicU64,
+    commit_micros: AtomicU64,
+    writes_committed: AtomicU64,
+}
+
+/// Gauges the hub answers with.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct HubGauges {
+    pub(crate) documents_in_memory: usize,
+    pub(crate) peers: usize,
+    pub(crate) writes_in_flight: u64,
+    pub(crate) held_outputs: usize,
+}
+
+impl Metrics {
+    /// Counts one error of `kind` (one of [`ERROR_KINDS`]).
+    pub(crate) fn error(&self, kind: &str) {
+        let index = ERROR_KINDS.iter().position(|k| *k == kind).expect("error kinds are the listed constants");
+        self.errors[index].fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Records one commit of `writes` storage writes.
+    pub(crate) fn observe_commit(&self, elapsed: Duration, writes: usize) {
+        let seconds = elapsed.as_secs_f64();
+        for (bound, bucket) in COMMIT_BUCKETS.iter().zip(&self.commit_buckets) {
+            if seconds <= *bound {
+                bucket.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+        self.commit_count.fetch_add(1, Ordering::Relaxed);
+        let micros = u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX);
+        self.commit_micros.fetch_add(micros, Ordering::Relaxed);
+        self.writes_committed.fetch_add(writes as u64, Ordering::Relaxed);
+    }
+
+    pub(crate) fn frame_in(&self, len: usize) {
+        self.messages_in.fetch_add(1, Ordering::Relaxed);
+        self.bytes_in.fetch_add(len as u64, Ordering::Relaxed);
+    }
+
+    pub(crate) fn frame_out(&self, len: usize) {
+        self.messages_out.fetch_add(1, Ordering::Relaxed);
+        self.bytes_out.fetch_add(len as u64, Ordering::Relaxed);
+    }
+
+    /// The Prometheus text exposition.
+    pub(crate) fn render(&self, hub: Option<HubGauges>) -> String {
+        let mut out = String::new();
+        let get = |a: &AtomicU64| a.load(Ordering::Relaxed);
+        let mut metric = |name: &str, kind: &str, help: &str, value: String| {
+            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}");
+        };
+        metric("essaim_connections", "gauge", "Open websocket connections.", get(&self.connections_open).to_string());
+        metric(
+            "essaim_connections_total",
+            "counter",
+            "Websocket connections accepted.",
+            get(&self.connections_total).to_string(),
+        );
+        metric(
+            "essaim_connections_refused_total",
+            "counter",
+            "Websocket upgrades refused (connection limit).",
+            get(&self.connections_refused).to_string(),
+        );
+        metric("essaim_messages_in_total", "counter", "Binary frames received.", get(&self.messages_in).to_string());
+        metric("essaim_messages_out_total", "counter", "Binary frames sent.", get(&self.messages_out).to_string());
+        metric("essaim_bytes_in_total", "counter", "Payload bytes received.", get(&self.bytes_in).to_string());
+        metric("essaim_bytes_out_total", "counter", "Payload bytes sent.", get(&self.bytes_out).to_string());
+        metric(
+            "essaim_storage_writes_total",
+            "counter",
+            "Storage writes committed.",
+            get(&self.writes_committed).to_string(),
+        );
+        if let Some(hub) = hub {
+            metric(
+                "essaim_documents_in_memory",
+                "gauge",
+                "Documents loaded or loading.",
+                hub.documents_in_memory.to_string(),
+            );
+            metric("essaim_peers", "gauge", "Connections known to the sync core.", hub.peers.to_string());
+            metric(
+                "essaim_storage_writes_in_flight",
+                "gauge",
+                "Writes sent to SQLite, not yet committed.",
+                hub.writes_in_flight.to_string(),
+            );
+            metric("essaim_held_outputs", "gauge", "Messages waiting for a commit.", hub.held_outputs.to_string());
+        }
+        let _ = writeln!(out, "# HELP essaim_errors_total Connections closed for an error, by kind.");
+        let _ = writeln!(out, "# TYPE essaim_errors_total counter");
+        for (kind, count) in ERROR_KINDS.iter().zip(&self.errors) {
+            let _ = writeln!(out, "essaim_errors_total{{kind=\"{kind}\"}} {}", get(count));
+        }
+        let name = "essaim_storage_commit_seconds";
+        let _ = writeln!(out, "# HELP {name} Duration of one SQLite commit (a group of writes).");
+        let _ = writeln!(out, "# TYPE {name} histogram");
+        for (bound, bucket) in COMMIT_BUCKETS.iter().zip(&self.commit_buckets) {
+            let _ = writeln!(out, "{name}_bucket{{le=\"{bound}\"}} {}", get(bucket));
+        }
+        let count = get(&self.commit_count);
+        let _ = writeln!(out, "{name}_bucket{{le=\"+Inf\"}} {count}");
+        let _ = writeln!(out, "{name}_sum {}", get(&self.commit_micros) as f64 / 1e6);
+        let _ = writeln!(out, "{name}_count {count}");
+        out
+    }
+}
