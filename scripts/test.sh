@@ -10,6 +10,8 @@ cargo fmt --all --check
 cargo clippy --workspace --all-targets --quiet -- -D warnings
 
 echo "== tests (unit, simulation, property, golden, integration)"
+# The crash test runs the real `essaim` binary; build it up front.
+cargo build -p server --bin essaim --quiet
 cargo test --workspace
 
 echo "== sync-core builds for wasm32-unknown-unknown (no OS dependency)"
