@@ -357,7 +357,8 @@ fn decode_map_entries(
     Ok(entries)
 }
 
-const KNOWN_FIELDS: &[&str] = &[
+/// Top-level keys the protocol uses; others are skipped unread.
+pub(crate) const KNOWN_FIELDS: &[&str] = &[
     "type",
     "senderId",
     "targetId",

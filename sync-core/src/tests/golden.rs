@@ -190,33 +190,16 @@ fn decode_errors_are_typed() {
 /// integers (cbor-x writes timestamps as float64), `metadata` read as
 /// `peerMetadata`, and keys the protocol does not use dropped.
 fn canonical(value: Value) -> Value {
-    const KNOWN: &[&str] = &[
-        "type",
-        "senderId",
-        "targetId",
-        "peerMetadata",
-        "metadata",
-        "storageId",
-        "isEphemeral",
-        "supportedProtocolVersions",
-        "selectedProtocolVersion",
-        "message",
-        "documentId",
-        "data",
-        "sessionId",
-        "count",
-        "add",
-        "remove",
-        "newHeads",
-        "heads",
-        "timestamp",
-    ];
+    // Keys of nested maps (`peerMetadata`, `newHeads` entries) besides the
+    // message fields the decoder knows.
+    const NESTED: &[&str] = &["storageId", "isEphemeral", "heads", "timestamp"];
+    let known = |k: &str| crate::wire::KNOWN_FIELDS.contains(&k) || NESTED.contains(&k);
     match value {
         Value::Map(entries) => {
             let mut entries: Vec<(String, Value)> = entries
                 .into_iter()
                 .filter(|(_, v)| *v != Value::Absent)
-                .filter(|(k, _)| KNOWN.contains(&k.as_str()) || k.contains('-'))
+                .filter(|(k, _)| known(k) || k.contains('-'))
                 .map(|(k, v)| (if k == "metadata" { "peerMetadata".to_owned() } else { k }, canonical(v)))
                 .collect();
             entries.sort_by(|a, b| a.0.cmp(&b.0));
