@@ -17,3 +17,16 @@ if ! "$venv/bin/python3" -c 'import dateutil, tzdata; assert (dateutil.__version
     python3 -m venv "$venv"
     "$venv/bin/python3" -m pip install --quiet --disable-pip-version-check 'python-dateutil==2.9.0.post0' 'tzdata==2026.6'
 fi
+
+# The interoperability tests (tests/it/interop.rs) run the real JavaScript
+# automerge-repo, pinned in tests/interop/package-lock.json. `npm install`
+# rather than `npm ci`: the lock names optional native packages
+# (@cbor-extract/*) that a registry mirror may lack, and cbor-x works without
+# them. Reinstalled only when the lock file changed (stamp in node_modules).
+interop=tests/interop
+stamp="$interop/node_modules/.essaim-lock.sha256"
+if ! sha256sum --status -c "$stamp" 2>/dev/null; then
+    command -v npm >/dev/null || { echo "setup: npm (Node 20) is needed for tests/interop" >&2; exit 1; }
+    (cd "$interop" && npm install --no-audit --no-fund --loglevel=error)
+    sha256sum "$interop/package-lock.json" "$interop/package.json" >"$stamp"
+fi

@@ -852,6 +852,14 @@ impl Repo {
         // sender; a peer's own messages, on the relay side, must be its own.
         let relayed = matches!(message, Message::Ephemeral(_))
             && self.conns.get(&conn).is_some_and(|c| c.direction == Direction::Outbound);
+        // automerge-repo JS clients re-send every ephemeral message they
+        // receive to their other peers, original author kept, so the relay
+        // gets its own relayed messages back. Drop such an echo quietly: it
+        // is never forwarded, so nobody can impersonate another author.
+        if matches!(message, Message::Ephemeral(_)) && !relayed && sender != peer && *target == self.config.peer_id {
+            tracing::debug!(%conn, %sender, "dropped an ephemeral message echoed by another peer");
+            return;
+        }
         let forged = !relayed && sender != peer;
         if forged || *target != self.config.peer_id {
             let reason = format!("message from {sender} to {target} on the connection of {peer}");

@@ -5,6 +5,7 @@
 //! binary holds only what needs real IO. It fills up with the relay's issue.
 
 mod crash;
+mod interop;
 mod relay;
 mod rythme_oracle;
 mod support;
