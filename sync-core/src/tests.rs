@@ -1,5 +1,6 @@
 //! Tests of the whole core: codec golden files, scenarios through the
-//! deterministic simulator, the convergence property, and the tidy check.
+//! deterministic simulator, the convergence property. No IO here either:
+//! fixtures are compiled in; the tidy check lives in `sync-core/tests/`.
 
 mod agenda;
 mod convergence;
@@ -8,4 +9,3 @@ mod hostile;
 mod regressions;
 mod scenarios;
 mod sim;
-mod tidy;

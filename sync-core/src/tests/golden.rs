@@ -218,18 +218,52 @@ struct Fixture {
     source: String,
 }
 
+/// The fixture files, compiled in: `sync-core` does no IO, its tests
+/// included. A fixture missing from this list or from `fixtures.json` fails
+/// the tests below.
+macro_rules! fixture_files {
+    ($($name:literal,)+) => {
+        &[$(($name, include_bytes!(concat!("../../tests/fixtures/wire/", $name)))),+]
+    };
+}
+
+const FIXTURE_FILES: &[(&str, &[u8])] = fixture_files!(
+    "doc-unavailable.cbor",
+    "ephemeral-relayed.cbor",
+    "ephemeral.cbor",
+    "error-unsupported-version.cbor",
+    "join-ephemeral.cbor",
+    "join-legacy-metadata.cbor",
+    "join-no-versions.cbor",
+    "join-null-storage-id.cbor",
+    "join.cbor",
+    "leave.cbor",
+    "peer.cbor",
+    "remote-heads-changed.cbor",
+    "remote-subscription-change.cbor",
+    "request.cbor",
+    "sync-extra-keys.cbor",
+    "sync-reply.cbor",
+    "sync.cbor",
+    "unknown-type.cbor",
+);
+
+const FIXTURE_INDEX: &str = include_str!("../../tests/fixtures/wire/fixtures.json");
+
 fn fixtures() -> Vec<(Fixture, Vec<u8>)> {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/wire");
-    let index = std::fs::read_to_string(dir.join("fixtures.json")).expect("fixtures.json (see its README)");
-    let index: serde_json::Value = serde_json::from_str(&index).expect("fixtures.json is JSON");
+    let index: serde_json::Value = serde_json::from_str(FIXTURE_INDEX).expect("fixtures.json is JSON");
     let entries = index.as_array().expect("an array of fixtures");
+    assert_eq!(entries.len(), FIXTURE_FILES.len(), "fixtures.json and FIXTURE_FILES list the same files");
     entries
         .iter()
         .map(|e| {
             let field = |k: &str| e[k].as_str().unwrap_or_else(|| panic!("fixture without {k}: {e}")).to_owned();
             let fixture = Fixture { file: field("file"), kind: field("type"), source: field("source") };
-            let bytes = std::fs::read(dir.join(&fixture.file)).expect("fixture file");
-            (fixture, bytes)
+            let (_, bytes) = FIXTURE_FILES
+                .iter()
+                .find(|(name, _)| *name == fixture.file)
+                .unwrap_or_else(|| panic!("{} is in fixtures.json but not in FIXTURE_FILES", fixture.file));
+            (fixture, bytes.to_vec())
         })
         .collect()
 }
