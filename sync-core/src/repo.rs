@@ -377,6 +377,13 @@ struct PeerDoc {
     awaiting_answer: bool,
 }
 
+impl PeerDoc {
+    /// A pair on first contact: nothing known, nothing shared yet.
+    fn new(access: AccessState) -> PeerDoc {
+        PeerDoc { access, sync: None, status: PeerStatus::Unknown, persisted_heads: Vec::new(), awaiting_answer: false }
+    }
+}
+
 #[derive(Debug)]
 enum AccessState {
     /// Waiting for the driver; the peer's messages wait, in order.
@@ -800,16 +807,10 @@ impl Repo {
     /// Tells requesters still owed an answer that the document is
     /// unavailable, once no peer that has it is left.
     fn answer_waiting_requesters(&mut self, doc: &DocumentId, out: &mut Vec<Output>) {
+        if !self.is_empty(doc) || self.a_peer_has(doc, None) {
+            return;
+        }
         let Some(conns) = self.doc_conns.get(doc).cloned() else { return };
-        if !self.is_empty(doc) {
-            return;
-        }
-        let someone_has = conns
-            .iter()
-            .any(|c| self.conns.get(c).and_then(|s| s.docs.get(doc)).is_some_and(|p| p.status == PeerStatus::Has));
-        if someone_has {
-            return;
-        }
         for conn in conns {
             let owed = self.peer_doc(conn, doc).is_some_and(|p| std::mem::take(&mut p.awaiting_answer));
             if owed {
@@ -940,13 +941,7 @@ impl Repo {
                     AccessState::Pending(Vec::new())
                 }
             };
-            PeerDoc {
-                access,
-                sync: None,
-                status: PeerStatus::Unknown,
-                persisted_heads: Vec::new(),
-                awaiting_answer: false,
-            }
+            PeerDoc::new(access)
         });
         self.doc_conns.entry(doc.clone()).or_default().insert(conn);
         match entry.access {
@@ -1018,7 +1013,7 @@ impl Repo {
         // Neither side has the document: say so, unless another peer has
         // advertised it and its changes are on their way.
         if self.is_empty(doc) && their_heads_empty {
-            if is_request && !self.another_peer_has(doc, conn) {
+            if is_request && !self.a_peer_has(doc, Some(conn)) {
                 self.send_unavailable(conn, doc, out);
             } else if let Some(pair) = self.peer_doc(conn, doc) {
                 pair.awaiting_answer = is_request;
@@ -1100,9 +1095,10 @@ impl Repo {
         }
     }
 
-    fn another_peer_has(&self, doc: &DocumentId, except: ConnId) -> bool {
+    /// Whether a writer peer (other than `except`) has the document.
+    fn a_peer_has(&self, doc: &DocumentId, except: Option<ConnId>) -> bool {
         self.doc_conns.get(doc).is_some_and(|conns| {
-            conns.iter().filter(|c| **c != except).any(|c| {
+            conns.iter().filter(|c| Some(**c) != except).any(|c| {
                 let status = self.conns.get(c).and_then(|s| s.docs.get(doc)).map(|p| p.status);
                 status == Some(PeerStatus::Has)
             })
@@ -1310,13 +1306,7 @@ impl Repo {
         out: &mut Vec<Output>,
     ) {
         let Some(state) = self.conns.get_mut(&conn) else { return };
-        let pair = state.docs.entry(doc.clone()).or_insert_with(|| PeerDoc {
-            access: AccessState::Pending(Vec::new()),
-            sync: None,
-            status: PeerStatus::Unknown,
-            persisted_heads: Vec::new(),
-            awaiting_answer: false,
-        });
+        let pair = state.docs.entry(doc.clone()).or_insert_with(|| PeerDoc::new(AccessState::Pending(Vec::new())));
         self.doc_conns.entry(doc.clone()).or_default().insert(conn);
         match std::mem::replace(&mut pair.access, AccessState::Decided(access)) {
             AccessState::Pending(queue) => {

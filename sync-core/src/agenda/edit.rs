@@ -277,8 +277,7 @@ pub(crate) fn appliquer(tx: &mut Transaction<'_>, now: i64, auteur: &str, edit: 
             action.valider()?;
             let obj = tree::ensure_map(tx, &record, &["besoins", &besoin_id])?;
             tree::write_fields(tx, &obj, &champs)?;
-            tree::write_fields(tx, &record, &suivi(false))?;
-            Ok(structure(tx, &record)?)
+            ecrire(tx, &record, Map::new(), suivi(false))
         }
         Edit::AjouterVolontaire { action_id, besoin_id, volontaire_id, volontaire } => {
             verifier_id(&volontaire_id)?;
@@ -298,7 +297,7 @@ pub(crate) fn appliquer(tx: &mut Transaction<'_>, now: i64, auteur: &str, edit: 
             rythme.valider().map_err(|e| ValidationError::Rythme(e.to_string()))?;
             let obj = tree::ensure_map(tx, &record, &["rythme", "exceptions", &origine])?;
             tree::write_fields(tx, &obj, &objet(&exception)?)?;
-            Ok(tree::write_fields(tx, &record, &suivi(false))?)
+            ecrire(tx, &record, Map::new(), suivi(false))
         }
         Edit::Pauser { collection, id, pause } => {
             let record = existant(tx, collection, &id)?;
@@ -314,7 +313,7 @@ pub(crate) fn appliquer(tx: &mut Transaction<'_>, now: i64, auteur: &str, edit: 
             let index = tx.length(&list);
             let item = tx.insert_object(&list, index, ObjType::Map)?;
             tree::write_fields(tx, &item, &objet(&pause)?)?;
-            Ok(tree::write_fields(tx, &record, &suivi(false))?)
+            ecrire(tx, &record, Map::new(), suivi(false))
         }
         Edit::ScinderSerie { action_id, a_partir_de, nouvel_id, champs } => {
             verifier_id(&nouvel_id)?;
@@ -410,14 +409,10 @@ where
     T: Default + Serialize + DeserializeOwned + Valider,
 {
     verifier_champs::<T>(&champs)?;
-    let typed: T = serde_json::from_value(Value::Object(champs)).map_err(valeur_invalide)?;
-    typed.valider()?;
-    let mut canonique = objet(&typed)?;
+    let mut canonique = canonique::<T>(champs)?;
     // Absent optional fields are simply not written.
     canonique.retain(|_, v| !v.is_null());
-    canonique.extend(suivi);
-    tree::write_fields(tx, record, &canonique)?;
-    Ok(structure(tx, record)?)
+    ecrire(tx, record, canonique, suivi)
 }
 
 fn modifier<T>(
@@ -437,13 +432,32 @@ where
     for (k, v) in &champs {
         actuel.insert(k.clone(), v.clone());
     }
-    let typed: T = serde_json::from_value(Value::Object(actuel)).map_err(valeur_invalide)?;
+    // The whole record is validated; only the edited fields are written.
+    let canonique = canonique::<T>(actuel)?;
+    let ecrits = champs.keys().map(|k| (k.clone(), canonique.get(k).cloned().unwrap_or(Value::Null))).collect();
+    ecrire(tx, record, ecrits, suivi)
+}
+
+/// Reads `champs` as a `T`, validates it, and returns it in canonical JSON
+/// (enum spellings, defaults filled in).
+fn canonique<T>(champs: Map<String, Value>) -> Result<Map<String, Value>, EditError>
+where
+    T: Serialize + DeserializeOwned + Valider,
+{
+    let typed: T = serde_json::from_value(Value::Object(champs)).map_err(valeur_invalide)?;
     typed.valider()?;
-    let canonique = objet(&typed)?;
-    let mut ecrits: Map<String, Value> =
-        champs.keys().map(|k| (k.clone(), canonique.get(k).cloned().unwrap_or(Value::Null))).collect();
-    ecrits.extend(suivi);
-    tree::write_fields(tx, record, &ecrits)?;
+    objet(&typed)
+}
+
+/// Writes validated fields and the bookkeeping into a record.
+fn ecrire(
+    tx: &mut Transaction<'_>,
+    record: &ObjId,
+    mut champs: Map<String, Value>,
+    suivi: Map<String, Value>,
+) -> Result<(), EditError> {
+    champs.extend(suivi);
+    tree::write_fields(tx, record, &champs)?;
     Ok(structure(tx, record)?)
 }
 
