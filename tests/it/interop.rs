@@ -33,7 +33,7 @@ use sync_core::{AutomergeUrl, DocumentId};
 use tempfile::TempDir;
 use tokio::sync::mpsc;
 
-use crate::support::{WAIT, start_relay, start_relay_with, stored_rows};
+use crate::support::{WAIT, edit_concurrently, start_relay, start_relay_with, stored_rows};
 
 /// Upper bound of one Node scenario (each of its own waits is 15 s).
 const NODE_WAIT: Duration = Duration::from_secs(30);
@@ -382,18 +382,7 @@ async fn rust_clients_sync_through_the_reference_js_server() {
     bob.open(&doc).await.expect("open");
     bounded("bob gets the document", bob.wait_until(&doc, WAIT, |am| text(am, "title").is_some())).await;
 
-    let (a, b) = tokio::join!(
-        alice.change(&doc, |tx| {
-            tx.put(ROOT, "alice", 1)?;
-            tx.put(ROOT, "both", "a")
-        }),
-        bob.change(&doc, |tx| {
-            tx.put(ROOT, "bob", 2)?;
-            tx.put(ROOT, "both", "b")
-        }),
-    );
-    a.expect("alice's change");
-    b.expect("bob's change");
+    edit_concurrently(&alice, &bob, &doc).await;
     let has_both =
         |am: &Automerge| am.get(ROOT, "alice").ok().flatten().is_some() && am.get(ROOT, "bob").ok().flatten().is_some();
     bounded("alice converges", alice.wait_until(&doc, WAIT, has_both)).await;

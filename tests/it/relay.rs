@@ -10,8 +10,8 @@ use sync_core::{DocumentId, Message, SyncMessage};
 use tokio_tungstenite::tungstenite::Message as WsMessage;
 
 use crate::support::{
-    CborValue, WAIT, cbor_map, expect_error_and_close, http_get, join, raw_frames_until_close, raw_join, raw_socket,
-    silent_socket, start_relay, start_relay_with, stored_rows,
+    CborValue, WAIT, cbor_map, edit_concurrently, expect_error_and_close, http_get, join, raw_frames_until_close,
+    raw_join, raw_socket, silent_socket, start_relay, start_relay_with, stored_rows,
 };
 
 fn has_key(key: &'static str) -> impl Fn(&Automerge) -> bool + Send + Sync + 'static {
@@ -30,18 +30,7 @@ async fn two_clients_sync_create_find_and_concurrent_edits_converge() {
     bob.wait_until(&doc, WAIT, has_key("title")).await.expect("bob finds the document by id");
 
     // Concurrent edits: both write before hearing of the other.
-    let (a, b) = tokio::join!(
-        alice.change(&doc, |tx| {
-            tx.put(ROOT, "alice", 1)?;
-            tx.put(ROOT, "both", "a")
-        }),
-        bob.change(&doc, |tx| {
-            tx.put(ROOT, "bob", 2)?;
-            tx.put(ROOT, "both", "b")
-        }),
-    );
-    a.expect("alice's change");
-    b.expect("bob's change");
+    edit_concurrently(&alice, &bob, &doc).await;
     for client in [&alice, &bob] {
         client.wait_until(&doc, WAIT, |am| has_key("alice")(am) && has_key("bob")(am)).await.expect("converges");
     }
@@ -61,6 +50,22 @@ async fn unknown_document_is_answered_unavailable() {
     let doc = DocumentId::from_bytes(&[7; 16]).expect("document id");
     client.open(&doc).await.expect("open");
     client.wait_unavailable(&doc, WAIT).await.expect("doc-unavailable");
+    relay.stop().await;
+}
+
+/// A wait whose condition never holds ends with its timeout (the client's
+/// own queries used to wake it forever).
+#[tokio::test]
+async fn a_client_wait_that_never_succeeds_times_out() {
+    let relay = start_relay().await;
+    let client = relay.client().await;
+    let doc = client.create().await.expect("create");
+    let short = Duration::from_millis(300);
+    let waited = tokio::time::timeout(WAIT, client.wait_until(&doc, short, |_| false)).await;
+    assert!(
+        matches!(waited, Ok(Err(server::client::ClientError::Timeout(..)))),
+        "expected the client's own timeout, got {waited:?}"
+    );
     relay.stop().await;
 }
 

@@ -260,3 +260,22 @@ pub async fn raw_frames_until_close(stream: &mut TcpStream) -> (u16, String, usi
     }
     panic!("no close frame after 1000 frames")
 }
+
+/// Alice and Bob each write their own key and the same key `both`, at once:
+/// neither has heard of the other's change when making its own.
+pub(crate) async fn edit_concurrently(alice: &Client, bob: &Client, doc: &sync_core::DocumentId) {
+    use sync_core::automerge::ROOT;
+    use sync_core::automerge::transaction::Transactable;
+    let (a, b) = tokio::join!(
+        alice.change(doc, |tx| {
+            tx.put(ROOT, "alice", 1)?;
+            tx.put(ROOT, "both", "a")
+        }),
+        bob.change(doc, |tx| {
+            tx.put(ROOT, "bob", 2)?;
+            tx.put(ROOT, "both", "b")
+        }),
+    );
+    a.expect("alice's change");
+    b.expect("bob's change");
+}
