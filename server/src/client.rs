@@ -393,6 +393,13 @@ impl Driver {
                 frame = next_frame(&mut self.socket) => self.on_frame(frame).await,
                 command = commands.recv() => match command {
                     Some(Command::Close) | None => break,
+                    // A read changes nothing, so it wakes no waiter: waking
+                    // them would make `wait_for` re-query forever and never
+                    // reach its timeout.
+                    Some(Command::Query(f)) => {
+                        f(&View { repo: &self.repo, observed: &self.observed });
+                        continue;
+                    }
                     Some(command) => self.on_command(command).await,
                 },
                 () = sleep(deadline) => self.feed(Input::Tick).await,
@@ -449,8 +456,8 @@ impl Driver {
                 let _ = reply.send(answer);
             }
             Command::Open { doc } => self.feed(Input::Open { doc }).await,
-            Command::Query(f) => f(&View { repo: &self.repo, observed: &self.observed }),
-            Command::Close => {}
+            // Handled by the loop, which must not wake waiters for them.
+            Command::Query(_) | Command::Close => {}
         }
     }
 
