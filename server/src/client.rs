@@ -57,6 +57,9 @@ pub enum ClientError {
     Random(String),
 }
 
+/// How long [`Client::connect`] waits for the websocket to open.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// The client's storage: what a browser keeps in IndexedDB.
 #[derive(Debug, Clone, Default)]
 pub struct MemoryStore {
@@ -181,10 +184,14 @@ pub struct Client {
 type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
 impl Client {
-    /// Connects to `url` (say `ws://127.0.0.1:3030/sync`) and joins.
+    /// Connects to `url` (say `ws://127.0.0.1:3030/sync`) and joins; gives up
+    /// after [`CONNECT_TIMEOUT`] if the websocket does not open.
     pub async fn connect(url: &str, options: ClientOptions) -> Result<Client, ClientError> {
         let config = WebSocketConfig::default().max_message_size(Some(64 << 20)).max_frame_size(Some(64 << 20));
-        let (socket, _) = tokio_tungstenite::connect_async_with_config(url, Some(config), true).await?;
+        let connecting = tokio_tungstenite::connect_async_with_config(url, Some(config), true);
+        let (socket, _) = tokio::time::timeout(CONNECT_TIMEOUT, connecting)
+            .await
+            .map_err(|_| ClientError::Timeout(CONNECT_TIMEOUT, "the websocket to open"))??;
         let store = options.store.unwrap_or_default();
         let peer = match options.peer_id {
             Some(peer) => peer,

@@ -87,6 +87,7 @@ fn main() -> anyhow::Result<()> {
 }
 
 async fn serve(args: Serve) -> anyhow::Result<()> {
+    survive_file_size_limit();
     let config = server::Config {
         data_dir: args.data,
         open: args.open,
@@ -110,6 +111,25 @@ async fn serve(args: Serve) -> anyhow::Result<()> {
         .with_context(|| format!("cannot listen on {}", args.listen))?;
     tracing::info!(address = %listener.local_addr().context("no local address")?, "listening");
     server::run(listener, config, shutdown_signal()).await.context("relay failed")
+}
+
+/// By default a process that writes past its file size limit (`ulimit -f`,
+/// systemd's `LimitFSIZE`) is killed by SIGXFSZ, with no word in the log.
+/// Handling the signal makes the write fail with `EFBIG` instead: SQLite
+/// reports the database full, and the relay stops with a clear log line,
+/// as on a full disk. Must run before the storage thread writes.
+fn survive_file_size_limit() {
+    #[cfg(unix)]
+    match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::from_raw(libc::SIGXFSZ)) {
+        Ok(mut signal) => {
+            tokio::spawn(async move {
+                while signal.recv().await.is_some() {
+                    tracing::error!("a write went past the file size limit (SIGXFSZ)");
+                }
+            });
+        }
+        Err(error) => tracing::warn!(%error, "cannot handle SIGXFSZ; a file size limit would kill the relay"),
+    }
 }
 
 /// Completes on Ctrl-C or SIGTERM.

@@ -1,16 +1,23 @@
-//! The real `essaim` binary, killed with SIGKILL while a client streams
-//! changes, then restarted on the same data directory.
+//! The real `essaim` binary under failure, restarted on the same data
+//! directory each time: killed with SIGKILL while a client streams changes,
+//! and stopped by SQLite itself when its files cannot grow (a full disk,
+//! simulated with a file size limit, `ulimit -f`). Either way, every change
+//! the relay had acknowledged is there after the restart, and the writer
+//! converges once it reconnects.
 
-use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::OnceLock;
+use std::process::{ExitStatus, Stdio};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use server::client::{Client, ClientOptions};
+use sync_core::DocumentId;
 use sync_core::automerge::transaction::Transactable;
 use sync_core::automerge::{ROOT, ReadDoc};
+use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
+use tokio::process::{Child, Command};
+use tokio::sync::mpsc;
 
 use crate::support::{Rng, WAIT};
 
@@ -27,7 +34,7 @@ fn essaim_binary() -> &'static Path {
         let profile = profile_dir.file_name().and_then(|n| n.to_str()).expect("profile name").to_owned();
         let target_dir = profile_dir.parent().expect("target directory");
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let mut build = Command::new(cargo);
+        let mut build = std::process::Command::new(cargo);
         build.args(["build", "--quiet", "-p", "server", "--bin", "essaim", "--target-dir"]).arg(target_dir);
         match profile.as_str() {
             "debug" => {}
@@ -46,41 +53,54 @@ fn essaim_binary() -> &'static Path {
     })
 }
 
-/// A relay process; killed when dropped.
+/// A relay process, killed when dropped. Its log (stdout and stderr) is
+/// echoed to the test's output and kept for assertions.
 struct Process {
     child: Child,
     addr: SocketAddr,
+    log: Arc<Mutex<Vec<String>>>,
 }
 
 impl Process {
     /// Starts `essaim serve` on a free port and waits for its "listening" line.
-    fn start(data: &Path) -> Process {
-        let mut child = Command::new(essaim_binary())
+    async fn start(data: &Path) -> Process {
+        Process::spawn(data, None).await
+    }
+
+    /// The same under `ulimit -f blocks`: no file of the relay's may grow
+    /// past that many blocks (512 or 1,024 bytes, depending on the shell).
+    async fn start_with_file_limit(data: &Path, blocks: u32) -> Process {
+        Process::spawn(data, Some(blocks)).await
+    }
+
+    async fn spawn(data: &Path, file_limit: Option<u32>) -> Process {
+        let mut command = match file_limit {
+            None => Command::new(essaim_binary()),
+            Some(blocks) => {
+                let mut sh = Command::new("sh");
+                sh.args(["-c", "ulimit -f \"$0\" && exec \"$@\"", &blocks.to_string()]).arg(essaim_binary());
+                sh
+            }
+        };
+        let mut child = command
             .args(["serve", "--open", "--listen", "127.0.0.1:0", "--data"])
             .arg(data)
             .env("NO_COLOR", "1")
             .env("ESSAIM_LOG", "info")
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true)
             .spawn()
             .expect("spawn essaim");
-        let stdout = child.stdout.take().expect("piped stdout");
-        let (found, address) = std::sync::mpsc::channel();
-        // Reads the log on a thread: the address line, then the rest (so the
-        // child never blocks on a full pipe).
-        std::thread::spawn(move || {
-            let mut found = Some(found);
-            for line in BufReader::new(stdout).lines() {
-                let Ok(line) = line else { break };
-                if let Some(rest) = line.split("address=").nth(1)
-                    && let Some(sender) = found.take()
-                {
-                    let _ = sender.send(rest.split_whitespace().next().unwrap_or_default().to_owned());
-                }
-            }
-        });
-        let addr = address.recv_timeout(WAIT).expect("the relay logs its address in time");
-        Process { child, addr: addr.parse().expect("a socket address") }
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let (address_tx, mut address) = mpsc::channel(1);
+        collect_lines(child.stdout.take().expect("piped stdout"), log.clone(), Some(address_tx));
+        collect_lines(child.stderr.take().expect("piped stderr"), log.clone(), None);
+        let addr = tokio::time::timeout(WAIT, address.recv())
+            .await
+            .expect("the relay logs its address in time")
+            .expect("the relay logs its address before its output ends");
+        Process { child, addr, log }
     }
 
     fn url(&self) -> String {
@@ -88,17 +108,86 @@ impl Process {
     }
 
     /// SIGKILL: no flush, no goodbye.
-    fn kill(mut self) {
-        self.child.kill().expect("SIGKILL");
-        self.child.wait().expect("reap");
+    async fn kill(mut self) {
+        self.child.kill().await.expect("SIGKILL");
+    }
+
+    /// Whether the process has exited already (without waiting).
+    fn has_exited(&mut self) -> bool {
+        self.child.try_wait().expect("try_wait").is_some()
+    }
+
+    /// Waits for the process to exit by itself; its status and log.
+    async fn exit(mut self) -> (ExitStatus, Vec<String>) {
+        let status = tokio::time::timeout(WAIT, self.child.wait())
+            .await
+            .expect("the relay exits in time")
+            .expect("wait for the relay");
+        // The pipes close with the process; the readers finish promptly.
+        let log = self.log.lock().expect("log lock").clone();
+        (status, log)
     }
 }
 
-impl Drop for Process {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// Reads a pipe line by line on a task: echoes each line, keeps it, and
+/// sends the address of the "listening" line to `address` if given.
+fn collect_lines(
+    pipe: impl AsyncRead + Unpin + Send + 'static,
+    log: Arc<Mutex<Vec<String>>>,
+    mut address: Option<mpsc::Sender<SocketAddr>>,
+) {
+    tokio::spawn(async move {
+        let mut lines = BufReader::new(pipe).lines();
+        while let Ok(Some(line)) = lines.next_line().await {
+            println!("essaim: {line}");
+            if let Some(rest) = line.split("address=").nth(1)
+                && let Some(sender) = address.take()
+                && let Ok(addr) = rest.split_whitespace().next().unwrap_or_default().parse()
+            {
+                let _ = sender.send(addr).await;
+            }
+            log.lock().expect("log lock").push(line);
+        }
+    });
+}
+
+/// A writer and an observer on one document, both synced once.
+async fn writer_and_observer(relay: &Process) -> (Client, Client, DocumentId) {
+    let writer = Client::connect(&relay.url(), ClientOptions::default()).await.expect("writer connects");
+    let observer = Client::connect(&relay.url(), ClientOptions::default()).await.expect("observer connects");
+    let doc = writer.create().await.expect("create");
+    writer.change(&doc, |tx| tx.put(ROOT, "start", true)).await.expect("change");
+    observer.open(&doc).await.expect("open");
+    let first = writer.heads(&doc).await.expect("heads");
+    observer.wait_until(&doc, WAIT, move |am| am.get_heads() == first).await.expect("observer synced");
+    (writer, observer, doc)
+}
+
+/// After the relay died: restarts it on `data` and checks that everything
+/// it had acknowledged (what the observer received through it, the heads it
+/// advertised to the writer) is there, then that the writer converges.
+async fn restart_and_check(data: &Path, doc: &DocumentId, writer: Client, observer: Client) {
+    let written = writer.heads(doc).await.expect("heads");
+    let seen_by_observer = observer.heads(doc).await.expect("heads");
+    let advertised = writer.relay_heads(doc).await.expect("relay heads");
+    println!("the relay had advertised {advertised:?}");
+    let acknowledged: Vec<_> = seen_by_observer.into_iter().chain(advertised).collect();
+
+    let relay = Process::start(data).await;
+    let reader = Client::connect(&relay.url(), ClientOptions::default()).await.expect("reader connects");
+    reader.open(doc).await.expect("open");
+    reader
+        .wait_until(doc, WAIT, move |am| acknowledged.iter().all(|h| am.get_change_by_hash(h).is_some()))
+        .await
+        .expect("every acknowledged change survived");
+
+    // The writer reconnects with its storage; everything converges.
+    let store = writer.close().await.expect("close");
+    let options = ClientOptions { store: Some(store), open: vec![doc.clone()], ..ClientOptions::default() };
+    let writer = Client::connect(&relay.url(), options).await.expect("writer reconnects");
+    let expected = written.clone();
+    reader.wait_until(doc, WAIT, move |am| am.get_heads() == expected).await.expect("converges after reconnecting");
+    assert_eq!(writer.heads(doc).await.expect("heads"), written);
 }
 
 #[tokio::test]
@@ -110,15 +199,8 @@ async fn sigkill_loses_nothing_the_relay_acknowledged() {
     println!("crash test seed: {seed} (rerun with ESSAIM_CRASH_SEED={seed})");
     let mut rng = Rng::new(seed);
     let data = tempfile::TempDir::new().expect("temp dir");
-
-    let relay = Process::start(data.path());
-    let writer = Client::connect(&relay.url(), ClientOptions::default()).await.expect("writer connects");
-    let observer = Client::connect(&relay.url(), ClientOptions::default()).await.expect("observer connects");
-    let doc = writer.create().await.expect("create");
-    writer.change(&doc, |tx| tx.put(ROOT, "start", true)).await.expect("change");
-    observer.open(&doc).await.expect("open");
-    let first = writer.heads(&doc).await.expect("heads");
-    observer.wait_until(&doc, WAIT, move |am| am.get_heads() == first).await.expect("observer synced");
+    let relay = Process::start(data.path()).await;
+    let (writer, observer, doc) = writer_and_observer(&relay).await;
 
     // Stream changes; kill the relay after a random number of them, with
     // messages and commits in flight.
@@ -129,31 +211,34 @@ async fn sigkill_loses_nothing_the_relay_acknowledged() {
             tokio::task::yield_now().await;
         }
     }
-    relay.kill();
-    let written = writer.heads(&doc).await.expect("heads");
+    relay.kill().await;
+    println!("killed after {kill_after} changes");
+    restart_and_check(data.path(), &doc, writer, observer).await;
+}
 
-    // What the relay acknowledged: what the observer received through it,
-    // and the heads it advertised to the writer.
-    let seen_by_observer = observer.heads(&doc).await.expect("heads");
-    let advertised = writer.relay_heads(&doc).await.expect("relay heads");
-    println!("killed after {kill_after} changes; relay had advertised {advertised:?}");
-    let acknowledged: Vec<_> = seen_by_observer.into_iter().chain(advertised).collect();
+#[tokio::test]
+async fn a_relay_whose_storage_fails_stops_and_serves_nothing_unpersisted() {
+    let data = tempfile::TempDir::new().expect("temp dir");
+    // 2,048 blocks: 1 or 2 MiB, room for the schema and a few dozen changes.
+    let mut relay = Process::start_with_file_limit(data.path(), 2048).await;
+    let (writer, observer, doc) = writer_and_observer(&relay).await;
 
-    let relay = Process::start(data.path());
-    let reader = Client::connect(&relay.url(), ClientOptions::default()).await.expect("reader connects");
-    reader.open(&doc).await.expect("open");
-    let expected = acknowledged.clone();
-    reader
-        .wait_until(&doc, WAIT, move |am| expected.iter().all(|h| am.get_change_by_hash(h).is_some()))
-        .await
-        .expect("every acknowledged change survived SIGKILL");
+    // Stream incompressible 16 KiB changes until SQLite cannot grow its files.
+    let mut rng = Rng::new(7);
+    let mut sent = 0;
+    while sent < 1000 && !relay.has_exited() {
+        let payload: Vec<u8> = (0..16 * 1024).map(|_| rng.below(256) as u8).collect();
+        writer.change(&doc, move |tx| tx.put(ROOT, format!("k{sent}"), payload)).await.expect("change");
+        sent += 1;
+        tokio::task::yield_now().await;
+    }
+    let (status, log) = relay.exit().await;
+    println!("the relay stopped after {sent} changes, with {status}");
+    assert!(!status.success(), "a relay that cannot persist exits with an error, not {status}");
+    let log = log.join("\n");
+    assert!(log.contains("storage failed; stopping the relay"), "no clear log line:\n{log}");
+    // SQLite says "disk I/O error" for EFBIG ("database or disk is full" for ENOSPC).
+    assert!(log.contains("SQLite error while committing"), "SQLite's reason is not in the log:\n{log}");
 
-    // The writer reconnects with its storage; everything converges.
-    let store = writer.close().await.expect("close");
-    let options = ClientOptions { store: Some(store), open: vec![doc.clone()], ..ClientOptions::default() };
-    let writer = Client::connect(&relay.url(), options).await.expect("writer reconnects");
-    let expected = written.clone();
-    reader.wait_until(&doc, WAIT, move |am| am.get_heads() == expected).await.expect("converges after reconnecting");
-    assert_eq!(writer.heads(&doc).await.expect("heads"), written);
-    drop(relay);
+    restart_and_check(data.path(), &doc, writer, observer).await;
 }
