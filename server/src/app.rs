@@ -26,7 +26,7 @@ use tokio::time::Instant;
 use tower_http::services::ServeDir;
 
 use crate::hub::{CLOSE_GOING_AWAY, ConnHandle, Event, Outbound};
-use crate::metrics::Metrics;
+use crate::metrics::{ErrorKind, Metrics};
 
 /// After sending a close frame, how long the peer has to answer it.
 const CLOSE_GRACE: Duration = Duration::from_secs(2);
@@ -154,12 +154,12 @@ async fn read(
                 if too_long(error) && !refused {
                     let max = state.transport.max_message_bytes;
                     let message = format!("message too large: more than {max} bytes");
-                    let _ = state.hub.send(Event::Refused { conn, kind: "too_large", message }).await;
+                    let _ = state.hub.send(Event::Refused { conn, kind: ErrorKind::TooLarge, message }).await;
                     // The stream cannot be read past that frame; the writer
                     // ends the connection after the error frame.
                     std::future::pending::<()>().await;
                 }
-                state.metrics.error("transport");
+                state.metrics.error(ErrorKind::Transport);
                 return;
             }
         };
@@ -176,7 +176,7 @@ async fn read(
             WsMessage::Text(_) => {
                 refused = true;
                 let message = "text frames are not part of the protocol: send binary CBOR frames".to_owned();
-                let _ = state.hub.send(Event::Refused { conn, kind: "text_frame", message }).await;
+                let _ = state.hub.send(Event::Refused { conn, kind: ErrorKind::TextFrame, message }).await;
             }
             WsMessage::Ping(_) | WsMessage::Pong(_) => {}
         }
@@ -230,7 +230,7 @@ impl Writer {
                     let silent = millis_since(self.started).saturating_sub(self.last_seen.load(Ordering::Relaxed));
                     if silent > millis(transport.ping_timeout) {
                         tracing::info!(conn = %self.conn, silent, "no pong: closing a dead connection");
-                        state.metrics.error("keepalive_timeout");
+                        state.metrics.error(ErrorKind::KeepaliveTimeout);
                         close(CLOSE_GOING_AWAY, "keepalive timeout")
                     } else {
                         WsMessage::Ping(Default::default())
@@ -247,7 +247,7 @@ impl Writer {
                 }
                 Err(_) => {
                     tracing::info!(conn = %self.conn, "write timed out: closing a stuck connection");
-                    state.metrics.error("keepalive_timeout");
+                    state.metrics.error(ErrorKind::KeepaliveTimeout);
                     return;
                 }
             }

@@ -21,7 +21,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use sync_core::{Access, CloseReason, ConnId, Direction, Input, Message, Output, Repo, UnixMillis};
 use tokio::sync::{mpsc, oneshot};
 
-use crate::metrics::{HubGauges, Metrics};
+use crate::metrics::{ErrorKind, HubGauges, Metrics};
 use crate::store::{Request, StoreError};
 
 /// Everything the hub reacts to.
@@ -33,7 +33,7 @@ pub(crate) enum Event {
     Received { conn: ConnId, bytes: Vec<u8> },
     /// The transport saw input the protocol forbids before the core could
     /// (a text frame, a frame over the size limit): error frame, then close.
-    Refused { conn: ConnId, kind: &'static str, message: String },
+    Refused { conn: ConnId, kind: ErrorKind, message: String },
     /// The socket closed.
     Disconnected { conn: ConnId },
     /// The storage thread's answer to a load.
@@ -249,18 +249,18 @@ impl Hub {
         }
         let handle = self.conns.remove(&conn).expect("looked up just above");
         tracing::warn!(%conn, queued, "outbound queue full; disconnecting a slow peer");
-        self.metrics.error("slow_consumer");
+        self.metrics.error(ErrorKind::SlowConsumer);
         let _ = handle.kill.send((CLOSE_POLICY, "outbound queue full: too slow, reconnect to resync".into()));
         self.inbox.push_back(Input::Disconnected { conn });
     }
 
     /// Input the transport rejected: an `error` frame, then close.
-    fn refuse(&mut self, conn: ConnId, kind: &'static str, message: String) {
-        tracing::warn!(%conn, kind, %message, "closing connection");
+    fn refuse(&mut self, conn: ConnId, kind: ErrorKind, message: String) {
+        tracing::warn!(%conn, kind = kind.label(), %message, "closing connection");
         self.metrics.error(kind);
         let error =
             Message::Error { sender: Some(self.repo.peer_id().clone()), target: None, message: message.clone() };
-        let code = if kind == "too_large" { CLOSE_TOO_BIG } else { CLOSE_UNSUPPORTED };
+        let code = if kind == ErrorKind::TooLarge { CLOSE_TOO_BIG } else { CLOSE_UNSUPPORTED };
         self.enqueue(conn, Outbound::Frame(error.encode()));
         self.enqueue(conn, Outbound::Close { code, reason: message });
         self.conns.remove(&conn);
@@ -279,24 +279,25 @@ impl Hub {
     }
 }
 
-/// The `kind` label of a close, for metrics.
-fn error_kind(reason: &CloseReason) -> &'static str {
+/// The metrics kind of a close.
+fn error_kind(reason: &CloseReason) -> ErrorKind {
     match reason {
-        CloseReason::Malformed(_) => "malformed",
-        CloseReason::TooLarge { .. } => "too_large",
-        CloseReason::ProtocolViolation(_) => "protocol_violation",
-        CloseReason::UnsupportedVersion => "unsupported_version",
-        CloseReason::BadSyncMessage(_) => "bad_sync_message",
-        CloseReason::Replaced => "replaced",
-        CloseReason::PeerLeft => "peer_left",
-        CloseReason::PeerError(_) => "peer_error",
-        CloseReason::HandshakeTimeout => "handshake_timeout",
+        CloseReason::Malformed(_) => ErrorKind::Malformed,
+        CloseReason::TooLarge { .. } => ErrorKind::TooLarge,
+        CloseReason::DocumentTooLarge { .. } => ErrorKind::DocumentTooLarge,
+        CloseReason::ProtocolViolation(_) => ErrorKind::ProtocolViolation,
+        CloseReason::UnsupportedVersion => ErrorKind::UnsupportedVersion,
+        CloseReason::BadSyncMessage(_) => ErrorKind::BadSyncMessage,
+        CloseReason::Replaced => ErrorKind::Replaced,
+        CloseReason::PeerLeft => ErrorKind::PeerLeft,
+        CloseReason::PeerError(_) => ErrorKind::PeerError,
+        CloseReason::HandshakeTimeout => ErrorKind::HandshakeTimeout,
     }
 }
 
 fn close_code(reason: &CloseReason) -> u16 {
     match reason {
-        CloseReason::TooLarge { .. } => CLOSE_TOO_BIG,
+        CloseReason::TooLarge { .. } | CloseReason::DocumentTooLarge { .. } => CLOSE_TOO_BIG,
         CloseReason::Malformed(_)
         | CloseReason::ProtocolViolation(_)
         | CloseReason::UnsupportedVersion

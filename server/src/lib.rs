@@ -62,6 +62,11 @@ pub struct Config {
     /// whole document in one message on first sync, so this also bounds the
     /// size of a document a client can upload or download. Default 64 MiB.
     pub max_message_bytes: usize,
+    /// Largest document, in stored bytes: a sync message that would grow a
+    /// document past this is refused (`error`, close, nothing stored).
+    /// Default 16 MiB, a quarter of the message limit, so any document the
+    /// relay accepts can be sent whole to a new client.
+    pub max_document_bytes: usize,
     /// Open websocket connections accepted; more get HTTP 503. Default 10,000.
     pub max_connections: usize,
     /// Documents one connection may touch; beyond, it is closed. Default 1,000.
@@ -93,6 +98,7 @@ impl Config {
             web_dir: None,
             peer_id: None,
             max_message_bytes: 64 * 1024 * 1024,
+            max_document_bytes: 16 * 1024 * 1024,
             max_connections: 10_000,
             max_documents_per_connection: 1000,
             outbound_queue_frames: 1024,
@@ -243,6 +249,7 @@ fn start_repo(config: &Config, stored_id: Option<&[u8]>) -> Result<(Repo, Vec<sy
     };
     let mut core = sync_core::Config::new(peer_id, actor, session);
     core.max_message_bytes = config.max_message_bytes;
+    core.max_document_bytes = config.max_document_bytes;
     core.max_documents_per_connection = config.max_documents_per_connection;
     core.handshake_timeout_ms = millis(config.handshake_timeout);
     core.unload_idle_after_ms = millis(config.unload_idle_after);

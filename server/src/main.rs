@@ -46,6 +46,11 @@ struct Serve {
     /// in one message on first sync: this bounds document size too.
     #[arg(long, env = "ESSAIM_MAX_MESSAGE_BYTES", default_value_t = 64 * 1024 * 1024)]
     max_message_bytes: usize,
+    /// Largest document in stored bytes: a sync message that would grow a
+    /// document past it is refused with an error. Keep it well under
+    /// --max-message-bytes, since a first sync sends the whole document.
+    #[arg(long, env = "ESSAIM_MAX_DOCUMENT_BYTES", default_value_t = 16 * 1024 * 1024)]
+    max_document_bytes: usize,
     /// Most open websocket connections; more are answered HTTP 503.
     #[arg(long, env = "ESSAIM_MAX_CONNECTIONS", default_value_t = 10_000)]
     max_connections: usize,
@@ -94,6 +99,7 @@ async fn serve(args: Serve) -> anyhow::Result<()> {
         web_dir: args.web,
         peer_id: args.peer_id,
         max_message_bytes: args.max_message_bytes,
+        max_document_bytes: args.max_document_bytes,
         max_connections: args.max_connections,
         max_documents_per_connection: args.max_documents_per_connection,
         outbound_queue_frames: args.outbound_queue_frames,

@@ -9,22 +9,64 @@ use std::time::Duration;
 /// Upper bounds, in seconds, of the storage commit latency histogram.
 const COMMIT_BUCKETS: [f64; 10] = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0];
 
-/// Kinds of connection errors, the `kind` label of `essaim_errors_total`.
-pub(crate) const ERROR_KINDS: [&str; 13] = [
-    "malformed",
-    "too_large",
-    "protocol_violation",
-    "unsupported_version",
-    "bad_sync_message",
-    "replaced",
-    "peer_left",
-    "peer_error",
-    "handshake_timeout",
-    "text_frame",
-    "slow_consumer",
-    "keepalive_timeout",
-    "transport",
-];
+/// Why a connection was closed: the `kind` label of `essaim_errors_total`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ErrorKind {
+    Malformed,
+    TooLarge,
+    DocumentTooLarge,
+    ProtocolViolation,
+    UnsupportedVersion,
+    BadSyncMessage,
+    Replaced,
+    PeerLeft,
+    PeerError,
+    HandshakeTimeout,
+    TextFrame,
+    SlowConsumer,
+    KeepaliveTimeout,
+    Transport,
+}
+
+impl ErrorKind {
+    /// Every kind, in declaration order (`kind as usize` indexes it).
+    const ALL: [ErrorKind; 14] = [
+        ErrorKind::Malformed,
+        ErrorKind::TooLarge,
+        ErrorKind::DocumentTooLarge,
+        ErrorKind::ProtocolViolation,
+        ErrorKind::UnsupportedVersion,
+        ErrorKind::BadSyncMessage,
+        ErrorKind::Replaced,
+        ErrorKind::PeerLeft,
+        ErrorKind::PeerError,
+        ErrorKind::HandshakeTimeout,
+        ErrorKind::TextFrame,
+        ErrorKind::SlowConsumer,
+        ErrorKind::KeepaliveTimeout,
+        ErrorKind::Transport,
+    ];
+
+    /// The label value.
+    pub(crate) fn label(self) -> &'static str {
+        match self {
+            ErrorKind::Malformed => "malformed",
+            ErrorKind::TooLarge => "too_large",
+            ErrorKind::DocumentTooLarge => "document_too_large",
+            ErrorKind::ProtocolViolation => "protocol_violation",
+            ErrorKind::UnsupportedVersion => "unsupported_version",
+            ErrorKind::BadSyncMessage => "bad_sync_message",
+            ErrorKind::Replaced => "replaced",
+            ErrorKind::PeerLeft => "peer_left",
+            ErrorKind::PeerError => "peer_error",
+            ErrorKind::HandshakeTimeout => "handshake_timeout",
+            ErrorKind::TextFrame => "text_frame",
+            ErrorKind::SlowConsumer => "slow_consumer",
+            ErrorKind::KeepaliveTimeout => "keepalive_timeout",
+            ErrorKind::Transport => "transport",
+        }
+    }
+}
 
 /// The relay's counters.
 #[derive(Debug, Default)]
@@ -36,7 +78,7 @@ pub struct Metrics {
     pub(crate) messages_out: AtomicU64,
     pub(crate) bytes_in: AtomicU64,
     pub(crate) bytes_out: AtomicU64,
-    errors: [AtomicU64; ERROR_KINDS.len()],
+    errors: [AtomicU64; ErrorKind::ALL.len()],
     commit_buckets: [AtomicU64; COMMIT_BUCKETS.len()],
     commit_count: AtomicU64,
     commit_micros: AtomicU64,
@@ -53,10 +95,9 @@ pub(crate) struct HubGauges {
 }
 
 impl Metrics {
-    /// Counts one error of `kind` (one of [`ERROR_KINDS`]).
-    pub(crate) fn error(&self, kind: &str) {
-        let index = ERROR_KINDS.iter().position(|k| *k == kind).expect("error kinds are the listed constants");
-        self.errors[index].fetch_add(1, Ordering::Relaxed);
+    /// Counts one error of `kind`.
+    pub(crate) fn error(&self, kind: ErrorKind) {
+        self.errors[kind as usize].fetch_add(1, Ordering::Relaxed);
     }
 
     /// Records one commit of `writes` storage writes.
@@ -131,8 +172,8 @@ impl Metrics {
         }
         let _ = writeln!(out, "# HELP essaim_errors_total Connections closed for an error, by kind.");
         let _ = writeln!(out, "# TYPE essaim_errors_total counter");
-        for (kind, count) in ERROR_KINDS.iter().zip(&self.errors) {
-            let _ = writeln!(out, "essaim_errors_total{{kind=\"{kind}\"}} {}", get(count));
+        for (kind, count) in ErrorKind::ALL.iter().zip(&self.errors) {
+            let _ = writeln!(out, "essaim_errors_total{{kind=\"{}\"}} {}", kind.label(), get(count));
         }
         let name = "essaim_storage_commit_seconds";
         let _ = writeln!(out, "# HELP {name} Duration of one SQLite commit (a group of writes).");
@@ -145,5 +186,17 @@ impl Metrics {
         let _ = writeln!(out, "{name}_sum {}", get(&self.commit_micros) as f64 / 1e6);
         let _ = writeln!(out, "{name}_count {count}");
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ErrorKind;
+
+    #[test]
+    fn every_error_kind_is_listed_at_its_index() {
+        for (index, kind) in ErrorKind::ALL.iter().enumerate() {
+            assert_eq!(*kind as usize, index, "{kind:?}");
+        }
     }
 }

@@ -105,11 +105,19 @@ pub struct Config {
     /// document as one message on first sync, so this bounds document size
     /// on the wire too.
     pub max_message_bytes: usize,
+    /// A sync message whose changes would take a document's stored bytes
+    /// (its chunks in storage) past this is refused: `error`, close, nothing
+    /// applied. The changes a message carries are counted whole, even those
+    /// already known, so a document near the limit stops growing a little
+    /// early. Keep it well under `max_message_bytes`: a first sync sends the
+    /// whole document as changes, which take more room than the saved form.
+    pub max_document_bytes: usize,
 }
 
 impl Config {
     /// Defaults: persistent, allow all, 10 s handshake, unload after 60 s
-    /// idle, 1,000 documents per connection, 64 MiB messages.
+    /// idle, 1,000 documents per connection, 64 MiB messages, 16 MiB
+    /// documents.
     pub fn new(peer_id: PeerId, actor: ActorId, session_id: String) -> Config {
         Config {
             peer_id,
@@ -121,6 +129,7 @@ impl Config {
             unload_idle_after_ms: 60_000,
             max_documents_per_connection: 1000,
             max_message_bytes: 64 * 1024 * 1024,
+            max_document_bytes: 16 * 1024 * 1024,
         }
     }
 }
@@ -255,6 +264,16 @@ pub enum CloseReason {
     TooLarge {
         /// Size received.
         len: usize,
+        /// The bound.
+        max: usize,
+    },
+    /// A sync message that would take a document past its size limit.
+    #[error("document {doc} would grow to {would_be} bytes, at most {max}")]
+    DocumentTooLarge {
+        /// The document.
+        doc: DocumentId,
+        /// Its stored bytes plus the changes of the message.
+        would_be: usize,
         /// The bound.
         max: usize,
     },
@@ -997,6 +1016,12 @@ impl Repo {
             state.status = PeerStatus::Has;
         }
         let Some(sync) = state.sync.as_mut() else { return };
+        let incoming: usize = message.changes.iter().map(<[u8]>::len).sum();
+        let would_be = ready.on_disk.stored_bytes().saturating_add(incoming);
+        if incoming > 0 && would_be > self.config.max_document_bytes {
+            let max = self.config.max_document_bytes;
+            return self.fail(conn, CloseReason::DocumentTooLarge { doc: doc.clone(), would_be, max }, out);
+        }
         let before = ready.am.get_heads();
         if let Err(e) = ready.am.receive_sync_message(sync, message) {
             return self.fail(conn, CloseReason::BadSyncMessage(e.to_string()), out);

@@ -150,6 +150,11 @@ impl OnDisk {
         Some(write)
     }
 
+    /// Bytes of every chunk known to hold part of the document.
+    pub(crate) fn stored_bytes(&self) -> usize {
+        self.chunks.iter().map(|(_, _, size)| size).sum()
+    }
+
     fn size_of(&self, kind: ChunkKind) -> usize {
         self.chunks.iter().filter(|(_, k, _)| *k == kind).map(|(_, _, size)| size).sum()
     }

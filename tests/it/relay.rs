@@ -10,7 +10,7 @@ use sync_core::{DocumentId, Message, SyncMessage};
 use tokio_tungstenite::tungstenite::Message as WsMessage;
 
 use crate::support::{
-    CborValue, WAIT, cbor_map, edit_concurrently, expect_error_and_close, http_get, join, raw_frames_until_close,
+    CborValue, Rng, WAIT, cbor_map, edit_concurrently, expect_error_and_close, http_get, join, raw_frames_until_close,
     raw_join, raw_socket, silent_socket, start_relay, start_relay_with, stored_rows,
 };
 
@@ -164,7 +164,12 @@ async fn healthz_and_metrics_answer() {
 #[tokio::test]
 async fn bad_input_closes_only_that_connection_and_stores_nothing() {
     const MAX: usize = 256 * 1024;
-    let relay = start_relay_with(tempfile::TempDir::new().expect("temp dir"), |c| c.max_message_bytes = MAX).await;
+    const MAX_DOCUMENT: usize = 64 * 1024;
+    let relay = start_relay_with(tempfile::TempDir::new().expect("temp dir"), |c| {
+        c.max_message_bytes = MAX;
+        c.max_document_bytes = MAX_DOCUMENT;
+    })
+    .await;
     let alice = relay.client().await;
     let bob = relay.client().await;
     let doc = alice.create().await.expect("create");
@@ -200,6 +205,14 @@ async fn bad_input_closes_only_that_connection_and_stores_nothing() {
     let payload = sync_core::automerge::sync::SyncDoc::generate_sync_message(&evil, &mut state)
         .expect("a first message")
         .encode();
+    // A change bigger than the document limit (under the message limit).
+    let mut rng = Rng::new(11);
+    let noise: Vec<u8> = (0..MAX_DOCUMENT + 1024).map(|_| rng.below(256) as u8).collect();
+    let mut huge = Automerge::new();
+    let mut tx = huge.transaction();
+    tx.put(ROOT, "huge", noise).expect("put");
+    tx.commit();
+    let huge_payload = message_with_changes(&huge);
     let sync_from = |sender: &str, document: &DocumentId, data: Vec<u8>| {
         Message::Sync(SyncMessage {
             sender: sender.parse().expect("peer"),
@@ -274,6 +287,12 @@ async fn bad_input_closes_only_that_connection_and_stores_nothing() {
             expect: "invalid sync message",
         },
         Case {
+            name: "change past the document size limit",
+            join_first: true,
+            frame: WsMessage::Binary(sync_from("mallory", &doc, huge_payload).into()),
+            expect: "would grow to",
+        },
+        Case {
             name: "unsupported version",
             join_first: false,
             frame: WsMessage::Binary(join("mallory", &["2"]).into()),
@@ -320,10 +339,27 @@ async fn bad_input_closes_only_that_connection_and_stores_nothing() {
     );
     assert!(!after.keys().any(|k| k.contains("raw-test-store")), "the hostile store's sync state was persisted");
     assert!(!after.keys().any(|k| k.contains("not-a-document-id")));
-    // The forged change never made it in.
-    let evil_absent = |am: &Automerge| am.get(ROOT, "evil").ok().flatten().is_none();
+    // The forged and the oversized changes never made it in.
+    let evil_absent =
+        |am: &Automerge| am.get(ROOT, "evil").ok().flatten().is_none() && am.get(ROOT, "huge").ok().flatten().is_none();
     assert_eq!(bob.read(&doc, evil_absent).await.expect("read"), Some(true));
     relay.stop().await;
+}
+
+/// A sync message from `doc` carrying all its changes: the answer to an
+/// empty peer (a first message carries only heads).
+fn message_with_changes(doc: &Automerge) -> Vec<u8> {
+    use sync_core::automerge::sync::{State, SyncDoc};
+    let (mut ours, mut theirs) = (State::new(), State::new());
+    let mut empty = Automerge::new();
+    let hello = doc.generate_sync_message(&mut ours).expect("a first message");
+    empty.receive_sync_message(&mut theirs, hello).expect("receive");
+    let answer = empty.generate_sync_message(&mut theirs).expect("an answer");
+    let mut doc = doc.clone();
+    doc.receive_sync_message(&mut ours, answer).expect("receive");
+    let message = doc.generate_sync_message(&mut ours).expect("the changes");
+    assert!(!message.changes.is_empty(), "the message carries changes");
+    message.encode()
 }
 
 /// A peer that never answers pings is closed once silent for the timeout.

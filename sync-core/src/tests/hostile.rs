@@ -239,3 +239,36 @@ fn ignored_messages_close_nothing() {
     let unknown = Message::Unknown { kind: "future-thing".into() };
     assert!(feed(&mut sim, Input::Received { conn: RAW, bytes: unknown.encode() }).is_empty());
 }
+
+#[test]
+fn a_change_that_would_grow_a_document_past_its_limit_is_refused() {
+    let mut sim = Sim::new(&["alice", "bob"]);
+    let agenda = sim.create(1, "agenda");
+    sim.put(1, &agenda, "titre", "Marché");
+    sim.open(2, &agenda);
+    sim.run_until_quiet();
+    // The relay restarts with room for small edits only.
+    sim.nodes[RELAY].config.max_document_bytes = 4_000;
+    sim.restart(RELAY);
+    sim.run_until_quiet();
+    let stored = sim.nodes[RELAY].storage.clone();
+    let before = sim.heads(RELAY, &agenda);
+
+    // Incompressible, so that no encoding shrinks it under the limit.
+    let big: String = (0..5_000u32).map(|i| char::from(b'a' + (i.wrapping_mul(2_654_435_761) >> 27) as u8)).collect();
+    sim.put(1, &agenda, "description", &big);
+    sim.run_until_quiet();
+    let closed: Vec<String> = sim.nodes[RELAY].closed.iter().map(|(_, r)| r.to_string()).collect();
+    assert_eq!(closed.len(), 1, "{closed:?}");
+    assert!(closed[0].starts_with(&format!("document {agenda} would grow to ")), "{closed:?}");
+    assert!(closed[0].ends_with("bytes, at most 4000"), "{closed:?}");
+    assert_eq!(sim.nodes[RELAY].storage, stored, "the refused change was stored");
+    assert_eq!(sim.heads(RELAY, &agenda), before);
+    assert_eq!(sim.heads(2, &agenda), before, "bob got a change the relay refused");
+
+    // Bob's small edit still goes through.
+    sim.put(2, &agenda, "lieu", "Halle");
+    sim.run_until_quiet();
+    assert_eq!(sim.heads(RELAY, &agenda), sim.heads(2, &agenda));
+    assert_ne!(sim.heads(RELAY, &agenda), before);
+}
