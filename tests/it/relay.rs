@@ -10,8 +10,9 @@ use sync_core::{DocumentId, Message, SyncMessage};
 use tokio_tungstenite::tungstenite::Message as WsMessage;
 
 use crate::support::{
-    CborValue, Rng, WAIT, cbor_map, edit_concurrently, expect_error_and_close, http_get, join, raw_frames_until_close,
-    raw_join, raw_socket, silent_socket, start_relay, start_relay_with, stored_rows,
+    CborValue, Rng, WAIT, cbor_map, edit_concurrently, expect_error_and_close, http_get, join, metric,
+    raw_frames_until_close, raw_join, raw_socket, silent_socket, start_relay, start_relay_with, stored_rows,
+    wait_metric,
 };
 
 fn has_key(key: &'static str) -> impl Fn(&Automerge) -> bool + Send + Sync + 'static {
@@ -141,19 +142,12 @@ async fn healthz_and_metrics_answer() {
     let doc = client.create().await.expect("create");
     client.change(&doc, |tx| tx.put(ROOT, "x", 1)).await.expect("change");
     client.wait_relay_has(&doc, client.heads(&doc).await.expect("heads"), WAIT).await.expect("synced");
-    let (status, body) = http_get(relay.addr, "/metrics").await;
-    assert_eq!(status, 200);
-    let value = |name: &str| -> f64 {
-        body.lines()
-            .find_map(|line| line.strip_prefix(name).and_then(|rest| rest.strip_prefix(' ')))
-            .and_then(|v| v.parse().ok())
-            .unwrap_or_else(|| panic!("metric {name} missing from:\n{body}"))
-    };
-    assert_eq!(value("essaim_connections"), 1.0);
-    assert!(value("essaim_documents_in_memory") >= 1.0);
-    assert!(value("essaim_messages_in_total") >= 2.0);
-    assert!(value("essaim_bytes_out_total") > 0.0);
-    assert!(value("essaim_storage_commit_seconds_count") >= 1.0);
+    assert_eq!(metric(relay.addr, "essaim_connections").await, 1.0);
+    assert!(metric(relay.addr, "essaim_documents_in_memory").await >= 1.0);
+    assert!(metric(relay.addr, "essaim_messages_in_total").await >= 2.0);
+    assert!(metric(relay.addr, "essaim_bytes_out_total").await > 0.0);
+    assert!(metric(relay.addr, "essaim_storage_commit_seconds_count").await >= 1.0);
+    let (_, body) = http_get(relay.addr, "/metrics").await;
     assert!(body.contains("essaim_errors_total{kind=\"malformed\"} 0"), "{body}");
     relay.stop().await;
 }
@@ -343,6 +337,49 @@ async fn bad_input_closes_only_that_connection_and_stores_nothing() {
     let evil_absent =
         |am: &Automerge| am.get(ROOT, "evil").ok().flatten().is_none() && am.get(ROOT, "huge").ok().flatten().is_none();
     assert_eq!(bob.read(&doc, evil_absent).await.expect("read"), Some(true));
+    relay.stop().await;
+}
+
+/// Documents nobody touched for `--unload-idle-after-secs` leave memory
+/// (everything is persisted first), even with their clients connected; a
+/// touch brings back only that one, and a restarted relay holds none until
+/// asked.
+#[tokio::test]
+async fn idle_documents_leave_memory_and_load_on_demand() {
+    const DOCUMENTS: usize = 40;
+    let relay = start_relay_with(tempfile::TempDir::new().expect("temp dir"), |c| {
+        c.unload_idle_after = Duration::from_secs(1);
+    })
+    .await;
+    let client = relay.client().await;
+    let mut docs = Vec::new();
+    for i in 0..DOCUMENTS {
+        let doc = client.create().await.expect("create");
+        client.change(&doc, move |tx| tx.put(ROOT, "n", i as i64)).await.expect("change");
+        docs.push(doc);
+    }
+    for doc in &docs {
+        client.wait_relay_has(doc, client.heads(doc).await.expect("heads"), WAIT).await.expect("synced");
+    }
+    wait_metric(relay.addr, "essaim_documents_in_memory", |n| n == 0.0).await;
+
+    // An edit to one of them: that one is loaded again, and only it.
+    client.change(&docs[3], |tx| tx.put(ROOT, "encore", true)).await.expect("change");
+    client.wait_relay_has(&docs[3], client.heads(&docs[3]).await.expect("heads"), WAIT).await.expect("synced");
+    assert_eq!(metric(relay.addr, "essaim_documents_in_memory").await, 1.0);
+    client.close().await.expect("close");
+
+    let data = relay.stop().await;
+    let relay = start_relay_with(data, |_| {}).await;
+    assert_eq!(metric(relay.addr, "essaim_documents_in_memory").await, 0.0);
+    let reader = relay.client().await;
+    for doc in [&docs[3], &docs[7]] {
+        reader.open(doc).await.expect("open");
+        reader.wait_until(doc, WAIT, has_key("n")).await.expect("the document comes back from SQLite");
+    }
+    let edited = reader.read(&docs[3], |am| am.get(ROOT, "encore").ok().flatten().is_some()).await.expect("read");
+    assert_eq!(edited, Some(true), "the edit made after the unload survived the restart");
+    assert_eq!(metric(relay.addr, "essaim_documents_in_memory").await, 2.0);
     relay.stop().await;
 }
 

@@ -84,6 +84,31 @@ pub async fn http_get(addr: SocketAddr, path: &str) -> (u16, String) {
     (status, body)
 }
 
+/// One unlabelled metric from `GET /metrics`.
+pub async fn metric(addr: SocketAddr, name: &str) -> f64 {
+    let (status, body) = http_get(addr, "/metrics").await;
+    assert_eq!(status, 200, "{body}");
+    body.lines()
+        .find_map(|line| line.strip_prefix(name).and_then(|rest| rest.strip_prefix(' ')))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("metric {name} missing from:\n{body}"))
+}
+
+/// Reads a metric every 20 ms until `condition` holds; panics after [`WAIT`].
+pub async fn wait_metric(addr: SocketAddr, name: &str, condition: impl Fn(f64) -> bool) {
+    let mut every = tokio::time::interval(Duration::from_millis(20));
+    let waiting = async {
+        loop {
+            every.tick().await;
+            let value = metric(addr, name).await;
+            if condition(value) {
+                return;
+            }
+        }
+    };
+    tokio::time::timeout(WAIT, waiting).await.unwrap_or_else(|_| panic!("{name} never met the condition in {WAIT:?}"));
+}
+
 pub type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
 /// A raw websocket to the relay, for input no well-behaved client sends.
