@@ -1,7 +1,7 @@
-//! The real `essaim` binary under failure, restarted on the same data
-//! directory each time: killed with SIGKILL while a client streams changes,
-//! and stopped by SQLite itself when its files cannot grow (a full disk,
-//! simulated with a file size limit, `ulimit -f`). Either way, every change
+//! The real `essaim` binary stopped while a client streams changes, then
+//! restarted on the same data directory: killed with SIGKILL, stopped by
+//! SQLite itself when its files cannot grow (a full disk, simulated with a
+//! file size limit, `ulimit -f`), and stopped with SIGTERM. Either way, every change
 //! the relay had acknowledged is there after the restart, and the writer
 //! converges once it reconnects.
 
@@ -18,6 +18,7 @@ use sync_core::automerge::{ROOT, ReadDoc};
 use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
 use tokio::process::{Child, Command};
 use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
 
 use crate::support::{Rng, WAIT};
 
@@ -59,6 +60,8 @@ struct Process {
     child: Child,
     addr: SocketAddr,
     log: Arc<Mutex<Vec<String>>>,
+    /// The tasks reading stdout and stderr; they end when the pipes close.
+    readers: [JoinHandle<()>; 2],
 }
 
 impl Process {
@@ -94,13 +97,15 @@ impl Process {
             .expect("spawn essaim");
         let log = Arc::new(Mutex::new(Vec::new()));
         let (address_tx, mut address) = mpsc::channel(1);
-        collect_lines(child.stdout.take().expect("piped stdout"), log.clone(), Some(address_tx));
-        collect_lines(child.stderr.take().expect("piped stderr"), log.clone(), None);
+        let readers = [
+            collect_lines(child.stdout.take().expect("piped stdout"), log.clone(), Some(address_tx)),
+            collect_lines(child.stderr.take().expect("piped stderr"), log.clone(), None),
+        ];
         let addr = tokio::time::timeout(WAIT, address.recv())
             .await
             .expect("the relay logs its address in time")
             .expect("the relay logs its address before its output ends");
-        Process { child, addr, log }
+        Process { child, addr, log, readers }
     }
 
     fn url(&self) -> String {
@@ -110,6 +115,13 @@ impl Process {
     /// SIGKILL: no flush, no goodbye.
     async fn kill(mut self) {
         self.child.kill().await.expect("SIGKILL");
+    }
+
+    /// SIGTERM, as a service manager stops it.
+    fn terminate(&self) {
+        let pid = self.child.id().expect("the relay is running");
+        let status = std::process::Command::new("kill").args(["-TERM", &pid.to_string()]).status().expect("run kill");
+        assert!(status.success(), "kill -TERM {pid} failed");
     }
 
     /// Whether the process has exited already (without waiting).
@@ -123,7 +135,10 @@ impl Process {
             .await
             .expect("the relay exits in time")
             .expect("wait for the relay");
-        // The pipes close with the process; the readers finish promptly.
+        // The pipes close with the process: the readers reach their end.
+        for reader in &mut self.readers {
+            tokio::time::timeout(WAIT, reader).await.expect("the log ends in time").expect("log reader");
+        }
         let log = self.log.lock().expect("log lock").clone();
         (status, log)
     }
@@ -135,7 +150,7 @@ fn collect_lines(
     pipe: impl AsyncRead + Unpin + Send + 'static,
     log: Arc<Mutex<Vec<String>>>,
     mut address: Option<mpsc::Sender<SocketAddr>>,
-) {
+) -> JoinHandle<()> {
     tokio::spawn(async move {
         let mut lines = BufReader::new(pipe).lines();
         while let Ok(Some(line)) = lines.next_line().await {
@@ -148,7 +163,7 @@ fn collect_lines(
             }
             log.lock().expect("log lock").push(line);
         }
-    });
+    })
 }
 
 /// A writer and an observer on one document, both synced once.
@@ -240,5 +255,27 @@ async fn a_relay_whose_storage_fails_stops_and_serves_nothing_unpersisted() {
     // SQLite says "disk I/O error" for EFBIG ("database or disk is full" for ENOSPC).
     assert!(log.contains("SQLite error while committing"), "SQLite's reason is not in the log:\n{log}");
 
+    restart_and_check(data.path(), &doc, writer, observer).await;
+}
+
+#[tokio::test]
+async fn sigterm_flushes_closes_connections_and_exits_cleanly() {
+    let data = tempfile::TempDir::new().expect("temp dir");
+    let relay = Process::start(data.path()).await;
+    let (writer, observer, doc) = writer_and_observer(&relay).await;
+    for i in 0..50 {
+        writer.change(&doc, move |tx| tx.put(ROOT, format!("k{i}"), i)).await.expect("change");
+    }
+    relay.terminate();
+    let (status, log) = relay.exit().await;
+    assert!(status.success(), "SIGTERM is a normal stop, not {status}");
+    let log = log.join("\n");
+    assert!(log.contains("shutting down") && log.contains("relay stopped"), "{log}");
+    for client in [&writer, &observer] {
+        client
+            .wait_for("the relay to close the socket", WAIT, |v| (!v.observed.connected).then_some(()))
+            .await
+            .expect("the relay closed the connection");
+    }
     restart_and_check(data.path(), &doc, writer, observer).await;
 }
