@@ -126,9 +126,11 @@ async fn connection(socket: WebSocket, state: AppState, _slot: OpenSlot) {
     let mut writer = tokio::spawn(writer.run(sink, state.clone()));
     let mut reader = tokio::spawn(read(conn, stream, state.clone(), last_seen, started));
     tokio::select! {
-        _ = &mut writer => {
-            // We sent a close frame (or gave up): let the peer answer it.
-            let _ = tokio::time::timeout(CLOSE_GRACE, &mut reader).await;
+        sent_close = &mut writer => {
+            // After a close frame, let the peer answer it.
+            if matches!(sent_close, Ok(true)) {
+                let _ = tokio::time::timeout(CLOSE_GRACE, &mut reader).await;
+            }
             reader.abort();
         }
         _ = &mut reader => writer.abort(),
@@ -201,7 +203,9 @@ struct Writer {
 type Sink = futures_util::stream::SplitSink<WebSocket, WsMessage>;
 
 impl Writer {
-    async fn run(mut self, mut sink: Sink, state: AppState) {
+    /// Runs until the connection must end; returns whether a close frame
+    /// went out (then the peer may answer it).
+    async fn run(mut self, mut sink: Sink, state: AppState) -> bool {
         let transport = &state.transport;
         let mut kill_armed = true;
         let mut ping = tokio::time::interval_at(Instant::now() + transport.ping_interval, transport.ping_interval);
@@ -238,17 +242,33 @@ impl Writer {
                 }
             };
             let closing = matches!(message, WsMessage::Close(_));
-            match tokio::time::timeout(transport.ping_timeout, sink.send(message)).await {
+            let sending = tokio::time::timeout(transport.ping_timeout, sink.send(message));
+            tokio::pin!(sending);
+            // A peer that stopped reading blocks the write; the hub's kill
+            // (its queue is full) must not wait for the write to time out.
+            let sent = loop {
+                tokio::select! {
+                    sent = &mut sending => break sent,
+                    killed = &mut self.killed, if kill_armed => match killed {
+                        Ok((code, reason)) => {
+                            tracing::info!(conn = %self.conn, code, %reason, "dropping a connection stuck in a write");
+                            return false;
+                        }
+                        Err(_) => kill_armed = false,
+                    },
+                }
+            };
+            match sent {
                 Ok(Ok(())) if !closing => {}
-                Ok(Ok(())) => return,
+                Ok(Ok(())) => return true,
                 Ok(Err(error)) => {
                     tracing::debug!(conn = %self.conn, %error, "write failed");
-                    return;
+                    return false;
                 }
                 Err(_) => {
                     tracing::info!(conn = %self.conn, "write timed out: closing a stuck connection");
                     state.metrics.error(ErrorKind::KeepaliveTimeout);
-                    return;
+                    return false;
                 }
             }
         }

@@ -383,6 +383,85 @@ async fn idle_documents_leave_memory_and_load_on_demand() {
     relay.stop().await;
 }
 
+/// A peer that stops reading is disconnected once its outbound queue is
+/// full, long before keepalive would notice; the others keep syncing.
+#[tokio::test]
+async fn a_peer_that_cannot_keep_up_is_disconnected() {
+    const CHANGES: usize = 150;
+    const CHANGE_BYTES: usize = 64 * 1024;
+    let relay = start_relay_with(tempfile::TempDir::new().expect("temp dir"), |c| {
+        c.outbound_queue_frames = 64;
+        c.outbound_queue_bytes = 2 * 1024 * 1024;
+        c.ping_timeout = Duration::from_secs(120);
+    })
+    .await;
+    let alice = relay.client().await;
+    let bob = relay.client().await;
+    let doc = alice.create().await.expect("create");
+    alice.change(&doc, |tx| tx.put(ROOT, "titre", "Repair café")).await.expect("change");
+    bob.open(&doc).await.expect("open");
+    bob.wait_until(&doc, WAIT, has_key("titre")).await.expect("bob synced");
+
+    // The slow peer: a small receive buffer, a join and a request, then it
+    // reads nothing while alice writes ten megabytes, one change after the
+    // other, each read by bob before the next (bob keeps up).
+    let tcp = tokio::net::TcpSocket::new_v4().expect("socket");
+    tcp.set_recv_buffer_size(4096).expect("small receive buffer");
+    let stream = tcp.connect(relay.addr).await.expect("connect");
+    let (mut slow, _) = tokio_tungstenite::client_async(relay.url(), tokio_tungstenite::MaybeTlsStream::Plain(stream))
+        .await
+        .expect("websocket");
+    let relay_peer = raw_join(&mut slow, "slow").await;
+    let hello = sync_core::automerge::sync::SyncDoc::generate_sync_message(
+        &Automerge::new(),
+        &mut sync_core::automerge::sync::State::new(),
+    )
+    .expect("a first message");
+    let request = Message::Request(SyncMessage {
+        sender: "slow".parse().expect("peer"),
+        target: relay_peer,
+        document: doc.clone(),
+        data: hello.encode(),
+    });
+    slow.send(WsMessage::Binary(request.encode().into())).await.expect("send request");
+
+    let slow_consumers = "essaim_errors_total{kind=\"slow_consumer\"}";
+    let mut rng = Rng::new(3);
+    for i in 0..CHANGES {
+        if i % 10 == 0 && metric(relay.addr, slow_consumers).await > 0.0 {
+            println!("the slow peer was dropped after {i} changes of {CHANGE_BYTES} bytes");
+            break;
+        }
+        let noise: Vec<u8> = (0..CHANGE_BYTES).map(|_| rng.below(256) as u8).collect();
+        alice.change(&doc, move |tx| tx.put(ROOT, format!("photo{}", i % 8), noise)).await.expect("change");
+        let heads = alice.heads(&doc).await.expect("heads");
+        bob.wait_until(&doc, WAIT, move |am| am.get_heads() == heads).await.expect("bob keeps up");
+    }
+    wait_metric(relay.addr, slow_consumers, |n| n == 1.0).await;
+
+    // Only the slow peer was dropped: the pair still syncs.
+    bob.change(&doc, |tx| tx.put(ROOT, "lieu", "Halle")).await.expect("change");
+    alice.wait_until(&doc, WAIT, has_key("lieu")).await.expect("the pair still syncs");
+
+    // The relay ended the connection without waiting for the slow peer to
+    // read; the slow peer then finds it ended after what was in flight.
+    wait_metric(relay.addr, "essaim_connections", |n| n == 2.0).await;
+    let mut frames = 0;
+    let ended = tokio::time::timeout(WAIT, async {
+        while let Some(Ok(frame)) = slow.next().await {
+            frames += 1;
+            assert!(frames < 10_000, "the connection never ended");
+            if matches!(frame, WsMessage::Close(_)) {
+                break;
+            }
+        }
+    })
+    .await;
+    assert!(ended.is_ok(), "the slow peer was not disconnected");
+    println!("the slow peer read {frames} frames before its connection ended");
+    relay.stop().await;
+}
+
 /// A sync message from `doc` carrying all its changes: the answer to an
 /// empty peer (a first message carries only heads).
 fn message_with_changes(doc: &Automerge) -> Vec<u8> {
