@@ -60,9 +60,25 @@ pub(crate) fn router(state: AppState, web: Option<PathBuf>) -> Router {
         .route("/metrics", get(metrics))
         .with_state(state);
     match web {
-        Some(dir) => router.fallback_service(ServeDir::new(dir)),
+        Some(dir) => {
+            let app =
+                Router::new().fallback_service(ServeDir::new(dir)).layer(axum::middleware::from_fn(cache_headers));
+            router.fallback_service(app)
+        }
         None => router,
     }
+}
+
+/// Built files under `/assets/` have content hashes in their names: cached
+/// for a year. Everything else (the shell, `sw.js`, the manifest) is
+/// revalidated on each visit, so a new version is picked up at once; the
+/// service worker serves them offline anyway.
+async fn cache_headers(request: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let immutable = request.uri().path().starts_with("/assets/");
+    let mut response = next.run(request).await;
+    let value = if immutable { "public, max-age=31536000, immutable" } else { "no-cache" };
+    response.headers_mut().insert(axum::http::header::CACHE_CONTROL, axum::http::HeaderValue::from_static(value));
+    response
 }
 
 async fn healthz(State(state): State<AppState>) -> Response {
@@ -223,11 +239,12 @@ impl Writer {
                 },
                 // The hub drops the kill switch with the handle once it has
                 // queued a close: only an explicit kill closes from here.
-                killed = &mut self.killed, if kill_armed => match killed {
-                    Ok((code, reason)) => close(code, &reason),
-                    Err(_) => {
-                        kill_armed = false;
-                        continue;
+                killed = &mut self.killed, if kill_armed => {
+                    // A oneshot must not be polled again once it has fired.
+                    kill_armed = false;
+                    match killed {
+                        Ok((code, reason)) => close(code, &reason),
+                        Err(_) => continue,
                     }
                 },
                 _ = ping.tick() => {
@@ -249,12 +266,12 @@ impl Writer {
             let sent = loop {
                 tokio::select! {
                     sent = &mut sending => break sent,
-                    killed = &mut self.killed, if kill_armed => match killed {
-                        Ok((code, reason)) => {
+                    killed = &mut self.killed, if kill_armed => {
+                        kill_armed = false;
+                        if let Ok((code, reason)) = killed {
                             tracing::info!(conn = %self.conn, code, %reason, "dropping a connection stuck in a write");
                             return false;
                         }
-                        Err(_) => kill_armed = false,
                     },
                 }
             };

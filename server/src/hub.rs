@@ -242,10 +242,16 @@ impl Hub {
         };
         let queued = handle.queued_bytes.load(Ordering::Relaxed);
         let over_bytes = queued > 0 && queued + len > self.max_queue_bytes;
-        let accepted = !over_bytes && handle.outbound.try_send(outbound).is_ok();
-        if accepted {
-            handle.queued_bytes.fetch_add(len, Ordering::Relaxed);
-            return;
+        if !over_bytes {
+            match handle.outbound.try_send(outbound) {
+                Ok(()) => {
+                    handle.queued_bytes.fetch_add(len, Ordering::Relaxed);
+                    return;
+                }
+                // The connection ended already; its `Disconnected` is on its way.
+                Err(mpsc::error::TrySendError::Closed(_)) => return,
+                Err(mpsc::error::TrySendError::Full(_)) => {}
+            }
         }
         let handle = self.conns.remove(&conn).expect("looked up just above");
         tracing::warn!(%conn, queued, "outbound queue full; disconnecting a slow peer");
