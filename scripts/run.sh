@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # Builds and runs Essaim. The README's run command.
 # With no arguments: the relay on 127.0.0.1:3030, data in ./data, open mode
-# (access control does not exist yet). Arguments are passed to `essaim`
+# (access control does not exist yet), serving the PWA built in web/dist. Arguments are passed to `essaim`
 # instead, e.g. `./scripts/run.sh serve --open --listen 0.0.0.0:3030`, or
 # `./scripts/run.sh --help`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 ./scripts/setup.sh
+./scripts/build-web.sh
 if [ "$#" -eq 0 ]; then
-  set -- serve --listen 127.0.0.1:3030 --data ./data --open
+  set -- serve --listen 127.0.0.1:3030 --data ./data --open --web web/dist
 fi
 exec cargo run --release --quiet -p server --bin essaim -- "$@"

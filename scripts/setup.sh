@@ -1,12 +1,21 @@
 #!/usr/bin/env bash
 # Installs what building and testing Essaim needs, idempotently, without root:
-# the wasm32 Rust target (the core must build for the browser).
+# the wasm32 Rust target and wasm-bindgen-cli (the browser client), Python
+# and npm packages for tests and the web app.
 # System packages (Chromium for browser tests) are installed by .ci/run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
     rustup target add wasm32-unknown-unknown
+fi
+
+# wasm-bindgen-cli must be exactly the version of the wasm-bindgen crate in
+# Cargo.lock. Not `--locked`: the CLI's own lock names a crate version the
+# registry mirror lacks. About 3.5 minutes, once.
+bindgen=$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/[^0-9.]/, ""); print; exit }' Cargo.lock)
+if [ "$(wasm-bindgen --version 2>/dev/null)" != "wasm-bindgen $bindgen" ]; then
+    cargo install wasm-bindgen-cli --version "$bindgen" --quiet
 fi
 
 # The rhythm engine's oracle test (tests/it/rythme_oracle.rs) runs
@@ -23,10 +32,13 @@ fi
 # rather than `npm ci`: the lock names optional native packages
 # (@cbor-extract/*) that a registry mirror may lack, and cbor-x works without
 # them. Reinstalled only when the lock file changed (stamp in node_modules).
-interop=tests/interop
-stamp="$interop/node_modules/.essaim-lock.sha256"
-if ! sha256sum --status -c "$stamp" 2>/dev/null; then
-    command -v npm >/dev/null || { echo "setup: npm (Node 20) is needed for tests/interop" >&2; exit 1; }
-    (cd "$interop" && npm install --no-audit --no-fund --loglevel=error)
-    sha256sum "$interop/package-lock.json" "$interop/package.json" >"$stamp"
-fi
+# The web app (web/) is built with Vite and tested with playwright-core,
+# pinned in web/package-lock.json, installed the same way.
+for dir in tests/interop web; do
+    stamp="$dir/node_modules/.essaim-lock.sha256"
+    if ! sha256sum --status -c "$stamp" 2>/dev/null; then
+        command -v npm >/dev/null || { echo "setup: npm (Node 20) is needed for $dir" >&2; exit 1; }
+        (cd "$dir" && npm install --no-audit --no-fund --loglevel=error)
+        sha256sum "$dir/package-lock.json" "$dir/package.json" >"$stamp"
+    fi
+done

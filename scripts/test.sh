@@ -5,6 +5,17 @@ cd "$(dirname "$0")/.."
 
 ./scripts/setup.sh
 
+# The browser tests drive Debian's Chromium (playwright-core cannot
+# download browsers here). Installed when missing if we may (root).
+if ! command -v chromium >/dev/null; then
+    if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null; then
+        apt-get update -qq && apt-get install -y -qq --no-install-recommends chromium >/dev/null
+    else
+        echo "setup: Chromium is needed for the browser tests: sudo apt-get install chromium" >&2
+        exit 1
+    fi
+fi
+
 echo "== format and lints"
 cargo fmt --all --check
 cargo clippy --workspace --all-targets --quiet -- -D warnings
@@ -16,5 +27,11 @@ cargo test --workspace
 
 echo "== sync-core builds for wasm32-unknown-unknown (no OS dependency)"
 cargo build -p sync-core --target wasm32-unknown-unknown --quiet
+
+echo "== web app: wasm client, type check, Vite build"
+./scripts/build-web.sh
+
+echo "== web app end to end, in Chromium, against the relay binary"
+(cd web && node --test --test-reporter=spec tests/)
 
 echo "== all tests passed"

@@ -61,8 +61,9 @@ pub(crate) fn router(state: AppState, web: Option<PathBuf>) -> Router {
         .with_state(state);
     match web {
         Some(dir) => {
-            let app =
-                Router::new().fallback_service(ServeDir::new(dir)).layer(axum::middleware::from_fn(cache_headers));
+            let app = Router::new()
+                .fallback_service(ServeDir::new(dir).precompressed_br().precompressed_gzip())
+                .layer(axum::middleware::from_fn(cache_headers));
             router.fallback_service(app)
         }
         None => router,

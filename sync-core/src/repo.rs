@@ -520,6 +520,22 @@ impl Repo {
         }
     }
 
+    /// How many changes of the document no peer is known to have: those
+    /// that are not ancestors of the heads shared with some peer, live or
+    /// remembered from a persisted sync state. On a client that syncs only
+    /// with its relay, these are the local edits the relay has not
+    /// acknowledged yet. `None` if the document is not loaded.
+    pub fn unacknowledged_changes(&self, doc: &DocumentId) -> Option<usize> {
+        let Some(DocPhase::Ready(ready)) = self.docs.get(doc).map(|d| &d.phase) else { return None };
+        let live = self.conns.values().filter_map(|c| c.docs.get(doc)?.sync.as_ref()).map(|s| s.shared_heads.clone());
+        let remembered = ready.sync_states.values().filter_map(|b| sync::State::decode(b).ok()).map(|s| s.shared_heads);
+        let mut shared: Vec<ChangeHash> = live.chain(remembered).flatten().collect();
+        shared.sort_unstable();
+        shared.dedup();
+        shared.retain(|h| automerge::ReadDoc::get_change_by_hash(&ready.am, h).is_some());
+        Some(ready.am.get_changes(&shared).len())
+    }
+
     /// Ids of the documents in memory (loaded or loading).
     pub fn documents_in_memory(&self) -> impl Iterator<Item = &DocumentId> {
         self.docs.keys()

@@ -1,4 +1,267 @@
-//! Bindings of `sync_core::Repo` for the browser: conversions only, no
-//! decisions. Filled by the issue "The offline-first PWA".
+//! Bindings of [`sync_core::Repo`] for the browser: conversions only, no
+//! decisions.
+//!
+//! The TypeScript driver (`web/src/driver.ts`) owns a [`WasmRepo`], feeds it
+//! what happens (a websocket opened, a frame arrived, storage answered, the
+//! user edited) with the current time, and carries out the outputs each
+//! call returns, in order: a plain JavaScript object per
+//! [`sync_core::Output`] with a `kind` field (see [`output`]).
+//!
+//! Agenda data crosses as JSON text: edits in, the read model out, both in
+//! `sync-core`'s own serde shapes (`docs/schema.md`). Storage keys cross as
+//! their `/`-joined text, the same as in the relay's SQLite table, so that a
+//! document is the key range `[doc + "/", doc + "0")` in IndexedDB too.
+//!
+//! What this module does not do: IO, clocks, randomness (the driver passes
+//! them in), retries, or any protocol or schema decision.
+
+use std::str::FromStr;
+
+use js_sys::{Array, Object, Reflect, Uint8Array};
+use sync_core::automerge::ActorId;
+use sync_core::rythme::Timestamp;
+use sync_core::{
+    AccessPolicy, ConnId, Direction, DocumentId, Input, Output, PeerId, Repo, StorageKey, StorageWrite, UnixMillis,
+    agenda,
+};
+use wasm_bindgen::prelude::*;
 
 pub use sync_core::PROTOCOL_VERSION;
+
+/// A client repo, driven from JavaScript.
+#[wasm_bindgen]
+pub struct WasmRepo {
+    repo: Repo,
+    /// The actor id of local changes, as hex: the `auteur` of edits.
+    actor: String,
+    /// What starting produced (the storage id to write, at first start).
+    started: Vec<Output>,
+}
+
+#[wasm_bindgen]
+impl WasmRepo {
+    /// Starts a persistent client repo. `actor` and `random` are 16 random
+    /// bytes each (from `crypto.getRandomValues`); `storedStorageId` is what
+    /// IndexedDB holds under `storage-adapter-id`, if anything. The outputs
+    /// of starting come from [`WasmRepo::take_started`].
+    #[wasm_bindgen(constructor)]
+    pub fn new(
+        peer_id: &str,
+        actor: &[u8],
+        session_id: &str,
+        stored_storage_id: Option<Vec<u8>>,
+        random: &[u8],
+    ) -> Result<WasmRepo, JsError> {
+        let peer = PeerId::from_str(peer_id)?;
+        let random: [u8; 16] = random.try_into().map_err(|_| JsError::new("random must be 16 bytes"))?;
+        let actor = ActorId::from(actor);
+        let mut config = sync_core::Config::new(peer, actor.clone(), session_id.to_owned());
+        config.access = AccessPolicy::AllowAll;
+        let (repo, started) = Repo::start(config, stored_storage_id.as_deref(), random)?;
+        Ok(WasmRepo { repo, actor: actor.to_hex_string(), started })
+    }
+
+    /// The outputs of starting (once; empty afterwards).
+    #[wasm_bindgen(js_name = takeStarted)]
+    pub fn take_started(&mut self) -> Array {
+        outputs(std::mem::take(&mut self.started))
+    }
+
+    /// The storage id, once the repo has one.
+    #[wasm_bindgen(js_name = storageId)]
+    pub fn storage_id(&self) -> Option<String> {
+        self.repo.storage_id().map(|s| s.to_string())
+    }
+
+    /// The actor id of local changes, as hex (the `auteur` of edits).
+    pub fn actor(&self) -> String {
+        self.actor.clone()
+    }
+
+    /// A websocket to the relay opened.
+    pub fn connected(&mut self, now: f64, conn: u32) -> Array {
+        let input = Input::Connected { conn: ConnId(conn.into()), direction: Direction::Outbound, expected_peer: None };
+        self.handle(now, input)
+    }
+
+    /// A binary frame arrived.
+    pub fn received(&mut self, now: f64, conn: u32, bytes: Vec<u8>) -> Array {
+        self.handle(now, Input::Received { conn: ConnId(conn.into()), bytes })
+    }
+
+    /// The websocket closed.
+    pub fn disconnected(&mut self, now: f64, conn: u32) -> Array {
+        self.handle(now, Input::Disconnected { conn: ConnId(conn.into()) })
+    }
+
+    /// Storage's answer to a `load` output: the keys and values stored under
+    /// the document's prefix.
+    pub fn loaded(&mut self, now: f64, doc: &str, keys: Vec<String>, values: Array) -> Result<Array, JsError> {
+        let doc = DocumentId::from_str(doc)?;
+        let mut entries = Vec::with_capacity(keys.len());
+        for (key, value) in keys.into_iter().zip(values.iter()) {
+            let components = key.split('/').map(str::to_owned).collect();
+            // Keys this version does not write are left alone.
+            if let Some(key) = StorageKey::from_components(components) {
+                entries.push((key, Uint8Array::new(&value).to_vec()));
+            }
+        }
+        Ok(self.handle(now, Input::Loaded { doc, entries }))
+    }
+
+    /// The user opened a document (by its id, from a link).
+    pub fn open(&mut self, now: f64, doc: &str) -> Result<Array, JsError> {
+        Ok(self.handle(now, Input::Open { doc: DocumentId::from_str(doc)? }))
+    }
+
+    /// Timers: call at [`WasmRepo::next_deadline`].
+    pub fn tick(&mut self, now: f64) -> Array {
+        self.handle(now, Input::Tick)
+    }
+
+    /// When to call [`WasmRepo::tick`] next (Unix milliseconds), if ever.
+    #[wasm_bindgen(js_name = nextDeadline)]
+    pub fn next_deadline(&self) -> Option<f64> {
+        self.repo.next_deadline().map(|t| t.0 as f64)
+    }
+
+    /// Creates a territory with its profile (JSON of `Profil`). `id` is 16
+    /// random bytes. Returns `{ doc, outputs }`.
+    #[wasm_bindgen(js_name = createTerritory)]
+    pub fn create_territory(&mut self, now: f64, id: &[u8], profil_json: &str) -> Result<Object, JsError> {
+        let profil: agenda::Profil = serde_json::from_str(profil_json)?;
+        let auteur = self.actor();
+        let (doc, out) = self.repo.create_territory(millis(now), id, &auteur, profil)?;
+        let result = Object::new();
+        set(&result, "doc", &JsValue::from_str(&doc.to_string()));
+        set(&result, "outputs", &outputs(out));
+        Ok(result)
+    }
+
+    /// Applies an edit (JSON of `Edit`) as this repo's actor. An invalid
+    /// edit throws its French message and changes nothing.
+    pub fn apply(&mut self, now: f64, doc: &str, edit_json: &str) -> Result<Array, JsError> {
+        let doc = DocumentId::from_str(doc)?;
+        let edit: agenda::Edit = serde_json::from_str(edit_json)?;
+        let auteur = self.actor();
+        Ok(outputs(self.repo.apply(millis(now), &doc, &auteur, edit)?))
+    }
+
+    /// The agenda read model as JSON, if the document is loaded.
+    #[wasm_bindgen(js_name = agendaJson)]
+    pub fn agenda_json(&self, doc: &str) -> Result<Option<String>, JsError> {
+        let doc = DocumentId::from_str(doc)?;
+        Ok(self.repo.agenda(&doc).map(|a| serde_json::to_string(&a)).transpose()?)
+    }
+
+    /// The rendez-vous between two instants (Unix milliseconds), recurring
+    /// ones expanded, as JSON.
+    #[wasm_bindgen(js_name = rendezVousJson)]
+    pub fn rendez_vous_json(&self, doc: &str, from: f64, to: f64) -> Result<Option<String>, JsError> {
+        let doc = DocumentId::from_str(doc)?;
+        let (from, to) = (timestamp(from)?, timestamp(to)?);
+        let Some(agenda) = self.repo.agenda(&doc) else { return Ok(None) };
+        Ok(Some(serde_json::to_string(&agenda.rendez_vous(from, to))?))
+    }
+
+    /// Local changes the relay has not acknowledged yet, if loaded.
+    #[wasm_bindgen(js_name = unacknowledgedChanges)]
+    pub fn unacknowledged_changes(&self, doc: &str) -> Result<Option<u32>, JsError> {
+        let doc = DocumentId::from_str(doc)?;
+        Ok(self.repo.unacknowledged_changes(&doc).map(|n| u32::try_from(n).unwrap_or(u32::MAX)))
+    }
+
+    /// Whether the document is loaded and has content.
+    #[wasm_bindgen(js_name = hasDocument)]
+    pub fn has_document(&self, doc: &str) -> bool {
+        DocumentId::from_str(doc).ok().and_then(|d| self.repo.document(&d)).is_some_and(|am| !am.get_heads().is_empty())
+    }
+
+    fn handle(&mut self, now: f64, input: Input) -> Array {
+        outputs(self.repo.handle(millis(now), input))
+    }
+}
+
+/// The French sentence of a rhythm (JSON of `Rythme`), or its error.
+#[wasm_bindgen(js_name = phraseRythme)]
+pub fn phrase_rythme(rythme_json: &str) -> Result<String, JsError> {
+    let rythme: sync_core::rythme::Rythme = serde_json::from_str(rythme_json)?;
+    Ok(rythme.phrase())
+}
+
+fn millis(now: f64) -> UnixMillis {
+    UnixMillis(if now.is_finite() && now > 0.0 { now as u64 } else { 0 })
+}
+
+fn timestamp(ms: f64) -> Result<Timestamp, JsError> {
+    Ok(Timestamp::from_millisecond(ms as i64)?)
+}
+
+/// Outputs as JavaScript objects, in order:
+/// - `{ kind: "send", conn, bytes }`, `{ kind: "close", conn, reason }`
+/// - `{ kind: "load", doc }`
+/// - `{ kind: "write", put: [[key, bytes], …], delete: [key, …] }`, to apply
+///   in one IndexedDB transaction before anything after it
+/// - `{ kind: "changed", doc }`, `{ kind: "unavailable", doc }`
+/// - `{ kind: "ephemeral", doc, sender, data }`
+pub fn outputs(outputs: Vec<Output>) -> Array {
+    outputs.into_iter().filter_map(output).collect()
+}
+
+fn output(output: Output) -> Option<JsValue> {
+    let object = Object::new();
+    let kind = match output {
+        Output::Send { conn, bytes } => {
+            set(&object, "conn", &JsValue::from(conn.0 as u32));
+            set(&object, "bytes", &Uint8Array::from(&bytes[..]));
+            "send"
+        }
+        Output::Close { conn, reason } => {
+            set(&object, "conn", &JsValue::from(conn.0 as u32));
+            set(&object, "reason", &JsValue::from_str(&reason.to_string()));
+            "close"
+        }
+        Output::Load { doc } => {
+            set(&object, "doc", &JsValue::from_str(&doc.to_string()));
+            "load"
+        }
+        Output::Write(StorageWrite { put, delete }) => {
+            let puts: Array = put
+                .into_iter()
+                .map(|(key, value)| {
+                    let pair = Array::new();
+                    pair.push(&JsValue::from_str(&key.to_string()));
+                    pair.push(&Uint8Array::from(&value[..]));
+                    JsValue::from(pair)
+                })
+                .collect();
+            let deletes: Array = delete.into_iter().map(|key| JsValue::from_str(&key.to_string())).collect();
+            set(&object, "put", &puts);
+            set(&object, "delete", &deletes);
+            "write"
+        }
+        Output::DocumentChanged { doc } => {
+            set(&object, "doc", &JsValue::from_str(&doc.to_string()));
+            "changed"
+        }
+        Output::DocumentUnavailable { doc } => {
+            set(&object, "doc", &JsValue::from_str(&doc.to_string()));
+            "unavailable"
+        }
+        Output::Ephemeral { doc, sender, data } => {
+            set(&object, "doc", &JsValue::from_str(&doc.to_string()));
+            set(&object, "sender", &JsValue::from_str(sender.as_str()));
+            set(&object, "data", &Uint8Array::from(&data[..]));
+            "ephemeral"
+        }
+        // The client runs with `AllowAll`: the core never asks.
+        Output::CheckAccess { .. } => return None,
+    };
+    set(&object, "kind", &JsValue::from_str(kind));
+    Some(object.into())
+}
+
+fn set(object: &Object, key: &str, value: &JsValue) {
+    // Setting a property on a plain object we just made cannot fail.
+    let _ = Reflect::set(object, &JsValue::from_str(key), value);
+}

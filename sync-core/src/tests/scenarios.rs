@@ -382,3 +382,30 @@ fn messages_that_arrive_while_loading_are_processed_in_order() {
     assert_eq!(sim.heads(RELAY, &agenda), sim.heads(1, &agenda));
     assert!(sim.nodes[RELAY].closed.is_empty());
 }
+
+#[test]
+fn unacknowledged_changes_count_what_the_relay_has_not_confirmed() {
+    let mut sim = Sim::new(&["alice"]);
+    sim.disconnect(1);
+    let agenda = sim.create(1, "agenda");
+    sim.put(1, &agenda, "titre", "Marché");
+    sim.put(1, &agenda, "lieu", "Halle");
+    let pending = |sim: &Sim| sim.nodes[1].repo.unacknowledged_changes(&agenda);
+    let offline = pending(&sim).expect("loaded");
+    assert!(offline >= 2, "{offline}");
+
+    sim.connect(1);
+    sim.run_until_quiet();
+    assert_eq!(pending(&sim), Some(0));
+
+    sim.disconnect(1);
+    sim.put(1, &agenda, "lieu", "Place de l'église");
+    assert_eq!(pending(&sim), Some(1));
+    // Known across a restart, from the persisted sync state.
+    sim.restart(1);
+    sim.settle(1);
+    assert_eq!(pending(&sim), Some(1));
+    sim.connect(1);
+    sim.run_until_quiet();
+    assert_eq!(pending(&sim), Some(0));
+}

@@ -1,0 +1,472 @@
+// The screens, French first, phone first. Routes live in the URL's hash
+// (`#/territoire/<document>`), so every link opens the same cached shell,
+// offline included. Everything shown comes from sync-core's read model.
+
+import { useEffect, useState } from "preact/hooks";
+import type { Driver, Etat } from "./driver";
+import type { TerritoireConnu } from "./storage";
+
+interface Occurrence {
+  debut: string;
+  fin: string;
+  debut_utc: string;
+  etat: string;
+  deplacee: boolean;
+  lieu?: string;
+}
+interface RendezVous {
+  collection: string;
+  id: string;
+  titre: string;
+  occurrence: Occurrence;
+}
+interface ValeurConcurrente {
+  valeur: unknown;
+  auteur?: string;
+  date?: number;
+}
+interface Conflit {
+  chemin: string;
+  valeurs: ValeurConcurrente[];
+}
+interface Action {
+  titre: string;
+  description: string;
+  rythme?: unknown;
+  lieu?: { libelle: string };
+  supprime?: boolean;
+}
+interface Agenda {
+  profil?: { nom: string };
+  actions: Record<string, Action>;
+  conflits: Conflit[];
+}
+
+const ETATS: Record<string, string> = {
+  programme: "",
+  a_confirmer: "à confirmer",
+  reprogramme: "reprogrammé",
+  deplace_en_ligne: "en ligne",
+  reporte: "reporté",
+  complet: "complet",
+  annule: "annulé",
+};
+
+function useRoute(): string[] {
+  const read = () => location.hash.replace(/^#\/?/, "").split("/").filter(Boolean).map(decodeURIComponent);
+  const [route, setRoute] = useState(read);
+  useEffect(() => {
+    const onChange = () => setRoute(read());
+    window.addEventListener("hashchange", onChange);
+    return () => window.removeEventListener("hashchange", onChange);
+  }, []);
+  return route;
+}
+
+function useDriver(driver: Driver): Etat {
+  const [, setVersion] = useState(0);
+  useEffect(() => driver.subscribe(() => setVersion((v) => v + 1)), [driver]);
+  return driver.etat;
+}
+
+export function App({ driver }: { driver: Driver }) {
+  const etat = useDriver(driver);
+  const route = useRoute();
+  let page;
+  if (route[0] === "territoire" && route[1]) {
+    const doc = route[1];
+    if (route[2] === "nouvelle-action") page = <NouvelleAction driver={driver} doc={doc} />;
+    else if (route[2] === "action" && route[3]) page = <FicheAction driver={driver} doc={doc} id={route[3]} />;
+    else page = <Territoire driver={driver} doc={doc} />;
+  } else {
+    page = <Accueil driver={driver} />;
+  }
+  return (
+    <>
+      <header>
+        <a href="#/" class="marque">
+          Essaim
+        </a>
+        <Statut etat={etat} />
+      </header>
+      <main id="contenu">{page}</main>
+    </>
+  );
+}
+
+function Statut({ etat }: { etat: Etat }) {
+  const heure = etat.derniereSynchro
+    ? new Date(etat.derniereSynchro).toLocaleTimeString("fr-FR", { hour: "2-digit", minute: "2-digit" })
+    : undefined;
+  return (
+    <p class="statut" role="status" aria-live="polite">
+      <span class={etat.enLigne ? "en-ligne" : "hors-ligne"}>{etat.enLigne ? "En ligne" : "Hors ligne"}</span>
+      {" · "}
+      <span>{heure ? `synchronisé à ${heure}` : "jamais synchronisé"}</span>
+      {" · "}
+      <span data-testid="en-attente">
+        {etat.enAttente === 0
+          ? "aucune modification en attente"
+          : `${etat.enAttente} modification${etat.enAttente > 1 ? "s" : ""} en attente`}
+      </span>
+    </p>
+  );
+}
+
+function Accueil({ driver }: { driver: Driver }) {
+  const [territoires, setTerritoires] = useState<TerritoireConnu[]>([]);
+  const [nom, setNom] = useState("");
+  const [lien, setLien] = useState("");
+  const [erreurNom, setErreurNom] = useState<string>();
+  const [erreurLien, setErreurLien] = useState<string>();
+  useEffect(() => {
+    driver.storage.territoires().then(setTerritoires);
+  }, [driver]);
+
+  const creer = async (event: Event) => {
+    event.preventDefault();
+    if (!nom.trim()) return setErreurNom("Donnez un nom au territoire.");
+    try {
+      const doc = driver.createTerritory({ nom: nom.trim() });
+      await driver.storage.retenir({ doc, nom: nom.trim(), rejointLe: Date.now() });
+      location.hash = `#/territoire/${doc}`;
+    } catch (error) {
+      setErreurNom(String(error instanceof Error ? error.message : error));
+    }
+  };
+  const rejoindre = (event: Event) => {
+    event.preventDefault();
+    const doc = documentDuLien(lien);
+    if (!doc) return setErreurLien("Ce lien n'est pas un lien de territoire Essaim.");
+    location.hash = `#/territoire/${doc}`;
+  };
+
+  return (
+    <>
+      <h1>Vos territoires</h1>
+      {territoires.length === 0 ? (
+        <p>Vous n'avez encore rejoint aucun territoire.</p>
+      ) : (
+        <ul class="liste">
+          {territoires.map((t) => (
+            <li key={t.doc}>
+              <a href={`#/territoire/${t.doc}`}>{t.nom}</a>
+            </li>
+          ))}
+        </ul>
+      )}
+      <form onSubmit={creer} noValidate>
+        <h2>Créer un territoire</h2>
+        <Champ id="nom" label="Nom du territoire" erreur={erreurNom}>
+          <input id="nom" value={nom} onInput={(e) => (setNom(e.currentTarget.value), setErreurNom(undefined))} />
+        </Champ>
+        <button type="submit">Créer le territoire</button>
+      </form>
+      <form onSubmit={rejoindre} noValidate>
+        <h2>Rejoindre un territoire</h2>
+        <Champ id="lien" label="Lien reçu" erreur={erreurLien}>
+          <input
+            id="lien"
+            inputMode="url"
+            value={lien}
+            onInput={(e) => (setLien(e.currentTarget.value), setErreurLien(undefined))}
+          />
+        </Champ>
+        <button type="submit">Rejoindre</button>
+      </form>
+    </>
+  );
+}
+
+/** The document id of a territory link (`…#/territoire/<id>`), or of a bare id. */
+export function documentDuLien(lien: string): string | undefined {
+  const match = lien.trim().match(/(?:#\/territoire\/|automerge:|^)([1-9A-HJ-NP-Za-km-z]{20,60})(?:[/#?].*)?$/);
+  return match?.[1];
+}
+
+function Territoire({ driver, doc }: { driver: Driver; doc: string }) {
+  useEffect(() => driver.openDocument(doc), [driver, doc]);
+  const agenda = driver.agenda(doc) as Agenda | undefined;
+  const nom = agenda?.profil?.nom;
+  useEffect(() => {
+    if (nom) driver.storage.retenir({ doc, nom, rejointLe: Date.now() });
+  }, [driver, doc, nom]);
+  useEffect(() => {
+    document.title = nom ? `${nom} · Essaim` : "Essaim";
+  }, [nom]);
+
+  if (!agenda || !driver.hasDocument(doc)) {
+    return driver.isUnavailable(doc) ? (
+      <p role="alert">Ce territoire est introuvable : le lien est peut-être erroné, ou le territoire n'existe plus.</p>
+    ) : (
+      <p>Chargement du territoire…</p>
+    );
+  }
+  const maintenant = new Date();
+  const debutJour = new Date(maintenant.getFullYear(), maintenant.getMonth(), maintenant.getDate()).getTime();
+  const jour = 86_400_000;
+  const rendezVous = driver.rendezVous(doc, debutJour, debutJour + 31 * jour) as RendezVous[];
+  const groupes: [string, RendezVous[]][] = [
+    ["Aujourd'hui", rendezVous.filter((r) => Date.parse(r.occurrence.debut_utc) < debutJour + jour)],
+    [
+      "Cette semaine",
+      rendezVous.filter((r) => {
+        const t = Date.parse(r.occurrence.debut_utc);
+        return t >= debutJour + jour && t < debutJour + 7 * jour;
+      }),
+    ],
+    ["Ce mois-ci", rendezVous.filter((r) => Date.parse(r.occurrence.debut_utc) >= debutJour + 7 * jour)],
+  ];
+  const chantiers = Object.entries(agenda.actions).filter(([, a]) => !a.rythme && !a.supprime);
+  const lien = `${location.origin}/#/territoire/${doc}`;
+  return (
+    <>
+      <h1>{nom ?? "Territoire sans nom"}</h1>
+      <p>
+        <a class="bouton" href={`#/territoire/${doc}/nouvelle-action`}>
+          Nouvelle action
+        </a>
+      </p>
+      {agenda.conflits.length > 0 && (
+        <p role="note">
+          {agenda.conflits.length} modification{agenda.conflits.length > 1 ? "s" : ""} simultanée
+          {agenda.conflits.length > 1 ? "s" : ""} à départager : ouvrez la fiche concernée.
+        </p>
+      )}
+      <h2>Rendez-vous</h2>
+      {groupes.map(([titre, liste]) => (
+        <section key={titre} aria-labelledby={`g-${titre}`}>
+          <h3 id={`g-${titre}`}>{titre}</h3>
+          {liste.length === 0 ? (
+            <p>Aucun rendez-vous.</p>
+          ) : (
+            <ul class="liste">
+              {liste.map((r) => (
+                <li key={`${r.id}-${r.occurrence.debut}`}>
+                  <a href={`#/territoire/${doc}/action/${r.id}`}>{r.titre}</a>{" "}
+                  <span>{quand(r.occurrence.debut)}</span>
+                  {ETATS[r.occurrence.etat] && <strong> · {ETATS[r.occurrence.etat]}</strong>}
+                  {r.occurrence.deplacee && <strong> · déplacé</strong>}
+                </li>
+              ))}
+            </ul>
+          )}
+        </section>
+      ))}
+      <h2>Chantiers</h2>
+      {chantiers.length === 0 ? (
+        <p>Aucun chantier en cours.</p>
+      ) : (
+        <ul class="liste">
+          {chantiers.map(([id, a]) => (
+            <li key={id}>
+              <a href={`#/territoire/${doc}/action/${id}`}>{a.titre}</a>
+            </li>
+          ))}
+        </ul>
+      )}
+      <h2>Inviter</h2>
+      <p>
+        Partagez ce lien : <code data-testid="lien-territoire">{lien}</code>
+      </p>
+    </>
+  );
+}
+
+function quand(localIso: string): string {
+  const [date, heure] = localIso.split("T");
+  const [a, m, j] = date.split("-").map(Number);
+  const jour = new Date(a, m - 1, j).toLocaleDateString("fr-FR", { weekday: "long", day: "numeric", month: "long" });
+  return `${jour} à ${heure.slice(0, 5).replace(":", " h ")}`;
+}
+
+const RYTHMES: Record<string, string> = {
+  aucun: "Une seule fois",
+  hebdo: "Chaque semaine, le même jour",
+  quinzaine: "Tous les 15 jours",
+  mensuel: "Chaque mois, le même jour de la semaine (ex. 1er samedi)",
+};
+const JOURS = ["SU", "MO", "TU", "WE", "TH", "FR", "SA"];
+
+function NouvelleAction({ driver, doc }: { driver: Driver; doc: string }) {
+  useEffect(() => driver.openDocument(doc), [driver, doc]);
+  const [champs, setChamps] = useState({ titre: "", date: "", heure: "18:00", duree: "PT2H", rythme: "aucun", jusquau: "" });
+  const [chantier, setChantier] = useState(false);
+  const [erreurs, setErreurs] = useState<Record<string, string>>({});
+  const [erreurGlobale, setErreurGlobale] = useState<string>();
+  const maj = (nom: string) => (e: { currentTarget: { value: string } }) => {
+    setChamps({ ...champs, [nom]: e.currentTarget.value });
+    setErreurs({ ...erreurs, [nom]: "" });
+  };
+
+  const enregistrer = (event: Event) => {
+    event.preventDefault();
+    const trouvees: Record<string, string> = {};
+    if (!champs.titre.trim()) trouvees.titre = "Le titre est obligatoire.";
+    if (!chantier && !champs.date) trouvees.date = "Indiquez la date du premier rendez-vous.";
+    if (!chantier && !/^\d\d:\d\d$/.test(champs.heure)) trouvees.heure = "Indiquez l'heure (HH:MM).";
+    if (!chantier && champs.rythme !== "aucun" && !champs.jusquau)
+      trouvees.jusquau = "Indiquez jusqu'à quand ce rendez-vous se répète.";
+    if (!chantier && champs.jusquau && champs.date && champs.jusquau < champs.date)
+      trouvees.jusquau = "La date de fin doit suivre la date de début.";
+    setErreurs(trouvees);
+    if (Object.keys(trouvees).length > 0) return;
+    const valeur: Record<string, unknown> = { titre: champs.titre.trim() };
+    if (!chantier) valeur.rythme = rythme(champs);
+    valeur.nature = chantier ? "chantier_projet" : champs.rythme === "aucun" ? "rendez_vous_ponctuel" : "rendez_vous_recurrent";
+    const id = idAleatoire();
+    try {
+      driver.apply(doc, { type: "creer", collection: "actions", id, valeur });
+      location.hash = `#/territoire/${doc}`;
+    } catch (error) {
+      setErreurGlobale(String(error instanceof Error ? error.message : error));
+    }
+  };
+
+  return (
+    <form onSubmit={enregistrer} noValidate>
+      <h1>Nouvelle action</h1>
+      {erreurGlobale && <p role="alert">Action refusée : {erreurGlobale}</p>}
+      <Champ id="titre" label="Titre" erreur={erreurs.titre}>
+        <input id="titre" value={champs.titre} onInput={maj("titre")} />
+      </Champ>
+      <p>
+        <input
+          id="chantier"
+          type="checkbox"
+          checked={chantier}
+          onChange={(e) => setChantier(e.currentTarget.checked)}
+        />{" "}
+        <label for="chantier">Chantier au long cours, sans date de rendez-vous</label>
+      </p>
+      {!chantier && (
+        <>
+          <Champ id="date" label="Date du premier rendez-vous" erreur={erreurs.date}>
+            <input id="date" type="date" value={champs.date} onInput={maj("date")} />
+          </Champ>
+          <Champ id="heure" label="Heure de début" erreur={erreurs.heure}>
+            <input id="heure" type="time" value={champs.heure} onInput={maj("heure")} />
+          </Champ>
+          <Champ id="duree" label="Durée">
+            <select id="duree" value={champs.duree} onChange={maj("duree")}>
+              <option value="PT1H">1 heure</option>
+              <option value="PT2H">2 heures</option>
+              <option value="PT3H">3 heures</option>
+              <option value="PT4H">une demi-journée</option>
+            </select>
+          </Champ>
+          <Champ id="rythme" label="Rythme">
+            <select id="rythme" value={champs.rythme} onChange={maj("rythme")}>
+              {Object.entries(RYTHMES).map(([valeur, libelle]) => (
+                <option key={valeur} value={valeur}>
+                  {libelle}
+                </option>
+              ))}
+            </select>
+          </Champ>
+          {champs.rythme !== "aucun" && (
+            <Champ id="jusquau" label="Jusqu'au" erreur={erreurs.jusquau}>
+              <input id="jusquau" type="date" value={champs.jusquau} onInput={maj("jusquau")} />
+            </Champ>
+          )}
+        </>
+      )}
+      <button type="submit">Enregistrer l'action</button>{" "}
+      <a href={`#/territoire/${doc}`}>Annuler</a>
+    </form>
+  );
+}
+
+function rythme(champs: { date: string; heure: string; duree: string; rythme: string; jusquau: string }) {
+  const debut = `${champs.date}T${champs.heure}:00`;
+  const [a, m, j] = champs.date.split("-").map(Number);
+  const jour = JOURS[new Date(a, m - 1, j).getDay()];
+  const rang = Math.ceil(j / 7);
+  const regles: Record<string, object> = {
+    hebdo: { freq: "WEEKLY", par_jour: [jour] },
+    quinzaine: { freq: "WEEKLY", interval: 2, par_jour: [jour] },
+    mensuel: { freq: "MONTHLY", par_jour: [`${rang > 4 ? -1 : rang}${jour}`] },
+  };
+  const regle = regles[champs.rythme];
+  return {
+    debut,
+    fuseau: "Europe/Paris",
+    duree: champs.duree,
+    ...(regle ? { regle: { ...regle, jusqu_au: champs.jusquau } } : {}),
+  };
+}
+
+function FicheAction({ driver, doc, id }: { driver: Driver; doc: string; id: string }) {
+  useEffect(() => driver.openDocument(doc), [driver, doc]);
+  const agenda = driver.agenda(doc) as Agenda | undefined;
+  const action = agenda?.actions[id];
+  const [titre, setTitre] = useState<string>();
+  const [erreur, setErreur] = useState<string>();
+  if (!agenda || !action) return <p>Chargement de l'action…</p>;
+  const conflits = agenda.conflits.filter((c) => c.chemin.startsWith(`actions/${id}/`));
+  const modifier = (champs: Record<string, unknown>) => {
+    try {
+      driver.apply(doc, { type: "modifier", collection: "actions", id, champs });
+      setErreur(undefined);
+    } catch (error) {
+      setErreur(String(error instanceof Error ? error.message : error));
+    }
+  };
+  const enregistrer = (event: Event) => {
+    event.preventDefault();
+    const nouveau = (titre ?? action.titre).trim();
+    if (!nouveau) return setErreur("Le titre est obligatoire.");
+    modifier({ titre: nouveau });
+    setTitre(undefined);
+  };
+  return (
+    <>
+      <h1>{action.titre}</h1>
+      <p>
+        <a href={`#/territoire/${doc}`}>Retour à l'agenda</a>
+      </p>
+      {conflits.map((c) => (
+        <section key={c.chemin} class="conflit" aria-labelledby={`c-${c.chemin}`}>
+          <h2 id={`c-${c.chemin}`}>Modifications simultanées : {c.chemin.split("/").slice(2).join(" / ")}</h2>
+          <ul class="liste">
+            {c.valeurs.map((v, i) => (
+              <li key={i}>
+                « {String(v.valeur)} » par {v.auteur ? v.auteur.slice(0, 8) : "inconnu"}{" "}
+                <button type="button" onClick={() => modifier({ [c.chemin.split("/")[2]]: v.valeur })}>
+                  Garder « {String(v.valeur)} »
+                </button>
+              </li>
+            ))}
+          </ul>
+        </section>
+      ))}
+      <form onSubmit={enregistrer} noValidate>
+        <h2>Modifier</h2>
+        {erreur && <p role="alert">{erreur}</p>}
+        <Champ id="titre-action" label="Titre">
+          <input id="titre-action" value={titre ?? action.titre} onInput={(e) => setTitre(e.currentTarget.value)} />
+        </Champ>
+        <button type="submit">Enregistrer</button>
+      </form>
+    </>
+  );
+}
+
+function Champ({ id, label, erreur, children }: { id: string; label: string; erreur?: string; children: preact.ComponentChildren }) {
+  return (
+    <p class="champ">
+      <label for={id}>{label}</label>
+      {children}
+      {erreur && (
+        <span class="erreur" id={`${id}-erreur`} role="alert">
+          {erreur}
+        </span>
+      )}
+    </p>
+  );
+}
+
+function idAleatoire(): string {
+  const octets = crypto.getRandomValues(new Uint8Array(9));
+  return Array.from(octets, (o) => o.toString(36).padStart(2, "0")).join("");
+}

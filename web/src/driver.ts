@@ -1,0 +1,227 @@
+// The browser driver: carries out what sync-core's repo (wasm) decides.
+// It feeds the repo what happens (socket opened, frame received, storage
+// answered, timers, the user's edits) and carries out the outputs in order:
+// a storage write is committed to IndexedDB before anything after it (a
+// frame that advertises the change included). No protocol or schema
+// decision lives here.
+//
+// The websocket to the relay reconnects by itself: exponential backoff with
+// jitter (0.5 s to 30 s), and at once when the browser says it is online.
+
+import type { WasmRepo } from "./pkg/wasm_client.js";
+import { Storage } from "./storage";
+
+type Output =
+  | { kind: "send"; conn: number; bytes: Uint8Array }
+  | { kind: "close"; conn: number; reason: string }
+  | { kind: "load"; doc: string }
+  | { kind: "write"; put: [string, Uint8Array][]; delete: string[] }
+  | { kind: "changed"; doc: string }
+  | { kind: "unavailable"; doc: string }
+  | { kind: "ephemeral"; doc: string; sender: string; data: Uint8Array };
+
+export interface Etat {
+  /** The websocket to the relay is open and joined. */
+  enLigne: boolean;
+  /** Last time the relay had every local change (ms since the epoch). */
+  derniereSynchro?: number;
+  /** Local changes the relay has not acknowledged yet. */
+  enAttente: number;
+}
+
+const BACKOFF_MIN_MS = 500;
+const BACKOFF_MAX_MS = 30_000;
+
+export class Driver {
+  private socket?: WebSocket;
+  private conn = 0;
+  private attempts = 0;
+  /** The relay has answered on the current socket. */
+  private joined = false;
+  private reconnectTimer?: ReturnType<typeof setTimeout>;
+  private tickTimer?: ReturnType<typeof setTimeout>;
+  private chain: Promise<void> = Promise.resolve();
+  private readonly open = new Set<string>();
+  private readonly listeners = new Set<() => void>();
+  private readonly unavailable = new Set<string>();
+  etat: Etat = { enLigne: false, enAttente: 0 };
+
+  constructor(
+    private readonly repo: WasmRepo,
+    readonly storage: Storage,
+    private readonly url: string,
+  ) {
+    this.carry(repo.takeStarted());
+    window.addEventListener("online", () => this.reconnectNow());
+    // A socket can outlive the network by minutes before TCP notices: when
+    // the browser knows it is offline, drop it (edits queue locally).
+    window.addEventListener("offline", () => this.dropSocket());
+  }
+
+  /** Subscribes to any change (documents, connection state). */
+  subscribe(listener: () => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** Opens a document: loaded from IndexedDB, then synced with the relay. */
+  openDocument(doc: string): void {
+    if (this.open.has(doc)) return;
+    this.open.add(doc);
+    this.carry(this.repo.open(Date.now(), doc));
+  }
+
+  isUnavailable(doc: string): boolean {
+    return this.unavailable.has(doc) && !this.repo.hasDocument(doc);
+  }
+
+  hasDocument(doc: string): boolean {
+    return this.repo.hasDocument(doc);
+  }
+
+  createTerritory(profil: object): string {
+    const id = crypto.getRandomValues(new Uint8Array(16));
+    const created = this.repo.createTerritory(Date.now(), id, JSON.stringify(profil)) as {
+      doc: string;
+      outputs: Output[];
+    };
+    this.open.add(created.doc);
+    this.carry(created.outputs);
+    return created.doc;
+  }
+
+  /** Applies an edit; throws the core's French message if it is invalid. */
+  apply(doc: string, edit: object): void {
+    this.carry(this.repo.apply(Date.now(), doc, JSON.stringify(edit)));
+  }
+
+  agenda(doc: string): unknown {
+    const json = this.repo.agendaJson(doc);
+    return json === undefined ? undefined : JSON.parse(json);
+  }
+
+  rendezVous(doc: string, from: number, to: number): unknown[] {
+    const json = this.repo.rendezVousJson(doc, from, to);
+    return json === undefined ? [] : JSON.parse(json);
+  }
+
+  /** Resolves once every output so far is carried out (writes committed). */
+  settled(): Promise<void> {
+    return this.chain;
+  }
+
+  connect(): void {
+    clearTimeout(this.reconnectTimer);
+    if (this.socket) return;
+    const conn = ++this.conn;
+    const socket = new WebSocket(this.url);
+    socket.binaryType = "arraybuffer";
+    this.socket = socket;
+    socket.onopen = () => this.carry(this.repo.connected(Date.now(), conn));
+    socket.onmessage = (event) => {
+      if (!(event.data instanceof ArrayBuffer)) return;
+      this.attempts = 0;
+      this.joined = true;
+      this.carry(this.repo.received(Date.now(), conn, new Uint8Array(event.data)));
+    };
+    socket.onclose = () => {
+      if (this.socket !== socket) return;
+      this.socket = undefined;
+      this.joined = false;
+      this.carry(this.repo.disconnected(Date.now(), conn));
+      this.scheduleReconnect();
+    };
+  }
+
+  /** Forgets the socket at once (its close handshake may never finish). */
+  private dropSocket(): void {
+    const socket = this.socket;
+    if (!socket) return;
+    this.socket = undefined;
+    this.joined = false;
+    socket.onclose = null;
+    socket.onmessage = null;
+    socket.close();
+    this.carry(this.repo.disconnected(Date.now(), this.conn));
+    this.scheduleReconnect();
+  }
+
+  private reconnectNow(): void {
+    this.attempts = 0;
+    if (!this.socket) this.connect();
+  }
+
+  private scheduleReconnect(): void {
+    const ceiling = Math.min(BACKOFF_MAX_MS, BACKOFF_MIN_MS * 2 ** this.attempts);
+    this.attempts += 1;
+    const delay = ceiling / 2 + Math.random() * (ceiling / 2);
+    clearTimeout(this.reconnectTimer);
+    this.reconnectTimer = setTimeout(() => this.connect(), delay);
+  }
+
+  /** Queues outputs behind those already queued, and carries them out. */
+  private carry(outputs: Output[]): void {
+    this.chain = this.chain.then(() => this.carryOut(outputs)).catch((error) => {
+      // A storage failure: stop rather than pretend. The page says so.
+      console.error("Essaim: stockage impossible", error);
+      this.socket?.close();
+      throw error;
+    });
+  }
+
+  private async carryOut(outputs: Output[]): Promise<void> {
+    let changed = false;
+    for (const output of outputs) {
+      switch (output.kind) {
+        case "write":
+          await this.storage.write(output.put, output.delete);
+          break;
+        case "send":
+          if (output.conn === this.conn && this.socket?.readyState === WebSocket.OPEN) {
+            this.socket.send(output.bytes);
+          }
+          break;
+        case "close":
+          if (output.conn === this.conn) this.socket?.close(1000, output.reason.slice(0, 120));
+          break;
+        case "load": {
+          const { keys, values } = await this.storage.load(output.doc);
+          await this.carryOut(this.repo.loaded(Date.now(), output.doc, keys, values));
+          changed = true;
+          break;
+        }
+        case "unavailable":
+          this.unavailable.add(output.doc);
+          changed = true;
+          break;
+        case "changed":
+          changed = true;
+          break;
+        case "ephemeral":
+          break;
+      }
+    }
+    this.refresh(changed);
+  }
+
+  private refresh(changed: boolean): void {
+    let enAttente = 0;
+    for (const doc of this.open) enAttente += this.repo.unacknowledgedChanges(doc) ?? 0;
+    const before = this.etat;
+    const enLigne = this.socket?.readyState === WebSocket.OPEN && this.joined;
+    const derniereSynchro = enLigne && enAttente === 0 ? Date.now() : before.derniereSynchro;
+    this.etat = { enLigne, enAttente, derniereSynchro };
+    this.scheduleTick();
+    if (changed || before.enAttente !== enAttente || before.enLigne !== enLigne) {
+      for (const listener of this.listeners) listener();
+    }
+  }
+
+  private scheduleTick(): void {
+    const deadline = this.repo.nextDeadline();
+    clearTimeout(this.tickTimer);
+    if (deadline === undefined) return;
+    const delay = Math.max(0, Math.min(deadline - Date.now(), 2 ** 31 - 1));
+    this.tickTimer = setTimeout(() => this.carry(this.repo.tick(Date.now())), delay);
+  }
+}

@@ -1,0 +1,39 @@
+// Essaim's service worker, written out by vite.config.ts with the list of
+// built files (PRECACHE) and a version derived from it (VERSION).
+// Install: cache the app shell and every built file, wasm included.
+// Fetch: precached files from the cache (the app opens with no network);
+// anything else from the network. The websocket (/sync) is never touched.
+// Activate: drop the caches of older versions.
+
+const VERSION = "__VERSION__";
+const PRECACHE = __PRECACHE__;
+const CACHE = `essaim-${VERSION}`;
+
+self.addEventListener("install", (event) => {
+  event.waitUntil(
+    caches
+      .open(CACHE)
+      .then((cache) => cache.addAll(PRECACHE))
+      .then(() => self.skipWaiting()),
+  );
+});
+
+self.addEventListener("activate", (event) => {
+  event.waitUntil(
+    caches
+      .keys()
+      .then((keys) => Promise.all(keys.filter((k) => k.startsWith("essaim-") && k !== CACHE).map((k) => caches.delete(k))))
+      .then(() => self.clients.claim()),
+  );
+});
+
+self.addEventListener("fetch", (event) => {
+  const request = event.request;
+  if (request.method !== "GET") return;
+  const url = new URL(request.url);
+  if (url.origin !== self.location.origin) return;
+  // Every page of the app is the same shell: routes live in the hash.
+  const key = request.mode === "navigate" ? "/" : url.pathname;
+  if (!PRECACHE.includes(key)) return;
+  event.respondWith(caches.open(CACHE).then((cache) => cache.match(key)).then((hit) => hit ?? fetch(request)));
+});
