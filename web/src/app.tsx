@@ -4,9 +4,11 @@
 
 import { useEffect, useState } from "preact/hooks";
 import type { Driver, Etat } from "./driver";
+import { phraseRythme } from "./pkg/wasm_client.js";
 import type { TerritoireConnu } from "./storage";
 
 interface Occurrence {
+  origine: string;
   debut: string;
   fin: string;
   debut_utc: string;
@@ -73,7 +75,13 @@ export function App({ driver }: { driver: Driver }) {
   const etat = useDriver(driver);
   const route = useRoute();
   let page;
-  if (route[0] === "territoire" && route[1]) {
+  if (route[0] === "territoire" && route[1] && !driver.openDocument(route[1])) {
+    page = (
+      <p role="alert">
+        Ce lien n'est pas valide : il ne désigne aucun territoire. Vérifiez qu'il a été copié en entier.
+      </p>
+    );
+  } else if (route[0] === "territoire" && route[1]) {
     const doc = route[1];
     if (route[2] === "nouvelle-action") page = <NouvelleAction driver={driver} doc={doc} />;
     else if (route[2] === "action" && route[3]) page = <FicheAction driver={driver} doc={doc} id={route[3]} />;
@@ -185,7 +193,6 @@ export function documentDuLien(lien: string): string | undefined {
 }
 
 function Territoire({ driver, doc }: { driver: Driver; doc: string }) {
-  useEffect(() => driver.openDocument(doc), [driver, doc]);
   const agenda = driver.agenda(doc) as Agenda | undefined;
   const nom = agenda?.profil?.nom;
   useEffect(() => {
@@ -273,6 +280,24 @@ function Territoire({ driver, doc }: { driver: Driver; doc: string }) {
   );
 }
 
+/** The rhythm as a French sentence, by sync-core. */
+function phrase(rythme: unknown): string {
+  try {
+    return phraseRythme(JSON.stringify(rythme));
+  } catch {
+    return "Rythme illisible sur cet appareil (version plus récente ?)";
+  }
+}
+
+/** The sentence of a rhythm being typed, or why it is not valid yet. */
+function apercu(rythme: unknown): string {
+  try {
+    return phraseRythme(JSON.stringify(rythme));
+  } catch (error) {
+    return `Rythme pas encore valide : ${error instanceof Error ? error.message : String(error)}`;
+  }
+}
+
 function quand(localIso: string): string {
   const [date, heure] = localIso.split("T");
   const [a, m, j] = date.split("-").map(Number);
@@ -289,7 +314,6 @@ const RYTHMES: Record<string, string> = {
 const JOURS = ["SU", "MO", "TU", "WE", "TH", "FR", "SA"];
 
 function NouvelleAction({ driver, doc }: { driver: Driver; doc: string }) {
-  useEffect(() => driver.openDocument(doc), [driver, doc]);
   const [champs, setChamps] = useState({ titre: "", date: "", heure: "18:00", duree: "PT2H", rythme: "aucun", jusquau: "" });
   const [chantier, setChantier] = useState(false);
   const [erreurs, setErreurs] = useState<Record<string, string>>({});
@@ -369,6 +393,11 @@ function NouvelleAction({ driver, doc }: { driver: Driver; doc: string }) {
               <input id="jusquau" type="date" value={champs.jusquau} onInput={maj("jusquau")} />
             </Champ>
           )}
+          {champs.date && (champs.rythme === "aucun" || champs.jusquau) && (
+            <p aria-live="polite" data-testid="apercu-rythme">
+              {apercu(rythme(champs))}
+            </p>
+          )}
         </>
       )}
       <button type="submit">Enregistrer l'action</button>{" "}
@@ -397,11 +426,11 @@ function rythme(champs: { date: string; heure: string; duree: string; rythme: st
 }
 
 function FicheAction({ driver, doc, id }: { driver: Driver; doc: string; id: string }) {
-  useEffect(() => driver.openDocument(doc), [driver, doc]);
   const agenda = driver.agenda(doc) as Agenda | undefined;
   const action = agenda?.actions[id];
   const [titre, setTitre] = useState<string>();
   const [erreur, setErreur] = useState<string>();
+  const [pause, setPause] = useState({ du: "", au: "" });
   if (!agenda || !action) return <p>Chargement de l'action…</p>;
   const conflits = agenda.conflits.filter((c) => c.chemin.startsWith(`actions/${id}/`));
   const modifier = (champs: Record<string, unknown>) => {
@@ -419,12 +448,70 @@ function FicheAction({ driver, doc, id }: { driver: Driver; doc: string; id: str
     modifier({ titre: nouveau });
     setTitre(undefined);
   };
+  const maintenant = Date.now();
+  const prochains = (driver.rendezVous(doc, maintenant - 86_400_000, maintenant + 90 * 86_400_000) as RendezVous[])
+    .filter((r) => r.collection === "actions" && r.id === id)
+    .slice(0, 12);
+  const occurrence = (origine: string, etat: string) =>
+    tenter(() =>
+      driver.apply(doc, { type: "modifier_occurrence", collection: "actions", id, origine, exception: { etat } }),
+    );
+  const tenter = (f: () => void) => {
+    try {
+      f();
+      setErreur(undefined);
+    } catch (error) {
+      setErreur(String(error instanceof Error ? error.message : error));
+    }
+  };
+  const pauser = (event: Event) => {
+    event.preventDefault();
+    if (!pause.du || !pause.au) return setErreur("Indiquez le début et la fin de la pause.");
+    if (pause.au < pause.du) return setErreur("La fin de la pause doit suivre son début.");
+    tenter(() => driver.apply(doc, { type: "pauser", collection: "actions", id, pause: { du: pause.du, au: pause.au } }));
+  };
   return (
     <>
       <h1>{action.titre}</h1>
       <p>
         <a href={`#/territoire/${doc}`}>Retour à l'agenda</a>
       </p>
+      {action.rythme ? <p data-testid="phrase-rythme">{phrase(action.rythme)}</p> : <p>Chantier au long cours.</p>}
+      {erreur && <p role="alert">{erreur}</p>}
+      {prochains.length > 0 && (
+        <section aria-labelledby="prochains">
+          <h2 id="prochains">Prochains rendez-vous</h2>
+          <ul class="liste">
+            {prochains.map((r) => (
+              <li key={r.occurrence.debut}>
+                {quand(r.occurrence.debut)}
+                {ETATS[r.occurrence.etat] && <strong> · {ETATS[r.occurrence.etat]}</strong>}{" "}
+                {r.occurrence.etat === "annule" ? (
+                  <button type="button" onClick={() => occurrence(r.occurrence.origine, "programme")}>
+                    Rétablir le rendez-vous du {quand(r.occurrence.debut)}
+                  </button>
+                ) : (
+                  <button type="button" onClick={() => occurrence(r.occurrence.origine, "annule")}>
+                    Annuler le rendez-vous du {quand(r.occurrence.debut)}
+                  </button>
+                )}
+              </li>
+            ))}
+          </ul>
+        </section>
+      )}
+      {action.rythme !== undefined && (
+        <form onSubmit={pauser} noValidate>
+          <h2>Mettre le rythme en pause</h2>
+          <Champ id="pause-du" label="Du">
+            <input id="pause-du" type="date" value={pause.du} onInput={(e) => setPause({ ...pause, du: e.currentTarget.value })} />
+          </Champ>
+          <Champ id="pause-au" label="Au">
+            <input id="pause-au" type="date" value={pause.au} onInput={(e) => setPause({ ...pause, au: e.currentTarget.value })} />
+          </Champ>
+          <button type="submit">Mettre en pause</button>
+        </form>
+      )}
       {conflits.map((c) => (
         <section key={c.chemin} class="conflit" aria-labelledby={`c-${c.chemin}`}>
           <h2 id={`c-${c.chemin}`}>Modifications simultanées : {c.chemin.split("/").slice(2).join(" / ")}</h2>
@@ -442,7 +529,6 @@ function FicheAction({ driver, doc, id }: { driver: Driver; doc: string; id: str
       ))}
       <form onSubmit={enregistrer} noValidate>
         <h2>Modifier</h2>
-        {erreur && <p role="alert">{erreur}</p>}
         <Champ id="titre-action" label="Titre">
           <input id="titre-action" value={titre ?? action.titre} onInput={(e) => setTitre(e.currentTarget.value)} />
         </Champ>

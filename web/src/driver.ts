@@ -64,11 +64,21 @@ export class Driver {
     return () => this.listeners.delete(listener);
   }
 
-  /** Opens a document: loaded from IndexedDB, then synced with the relay. */
-  openDocument(doc: string): void {
-    if (this.open.has(doc)) return;
+  /**
+   * Opens a document: loaded from IndexedDB, then synced with the relay.
+   * False if `doc` is not a valid document id (a broken link).
+   */
+  openDocument(doc: string): boolean {
+    if (this.open.has(doc)) return true;
+    let outputs: Output[];
+    try {
+      outputs = this.repo.open(Date.now(), doc);
+    } catch {
+      return false;
+    }
     this.open.add(doc);
-    this.carry(this.repo.open(Date.now(), doc));
+    this.carry(outputs);
+    return true;
   }
 
   isUnavailable(doc: string): boolean {

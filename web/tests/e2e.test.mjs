@@ -251,3 +251,57 @@ test("every screen passes axe-core with no serious or critical violation", async
   await check("fiche action");
   await relay.stop();
 });
+
+test("an action's sheet: its rhythm in French, one occurrence cancelled and restored, a pause", async () => {
+  const data = mkdtempSync(join(tmpdir(), "essaim-relay-"));
+  cleanups.push(() => rmSync(data, { recursive: true, force: true }));
+  const relay = await startRelay(data);
+  const page = await openApp(await device(), relay.url);
+  await createTerritory(page, "Val de Sèvre");
+  await page.getByRole("link", { name: "Nouvelle action" }).click();
+  await page.getByLabel("Titre").fill("Permanence vélo");
+  await page.getByLabel("Date du premier rendez-vous").fill(isoDate(1));
+  await page.getByLabel("Heure de début").fill("18:30");
+  await page.getByLabel("Rythme").selectOption("hebdo");
+  await page.getByLabel("Jusqu'au").fill(isoDate(1));
+  await page.getByTestId("apercu-rythme").filter({ hasText: "Chaque semaine" }).waitFor();
+  await page.getByLabel("Jusqu'au").fill(isoDate(60));
+  await page.getByRole("button", { name: "Enregistrer l'action" }).click();
+  await page.getByRole("link", { name: "Permanence vélo" }).first().click();
+  await page.getByTestId("phrase-rythme").filter({ hasText: "Chaque semaine" }).waitFor();
+
+  const first = page.getByRole("button", { name: /^Annuler le rendez-vous du / }).first();
+  const label = await first.innerText();
+  await first.click();
+  const when = label.replace("Annuler le rendez-vous du ", "");
+  await page.getByRole("button", { name: `Rétablir le rendez-vous du ${when}` }).waitFor();
+  await page.getByRole("button", { name: `Rétablir le rendez-vous du ${when}` }).click();
+  await page.getByRole("button", { name: `Annuler le rendez-vous du ${when}` }).waitFor();
+
+  // A pause that ends before it starts is refused, in French, next to the form.
+  await page.getByLabel("Du").fill(isoDate(20));
+  await page.getByLabel("Au").fill(isoDate(10));
+  await page.getByRole("button", { name: "Mettre en pause" }).click();
+  await page.getByRole("alert").filter({ hasText: "La fin de la pause doit suivre son début." }).waitFor();
+  const before = await page.getByRole("button", { name: /^Annuler le rendez-vous du / }).count();
+  await page.getByLabel("Au").fill(isoDate(34));
+  await page.getByRole("button", { name: "Mettre en pause" }).click();
+  await page.waitForFunction(
+    (n) => [...document.querySelectorAll("button")].filter((b) => b.textContent.startsWith("Annuler le rendez-vous du ")).length < n,
+    before,
+  );
+  await relay.stop();
+});
+
+test("a broken link and a link to no territory say so plainly", async () => {
+  const data = mkdtempSync(join(tmpdir(), "essaim-relay-"));
+  cleanups.push(() => rmSync(data, { recursive: true, force: true }));
+  const relay = await startRelay(data);
+  const page = await openApp(await device(), relay.url);
+  await page.goto(`${relay.url}/#/territoire/pas-un-territoire`);
+  await page.getByRole("alert").filter({ hasText: "Ce lien n'est pas valide" }).waitFor();
+  // A well-formed id the relay does not know.
+  await page.goto(`${relay.url}/#/territoire/2ZJgRGsi1yT7MjLkg7eMrNX9fNDz`);
+  await page.getByRole("alert").filter({ hasText: "Ce territoire est introuvable" }).waitFor();
+  await relay.stop();
+});
