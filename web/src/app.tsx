@@ -67,7 +67,13 @@ function useRoute(): string[] {
 
 function useDriver(driver: Driver): Etat {
   const [, setVersion] = useState(0);
-  useEffect(() => driver.subscribe(() => setVersion((v) => v + 1)), [driver]);
+  useEffect(() => {
+    const unsubscribe = driver.subscribe(() => setVersion((v) => v + 1));
+    // What changed between the first render and this subscription (a
+    // document loaded from IndexedDB, say) would otherwise never show.
+    setVersion((v) => v + 1);
+    return unsubscribe;
+  }, [driver]);
   return driver.etat;
 }
 
@@ -429,6 +435,7 @@ function FicheAction({ driver, doc, id }: { driver: Driver; doc: string; id: str
   const agenda = driver.agenda(doc) as Agenda | undefined;
   const action = agenda?.actions[id];
   const [titre, setTitre] = useState<string>();
+  const [lieu, setLieu] = useState<string>();
   const [erreur, setErreur] = useState<string>();
   const [pause, setPause] = useState({ du: "", au: "" });
   if (!agenda || !action) return <p>Chargement de l'action…</p>;
@@ -443,10 +450,17 @@ function FicheAction({ driver, doc, id }: { driver: Driver; doc: string; id: str
   };
   const enregistrer = (event: Event) => {
     event.preventDefault();
-    const nouveau = (titre ?? action.titre).trim();
-    if (!nouveau) return setErreur("Le titre est obligatoire.");
-    modifier({ titre: nouveau });
+    // Only the fields changed here are written, so that someone else's
+    // concurrent edit of another field is kept.
+    const champs: Record<string, unknown> = {};
+    if (titre !== undefined) {
+      if (!titre.trim()) return setErreur("Le titre est obligatoire.");
+      if (titre.trim() !== action.titre) champs.titre = titre.trim();
+    }
+    if (lieu !== undefined && lieu.trim() !== (action.lieu?.libelle ?? "")) champs.lieu = { libelle: lieu.trim() };
+    if (Object.keys(champs).length > 0) modifier(champs);
     setTitre(undefined);
+    setLieu(undefined);
   };
   const maintenant = Date.now();
   const prochains = (driver.rendezVous(doc, maintenant - 86_400_000, maintenant + 90 * 86_400_000) as RendezVous[])
@@ -477,6 +491,7 @@ function FicheAction({ driver, doc, id }: { driver: Driver; doc: string; id: str
         <a href={`#/territoire/${doc}`}>Retour à l'agenda</a>
       </p>
       {action.rythme ? <p data-testid="phrase-rythme">{phrase(action.rythme)}</p> : <p>Chantier au long cours.</p>}
+      {action.lieu?.libelle && <p data-testid="lieu">Lieu : {action.lieu.libelle}</p>}
       {erreur && <p role="alert">{erreur}</p>}
       {prochains.length > 0 && (
         <section aria-labelledby="prochains">
@@ -531,6 +546,13 @@ function FicheAction({ driver, doc, id }: { driver: Driver; doc: string; id: str
         <h2>Modifier</h2>
         <Champ id="titre-action" label="Titre">
           <input id="titre-action" value={titre ?? action.titre} onInput={(e) => setTitre(e.currentTarget.value)} />
+        </Champ>
+        <Champ id="lieu-action" label="Lieu">
+          <input
+            id="lieu-action"
+            value={lieu ?? action.lieu?.libelle ?? ""}
+            onInput={(e) => setLieu(e.currentTarget.value)}
+          />
         </Champ>
         <button type="submit">Enregistrer</button>
       </form>

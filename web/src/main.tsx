@@ -20,7 +20,9 @@ async function start(): Promise<void> {
   const scheme = location.protocol === "https:" ? "wss" : "ws";
   const driver = new Driver(repo, storage, `${scheme}://${location.host}/sync`);
   driver.connect();
-  render(<App driver={driver} />, document.getElementById("app")!);
+  const root = document.getElementById("app")!;
+  root.textContent = "";
+  render(<App driver={driver} />, root);
   (window as unknown as { essaim: Driver }).essaim = driver;
 }
 

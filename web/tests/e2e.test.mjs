@@ -176,7 +176,7 @@ test("an organiser's actions reach a resident, and offline edits survive reloads
   await restarted.stop();
 });
 
-test("two organisers rename one action offline: both see the conflict and resolve it in one tap", async () => {
+test("two organisers edit one action offline: other fields merge, the same field is a conflict resolved in one tap", async () => {
   const data = mkdtempSync(join(tmpdir(), "essaim-relay-"));
   cleanups.push(() => rmSync(data, { recursive: true, force: true }));
   const relay = await startRelay(data);
@@ -191,9 +191,10 @@ test("two organisers rename one action offline: both see the conflict and resolv
   await waitSynced(b);
   await a.getByRole("link", { name: "Repair café" }).first().click();
 
-  // Both offline; both rename the action.
+  // Both offline; both rename the action, and bob also sets its place.
   await alice.setOffline(true);
   await bob.setOffline(true);
+  await b.getByLabel("Lieu").fill("Salle des fêtes");
   for (const [page, titre] of [
     [a, "Repair café du samedi"],
     [b, "Café réparation"],
@@ -207,8 +208,9 @@ test("two organisers rename one action offline: both see the conflict and resolv
   await waitSynced(a);
   await waitSynced(b);
 
-  // Each sees the conflict with both values.
+  // Each sees bob's place, and the conflict on the title with both values.
   for (const page of [a, b]) {
+    await page.getByTestId("lieu").filter({ hasText: "Salle des fêtes" }).waitFor();
     await page.getByRole("button", { name: "Garder « Café réparation »" }).waitFor();
     await page.getByRole("button", { name: "Garder « Repair café du samedi »" }).waitFor();
   }
