@@ -1,0 +1,157 @@
+// Measures the PWA in Chromium against the relay binary (a measurement,
+// not a test): bytes on the wire for a first and a repeat visit, time until
+// the agenda of a territory with 500 actions is visible with the CPU
+// throttled 4x on a slow network, and the time from an edit on one device
+// to its appearance on another through the relay. Also writes screenshots
+// of the main screens to docs/screenshots/.
+//
+//   node web/bench/mesures.mjs        (after scripts/build-web.sh and
+//                                      cargo build --release -p server)
+
+import { spawn } from "node:child_process";
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { chromium } from "playwright-core";
+
+const ROOT = new URL("../..", import.meta.url).pathname;
+const ESSAIM = process.env.ESSAIM_BIN ?? join(ROOT, "target/release/essaim");
+const SHOTS = join(ROOT, "docs/screenshots");
+const ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"];
+
+const data = mkdtempSync(join(tmpdir(), "essaim-bench-"));
+const relay = spawn(ESSAIM, ["serve", "--open", "--listen", "127.0.0.1:0", "--data", data, "--web", join(ROOT, "web/dist")], {
+  env: { ...process.env, NO_COLOR: "1" },
+  stdio: ["ignore", "pipe", "inherit"],
+});
+const url = await new Promise((resolve) => {
+  let buffer = "";
+  relay.stdout.on("data", (chunk) => {
+    buffer += chunk;
+    const match = buffer.match(/address=(\S+)/);
+    if (match) resolve(`http://${match[1]}`);
+  });
+});
+const profiles = [];
+async function device() {
+  const profile = mkdtempSync(join(tmpdir(), "essaim-bench-profile-"));
+  profiles.push(profile);
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: "/usr/bin/chromium",
+    headless: true,
+    locale: "fr-FR",
+    timezoneId: "Europe/Paris",
+    viewport: { width: 390, height: 844 },
+    deviceScaleFactor: 1,
+    args: ARGS,
+  });
+  context.setDefaultTimeout(120_000);
+  return context;
+}
+async function wireBytes(page, action) {
+  const cdp = await page.context().newCDPSession(page);
+  await cdp.send("Network.enable");
+  let bytes = 0;
+  cdp.on("Network.loadingFinished", (e) => (bytes += e.encodedDataLength));
+  await action();
+  await page.waitForLoadState("networkidle");
+  await cdp.detach();
+  return bytes;
+}
+const isoDate = (days) => new Date(Date.now() + days * 86_400_000).toISOString().slice(0, 10);
+const results = [];
+
+try {
+  // First and repeat visit.
+  const organiser = await device();
+  const page = organiser.pages()[0];
+  const first = await wireBytes(page, () => page.goto(url));
+  await page.waitForFunction(() => navigator.serviceWorker.controller !== null);
+  const repeat = await wireBytes(page, () => page.reload());
+  results.push(["first visit, bytes on the wire (incl. service worker precache)", first]);
+  results.push(["repeat visit, bytes on the wire", repeat]);
+
+  // A territory with 500 actions, 100 of them recurring.
+  await page.getByLabel("Nom du territoire").fill("Communauté de communes du Val d'Essaim");
+  await page.getByRole("button", { name: "Créer le territoire" }).click();
+  await page.getByTestId("lien-territoire").waitFor();
+  const lien = await page.getByTestId("lien-territoire").innerText();
+  const doc = lien.split("/").pop();
+  // Set-up, not measured: from the home screen, whose rendering does not
+  // depend on the agenda (the agenda screen re-reads it on every change).
+  await page.evaluate(() => (location.hash = "#/"));
+  await page.evaluate(
+    ({ doc, start, until }) => {
+      const driver = globalThis.essaim;
+      for (let i = 0; i < 500; i++) {
+        const day = String(1 + (i % 28)).padStart(2, "0");
+        const valeur =
+          i % 5 === 0
+            ? { titre: `Rendez-vous ${i}`, rythme: { debut: `${start}T18:30:00`, fuseau: "Europe/Paris", duree: "PT2H", regle: { freq: "WEEKLY", par_jour: ["WE"], jusqu_au: until } } }
+            : i % 5 === 1
+              ? { titre: `Chantier ${i}` }
+              : { titre: `Atelier ${i}`, rythme: { debut: `${start.slice(0, 8)}${day}T10:00:00`, fuseau: "Europe/Paris", duree: "PT2H" } };
+        driver.apply(doc, { type: "creer", collection: "actions", id: `a${i}`, valeur });
+      }
+    },
+    { doc, start: nextWednesday(), until: isoDate(300) },
+  );
+  await page.getByTestId("en-attente").filter({ hasText: "aucune modification en attente" }).waitFor();
+  mkdirSync(SHOTS, { recursive: true });
+  await page.goto(lien);
+  await page.getByRole("link", { name: "Chantier 496" }).waitFor();
+  await page.screenshot({ path: join(SHOTS, "agenda.png") });
+
+  // A resident opens it for the first time: CPU 4x slower, slow 3G-like network.
+  const resident = await device();
+  const rpage = resident.pages()[0];
+  const cdp = await resident.newCDPSession(rpage);
+  await cdp.send("Emulation.setCPUThrottlingRate", { rate: 4 });
+  await cdp.send("Network.enable");
+  await cdp.send("Network.emulateNetworkConditions", { offline: false, latency: 400, downloadThroughput: (400 * 1024) / 8, uploadThroughput: (400 * 1024) / 8 });
+  const t0 = Date.now();
+  await rpage.goto(lien);
+  await rpage.getByRole("link", { name: "Chantier 496" }).waitFor();
+  results.push(["first visit to a 500-action agenda, CPU 4x, 400 kbit/s and 400 ms: until visible (ms)", Date.now() - t0]);
+  await cdp.send("Network.emulateNetworkConditions", { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: -1 });
+  await cdp.send("Emulation.setCPUThrottlingRate", { rate: 1 });
+
+  // Edit on one device to the screen of another, through the relay.
+  await rpage.getByRole("link", { name: "Chantier 1", exact: true }).click();
+  const latencies = [];
+  for (let i = 0; i < 20; i++) {
+    const titre = `Chantier 1, version ${i}`;
+    const sent = await page.evaluate(({ doc, titre }) => {
+      globalThis.essaim.apply(doc, { type: "modifier", collection: "actions", id: "a1", champs: { titre } });
+      return Date.now();
+    }, { doc, titre });
+    await rpage.getByRole("heading", { level: 1, name: titre }).waitFor();
+    latencies.push((await rpage.evaluate(() => Date.now())) - sent);
+  }
+  latencies.sort((x, y) => x - y);
+  results.push(["edit to another device's screen, p50 (ms)", latencies[10]]);
+  results.push(["edit to another device's screen, p95 (ms)", latencies[18]]);
+  await rpage.screenshot({ path: join(SHOTS, "fiche-action.png") });
+  await rpage.goto(`${lien}/nouvelle-action`);
+  await rpage.getByLabel("Titre").fill("Repair café");
+  await rpage.getByLabel("Date du premier rendez-vous").fill(isoDate(3));
+  await rpage.getByLabel("Rythme").selectOption("mensuel");
+  await rpage.getByLabel("Jusqu'au").fill(isoDate(200));
+  await rpage.getByTestId("apercu-rythme").waitFor();
+  await rpage.screenshot({ path: join(SHOTS, "nouvelle-action.png") });
+  await rpage.goto(url);
+  await rpage.screenshot({ path: join(SHOTS, "accueil.png") });
+  await organiser.close();
+  await resident.close();
+} finally {
+  relay.kill("SIGTERM");
+  rmSync(data, { recursive: true, force: true });
+  for (const p of profiles) rmSync(p, { recursive: true, force: true });
+}
+for (const [what, value] of results) console.log(`| ${what} | ${value.toLocaleString("en-US")} |`);
+
+function nextWednesday() {
+  const d = new Date();
+  d.setDate(d.getDate() + ((3 - d.getDay() + 7) % 7 || 7));
+  return d.toISOString().slice(0, 10);
+}
