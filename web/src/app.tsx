@@ -462,8 +462,9 @@ function FicheAction({ driver, doc, id }: { driver: Driver; doc: string; id: str
     setTitre(undefined);
     setLieu(undefined);
   };
-  const maintenant = Date.now();
-  const prochains = (driver.rendezVous(doc, maintenant - 86_400_000, maintenant + 90 * 86_400_000) as RendezVous[])
+  const aujourdhui = new Date();
+  const debutJour = new Date(aujourdhui.getFullYear(), aujourdhui.getMonth(), aujourdhui.getDate()).getTime();
+  const prochains = (driver.rendezVous(doc, debutJour, debutJour + 90 * 86_400_000) as RendezVous[])
     .filter((r) => r.collection === "actions" && r.id === id)
     .slice(0, 12);
   const occurrence = (origine: string, etat: string) =>

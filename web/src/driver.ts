@@ -44,6 +44,9 @@ export class Driver {
   private readonly open = new Set<string>();
   private readonly listeners = new Set<() => void>();
   private readonly unavailable = new Set<string>();
+  /** Bumped whenever a document's content may have changed. */
+  private readonly versions = new Map<string, number>();
+  private readonly cache = new Map<string, { key: string; value: unknown }>();
   etat: Etat = { enLigne: false, enAttente: 0 };
 
   constructor(
@@ -96,23 +99,51 @@ export class Driver {
       outputs: Output[];
     };
     this.open.add(created.doc);
+    this.bump(created.doc);
     this.carry(created.outputs);
     return created.doc;
   }
 
   /** Applies an edit; throws the core's French message if it is invalid. */
   apply(doc: string, edit: object): void {
-    this.carry(this.repo.apply(Date.now(), doc, JSON.stringify(edit)));
+    const outputs = this.repo.apply(Date.now(), doc, JSON.stringify(edit));
+    this.bump(doc);
+    this.carry(outputs);
   }
 
+  /** The agenda read model; recomputed only when the document changed. */
   agenda(doc: string): unknown {
-    const json = this.repo.agendaJson(doc);
-    return json === undefined ? undefined : JSON.parse(json);
+    return this.cached("agenda", doc, "", () => {
+      const json = this.repo.agendaJson(doc);
+      return json === undefined ? undefined : JSON.parse(json);
+    });
   }
 
+  /** Rendez-vous in a window; recomputed only when the document changed. */
   rendezVous(doc: string, from: number, to: number): unknown[] {
-    const json = this.repo.rendezVousJson(doc, from, to);
-    return json === undefined ? [] : JSON.parse(json);
+    return this.cached("rendez-vous", doc, `${from}:${to}`, () => {
+      const json = this.repo.rendezVousJson(doc, from, to);
+      return json === undefined ? [] : JSON.parse(json);
+    });
+  }
+
+  /**
+   * Reading the whole agenda costs tens of milliseconds with hundreds of
+   * actions, and screens re-render on every acknowledgement: one value per
+   * kind and document, kept while the document's version stays the same.
+   */
+  private cached<T>(kind: string, doc: string, args: string, compute: () => T): T {
+    const key = `${this.versions.get(doc) ?? 0}:${args}`;
+    const slot = `${kind}:${doc}`;
+    const hit = this.cache.get(slot);
+    if (hit && hit.key === key) return hit.value as T;
+    const value = compute();
+    this.cache.set(slot, { key, value });
+    return value;
+  }
+
+  private bump(doc: string): void {
+    this.versions.set(doc, (this.versions.get(doc) ?? 0) + 1);
   }
 
   /** Resolves once every output so far is carried out (writes committed). */
@@ -197,14 +228,17 @@ export class Driver {
         case "load": {
           const { keys, values } = await this.storage.load(output.doc);
           await this.carryOut(this.repo.loaded(Date.now(), output.doc, keys, values));
+          this.bump(output.doc);
           changed = true;
           break;
         }
         case "unavailable":
           this.unavailable.add(output.doc);
+          this.bump(output.doc);
           changed = true;
           break;
         case "changed":
+          this.bump(output.doc);
           changed = true;
           break;
         case "ephemeral":

@@ -56,6 +56,13 @@ async function startRelay(data, port = 0) {
   return relay;
 }
 
+/** A relay on a fresh data directory, removed at the end. */
+async function freshRelay() {
+  const data = mkdtempSync(join(tmpdir(), "essaim-relay-"));
+  cleanups.push(() => rmSync(data, { recursive: true, force: true }));
+  return { data, relay: await startRelay(data) };
+}
+
 /** A device: a browser context with its own profile. */
 async function device() {
   const profile = mkdtempSync(join(tmpdir(), "essaim-e2e-"));
@@ -129,9 +136,7 @@ async function createAction(page, { titre, jours = 2, rythme, chantier = false }
 }
 
 test("an organiser's actions reach a resident, and offline edits survive reloads and reach everyone", async () => {
-  const data = mkdtempSync(join(tmpdir(), "essaim-relay-"));
-  cleanups.push(() => rmSync(data, { recursive: true, force: true }));
-  const relay = await startRelay(data);
+  const { data, relay } = await freshRelay();
 
   // 1. Online: the organiser creates a territory and actions.
   const organiser = await device();
@@ -177,9 +182,7 @@ test("an organiser's actions reach a resident, and offline edits survive reloads
 });
 
 test("two organisers edit one action offline: other fields merge, the same field is a conflict resolved in one tap", async () => {
-  const data = mkdtempSync(join(tmpdir(), "essaim-relay-"));
-  cleanups.push(() => rmSync(data, { recursive: true, force: true }));
-  const relay = await startRelay(data);
+  const { relay } = await freshRelay();
   const [alice, bob] = [await device(), await device()];
   const a = await openApp(alice, relay.url);
   const lien = await createTerritory(a, "Bourg-sur-Loire");
@@ -223,9 +226,7 @@ test("two organisers edit one action offline: other fields merge, the same field
 });
 
 test("every screen passes axe-core with no serious or critical violation", async () => {
-  const data = mkdtempSync(join(tmpdir(), "essaim-relay-"));
-  cleanups.push(() => rmSync(data, { recursive: true, force: true }));
-  const relay = await startRelay(data);
+  const { relay } = await freshRelay();
   const context = await device();
   const page = await openApp(context, relay.url);
   const axe = readFileSync(join(ROOT, "web/node_modules/axe-core/axe.min.js"), "utf8");
@@ -255,9 +256,7 @@ test("every screen passes axe-core with no serious or critical violation", async
 });
 
 test("an action's sheet: its rhythm in French, one occurrence cancelled and restored, a pause", async () => {
-  const data = mkdtempSync(join(tmpdir(), "essaim-relay-"));
-  cleanups.push(() => rmSync(data, { recursive: true, force: true }));
-  const relay = await startRelay(data);
+  const { relay } = await freshRelay();
   const page = await openApp(await device(), relay.url);
   await createTerritory(page, "Val de Sèvre");
   await page.getByRole("link", { name: "Nouvelle action" }).click();
@@ -296,9 +295,7 @@ test("an action's sheet: its rhythm in French, one occurrence cancelled and rest
 });
 
 test("a broken link and a link to no territory say so plainly", async () => {
-  const data = mkdtempSync(join(tmpdir(), "essaim-relay-"));
-  cleanups.push(() => rmSync(data, { recursive: true, force: true }));
-  const relay = await startRelay(data);
+  const { relay } = await freshRelay();
   const page = await openApp(await device(), relay.url);
   await page.goto(`${relay.url}/#/territoire/pas-un-territoire`);
   await page.getByRole("alert").filter({ hasText: "Ce lien n'est pas valide" }).waitFor();
