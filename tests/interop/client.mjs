@@ -122,6 +122,20 @@ async function untilRelayHas(repo, handle) {
   })
 }
 
+/**
+ * Alice creates a document with `initial`; once the relay has it, Bob finds
+ * it by URL and has all of it (the same heads as Alice).
+ */
+async function aliceCreatesBobFinds(url, initial) {
+  const alice = client(url, "alice")
+  const bob = client(url, "bob")
+  const a = alice.create(initial)
+  await untilRelayHas(alice, a)
+  const b = await within("bob finds the document", bob.find(a.url))
+  await until("bob has alice's heads", () => sameHeads(heads(b), heads(a)))
+  return { alice, bob, a, b }
+}
+
 /** The document as JSON; Automerge 3 reads a scalar string (what Rust's `put` of a `&str` writes) as an ImmutableString. */
 function plain(doc) {
   return JSON.parse(JSON.stringify(doc, (_, v) => (A.isImmutableString(v) ? v.toString() : v)))
@@ -134,23 +148,16 @@ function snapshot(handle) {
 const scenarios = {
   // (1) One client creates a document; a second finds it by URL.
   async "create-find"(url) {
-    const alice = client(url, "alice")
-    const bob = client(url, "bob")
-    const created = alice.create({ title: "Nettoyage du parc", volontaires: ["Awa", "Brice"] })
-    await untilRelayHas(alice, created)
-    const found = await within("bob finds the document", bob.find(created.url))
-    await until("bob has alice's heads", () => sameHeads(heads(found), heads(created)))
+    const { a: created, b: found } = await aliceCreatesBobFinds(url, {
+      title: "Nettoyage du parc",
+      volontaires: ["Awa", "Brice"],
+    })
     return { created: snapshot(created), found: snapshot(found) }
   },
 
   // (2) Two clients edit the same document concurrently and converge.
   async concurrent(url) {
-    const alice = client(url, "alice")
-    const bob = client(url, "bob")
-    const a = alice.create({ title: "Réunion" })
-    await untilRelayHas(alice, a)
-    const b = await within("bob finds the document", bob.find(a.url))
-    await until("bob has the document", () => sameHeads(heads(b), heads(a)))
+    const { a, b } = await aliceCreatesBobFinds(url, { title: "Réunion" })
     // Same tick: neither has heard of the other's change when making its own.
     a.change(d => {
       d.alice = 1
@@ -166,11 +173,7 @@ const scenarios = {
 
   // (3) An ephemeral message from one client reaches the other.
   async ephemeral(url) {
-    const alice = client(url, "alice")
-    const bob = client(url, "bob")
-    const a = alice.create({ title: "Présence" })
-    await untilRelayHas(alice, a)
-    const b = await within("bob finds the document", bob.find(a.url))
+    const { a, b, alice, bob } = await aliceCreatesBobFinds(url, { title: "Présence" })
     await untilRelayHas(bob, b)
     const received = { alice: [], bob: [] }
     a.on("ephemeral-message", ({ message, senderId }) => received.alice.push({ message, senderId }))

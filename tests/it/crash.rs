@@ -20,7 +20,7 @@ use tokio::process::{Child, Command};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
-use crate::support::{Rng, WAIT};
+use crate::support::{Rng, WAIT, two_clients_on_one_document};
 
 /// Builds the `essaim` binary (a no-op when it is up to date) next to this
 /// test binary, in the same profile, and returns its path. Building here
@@ -168,14 +168,7 @@ fn collect_lines(
 
 /// A writer and an observer on one document, both synced once.
 async fn writer_and_observer(relay: &Process) -> (Client, Client, DocumentId) {
-    let writer = Client::connect(&relay.url(), ClientOptions::default()).await.expect("writer connects");
-    let observer = Client::connect(&relay.url(), ClientOptions::default()).await.expect("observer connects");
-    let doc = writer.create().await.expect("create");
-    writer.change(&doc, |tx| tx.put(ROOT, "start", true)).await.expect("change");
-    observer.open(&doc).await.expect("open");
-    let first = writer.heads(&doc).await.expect("heads");
-    observer.wait_until(&doc, WAIT, move |am| am.get_heads() == first).await.expect("observer synced");
-    (writer, observer, doc)
+    two_clients_on_one_document(&relay.url(), "start", true).await
 }
 
 /// After the relay died: restarts it on `data` and checks that everything

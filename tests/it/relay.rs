@@ -12,7 +12,7 @@ use tokio_tungstenite::tungstenite::Message as WsMessage;
 use crate::support::{
     CborValue, Rng, WAIT, cbor_map, edit_concurrently, expect_error_and_close, http_get, join, metric,
     raw_frames_until_close, raw_join, raw_socket, silent_socket, start_relay, start_relay_with, stored_rows,
-    wait_metric,
+    two_clients_on_one_document, wait_metric,
 };
 
 fn has_key(key: &'static str) -> impl Fn(&Automerge) -> bool + Send + Sync + 'static {
@@ -22,13 +22,8 @@ fn has_key(key: &'static str) -> impl Fn(&Automerge) -> bool + Send + Sync + 'st
 #[tokio::test]
 async fn two_clients_sync_create_find_and_concurrent_edits_converge() {
     let relay = start_relay().await;
-    let alice = relay.client().await;
-    let bob = relay.client().await;
-
-    let doc = alice.create().await.expect("create");
-    alice.change(&doc, |tx| tx.put(ROOT, "title", "Nettoyage du parc")).await.expect("change");
-    bob.open(&doc).await.expect("open");
-    bob.wait_until(&doc, WAIT, has_key("title")).await.expect("bob finds the document by id");
+    // Bob finds alice's document by its id.
+    let (alice, bob, doc) = two_clients_on_one_document(&relay.url(), "title", "Nettoyage du parc").await;
 
     // Concurrent edits: both write before hearing of the other.
     edit_concurrently(&alice, &bob, &doc).await;
@@ -395,12 +390,7 @@ async fn a_peer_that_cannot_keep_up_is_disconnected() {
         c.ping_timeout = Duration::from_secs(120);
     })
     .await;
-    let alice = relay.client().await;
-    let bob = relay.client().await;
-    let doc = alice.create().await.expect("create");
-    alice.change(&doc, |tx| tx.put(ROOT, "titre", "Repair café")).await.expect("change");
-    bob.open(&doc).await.expect("open");
-    bob.wait_until(&doc, WAIT, has_key("titre")).await.expect("bob synced");
+    let (alice, bob, doc) = two_clients_on_one_document(&relay.url(), "titre", "Repair café").await;
 
     // The slow peer: a small receive buffer, a join and a request, then it
     // reads nothing while alice writes ten megabytes, one change after the

@@ -286,6 +286,27 @@ pub async fn raw_frames_until_close(stream: &mut TcpStream) -> (u16, String, usi
     panic!("no close frame after 1000 frames")
 }
 
+/// Two clients of the relay at `url` on one document: the first creates it
+/// holding `key = value`, the second opens it by id and waits until it has
+/// the first's heads.
+pub(crate) async fn two_clients_on_one_document(
+    url: &str,
+    key: &'static str,
+    value: impl Into<sync_core::automerge::ScalarValue>,
+) -> (Client, Client, sync_core::DocumentId) {
+    use sync_core::automerge::ROOT;
+    use sync_core::automerge::transaction::Transactable;
+    let first = Client::connect(url, ClientOptions::default()).await.expect("first client connects");
+    let second = Client::connect(url, ClientOptions::default()).await.expect("second client connects");
+    let doc = first.create().await.expect("create");
+    let value = value.into();
+    first.change(&doc, move |tx| tx.put(ROOT, key, value)).await.expect("change");
+    second.open(&doc).await.expect("open");
+    let heads = first.heads(&doc).await.expect("heads");
+    second.wait_until(&doc, WAIT, move |am| am.get_heads() == heads).await.expect("the second client has it");
+    (first, second, doc)
+}
+
 /// Alice and Bob each write their own key and the same key `both`, at once:
 /// neither has heard of the other's change when making its own.
 pub(crate) async fn edit_concurrently(alice: &Client, bob: &Client, doc: &sync_core::DocumentId) {
