@@ -145,7 +145,7 @@ function Accueil({ driver }: { driver: Driver }) {
       await driver.storage.retenir({ doc, nom: nom.trim(), rejointLe: Date.now() });
       location.hash = `#/territoire/${doc}`;
     } catch (error) {
-      setErreurNom(String(error instanceof Error ? error.message : error));
+      setErreurNom(messageDe(error));
     }
   };
   const rejoindre = (event: Event) => {
@@ -215,8 +215,7 @@ function Territoire({ driver, doc }: { driver: Driver; doc: string }) {
       <p>Chargement du territoire…</p>
     );
   }
-  const maintenant = new Date();
-  const debutJour = new Date(maintenant.getFullYear(), maintenant.getMonth(), maintenant.getDate()).getTime();
+  const debutJour = debutDuJour();
   const jour = 86_400_000;
   const rendezVous = driver.rendezVous(doc, debutJour, debutJour + 31 * jour) as RendezVous[];
   const groupes: [string, RendezVous[]][] = [
@@ -300,8 +299,19 @@ function apercu(rythme: unknown): string {
   try {
     return phraseRythme(JSON.stringify(rythme));
   } catch (error) {
-    return `Rythme pas encore valide : ${error instanceof Error ? error.message : String(error)}`;
+    return `Rythme pas encore valide : ${messageDe(error)}`;
   }
+}
+
+/** What an error says, for the person who caused it (the core's French text). */
+function messageDe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/** Midnight today, local time (ms since the epoch). */
+function debutDuJour(): number {
+  const maintenant = new Date();
+  return new Date(maintenant.getFullYear(), maintenant.getMonth(), maintenant.getDate()).getTime();
 }
 
 function quand(localIso: string): string {
@@ -349,7 +359,7 @@ function NouvelleAction({ driver, doc }: { driver: Driver; doc: string }) {
       driver.apply(doc, { type: "creer", collection: "actions", id, valeur });
       location.hash = `#/territoire/${doc}`;
     } catch (error) {
-      setErreurGlobale(String(error instanceof Error ? error.message : error));
+      setErreurGlobale(messageDe(error));
     }
   };
 
@@ -440,14 +450,16 @@ function FicheAction({ driver, doc, id }: { driver: Driver; doc: string; id: str
   const [pause, setPause] = useState({ du: "", au: "" });
   if (!agenda || !action) return <p>Chargement de l'action…</p>;
   const conflits = agenda.conflits.filter((c) => c.chemin.startsWith(`actions/${id}/`));
-  const modifier = (champs: Record<string, unknown>) => {
+  const tenter = (f: () => void) => {
     try {
-      driver.apply(doc, { type: "modifier", collection: "actions", id, champs });
+      f();
       setErreur(undefined);
     } catch (error) {
-      setErreur(String(error instanceof Error ? error.message : error));
+      setErreur(messageDe(error));
     }
   };
+  const modifier = (champs: Record<string, unknown>) =>
+    tenter(() => driver.apply(doc, { type: "modifier", collection: "actions", id, champs }));
   const enregistrer = (event: Event) => {
     event.preventDefault();
     // Only the fields changed here are written, so that someone else's
@@ -462,8 +474,7 @@ function FicheAction({ driver, doc, id }: { driver: Driver; doc: string; id: str
     setTitre(undefined);
     setLieu(undefined);
   };
-  const aujourdhui = new Date();
-  const debutJour = new Date(aujourdhui.getFullYear(), aujourdhui.getMonth(), aujourdhui.getDate()).getTime();
+  const debutJour = debutDuJour();
   const prochains = (driver.rendezVous(doc, debutJour, debutJour + 90 * 86_400_000) as RendezVous[])
     .filter((r) => r.collection === "actions" && r.id === id)
     .slice(0, 12);
@@ -471,14 +482,6 @@ function FicheAction({ driver, doc, id }: { driver: Driver; doc: string; id: str
     tenter(() =>
       driver.apply(doc, { type: "modifier_occurrence", collection: "actions", id, origine, exception: { etat } }),
     );
-  const tenter = (f: () => void) => {
-    try {
-      f();
-      setErreur(undefined);
-    } catch (error) {
-      setErreur(String(error instanceof Error ? error.message : error));
-    }
-  };
   const pauser = (event: Event) => {
     event.preventDefault();
     if (!pause.du || !pause.au) return setErreur("Indiquez le début et la fin de la pause.");
