@@ -11,7 +11,7 @@ import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { after, test } from "node:test";
+import { afterEach, test } from "node:test";
 import { chromium } from "playwright-core";
 
 const ROOT = new URL("../..", import.meta.url).pathname;
@@ -19,8 +19,10 @@ const ESSAIM = process.env.ESSAIM_BIN ?? join(ROOT, "target/debug/essaim");
 const CHROMIUM = process.env.CHROMIUM ?? "/usr/bin/chromium";
 const WAIT = 15_000;
 const cleanups = [];
-after(async () => {
-  for (const cleanup of cleanups.reverse()) await cleanup();
+// Each test's devices and relays go when it ends, so that later tests do
+// not share the two cores with browsers still retrying a stopped relay.
+afterEach(async () => {
+  while (cleanups.length > 0) await cleanups.pop()();
 });
 
 /** The relay on 127.0.0.1 (port 0, or a given one to restart in place). */
@@ -84,6 +86,8 @@ async function device() {
   context.setDefaultTimeout(WAIT);
   // The pages' errors go to the test's output, to explain a failure.
   context.on("console", (message) => {
+    // A device whose relay is gone retries; those failures are expected.
+    if (message.text().startsWith("WebSocket connection to")) return;
     if (message.type() === "error" || message.type() === "warning") console.error(`[page] ${message.text()}`);
   });
   context.on("weberror", (error) => console.error(`[page] ${error.error()}`));
@@ -111,6 +115,20 @@ function isoDate(daysFromNow) {
   return `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, "0")}-${String(d.getDate()).padStart(2, "0")}`;
 }
 
+const AXE = readFileSync(join(ROOT, "web/node_modules/axe-core/axe.min.js"), "utf8");
+
+/** axe-core on the page as it is: no serious or critical violation. */
+async function checkAxe(page, screen) {
+  await page.addScriptTag({ content: AXE });
+  const violations = await page.evaluate(async () => {
+    const result = await globalThis.axe.run(document, { resultTypes: ["violations"] });
+    return result.violations
+      .filter((v) => v.impact === "serious" || v.impact === "critical")
+      .map((v) => `${v.id} (${v.impact}): ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`);
+  });
+  assert.deepEqual(violations, [], `${screen}: ${violations.join("; ")}`);
+}
+
 async function createTerritory(page, nom) {
   await page.getByLabel("Nom du territoire").fill(nom);
   await page.getByRole("button", { name: "Créer le territoire" }).click();
@@ -118,9 +136,10 @@ async function createTerritory(page, nom) {
   return page.getByTestId("lien-territoire").innerText();
 }
 
-async function createAction(page, { titre, jours = 2, rythme, chantier = false }) {
+async function createAction(page, { titre, jours = 2, rythme, chantier = false, themes = [] }) {
   await page.getByRole("link", { name: "Nouvelle action" }).click();
   await page.getByLabel("Titre").fill(titre);
+  for (const theme of themes) await page.getByLabel(theme, { exact: true }).check();
   if (chantier) {
     await page.getByLabel("Chantier au long cours, sans date de rendez-vous").check();
   } else {
@@ -203,7 +222,7 @@ test("two organisers edit one action offline: other fields merge, the same field
     [b, "Café réparation"],
   ]) {
     await page.getByLabel("Titre").fill(titre);
-    await page.getByRole("button", { name: "Enregistrer" }).click();
+    await page.getByRole("button", { name: "Enregistrer les modifications" }).click();
     await page.getByRole("heading", { level: 1, name: titre }).waitFor();
   }
   await alice.setOffline(false);
@@ -229,17 +248,7 @@ test("every screen passes axe-core with no serious or critical violation", async
   const { relay } = await freshRelay();
   const context = await device();
   const page = await openApp(context, relay.url);
-  const axe = readFileSync(join(ROOT, "web/node_modules/axe-core/axe.min.js"), "utf8");
-  const check = async (screen) => {
-    await page.addScriptTag({ content: axe });
-    const violations = await page.evaluate(async () => {
-      const result = await globalThis.axe.run(document, { resultTypes: ["violations"] });
-      return result.violations
-        .filter((v) => v.impact === "serious" || v.impact === "critical")
-        .map((v) => `${v.id} (${v.impact}): ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`);
-    });
-    assert.deepEqual(violations, [], `${screen}: ${violations.join("; ")}`);
-  };
+  const check = (screen) => checkAxe(page, screen);
   await check("accueil");
   await createTerritory(page, "Les Hauts de Vienne");
   await createAction(page, { titre: "Atelier vélo", rythme: "mensuel" });
@@ -252,6 +261,13 @@ test("every screen passes axe-core with no serious or critical violation", async
   await page.getByRole("link", { name: "Atelier vélo" }).first().click();
   await page.getByRole("heading", { level: 1, name: "Atelier vélo" }).waitFor();
   await check("fiche action");
+  for (const details of await page.locator("details").all()) await details.evaluate((d) => (d.open = true));
+  await check("fiche action, tous les formulaires ouverts");
+  await page.getByRole("link", { name: "Retour à l'agenda" }).click();
+  await page.getByRole("link", { name: "Profil et feuille de route" }).click();
+  await page.getByRole("heading", { level: 2, name: "Feuille de route" }).waitFor();
+  for (const details of await page.locator("details").all()) await details.evaluate((d) => (d.open = true));
+  await check("profil et feuille de route");
   await relay.stop();
 });
 
@@ -279,18 +295,139 @@ test("an action's sheet: its rhythm in French, one occurrence cancelled and rest
   await page.getByRole("button", { name: `Rétablir le rendez-vous du ${when}` }).click();
   await page.getByRole("button", { name: `Annuler le rendez-vous du ${when}` }).waitFor();
 
-  // A pause that ends before it starts is refused, in French, next to the form.
-  await page.getByLabel("Du").fill(isoDate(20));
-  await page.getByLabel("Au").fill(isoDate(10));
+  // A pause that ends before it starts is refused, in French, next to the field.
+  await page.getByText("Mettre le rythme en pause").click();
+  await page.getByLabel("Premier jour de la pause").fill(isoDate(20));
+  await page.getByLabel("Dernier jour de la pause").fill(isoDate(10));
   await page.getByRole("button", { name: "Mettre en pause" }).click();
   await page.getByRole("alert").filter({ hasText: "La fin de la pause doit suivre son début." }).waitFor();
+  assert.equal(await page.getByLabel("Dernier jour de la pause").getAttribute("aria-invalid"), "true");
   const before = await page.getByRole("button", { name: /^Annuler le rendez-vous du / }).count();
-  await page.getByLabel("Au").fill(isoDate(34));
+  await page.getByLabel("Dernier jour de la pause").fill(isoDate(34));
   await page.getByRole("button", { name: "Mettre en pause" }).click();
   await page.waitForFunction(
     (n) => [...document.querySelectorAll("button")].filter((b) => b.textContent.startsWith("Annuler le rendez-vous du ")).length < n,
     before,
   );
+  await relay.stop();
+});
+
+test("an organiser's day: themes filter the agenda, fields and rhythm change, an occurrence moves, a need gets a volunteer", async () => {
+  const { relay } = await freshRelay();
+  const page = await openApp(await device(), relay.url);
+  const lien = await createTerritory(page, "Pays de Redon");
+  await createAction(page, { titre: "Atelier compost", rythme: "hebdo", themes: ["Déchets et réemploi"] });
+  await createAction(page, { titre: "Balade à vélo", jours: 4, themes: ["Mobilité"] });
+
+  // The theme filter narrows the agenda, and lives in the URL.
+  await page.getByLabel("Thème", { exact: true }).selectOption("dechets_reemploi");
+  await page.getByRole("link", { name: "Balade à vélo" }).waitFor({ state: "detached" });
+  await page.getByRole("link", { name: "Atelier compost" }).first().waitFor();
+  assert.match(page.url(), /\/theme\/dechets_reemploi$/);
+  await page.getByLabel("Thème", { exact: true }).selectOption("");
+  await page.getByRole("link", { name: "Balade à vélo" }).waitFor();
+
+  // Fields: an online participation needs its link, said next to the field.
+  await page.getByRole("link", { name: "Atelier compost" }).first().click();
+  await page.getByLabel("En bref").fill("Apprendre à composter ensemble");
+  await page.getByLabel("État de l'action").selectOption("en_cours");
+  await page.getByLabel("Participation", { exact: true }).selectOption("mixte");
+  await page.getByRole("button", { name: "Enregistrer les modifications" }).click();
+  await page.getByText("Indiquez le lien de participation (https://…).").waitFor();
+  assert.equal(await page.getByLabel("Lien de participation en ligne").getAttribute("aria-invalid"), "true");
+  await page.getByTestId("etat").filter({ hasText: "À venir" }).waitFor();
+  assert.equal(await page.getByTestId("en-bref").count(), 0, "an invalid form saved something");
+  await page.getByLabel("Lien de participation en ligne").fill("https://visio.example.org/compost");
+  await page.getByRole("button", { name: "Enregistrer les modifications" }).click();
+  await page.getByTestId("etat").filter({ hasText: "En cours" }).waitFor();
+  await page.getByTestId("en-bref").filter({ hasText: "Apprendre à composter ensemble" }).waitFor();
+  await page.getByTestId("participation").filter({ hasText: "Sur place et en ligne" }).waitFor();
+
+  // The rhythm: every other week, said in French.
+  await page.getByText("Changer le rythme").click();
+  await page.getByLabel("Rythme", { exact: true }).selectOption("quinzaine");
+  await page.getByTestId("apercu-rythme").filter({ hasText: "Tous les 15 jours" }).waitFor();
+  await page.getByRole("button", { name: "Enregistrer le rythme" }).click();
+  await page.getByTestId("phrase-rythme").filter({ hasText: "Tous les 15 jours" }).waitFor();
+
+  // One occurrence moved to 20:00: shown as moved, with its first time.
+  const deplacer = page.getByText(/^Déplacer le rendez-vous du /).first();
+  await deplacer.click();
+  await page.getByLabel("Nouvelle heure").first().fill("20:00");
+  await page.getByRole("button", { name: "Déplacer", exact: true }).first().click();
+  await page.getByText(/déplacé \(prévu .* à 18 h 30\)/).first().waitFor();
+  await page.getByRole("button", { name: /^Annuler le rendez-vous du .* à 20 h 00$/ }).waitFor();
+
+  // A need, refused empty, then added; a volunteer; the need filled.
+  await page.getByText("Ajouter un besoin").click();
+  await page.getByRole("button", { name: "Ajouter le besoin" }).click();
+  await page.getByText("Dites ce qu'il faut.").waitFor();
+  await page.getByLabel("Ce qu'il faut").fill("Des bras pour retourner le compost");
+  await page.getByLabel("Combien (facultatif)").fill("3");
+  await page.getByRole("button", { name: "Ajouter le besoin" }).click();
+  const besoin = page.getByTestId("besoin");
+  await besoin.filter({ hasText: "Bénévoles : Des bras pour retourner le compost (3)" }).waitFor();
+  await besoin.getByLabel(/^Votre nom/).fill("Camille");
+  await besoin.getByRole("button", { name: "Je me propose" }).click();
+  await besoin.filter({ hasText: "1 volontaire : Camille" }).waitFor();
+  await besoin.getByLabel(/^État du besoin/).selectOption("pourvu");
+  await besoin.filter({ hasText: "· pourvu" }).waitFor();
+  await waitSynced(page);
+
+  // Another device sees all of it.
+  const other = await openApp(await device(), lien);
+  await other.getByRole("link", { name: "Atelier compost" }).first().click();
+  await other.getByTestId("besoin").filter({ hasText: "1 volontaire : Camille" }).waitFor();
+  await other.getByTestId("phrase-rythme").filter({ hasText: "Tous les 15 jours" }).waitFor();
+  await other.getByText(/déplacé \(prévu .* à 18 h 30\)/).first().waitFor();
+  await relay.stop();
+});
+
+test("the territory's profile and roadmap, read and edited", async () => {
+  const { relay } = await freshRelay();
+  const page = await openApp(await device(), relay.url);
+  await createTerritory(page, "Vallée de la Drôme");
+  await page.getByRole("link", { name: "Profil et feuille de route" }).click();
+  await page.getByTestId("horizon").filter({ hasText: "Pas encore d'horizon fixé." }).waitFor();
+
+  await page.getByLabel("Type de territoire").selectOption("intercommunalite_epci");
+  await page.getByLabel("Présentation").fill("Quinze communes engagées pour l'eau et l'alimentation.");
+  await page.getByLabel("Énergie", { exact: true }).check();
+  await page.getByLabel("Nom du territoire").fill("");
+  await page.getByRole("button", { name: "Enregistrer le profil" }).click();
+  await page.getByText("Le nom du territoire est obligatoire.").waitFor();
+  await page.getByLabel("Nom du territoire").fill("Biovallée");
+  await page.getByRole("button", { name: "Enregistrer le profil" }).click();
+  await page.getByRole("heading", { level: 1, name: "Biovallée" }).waitFor();
+  await page.getByTestId("themes-territoire").filter({ hasText: "Énergie" }).waitFor();
+  await page.getByTestId("type-territoire").filter({ hasText: "Intercommunalité (EPCI)" }).waitFor();
+
+  await page.getByText("Fixer l'horizon").click();
+  await page.getByLabel("Première année").fill("2032");
+  await page.getByLabel("Dernière année").fill("2026");
+  await page.getByRole("button", { name: "Enregistrer l'horizon" }).click();
+  await page.getByText("La dernière année doit suivre la première.").waitFor();
+  await page.getByLabel("Première année").fill("2026");
+  await page.getByLabel("Dernière année").fill("2032");
+  await page.getByRole("button", { name: "Enregistrer l'horizon" }).click();
+  await page.getByTestId("horizon").filter({ hasText: "Horizon : 2026 – 2032" }).waitFor();
+
+  await page.getByText("Ajouter une phase").click();
+  await page.getByLabel("Titre de la phase").fill("Diagnostic partagé");
+  await page.getByLabel("Début (facultatif)").fill("2026-01-15");
+  await page.getByLabel("Fin (facultatif)").fill("2026-06-30");
+  await page.getByRole("button", { name: "Ajouter la phase" }).click();
+  const phase = page.getByTestId("phase").filter({ hasText: "Diagnostic partagé" });
+  await phase.filter({ hasText: "du jeudi 15 janvier au mardi 30 juin · à venir" }).waitFor();
+  await phase.getByLabel(/^État de la phase/).selectOption("en_cours");
+  await phase.filter({ hasText: "· en cours" }).waitFor();
+
+  // All of it survives a reload.
+  await waitSynced(page);
+  await page.reload();
+  await page.getByRole("heading", { level: 1, name: "Biovallée" }).waitFor();
+  await phase.filter({ hasText: "· en cours" }).waitFor();
+  await page.getByTestId("horizon").filter({ hasText: "Horizon : 2026 – 2032" }).waitFor();
   await relay.stop();
 });
 

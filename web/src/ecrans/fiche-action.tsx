@@ -1,0 +1,419 @@
+// An action's sheet: what it is, where and when (its rhythm as a French
+// sentence, its next rendez-vous, each of which can be cancelled, restored
+// or moved), its needs and who volunteered, concurrent edits to settle, and
+// the forms an organiser uses day to day. Every form writes only the fields
+// it changed, so that someone else's concurrent edit of another field stays.
+
+import { useState } from "preact/hooks";
+import type { Driver } from "../driver";
+import { Cases, Champ, Choix, Refuse, useRefus } from "../formulaire";
+import {
+  type Action,
+  type Agenda,
+  aujourdhui,
+  type Besoin,
+  debutDuJour,
+  ETATS,
+  idAleatoire,
+  MODES,
+  phrase,
+  pluriel,
+  quand,
+  type RendezVous,
+  STATUTS_ACTION,
+  STATUTS_BESOIN,
+  THEMES,
+  TYPES_BESOIN,
+} from "../modele";
+import { champsDuRythme, EditeurRythme, erreursRythme, rythmeDesChamps } from "../rythme-editeur";
+
+type Edition = (edit: object) => boolean;
+
+export function FicheAction({ driver, doc, id }: { driver: Driver; doc: string; id: string }) {
+  const agenda = driver.agenda(doc) as Agenda | undefined;
+  const action = agenda?.actions[id];
+  const { refus, tenter } = useRefus();
+  if (!agenda || !driver.hasDocument(doc)) return <p>Chargement de l'action…</p>;
+  if (!action || action.supprime) return <p role="alert">Cette action n'existe pas ou a été supprimée.</p>;
+  const editer: Edition = (edit) => tenter(() => driver.apply(doc, edit));
+  const modifier = (champs: Record<string, unknown>) => editer({ type: "modifier", collection: "actions", id, champs });
+  const conflits = agenda.conflits.filter((c) => c.chemin.startsWith(`actions/${id}/`));
+  const debutJour = debutDuJour();
+  const prochains = (driver.rendezVous(doc, debutJour, debutJour + 90 * 86_400_000) as RendezVous[])
+    .filter((r) => r.collection === "actions" && r.id === id)
+    .slice(0, 12);
+  return (
+    <>
+      <h1>{action.titre}</h1>
+      <p>
+        <a href={`#/territoire/${doc}`}>Retour à l'agenda</a>
+      </p>
+      <Resume action={action} />
+      <Refuse refus={refus} />
+      {conflits.map((c) => {
+        const champ = c.chemin.split("/").slice(2);
+        return (
+          <section key={c.chemin} class="conflit" aria-labelledby={`c-${c.chemin}`}>
+            <h2 id={`c-${c.chemin}`}>Modifications simultanées : {champ.join(" / ")}</h2>
+            <ul class="liste">
+              {c.valeurs.map((v, i) => (
+                <li key={i}>
+                  « {enTexte(v.valeur)} » par {v.auteur ? v.auteur.slice(0, 8) : "inconnu"}{" "}
+                  <button type="button" onClick={() => modifier(valeurAuChemin(action, champ, v.valeur))}>
+                    Garder « {enTexte(v.valeur)} »
+                  </button>
+                </li>
+              ))}
+            </ul>
+          </section>
+        );
+      })}
+      {prochains.length > 0 && <Prochains prochains={prochains} editer={editer} id={id} />}
+      <Besoins action={action} id={id} editer={editer} />
+      <Modifier action={action} modifier={modifier} />
+      {action.rythme && <ChangerRythme action={action} modifier={modifier} />}
+      {action.rythme?.regle && <Pause id={id} editer={editer} />}
+    </>
+  );
+}
+
+/** A concurrent value as a person reads it. */
+function enTexte(valeur: unknown): string {
+  if (Array.isArray(valeur)) return valeur.map((v) => THEMES[v as string] ?? enTexte(v)).join(", ");
+  if (valeur && typeof valeur === "object") {
+    const o = valeur as Record<string, unknown>;
+    return String(o.libelle ?? o.titre ?? o.nom ?? JSON.stringify(valeur));
+  }
+  return STATUTS_ACTION[valeur as string] ?? MODES[valeur as string] ?? String(valeur);
+}
+
+/** `{lieu: {…lieu, libelle: v}}` for a conflict on `lieu/libelle`. */
+function valeurAuChemin(action: Action, chemin: string[], valeur: unknown): Record<string, unknown> {
+  if (chemin.length === 1) return { [chemin[0]]: valeur };
+  const parent = (action as unknown as Record<string, Record<string, unknown>>)[chemin[0]] ?? {};
+  return { [chemin[0]]: { ...parent, ...valeurAuChemin(parent as unknown as Action, chemin.slice(1), valeur) } };
+}
+
+function Resume({ action }: { action: Action }) {
+  const lignes: [string, string | undefined, string][] = [
+    ["Quand", action.rythme ? phrase(action.rythme) : "Chantier au long cours, sans date de rendez-vous", "phrase-rythme"],
+    ["État", STATUTS_ACTION[action.statut], "etat"],
+    ["Thèmes", action.portes_entree.map((t) => THEMES[t] ?? t).join(", ") || undefined, "themes"],
+    ["Lieu", action.lieu?.libelle || undefined, "lieu"],
+    ["Adresse", action.lieu?.adresse || undefined, "adresse"],
+    ["Participation", action.mode_participation !== "sur_place" ? MODES[action.mode_participation] : undefined, "participation"],
+    ["Lien en ligne", action.lien_en_ligne, "lien-en-ligne"],
+    ["En bref", action.resume || undefined, "en-bref"],
+  ];
+  return (
+    <>
+      <dl class="resume">
+        {lignes
+          .filter(([, valeur]) => valeur)
+          .map(([terme, valeur, testid]) => (
+            <div key={terme} data-testid={testid}>
+              <dt>{terme}</dt>
+              <dd>{valeur}</dd>
+            </div>
+          ))}
+      </dl>
+      {action.description && <p class="description">{action.description}</p>}
+    </>
+  );
+}
+
+function Prochains({ prochains, editer, id }: { prochains: RendezVous[]; editer: Edition; id: string }) {
+  const occurrence = (origine: string, exception: object) =>
+    editer({ type: "modifier_occurrence", collection: "actions", id, origine, exception });
+  return (
+    <section aria-labelledby="prochains">
+      <h2 id="prochains">Prochains rendez-vous</h2>
+      <ul class="liste">
+        {prochains.map((r, i) => {
+          const o = r.occurrence;
+          return (
+            <li key={o.origine}>
+              {quand(o.debut)}
+              {ETATS[o.etat] && <strong> · {ETATS[o.etat]}</strong>}
+              {o.deplacee && <strong> · déplacé (prévu {quand(o.origine)})</strong>}
+              {o.lieu && <span> · {o.lieu}</span>}{" "}
+              {o.etat === "annule" ? (
+                <button type="button" onClick={() => occurrence(o.origine, { etat: "programme" })}>
+                  Rétablir le rendez-vous du {quand(o.debut)}
+                </button>
+              ) : (
+                <button type="button" onClick={() => occurrence(o.origine, { etat: "annule" })}>
+                  Annuler le rendez-vous du {quand(o.debut)}
+                </button>
+              )}
+              <Deplacer cle={`dep-${i}`} debut={o.debut} deplacer={(debut) => occurrence(o.origine, { debut })} />
+            </li>
+          );
+        })}
+      </ul>
+    </section>
+  );
+}
+
+function Deplacer({ cle, debut, deplacer }: { cle: string; debut: string; deplacer: (debut: string) => boolean }) {
+  const [date, setDate] = useState(debut.slice(0, 10));
+  const [heure, setHeure] = useState(debut.slice(11, 16));
+  const [erreur, setErreur] = useState<string>();
+  const envoyer = (event: Event) => {
+    event.preventDefault();
+    if (!date || !/^\d\d:\d\d$/.test(heure)) return setErreur("Indiquez la nouvelle date et l'heure.");
+    setErreur(undefined);
+    deplacer(`${date}T${heure}:00`);
+  };
+  return (
+    <details>
+      <summary>Déplacer le rendez-vous du {quand(debut)}</summary>
+      <form onSubmit={envoyer} noValidate>
+        <Champ id={`${cle}-date`} label="Nouvelle date" erreur={erreur}>
+          <input type="date" value={date} onInput={(e) => setDate(e.currentTarget.value)} />
+        </Champ>
+        <Champ id={`${cle}-heure`} label="Nouvelle heure">
+          <input type="time" value={heure} onInput={(e) => setHeure(e.currentTarget.value)} />
+        </Champ>
+        <button type="submit">Déplacer</button>
+      </form>
+    </details>
+  );
+}
+
+function Besoins({ action, id, editer }: { action: Action; id: string; editer: Edition }) {
+  const besoins = Object.entries(action.besoins);
+  return (
+    <section aria-labelledby="besoins">
+      <h2 id="besoins">Besoins</h2>
+      {besoins.length === 0 ? (
+        <p>Aucun besoin exprimé.</p>
+      ) : (
+        <ul class="liste">
+          {besoins.map(([bid, b]) => (
+            <UnBesoin key={bid} action={id} id={bid} besoin={b} editer={editer} />
+          ))}
+        </ul>
+      )}
+      <NouveauBesoin action={id} editer={editer} />
+    </section>
+  );
+}
+
+function libelleBesoin(b: Besoin): string {
+  const quantite = b.quantite ? ` (${b.quantite}${b.unite ? ` ${b.unite}` : ""})` : "";
+  return `${TYPES_BESOIN[b.type] ?? b.type}${b.description ? ` : ${b.description}` : ""}${quantite}`;
+}
+
+function UnBesoin({ action, id, besoin, editer }: { action: string; id: string; besoin: Besoin; editer: Edition }) {
+  const [nom, setNom] = useState("");
+  const [erreur, setErreur] = useState<string>();
+  const volontaires = Object.values(besoin.volontaires);
+  const libelle = libelleBesoin(besoin);
+  const proposer = (event: Event) => {
+    event.preventDefault();
+    if (!nom.trim()) return setErreur("Indiquez votre nom.");
+    setErreur(undefined);
+    const volontaire = { nom: nom.trim(), date: aujourdhui(), confirme: false };
+    if (editer({ type: "ajouter_volontaire", action_id: action, besoin_id: id, volontaire_id: idAleatoire(), volontaire })) setNom("");
+  };
+  const { volontaires: _, ...sansVolontaires } = besoin;
+  const changerStatut = (statut: string) =>
+    editer({ type: "definir_besoin", action_id: action, besoin_id: id, besoin: { ...sansVolontaires, statut } });
+  return (
+    <li data-testid="besoin">
+      <strong>{libelle}</strong> · {STATUTS_BESOIN[besoin.statut] ?? besoin.statut}
+      <br />
+      {volontaires.length === 0
+        ? "Personne ne s'est encore proposé."
+        : `${pluriel(volontaires.length, "volontaire")} : ${volontaires.map((v) => v.nom ?? "membre").join(", ")}`}
+      <form onSubmit={proposer} noValidate class="en-ligne-form">
+        <Champ id={`vol-${id}`} label={`Votre nom, pour « ${libelle} »`} erreur={erreur}>
+          <input autoComplete="name" value={nom} onInput={(e) => setNom(e.currentTarget.value)} />
+        </Champ>
+        <button type="submit">Je me propose</button>
+      </form>
+      <Champ id={`statut-${id}`} label={`État du besoin « ${libelle} »`}>
+        <Choix valeur={besoin.statut} choix={STATUTS_BESOIN} onChoix={changerStatut} />
+      </Champ>
+    </li>
+  );
+}
+
+function NouveauBesoin({ action, editer }: { action: string; editer: Edition }) {
+  const [type, setType] = useState("benevoles");
+  const [description, setDescription] = useState("");
+  const [quantite, setQuantite] = useState("");
+  const { refus, verifier } = useRefus();
+  const ajouter = (event: Event) => {
+    event.preventDefault();
+    const erreurs: Record<string, string> = {};
+    if (!description.trim()) erreurs.description = "Dites ce qu'il faut.";
+    if (quantite && !/^[1-9]\d{0,5}$/.test(quantite)) erreurs.quantite = "Un nombre entier, 1 ou plus.";
+    if (!verifier(erreurs)) return;
+    const besoin = { type, description: description.trim(), ...(quantite ? { quantite: Number(quantite) } : {}), statut: "ouvert" };
+    if (editer({ type: "definir_besoin", action_id: action, besoin_id: idAleatoire(), besoin })) {
+      setDescription("");
+      setQuantite("");
+    }
+  };
+  return (
+    <details>
+      <summary>Ajouter un besoin</summary>
+      <form onSubmit={ajouter} noValidate>
+        <Champ id="besoin-type" label="Type de besoin">
+          <Choix valeur={type} choix={TYPES_BESOIN} onChoix={setType} />
+        </Champ>
+        <Champ id="besoin-description" label="Ce qu'il faut" erreur={refus.erreurs.description}>
+          <input value={description} onInput={(e) => setDescription(e.currentTarget.value)} />
+        </Champ>
+        <Champ id="besoin-quantite" label="Combien (facultatif)" erreur={refus.erreurs.quantite}>
+          <input inputMode="numeric" value={quantite} onInput={(e) => setQuantite(e.currentTarget.value)} />
+        </Champ>
+        <button type="submit">Ajouter le besoin</button>
+      </form>
+    </details>
+  );
+}
+
+interface Brouillon {
+  titre?: string;
+  resume?: string;
+  description?: string;
+  portes_entree?: string[];
+  statut?: string;
+  libelle?: string;
+  adresse?: string;
+  mode_participation?: string;
+  lien_en_ligne?: string;
+}
+
+function Modifier({ action, modifier }: { action: Action; modifier: (champs: Record<string, unknown>) => boolean }) {
+  const [b, setB] = useState<Brouillon>({});
+  const { refus, verifier, effacer } = useRefus();
+  const actuel = {
+    titre: action.titre,
+    resume: action.resume,
+    description: action.description,
+    portes_entree: action.portes_entree,
+    statut: action.statut,
+    libelle: action.lieu?.libelle ?? "",
+    adresse: action.lieu?.adresse ?? "",
+    mode_participation: action.mode_participation,
+    lien_en_ligne: action.lien_en_ligne ?? "",
+  };
+  const v = { ...actuel, ...b };
+  const maj = (champ: keyof Brouillon) => (valeur: string | string[]) => (setB({ ...b, [champ]: valeur }), effacer(champ));
+  const enregistrer = (event: Event) => {
+    event.preventDefault();
+    const erreurs: Record<string, string> = {};
+    if (!v.titre.trim()) erreurs.titre = "Le titre est obligatoire.";
+    if (v.resume.length > 200) erreurs.resume = "200 caractères au plus.";
+    if (v.mode_participation !== "sur_place" && !/^https?:\/\/\S+$/.test(v.lien_en_ligne.trim()))
+      erreurs.lien_en_ligne = "Indiquez le lien de participation (https://…).";
+    if (!verifier(erreurs)) return;
+    const champs: Record<string, unknown> = {};
+    for (const cle of ["titre", "resume", "statut", "mode_participation"] as const) {
+      if (v[cle].trim() !== actuel[cle]) champs[cle] = v[cle].trim();
+    }
+    if (v.description !== actuel.description) champs.description = v.description;
+    if (JSON.stringify(v.portes_entree) !== JSON.stringify(actuel.portes_entree)) champs.portes_entree = v.portes_entree;
+    if (v.lien_en_ligne.trim() !== actuel.lien_en_ligne) champs.lien_en_ligne = v.lien_en_ligne.trim() || null;
+    if (v.libelle.trim() !== actuel.libelle || v.adresse.trim() !== actuel.adresse) {
+      champs.lieu =
+        v.libelle.trim() || v.adresse.trim() ? { ...action.lieu, libelle: v.libelle.trim(), adresse: v.adresse.trim() } : null;
+    }
+    if (Object.keys(champs).length === 0 || modifier(champs)) setB({});
+  };
+  return (
+    <form onSubmit={enregistrer} noValidate>
+      <h2>Modifier l'action</h2>
+      <Champ id="titre-action" label="Titre" erreur={refus.erreurs.titre}>
+        <input value={v.titre} onInput={(e) => maj("titre")(e.currentTarget.value)} />
+      </Champ>
+      <Champ id="resume-action" label="En bref" aide="Une phrase, 200 caractères au plus." erreur={refus.erreurs.resume}>
+        <input value={v.resume} onInput={(e) => maj("resume")(e.currentTarget.value)} />
+      </Champ>
+      <Champ id="description-action" label="Description">
+        <textarea rows={4} value={v.description} onInput={(e) => maj("description")(e.currentTarget.value)} />
+      </Champ>
+      <Cases id="themes-action" legende="Thèmes" valeurs={v.portes_entree} choix={THEMES} onChoix={maj("portes_entree")} />
+      <Champ id="statut-action" label="État de l'action">
+        <Choix valeur={v.statut} choix={STATUTS_ACTION} onChoix={maj("statut")} />
+      </Champ>
+      <Champ id="lieu-action" label="Lieu">
+        <input value={v.libelle} onInput={(e) => maj("libelle")(e.currentTarget.value)} />
+      </Champ>
+      <Champ id="adresse-action" label="Adresse">
+        <input autoComplete="street-address" value={v.adresse} onInput={(e) => maj("adresse")(e.currentTarget.value)} />
+      </Champ>
+      <Champ id="mode-action" label="Participation">
+        <Choix valeur={v.mode_participation} choix={MODES} onChoix={maj("mode_participation")} />
+      </Champ>
+      {v.mode_participation !== "sur_place" && (
+        <Champ id="lien-action" label="Lien de participation en ligne" erreur={refus.erreurs.lien_en_ligne}>
+          <input type="url" value={v.lien_en_ligne} onInput={(e) => maj("lien_en_ligne")(e.currentTarget.value)} />
+        </Champ>
+      )}
+      <button type="submit">Enregistrer les modifications</button>
+    </form>
+  );
+}
+
+function ChangerRythme({ action, modifier }: { action: Action; modifier: (champs: Record<string, unknown>) => boolean }) {
+  const base = action.rythme!;
+  const [champs, setChamps] = useState(() => champsDuRythme(base));
+  const { refus, verifier, effacer } = useRefus();
+  const enregistrer = (event: Event) => {
+    event.preventDefault();
+    if (!verifier(erreursRythme(champs))) return;
+    const rythme = rythmeDesChamps(champs, base);
+    const edit: Record<string, unknown> = { rythme };
+    // A one-off that becomes recurring (or back) changes nature too.
+    const natures = ["rendez_vous_ponctuel", "rendez_vous_recurrent"];
+    if (natures.includes(action.nature)) edit.nature = natures[rythme.regle ? 1 : 0];
+    modifier(edit);
+  };
+  return (
+    <details>
+      <summary>Changer le rythme</summary>
+      <form onSubmit={enregistrer} noValidate>
+        <EditeurRythme
+          champs={champs}
+          base={base}
+          erreurs={refus.erreurs}
+          onChange={(c, modifie) => (setChamps(c), effacer(modifie))}
+        />
+        <button type="submit">Enregistrer le rythme</button>
+      </form>
+    </details>
+  );
+}
+
+function Pause({ id, editer }: { id: string; editer: Edition }) {
+  const [pause, setPause] = useState({ du: "", au: "" });
+  const { refus, verifier } = useRefus();
+  const pauser = (event: Event) => {
+    event.preventDefault();
+    const erreurs: Record<string, string> = {};
+    if (!pause.du) erreurs.du = "Indiquez le premier jour de la pause.";
+    if (!pause.au) erreurs.au = "Indiquez le dernier jour de la pause.";
+    else if (pause.du && pause.au < pause.du) erreurs.au = "La fin de la pause doit suivre son début.";
+    if (!verifier(erreurs)) return;
+    if (editer({ type: "pauser", collection: "actions", id, pause: { du: pause.du, au: pause.au } })) setPause({ du: "", au: "" });
+  };
+  return (
+    <details>
+      <summary>Mettre le rythme en pause</summary>
+      <form onSubmit={pauser} noValidate>
+        <Champ id="pause-du" label="Premier jour de la pause" erreur={refus.erreurs.du}>
+          <input type="date" value={pause.du} onInput={(e) => setPause({ ...pause, du: e.currentTarget.value })} />
+        </Champ>
+        <Champ id="pause-au" label="Dernier jour de la pause" erreur={refus.erreurs.au}>
+          <input type="date" value={pause.au} onInput={(e) => setPause({ ...pause, au: e.currentTarget.value })} />
+        </Champ>
+        <button type="submit">Mettre en pause</button>
+      </form>
+    </details>
+  );
+}

@@ -1,0 +1,58 @@
+// Creating an action: a rendez-vous (one-off or with a rhythm) or a
+// long-running chantier, with its themes and place.
+
+import { useState } from "preact/hooks";
+import type { Driver } from "../driver";
+import { Cases, Champ, Refuse, useRefus } from "../formulaire";
+import { idAleatoire, THEMES } from "../modele";
+import { champsVides, EditeurRythme, erreursRythme, rythmeDesChamps } from "../rythme-editeur";
+
+export function NouvelleAction({ driver, doc }: { driver: Driver; doc: string }) {
+  const [titre, setTitre] = useState("");
+  const [lieu, setLieu] = useState("");
+  const [themes, setThemes] = useState<string[]>([]);
+  const [chantier, setChantier] = useState(false);
+  const [rythme, setRythme] = useState(champsVides);
+  const { refus, tenter, verifier, effacer } = useRefus();
+
+  const enregistrer = (event: Event) => {
+    event.preventDefault();
+    const erreurs: Record<string, string> = chantier ? {} : erreursRythme(rythme);
+    if (!titre.trim()) erreurs.titre = "Le titre est obligatoire.";
+    if (!verifier(erreurs)) return;
+    const valeur: Record<string, unknown> = { titre: titre.trim(), portes_entree: themes };
+    if (lieu.trim()) valeur.lieu = { libelle: lieu.trim() };
+    if (!chantier) valeur.rythme = rythmeDesChamps(rythme);
+    valeur.nature = chantier ? "chantier_projet" : rythme.modele === "aucun" ? "rendez_vous_ponctuel" : "rendez_vous_recurrent";
+    const id = idAleatoire();
+    if (tenter(() => driver.apply(doc, { type: "creer", collection: "actions", id, valeur }))) {
+      location.hash = `#/territoire/${doc}`;
+    }
+  };
+
+  return (
+    <form onSubmit={enregistrer} noValidate>
+      <h1>Nouvelle action</h1>
+      <Refuse refus={refus} prefixe="Action refusée" />
+      <Champ id="titre" label="Titre" erreur={refus.erreurs.titre}>
+        <input value={titre} onInput={(e) => (setTitre(e.currentTarget.value), effacer("titre"))} />
+      </Champ>
+      <Champ id="lieu" label="Lieu">
+        <input value={lieu} onInput={(e) => setLieu(e.currentTarget.value)} />
+      </Champ>
+      <Cases id="themes" legende="Thèmes" valeurs={themes} choix={THEMES} onChoix={setThemes} />
+      <p>
+        <input id="chantier" type="checkbox" checked={chantier} onChange={(e) => setChantier(e.currentTarget.checked)} />{" "}
+        <label for="chantier">Chantier au long cours, sans date de rendez-vous</label>
+      </p>
+      {!chantier && (
+        <EditeurRythme
+          champs={rythme}
+          erreurs={refus.erreurs}
+          onChange={(champs, modifie) => (setRythme(champs), effacer(modifie))}
+        />
+      )}
+      <button type="submit">Enregistrer l'action</button> <a href={`#/territoire/${doc}`}>Annuler</a>
+    </form>
+  );
+}

@@ -1,0 +1,209 @@
+// The territory's profile (name, kind, presentation, themes, visibility)
+// and its roadmap (horizon and phases), read and edited.
+
+import { useState } from "preact/hooks";
+import type { Driver } from "../driver";
+import { Cases, Champ, Choix, Refuse, useRefus } from "../formulaire";
+import {
+  type Agenda,
+  idAleatoire,
+  jourEnLettres,
+  type Phase,
+  type Profil,
+  STATUTS_PHASE,
+  THEMES,
+  TYPES_TERRITOIRE,
+  VISIBILITES_TERRITOIRE,
+} from "../modele";
+
+type Edition = (edit: object) => boolean;
+
+export function ProfilTerritoire({ driver, doc }: { driver: Driver; doc: string }) {
+  const agenda = driver.agenda(doc) as Agenda | undefined;
+  const { refus, tenter } = useRefus();
+  if (!agenda || !driver.hasDocument(doc)) return <p>Chargement du territoire…</p>;
+  const editer: Edition = (edit) => tenter(() => driver.apply(doc, edit));
+  const profil: Profil = agenda.profil ?? {
+    nom: "",
+    type: "commune",
+    presentation: "",
+    portes_entree: [],
+    visibilite: "prive",
+  };
+  const route = agenda.feuille_de_route;
+  const phases = Object.entries(route.phases).sort(([, a], [, b]) => (a.debut ?? "9999").localeCompare(b.debut ?? "9999"));
+  return (
+    <>
+      <h1>{profil.nom || "Territoire sans nom"}</h1>
+      <p>
+        <a href={`#/territoire/${doc}`}>Retour à l'agenda</a>
+      </p>
+      <dl class="resume">
+        <div data-testid="type-territoire">
+          <dt>Type</dt>
+          <dd>{TYPES_TERRITOIRE[profil.type] ?? profil.type}</dd>
+        </div>
+        <div data-testid="themes-territoire">
+          <dt>Thèmes</dt>
+          <dd>{profil.portes_entree.map((t) => THEMES[t] ?? t).join(", ") || "aucun pour l'instant"}</dd>
+        </div>
+        <div>
+          <dt>Visibilité</dt>
+          <dd>{VISIBILITES_TERRITOIRE[profil.visibilite] ?? profil.visibilite}</dd>
+        </div>
+      </dl>
+      {profil.presentation && <p class="description">{profil.presentation}</p>}
+      <Refuse refus={refus} />
+      <h2>Feuille de route</h2>
+      <p data-testid="horizon">
+        {route.horizon_debut || route.horizon_fin
+          ? `Horizon : ${route.horizon_debut ?? "…"} – ${route.horizon_fin ?? "…"}`
+          : "Pas encore d'horizon fixé."}
+      </p>
+      {phases.length === 0 ? (
+        <p>Aucune phase pour l'instant.</p>
+      ) : (
+        <ol class="liste">
+          {phases.map(([id, p]) => (
+            <UnePhase key={id} id={id} phase={p} editer={editer} />
+          ))}
+        </ol>
+      )}
+      <NouvellePhase editer={editer} />
+      <Horizon debut={route.horizon_debut} fin={route.horizon_fin} editer={editer} />
+      <ModifierProfil profil={profil} editer={editer} />
+    </>
+  );
+}
+
+function periode(p: Phase): string {
+  if (p.debut && p.fin) return `du ${jourEnLettres(p.debut)} au ${jourEnLettres(p.fin)}`;
+  if (p.debut) return `à partir du ${jourEnLettres(p.debut)}`;
+  if (p.fin) return `jusqu'au ${jourEnLettres(p.fin)}`;
+  return "dates à fixer";
+}
+
+function UnePhase({ id, phase, editer }: { id: string; phase: Phase; editer: Edition }) {
+  return (
+    <li data-testid="phase">
+      <strong>{phase.titre}</strong> · {periode(phase)} · {STATUTS_PHASE[phase.statut] ?? phase.statut}
+      {phase.description && <p>{phase.description}</p>}
+      <Champ id={`statut-${id}`} label={`État de la phase « ${phase.titre} »`}>
+        <Choix
+          valeur={phase.statut}
+          choix={STATUTS_PHASE}
+          onChoix={(statut) => editer({ type: "modifier", collection: "phases", id, champs: { statut } })}
+        />
+      </Champ>
+    </li>
+  );
+}
+
+function NouvellePhase({ editer }: { editer: Edition }) {
+  const vide = { titre: "", debut: "", fin: "", description: "" };
+  const [p, setP] = useState(vide);
+  const { refus, verifier, effacer } = useRefus();
+  const maj = (champ: keyof typeof vide) => (e: { currentTarget: { value: string } }) => (
+    setP({ ...p, [champ]: e.currentTarget.value }), effacer(champ)
+  );
+  const ajouter = (event: Event) => {
+    event.preventDefault();
+    const erreurs: Record<string, string> = {};
+    if (!p.titre.trim()) erreurs.titre = "Donnez un titre à la phase.";
+    if (p.debut && p.fin && p.fin < p.debut) erreurs.fin = "La fin doit suivre le début.";
+    if (!verifier(erreurs)) return;
+    const valeur = {
+      titre: p.titre.trim(),
+      description: p.description.trim(),
+      ...(p.debut ? { debut: p.debut } : {}),
+      ...(p.fin ? { fin: p.fin } : {}),
+    };
+    if (editer({ type: "creer", collection: "phases", id: idAleatoire(), valeur })) setP(vide);
+  };
+  return (
+    <details>
+      <summary>Ajouter une phase</summary>
+      <form onSubmit={ajouter} noValidate>
+        <Champ id="phase-titre" label="Titre de la phase" erreur={refus.erreurs.titre}>
+          <input value={p.titre} onInput={maj("titre")} />
+        </Champ>
+        <Champ id="phase-debut" label="Début (facultatif)">
+          <input type="date" value={p.debut} onInput={maj("debut")} />
+        </Champ>
+        <Champ id="phase-fin" label="Fin (facultatif)" erreur={refus.erreurs.fin}>
+          <input type="date" value={p.fin} onInput={maj("fin")} />
+        </Champ>
+        <Champ id="phase-description" label="Ce qui s'y fait">
+          <textarea rows={3} value={p.description} onInput={maj("description")} />
+        </Champ>
+        <button type="submit">Ajouter la phase</button>
+      </form>
+    </details>
+  );
+}
+
+function Horizon({ debut, fin, editer }: { debut?: string; fin?: string; editer: Edition }) {
+  const [a, setA] = useState(debut ?? "");
+  const [b, setB] = useState(fin ?? "");
+  const { refus, verifier } = useRefus();
+  const enregistrer = (event: Event) => {
+    event.preventDefault();
+    const erreurs: Record<string, string> = {};
+    if (a && !/^\d{4}$/.test(a)) erreurs.debut = "Une année sur quatre chiffres, par exemple 2026.";
+    if (b && !/^\d{4}$/.test(b)) erreurs.fin = "Une année sur quatre chiffres, par exemple 2032.";
+    else if (a && b && b < a) erreurs.fin = "La dernière année doit suivre la première.";
+    if (!verifier(erreurs)) return;
+    editer({ type: "modifier_horizon", horizon_debut: a || null, horizon_fin: b || null });
+  };
+  return (
+    <details>
+      <summary>Fixer l'horizon</summary>
+      <form onSubmit={enregistrer} noValidate>
+        <Champ id="horizon-debut" label="Première année" erreur={refus.erreurs.debut}>
+          <input inputMode="numeric" value={a} onInput={(e) => setA(e.currentTarget.value)} />
+        </Champ>
+        <Champ id="horizon-fin" label="Dernière année" erreur={refus.erreurs.fin}>
+          <input inputMode="numeric" value={b} onInput={(e) => setB(e.currentTarget.value)} />
+        </Champ>
+        <button type="submit">Enregistrer l'horizon</button>
+      </form>
+    </details>
+  );
+}
+
+function ModifierProfil({ profil, editer }: { profil: Profil; editer: Edition }) {
+  const [b, setB] = useState<Partial<Profil>>({});
+  const { refus, verifier, effacer } = useRefus();
+  const v = { ...profil, ...b };
+  const maj = (champ: keyof Profil) => (valeur: string | string[]) => (setB({ ...b, [champ]: valeur }), effacer(champ));
+  const enregistrer = (event: Event) => {
+    event.preventDefault();
+    if (!verifier(v.nom.trim() ? {} : { nom: "Le nom du territoire est obligatoire." })) return;
+    const champs: Record<string, unknown> = {};
+    if (v.nom.trim() !== profil.nom) champs.nom = v.nom.trim();
+    for (const cle of ["type", "presentation", "visibilite"] as const) {
+      if (v[cle] !== profil[cle]) champs[cle] = v[cle];
+    }
+    if (JSON.stringify(v.portes_entree) !== JSON.stringify(profil.portes_entree)) champs.portes_entree = v.portes_entree;
+    if (Object.keys(champs).length === 0 || editer({ type: "modifier_profil", champs })) setB({});
+  };
+  return (
+    <form onSubmit={enregistrer} noValidate>
+      <h2>Modifier le profil</h2>
+      <Champ id="profil-nom" label="Nom du territoire" erreur={refus.erreurs.nom}>
+        <input value={v.nom} onInput={(e) => maj("nom")(e.currentTarget.value)} />
+      </Champ>
+      <Champ id="profil-type" label="Type de territoire">
+        <Choix valeur={v.type} choix={TYPES_TERRITOIRE} onChoix={maj("type")} />
+      </Champ>
+      <Champ id="profil-presentation" label="Présentation">
+        <textarea rows={4} value={v.presentation} onInput={(e) => maj("presentation")(e.currentTarget.value)} />
+      </Champ>
+      <Cases id="profil-themes" legende="Thèmes du territoire" valeurs={v.portes_entree} choix={THEMES} onChoix={maj("portes_entree")} />
+      <Champ id="profil-visibilite" label="Visibilité">
+        <Choix valeur={v.visibilite} choix={VISIBILITES_TERRITOIRE} onChoix={maj("visibilite")} />
+      </Champ>
+      <button type="submit">Enregistrer le profil</button>
+    </form>
+  );
+}

@@ -1,0 +1,104 @@
+// A territory's agenda: upcoming rendez-vous (today, this week, this
+// month) with recurring occurrences expanded by sync-core, then the
+// long-running chantiers, optionally narrowed to one theme. A theme filter
+// lives in the URL (`#/territoire/<doc>/theme/<theme>`), so it survives a
+// visit to an action and can be shared.
+
+import { useEffect } from "preact/hooks";
+import type { Driver } from "../driver";
+import { Champ, Choix } from "../formulaire";
+import { type Agenda, debutDuJour, ETATS, pluriel, quand, type RendezVous, THEMES } from "../modele";
+
+const JOUR = 86_400_000;
+
+export function Territoire({ driver, doc, theme }: { driver: Driver; doc: string; theme?: string }) {
+  const agenda = driver.agenda(doc) as Agenda | undefined;
+  const nom = agenda?.profil?.nom;
+  useEffect(() => {
+    if (nom) driver.storage.retenir({ doc, nom, rejointLe: Date.now() });
+  }, [driver, doc, nom]);
+  useEffect(() => {
+    document.title = nom ? `${nom} · Essaim` : "Essaim";
+  }, [nom]);
+
+  if (!agenda || !driver.hasDocument(doc)) {
+    return driver.isUnavailable(doc) ? (
+      <p role="alert">Ce territoire est introuvable : le lien est peut-être erroné, ou le territoire n'existe plus.</p>
+    ) : (
+      <p>Chargement du territoire…</p>
+    );
+  }
+  const filtre = theme && THEMES[theme] ? theme : undefined;
+  const retenue = (id: string, collection = "actions") =>
+    !filtre || (collection === "actions" ? agenda.actions[id]?.portes_entree.includes(filtre) : filtre === "gouvernance_democratie");
+  const debutJour = debutDuJour();
+  const rendezVous = (driver.rendezVous(doc, debutJour, debutJour + 31 * JOUR) as RendezVous[]).filter((r) =>
+    retenue(r.id, r.collection),
+  );
+  const debut = (r: RendezVous) => Date.parse(r.occurrence.debut_utc);
+  const groupes: [string, RendezVous[]][] = [
+    ["Aujourd'hui", rendezVous.filter((r) => debut(r) < debutJour + JOUR)],
+    ["Cette semaine", rendezVous.filter((r) => debut(r) >= debutJour + JOUR && debut(r) < debutJour + 7 * JOUR)],
+    ["Ce mois-ci", rendezVous.filter((r) => debut(r) >= debutJour + 7 * JOUR)],
+  ];
+  const chantiers = Object.entries(agenda.actions).filter(([id, a]) => !a.rythme && !a.supprime && retenue(id));
+  const lien = `${location.origin}/#/territoire/${doc}`;
+  const filtrer = (valeur: string) => {
+    location.hash = valeur ? `#/territoire/${doc}/theme/${valeur}` : `#/territoire/${doc}`;
+  };
+  return (
+    <>
+      <h1>{nom ?? "Territoire sans nom"}</h1>
+      <p class="actions-ecran">
+        <a class="bouton" href={`#/territoire/${doc}/nouvelle-action`}>
+          Nouvelle action
+        </a>{" "}
+        <a href={`#/territoire/${doc}/profil`}>Profil et feuille de route</a>
+      </p>
+      {agenda.conflits.length > 0 && (
+        <p role="note">
+          {pluriel(agenda.conflits.length, "modification")} simultanée{agenda.conflits.length > 1 ? "s" : ""} à
+          départager : ouvrez la fiche concernée.
+        </p>
+      )}
+      <Champ id="filtre-theme" label="Thème">
+        <Choix valeur={filtre ?? ""} choix={{ "": "Tous les thèmes", ...THEMES }} onChoix={filtrer} />
+      </Champ>
+      <h2>Rendez-vous{filtre && ` · ${THEMES[filtre]}`}</h2>
+      {groupes.map(([titre, liste], i) => (
+        <section key={titre} aria-labelledby={`groupe-${i}`}>
+          <h3 id={`groupe-${i}`}>{titre}</h3>
+          {liste.length === 0 ? (
+            <p>Aucun rendez-vous.</p>
+          ) : (
+            <ul class="liste">
+              {liste.map((r) => (
+                <li key={`${r.id}-${r.occurrence.origine}`}>
+                  <a href={`#/territoire/${doc}/action/${r.id}`}>{r.titre}</a> <span>{quand(r.occurrence.debut)}</span>
+                  {ETATS[r.occurrence.etat] && <strong> · {ETATS[r.occurrence.etat]}</strong>}
+                  {r.occurrence.deplacee && <strong> · déplacé</strong>}
+                </li>
+              ))}
+            </ul>
+          )}
+        </section>
+      ))}
+      <h2>Chantiers{filtre && ` · ${THEMES[filtre]}`}</h2>
+      {chantiers.length === 0 ? (
+        <p>Aucun chantier en cours.</p>
+      ) : (
+        <ul class="liste">
+          {chantiers.map(([id, a]) => (
+            <li key={id}>
+              <a href={`#/territoire/${doc}/action/${id}`}>{a.titre}</a>
+            </li>
+          ))}
+        </ul>
+      )}
+      <h2>Inviter</h2>
+      <p>
+        Partagez ce lien : <code data-testid="lien-territoire">{lien}</code>
+      </p>
+    </>
+  );
+}
