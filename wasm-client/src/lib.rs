@@ -15,10 +15,11 @@
 //! What this module does not do: IO, clocks, randomness (the driver passes
 //! them in), retries, or any protocol or schema decision.
 
+use std::collections::HashMap;
 use std::str::FromStr;
 
 use js_sys::{Array, Object, Reflect, Uint8Array};
-use sync_core::automerge::ActorId;
+use sync_core::automerge::{ActorId, ChangeHash};
 use sync_core::rythme::Timestamp;
 use sync_core::{
     AccessPolicy, ConnId, Direction, DocumentId, Input, Output, PeerId, Repo, StorageKey, StorageWrite, UnixMillis,
@@ -36,6 +37,10 @@ pub struct WasmRepo {
     actor: String,
     /// What starting produced (the storage id to write, at first start).
     started: Vec<Output>,
+    /// The last read model of each document, with the heads it was read
+    /// at: screens ask for it and for its rendez-vous after every change,
+    /// and reading 500 actions costs tens of milliseconds.
+    agendas: HashMap<DocumentId, (Vec<ChangeHash>, agenda::Agenda)>,
 }
 
 #[wasm_bindgen]
@@ -58,7 +63,7 @@ impl WasmRepo {
         let mut config = sync_core::Config::new(peer, actor.clone(), session_id.to_owned());
         config.access = AccessPolicy::AllowAll;
         let (repo, started) = Repo::start(config, stored_storage_id.as_deref(), random)?;
-        Ok(WasmRepo { repo, actor: actor.to_hex_string(), started })
+        Ok(WasmRepo { repo, actor: actor.to_hex_string(), started, agendas: HashMap::new() })
     }
 
     /// The outputs of starting (once; empty afterwards).
@@ -149,18 +154,18 @@ impl WasmRepo {
 
     /// The agenda read model as JSON, if the document is loaded.
     #[wasm_bindgen(js_name = agendaJson)]
-    pub fn agenda_json(&self, doc: &str) -> Result<Option<String>, JsError> {
+    pub fn agenda_json(&mut self, doc: &str) -> Result<Option<String>, JsError> {
         let doc = DocumentId::from_str(doc)?;
-        Ok(self.repo.agenda(&doc).map(|a| serde_json::to_string(&a)).transpose()?)
+        Ok(self.agenda(&doc).map(serde_json::to_string).transpose()?)
     }
 
     /// The rendez-vous between two instants (Unix milliseconds), recurring
     /// ones expanded, as JSON.
     #[wasm_bindgen(js_name = rendezVousJson)]
-    pub fn rendez_vous_json(&self, doc: &str, from: f64, to: f64) -> Result<Option<String>, JsError> {
+    pub fn rendez_vous_json(&mut self, doc: &str, from: f64, to: f64) -> Result<Option<String>, JsError> {
         let doc = DocumentId::from_str(doc)?;
         let (from, to) = (timestamp(from)?, timestamp(to)?);
-        let Some(agenda) = self.repo.agenda(&doc) else { return Ok(None) };
+        let Some(agenda) = self.agenda(&doc) else { return Ok(None) };
         Ok(Some(serde_json::to_string(&agenda.rendez_vous(from, to))?))
     }
 
@@ -175,6 +180,17 @@ impl WasmRepo {
     #[wasm_bindgen(js_name = hasDocument)]
     pub fn has_document(&self, doc: &str) -> bool {
         DocumentId::from_str(doc).ok().and_then(|d| self.repo.document(&d)).is_some_and(|am| !am.get_heads().is_empty())
+    }
+
+    /// The read model at the document's current heads, read again only
+    /// when they moved.
+    fn agenda(&mut self, doc: &DocumentId) -> Option<&agenda::Agenda> {
+        let heads = self.repo.document(doc)?.get_heads();
+        if self.agendas.get(doc).is_none_or(|(read_at, _)| *read_at != heads) {
+            let agenda = self.repo.agenda(doc)?;
+            self.agendas.insert(doc.clone(), (heads, agenda));
+        }
+        self.agendas.get(doc).map(|(_, agenda)| agenda)
     }
 
     fn handle(&mut self, now: f64, input: Input) -> Array {

@@ -32,18 +32,20 @@ pub(crate) struct RawConflict {
 /// Reads a map as JSON, collecting conflicts below it.
 pub(crate) fn read_map<R: ReadDoc>(doc: &R, obj: &ObjId, path: &str, conflicts: &mut Vec<RawConflict>) -> Value {
     let mut out = Map::new();
-    for key in doc.keys(obj) {
-        let child_path = if path.is_empty() { key.clone() } else { format!("{path}/{key}") };
-        let all = doc.get_all(obj, key.as_str()).unwrap_or_default();
-        if all.len() > 1 {
+    // One pass over the map; each item is the value every replica shows
+    // (the same winner as `get`). Only keys flagged as conflicted pay for
+    // reading all their values.
+    for item in doc.map_range(obj, ..) {
+        let key = item.key.as_ref();
+        let child_path = if path.is_empty() { key.to_owned() } else { format!("{path}/{key}") };
+        if item.conflict {
+            let all = doc.get_all(obj, key).unwrap_or_default();
             let values =
                 all.iter().map(|(v, id)| (read_value(doc, v, id, &child_path, &mut Vec::new()), id.clone())).collect();
             conflicts.push(RawConflict { path: child_path.clone(), values });
         }
-        // `get` picks the same winner on every replica.
-        if let Ok(Some((value, id))) = doc.get(obj, key.as_str()) {
-            out.insert(key, read_value(doc, &value, &id, &child_path, conflicts));
-        }
+        let value = AmValue::from(item.value.clone());
+        out.insert(key.to_owned(), read_value(doc, &value, &item.id(), &child_path, conflicts));
     }
     Value::Object(out)
 }
