@@ -14,8 +14,8 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use axum::Router;
-use axum::extract::State;
 use axum::extract::ws::{CloseFrame, Message as WsMessage, WebSocket, WebSocketUpgrade};
+use axum::extract::{ConnectInfo, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -25,7 +25,9 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
 use tower_http::services::ServeDir;
 
+use crate::gate::{Gate, Verdict};
 use crate::hub::{CLOSE_GOING_AWAY, ConnHandle, Event, Outbound};
+use crate::invitations::Grant;
 use crate::metrics::{ErrorKind, Metrics};
 
 /// After sending a close frame, how long the peer has to answer it.
@@ -50,12 +52,22 @@ pub(crate) struct AppState {
     /// Each connection holds a clone until it ends: shutdown waits for
     /// every clone to drop, so close frames get written.
     pub(crate) alive: mpsc::Sender<()>,
+    /// Checks invitation tokens at the upgrade.
+    pub(crate) gate: Arc<Gate>,
+}
+
+/// The query string of `/sync`.
+#[derive(Debug, serde::Deserialize)]
+pub(crate) struct SyncQuery {
+    /// The invitation token, `<id>.<secret>`.
+    token: Option<String>,
 }
 
 /// The routes: `/sync`, `/healthz`, `/metrics`, and the web app at `/`.
 pub(crate) fn router(state: AppState, web: Option<PathBuf>) -> Router {
     let router = Router::new()
         .route("/sync", get(sync))
+        .route("/invitation", get(check_invitation))
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
         .with_state(state);
@@ -112,7 +124,52 @@ impl Drop for OpenSlot {
     }
 }
 
-async fn sync(ws: WebSocketUpgrade, State(state): State<AppState>) -> Response {
+/// `GET /invitation?token=…`: 204 if the token opens the door, else what
+/// `/sync` would answer (401 with the reason, 429). Browsers cannot read
+/// why a websocket upgrade failed; the app asks here to tell its user.
+async fn check_invitation(
+    State(state): State<AppState>,
+    ConnectInfo(from): ConnectInfo<std::net::SocketAddr>,
+    Query(query): Query<SyncQuery>,
+) -> Response {
+    match admit(&state, from, query).await {
+        Ok(_) => StatusCode::NO_CONTENT.into_response(),
+        Err(refusal) => refusal,
+    }
+}
+
+/// The gate's verdict on an upgrade, or the response refusing it.
+async fn admit(state: &AppState, from: std::net::SocketAddr, query: SyncQuery) -> Result<Option<Grant>, Response> {
+    let gate = state.gate.clone();
+    let now = crate::hub::now().0 as i64;
+    let verdict = tokio::task::spawn_blocking(move || gate.admit(from.ip(), query.token.as_deref(), now)).await;
+    match verdict {
+        Ok(Verdict::Enter(grant)) => Ok(grant),
+        Ok(Verdict::Unauthorized(why)) => Err((StatusCode::UNAUTHORIZED, format!("{why}\n")).into_response()),
+        Ok(Verdict::TooManyAttempts) => {
+            Err((StatusCode::TOO_MANY_REQUESTS, "too many failed attempts: wait a minute\n").into_response())
+        }
+        Ok(Verdict::Unavailable(error)) => {
+            tracing::error!(%error, "cannot read the invitations");
+            Err((StatusCode::SERVICE_UNAVAILABLE, "invitations unavailable\n").into_response())
+        }
+        Err(panic) => {
+            tracing::error!(%panic, "the token check panicked");
+            Err((StatusCode::INTERNAL_SERVER_ERROR, "internal error\n").into_response())
+        }
+    }
+}
+
+async fn sync(
+    ws: WebSocketUpgrade,
+    State(state): State<AppState>,
+    ConnectInfo(from): ConnectInfo<std::net::SocketAddr>,
+    Query(query): Query<SyncQuery>,
+) -> Response {
+    let grant = match admit(&state, from, query).await {
+        Ok(grant) => grant,
+        Err(refusal) => return refusal,
+    };
     let open = state.metrics.connections_open.fetch_add(1, Ordering::Relaxed);
     let slot = OpenSlot { metrics: state.metrics.clone(), _alive: state.alive.clone() };
     if open >= state.transport.max_connections as u64 {
@@ -123,16 +180,16 @@ async fn sync(ws: WebSocketUpgrade, State(state): State<AppState>) -> Response {
     // One limit for frames and messages: the core's own limit answers with
     // an `error` frame, and tungstenite refuses (without buffering) any
     // frame above it, which the reader turns into the same answer.
-    ws.max_message_size(max).max_frame_size(max).on_upgrade(move |socket| connection(socket, state, slot))
+    ws.max_message_size(max).max_frame_size(max).on_upgrade(move |socket| connection(socket, state, slot, grant))
 }
 
-async fn connection(socket: WebSocket, state: AppState, _slot: OpenSlot) {
+async fn connection(socket: WebSocket, state: AppState, _slot: OpenSlot, grant: Option<Grant>) {
     let conn = ConnId(state.next_conn.fetch_add(1, Ordering::Relaxed));
     state.metrics.connections_total.fetch_add(1, Ordering::Relaxed);
     let (outbound, queue) = mpsc::channel(state.transport.queue_frames);
     let (kill, killed) = oneshot::channel();
     let queued_bytes = Arc::new(AtomicUsize::new(0));
-    let handle = ConnHandle { outbound, queued_bytes: queued_bytes.clone(), kill };
+    let handle = ConnHandle { outbound, queued_bytes: queued_bytes.clone(), kill, grant };
     if state.hub.send(Event::Connected { conn, handle }).await.is_err() {
         return;
     }

@@ -21,6 +21,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use sync_core::{Access, CloseReason, ConnId, Direction, Input, Message, Output, Repo, UnixMillis};
 use tokio::sync::{mpsc, oneshot};
 
+use crate::invitations::{Grant, Role};
 use crate::metrics::{ErrorKind, HubGauges, Metrics};
 use crate::store::{Request, StoreError};
 
@@ -44,6 +45,8 @@ pub(crate) enum Event {
     StoreFailed { error: StoreError },
     /// `/metrics` asks for the gauges the hub owns.
     Gauges { reply: oneshot::Sender<HubGauges> },
+    /// These invitations were revoked or expired: their connections close.
+    Revoked { invitations: Vec<String> },
     /// Stop: flush storage, close every connection with a reason.
     Shutdown,
 }
@@ -65,6 +68,8 @@ pub(crate) struct ConnHandle {
     pub(crate) queued_bytes: Arc<AtomicUsize>,
     /// Closes the connection even when its queue is full.
     pub(crate) kill: oneshot::Sender<(u16, String)>,
+    /// The invitation it entered with; `None` in open mode without one.
+    pub(crate) grant: Option<Grant>,
 }
 
 /// A `Send` or `Close` waiting for a commit.
@@ -160,6 +165,7 @@ impl Hub {
                         held_outputs: self.held.len(),
                     });
                 }
+                Event::Revoked { invitations } => self.revoke(&invitations),
                 Event::Shutdown => self.shutting_down = true,
             }
             if self.shutting_down && self.committed_seq == self.sent_seq {
@@ -193,10 +199,19 @@ impl Hub {
             }
             Output::Send { conn, bytes } => self.hold_or_do(Held::Send { conn, bytes }),
             Output::Close { conn, reason } => self.hold_or_do(Held::Close { conn, reason }),
-            // Only reached if the relay ever asks for decisions (it runs with
-            // `AllowAll` in open mode); answer like open mode does.
             Output::CheckAccess { conn, doc, .. } => {
-                self.inbox.push_back(Input::AccessDecided { conn, doc, access: Access::ReadWrite })
+                let access = match self.conns.get(&conn).map(|c| c.grant.as_ref()) {
+                    // Open mode, no token: everything, read-write.
+                    Some(None) => Access::ReadWrite,
+                    Some(Some(grant)) if grant.territory == doc => match grant.role {
+                        Role::Organiser => Access::ReadWrite,
+                        Role::Resident => Access::ReadOnly,
+                    },
+                    // Another document, or a connection already gone:
+                    // answered like a document that does not exist.
+                    _ => Access::Denied,
+                };
+                self.inbox.push_back(Input::AccessDecided { conn, doc, access })
             }
             // The relay opens nothing locally.
             Output::DocumentChanged { .. } | Output::DocumentUnavailable { .. } | Output::Ephemeral { .. } => {}
@@ -266,11 +281,29 @@ impl Hub {
         self.metrics.error(kind);
         let error =
             Message::Error { sender: Some(self.repo.peer_id().clone()), target: None, message: message.clone() };
-        let code = if kind == ErrorKind::TooLarge { CLOSE_TOO_BIG } else { CLOSE_UNSUPPORTED };
+        let code = match kind {
+            ErrorKind::TooLarge => CLOSE_TOO_BIG,
+            ErrorKind::Revoked => CLOSE_POLICY,
+            _ => CLOSE_UNSUPPORTED,
+        };
         self.enqueue(conn, Outbound::Frame(error.encode()));
         self.enqueue(conn, Outbound::Close { code, reason: message });
         self.conns.remove(&conn);
         self.feed(Input::Disconnected { conn });
+    }
+
+    /// Closes the connections of revoked or expired invitations, with an
+    /// `error` frame saying so.
+    fn revoke(&mut self, invitations: &[String]) {
+        let gone: Vec<ConnId> = self
+            .conns
+            .iter()
+            .filter(|(_, c)| c.grant.as_ref().is_some_and(|g| invitations.contains(&g.invitation)))
+            .map(|(conn, _)| *conn)
+            .collect();
+        for conn in gone {
+            self.refuse(conn, ErrorKind::Revoked, "invitation revoked or expired".into());
+        }
     }
 
     /// Shutdown, once every write is durable: what was held goes out, then

@@ -12,6 +12,8 @@
 //!
 //! - `app.rs`: routes (`/sync`, `/healthz`, `/metrics`, the web app) and the
 //!   per-connection reader and writer tasks, which only move bytes.
+//! - `gate.rs`: the invitation token check at the upgrade, rate-limited.
+//! - `invitations.rs`: the invitations and territories tables.
 //! - `hub.rs`: the one task owning the `Repo`; the durability ordering.
 //! - `store.rs`: the SQLite thread and the table layout.
 //! - `metrics.rs`: counters and the Prometheus text.
@@ -19,16 +21,18 @@
 //! Start it with [`run`]: `main.rs` and the integration tests do the same.
 
 pub mod client;
+pub mod invitations;
 
 mod app;
+mod gate;
 mod hub;
 mod metrics;
 mod store;
 
 use std::future::Future;
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use sync_core::automerge::ActorId;
@@ -50,8 +54,9 @@ const HUB_QUEUE: usize = 4096;
 pub struct Config {
     /// Directory of the SQLite file (created if missing).
     pub data_dir: PathBuf,
-    /// Serve every client read-write without access control. Required until
-    /// access control exists: the relay refuses to start without it.
+    /// Let clients in without an invitation token, read-write on every
+    /// document (a development relay, or a trusted network). A client that
+    /// does send a token is still bound to it.
     pub open: bool,
     /// Static files served at `/` (the PWA), if any.
     pub web_dir: Option<PathBuf>,
@@ -114,11 +119,6 @@ impl Config {
 /// Why the relay could not start or had to stop.
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
-    /// Access control is not implemented: only open mode exists.
-    #[error(
-        "access control is not implemented yet: start the relay with --open (ESSAIM_OPEN=true) to serve every client read-write"
-    )]
-    NotOpen,
     /// The `--peer-id` given is not a valid peer id.
     #[error("invalid peer id: {0}")]
     PeerId(#[from] IdError),
@@ -128,6 +128,9 @@ pub enum RunError {
     /// Storage failed, at start or while serving.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The territory could not be created (an invalid profile).
+    #[error("cannot create the territory: {0}")]
+    Territory(String),
     /// The OS random source failed.
     #[error("no randomness from the OS: {0}")]
     Random(String),
@@ -146,9 +149,6 @@ pub async fn run(
     config: Config,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), RunError> {
-    if !config.open {
-        return Err(RunError::NotOpen);
-    }
     let metrics = Arc::new(metrics::Metrics::default());
     let mut store = store::Store::open(&config.data_dir)?;
     let stored_id = store.get(&StorageKey::storage_id())?;
@@ -169,6 +169,7 @@ pub async fn run(
         "relay started"
     );
 
+    let invitations = Arc::new(Mutex::new(invitations::Invitations::open(&config.data_dir)?));
     let (events, inbox) = mpsc::channel(HUB_QUEUE);
     let (requests, store_thread) = store.spawn(events.clone(), metrics.clone())?;
     let hub = hub::Hub::new(repo, requests, metrics.clone(), config.outbound_queue_bytes);
@@ -188,10 +189,13 @@ pub async fn run(
         metrics,
         transport: Arc::new(transport),
         next_conn: Arc::new(AtomicU64::new(1)),
+        gate: Arc::new(gate::Gate::new(config.open, invitations.clone())),
     };
+    let revocations = tokio::spawn(watch_revocations(invitations, events.clone()));
     let router = app::router(state, config.web_dir.clone());
     let (stop_http, http_stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = axum::serve(listener, router).with_graceful_shutdown(async move {
+    let service = router.into_make_service_with_connect_info::<std::net::SocketAddr>();
+    let server = axum::serve(listener, service).with_graceful_shutdown(async move {
         let _ = http_stopped.await;
     });
     let mut http = tokio::spawn(async move { server.await });
@@ -212,6 +216,7 @@ pub async fn run(
             return Err(RunError::Serve(error));
         }
     };
+    revocations.abort();
     drop(events);
     let _ = stop_http.send(());
     // Upgraded websockets are not tracked by axum: this returns promptly.
@@ -253,7 +258,69 @@ fn start_repo(config: &Config, stored_id: Option<&[u8]>) -> Result<(Repo, Vec<sy
     core.max_documents_per_connection = config.max_documents_per_connection;
     core.handshake_timeout_ms = millis(config.handshake_timeout);
     core.unload_idle_after_ms = millis(config.unload_idle_after);
+    // The hub decides per connection and document, from its invitation.
+    core.access = sync_core::AccessPolicy::AskDriver;
     Ok(Repo::start(core, stored_id, random)?)
+}
+
+/// How often revoked and expired invitations are looked for: their live
+/// connections close within this (plus the hub's turn).
+const REVOCATION_POLL: Duration = Duration::from_secs(1);
+
+/// Tells the hub, every [`REVOCATION_POLL`], which invitations no longer
+/// hold (revoked by `essaim revoke`, possibly from another process, or
+/// expired). A read error is logged and retried: the live connections
+/// keep going meanwhile, and new ones are checked at the upgrade anyway.
+async fn watch_revocations(invitations: Arc<Mutex<invitations::Invitations>>, hub: mpsc::Sender<hub::Event>) {
+    let mut ticks = tokio::time::interval(REVOCATION_POLL);
+    loop {
+        ticks.tick().await;
+        let invitations = invitations.clone();
+        let now = hub::now().0 as i64;
+        let found = tokio::task::spawn_blocking(move || {
+            invitations.lock().unwrap_or_else(|p| p.into_inner()).no_longer_valid(now)
+        })
+        .await;
+        match found {
+            Ok(Ok(ids)) if !ids.is_empty() => {
+                if hub.send(hub::Event::Revoked { invitations: ids }).await.is_err() {
+                    return;
+                }
+            }
+            Ok(Ok(_)) => {}
+            Ok(Err(error)) => tracing::warn!(%error, "cannot read revoked invitations; retrying"),
+            Err(panic) => tracing::error!(%panic, "the revocation check panicked"),
+        }
+    }
+}
+
+/// Creates a territory's document in the relay's storage (its profile as
+/// the first changes, written by a repo that shares the relay's storage id)
+/// and records it as a territory of this relay. Safe while the relay runs:
+/// the relay loads documents from SQLite when someone asks for them.
+pub fn create_territory(
+    data_dir: &std::path::Path,
+    profil: sync_core::agenda::Profil,
+) -> Result<sync_core::DocumentId, RunError> {
+    let mut store = store::Store::open(data_dir)?;
+    let stored_id = store.get(&StorageKey::storage_id())?;
+    let (mut repo, started) = start_repo(&Config::new(data_dir), stored_id.as_deref())?;
+    let now = hub::now();
+    let auteur = "essaim-cli";
+    let (doc, outputs) = repo
+        .create_territory(now, &random_bytes::<16>()?, auteur, profil)
+        .map_err(|e| RunError::Territory(e.to_string()))?;
+    let writes: Vec<_> = started
+        .into_iter()
+        .chain(outputs)
+        .filter_map(|o| match o {
+            sync_core::Output::Write(w) => Some(w),
+            _ => None,
+        })
+        .collect();
+    store.apply(&writes)?;
+    invitations::Invitations::open(data_dir)?.add_territory(&doc, now.0 as i64)?;
+    Ok(doc)
 }
 
 fn random_bytes<const N: usize>() -> Result<[u8; N], RunError> {

@@ -1,5 +1,7 @@
-//! `essaim`: the relay binary. Parses arguments, sets up logging, binds,
-//! and hands over to [`server::run`] until SIGTERM or Ctrl-C.
+//! `essaim`: the relay binary. `serve` parses arguments, sets up logging,
+//! binds, and hands over to [`server::run`] until SIGTERM or Ctrl-C; the
+//! other commands create territories and manage invitations in the same
+//! data directory, also while the relay runs.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -7,6 +9,8 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
+use server::invitations::{Invitations, Role};
+use sync_core::DocumentId;
 
 /// Essaim: the offline-first agenda of territories in transition.
 #[derive(Debug, Parser)]
@@ -22,6 +26,90 @@ enum Command {
     /// `/sync`, storing documents in SQLite. Also serves `/healthz`,
     /// `/metrics` (Prometheus) and, with --web, the app at `/`.
     Serve(Serve),
+    /// Territories: `essaim territory create --name "…"`.
+    #[command(subcommand)]
+    Territory(TerritoryCommand),
+    /// Creates an invitation link to a territory.
+    Invite(Invite),
+    /// Lists a territory's invitations (never their tokens).
+    Invites(Invites),
+    /// Revokes an invitation: its live connections close within seconds.
+    Revoke(Revoke),
+}
+
+#[derive(Debug, Subcommand)]
+enum TerritoryCommand {
+    /// Creates a territory's document on the relay, and prints its id, an
+    /// organiser invitation link and a resident invitation link.
+    Create(CreateTerritory),
+}
+
+#[derive(Debug, clap::Args)]
+struct Place {
+    /// Directory holding the SQLite database (the relay's --data).
+    #[arg(long, env = "ESSAIM_DATA", default_value = "./data")]
+    data: PathBuf,
+    /// Public address of the app, used to print links.
+    #[arg(long, env = "ESSAIM_URL", default_value = "http://127.0.0.1:3030")]
+    url: String,
+}
+
+#[derive(Debug, clap::Args)]
+struct CreateTerritory {
+    /// Name shown to residents.
+    #[arg(long)]
+    name: String,
+    /// Kind, as in the domain model: commune, commune_nouvelle,
+    /// intercommunalite_epci, pays_petr, parc_naturel_regional, quartier,
+    /// bassin_de_vie, departement, autre.
+    #[arg(long, default_value = "commune")]
+    kind: String,
+    /// INSEE code(s) of the commune(s).
+    #[arg(long)]
+    insee: Vec<String>,
+    /// IANA time zone of its rendez-vous.
+    #[arg(long, default_value = "Europe/Paris")]
+    zone: String,
+    /// Listed in the national feeds, and its own feeds need no token.
+    #[arg(long)]
+    public: bool,
+    #[command(flatten)]
+    place: Place,
+}
+
+#[derive(Debug, clap::Args)]
+struct Invite {
+    /// The territory's document id.
+    #[arg(long)]
+    territory: String,
+    /// organiser (read-write) or resident (read-only).
+    #[arg(long, value_enum)]
+    role: Role,
+    /// Validity, such as 30d, 12h or 90m; none by default.
+    #[arg(long)]
+    expires: Option<String>,
+    /// A note to recognise it in `essaim invites`.
+    #[arg(long)]
+    label: Option<String>,
+    #[command(flatten)]
+    place: Place,
+}
+
+#[derive(Debug, clap::Args)]
+struct Invites {
+    /// The territory's document id.
+    #[arg(long)]
+    territory: String,
+    #[command(flatten)]
+    place: Place,
+}
+
+#[derive(Debug, clap::Args)]
+struct Revoke {
+    /// The invitation's id (first column of `essaim invites`).
+    invitation: String,
+    #[command(flatten)]
+    place: Place,
 }
 
 #[derive(Debug, clap::Args)]
@@ -32,8 +120,8 @@ struct Serve {
     /// Directory holding the SQLite database (created if missing).
     #[arg(long, env = "ESSAIM_DATA", default_value = "./data")]
     data: PathBuf,
-    /// Serve every client read-write, without access control. Required:
-    /// access control is not implemented yet.
+    /// Let clients in without an invitation token, read-write on every
+    /// document (development, or a trusted network).
     #[arg(long, env = "ESSAIM_OPEN")]
     open: bool,
     /// Directory of static files served at `/` (the web app).
@@ -83,12 +171,117 @@ struct Serve {
 }
 
 fn main() -> anyhow::Result<()> {
-    let Command::Serve(args) = Cli::parse().command;
-    tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_new(&args.log).context("invalid --log filter")?)
-        .init();
-    let runtime = tokio::runtime::Runtime::new().context("cannot start the tokio runtime")?;
-    runtime.block_on(serve(args))
+    match Cli::parse().command {
+        Command::Serve(args) => {
+            tracing_subscriber::fmt()
+                .with_env_filter(tracing_subscriber::EnvFilter::try_new(&args.log).context("invalid --log filter")?)
+                .init();
+            let runtime = tokio::runtime::Runtime::new().context("cannot start the tokio runtime")?;
+            runtime.block_on(serve(args))
+        }
+        Command::Territory(TerritoryCommand::Create(args)) => create_territory(args),
+        Command::Invite(args) => invite(args),
+        Command::Invites(args) => list_invites(args),
+        Command::Revoke(args) => revoke(args),
+    }
+}
+
+fn create_territory(args: CreateTerritory) -> anyhow::Result<()> {
+    let profil = serde_json::json!({
+        "nom": args.name,
+        "type": args.kind,
+        "codes": { "insee": args.insee },
+        "fuseau": args.zone,
+        "visibilite": if args.public { "public" } else { "prive" },
+    });
+    let profil: sync_core::agenda::Profil = serde_json::from_value(profil).context("invalid --kind")?;
+    let doc = server::create_territory(&args.place.data, profil)?;
+    let invitations = Invitations::open(&args.place.data)?;
+    println!("territoire: {doc}");
+    for (role, label) in [(Role::Organiser, "organisateurs"), (Role::Resident, "habitants")] {
+        let (_, token) = invitations.create(&doc, role, Some(label), None, now(), random()?)?;
+        println!("lien {label}: {}", link(&args.place.url, &doc, role, &token));
+    }
+    Ok(())
+}
+
+fn invite(args: Invite) -> anyhow::Result<()> {
+    let doc: DocumentId = args.territory.parse().context("invalid --territory")?;
+    let expires_at = args.expires.as_deref().map(duration_ms).transpose()?.map(|ms| now() + ms);
+    let invitations = Invitations::open(&args.place.data)?;
+    anyhow::ensure!(
+        invitations.territories()?.contains(&doc),
+        "no territory {doc} on this relay (create it with `essaim territory create`)"
+    );
+    let (invitation, token) =
+        invitations.create(&doc, args.role, args.label.as_deref(), expires_at, now(), random()?)?;
+    println!("invitation: {}", invitation.id);
+    println!("lien: {}", link(&args.place.url, &doc, args.role, &token));
+    Ok(())
+}
+
+fn list_invites(args: Invites) -> anyhow::Result<()> {
+    let doc: DocumentId = args.territory.parse().context("invalid --territory")?;
+    let now = now();
+    for i in Invitations::open(&args.place.data)?.list(&doc)? {
+        let state = match (i.revoked_at, i.expires_at) {
+            (Some(_), _) => "révoquée".to_owned(),
+            (None, Some(t)) if t <= now => "expirée".to_owned(),
+            (None, Some(t)) => format!("valide, expire dans {} h", (t - now) / 3_600_000),
+            (None, None) => "valide".to_owned(),
+        };
+        let role = match i.role {
+            Role::Organiser => "organiser",
+            Role::Resident => "resident",
+        };
+        println!("{}\t{role}\t{state}\t{}", i.id, i.label.unwrap_or_default());
+    }
+    Ok(())
+}
+
+fn revoke(args: Revoke) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        Invitations::open(&args.place.data)?.revoke(&args.invitation, now())?,
+        "no invitation {}",
+        args.invitation
+    );
+    println!("invitation {} révoquée", args.invitation);
+    Ok(())
+}
+
+/// The PWA's link: it stores the token, then opens the territory. The
+/// role in it only shapes the screens; the relay enforces it.
+fn link(url: &str, doc: &DocumentId, role: Role, token: &str) -> String {
+    let role = match role {
+        Role::Organiser => "organisateur",
+        Role::Resident => "habitant",
+    };
+    format!("{}/#/territoire/{doc}/invitation/{role}/{token}", url.trim_end_matches('/'))
+}
+
+/// `30d`, `12h`, `90m` in milliseconds.
+fn duration_ms(text: &str) -> anyhow::Result<i64> {
+    let (number, unit) = text.split_at(text.len().saturating_sub(1));
+    let n: i64 = number.parse().with_context(|| format!("invalid duration {text:?}: use 30d, 12h or 90m"))?;
+    let unit_ms = match unit {
+        "d" => 86_400_000,
+        "h" => 3_600_000,
+        "m" => 60_000,
+        _ => anyhow::bail!("invalid duration {text:?}: use 30d, 12h or 90m"),
+    };
+    anyhow::ensure!(n > 0, "invalid duration {text:?}: must be positive");
+    Ok(n * unit_ms)
+}
+
+fn now() -> i64 {
+    let since = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    i64::try_from(since.as_millis()).unwrap_or(i64::MAX)
+}
+
+fn random() -> anyhow::Result<[u8; 24]> {
+    let mut bytes = [0; 24];
+    getrandom::fill(&mut bytes).map_err(|e| anyhow::anyhow!("no randomness from the OS: {e}"))?;
+    Ok(bytes)
 }
 
 async fn serve(args: Serve) -> anyhow::Result<()> {
@@ -109,9 +302,6 @@ async fn serve(args: Serve) -> anyhow::Result<()> {
         handshake_timeout: Duration::from_secs(args.handshake_timeout_secs),
         unload_idle_after: Duration::from_secs(args.unload_idle_after_secs),
     };
-    if !config.open {
-        anyhow::bail!(server::RunError::NotOpen);
-    }
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;

@@ -26,11 +26,12 @@ pub(crate) enum ErrorKind {
     SlowConsumer,
     KeepaliveTimeout,
     Transport,
+    Revoked,
 }
 
 impl ErrorKind {
     /// Every kind, in declaration order (`kind as usize` indexes it).
-    const ALL: [ErrorKind; 14] = [
+    const ALL: [ErrorKind; 15] = [
         ErrorKind::Malformed,
         ErrorKind::TooLarge,
         ErrorKind::DocumentTooLarge,
@@ -45,6 +46,7 @@ impl ErrorKind {
         ErrorKind::SlowConsumer,
         ErrorKind::KeepaliveTimeout,
         ErrorKind::Transport,
+        ErrorKind::Revoked,
     ];
 
     /// The label value.
@@ -64,6 +66,7 @@ impl ErrorKind {
             ErrorKind::SlowConsumer => "slow_consumer",
             ErrorKind::KeepaliveTimeout => "keepalive_timeout",
             ErrorKind::Transport => "transport",
+            ErrorKind::Revoked => "revoked",
         }
     }
 }

@@ -4,6 +4,7 @@
 //! Deterministic, simulated tests of the protocol live in `sync-core`; this
 //! binary holds only what needs real IO. It fills up with the relay's issue.
 
+mod access;
 mod crash;
 mod interop;
 mod relay;

@@ -5,6 +5,7 @@
 
 import { useEffect, useState } from "preact/hooks";
 import type { Driver, Etat } from "./driver";
+import type { Role } from "./storage";
 import { Accueil } from "./ecrans/accueil";
 import { FicheAction } from "./ecrans/fiche-action";
 import { NouvelleAction } from "./ecrans/nouvelle-action";
@@ -46,7 +47,9 @@ export function App({ driver }: { driver: Driver }) {
     );
   } else if (route[0] === "territoire" && route[1]) {
     const doc = route[1];
-    if (route[2] === "nouvelle-action") page = <NouvelleAction driver={driver} doc={doc} />;
+    if (route[2] === "invitation" && (route[3] === "organisateur" || route[3] === "habitant") && route[4])
+      page = <Rejoindre driver={driver} doc={doc} role={route[3]} token={route[4]} />;
+    else if (route[2] === "nouvelle-action") page = <NouvelleAction driver={driver} doc={doc} />;
     else if (route[2] === "action" && route[3]) page = <FicheAction key={route[3]} driver={driver} doc={doc} id={route[3]} />;
     else if (route[2] === "profil") page = <ProfilTerritoire driver={driver} doc={doc} />;
     else page = <Territoire driver={driver} doc={doc} theme={route[2] === "theme" ? route[3] : undefined} />;
@@ -61,9 +64,24 @@ export function App({ driver }: { driver: Driver }) {
         </a>
         <Statut etat={etat} />
       </header>
-      <main id="contenu">{page}</main>
+      <main id="contenu">
+        {etat.invitationRefusee && (
+          <p role="alert" class="erreur" data-testid="invitation-refusee">
+            {etat.invitationRefusee}
+          </p>
+        )}
+        {page}
+      </main>
     </>
   );
+}
+
+/** An invitation link: remembered, then the territory opens. */
+function Rejoindre({ driver, doc, role, token }: { driver: Driver; doc: string; role: Role; token: string }) {
+  useEffect(() => {
+    driver.rejoindre({ doc, role, token }).then(() => location.replace(`#/territoire/${doc}`));
+  }, [driver, doc, role, token]);
+  return <p>Connexion au territoire…</p>;
 }
 
 function Statut({ etat }: { etat: Etat }) {

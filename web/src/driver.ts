@@ -9,7 +9,7 @@
 // jitter (0.5 s to 30 s), and at once when the browser says it is online.
 
 import type { WasmRepo } from "./pkg/wasm_client.js";
-import { Storage } from "./storage";
+import type { Role, Storage } from "./storage";
 
 type Output =
   | { kind: "send"; conn: number; bytes: Uint8Array }
@@ -27,6 +27,15 @@ export interface Etat {
   derniereSynchro?: number;
   /** Local changes the relay has not acknowledged yet. */
   enAttente: number;
+  /** Why the relay refused this device's invitation, in French. */
+  invitationRefusee?: string;
+}
+
+/** The invitation the connection is bound to. */
+export interface Invitation {
+  doc: string;
+  token: string;
+  role: Role;
 }
 
 const BACKOFF_MIN_MS = 500;
@@ -48,17 +57,42 @@ export class Driver {
   private readonly versions = new Map<string, number>();
   private readonly cache = new Map<string, { key: string; value: unknown }>();
   etat: Etat = { enLigne: false, enAttente: 0 };
+  /** Roles of this device per territory, from its invitation links. */
+  private readonly roles = new Map<string, Role>();
+  private invitation?: Invitation;
 
   constructor(
     private readonly repo: WasmRepo,
     readonly storage: Storage,
     private readonly url: string,
+    invitations: Invitation[] = [],
   ) {
+    for (const i of invitations) this.roles.set(i.doc, i.role);
+    // One connection carries one invitation: the latest joined.
+    this.invitation = invitations.at(-1);
     this.carry(repo.takeStarted());
     window.addEventListener("online", () => this.reconnectNow());
     // A socket can outlive the network by minutes before TCP notices: when
     // the browser knows it is offline, drop it (edits queue locally).
     window.addEventListener("offline", () => this.dropSocket());
+  }
+
+  /** Whether this device may edit the territory (not a resident's link). */
+  peutModifier(doc: string): boolean {
+    return this.roles.get(doc) !== "habitant";
+  }
+
+  /**
+   * Joins a territory from an invitation link: remembered in IndexedDB,
+   * then the connection is reopened with its token.
+   */
+  async rejoindre(invitation: Invitation): Promise<void> {
+    await this.storage.retenir({ doc: invitation.doc, invitation: invitation.token, role: invitation.role, rejointLe: Date.now() });
+    this.roles.set(invitation.doc, invitation.role);
+    this.invitation = invitation;
+    this.etat = { ...this.etat, invitationRefusee: undefined };
+    this.dropSocket();
+    this.reconnectNow();
   }
 
   /** Subscribes to any change (documents, connection state). */
@@ -155,7 +189,8 @@ export class Driver {
     clearTimeout(this.reconnectTimer);
     if (this.socket) return;
     const conn = ++this.conn;
-    const socket = new WebSocket(this.url);
+    const token = this.invitation?.token;
+    const socket = new WebSocket(token ? `${this.url}?token=${encodeURIComponent(token)}` : this.url);
     socket.binaryType = "arraybuffer";
     this.socket = socket;
     socket.onopen = () => this.carry(this.repo.connected(Date.now(), conn));
@@ -167,11 +202,34 @@ export class Driver {
     };
     socket.onclose = () => {
       if (this.socket !== socket) return;
+      if (!this.joined && token) this.verifierInvitation(token);
       this.socket = undefined;
       this.joined = false;
       this.carry(this.repo.disconnected(Date.now(), conn));
       this.scheduleReconnect();
     };
+  }
+
+  /**
+   * A browser cannot read why a websocket was refused: when one closes
+   * before the relay answered, ask the relay whether the invitation still
+   * holds, to tell the user rather than retry in silence.
+   */
+  private async verifierInvitation(token: string): Promise<void> {
+    try {
+      const reponse = await fetch(`${this.url.replace(/^ws/, "http").replace(/\/sync$/, "/invitation")}?token=${encodeURIComponent(token)}`);
+      if (reponse.status !== 401) return;
+      const raison = await reponse.text();
+      const texte = raison.includes("revoked")
+        ? "Votre invitation a été révoquée."
+        : raison.includes("expired")
+          ? "Votre invitation a expiré."
+          : "Votre invitation n'est pas reconnue.";
+      this.etat = { ...this.etat, invitationRefusee: `${texte} Demandez un nouveau lien à un organisateur du territoire ; vos données restent sur cet appareil.` };
+      for (const listener of this.listeners) listener();
+    } catch {
+      // Offline: nothing to tell yet.
+    }
   }
 
   /** Forgets the socket at once (its close handshake may never finish). */
@@ -254,7 +312,7 @@ export class Driver {
     const before = this.etat;
     const enLigne = this.socket?.readyState === WebSocket.OPEN && this.joined;
     const derniereSynchro = enLigne && enAttente === 0 ? Date.now() : before.derniereSynchro;
-    this.etat = { enLigne, enAttente, derniereSynchro };
+    this.etat = { ...before, enLigne, enAttente, derniereSynchro };
     this.scheduleTick();
     if (changed || before.enAttente !== enAttente || before.enLigne !== enLigne) {
       for (const listener of this.listeners) listener();

@@ -12,7 +12,14 @@ export interface TerritoireConnu {
   doc: string;
   nom: string;
   rejointLe: number;
+  /** The invitation token this device joined with, if any. */
+  invitation?: string;
+  /** What that invitation lets this device do. */
+  role?: Role;
 }
+
+/** From the invitation link: organisers edit, residents read. */
+export type Role = "organisateur" | "habitant";
 
 export class Storage {
   private constructor(private readonly db: IDBDatabase) {}
@@ -58,9 +65,13 @@ export class Storage {
     return done(this.db.transaction(TERRITOIRES).objectStore(TERRITOIRES).getAll());
   }
 
-  async retenir(territoire: TerritoireConnu): Promise<void> {
+  /** Remembers a territory; fields not given keep their stored value. */
+  async retenir(territoire: Partial<TerritoireConnu> & { doc: string }): Promise<void> {
     const tx = this.db.transaction(TERRITOIRES, "readwrite");
-    tx.objectStore(TERRITOIRES).put(territoire);
+    const store = tx.objectStore(TERRITOIRES);
+    const request = store.get(territoire.doc);
+    request.onsuccess = () =>
+      store.put({ nom: "", rejointLe: Date.now(), ...(request.result ?? {}), ...territoire });
     await new Promise<void>((resolve, reject) => {
       tx.oncomplete = () => resolve();
       tx.onerror = () => reject(tx.error);

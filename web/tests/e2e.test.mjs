@@ -7,7 +7,7 @@
 // Every wait is a condition with a timeout; nothing sleeps.
 
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -26,10 +26,10 @@ afterEach(async () => {
 });
 
 /** The relay on 127.0.0.1 (port 0, or a given one to restart in place). */
-async function startRelay(data, port = 0) {
+async function startRelay(data, port = 0, { open = true } = {}) {
   const child = spawn(
     ESSAIM,
-    ["serve", "--open", "--listen", `127.0.0.1:${port}`, "--data", data, "--web", join(ROOT, "web/dist")],
+    ["serve", ...(open ? ["--open"] : []), "--listen", `127.0.0.1:${port}`, "--data", data, "--web", join(ROOT, "web/dist")],
     { env: { ...process.env, ESSAIM_LOG: "info", NO_COLOR: "1" }, stdio: ["ignore", "pipe", "inherit"] },
   );
   const address = await new Promise((resolve, reject) => {
@@ -428,6 +428,37 @@ test("the territory's profile and roadmap, read and edited", async () => {
   await page.getByRole("heading", { level: 1, name: "Biovallée" }).waitFor();
   await phase.filter({ hasText: "· en cours" }).waitFor();
   await page.getByTestId("horizon").filter({ hasText: "Horizon : 2026 – 2032" }).waitFor();
+  await relay.stop();
+});
+
+test("invitation links: an organiser edits, a resident only reads, a revoked invitation says so", async () => {
+  const data = mkdtempSync(join(tmpdir(), "essaim-relay-"));
+  cleanups.push(() => rmSync(data, { recursive: true, force: true }));
+  const essaim = (...args) => execFileSync(ESSAIM, [...args, "--data", data], { encoding: "utf8" });
+  const created = essaim("territory", "create", "--name", "Commune de Plessé", "--kind", "commune", "--insee", "44128");
+  const doc = created.match(/^territoire: (\S+)$/m)[1];
+  const relay = await startRelay(data, 0, { open: false });
+  const lienDe = (texte, qui) => texte.match(new RegExp(`^lien ${qui}: (\\S+)$`, "m"))[1].replace("http://127.0.0.1:3030", relay.url);
+
+  const orga = await openApp(await device(), lienDe(created, "organisateurs"));
+  await orga.getByRole("heading", { level: 1, name: "Commune de Plessé" }).waitFor();
+  await createAction(orga, { titre: "Marché de producteurs", rythme: "hebdo" });
+  await waitSynced(orga);
+
+  const resident = await device();
+  const res = await openApp(resident, lienDe(created, "habitants"));
+  await res.getByRole("link", { name: "Marché de producteurs" }).first().waitFor();
+  await res.getByTestId("lecture-seule").waitFor();
+  assert.equal(await res.getByRole("link", { name: "Nouvelle action" }).count(), 0);
+  await res.getByRole("link", { name: "Marché de producteurs" }).first().click();
+  await res.getByRole("heading", { level: 1, name: "Marché de producteurs" }).waitFor();
+  assert.equal(await res.getByRole("button").count(), 0, "a resident sees edit controls");
+  await checkAxe(res, "fiche action, lecture seule");
+
+  // Without a token, a closed relay lets no one in; with a revoked one, the app says so.
+  const id = essaim("invites", "--territory", doc).split("\n").find((l) => l.includes("resident")).split("\t")[0];
+  essaim("revoke", id);
+  await res.getByTestId("invitation-refusee").filter({ hasText: "Votre invitation a été révoquée." }).waitFor({ timeout: 30_000 });
   await relay.stop();
 });
 

@@ -36,6 +36,7 @@ export function FicheAction({ driver, doc, id }: { driver: Driver; doc: string; 
   if (!agenda || !driver.hasDocument(doc)) return <p>Chargement de l'action…</p>;
   if (!action || action.supprime) return <p role="alert">Cette action n'existe pas ou a été supprimée.</p>;
   const editer: Edition = (edit) => tenter(() => driver.apply(doc, edit));
+  const organisateur = driver.peutModifier(doc);
   const modifier = (champs: Record<string, unknown>) => editer({ type: "modifier", collection: "actions", id, champs });
   const conflits = agenda.conflits.filter((c) => c.chemin.startsWith(`actions/${id}/`));
   const debutJour = debutDuJour();
@@ -50,7 +51,7 @@ export function FicheAction({ driver, doc, id }: { driver: Driver; doc: string; 
       </p>
       <Resume action={action} />
       <Refuse refus={refus} />
-      {conflits.map((c) => {
+      {organisateur && conflits.map((c) => {
         const champ = c.chemin.split("/").slice(2);
         return (
           <section key={c.chemin} class="conflit" aria-labelledby={`c-${c.chemin}`}>
@@ -68,11 +69,11 @@ export function FicheAction({ driver, doc, id }: { driver: Driver; doc: string; 
           </section>
         );
       })}
-      {prochains.length > 0 && <Prochains prochains={prochains} editer={editer} id={id} />}
-      <Besoins action={action} id={id} editer={editer} />
-      <Modifier action={action} modifier={modifier} />
-      {action.rythme && <ChangerRythme action={action} modifier={modifier} />}
-      {action.rythme?.regle && <Pause id={id} editer={editer} />}
+      {prochains.length > 0 && <Prochains prochains={prochains} editer={organisateur ? editer : undefined} id={id} />}
+      <Besoins action={action} id={id} editer={organisateur ? editer : undefined} />
+      {organisateur && <Modifier action={action} modifier={modifier} />}
+      {organisateur && action.rythme && <ChangerRythme action={action} modifier={modifier} />}
+      {organisateur && action.rythme?.regle && <Pause id={id} editer={editer} />}
     </>
   );
 }
@@ -122,9 +123,10 @@ function Resume({ action }: { action: Action }) {
   );
 }
 
-function Prochains({ prochains, editer, id }: { prochains: RendezVous[]; editer: Edition; id: string }) {
+/** Without `editer` (a resident's link), the list only. */
+function Prochains({ prochains, editer, id }: { prochains: RendezVous[]; editer?: Edition; id: string }) {
   const occurrence = (origine: string, exception: object) =>
-    editer({ type: "modifier_occurrence", collection: "actions", id, origine, exception });
+    editer?.({ type: "modifier_occurrence", collection: "actions", id, origine, exception }) ?? false;
   return (
     <section aria-labelledby="prochains">
       <h2 id="prochains">Prochains rendez-vous</h2>
@@ -137,7 +139,7 @@ function Prochains({ prochains, editer, id }: { prochains: RendezVous[]; editer:
               {ETATS[o.etat] && <strong> · {ETATS[o.etat]}</strong>}
               {o.deplacee && <strong> · déplacé (prévu {quand(o.origine)})</strong>}
               {o.lieu && <span> · {o.lieu}</span>}{" "}
-              {o.etat === "annule" ? (
+              {!editer ? null : o.etat === "annule" ? (
                 <button type="button" onClick={() => occurrence(o.origine, { etat: "programme" })}>
                   Rétablir le rendez-vous du {quand(o.debut)}
                 </button>
@@ -146,7 +148,7 @@ function Prochains({ prochains, editer, id }: { prochains: RendezVous[]; editer:
                   Annuler le rendez-vous du {quand(o.debut)}
                 </button>
               )}
-              <Deplacer cle={`dep-${i}`} debut={o.debut} deplacer={(debut) => occurrence(o.origine, { debut })} />
+              {editer && <Deplacer cle={`dep-${i}`} debut={o.debut} deplacer={(debut) => occurrence(o.origine, { debut })} />}
             </li>
           );
         })}
@@ -181,7 +183,7 @@ function Deplacer({ cle, debut, deplacer }: { cle: string; debut: string; deplac
   );
 }
 
-function Besoins({ action, id, editer }: { action: Action; id: string; editer: Edition }) {
+function Besoins({ action, id, editer }: { action: Action; id: string; editer?: Edition }) {
   const besoins = Object.entries(action.besoins);
   return (
     <section aria-labelledby="besoins">
@@ -195,7 +197,7 @@ function Besoins({ action, id, editer }: { action: Action; id: string; editer: E
           ))}
         </ul>
       )}
-      <NouveauBesoin action={id} editer={editer} />
+      {editer && <NouveauBesoin action={id} editer={editer} />}
     </section>
   );
 }
@@ -205,7 +207,7 @@ function libelleBesoin(b: Besoin): string {
   return `${TYPES_BESOIN[b.type] ?? b.type}${b.description ? ` : ${b.description}` : ""}${quantite}`;
 }
 
-function UnBesoin({ action, id, besoin, editer }: { action: string; id: string; besoin: Besoin; editer: Edition }) {
+function UnBesoin({ action, id, besoin, editer }: { action: string; id: string; besoin: Besoin; editer?: Edition }) {
   const [nom, setNom] = useState("");
   const [erreur, setErreur] = useState<string>();
   const volontaires = Object.values(besoin.volontaires);
@@ -215,11 +217,11 @@ function UnBesoin({ action, id, besoin, editer }: { action: string; id: string; 
     if (!nom.trim()) return setErreur("Indiquez votre nom.");
     setErreur(undefined);
     const volontaire = { nom: nom.trim(), date: aujourdhui(), confirme: false };
-    if (editer({ type: "ajouter_volontaire", action_id: action, besoin_id: id, volontaire_id: idAleatoire(), volontaire })) setNom("");
+    if (editer?.({ type: "ajouter_volontaire", action_id: action, besoin_id: id, volontaire_id: idAleatoire(), volontaire })) setNom("");
   };
   const { volontaires: _, ...sansVolontaires } = besoin;
   const changerStatut = (statut: string) =>
-    editer({ type: "definir_besoin", action_id: action, besoin_id: id, besoin: { ...sansVolontaires, statut } });
+    editer?.({ type: "definir_besoin", action_id: action, besoin_id: id, besoin: { ...sansVolontaires, statut } });
   return (
     <li data-testid="besoin">
       <strong>{libelle}</strong> · {STATUTS_BESOIN[besoin.statut] ?? besoin.statut}
@@ -227,6 +229,8 @@ function UnBesoin({ action, id, besoin, editer }: { action: string; id: string; 
       {volontaires.length === 0
         ? "Personne ne s'est encore proposé."
         : `${pluriel(volontaires.length, "volontaire")} : ${volontaires.map((v) => v.nom ?? "membre").join(", ")}`}
+      {editer && (
+      <>
       <form onSubmit={proposer} noValidate class="en-ligne-form">
         <Champ id={`vol-${id}`} label={`Votre nom, pour « ${libelle} »`} erreur={erreur}>
           <input autoComplete="name" value={nom} onInput={(e) => setNom(e.currentTarget.value)} />
@@ -236,6 +240,8 @@ function UnBesoin({ action, id, besoin, editer }: { action: string; id: string; 
       <Champ id={`statut-${id}`} label={`État du besoin « ${libelle} »`}>
         <Choix valeur={besoin.statut} choix={STATUTS_BESOIN} onChoix={changerStatut} />
       </Champ>
+      </>
+      )}
     </li>
   );
 }

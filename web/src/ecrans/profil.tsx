@@ -65,13 +65,17 @@ export function ProfilTerritoire({ driver, doc }: { driver: Driver; doc: string 
       ) : (
         <ol class="liste">
           {phases.map(([id, p]) => (
-            <UnePhase key={id} id={id} phase={p} editer={editer} />
+            <UnePhase key={id} id={id} phase={p} editer={driver.peutModifier(doc) ? editer : undefined} />
           ))}
         </ol>
       )}
-      <NouvellePhase editer={editer} />
-      <Horizon debut={route.horizon_debut} fin={route.horizon_fin} editer={editer} />
-      <ModifierProfil profil={profil} editer={editer} />
+      {driver.peutModifier(doc) && (
+        <>
+          <NouvellePhase editer={editer} />
+          <Horizon debut={route.horizon_debut} fin={route.horizon_fin} editer={editer} />
+          <ModifierProfil profil={profil} editer={editer} />
+        </>
+      )}
     </>
   );
 }
@@ -83,18 +87,20 @@ function periode(p: Phase): string {
   return "dates à fixer";
 }
 
-function UnePhase({ id, phase, editer }: { id: string; phase: Phase; editer: Edition }) {
+function UnePhase({ id, phase, editer }: { id: string; phase: Phase; editer?: Edition }) {
   return (
     <li data-testid="phase">
       <strong>{phase.titre}</strong> · {periode(phase)} · {STATUTS_PHASE[phase.statut] ?? phase.statut}
       {phase.description && <p>{phase.description}</p>}
-      <Champ id={`statut-${id}`} label={`État de la phase « ${phase.titre} »`}>
-        <Choix
-          valeur={phase.statut}
-          choix={STATUTS_PHASE}
-          onChoix={(statut) => editer({ type: "modifier", collection: "phases", id, champs: { statut } })}
-        />
-      </Champ>
+      {editer && (
+        <Champ id={`statut-${id}`} label={`État de la phase « ${phase.titre} »`}>
+          <Choix
+            valeur={phase.statut}
+            choix={STATUTS_PHASE}
+            onChoix={(statut) => editer({ type: "modifier", collection: "phases", id, champs: { statut } })}
+          />
+        </Champ>
+      )}
     </li>
   );
 }

@@ -15,7 +15,7 @@ export function Territoire({ driver, doc, theme }: { driver: Driver; doc: string
   const agenda = driver.agenda(doc) as Agenda | undefined;
   const nom = agenda?.profil?.nom;
   useEffect(() => {
-    if (nom) driver.storage.retenir({ doc, nom, rejointLe: Date.now() });
+    if (nom) driver.storage.retenir({ doc, nom });
   }, [driver, doc, nom]);
   useEffect(() => {
     document.title = nom ? `${nom} · Essaim` : "Essaim";
@@ -50,9 +50,13 @@ export function Territoire({ driver, doc, theme }: { driver: Driver; doc: string
     <>
       <h1>{nom ?? "Territoire sans nom"}</h1>
       <p class="actions-ecran">
-        <a class="bouton" href={`#/territoire/${doc}/nouvelle-action`}>
-          Nouvelle action
-        </a>{" "}
+        {driver.peutModifier(doc) ? (
+          <a class="bouton" href={`#/territoire/${doc}/nouvelle-action`}>
+            Nouvelle action
+          </a>
+        ) : (
+          <span data-testid="lecture-seule">Vous consultez ce territoire avec un lien d'habitant : en lecture seule.</span>
+        )}{" "}
         <a href={`#/territoire/${doc}/profil`}>Profil et feuille de route</a>
       </p>
       {agenda.conflits.length > 0 && (

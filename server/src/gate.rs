@@ -1,0 +1,93 @@
+//! The door of `/sync`: the invitation token in the query string is
+//! checked before the websocket upgrade (browsers cannot set headers on a
+//! websocket), and failed attempts are counted per client address.
+//!
+//! Without `--open`, no valid token means HTTP 401; a wrong, revoked or
+//! expired token is 401 in every mode. An address with too many failures
+//! in a window gets 429 until the window ends, whatever it sends. What a
+//! valid token opens is decided later, per document, by the hub.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use crate::invitations::{Grant, Invitations, TokenError};
+use crate::store::StoreError;
+
+/// Failed attempts allowed per address and window.
+pub(crate) const MAX_FAILURES: u32 = 10;
+/// The window.
+pub(crate) const FAILURE_WINDOW: Duration = Duration::from_secs(60);
+
+/// What the door answers.
+#[derive(Debug)]
+pub(crate) enum Verdict {
+    /// Upgrade, bound to this grant (`None`: open mode, no token).
+    Enter(Option<Grant>),
+    /// 401.
+    Unauthorized(&'static str),
+    /// 429.
+    TooManyAttempts,
+    /// 503: the invitations table could not be read.
+    Unavailable(StoreError),
+}
+
+pub(crate) struct Gate {
+    open: bool,
+    invitations: Arc<Mutex<Invitations>>,
+    failures: Mutex<HashMap<IpAddr, (Instant, u32)>>,
+}
+
+impl Gate {
+    pub(crate) fn new(open: bool, invitations: Arc<Mutex<Invitations>>) -> Gate {
+        Gate { open, invitations, failures: Mutex::new(HashMap::new()) }
+    }
+
+    /// Decides on one upgrade request. Blocking (SQLite): call it from
+    /// `spawn_blocking`.
+    pub(crate) fn admit(&self, from: IpAddr, token: Option<&str>, now_ms: i64) -> Verdict {
+        if self.blocked(from) {
+            return Verdict::TooManyAttempts;
+        }
+        let Some(token) = token.filter(|t| !t.is_empty()) else {
+            return if self.open {
+                Verdict::Enter(None)
+            } else {
+                self.failed(from);
+                Verdict::Unauthorized("an invitation token is required: ?token=…")
+            };
+        };
+        let checked = match self.invitations.lock() {
+            Ok(invitations) => invitations.check(token, now_ms),
+            Err(poisoned) => poisoned.into_inner().check(token, now_ms),
+        };
+        match checked {
+            Ok(Ok(grant)) => Verdict::Enter(Some(grant)),
+            Ok(Err(error)) => {
+                // The token itself is never logged.
+                tracing::info!(%from, %error, "refused an invitation token");
+                self.failed(from);
+                Verdict::Unauthorized(match error {
+                    TokenError::Unknown => "unknown invitation",
+                    TokenError::Revoked => "this invitation was revoked",
+                    TokenError::Expired => "this invitation has expired",
+                })
+            }
+            Err(error) => Verdict::Unavailable(error),
+        }
+    }
+
+    fn blocked(&self, from: IpAddr) -> bool {
+        let failures = self.failures.lock().unwrap_or_else(|p| p.into_inner());
+        failures.get(&from).is_some_and(|(since, count)| since.elapsed() < FAILURE_WINDOW && *count >= MAX_FAILURES)
+    }
+
+    fn failed(&self, from: IpAddr) {
+        let mut failures = self.failures.lock().unwrap_or_else(|p| p.into_inner());
+        // Forget old windows, so the map stays as small as the attackers.
+        failures.retain(|_, (since, _)| since.elapsed() < FAILURE_WINDOW);
+        let entry = failures.entry(from).or_insert((Instant::now(), 0));
+        entry.1 += 1;
+    }
+}

@@ -1,0 +1,372 @@
+//! Invitations: who may open which territory, and how.
+//!
+//! An invitation grants one territory's document to whoever holds its
+//! token, as an organiser (read-write) or a resident (read-only). Tokens
+//! are `<id>.<secret>`: the id (64 random bits, hex) finds the row, the
+//! secret (128 random bits from the OS, hex) is stored only as its SHA-256
+//! and compared in constant time. Neither is ever logged; the id alone is
+//! what the CLI lists and revokes.
+//!
+//! The tables live in the relay's SQLite file, next to `kv`, and are used
+//! through their own connection: by the CLI (`essaim territory`, `invite`,
+//! `invites`, `revoke`), also while the relay runs (WAL mode), and by the
+//! relay to check a token at the websocket upgrade and to find revoked or
+//! expired invitations whose connections must close.
+//!
+//! This module decides nothing about documents: the hub turns a
+//! [`Grant`] into an access decision per document.
+
+use std::path::Path;
+
+use rusqlite::{Connection, OptionalExtension, params};
+use sha2::{Digest, Sha256};
+use sync_core::DocumentId;
+
+use crate::store::{DATABASE_FILE, StoreError};
+
+/// What an invitation lets its holder do with its territory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Role {
+    /// Reads and writes the territory.
+    Organiser,
+    /// Reads the territory; their changes are never applied.
+    Resident,
+}
+
+impl Role {
+    fn as_str(self) -> &'static str {
+        match self {
+            Role::Organiser => "organiser",
+            Role::Resident => "resident",
+        }
+    }
+
+    fn parse(s: &str) -> Option<Role> {
+        match s {
+            "organiser" => Some(Role::Organiser),
+            "resident" => Some(Role::Resident),
+            _ => None,
+        }
+    }
+}
+
+/// One invitation, without its secret.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Invitation {
+    /// Its public id (what `essaim revoke` takes).
+    pub id: String,
+    /// The territory's document.
+    pub territory: DocumentId,
+    /// What it grants.
+    pub role: Role,
+    /// A note for organisers ("conseil municipal").
+    pub label: Option<String>,
+    /// Milliseconds since the epoch.
+    pub created_at: i64,
+    /// After this instant (ms) it no longer opens anything.
+    pub expires_at: Option<i64>,
+    /// When it was revoked (ms), if it was.
+    pub revoked_at: Option<i64>,
+}
+
+/// What a connection holds once its token checked out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Grant {
+    /// The invitation's id.
+    pub invitation: String,
+    /// The one document it opens.
+    pub territory: DocumentId,
+    /// How.
+    pub role: Role,
+}
+
+/// Why a token opens nothing. The HTTP answer is the same for all of them
+/// (401), so a guesser learns nothing; the relay's log says which.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum TokenError {
+    /// Not `<id>.<secret>`, or no such invitation, or the wrong secret.
+    #[error("unknown invitation")]
+    Unknown,
+    /// Revoked by an organiser.
+    #[error("revoked invitation")]
+    Revoked,
+    /// Past its expiry.
+    #[error("expired invitation")]
+    Expired,
+}
+
+/// The invitations and territories tables, through their own connection.
+pub struct Invitations {
+    conn: Connection,
+}
+
+fn sqlite(action: &'static str) -> impl FnOnce(rusqlite::Error) -> StoreError {
+    move |source| StoreError::Sqlite { action, source }
+}
+
+impl Invitations {
+    /// Opens the tables in `data_dir`'s database, creating them if needed.
+    pub fn open(data_dir: &Path) -> Result<Invitations, StoreError> {
+        std::fs::create_dir_all(data_dir)
+            .map_err(|source| StoreError::DataDir { path: data_dir.to_owned(), source })?;
+        let conn = Connection::open(data_dir.join(DATABASE_FILE)).map_err(sqlite("opening the database"))?;
+        conn.execute_batch(
+            "PRAGMA journal_mode = WAL;
+             PRAGMA synchronous = FULL;
+             PRAGMA busy_timeout = 5000;
+             CREATE TABLE IF NOT EXISTS territories (
+                 id TEXT PRIMARY KEY NOT NULL,
+                 created_at INTEGER NOT NULL
+             ) WITHOUT ROWID;
+             CREATE TABLE IF NOT EXISTS invitations (
+                 id TEXT PRIMARY KEY NOT NULL,
+                 territory TEXT NOT NULL,
+                 role TEXT NOT NULL,
+                 secret_sha256 BLOB NOT NULL,
+                 label TEXT,
+                 created_at INTEGER NOT NULL,
+                 expires_at INTEGER,
+                 revoked_at INTEGER
+             ) WITHOUT ROWID;
+             CREATE INDEX IF NOT EXISTS invitations_by_territory ON invitations (territory);",
+        )
+        .map_err(sqlite("preparing the invitations tables"))?;
+        Ok(Invitations { conn })
+    }
+
+    /// Records a territory created on this relay (listed by national feeds
+    /// when its profile is public).
+    pub fn add_territory(&self, territory: &DocumentId, now: i64) -> Result<(), StoreError> {
+        self.conn
+            .execute(
+                "INSERT OR IGNORE INTO territories (id, created_at) VALUES (?1, ?2)",
+                params![territory.to_string(), now],
+            )
+            .map_err(sqlite("recording a territory"))?;
+        Ok(())
+    }
+
+    /// The territories created on this relay, oldest first.
+    pub fn territories(&self) -> Result<Vec<DocumentId>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT id FROM territories ORDER BY created_at, id")
+            .map_err(sqlite("listing territories"))?;
+        let ids = stmt
+            .query_map([], |row| row.get::<_, String>(0))
+            .map_err(sqlite("listing territories"))?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(sqlite("listing territories"))?;
+        Ok(ids.iter().filter_map(|id| id.parse().ok()).collect())
+    }
+
+    /// Creates an invitation; returns it and its token (shown once, never
+    /// stored). `random` is 24 bytes from the OS.
+    pub fn create(
+        &self,
+        territory: &DocumentId,
+        role: Role,
+        label: Option<&str>,
+        expires_at: Option<i64>,
+        now: i64,
+        random: [u8; 24],
+    ) -> Result<(Invitation, String), StoreError> {
+        let id = hex(&random[..8]);
+        let secret = hex(&random[8..]);
+        self.conn
+            .execute(
+                "INSERT INTO invitations (id, territory, role, secret_sha256, label, created_at, expires_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                params![id, territory.to_string(), role.as_str(), digest(&secret), label, now, expires_at],
+            )
+            .map_err(sqlite("creating an invitation"))?;
+        let invitation = Invitation {
+            id: id.clone(),
+            territory: territory.clone(),
+            role,
+            label: label.map(str::to_owned),
+            created_at: now,
+            expires_at,
+            revoked_at: None,
+        };
+        Ok((invitation, format!("{id}.{secret}")))
+    }
+
+    /// The invitations of a territory, oldest first.
+    pub fn list(&self, territory: &DocumentId) -> Result<Vec<Invitation>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT id, territory, role, label, created_at, expires_at, revoked_at FROM invitations
+                 WHERE territory = ?1 ORDER BY created_at, id",
+            )
+            .map_err(sqlite("listing invitations"))?;
+        let rows = stmt
+            .query_map(params![territory.to_string()], row_to_invitation)
+            .map_err(sqlite("listing invitations"))?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(sqlite("listing invitations"))?;
+        Ok(rows.into_iter().flatten().collect())
+    }
+
+    /// Revokes an invitation; false if there is no such id.
+    pub fn revoke(&self, id: &str, now: i64) -> Result<bool, StoreError> {
+        let changed = self
+            .conn
+            .execute("UPDATE invitations SET revoked_at = COALESCE(revoked_at, ?2) WHERE id = ?1", params![id, now])
+            .map_err(sqlite("revoking an invitation"))?;
+        Ok(changed > 0)
+    }
+
+    /// What a token grants at `now`.
+    pub fn check(&self, token: &str, now: i64) -> Result<Result<Grant, TokenError>, StoreError> {
+        let Some((id, secret)) = token.split_once('.') else { return Ok(Err(TokenError::Unknown)) };
+        let valid_hex = |s: &str, len: usize| s.len() == len && s.bytes().all(|b| b.is_ascii_hexdigit());
+        if !valid_hex(id, 16) || !valid_hex(secret, 32) {
+            return Ok(Err(TokenError::Unknown));
+        }
+        let row = self
+            .conn
+            .query_row(
+                "SELECT secret_sha256, territory, role, expires_at, revoked_at FROM invitations WHERE id = ?1",
+                params![id],
+                |row| {
+                    Ok((
+                        row.get::<_, Vec<u8>>(0)?,
+                        row.get::<_, String>(1)?,
+                        row.get::<_, String>(2)?,
+                        row.get::<_, Option<i64>>(3)?,
+                        row.get::<_, Option<i64>>(4)?,
+                    ))
+                },
+            )
+            .optional()
+            .map_err(sqlite("checking a token"))?;
+        let Some((stored, territory, role, expires_at, revoked_at)) = row else {
+            return Ok(Err(TokenError::Unknown));
+        };
+        if !constant_time_eq(&stored, &digest(secret)) {
+            return Ok(Err(TokenError::Unknown));
+        }
+        let (Ok(territory), Some(role)) = (territory.parse::<DocumentId>(), Role::parse(&role)) else {
+            return Ok(Err(TokenError::Unknown));
+        };
+        if revoked_at.is_some() {
+            return Ok(Err(TokenError::Revoked));
+        }
+        if expires_at.is_some_and(|t| t <= now) {
+            return Ok(Err(TokenError::Expired));
+        }
+        Ok(Ok(Grant { invitation: id.to_owned(), territory, role }))
+    }
+
+    /// Ids of the invitations revoked or expired at `now`: their live
+    /// connections must close.
+    pub fn no_longer_valid(&self, now: i64) -> Result<Vec<String>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT id FROM invitations WHERE revoked_at IS NOT NULL OR (expires_at IS NOT NULL AND expires_at <= ?1)",
+            )
+            .map_err(sqlite("listing revoked invitations"))?;
+        stmt.query_map(params![now], |row| row.get::<_, String>(0))
+            .map_err(sqlite("listing revoked invitations"))?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(sqlite("listing revoked invitations"))
+    }
+}
+
+fn row_to_invitation(row: &rusqlite::Row<'_>) -> rusqlite::Result<Option<Invitation>> {
+    let territory: String = row.get(1)?;
+    let role: String = row.get(2)?;
+    let (Ok(territory), Some(role)) = (territory.parse(), Role::parse(&role)) else { return Ok(None) };
+    Ok(Some(Invitation {
+        id: row.get(0)?,
+        territory,
+        role,
+        label: row.get(3)?,
+        created_at: row.get(4)?,
+        expires_at: row.get(5)?,
+        revoked_at: row.get(6)?,
+    }))
+}
+
+fn digest(secret: &str) -> Vec<u8> {
+    Sha256::digest(secret.as_bytes()).to_vec()
+}
+
+/// Equal lengths and bytes, in a time that does not depend on where they
+/// differ.
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn doc(n: u8) -> DocumentId {
+        DocumentId::from_bytes(&[n; 16]).expect("valid id")
+    }
+
+    #[test]
+    fn a_token_opens_its_territory_until_revoked_or_expired() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let inv = Invitations::open(dir.path()).expect("open");
+        let (organiser, token) =
+            inv.create(&doc(1), Role::Organiser, Some("mairie"), None, 10, [7; 24]).expect("create");
+        let grant = inv.check(&token, 20).expect("sqlite").expect("valid");
+        assert_eq!(grant, Grant { invitation: organiser.id.clone(), territory: doc(1), role: Role::Organiser });
+
+        let (_, expiring) = inv.create(&doc(1), Role::Resident, None, Some(100), 10, [8; 24]).expect("create");
+        assert!(inv.check(&expiring, 99).expect("sqlite").is_ok());
+        assert_eq!(inv.check(&expiring, 100).expect("sqlite"), Err(TokenError::Expired));
+
+        assert!(inv.revoke(&organiser.id, 30).expect("revoke"));
+        assert_eq!(inv.check(&token, 40).expect("sqlite"), Err(TokenError::Revoked));
+        assert!(!inv.revoke("0000000000000000", 30).expect("revoke"));
+        let mut gone = inv.no_longer_valid(100).expect("list");
+        gone.sort();
+        let mut expected = vec![organiser.id, expiring.split('.').next().expect("id").to_owned()];
+        expected.sort();
+        assert_eq!(gone, expected);
+    }
+
+    #[test]
+    fn wrong_or_malformed_tokens_open_nothing() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let inv = Invitations::open(dir.path()).expect("open");
+        let (_, token) = inv.create(&doc(1), Role::Organiser, None, None, 10, [7; 24]).expect("create");
+        let (id, secret) = token.split_once('.').expect("two parts");
+        let mut flipped = secret.to_owned();
+        flipped.replace_range(31.., if secret.ends_with('0') { "1" } else { "0" });
+        for bad in [
+            "",
+            "nodot",
+            &format!("{id}.{flipped}"),
+            &format!("{id}."),
+            &format!(".{secret}"),
+            &format!("{id}.{secret}x"),
+        ] {
+            assert_eq!(inv.check(bad, 20).expect("sqlite"), Err(TokenError::Unknown), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn only_hashes_are_stored() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let inv = Invitations::open(dir.path()).expect("open");
+        let (_, token) = inv.create(&doc(1), Role::Organiser, None, None, 10, [9; 24]).expect("create");
+        let secret = token.split_once('.').expect("two parts").1;
+        drop(inv);
+        let bytes = std::fs::read(dir.path().join(DATABASE_FILE)).expect("db file");
+        let wal = std::fs::read(dir.path().join(format!("{DATABASE_FILE}-wal"))).unwrap_or_default();
+        for file in [bytes, wal] {
+            assert!(!file.windows(secret.len()).any(|w| w == secret.as_bytes()), "the secret is stored in clear");
+        }
+    }
+}

@@ -1,0 +1,179 @@
+//! Access control against the real relay: invitation tokens checked at the
+//! websocket upgrade, organisers read-write, residents read-only, other
+//! documents unavailable, revocation closing live connections, and failed
+//! attempts rate-limited. Real websocket clients, real SQLite files.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use server::client::{Client, ClientOptions};
+use server::invitations::{Invitations, Role};
+use sync_core::automerge::transaction::Transactable;
+use sync_core::automerge::{ROOT, ReadDoc};
+use sync_core::{DocumentId, agenda};
+use tempfile::TempDir;
+use tokio_tungstenite::tungstenite;
+
+use crate::support::{Relay, WAIT, start_relay_with, stored_rows};
+
+fn now() -> i64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).expect("after 1970").as_millis() as i64
+}
+
+/// A territory created the way `essaim territory create` does.
+fn territory(data: &TempDir, nom: &str) -> DocumentId {
+    let profil = agenda::Profil { nom: nom.into(), ..agenda::Profil::default() };
+    server::create_territory(data.path(), profil).expect("territory created")
+}
+
+fn invite(data: &TempDir, doc: &DocumentId, role: Role, expires_at: Option<i64>, seed: u8) -> (String, String) {
+    let invitations = Invitations::open(data.path()).expect("invitations");
+    let (invitation, token) = invitations.create(doc, role, None, expires_at, now(), [seed; 24]).expect("created");
+    (invitation.id, token)
+}
+
+/// A closed relay (no `--open`) on `data`.
+async fn closed_relay(data: TempDir) -> Relay {
+    start_relay_with(data, |config| config.open = false).await
+}
+
+async fn connect(relay: &Relay, token: &str) -> Result<Client, server::client::ClientError> {
+    Client::connect(&format!("{}?token={token}", relay.url()), ClientOptions::default()).await
+}
+
+/// The HTTP status the upgrade was refused with.
+async fn refused_status(relay: &Relay, query: &str) -> u16 {
+    match tokio_tungstenite::connect_async(format!("{}{query}", relay.url())).await {
+        Err(tungstenite::Error::Http(response)) => response.status().as_u16(),
+        Err(other) => panic!("expected an HTTP refusal, got {other}"),
+        Ok(_) => panic!("the relay let a connection in with {query:?}"),
+    }
+}
+
+fn has_key(key: &'static str) -> impl Fn(&sync_core::automerge::Automerge) -> bool + Send + Sync + 'static {
+    move |am| am.get(ROOT, key).ok().flatten().is_some()
+}
+
+#[tokio::test]
+async fn without_a_valid_token_a_closed_relay_answers_401() {
+    let data = TempDir::new().expect("temp dir");
+    let doc = territory(&data, "Saint-Essaim");
+    let (_, token) = invite(&data, &doc, Role::Organiser, None, 1);
+    let (_, expired) = invite(&data, &doc, Role::Organiser, Some(now() - 1), 2);
+    let (revoked_id, revoked) = invite(&data, &doc, Role::Resident, None, 3);
+    Invitations::open(data.path()).expect("invitations").revoke(&revoked_id, now()).expect("revoked");
+    let relay = closed_relay(data).await;
+
+    assert_eq!(refused_status(&relay, "").await, 401);
+    let (id, secret) = token.split_once('.').expect("two parts");
+    let wrong = format!("{id}.{}", secret.chars().rev().collect::<String>());
+    assert_eq!(refused_status(&relay, &format!("?token={wrong}")).await, 401);
+    assert_eq!(refused_status(&relay, &format!("?token={expired}")).await, 401);
+    assert_eq!(refused_status(&relay, &format!("?token={revoked}")).await, 401);
+    assert_eq!(refused_status(&relay, "?token=n'importe-quoi").await, 401);
+
+    let organiser = connect(&relay, &token).await.expect("a valid token opens the door");
+    organiser.wait_joined(WAIT).await.expect("joined");
+    relay.stop().await;
+}
+
+#[tokio::test]
+async fn failed_attempts_are_rate_limited_per_address() {
+    let data = TempDir::new().expect("temp dir");
+    let doc = territory(&data, "Saint-Essaim");
+    let (_, token) = invite(&data, &doc, Role::Organiser, None, 1);
+    let relay = closed_relay(data).await;
+    let mut statuses = Vec::new();
+    for attempt in 0..12 {
+        statuses.push(refused_status(&relay, &format!("?token=0000000000000000.{attempt:032x}")).await);
+    }
+    assert_eq!(statuses[..10], [401; 10]);
+    assert_eq!(statuses[10..], [429; 2]);
+    // Even the right token waits for the window to end.
+    assert_eq!(refused_status(&relay, &format!("?token={token}")).await, 429);
+    relay.stop().await;
+}
+
+#[tokio::test]
+async fn organisers_write_residents_only_read_and_other_documents_do_not_exist() {
+    let data = TempDir::new().expect("temp dir");
+    let a = territory(&data, "Territoire A");
+    let b = territory(&data, "Territoire B");
+    let (_, organiser_a) = invite(&data, &a, Role::Organiser, None, 1);
+    let (_, resident_a) = invite(&data, &a, Role::Resident, None, 2);
+    let (_, organiser_b) = invite(&data, &b, Role::Organiser, None, 3);
+    let relay = closed_relay(data).await;
+
+    let organiser = connect(&relay, &organiser_a).await.expect("organiser");
+    organiser.open(&a).await.expect("open");
+    organiser.change(&a, |tx| tx.put(ROOT, "ecrit_par", "organisateur").map(|_| ())).await.expect("change");
+    let heads = organiser.heads(&a).await.expect("heads");
+    organiser.wait_relay_has(&a, heads, WAIT).await.expect("the relay took the organiser's change");
+
+    // The resident reads it, and their own change goes nowhere.
+    let resident = connect(&relay, &resident_a).await.expect("resident");
+    resident.open(&a).await.expect("open");
+    resident.wait_until(&a, WAIT, has_key("ecrit_par")).await.expect("the resident reads the territory");
+    resident.change(&a, |tx| tx.put(ROOT, "ecrit_par_habitant", "oui").map(|_| ())).await.expect("local change");
+
+    // Territory B, and a document that does not exist, look the same.
+    let stranger = connect(&relay, &organiser_b).await.expect("organiser of B");
+    stranger.open(&a).await.expect("open");
+    let missing = DocumentId::from_bytes(&[42; 16]).expect("id");
+    stranger.open(&missing).await.expect("open");
+    stranger.wait_unavailable(&a, WAIT).await.expect("A is unavailable to B's organiser");
+    stranger.wait_unavailable(&missing, WAIT).await.expect("a missing document is unavailable");
+    let a_id = a.clone();
+    let seen_a = stranger.query(move |v| v.repo.document(&a_id).map(|d| d.get_heads().len())).await;
+    assert!(matches!(seen_a, Ok(None) | Ok(Some(0))), "B's organiser got some of A: {seen_a:?}");
+
+    // A second organiser client converges with the first, never with the
+    // resident's change: wait for a later organiser change to arrive first.
+    organiser.change(&a, |tx| tx.put(ROOT, "apres", 1).map(|_| ())).await.expect("change");
+    let second = connect(&relay, &organiser_a).await.expect("second organiser");
+    second.open(&a).await.expect("open");
+    second.wait_until(&a, WAIT, has_key("apres")).await.expect("later organiser change arrives");
+    for client in [&organiser, &second] {
+        let leaked = client.read(&a, |am| am.get(ROOT, "ecrit_par_habitant").ok().flatten().is_some()).await;
+        assert_eq!(leaked.expect("read"), Some(false), "a resident's change was relayed");
+    }
+
+    // Nor was it stored: not after a restart either.
+    let data = relay.stop().await;
+    let stored = stored_rows(data.path());
+    let relay = closed_relay(data).await;
+    let fresh = connect(&relay, &organiser_a).await.expect("organiser after restart");
+    fresh.open(&a).await.expect("open");
+    fresh.wait_until(&a, WAIT, has_key("apres")).await.expect("territory after restart");
+    let leaked = fresh.read(&a, |am| am.get(ROOT, "ecrit_par_habitant").ok().flatten().is_some()).await;
+    assert_eq!(leaked.expect("read"), Some(false), "a resident's change was stored");
+    assert!(stored.keys().all(|k| !k.contains("ecrit_par_habitant")));
+    relay.stop().await;
+}
+
+#[tokio::test]
+async fn a_revoked_invitation_closes_its_live_connection_within_seconds() {
+    let data = TempDir::new().expect("temp dir");
+    let doc = territory(&data, "Saint-Essaim");
+    let (id, token) = invite(&data, &doc, Role::Organiser, None, 1);
+    let (_, other) = invite(&data, &doc, Role::Organiser, None, 2);
+    let dir = data.path().to_owned();
+    let relay = closed_relay(data).await;
+    let revoked = connect(&relay, &token).await.expect("connects");
+    revoked.wait_joined(WAIT).await.expect("joined");
+    let kept = connect(&relay, &other).await.expect("connects");
+    kept.wait_joined(WAIT).await.expect("joined");
+
+    // Revoked from another connection to the database, as the CLI does.
+    let started = std::time::Instant::now();
+    assert!(Invitations::open(&dir).expect("invitations").revoke(&id, now()).expect("revoke"));
+    revoked
+        .wait_for("the connection to close", Duration::from_secs(5), |v| (!v.observed.connected).then_some(()))
+        .await
+        .expect("closed within 5 s");
+    let errors = revoked.query(|v| v.observed.errors.clone()).await.expect("errors");
+    assert!(errors.iter().any(|e| e.contains("revoked")), "{errors:?}");
+    eprintln!("revoked connection closed after {:?}", started.elapsed());
+    assert!(kept.query(|v| v.observed.connected).await.expect("state"), "another invitation's connection closed");
+    assert_eq!(refused_status(&relay, &format!("?token={token}")).await, 401);
+    relay.stop().await;
+}
