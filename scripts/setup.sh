@@ -21,10 +21,13 @@ fi
 # The rhythm engine's oracle test (tests/it/rythme_oracle.rs) runs
 # python-dateutil and zoneinfo with a pinned tzdata, in a venv under target/
 # so that the system Python is left alone. Needs python3 with venv and PyPI.
+# The feeds' oracle (tests/it/flux_oracle.rs) adds icalendar and
+# recurring-ical-events in the same venv.
 venv=target/rythme-oracle-venv
-if ! "$venv/bin/python3" -c 'import dateutil, tzdata; assert (dateutil.__version__, tzdata.__version__) == ("2.9.0.post0", "2026.6")' 2>/dev/null; then
+if ! "$venv/bin/python3" -c 'import dateutil, tzdata; from importlib.metadata import version as v; assert (dateutil.__version__, tzdata.__version__, v("icalendar"), v("recurring-ical-events")) == ("2.9.0.post0", "2026.6", "7.3.2", "3.8.2")' 2>/dev/null; then
     python3 -m venv "$venv"
-    "$venv/bin/python3" -m pip install --quiet --disable-pip-version-check 'python-dateutil==2.9.0.post0' 'tzdata==2026.6'
+    "$venv/bin/python3" -m pip install --quiet --disable-pip-version-check 'python-dateutil==2.9.0.post0' 'tzdata==2026.6' \
+        'icalendar==7.3.2' 'recurring-ical-events==3.8.2'
 fi
 
 # The interoperability tests (tests/it/interop.rs) run the real JavaScript
@@ -32,6 +35,8 @@ fi
 # rather than `npm ci`: the lock names optional native packages
 # (@cbor-extract/*) that a registry mirror may lack, and cbor-x works without
 # them. Reinstalled only when the lock file changed (stamp in node_modules).
+# The same package pins schema-dts and TypeScript, which check that the
+# JSON-LD feeds use only schema.org's vocabulary (tests/it/flux_oracle.rs).
 # The web app (web/) is built with Vite and tested with playwright-core,
 # pinned in web/package-lock.json, installed the same way.
 for dir in tests/interop web; do

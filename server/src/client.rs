@@ -46,6 +46,9 @@ pub enum ClientError {
     /// The repo refused a local change.
     #[error(transparent)]
     Change(#[from] sync_core::ChangeError),
+    /// An agenda edit was refused; nothing was written.
+    #[error(transparent)]
+    Apply(#[from] sync_core::ApplyError),
     /// The repo could not start from the given store.
     #[error(transparent)]
     Start(#[from] sync_core::StartError),
@@ -168,6 +171,7 @@ type ChangeFn = Box<dyn FnOnce(&mut Transaction<'_>) -> Result<(), AutomergeErro
 enum Command {
     Create { reply: oneshot::Sender<Result<DocumentId, ClientError>> },
     Change { doc: DocumentId, f: ChangeFn, reply: oneshot::Sender<Result<(), ClientError>> },
+    Apply { doc: DocumentId, edit: Box<sync_core::agenda::Edit>, reply: oneshot::Sender<Result<(), ClientError>> },
     Open { doc: DocumentId },
     Query(Query),
     Close,
@@ -198,13 +202,16 @@ impl Client {
             None => format!("essaim-client-{}", hex(&random::<8>()?)),
         };
         let stored = store.entries.get(&StorageKey::storage_id()).cloned();
-        let config = sync_core::Config::new(peer.parse()?, ActorId::from(&random::<16>()?[..]), hex(&random::<8>()?));
+        let actor = ActorId::from(&random::<16>()?[..]);
+        let auteur = actor.to_hex_string();
+        let config = sync_core::Config::new(peer.parse()?, actor, hex(&random::<8>()?));
         let (repo, outputs) = Repo::start(config, stored.as_deref(), random::<16>()?)?;
         let (commands, inbox) = mpsc::channel(64);
         let (bump, version) = watch::channel(0);
         let traffic = Arc::new(Traffic::default());
         let driver = Driver {
             repo,
+            auteur,
             store,
             socket: Some(socket),
             observed: Observed { connected: true, ..Observed::default() },
@@ -231,6 +238,13 @@ impl Client {
     ) -> Result<(), ClientError> {
         let (reply, answer) = oneshot::channel();
         self.send(Command::Change { doc: doc.clone(), f: Box::new(f), reply }).await?;
+        answer.await.map_err(|_| ClientError::Stopped)?
+    }
+
+    /// Applies an agenda edit to a loaded territory, as this client's actor.
+    pub async fn apply(&self, doc: &DocumentId, edit: sync_core::agenda::Edit) -> Result<(), ClientError> {
+        let (reply, answer) = oneshot::channel();
+        self.send(Command::Apply { doc: doc.clone(), edit: Box::new(edit), reply }).await?;
         answer.await.map_err(|_| ClientError::Stopped)?
     }
 
@@ -372,6 +386,8 @@ impl Client {
 /// The task that owns the client's repo and socket.
 struct Driver {
     repo: Repo,
+    /// Hex actor id: the `auteur` of agenda edits.
+    auteur: String,
     store: MemoryStore,
     /// `None` once the socket closed: the task still answers queries.
     socket: Option<Socket>,
@@ -454,6 +470,16 @@ impl Driver {
             }
             Command::Change { doc, f, reply } => {
                 let answer = match self.repo.change_document(now(), &doc, f) {
+                    Ok(outputs) => {
+                        self.carry_out(outputs).await;
+                        Ok(())
+                    }
+                    Err(e) => Err(e.into()),
+                };
+                let _ = reply.send(answer);
+            }
+            Command::Apply { doc, edit, reply } => {
+                let answer = match self.repo.apply(now(), &doc, &self.auteur, *edit) {
                     Ok(outputs) => {
                         self.carry_out(outputs).await;
                         Ok(())

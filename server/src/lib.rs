@@ -13,6 +13,7 @@
 //! - `app.rs`: routes (`/sync`, `/healthz`, `/metrics`, the web app) and the
 //!   per-connection reader and writer tasks, which only move bytes.
 //! - `gate.rs`: the invitation token check at the upgrade, rate-limited.
+//! - `feeds.rs`: the public agenda feeds (ICS, JSON-LD, HTML) over HTTP.
 //! - `invitations.rs`: the invitations and territories tables.
 //! - `hub.rs`: the one task owning the `Repo`; the durability ordering.
 //! - `store.rs`: the SQLite thread and the table layout.
@@ -24,6 +25,7 @@ pub mod client;
 pub mod invitations;
 
 mod app;
+mod feeds;
 mod gate;
 mod hub;
 mod metrics;
@@ -191,8 +193,13 @@ pub async fn run(
         next_conn: Arc::new(AtomicU64::new(1)),
         gate: Arc::new(gate::Gate::new(config.open, invitations.clone())),
     };
-    let revocations = tokio::spawn(watch_revocations(invitations, events.clone()));
-    let router = app::router(state, config.web_dir.clone());
+    let revocations = tokio::spawn(watch_revocations(invitations.clone(), events.clone()));
+    let feeds = feeds::FeedState {
+        data_dir: config.data_dir.clone(),
+        gate: state.gate.clone(),
+        invitations: invitations.clone(),
+    };
+    let router = app::router(state, config.web_dir.clone()).merge(feeds::routes(feeds));
     let (stop_http, http_stopped) = tokio::sync::oneshot::channel::<()>();
     let service = router.into_make_service_with_connect_info::<std::net::SocketAddr>();
     let server = axum::serve(listener, service).with_graceful_shutdown(async move {

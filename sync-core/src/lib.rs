@@ -48,6 +48,7 @@
 #![warn(missing_docs, unreachable_pub)]
 
 pub mod agenda;
+pub mod flux;
 mod ids;
 mod repo;
 pub mod rythme;

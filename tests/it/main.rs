@@ -6,6 +6,8 @@
 
 mod access;
 mod crash;
+mod feeds;
+mod flux_oracle;
 mod interop;
 mod relay;
 mod rythme_oracle;

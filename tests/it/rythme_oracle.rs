@@ -11,15 +11,13 @@
 //! `scripts/setup.sh` in `target/rythme-oracle-venv`. Without them the test
 //! fails, with a message saying so; it never skips.
 
-use std::io::Write;
-use std::path::PathBuf;
-use std::process::{Command, Stdio};
-
 use serde_json::{Value, json};
 use sync_core::rythme::jiff::Span;
 use sync_core::rythme::{
     DateHeure, Duree, Frequence, Jour, JourRegle, JourSemaine, Jusqu, Pause, Regle, Rythme, Timestamp,
 };
+
+use crate::support::python_oracle;
 
 const SEED: u64 = 0x5EED_2026_E55A_1A11;
 const CAS: usize = 400;
@@ -212,14 +210,6 @@ fn cas(a: &mut Alea) -> Rythme {
     r
 }
 
-fn python() -> PathBuf {
-    if let Some(p) = std::env::var_os("ESSAIM_PYTHON") {
-        return PathBuf::from(p);
-    }
-    let venv = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/rythme-oracle-venv/bin/python3");
-    if venv.exists() { venv } else { PathBuf::from("python3") }
-}
-
 #[test]
 fn the_engine_agrees_with_python_dateutil_and_zoneinfo() {
     let mut a = Alea(SEED);
@@ -243,29 +233,7 @@ fn the_engine_agrees_with_python_dateutil_and_zoneinfo() {
         })
         .collect();
 
-    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("it/rythme_oracle.py");
-    let python = python();
-    let mut enfant = Command::new(&python)
-        .arg(&script)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot run {} ({e}): install Python 3 and run scripts/setup.sh", python.display()));
-    let entree = serde_json::to_vec(&json!({ "cas": entree })).expect("json");
-    // An oracle that exits early (missing packages) closes its stdin: its
-    // exit status and message, checked below, say why.
-    let ecrit = enfant.stdin.take().expect("piped stdin").write_all(&entree);
-    let sortie = enfant.wait_with_output().expect("oracle finishes");
-    assert!(
-        sortie.status.success(),
-        "the oracle failed ({}) with {}:\n{}",
-        sortie.status,
-        python.display(),
-        String::from_utf8_lossy(&sortie.stderr)
-    );
-    ecrit.expect("write the cases to the oracle");
-    let attendu: Value = serde_json::from_slice(&sortie.stdout).expect("oracle writes JSON");
+    let attendu = python_oracle("rythme_oracle.py", &json!({ "cas": entree }));
 
     let mut ecarts = Vec::new();
     let (mut compares, mut regles_vides) = (0usize, 0usize);

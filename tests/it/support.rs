@@ -70,18 +70,26 @@ pub async fn start_relay_with(data: TempDir, tweak: impl FnOnce(&mut server::Con
 
 /// `GET path` over HTTP/1.1: (status, body).
 pub async fn http_get(addr: SocketAddr, path: &str) -> (u16, String) {
+    let (status, _, body) = http_get_with(addr, path, &[]).await;
+    (status, body)
+}
+
+/// `GET path` with extra request headers: (status, response head, body).
+pub async fn http_get_with(addr: SocketAddr, path: &str, headers: &[(&str, &str)]) -> (u16, String, String) {
     let exchange = async {
         let mut stream = TcpStream::connect(addr).await.expect("connect");
-        let request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+        let extra: String = headers.iter().map(|(k, v)| format!("{k}: {v}\r\n")).collect();
+        let request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\n{extra}Connection: close\r\n\r\n");
         stream.write_all(request.as_bytes()).await.expect("write request");
         let mut response = Vec::new();
         stream.read_to_end(&mut response).await.expect("read response");
-        String::from_utf8(response).expect("UTF-8 response")
+        // A compressed body is not text; its head still is.
+        String::from_utf8_lossy(&response).into_owned()
     };
     let response = tokio::time::timeout(WAIT, exchange).await.expect("HTTP answer in time");
     let status = response.split(' ').nth(1).and_then(|s| s.parse().ok()).expect("status code");
-    let body = response.split_once("\r\n\r\n").map(|(_, b)| b.to_owned()).unwrap_or_default();
-    (status, body)
+    let (head, body) = response.split_once("\r\n\r\n").unwrap_or((response.as_str(), ""));
+    (status, head.to_owned(), body.to_owned())
 }
 
 /// One unlabelled metric from `GET /metrics`.
@@ -324,4 +332,42 @@ pub(crate) async fn edit_concurrently(alice: &Client, bob: &Client, doc: &sync_c
     );
     a.expect("alice's change");
     b.expect("bob's change");
+}
+
+/// Runs a Python oracle script of this directory with `input` as JSON on
+/// stdin and returns the JSON it prints. The interpreter is `ESSAIM_PYTHON`,
+/// else the venv `scripts/setup.sh` makes under `target/`, else `python3`.
+pub fn python_oracle(script: &str, input: &serde_json::Value) -> serde_json::Value {
+    use std::io::Write;
+    use std::path::PathBuf;
+    use std::process::{Command, Stdio};
+
+    let python = match std::env::var_os("ESSAIM_PYTHON") {
+        Some(p) => PathBuf::from(p),
+        None => {
+            let venv = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/rythme-oracle-venv/bin/python3");
+            if venv.exists() { venv } else { PathBuf::from("python3") }
+        }
+    };
+    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("it").join(script);
+    let mut child = Command::new(&python)
+        .arg(&script)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot run {} ({e}): install Python 3 and run scripts/setup.sh", python.display()));
+    // An oracle that exits early (missing packages) closes its stdin: its
+    // exit status and message, checked below, say why.
+    let written = child.stdin.take().expect("piped stdin").write_all(&serde_json::to_vec(input).expect("json"));
+    let output = child.wait_with_output().expect("oracle finishes");
+    assert!(
+        output.status.success(),
+        "the oracle failed ({}) with {}:\n{}",
+        output.status,
+        python.display(),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    written.expect("write the input to the oracle");
+    serde_json::from_slice(&output.stdout).expect("oracle writes JSON")
 }

@@ -74,6 +74,8 @@ export interface Action {
   mode_participation: string;
   lien_en_ligne?: string;
   besoins: Record<string, Besoin>;
+  visibilite: string;
+  publication: string;
   supprime?: boolean;
 }
 export interface Profil {
@@ -132,6 +134,19 @@ export const STATUTS_ACTION: Record<string, string> = {
   bloquee: "Bloquée",
   realisee: "Réalisée",
   abandonnee: "Abandonnée",
+};
+
+export const VISIBILITES_ACTION: Record<string, string> = {
+  public: "Tout le monde",
+  membres: "Les membres du territoire",
+  prive: "Les organisateurs",
+};
+
+export const PUBLICATIONS: Record<string, string> = {
+  brouillon: "Brouillon (pas dans l'agenda public)",
+  a_moderer: "À relire",
+  publie: "Publiée",
+  refuse: "Refusée",
 };
 
 export const MODES: Record<string, string> = {

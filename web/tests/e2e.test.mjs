@@ -455,7 +455,15 @@ test("invitation links: an organiser edits, a resident only reads, a revoked inv
   assert.equal(await res.getByRole("button").count(), 0, "a resident sees edit controls");
   await checkAxe(res, "fiche action, lecture seule");
 
-  // Without a token, a closed relay lets no one in; with a revoked one, the app says so.
+  // The action, published by default, is in the territory's calendar feed
+  // (a private territory: the resident's token is needed).
+  const residentToken = lienDe(created, "habitants").split("/").pop();
+  const feed = await fetch(`${relay.url}/t/${doc}/agenda.ics?token=${residentToken}`);
+  assert.equal(feed.status, 200);
+  assert.match(await feed.text(), /SUMMARY:Marché de producteurs/);
+  assert.equal((await fetch(`${relay.url}/t/${doc}/agenda.ics`)).status, 404);
+
+  // A revoked invitation: the app says so.
   const id = essaim("invites", "--territory", doc).split("\n").find((l) => l.includes("resident")).split("\t")[0];
   essaim("revoke", id);
   await res.getByTestId("invitation-refusee").filter({ hasText: "Votre invitation a été révoquée." }).waitFor({ timeout: 30_000 });

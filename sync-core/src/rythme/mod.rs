@@ -37,6 +37,8 @@ mod tests;
 
 use std::collections::BTreeMap;
 
+pub(crate) use phrase::{nom_jour, nom_mois};
+
 use jiff::tz::TimeZone;
 use serde::{Deserialize, Serialize};
 

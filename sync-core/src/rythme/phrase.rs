@@ -226,7 +226,8 @@ fn rang(r: Option<i8>) -> String {
     }
 }
 
-fn nom_mois(m: i8) -> &'static str {
+/// "janvier" … "décembre" for 1 … 12.
+pub(crate) fn nom_mois(m: i8) -> &'static str {
     usize::try_from(m - 1).ok().and_then(|i| MOIS.get(i)).copied().unwrap_or("?")
 }
 
@@ -236,7 +237,8 @@ fn de_mois(m: i8) -> String {
     if nom.starts_with(['a', 'o']) { format!("d'{nom}") } else { format!("de {nom}") }
 }
 
-fn nom_jour(j: JourSemaine) -> &'static str {
+/// "lundi" … "dimanche".
+pub(crate) fn nom_jour(j: JourSemaine) -> &'static str {
     ["lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche"][usize::from(j.lundi_zero())]
 }
 

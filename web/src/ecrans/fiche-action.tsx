@@ -17,6 +17,7 @@ import {
   idAleatoire,
   MODES,
   phrase,
+  PUBLICATIONS,
   pluriel,
   quand,
   type RendezVous,
@@ -24,6 +25,7 @@ import {
   STATUTS_BESOIN,
   THEMES,
   TYPES_BESOIN,
+  VISIBILITES_ACTION,
 } from "../modele";
 import { champsDuRythme, EditeurRythme, erreursRythme, rythmeDesChamps } from "../rythme-editeur";
 
@@ -105,6 +107,7 @@ function Resume({ action }: { action: Action }) {
     ["Participation", action.mode_participation !== "sur_place" ? MODES[action.mode_participation] : undefined, "participation"],
     ["Lien en ligne", action.lien_en_ligne, "lien-en-ligne"],
     ["En bref", action.resume || undefined, "en-bref"],
+    ["Publication", action.publication === "publie" ? undefined : PUBLICATIONS[action.publication], "publication"],
   ];
   return (
     <>
@@ -292,6 +295,8 @@ interface Brouillon {
   adresse?: string;
   mode_participation?: string;
   lien_en_ligne?: string;
+  visibilite?: string;
+  publication?: string;
 }
 
 function Modifier({ action, modifier }: { action: Action; modifier: (champs: Record<string, unknown>) => boolean }) {
@@ -307,6 +312,8 @@ function Modifier({ action, modifier }: { action: Action; modifier: (champs: Rec
     adresse: action.lieu?.adresse ?? "",
     mode_participation: action.mode_participation,
     lien_en_ligne: action.lien_en_ligne ?? "",
+    visibilite: action.visibilite,
+    publication: action.publication,
   };
   const v = { ...actuel, ...b };
   const maj = (champ: keyof Brouillon) => (valeur: string | string[]) => (setB({ ...b, [champ]: valeur }), effacer(champ));
@@ -319,7 +326,7 @@ function Modifier({ action, modifier }: { action: Action; modifier: (champs: Rec
       erreurs.lien_en_ligne = "Indiquez le lien de participation (https://…).";
     if (!verifier(erreurs)) return;
     const champs: Record<string, unknown> = {};
-    for (const cle of ["titre", "resume", "statut", "mode_participation"] as const) {
+    for (const cle of ["titre", "resume", "statut", "mode_participation", "visibilite", "publication"] as const) {
       if (v[cle].trim() !== actuel[cle]) champs[cle] = v[cle].trim();
     }
     if (v.description !== actuel.description) champs.description = v.description;
@@ -361,6 +368,12 @@ function Modifier({ action, modifier }: { action: Action; modifier: (champs: Rec
           <input type="url" value={v.lien_en_ligne} onInput={(e) => maj("lien_en_ligne")(e.currentTarget.value)} />
         </Champ>
       )}
+      <Champ id="visibilite-action" label="Qui la voit">
+        <Choix valeur={v.visibilite} choix={VISIBILITES_ACTION} onChoix={maj("visibilite")} />
+      </Champ>
+      <Champ id="publication-action" label="Publication">
+        <Choix valeur={v.publication} choix={PUBLICATIONS} onChoix={maj("publication")} />
+      </Champ>
       <button type="submit">Enregistrer les modifications</button>
     </form>
   );

@@ -12,6 +12,7 @@ export function NouvelleAction({ driver, doc }: { driver: Driver; doc: string })
   const [lieu, setLieu] = useState("");
   const [themes, setThemes] = useState<string[]>([]);
   const [chantier, setChantier] = useState(false);
+  const [publier, setPublier] = useState(true);
   const [rythme, setRythme] = useState(champsVides);
   const { refus, tenter, verifier, effacer } = useRefus();
 
@@ -20,7 +21,11 @@ export function NouvelleAction({ driver, doc }: { driver: Driver; doc: string })
     const erreurs: Record<string, string> = chantier ? {} : erreursRythme(rythme);
     if (!titre.trim()) erreurs.titre = "Le titre est obligatoire.";
     if (!verifier(erreurs)) return;
-    const valeur: Record<string, unknown> = { titre: titre.trim(), portes_entree: themes };
+    const valeur: Record<string, unknown> = {
+      titre: titre.trim(),
+      portes_entree: themes,
+      publication: publier ? "publie" : "brouillon",
+    };
     if (lieu.trim()) valeur.lieu = { libelle: lieu.trim() };
     if (!chantier) valeur.rythme = rythmeDesChamps(rythme);
     valeur.nature = chantier ? "chantier_projet" : rythme.modele === "aucun" ? "rendez_vous_ponctuel" : "rendez_vous_recurrent";
@@ -44,6 +49,10 @@ export function NouvelleAction({ driver, doc }: { driver: Driver; doc: string })
       <p>
         <input id="chantier" type="checkbox" checked={chantier} onChange={(e) => setChantier(e.currentTarget.checked)} />{" "}
         <label for="chantier">Chantier au long cours, sans date de rendez-vous</label>
+      </p>
+      <p>
+        <input id="publier" type="checkbox" checked={publier} onChange={(e) => setPublier(e.currentTarget.checked)} />{" "}
+        <label for="publier">Publier dans l'agenda public du territoire (calendriers, site)</label>
       </p>
       {!chantier && (
         <EditeurRythme

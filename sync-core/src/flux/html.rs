@@ -1,0 +1,195 @@
+//! The territory's public agenda as a small server-rendered French page.
+//!
+//! Accessible without scripts: one `h1`, `h2` sections, `h3` per month,
+//! lists, dates and times written out in French ("mercredi 7 janvier 2026,
+//! de 18 h 30 à 20 h 30") inside `<time datetime>`, states in words, never
+//! colour alone. Inline minimal CSS, no JavaScript, every text escaped. It
+//! lists the rendez-vous of the next [`JOURS`] days (at most [`MAX`]), then
+//! every public series with its French sentence, then the feed links.
+//! Anchors (`#action-{id}`, the feeds' `URL`s) are on a series' entry and
+//! on a one-off's line.
+
+use std::fmt::Write;
+
+use jiff::tz::TimeZone;
+
+use super::{RendezVousPublic, Territoire, etat_en_mots, occurrences, public};
+use crate::agenda::Agenda;
+use crate::rythme::{DateHeure, Jour, Occurrence, Timestamp, fuseau, nom_jour, nom_mois};
+
+/// How far ahead the page lists rendez-vous, in days.
+const JOURS: i64 = 92;
+/// At most this many rendez-vous in the upcoming list.
+const MAX: usize = 150;
+
+const CSS: &str = "body{font:1rem/1.5 system-ui,sans-serif;max-width:42rem;margin:0 auto;padding:1rem;color:#1a1a1a}\
+a{color:#0b4f8a}h1{font-size:1.6rem}h2{font-size:1.3rem;margin-top:2rem}h3{font-size:1.1rem}\
+ul{padding-left:1.2rem}li{margin:.4rem 0}.etat{font-weight:bold}";
+
+/// The page of a territory's public agenda at `now`.
+pub fn html(territoire: &Territoire, agenda: &Agenda, now: Timestamp) -> String {
+    let rdv = public(agenda);
+    let nom = echapper(territoire.nom());
+    let page = echapper(&territoire.page());
+    let mut h = String::with_capacity(4096);
+    let _ = write!(
+        h,
+        "<!doctype html>\n<html lang=\"fr\">\n<head>\n<meta charset=\"utf-8\">\n\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
+         <title>Agenda – {nom}</title>\n\
+         <link rel=\"alternate\" type=\"text/calendar\" href=\"{page}agenda.ics\" title=\"Agenda (iCalendar)\">\n\
+         <link rel=\"alternate\" type=\"application/ld+json\" href=\"{page}agenda.json\">\n\
+         <style>{CSS}</style>\n</head>\n<body>\n<header>\n<h1>Agenda – {nom}</h1>\n"
+    );
+    let presentation = territoire.profil.presentation.trim();
+    if !presentation.is_empty() {
+        let _ = writeln!(h, "<p>{}</p>", echapper(&resume(presentation, 400)));
+    }
+    h.push_str("</header>\n<main>\n");
+
+    h.push_str("<section aria-labelledby=\"prochains\">\n<h2 id=\"prochains\">Prochains rendez-vous</h2>\n");
+    let au = now.checked_add(jiff::SignedDuration::from_hours(24 * JOURS)).unwrap_or(Timestamp::MAX);
+    let prochains = occurrences(&rdv, now, au);
+    if prochains.is_empty() {
+        h.push_str("<p>Aucun rendez-vous public dans les trois prochains mois.</p>\n");
+    }
+    let zone_territoire = territoire.profil.fuseau.as_str();
+    let mut mois_courant = None;
+    let mut ancres_posees = std::collections::BTreeSet::new();
+    for (r, o) in prochains.iter().take(MAX) {
+        let Some(tz) = fuseau(&r.rythme.fuseau) else { continue };
+        let jour = o.debut.jour();
+        if mois_courant != Some((jour.annee(), jour.mois())) {
+            if mois_courant.is_some() {
+                h.push_str("</ul>\n");
+            }
+            mois_courant = Some((jour.annee(), jour.mois()));
+            let _ = write!(h, "<h3>{} {}</h3>\n<ul>\n", majuscule(nom_mois(jour.mois())), jour.annee());
+        }
+        // A one-off's anchor is its line here; a series' is in the next
+        // section.
+        let ancre = r.rythme.regle.is_none() && ancres_posees.insert(r.ancre());
+        ligne(&mut h, r, o, &tz, zone_territoire, ancre);
+    }
+    if mois_courant.is_some() {
+        h.push_str("</ul>\n");
+    }
+    if prochains.len() > MAX {
+        let _ = writeln!(h, "<p>Et {} autres rendez-vous : voir l'agenda complet.</p>", prochains.len() - MAX);
+    }
+    h.push_str("</section>\n");
+
+    let series: Vec<&RendezVousPublic<'_>> = rdv.iter().filter(|r| r.rythme.regle.is_some()).collect();
+    if !series.is_empty() {
+        h.push_str("<section aria-labelledby=\"reguliers\">\n<h2 id=\"reguliers\">Rendez-vous réguliers</h2>\n<ul>\n");
+        for r in series {
+            let _ = write!(h, "<li id=\"{}\"><strong>{}</strong><br>", echapper(&r.ancre()), echapper(r.titre));
+            h.push_str(&echapper(&r.rythme.phrase()));
+            if r.rythme.fuseau != zone_territoire {
+                let _ = write!(h, " (heure de {})", echapper(&r.rythme.fuseau));
+            }
+            if let Some(lieu) = r.lieu_texte() {
+                let _ = write!(h, "<br>Lieu : {}", echapper(&lieu));
+            }
+            if let Some(lien) = r.lien_en_ligne {
+                let _ = write!(h, "<br>En ligne : <a href=\"{0}\">{0}</a>", echapper(lien));
+            }
+            let texte = if r.resume.trim().is_empty() { r.description } else { r.resume };
+            if !texte.trim().is_empty() {
+                let _ = write!(h, "<br>{}", echapper(&resume(texte.trim(), 200)));
+            }
+            h.push_str("</li>\n");
+        }
+        h.push_str("</ul>\n</section>\n");
+    }
+    let _ = write!(
+        h,
+        "</main>\n<footer>\n<h2>S'abonner</h2>\n<ul>\n\
+         <li><a href=\"{page}agenda.ics\">Agenda pour votre calendrier (iCalendar)</a></li>\n\
+         <li><a href=\"{page}agenda-compat.ics\">Version compatible pour les calendriers qui affichent mal les \
+         rendez-vous déplacés ou annulés</a></li>\n\
+         <li><a href=\"{page}agenda.json\">Données ouvertes (JSON-LD schema.org)</a></li>\n\
+         </ul>\n</footer>\n</body>\n</html>\n"
+    );
+    h
+}
+
+fn ligne(h: &mut String, r: &RendezVousPublic<'_>, o: &Occurrence, tz: &TimeZone, zone_territoire: &str, ancre: bool) {
+    let datetime = o.debut_utc.to_zoned_datetime(tz.clone()).strftime("%Y-%m-%dT%H:%M:%S%:z").to_string();
+    if ancre {
+        let _ = write!(h, "<li id=\"{}\">", echapper(&r.ancre()));
+    } else {
+        h.push_str("<li>");
+    }
+    let _ = write!(h, "<time datetime=\"{datetime}\">{}</time>", echapper(&quand(o)));
+    if r.rythme.fuseau != zone_territoire {
+        let _ = write!(h, " (heure de {})", echapper(&r.rythme.fuseau));
+    }
+    if r.rythme.regle.is_some() {
+        let _ = write!(h, " : <a href=\"#{}\">{}</a>", echapper(&r.ancre()), echapper(r.titre));
+    } else {
+        let _ = write!(h, " : {}", echapper(r.titre));
+    }
+    if let Some(lieu) = o.lieu.clone().or_else(|| r.lieu_texte()) {
+        let _ = write!(h, ", {}", echapper(&lieu));
+    }
+    if let Some(etat) = etat_en_mots(o) {
+        let _ = write!(h, " <span class=\"etat\">({etat})</span>");
+    }
+    if let Some(motif) = &o.motif {
+        let _ = write!(h, " – {}", echapper(motif));
+    }
+    h.push_str("</li>\n");
+}
+
+/// "Mercredi 7 janvier 2026, de 18 h 30 à 20 h 30" (end on another day:
+/// "jusqu'au jeudi 8 janvier 2026 à 1 h").
+fn quand(o: &Occurrence) -> String {
+    let debut = format!("{}, de {}", date_longue(o.debut.jour()), heure(o.debut));
+    if o.fin.jour() == o.debut.jour() {
+        format!("{debut} à {}", heure(o.fin))
+    } else {
+        format!("{debut} jusqu'au {} à {}", date_longue(o.fin.jour()).to_lowercase(), heure(o.fin))
+    }
+}
+
+fn date_longue(j: Jour) -> String {
+    let quantieme = if j.jour() == 1 { "1er".to_owned() } else { j.jour().to_string() };
+    format!("{} {quantieme} {} {}", majuscule(nom_jour(j.jour_semaine())), nom_mois(j.mois()), j.annee())
+}
+
+/// "18 h 30", "18 h".
+fn heure(d: DateHeure) -> String {
+    if d.minute() == 0 { format!("{} h", d.heure()) } else { format!("{} h {:02}", d.heure(), d.minute()) }
+}
+
+fn majuscule(s: &str) -> String {
+    let mut c = s.chars();
+    c.next().map(|p| p.to_uppercase().chain(c).collect()).unwrap_or_default()
+}
+
+/// At most `max` characters, cut at a word with "…".
+fn resume(texte: &str, max: usize) -> String {
+    if texte.chars().count() <= max {
+        return texte.to_owned();
+    }
+    let coupe: String = texte.chars().take(max).collect();
+    let coupe = coupe.rsplit_once(' ').map_or(coupe.as_str(), |(a, _)| a);
+    format!("{coupe}…")
+}
+
+/// Escapes text for HTML content and attribute values.
+pub(super) fn echapper(texte: &str) -> String {
+    let mut s = String::with_capacity(texte.len());
+    for c in texte.chars() {
+        match c {
+            '&' => s.push_str("&amp;"),
+            '<' => s.push_str("&lt;"),
+            '>' => s.push_str("&gt;"),
+            '"' => s.push_str("&quot;"),
+            '\'' => s.push_str("&#39;"),
+            c => s.push(c),
+        }
+    }
+    s
+}

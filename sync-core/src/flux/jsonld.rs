@@ -1,0 +1,314 @@
+//! schema.org JSON-LD feeds (`Event`, `Schedule`, `Place`) and the national
+//! list of territories.
+//!
+//! Only schema.org properties of the types used are written. Dates are
+//! ISO 8601 local times with their offset (`2026-03-29T03:30:00+02:00`).
+//! Expanded occurrences are each recurring event's `subEvent` (see the
+//! parent module's docs).
+
+use jiff::tz::TimeZone;
+use serde_json::{Map, Value, json};
+
+use super::{RendezVousPublic, Territoire, public};
+use crate::agenda::{Agenda, ModeParticipation, VisibiliteTerritoire};
+use crate::rythme::{DateHeure, EtatOccurrence, Frequence, Jusqu, Occurrence, Timestamp, fuseau};
+
+const SCHEMA: &str = "https://schema.org";
+
+/// The territory's public agenda as a schema.org `ItemList` of `Event`s:
+/// one per public action or body with a rhythm; recurring ones carry an
+/// `eventSchedule` and, in `subEvent`, their occurrences of
+/// [`super::fenetre`].
+pub fn json_ld(territoire: &Territoire, agenda: &Agenda, now: Timestamp) -> Value {
+    let mut liste = liste_territoire(territoire, agenda, now);
+    if let Some(objet) = liste.as_object_mut() {
+        let mut avec_contexte = Map::new();
+        avec_contexte.insert("@context".into(), SCHEMA.into());
+        avec_contexte.append(objet);
+        return Value::Object(avec_contexte);
+    }
+    liste
+}
+
+/// The national feed: an `ItemList` whose items are the agendas
+/// ([`json_ld`] without `@context`) of every territory whose profile is
+/// `visibilite: public`.
+pub fn json_ld_national(territoires: &[(Territoire, Agenda)], now: Timestamp) -> Value {
+    let listes: Vec<Value> = territoires
+        .iter()
+        .filter(|(t, _)| t.profil.visibilite == VisibiliteTerritoire::Public)
+        .map(|(t, a)| liste_territoire(t, a, now))
+        .collect();
+    json!({
+        "@context": SCHEMA,
+        "@type": "ItemList",
+        "name": "Agendas des territoires en transition",
+        "numberOfItems": listes.len(),
+        "itemListElement": listes,
+    })
+}
+
+/// The public directory: for every territory whose profile is `visibilite:
+/// public`, its name, kind, codes, presentation, themes and links. Nothing
+/// else of the profile, and nothing of its actors or contacts.
+pub fn territoires_json(territoires: &[(Territoire, Agenda)]) -> Value {
+    let liste: Vec<Value> = territoires
+        .iter()
+        .filter(|(t, _)| t.profil.visibilite == VisibiliteTerritoire::Public)
+        .map(|(t, _)| {
+            let p = &t.profil;
+            json!({
+                "id": t.document,
+                "nom": p.nom,
+                "type": p.type_territoire,
+                "codes": p.codes,
+                "presentation": p.presentation,
+                "portes_entree": p.portes_entree,
+                "page": t.page(),
+                "agenda_ics": format!("{}agenda.ics", t.page()),
+                "agenda_compat_ics": format!("{}agenda-compat.ics", t.page()),
+                "agenda_json": format!("{}agenda.json", t.page()),
+            })
+        })
+        .collect();
+    json!({ "territoires": liste })
+}
+
+fn liste_territoire(territoire: &Territoire, agenda: &Agenda, now: Timestamp) -> Value {
+    let rdv = public(agenda);
+    let (du, au) = super::fenetre(now);
+    let evenements: Vec<Value> = rdv.iter().filter_map(|r| evenement(territoire, r, du, au)).collect();
+    json!({
+        "@type": "ItemList",
+        "name": format!("Agenda – {}", territoire.nom()),
+        "url": territoire.page(),
+        "numberOfItems": evenements.len(),
+        "itemListElement": evenements,
+    })
+}
+
+/// `2026-03-29T03:30:00+02:00`.
+fn date(t: Timestamp, tz: &TimeZone) -> String {
+    t.to_zoned_datetime(tz.clone()).strftime("%Y-%m-%dT%H:%M:%S%:z").to_string()
+}
+
+fn statut(o: &Occurrence) -> String {
+    let nom = match o.etat {
+        EtatOccurrence::Annule => "EventCancelled",
+        EtatOccurrence::Reporte => "EventPostponed",
+        EtatOccurrence::DeplaceEnLigne => "EventMovedOnline",
+        EtatOccurrence::Reprogramme => "EventRescheduled",
+        EtatOccurrence::Programme if o.deplacee => "EventRescheduled",
+        EtatOccurrence::Programme | EtatOccurrence::AConfirmer | EtatOccurrence::Complet => "EventScheduled",
+    };
+    format!("{SCHEMA}/{nom}")
+}
+
+fn mode(m: ModeParticipation) -> String {
+    let nom = match m {
+        ModeParticipation::SurPlace => "OfflineEventAttendanceMode",
+        ModeParticipation::EnLigne => "OnlineEventAttendanceMode",
+        ModeParticipation::Mixte => "MixedEventAttendanceMode",
+    };
+    format!("{SCHEMA}/{nom}")
+}
+
+/// `location`: a `Place` (name, address as text), a `VirtualLocation`, or
+/// both for a mixed event.
+fn lieu(r: &RendezVousPublic<'_>, autre_lieu: Option<&str>, lien: Option<&str>, mode: ModeParticipation) -> Value {
+    let mut lieux = Vec::new();
+    if let Some(nom) = autre_lieu {
+        lieux.push(json!({ "@type": "Place", "name": nom }));
+    } else if let Some(l) = r.lieu.filter(|l| !(l.libelle.trim().is_empty() && l.adresse.trim().is_empty())) {
+        let mut place = json!({ "@type": "Place", "name": l.libelle });
+        if !l.adresse.trim().is_empty() {
+            place["address"] = l.adresse.clone().into();
+        }
+        if let (Some(lat), Some(lon)) = (l.lat, l.lon) {
+            place["geo"] = json!({ "@type": "GeoCoordinates", "latitude": lat, "longitude": lon });
+        }
+        lieux.push(place);
+    }
+    let en_ligne = matches!(mode, ModeParticipation::EnLigne | ModeParticipation::Mixte) || lien.is_some();
+    if let Some(url) = lien.filter(|_| en_ligne) {
+        lieux.push(json!({ "@type": "VirtualLocation", "url": url }));
+    }
+    match lieux.len() {
+        0 => Value::Null,
+        1 => lieux.swap_remove(0),
+        _ => Value::Array(lieux),
+    }
+}
+
+fn evenement(territoire: &Territoire, r: &RendezVousPublic<'_>, du: Timestamp, au: Timestamp) -> Option<Value> {
+    let rythme = r.rythme;
+    let tz = fuseau(&rythme.fuseau)?;
+    let mut e = Map::new();
+    e.insert("@type".into(), "Event".into());
+    e.insert("identifier".into(), r.uid(territoire).into());
+    e.insert("name".into(), r.titre.into());
+    let description = match (r.resume.trim(), r.description.trim(), r.type_instance) {
+        (_, _, Some(t)) => super::type_instance(t).to_owned(),
+        ("", d, None) => d.to_owned(),
+        (resume, _, None) => resume.to_owned(),
+    };
+    if !description.is_empty() {
+        e.insert("description".into(), description.into());
+    }
+    e.insert("url".into(), r.url(territoire).into());
+    e.insert("inLanguage".into(), "fr".into());
+    let categories = r.categories();
+    if !categories.is_empty() {
+        e.insert("keywords".into(), categories.into());
+    }
+    e.insert("duration".into(), rythme.duree.to_string().into());
+
+    // The first occurrence as the engine places it (a one-off's exception
+    // applied), else the nominal start.
+    let premiere = if rythme.regle.is_none() {
+        r.ponctuelle()?
+    } else {
+        let debut_serie = rythme.debut.instant(&tz)?;
+        let fin = debut_serie.checked_add(rythme.duree.signee()).ok()?;
+        Occurrence {
+            origine: rythme.debut,
+            debut: rythme.debut,
+            fin: DateHeure::de_instant(fin, &tz),
+            debut_utc: debut_serie,
+            fin_utc: fin,
+            etat: EtatOccurrence::Programme,
+            deplacee: false,
+            lieu: None,
+            lien_en_ligne: None,
+            motif: None,
+            retrait: None,
+        }
+    };
+    e.insert("startDate".into(), date(premiere.debut_utc, &tz).into());
+    e.insert("endDate".into(), date(premiere.fin_utc, &tz).into());
+    e.insert("eventStatus".into(), statut(&premiere).into());
+    e.insert("eventAttendanceMode".into(), mode(r.mode).into());
+    let lien = premiere.lien_en_ligne.as_deref().or(r.lien_en_ligne);
+    let location = lieu(r, premiere.lieu.as_deref(), lien, r.mode);
+    if !location.is_null() {
+        e.insert("location".into(), location);
+    }
+
+    if let Some(regle) = &rythme.regle {
+        e.insert("eventSchedule".into(), horaire(r, regle, &tz));
+        let sous: Vec<Value> = rythme
+            .occurrences(du, au)
+            .unwrap_or_default()
+            .iter()
+            .map(|o| sous_evenement(territoire, r, o, &tz))
+            .collect();
+        e.insert("subEvent".into(), sous.into());
+    }
+    Some(Value::Object(e))
+}
+
+fn sous_evenement(territoire: &Territoire, r: &RendezVousPublic<'_>, o: &Occurrence, tz: &TimeZone) -> Value {
+    let mut e = json!({
+        "@type": "Event",
+        "identifier": r.uid_occurrence(territoire, o),
+        "name": r.titre,
+        "startDate": date(o.debut_utc, tz),
+        "endDate": date(o.fin_utc, tz),
+        "eventStatus": statut(o),
+        "url": r.url(territoire),
+    });
+    if o.deplacee
+        && let Some(avant) = o.origine.instant(tz)
+    {
+        e["previousStartDate"] = date(avant, tz).into();
+    }
+    let mode_occurrence = if o.etat == EtatOccurrence::DeplaceEnLigne { ModeParticipation::EnLigne } else { r.mode };
+    let lien = o.lien_en_ligne.as_deref().or(r.lien_en_ligne);
+    let location = lieu(r, o.lieu.as_deref(), lien, mode_occurrence);
+    if !location.is_null() {
+        e["location"] = location;
+    }
+    e["eventAttendanceMode"] = mode(mode_occurrence).into();
+    e
+}
+
+/// `eventSchedule`: the rule as a schema.org `Schedule`. Plain weekdays are
+/// `DayOfWeek` URLs; ranked ones (`1SA`, `-1FR`) are iCal `BYDAY` text,
+/// which schema.org's `byDay` also accepts. `exceptDate` lists the
+/// occurrences that do not happen on their date: excluded, paused,
+/// cancelled or moved ones.
+fn horaire(r: &RendezVousPublic<'_>, regle: &crate::rythme::Regle, tz: &TimeZone) -> Value {
+    let rythme = r.rythme;
+    let unite = match regle.freq {
+        Frequence::Quotidienne => "D",
+        Frequence::Hebdomadaire => "W",
+        Frequence::Mensuelle => "M",
+        Frequence::Annuelle => "Y",
+    };
+    let mut s = Map::new();
+    s.insert("@type".into(), "Schedule".into());
+    s.insert("repeatFrequency".into(), format!("P{}{unite}", regle.interval).into());
+    if !regle.par_jour.is_empty() {
+        let jours: Vec<Value> = regle
+            .par_jour
+            .iter()
+            .map(|j| match j.rang {
+                None => format!("{SCHEMA}/{}", jour_anglais(j.jour)).into(),
+                Some(_) => j.to_string().into(),
+            })
+            .collect();
+        s.insert("byDay".into(), jours.into());
+    }
+    if !regle.par_jour_du_mois.is_empty() {
+        s.insert("byMonthDay".into(), regle.par_jour_du_mois.clone().into());
+    }
+    if !regle.par_mois.is_empty() {
+        s.insert("byMonth".into(), regle.par_mois.clone().into());
+    }
+    if let Some(n) = regle.nombre {
+        s.insert("repeatCount".into(), n.into());
+    }
+    s.insert("startDate".into(), rythme.debut.jour().to_string().into());
+    if let Some(j) = regle.jusqu_au {
+        let jour = match j {
+            Jusqu::Jour(j) => j,
+            Jusqu::Locale(l) => l.jour(),
+            Jusqu::Utc(t) => DateHeure::de_instant(t, tz).jour(),
+        };
+        s.insert("endDate".into(), jour.to_string().into());
+    }
+    let heure = |d: DateHeure| format!("{:02}:{:02}:{:02}", d.heure(), d.minute(), d.seconde());
+    s.insert("startTime".into(), heure(rythme.debut).into());
+    if let Some(fin) = rythme.debut.instant(tz).and_then(|t| t.checked_add(rythme.duree.signee()).ok()) {
+        s.insert("endTime".into(), heure(DateHeure::de_instant(fin, tz)).into());
+    }
+    s.insert("scheduleTimezone".into(), rythme.fuseau.clone().into());
+    let mut exceptions: Vec<DateHeure> = super::ics::retirees(r).into_iter().collect();
+    for (cle, e) in &rythme.exceptions {
+        let Ok(origine) = cle.parse::<DateHeure>() else { continue };
+        if e.debut.is_some() || e.etat == Some(EtatOccurrence::Annule) {
+            exceptions.push(origine);
+        }
+    }
+    exceptions.sort_unstable();
+    exceptions.dedup();
+    let dates: Vec<Value> =
+        exceptions.into_iter().filter_map(|d| d.instant(tz)).map(|t| Value::from(date(t, tz))).collect();
+    if !dates.is_empty() {
+        s.insert("exceptDate".into(), dates.into());
+    }
+    Value::Object(s)
+}
+
+fn jour_anglais(j: crate::rythme::JourSemaine) -> &'static str {
+    use crate::rythme::JourSemaine as J;
+    match j {
+        J::Lundi => "Monday",
+        J::Mardi => "Tuesday",
+        J::Mercredi => "Wednesday",
+        J::Jeudi => "Thursday",
+        J::Vendredi => "Friday",
+        J::Samedi => "Saturday",
+        J::Dimanche => "Sunday",
+    }
+}

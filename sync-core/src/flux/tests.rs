@@ -1,0 +1,478 @@
+//! Tests of the public feeds: escaping and folding, privacy, UIDs and
+//! SEQUENCE, one-off and recurring series, moved and cancelled
+//! occurrences, time zones, the page and the national views. Territories are
+//! built through `Repo::apply`, as the UI does.
+
+use expect_test::expect;
+use serde_json::{Value, json};
+
+use super::ics::{Ecrivain, echapper};
+use super::{Territoire, html, ics, ics_compat, ics_national, json_ld, json_ld_national, territoires_json};
+use crate::agenda::{Agenda, Edit, Profil, VisibiliteTerritoire};
+use crate::rythme::Timestamp;
+use crate::{Config, DocumentId, Repo, UnixMillis};
+
+const NOW: &str = "2026-01-15T10:00:00Z";
+const SENTINELLE: &str = "sentinelle-privee@example.org";
+
+struct Terrain {
+    repo: Repo,
+    doc: DocumentId,
+}
+
+impl Terrain {
+    fn new(graine: u8, nom: &str) -> Terrain {
+        let actor = crate::automerge::ActorId::from([graine; 16]);
+        let config = Config::new("flux".parse().expect("peer id"), actor, "session".into());
+        let (mut repo, _) = Repo::start(config, None, [graine; 16]).expect("start");
+        let profil = Profil {
+            nom: nom.into(),
+            visibilite: VisibiliteTerritoire::Public,
+            presentation: "Un territoire <en> transition & en réseau.".into(),
+            ..Profil::default()
+        };
+        let (doc, _) = repo.create_territory(UnixMillis(1_000), &[graine; 16], "auteur", profil).expect("territory");
+        Terrain { repo, doc }
+    }
+
+    fn edit(&mut self, at_ms: u64, edit: Value) {
+        let edit: Edit = serde_json::from_value(edit).expect("edit JSON");
+        self.repo.apply(UnixMillis(at_ms), &self.doc, "auteur", edit).expect("valid edit");
+    }
+
+    fn action(&mut self, at_ms: u64, id: &str, valeur: Value) {
+        let mut valeur = valeur;
+        if valeur.get("visibilite").is_none() {
+            valeur["visibilite"] = "public".into();
+        }
+        if valeur.get("publication").is_none() {
+            valeur["publication"] = "publie".into();
+        }
+        self.edit(at_ms, json!({ "type": "creer", "collection": "actions", "id": id, "valeur": valeur }));
+    }
+
+    fn agenda(&self) -> Agenda {
+        self.repo.agenda(&self.doc).expect("loaded")
+    }
+
+    fn territoire(&self) -> Territoire {
+        Territoire::new(self.doc.to_string(), &self.agenda(), "https://essaim.example/")
+    }
+}
+
+fn now() -> Timestamp {
+    NOW.parse().expect("instant")
+}
+
+/// A territory with a weekly series (one moved, one cancelled occurrence,
+/// an exclusion and a pause), a one-off, and private things around them.
+fn terrain() -> Terrain {
+    let mut t = Terrain::new(1, "Val d'Essaim");
+    t.action(
+        2_000,
+        "repair",
+        json!({
+            "titre": "Repair café", "resume": "On répare ensemble, outils fournis.",
+            "portes_entree": ["dechets_reemploi"], "mots_cles": ["vélo, électroménager"],
+            "lieu": { "libelle": "Salle des fêtes", "adresse": "1 place de la Mairie, 26000 Valence" },
+            "rythme": { "debut": "2026-01-07T18:30:00", "duree": "PT2H",
+                "regle": { "freq": "WEEKLY", "par_jour": ["WE"], "jusqu_au": "2026-06-24" },
+                "exclusions": ["2026-02-11T18:30:00"] }
+        }),
+    );
+    let occurrence = |origine: &str, exception: Value| {
+        json!({ "type": "modifier_occurrence", "collection": "actions", "id": "repair", "origine": origine,
+                "exception": exception })
+    };
+    t.edit(3_000, occurrence("2026-01-21T18:30:00", json!({ "debut": "2026-01-22T19:00:00", "motif": "salle prise" })));
+    t.edit(4_000, occurrence("2026-01-28T18:30:00", json!({ "etat": "annule" })));
+    t.edit(
+        5_000,
+        json!({ "type": "pauser", "collection": "actions", "id": "repair",
+                "pause": { "du": "2026-04-13", "au": "2026-04-26", "motif": "vacances" } }),
+    );
+    t.action(
+        6_000,
+        "fete",
+        json!({ "titre": "Fête des <semences>", "rythme": { "debut": "2026-03-21T14:00:00", "duree": "PT3H" } }),
+    );
+    // Private things that no feed may show.
+    t.action(
+        7_000,
+        "secret",
+        json!({ "titre": "ACTION-MEMBRES", "visibilite": "membres",
+                "rythme": { "debut": "2026-02-02T10:00:00", "duree": "PT1H" } }),
+    );
+    t.action(
+        7_100,
+        "brouillon",
+        json!({ "titre": "ACTION-BROUILLON", "publication": "brouillon",
+                "rythme": { "debut": "2026-02-03T10:00:00", "duree": "PT1H" } }),
+    );
+    t.action(
+        7_200,
+        "efface",
+        json!({ "titre": "ACTION-SUPPRIMEE", "rythme": { "debut": "2026-02-04T10:00:00", "duree": "PT1H" } }),
+    );
+    t.edit(7_300, json!({ "type": "supprimer", "collection": "actions", "id": "efface" }));
+    t.edit(
+        7_400,
+        json!({ "type": "creer", "collection": "acteurs", "id": "p1",
+                "valeur": { "nom": "ACTEUR-NOM", "categorie": "habitant" } }),
+    );
+    t.edit(7_500, json!({ "type": "definir_contact", "acteur_id": "p1", "contact": { "email": SENTINELLE, "tel": "0600000000" } }));
+    t
+}
+
+fn vevents(ics: &str) -> Vec<&str> {
+    ics.split("BEGIN:VEVENT\r\n").skip(1).map(|e| e.split("END:VEVENT").next().unwrap_or_default()).collect()
+}
+
+fn deplie(ics: &str) -> String {
+    ics.replace("\r\n ", "")
+}
+
+#[test]
+fn text_is_escaped() {
+    for (entree, attendu) in [
+        ("simple", "simple"),
+        ("a,b;c", "a\\,b\\;c"),
+        ("C:\\chemin", "C:\\\\chemin"),
+        ("ligne 1\nligne 2\r\nligne 3", "ligne 1\\nligne 2\\nligne 3"),
+        ("tab\tbell\u{7}", "tab\tbell"),
+        ("« Fête », été; 2€", "« Fête »\\, été\\; 2€"),
+    ] {
+        assert_eq!(echapper(entree), attendu, "{entree:?}");
+    }
+}
+
+#[test]
+fn long_lines_fold_at_75_octets_without_splitting_a_character() {
+    let cas = [
+        "a".repeat(200),
+        "é".repeat(100),
+        format!("x{}", "é".repeat(100)),
+        "🌱".repeat(60),
+        format!("ab{}", "€".repeat(70)),
+        "Réunion publique à la salle des fêtes – « transition énergétique » 🌍 ".repeat(4),
+    ];
+    for valeur in cas {
+        let mut w = Ecrivain { texte: String::new() };
+        w.ligne("DESCRIPTION", &valeur);
+        assert!(w.texte.ends_with("\r\n"));
+        for (i, ligne) in w.texte.trim_end_matches("\r\n").split("\r\n").enumerate() {
+            assert!(ligne.len() <= 75, "line {i} of {valeur:?} is {} octets", ligne.len());
+            assert_eq!(i > 0, ligne.starts_with(' '), "continuation lines start with a space");
+        }
+        assert_eq!(deplie(&w.texte), format!("DESCRIPTION:{valeur}\r\n"), "unfolding gives the line back");
+    }
+    let mut court = Ecrivain { texte: String::new() };
+    court.ligne("X", &"a".repeat(73));
+    assert_eq!(court.texte.len(), 77, "exactly 75 octets is not folded");
+}
+
+#[test]
+fn feeds_are_crlf_and_carry_the_calendar_headers() {
+    let t = terrain();
+    let texte = ics(&t.territoire(), &t.agenda(), now());
+    assert!(!texte.replace("\r\n", "").contains('\n'), "no bare LF");
+    assert!(!texte.replace("\r\n", "").contains('\r'), "no bare CR");
+    for entete in [
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:",
+        "CALSCALE:GREGORIAN\r\n",
+        "METHOD:PUBLISH\r\n",
+        "X-WR-CALNAME:Agenda – Val d'Essaim\r\n",
+        "NAME:Agenda – Val d'Essaim\r\n",
+        "REFRESH-INTERVAL;VALUE=DURATION:PT1H\r\n",
+        "X-PUBLISHED-TTL:PT1H\r\n",
+        "BEGIN:VTIMEZONE\r\nTZID:Europe/Paris\r\n",
+    ] {
+        assert!(texte.contains(entete), "missing {entete:?}");
+    }
+    assert!(texte.ends_with("END:VCALENDAR\r\n"));
+}
+
+#[test]
+fn private_records_and_contacts_never_reach_a_feed() {
+    let t = terrain();
+    let (territoire, agenda) = (t.territoire(), t.agenda());
+    let paire = [(territoire.clone(), agenda.clone())];
+    let sorties = [
+        ("ics", ics(&territoire, &agenda, now())),
+        ("compat", ics_compat(&territoire, &agenda, now())),
+        ("json-ld", json_ld(&territoire, &agenda, now()).to_string()),
+        ("html", html(&territoire, &agenda, now())),
+        ("ics national", ics_national(&paire, now())),
+        ("json national", json_ld_national(&paire, now()).to_string()),
+        ("territoires", territoires_json(&paire).to_string()),
+    ];
+    assert_eq!(agenda.contacts_prives["p1"].email.as_deref(), Some(SENTINELLE), "the sentinel is in the document");
+    for (nom, sortie) in &sorties {
+        for interdit in
+            [SENTINELLE, "0600000000", "ACTION-MEMBRES", "ACTION-BROUILLON", "ACTION-SUPPRIMEE", "ACTEUR-NOM"]
+        {
+            assert!(!sortie.contains(interdit), "{nom} shows {interdit}");
+        }
+    }
+    for (nom, sortie) in &sorties[..6] {
+        assert!(sortie.contains("Repair café"), "{nom} shows the public action");
+    }
+}
+
+#[test]
+fn uids_are_stable_across_edits_and_unique_across_territories() {
+    let mut t = terrain();
+    let uids = |t: &Terrain| -> Vec<String> {
+        let texte = deplie(&ics(&t.territoire(), &t.agenda(), now()));
+        let mut v: Vec<String> = texte.lines().filter_map(|l| l.strip_prefix("UID:")).map(str::to_owned).collect();
+        v.dedup();
+        v
+    };
+    let avant = uids(&t);
+    let doc = t.doc.to_string();
+    assert_eq!(avant, [format!("action-fete@{doc}"), format!("action-repair@{doc}")]);
+    t.edit(
+        90_000,
+        json!({ "type": "modifier", "collection": "actions", "id": "repair", "champs": { "titre": "Repair café !" } }),
+    );
+    assert_eq!(uids(&t), avant, "an edit keeps the UIDs");
+    let autre = terrain_bis();
+    assert!(uids(&autre).iter().all(|u| !avant.contains(u)), "same record ids, other territory, other UIDs");
+}
+
+fn terrain_bis() -> Terrain {
+    let mut t = Terrain::new(2, "Autre territoire");
+    t.action(
+        2_000,
+        "repair",
+        json!({ "titre": "Repair café", "rythme": { "debut": "2026-03-21T14:00:00", "duree": "PT3H" } }),
+    );
+    t
+}
+
+#[test]
+fn sequence_grows_with_each_edit() {
+    let mut t = terrain_bis();
+    let sequence = |t: &Terrain| -> Vec<i64> {
+        deplie(&ics(&t.territoire(), &t.agenda(), now()))
+            .lines()
+            .filter_map(|l| l.strip_prefix("SEQUENCE:"))
+            .map(|s| s.parse().expect("integer"))
+            .collect()
+    };
+    assert_eq!(sequence(&t), [0], "a new record");
+    t.edit(
+        62_000,
+        json!({ "type": "modifier", "collection": "actions", "id": "repair", "champs": { "titre": "Repair café 2" } }),
+    );
+    assert_eq!(sequence(&t), [60]);
+    t.edit(
+        3_602_000,
+        json!({ "type": "modifier_occurrence", "collection": "actions", "id": "repair",
+                "origine": "2026-03-21T14:00:00", "exception": { "debut": "2026-03-22T14:00:00" } }),
+    );
+    assert_eq!(sequence(&t), [3600], "moving the rendez-vous counts as an edit");
+}
+
+#[test]
+fn one_off_and_recurring_events() {
+    let t = terrain();
+    let texte = deplie(&ics(&t.territoire(), &t.agenda(), now()));
+    let evenements = vevents(&texte);
+    let fete: Vec<&&str> = evenements.iter().filter(|e| e.contains("UID:action-fete@")).collect();
+    assert_eq!(fete.len(), 1);
+    assert!(fete[0].contains("DTSTART;TZID=Europe/Paris:20260321T140000\r\nDURATION:PT3H\r\n"));
+    assert!(!fete[0].contains("RRULE") && !fete[0].contains("RECURRENCE-ID"));
+    assert!(fete[0].contains("SUMMARY:Fête des <semences>\r\n"));
+
+    let maitre: Vec<&&str> =
+        evenements.iter().filter(|e| e.contains("UID:action-repair@") && !e.contains("RECURRENCE-ID")).collect();
+    assert_eq!(maitre.len(), 1);
+    let m = maitre[0];
+    for attendu in [
+        "DTSTART;TZID=Europe/Paris:20260107T183000\r\n",
+        "DURATION:PT2H\r\n",
+        // The local day's end, 23:59:59 in Paris, in UTC.
+        "RRULE:FREQ=WEEKLY;BYDAY=WE;UNTIL=20260624T215959Z\r\n",
+        // The exclusion, then the two Wednesdays of the pause.
+        "EXDATE;TZID=Europe/Paris:20260211T183000,20260415T183000,20260422T183000\r\n",
+        "LOCATION:Salle des fêtes\\, 1 place de la Mairie\\, 26000 Valence\r\n",
+        "CATEGORIES:Déchets et réemploi,vélo\\, électroménager\r\n",
+        "STATUS:CONFIRMED\r\n",
+        "DESCRIPTION:On répare ensemble\\, outils fournis.\\n\\nChaque semaine le mercredi",
+    ] {
+        assert!(m.contains(attendu), "master lacks {attendu:?}:\n{m}");
+    }
+    assert!(m.contains(&format!("URL;VALUE=URI:https://essaim.example/t/{}/#action-repair\r\n", t.doc)));
+}
+
+#[test]
+fn moved_and_cancelled_occurrences() {
+    let t = terrain();
+    let (territoire, agenda) = (t.territoire(), t.agenda());
+    let texte = deplie(&ics(&territoire, &agenda, now()));
+    let overrides: Vec<&str> = vevents(&texte).into_iter().filter(|e| e.contains("RECURRENCE-ID")).collect();
+    assert_eq!(overrides.len(), 2, "{overrides:?}");
+    let deplace = overrides[0];
+    assert!(deplace.contains("RECURRENCE-ID;TZID=Europe/Paris:20260121T183000\r\n"));
+    assert!(deplace.contains("DTSTART;TZID=Europe/Paris:20260122T190000\r\n"));
+    assert!(deplace.contains("STATUS:CONFIRMED\r\n"));
+    assert!(deplace.contains("Pour cette date : salle prise"));
+    let annule = overrides[1];
+    assert!(annule.contains("RECURRENCE-ID;TZID=Europe/Paris:20260128T183000\r\n"));
+    assert!(annule.contains("DTSTART;TZID=Europe/Paris:20260128T183000\r\n"));
+    assert!(annule.contains("STATUS:CANCELLED\r\n"));
+
+    let compat = deplie(&ics_compat(&territoire, &agenda, now()));
+    let doc = &t.doc;
+    let deplace = vevents(&compat)
+        .into_iter()
+        .find(|e| e.contains(&format!("UID:action-repair-20260121T183000@{doc}")))
+        .expect("moved occurrence in compat");
+    assert!(deplace.contains("DTSTART:20260122T180000Z\r\nDTEND:20260122T200000Z\r\n"));
+    let annule = vevents(&compat)
+        .into_iter()
+        .find(|e| e.contains("UID:action-repair-20260128T183000@"))
+        .expect("cancelled occurrence in compat");
+    assert!(annule.contains("SUMMARY:Annulé : Repair café\r\n") && annule.contains("STATUS:CANCELLED\r\n"));
+    assert!(!compat.contains("20260211T"), "excluded");
+    assert!(!compat.contains("20260415T") && !compat.contains("20260422T"), "paused");
+    assert!(!compat.contains("RRULE") && !compat.contains("EXDATE") && !compat.contains("RECURRENCE-ID"));
+
+    let ld = json_ld(&territoire, &agenda, now());
+    let repair = ld["itemListElement"]
+        .as_array()
+        .and_then(|a| a.iter().find(|e| e["name"] == "Repair café"))
+        .expect("event")
+        .clone();
+    let sous = repair["subEvent"].as_array().expect("subEvent");
+    let statut = |debut: &str| -> Value {
+        sous.iter().find(|e| e["startDate"] == debut).map(|e| e["eventStatus"].clone()).unwrap_or_default()
+    };
+    assert_eq!(statut("2026-01-22T19:00:00+01:00"), "https://schema.org/EventRescheduled");
+    assert_eq!(statut("2026-01-28T18:30:00+01:00"), "https://schema.org/EventCancelled");
+    assert_eq!(statut("2026-01-21T18:30:00+01:00"), Value::Null, "moved away");
+    assert!(sous.iter().any(|e| e["previousStartDate"] == "2026-01-21T18:30:00+01:00"));
+    let horaire = &repair["eventSchedule"];
+    assert_eq!(horaire["repeatFrequency"], "P1W");
+    assert_eq!(horaire["byDay"], json!(["https://schema.org/Wednesday"]));
+    assert_eq!(horaire["scheduleTimezone"], "Europe/Paris");
+    assert_eq!(horaire["endDate"], "2026-06-24");
+    assert_eq!(horaire["exceptDate"].as_array().map(Vec::len), Some(5), "{horaire}");
+    // The weekly series in the window: 23 Wednesdays from 21 January (the
+    // window starts on the 15th) to 24 June, minus one exclusion and two
+    // paused; the moved and the cancelled ones stay.
+    assert_eq!(sous.len(), 20);
+}
+
+#[test]
+fn time_zones_come_from_the_tz_database() {
+    let mut t = Terrain::new(3, "La Réunion");
+    t.action(
+        2_000,
+        "marche",
+        json!({ "titre": "Marché", "rythme": { "debut": "2026-01-03T08:00:00", "fuseau": "Indian/Reunion",
+                "duree": "PT4H", "regle": { "freq": "WEEKLY", "par_jour": ["SA"], "nombre": 10 } } }),
+    );
+    t.action(
+        2_100,
+        "atelier",
+        json!({ "titre": "Atelier", "rythme": { "debut": "2026-01-05T18:00:00", "duree": "PT1H",
+                "regle": { "freq": "MONTHLY", "par_jour": ["1MO"], "jusqu_au": "2026-12-31" } } }),
+    );
+    let texte = ics(&t.territoire(), &t.agenda(), now());
+    let zones: Vec<&str> = texte.split("BEGIN:VTIMEZONE\r\n").skip(1).collect();
+    assert_eq!(zones.len(), 2);
+    expect![[r#"
+        TZID:Europe/Paris
+        BEGIN:STANDARD
+        DTSTART:20250101T010000
+        TZOFFSETFROM:+0100
+        TZOFFSETTO:+0100
+        TZNAME:CET
+        END:STANDARD
+        BEGIN:DAYLIGHT
+        DTSTART:20250330T020000
+        RRULE:FREQ=YEARLY;BYMONTH=3;BYDAY=-1SU
+        TZOFFSETFROM:+0100
+        TZOFFSETTO:+0200
+        TZNAME:CEST
+        END:DAYLIGHT
+        BEGIN:STANDARD
+        DTSTART:20251026T030000
+        RRULE:FREQ=YEARLY;BYMONTH=10;BYDAY=-1SU
+        TZOFFSETFROM:+0200
+        TZOFFSETTO:+0100
+        TZNAME:CET
+        END:STANDARD
+        END:VTIMEZONE
+    "#]]
+    .assert_eq(
+        &zones[0]
+            .split("END:VTIMEZONE")
+            .next()
+            .map(|z| format!("{z}END:VTIMEZONE\n"))
+            .unwrap_or_default()
+            .replace("\r\n", "\n"),
+    );
+    assert!(zones[1].starts_with("TZID:Indian/Reunion\r\nBEGIN:STANDARD\r\n"));
+    assert!(zones[1].contains("TZOFFSETTO:+0400\r\n") && !zones[1].contains("DAYLIGHT"));
+    assert!(texte.contains("DTSTART;TZID=Indian/Reunion:20260103T080000\r\n"));
+}
+
+#[test]
+fn the_page_is_french_accessible_and_escaped() {
+    let t = terrain();
+    let page = html(&t.territoire(), &t.agenda(), now());
+    assert!(page.starts_with("<!doctype html>\n<html lang=\"fr\">"));
+    assert!(!page.to_lowercase().contains("<script"), "no JavaScript");
+    assert!(page.contains("Fête des &lt;semences&gt;") && !page.contains("<semences>"));
+    assert!(page.contains("Un territoire &lt;en&gt; transition &amp; en réseau."));
+    assert!(page.contains("<h1>Agenda – Val d&#39;Essaim</h1>"));
+    assert!(page.contains("<h3>Janvier 2026</h3>"));
+    assert!(page.contains(">Mercredi 28 janvier 2026, de 18 h 30 à 20 h 30</time>"));
+    assert!(page.contains("<span class=\"etat\">(annulé)</span>"));
+    assert!(page.contains("<span class=\"etat\">(reprogrammé)</span> – salle prise"));
+    assert!(page.contains("id=\"action-repair\""));
+    assert!(page.len() < 8_000, "a small page: {} bytes", page.len());
+}
+
+#[test]
+fn a_page_of_fifty_rendez_vous_is_a_few_kilobytes() {
+    let mut t = Terrain::new(4, "Cinquante");
+    for i in 0..50 {
+        t.action(
+            2_000 + i,
+            &format!("a{i}"),
+            json!({ "titre": format!("Rendez-vous numéro {i}"), "lieu": { "libelle": "Salle des fêtes" },
+                    "rythme": { "debut": format!("2026-02-{:02}T18:30:00", i % 28 + 1), "duree": "PT2H" } }),
+        );
+    }
+    let page = html(&t.territoire(), &t.agenda(), now());
+    assert_eq!(page.matches("<time ").count(), 50);
+    assert!(page.len() < 10_000, "{} bytes", page.len());
+}
+
+#[test]
+fn national_views_keep_public_territories_and_public_fields() {
+    let publique = terrain();
+    let mut privee = Terrain::new(5, "TERRITOIRE-PRIVE");
+    privee.edit(2_000, json!({ "type": "modifier_profil", "champs": { "visibilite": "prive" } }));
+    privee.action(
+        3_000,
+        "x",
+        json!({ "titre": "Action du territoire privé", "rythme": { "debut": "2026-03-01T10:00:00", "duree": "PT1H" } }),
+    );
+    let paires = [(publique.territoire(), publique.agenda()), (privee.territoire(), privee.agenda())];
+    let texte = ics_national(&paires, now());
+    assert!(texte.contains("SUMMARY:Repair café (Val d'Essaim)\r\n"));
+    assert!(!texte.contains("Action du territoire privé") && !texte.contains("TERRITOIRE-PRIVE"));
+    assert_eq!(texte.matches("BEGIN:VTIMEZONE").count(), 1);
+    let json = json_ld_national(&paires, now());
+    assert_eq!(json["numberOfItems"], 1);
+    let territoires = territoires_json(&paires);
+    expect![[r#"
+        ["agenda_compat_ics","agenda_ics","agenda_json","codes","id","nom","page","portes_entree","presentation","type"]"#]]
+    .assert_eq(&serde_json::to_string(&territoires["territoires"][0].as_object().map(|o| o.keys().collect::<Vec<_>>())).unwrap_or_default());
+    assert_eq!(territoires["territoires"].as_array().map(Vec::len), Some(1));
+}

@@ -1,0 +1,124 @@
+//! The public feeds served by the real relay from its SQLite copy: what a
+//! public territory shows, what a private one hides without a token, the
+//! national views, and conditional requests. The feeds' content itself is
+//! checked against Python's icalendar in `flux_oracle.rs`.
+
+use serde_json::json;
+use server::client::{Client, ClientOptions};
+use server::invitations::{Invitations, Role};
+use sync_core::DocumentId;
+use sync_core::agenda::{Collection, Edit, Profil, VisibiliteTerritoire};
+use tempfile::TempDir;
+
+use crate::support::{Relay, WAIT, http_get, http_get_with, start_relay_with};
+
+fn territory(data: &TempDir, nom: &str, public: bool) -> DocumentId {
+    let visibilite = if public { VisibiliteTerritoire::Public } else { VisibiliteTerritoire::Prive };
+    let profil = Profil { nom: nom.into(), visibilite, ..Profil::default() };
+    server::create_territory(data.path(), profil).expect("territory")
+}
+
+fn token(data: &TempDir, doc: &DocumentId, role: Role, seed: u8) -> String {
+    let invitations = Invitations::open(data.path()).expect("invitations");
+    invitations.create(doc, role, None, None, 0, [seed; 24]).expect("invitation").1
+}
+
+fn action(id: &str, titre: &str, visibilite: &str) -> Edit {
+    Edit::Creer {
+        collection: Collection::Actions,
+        id: id.into(),
+        valeur: json!({
+            "titre": titre,
+            "visibilite": visibilite,
+            "publication": "publie",
+            "rythme": { "debut": "2026-01-07T18:30:00", "duree": "PT2H",
+                        "regle": { "freq": "WEEKLY", "par_jour": ["WE"], "jusqu_au": "2027-12-29" } },
+        }),
+    }
+}
+
+/// An organiser adds actions through the relay, which stores them.
+async fn organise(relay: &Relay, token: &str, doc: &DocumentId, edits: Vec<Edit>) {
+    let url = format!("{}?token={token}", relay.url());
+    let client = Client::connect(&url, ClientOptions::default()).await.expect("organiser connects");
+    client.open(doc).await.expect("open");
+    client.wait_until(doc, WAIT, |am| !am.get_heads().is_empty()).await.expect("territory loaded");
+    for edit in edits {
+        client.apply(doc, edit).await.expect("valid edit");
+    }
+    let heads = client.heads(doc).await.expect("heads");
+    client.wait_relay_has(doc, heads, WAIT).await.expect("relay stored the edits");
+}
+
+#[tokio::test]
+async fn public_feeds_show_public_actions_private_territories_need_a_token() {
+    let data = TempDir::new().expect("temp dir");
+    let public = territory(&data, "Commune ouverte", true);
+    let private = territory(&data, "Quartier discret", false);
+    let organiser_public = token(&data, &public, Role::Organiser, 1);
+    let organiser_private = token(&data, &private, Role::Organiser, 2);
+    let resident_private = token(&data, &private, Role::Resident, 3);
+    let relay = start_relay_with(data, |config| config.open = false).await;
+    organise(
+        &relay,
+        &organiser_public,
+        &public,
+        vec![action("a1", "Repair café public", "public"), action("a2", "Réunion interne", "membres")],
+    )
+    .await;
+    organise(&relay, &organiser_private, &private, vec![action("b1", "Atelier du quartier", "public")]).await;
+
+    let (status, head, ics) = http_get_with(relay.addr, &format!("/t/{public}/agenda.ics"), &[]).await;
+    assert_eq!(status, 200, "{ics}");
+    assert!(head.to_ascii_lowercase().contains("content-type: text/calendar"), "{head}");
+    assert!(ics.starts_with("BEGIN:VCALENDAR\r\n") && ics.contains("RRULE:FREQ=WEEKLY"), "{ics}");
+    assert!(ics.contains("Repair café public") && !ics.contains("Réunion interne"), "{ics}");
+
+    // Conditional request: same heads, same hour, 304 and no body.
+    let etag = head
+        .lines()
+        .find_map(|l| l.strip_prefix("etag: ").or_else(|| l.strip_prefix("ETag: ")))
+        .expect("an ETag")
+        .to_owned();
+    let (status, _, body) =
+        http_get_with(relay.addr, &format!("/t/{public}/agenda.ics"), &[("If-None-Match", &etag)]).await;
+    assert_eq!((status, body.as_str()), (304, ""));
+
+    for encoding in ["gzip", "br"] {
+        let (status, head, _) =
+            http_get_with(relay.addr, &format!("/t/{public}/agenda.ics"), &[("Accept-Encoding", encoding)]).await;
+        assert_eq!(status, 200);
+        assert!(head.to_ascii_lowercase().contains(&format!("content-encoding: {encoding}")), "{head}");
+    }
+
+    for file in ["agenda-compat.ics", "agenda.json", ""] {
+        let (status, body) = http_get(relay.addr, &format!("/t/{public}/{file}")).await;
+        assert_eq!(status, 200, "{file}: {body}");
+        assert!(body.contains("Repair café public") && !body.contains("Réunion interne"), "{file}: {body}");
+    }
+
+    // A private territory: 404 without a token, or with another
+    // territory's, exactly like a territory that does not exist.
+    let missing = DocumentId::from_bytes(&[9; 16]).expect("id");
+    let (absent, absent_body) = http_get(relay.addr, &format!("/t/{missing}/agenda.ics")).await;
+    assert_eq!(absent, 404);
+    for query in [String::new(), format!("?token={organiser_public}")] {
+        let (status, body) = http_get(relay.addr, &format!("/t/{private}/agenda.ics{query}")).await;
+        assert_eq!((status, &body), (404, &absent_body), "{query}");
+    }
+    let (status, body) = http_get(relay.addr, &format!("/t/{private}/agenda.ics?token={resident_private}")).await;
+    assert_eq!(status, 200);
+    assert!(body.contains("Atelier du quartier"), "{body}");
+
+    // National views: public territories only.
+    let (status, territoires) = http_get(relay.addr, "/territoires.json").await;
+    assert_eq!(status, 200);
+    assert!(territoires.contains("Commune ouverte") && !territoires.contains("Quartier discret"), "{territoires}");
+    let (status, national) = http_get(relay.addr, "/agenda.ics").await;
+    assert_eq!(status, 200);
+    assert!(national.contains("Repair café public") && !national.contains("Atelier du quartier"), "{national}");
+    let (status, national) = http_get(relay.addr, "/agenda.json").await;
+    assert_eq!(status, 200);
+    assert!(national.contains("Repair café public") && !national.contains("Atelier du quartier"), "{national}");
+    relay.stop().await;
+}
