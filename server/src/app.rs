@@ -59,7 +59,7 @@ pub(crate) struct AppState {
 /// The query string of `/sync`.
 #[derive(Debug, serde::Deserialize)]
 pub(crate) struct SyncQuery {
-    /// The invitation token, `<id>.<secret>`.
+    /// Invitation tokens, `<id>.<secret>`, comma-separated.
     token: Option<String>,
 }
 
@@ -139,7 +139,7 @@ async fn check_invitation(
 }
 
 /// The gate's verdict on an upgrade, or the response refusing it.
-async fn admit(state: &AppState, from: std::net::SocketAddr, query: SyncQuery) -> Result<Option<Grant>, Response> {
+async fn admit(state: &AppState, from: std::net::SocketAddr, query: SyncQuery) -> Result<Option<Vec<Grant>>, Response> {
     let gate = state.gate.clone();
     let now = crate::hub::now().0 as i64;
     let verdict = tokio::task::spawn_blocking(move || gate.admit(from.ip(), query.token.as_deref(), now)).await;
@@ -183,13 +183,13 @@ async fn sync(
     ws.max_message_size(max).max_frame_size(max).on_upgrade(move |socket| connection(socket, state, slot, grant))
 }
 
-async fn connection(socket: WebSocket, state: AppState, _slot: OpenSlot, grant: Option<Grant>) {
+async fn connection(socket: WebSocket, state: AppState, _slot: OpenSlot, grants: Option<Vec<Grant>>) {
     let conn = ConnId(state.next_conn.fetch_add(1, Ordering::Relaxed));
     state.metrics.connections_total.fetch_add(1, Ordering::Relaxed);
     let (outbound, queue) = mpsc::channel(state.transport.queue_frames);
     let (kill, killed) = oneshot::channel();
     let queued_bytes = Arc::new(AtomicUsize::new(0));
-    let handle = ConnHandle { outbound, queued_bytes: queued_bytes.clone(), kill, grant };
+    let handle = ConnHandle { outbound, queued_bytes: queued_bytes.clone(), kill, grants };
     if state.hub.send(Event::Connected { conn, handle }).await.is_err() {
         return;
     }

@@ -137,7 +137,7 @@ async fn territory(
         if !public {
             let now = crate::hub::now().0 as i64;
             match state.gate.admit(from.ip(), query.token.as_deref(), now) {
-                Verdict::Enter(Some(grant)) if grant.territory == doc => {}
+                Verdict::Enter(Some(grants)) if grants.iter().any(|g| g.territory == doc) => {}
                 _ => return Ok(None),
             }
         }

@@ -1,4 +1,5 @@
-//! The door of `/sync`: the invitation token in the query string is
+//! The door of `/sync`: the invitation tokens in the query string
+//! (`?token=a` or, for a device in several territories, `?token=a,b`) are
 //! checked before the websocket upgrade (browsers cannot set headers on a
 //! websocket), and failed attempts are counted per client address.
 //!
@@ -15,6 +16,8 @@ use std::time::{Duration, Instant};
 use crate::invitations::{Grant, Invitations, TokenError};
 use crate::store::StoreError;
 
+/// Most tokens one request may carry.
+pub(crate) const MAX_TOKENS: usize = 32;
 /// Failed attempts allowed per address and window.
 pub(crate) const MAX_FAILURES: u32 = 10;
 /// The window.
@@ -23,8 +26,8 @@ pub(crate) const FAILURE_WINDOW: Duration = Duration::from_secs(60);
 /// What the door answers.
 #[derive(Debug)]
 pub(crate) enum Verdict {
-    /// Upgrade, bound to this grant (`None`: open mode, no token).
-    Enter(Option<Grant>),
+    /// Upgrade, bound to these grants (`None`: open mode, no token).
+    Enter(Option<Vec<Grant>>),
     /// 401.
     Unauthorized(&'static str),
     /// 429.
@@ -50,32 +53,39 @@ impl Gate {
         if self.blocked(from) {
             return Verdict::TooManyAttempts;
         }
-        let Some(token) = token.filter(|t| !t.is_empty()) else {
+        let tokens: Vec<&str> = token.unwrap_or_default().split(',').filter(|t| !t.is_empty()).collect();
+        if tokens.is_empty() {
             return if self.open {
                 Verdict::Enter(None)
             } else {
                 self.failed(from);
                 Verdict::Unauthorized("an invitation token is required: ?token=…")
             };
-        };
-        let checked = match self.invitations.lock() {
-            Ok(invitations) => invitations.check(token, now_ms),
-            Err(poisoned) => poisoned.into_inner().check(token, now_ms),
-        };
-        match checked {
-            Ok(Ok(grant)) => Verdict::Enter(Some(grant)),
-            Ok(Err(error)) => {
-                // The token itself is never logged.
-                tracing::info!(%from, %error, "refused an invitation token");
-                self.failed(from);
-                Verdict::Unauthorized(match error {
-                    TokenError::Unknown => "unknown invitation",
-                    TokenError::Revoked => "this invitation was revoked",
-                    TokenError::Expired => "this invitation has expired",
-                })
-            }
-            Err(error) => Verdict::Unavailable(error),
         }
+        if tokens.len() > MAX_TOKENS {
+            self.failed(from);
+            return Verdict::Unauthorized("too many invitation tokens");
+        }
+        let invitations = self.invitations.lock().unwrap_or_else(|p| p.into_inner());
+        let mut grants = Vec::with_capacity(tokens.len());
+        for token in tokens {
+            match invitations.check(token, now_ms) {
+                Ok(Ok(grant)) => grants.push(grant),
+                Ok(Err(error)) => {
+                    // The token itself is never logged.
+                    tracing::info!(%from, %error, "refused an invitation token");
+                    drop(invitations);
+                    self.failed(from);
+                    return Verdict::Unauthorized(match error {
+                        TokenError::Unknown => "unknown invitation",
+                        TokenError::Revoked => "this invitation was revoked",
+                        TokenError::Expired => "this invitation has expired",
+                    });
+                }
+                Err(error) => return Verdict::Unavailable(error),
+            }
+        }
+        Verdict::Enter(Some(grants))
     }
 
     fn blocked(&self, from: IpAddr) -> bool {

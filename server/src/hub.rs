@@ -68,8 +68,8 @@ pub(crate) struct ConnHandle {
     pub(crate) queued_bytes: Arc<AtomicUsize>,
     /// Closes the connection even when its queue is full.
     pub(crate) kill: oneshot::Sender<(u16, String)>,
-    /// The invitation it entered with; `None` in open mode without one.
-    pub(crate) grant: Option<Grant>,
+    /// The invitations it entered with; `None` in open mode without any.
+    pub(crate) grants: Option<Vec<Grant>>,
 }
 
 /// A `Send` or `Close` waiting for a commit.
@@ -200,16 +200,20 @@ impl Hub {
             Output::Send { conn, bytes } => self.hold_or_do(Held::Send { conn, bytes }),
             Output::Close { conn, reason } => self.hold_or_do(Held::Close { conn, reason }),
             Output::CheckAccess { conn, doc, .. } => {
-                let access = match self.conns.get(&conn).map(|c| c.grant.as_ref()) {
+                let access = match self.conns.get(&conn).map(|c| c.grants.as_deref()) {
                     // Open mode, no token: everything, read-write.
                     Some(None) => Access::ReadWrite,
-                    Some(Some(grant)) if grant.territory == doc => match grant.role {
-                        Role::Organiser => Access::ReadWrite,
-                        Role::Resident => Access::ReadOnly,
-                    },
-                    // Another document, or a connection already gone:
+                    // The strongest of its invitations to this territory;
+                    // another document (or a connection already gone) is
                     // answered like a document that does not exist.
-                    _ => Access::Denied,
+                    Some(Some(grants)) => {
+                        let roles = grants.iter().filter(|g| g.territory == doc).map(|g| g.role);
+                        roles.fold(Access::Denied, |best, role| match (best, role) {
+                            (_, Role::Organiser) | (Access::ReadWrite, _) => Access::ReadWrite,
+                            _ => Access::ReadOnly,
+                        })
+                    }
+                    None => Access::Denied,
                 };
                 self.inbox.push_back(Input::AccessDecided { conn, doc, access })
             }
@@ -298,7 +302,7 @@ impl Hub {
         let gone: Vec<ConnId> = self
             .conns
             .iter()
-            .filter(|(_, c)| c.grant.as_ref().is_some_and(|g| invitations.contains(&g.invitation)))
+            .filter(|(_, c)| c.grants.iter().flatten().any(|g| invitations.contains(&g.invitation)))
             .map(|(conn, _)| *conn)
             .collect();
         for conn in gone {

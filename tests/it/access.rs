@@ -177,3 +177,63 @@ async fn a_revoked_invitation_closes_its_live_connection_within_seconds() {
     assert_eq!(refused_status(&relay, &format!("?token={token}")).await, 401);
     relay.stop().await;
 }
+
+#[tokio::test]
+async fn the_cli_works_on_a_running_relay_and_expiry_closes_live_connections() {
+    let data = TempDir::new().expect("temp dir");
+    let dir = data.path().to_owned();
+    let relay = closed_relay(data).await;
+
+    // Created while the relay runs, as `essaim territory create` does.
+    let profil = agenda::Profil { nom: "Créé à chaud".into(), ..agenda::Profil::default() };
+    let doc = server::create_territory(&dir, profil).expect("territory created on a running relay");
+    let invitations = Invitations::open(&dir).expect("invitations");
+    let (_, token) =
+        invitations.create(&doc, Role::Resident, None, Some(now() + 3_000), now(), [5; 24]).expect("created");
+    let resident = connect(&relay, &token).await.expect("connects before expiry");
+    resident.open(&doc).await.expect("open");
+    resident
+        .wait_until(&doc, WAIT, |am| sync_core::agenda::lire(am).profil.is_some_and(|p| p.nom == "Créé à chaud"))
+        .await
+        .expect("the relay serves a territory created while it runs");
+
+    // Past its expiry the connection closes, with no revocation.
+    resident
+        .wait_for("the connection to close", Duration::from_secs(8), |v| (!v.observed.connected).then_some(()))
+        .await
+        .expect("closed within seconds of expiry");
+    assert_eq!(refused_status(&relay, &format!("?token={token}")).await, 401);
+    relay.stop().await;
+}
+
+#[tokio::test]
+async fn one_connection_carries_the_invitations_of_several_territories() {
+    let data = TempDir::new().expect("temp dir");
+    let commune = territory(&data, "Commune");
+    let quartier = territory(&data, "Quartier");
+    let (resident_id, resident) = invite(&data, &commune, Role::Resident, None, 1);
+    let (_, organiser) = invite(&data, &quartier, Role::Organiser, None, 2);
+    let dir = data.path().to_owned();
+    let relay = closed_relay(data).await;
+
+    let both = connect(&relay, &format!("{resident},{organiser}")).await.expect("two tokens");
+    for doc in [&commune, &quartier] {
+        both.open(doc).await.expect("open");
+        both.wait_until(doc, WAIT, |am| !am.get_heads().is_empty()).await.expect("both territories load");
+    }
+    both.change(&quartier, |tx| tx.put(ROOT, "note", "ok").map(|_| ())).await.expect("change");
+    let heads = both.heads(&quartier).await.expect("heads");
+    both.wait_relay_has(&quartier, heads, WAIT).await.expect("the organiser's territory takes writes");
+
+    // One bad token refuses the whole request; revoking one closes the
+    // connection, and the other alone still opens the door.
+    assert_eq!(refused_status(&relay, &format!("?token={organiser},0000000000000000.{:032x}", 7)).await, 401);
+    Invitations::open(&dir).expect("invitations").revoke(&resident_id, now()).expect("revoked");
+    both.wait_for("the connection to close", Duration::from_secs(8), |v| (!v.observed.connected).then_some(()))
+        .await
+        .expect("closed after a revocation");
+    let remaining = connect(&relay, &organiser).await.expect("the other invitation still holds");
+    remaining.open(&quartier).await.expect("open");
+    remaining.wait_until(&quartier, WAIT, has_key("note")).await.expect("loaded");
+    relay.stop().await;
+}

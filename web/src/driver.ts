@@ -59,7 +59,8 @@ export class Driver {
   etat: Etat = { enLigne: false, enAttente: 0 };
   /** Roles of this device per territory, from its invitation links. */
   private readonly roles = new Map<string, Role>();
-  private invitation?: Invitation;
+  /** Every invitation this device holds: one connection carries them all. */
+  private invitations: Invitation[];
 
   constructor(
     private readonly repo: WasmRepo,
@@ -68,8 +69,7 @@ export class Driver {
     invitations: Invitation[] = [],
   ) {
     for (const i of invitations) this.roles.set(i.doc, i.role);
-    // One connection carries one invitation: the latest joined.
-    this.invitation = invitations.at(-1);
+    this.invitations = invitations;
     this.carry(repo.takeStarted());
     window.addEventListener("online", () => this.reconnectNow());
     // A socket can outlive the network by minutes before TCP notices: when
@@ -89,7 +89,7 @@ export class Driver {
   async rejoindre(invitation: Invitation): Promise<void> {
     await this.storage.retenir({ doc: invitation.doc, invitation: invitation.token, role: invitation.role, rejointLe: Date.now() });
     this.roles.set(invitation.doc, invitation.role);
-    this.invitation = invitation;
+    this.invitations = [...this.invitations.filter((i) => i.doc !== invitation.doc), invitation];
     this.etat = { ...this.etat, invitationRefusee: undefined };
     this.dropSocket();
     this.reconnectNow();
@@ -189,8 +189,9 @@ export class Driver {
     clearTimeout(this.reconnectTimer);
     if (this.socket) return;
     const conn = ++this.conn;
-    const token = this.invitation?.token;
-    const socket = new WebSocket(token ? `${this.url}?token=${encodeURIComponent(token)}` : this.url);
+    const held = this.invitations;
+    const tokens = held.map((i) => i.token).join(",");
+    const socket = new WebSocket(tokens ? `${this.url}?token=${encodeURIComponent(tokens)}` : this.url);
     socket.binaryType = "arraybuffer";
     this.socket = socket;
     socket.onopen = () => this.carry(this.repo.connected(Date.now(), conn));
@@ -202,7 +203,7 @@ export class Driver {
     };
     socket.onclose = () => {
       if (this.socket !== socket) return;
-      if (!this.joined && token) this.verifierInvitation(token);
+      if (!this.joined && held.length > 0) this.verifierInvitations(held);
       this.socket = undefined;
       this.joined = false;
       this.carry(this.repo.disconnected(Date.now(), conn));
@@ -212,24 +213,37 @@ export class Driver {
 
   /**
    * A browser cannot read why a websocket was refused: when one closes
-   * before the relay answered, ask the relay whether the invitation still
-   * holds, to tell the user rather than retry in silence.
+   * before the relay answered, ask the relay about each invitation, to
+   * tell the user rather than retry in silence, and to reconnect with the
+   * ones that still hold (one refused token refuses the whole connection).
    */
-  private async verifierInvitation(token: string): Promise<void> {
-    try {
-      const reponse = await fetch(`${this.url.replace(/^ws/, "http").replace(/\/sync$/, "/invitation")}?token=${encodeURIComponent(token)}`);
-      if (reponse.status !== 401) return;
+  private async verifierInvitations(held: Invitation[]): Promise<void> {
+    const base = this.url.replace(/^ws/, "http").replace(/\/sync$/, "/invitation");
+    const refusees: string[] = [];
+    for (const invitation of held) {
+      let reponse: Response;
+      try {
+        reponse = await fetch(`${base}?token=${encodeURIComponent(invitation.token)}`);
+      } catch {
+        return; // Offline: nothing to tell yet.
+      }
+      if (reponse.status !== 401) continue;
       const raison = await reponse.text();
-      const texte = raison.includes("revoked")
-        ? "Votre invitation a été révoquée."
-        : raison.includes("expired")
-          ? "Votre invitation a expiré."
-          : "Votre invitation n'est pas reconnue.";
-      this.etat = { ...this.etat, invitationRefusee: `${texte} Demandez un nouveau lien à un organisateur du territoire ; vos données restent sur cet appareil.` };
-      for (const listener of this.listeners) listener();
-    } catch {
-      // Offline: nothing to tell yet.
+      refusees.push(
+        raison.includes("revoked")
+          ? "Votre invitation a été révoquée."
+          : raison.includes("expired")
+            ? "Votre invitation a expiré."
+            : "Votre invitation n'est pas reconnue.",
+      );
+      this.invitations = this.invitations.filter((i) => i.token !== invitation.token);
+      await this.storage.retenir({ doc: invitation.doc, invitation: undefined });
     }
+    if (refusees.length === 0) return;
+    const texte = `${refusees[0]} Demandez un nouveau lien à un organisateur du territoire ; vos données restent sur cet appareil.`;
+    this.etat = { ...this.etat, invitationRefusee: texte };
+    for (const listener of this.listeners) listener();
+    this.reconnectNow();
   }
 
   /** Forgets the socket at once (its close handshake may never finish). */

@@ -463,10 +463,19 @@ test("invitation links: an organiser edits, a resident only reads, a revoked inv
   assert.match(await feed.text(), /SUMMARY:Marché de producteurs/);
   assert.equal((await fetch(`${relay.url}/t/${doc}/agenda.ics`)).status, 404);
 
-  // A revoked invitation: the app says so.
+  // A second territory on the same devices: one connection carries both invitations.
+  const second = essaim("territory", "create", "--name", "Quartier du Bourg", "--kind", "quartier");
+  await orga.goto(lienDe(second, "organisateurs"));
+  await orga.getByRole("heading", { level: 1, name: "Quartier du Bourg" }).waitFor();
+  await res.goto(lienDe(second, "habitants"));
+  await res.getByRole("heading", { level: 1, name: "Quartier du Bourg" }).waitFor();
+
+  // The first invitation revoked: the app says so, and the second territory still syncs.
   const id = essaim("invites", "--territory", doc).split("\n").find((l) => l.includes("resident")).split("\t")[0];
   essaim("revoke", id);
   await res.getByTestId("invitation-refusee").filter({ hasText: "Votre invitation a été révoquée." }).waitFor({ timeout: 30_000 });
+  await createAction(orga, { titre: "Fête de quartier", jours: 3 });
+  await res.getByRole("link", { name: "Fête de quartier" }).first().waitFor({ timeout: 30_000 });
   await relay.stop();
 });
 
