@@ -5,15 +5,18 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use futures_util::SinkExt;
 use server::client::{Client, ClientOptions};
 use server::invitations::{Invitations, Role};
+use sync_core::automerge::sync::SyncDoc;
 use sync_core::automerge::transaction::Transactable;
-use sync_core::automerge::{ROOT, ReadDoc};
-use sync_core::{DocumentId, agenda};
+use sync_core::automerge::{Automerge, ROOT, ReadDoc};
+use sync_core::{DocumentId, Message, SyncMessage, agenda};
 use tempfile::TempDir;
 use tokio_tungstenite::tungstenite;
+use tokio_tungstenite::tungstenite::Message as WsMessage;
 
-use crate::support::{Relay, WAIT, start_relay_with, stored_rows};
+use crate::support::{Relay, WAIT, expect_error_and_close, raw_join, start_relay_with, stored_rows};
 
 fn now() -> i64 {
     SystemTime::now().duration_since(UNIX_EPOCH).expect("after 1970").as_millis() as i64
@@ -49,7 +52,7 @@ async fn refused_status(relay: &Relay, query: &str) -> u16 {
     }
 }
 
-fn has_key(key: &'static str) -> impl Fn(&sync_core::automerge::Automerge) -> bool + Send + Sync + 'static {
+fn has_key(key: &'static str) -> impl Fn(&Automerge) -> bool + Send + Sync + 'static {
     move |am| am.get(ROOT, key).ok().flatten().is_some()
 }
 
@@ -235,5 +238,39 @@ async fn one_connection_carries_the_invitations_of_several_territories() {
     let remaining = connect(&relay, &organiser).await.expect("the other invitation still holds");
     remaining.open(&quartier).await.expect("open");
     remaining.wait_until(&quartier, WAIT, has_key("note")).await.expect("loaded");
+    relay.stop().await;
+}
+
+#[tokio::test]
+async fn a_forged_sender_under_an_invitation_is_refused_and_changes_nothing() {
+    let data = TempDir::new().expect("temp dir");
+    let doc = territory(&data, "Saint-Essaim");
+    let (_, token) = invite(&data, &doc, Role::Organiser, None, 1);
+    let relay = closed_relay(data).await;
+    let (mut socket, _) =
+        tokio_tungstenite::connect_async(format!("{}?token={token}", relay.url())).await.expect("connects");
+    let relay_peer = raw_join(&mut socket, "mallory").await;
+
+    let mut evil = Automerge::new();
+    let mut tx = evil.transaction();
+    tx.put(ROOT, "evil", true).expect("put");
+    tx.commit();
+    let mut state = sync_core::automerge::sync::State::new();
+    let data = SyncDoc::generate_sync_message(&evil, &mut state).expect("a first message").encode();
+    let forged = Message::Sync(SyncMessage {
+        sender: "alice-impostor".parse().expect("peer"),
+        target: relay_peer,
+        document: doc.clone(),
+        data,
+    });
+    socket.send(WsMessage::Binary(forged.encode().into())).await.expect("send");
+    let (error, _) = expect_error_and_close(&mut socket).await;
+    assert!(error.contains("protocol violation"), "{error}");
+
+    let organiser = connect(&relay, &token).await.expect("organiser");
+    organiser.open(&doc).await.expect("open");
+    organiser.wait_until(&doc, WAIT, |am| !am.get_heads().is_empty()).await.expect("loaded");
+    let evil_absent = organiser.read(&doc, |am| am.get(ROOT, "evil").ok().flatten().is_none()).await;
+    assert_eq!(evil_absent.expect("read"), Some(true), "a forged change was applied");
     relay.stop().await;
 }
