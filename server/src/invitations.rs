@@ -22,7 +22,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 use sha2::{Digest, Sha256};
 use sync_core::DocumentId;
 
-use crate::store::{DATABASE_FILE, StoreError};
+use crate::store::{StoreError, open_database, sqlite};
 
 /// What an invitation lets its holder do with its territory.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -100,21 +100,12 @@ pub struct Invitations {
     conn: Connection,
 }
 
-fn sqlite(action: &'static str) -> impl FnOnce(rusqlite::Error) -> StoreError {
-    move |source| StoreError::Sqlite { action, source }
-}
-
 impl Invitations {
     /// Opens the tables in `data_dir`'s database, creating them if needed.
     pub fn open(data_dir: &Path) -> Result<Invitations, StoreError> {
-        std::fs::create_dir_all(data_dir)
-            .map_err(|source| StoreError::DataDir { path: data_dir.to_owned(), source })?;
-        let conn = Connection::open(data_dir.join(DATABASE_FILE)).map_err(sqlite("opening the database"))?;
+        let conn = open_database(data_dir)?;
         conn.execute_batch(
-            "PRAGMA journal_mode = WAL;
-             PRAGMA synchronous = FULL;
-             PRAGMA busy_timeout = 5000;
-             CREATE TABLE IF NOT EXISTS territories (
+            "CREATE TABLE IF NOT EXISTS territories (
                  id TEXT PRIMARY KEY NOT NULL,
                  created_at INTEGER NOT NULL
              ) WITHOUT ROWID;
@@ -308,6 +299,7 @@ fn hex(bytes: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::DATABASE_FILE;
 
     fn doc(n: u8) -> DocumentId {
         DocumentId::from_bytes(&[n; 16]).expect("valid id")

@@ -60,8 +60,24 @@ pub enum StoreError {
     Thread(std::io::Error),
 }
 
-fn sqlite(action: &'static str) -> impl FnOnce(rusqlite::Error) -> StoreError {
+pub(crate) fn sqlite(action: &'static str) -> impl FnOnce(rusqlite::Error) -> StoreError {
     move |source| StoreError::Sqlite { action, source }
+}
+
+/// A connection to the database in `data_dir` (created with the directory
+/// if missing), in WAL mode with `synchronous = FULL`, waiting up to 5 s
+/// for another connection's lock: the storage thread's, and the
+/// invitations' (relay and CLI), share these settings.
+pub(crate) fn open_database(data_dir: &Path) -> Result<Connection, StoreError> {
+    std::fs::create_dir_all(data_dir).map_err(|source| StoreError::DataDir { path: data_dir.to_owned(), source })?;
+    let conn = Connection::open(data_dir.join(DATABASE_FILE)).map_err(sqlite("opening the database"))?;
+    conn.execute_batch(
+        "PRAGMA journal_mode = WAL;
+         PRAGMA synchronous = FULL;
+         PRAGMA busy_timeout = 5000;",
+    )
+    .map_err(sqlite("preparing the database"))?;
+    Ok(conn)
 }
 
 /// A request to the storage thread.
@@ -81,14 +97,9 @@ pub(crate) struct Store {
 impl Store {
     /// Opens (creating if needed) the database in `data_dir`.
     pub(crate) fn open(data_dir: &Path) -> Result<Store, StoreError> {
-        std::fs::create_dir_all(data_dir)
-            .map_err(|source| StoreError::DataDir { path: data_dir.to_owned(), source })?;
-        let conn = Connection::open(data_dir.join(DATABASE_FILE)).map_err(sqlite("opening the database"))?;
+        let conn = open_database(data_dir)?;
         conn.execute_batch(
-            "PRAGMA journal_mode = WAL;
-             PRAGMA synchronous = FULL;
-             PRAGMA busy_timeout = 5000;
-             CREATE TABLE IF NOT EXISTS kv (key TEXT PRIMARY KEY NOT NULL, value BLOB NOT NULL) WITHOUT ROWID;",
+            "CREATE TABLE IF NOT EXISTS kv (key TEXT PRIMARY KEY NOT NULL, value BLOB NOT NULL) WITHOUT ROWID;",
         )
         .map_err(sqlite("preparing the schema"))?;
         Ok(Store { conn })
