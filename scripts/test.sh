@@ -25,6 +25,10 @@ echo "== tests (unit, simulation, property, golden, integration)"
 cargo build -p server --bin essaim --quiet
 cargo test --workspace
 
+echo "== benchmarks, smoke sizes, against the relay and the reference JS server"
+cargo build -p bench --bin essaim-bench --quiet
+target/debug/essaim-bench compare --smoke
+
 echo "== sync-core builds for wasm32-unknown-unknown (no OS dependency)"
 cargo build -p sync-core --target wasm32-unknown-unknown --quiet
 

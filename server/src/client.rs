@@ -89,6 +89,11 @@ impl MemoryStore {
         self.entries.retain(|key, _| key.components().get(1).is_some_and(|kind| kind != "sync-state"));
     }
 
+    /// Stores an entry, as a driver's write would.
+    pub fn put(&mut self, key: StorageKey, bytes: Vec<u8>) {
+        self.entries.insert(key, bytes);
+    }
+
     /// Number of entries stored.
     pub fn len(&self) -> usize {
         self.entries.len()

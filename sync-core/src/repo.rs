@@ -627,12 +627,7 @@ impl Repo {
         let Some(DocPhase::Ready(ready)) = self.docs.get_mut(doc).map(|d| &mut d.phase) else {
             return Err(ApplyError::NotLoaded(doc.clone()));
         };
-        let options = commit_options(now).with_message(agenda::message(auteur, &edit));
-        let millis = i64::try_from(now.0).unwrap_or(i64::MAX);
-        ready
-            .am
-            .transact_with(|_| options, |tx| agenda::appliquer(tx, millis, auteur, edit))
-            .map_err(|failure| ApplyError::Invalid(failure.error))?;
+        agenda::modifier(&mut ready.am, i64::try_from(now.0).unwrap_or(i64::MAX), auteur, edit)?;
         let mut out = Vec::new();
         self.after_local_change(doc, &mut out);
         Ok(out)

@@ -159,6 +159,21 @@ impl Agenda {
     }
 }
 
+/// Applies `edit` to a territory document as one Automerge change made by
+/// `auteur` at `now_millis` (the change's time in seconds, its message
+/// naming the author and the edit). An invalid edit changes nothing.
+///
+/// [`crate::Repo::apply`] uses it on the documents it holds; it is public for
+/// code that builds documents outside a repo (benchmarks, fixtures).
+pub fn modifier(am: &mut Automerge, now_millis: i64, auteur: &str, edit: Edit) -> Result<(), EditError> {
+    let options = automerge::transaction::CommitOptions::default()
+        .with_time(now_millis.div_euclid(1000))
+        .with_message(message(auteur, &edit));
+    am.transact_with(|_| options, |tx| appliquer(tx, now_millis, auteur, edit))
+        .map(|_| ())
+        .map_err(|failure| failure.error)
+}
+
 /// The change message of an edit: who made it and what it was.
 pub(crate) fn message(auteur: &str, edit: &Edit) -> String {
     let quoi = match edit {

@@ -1,0 +1,10 @@
+//! Essaim's load generator: workloads run by [`server::client::Client`]s
+//! against any automerge-repo websocket server, so the same run measures
+//! Essaim's relay and the reference JavaScript sync server side by side.
+//!
+//! `territoire` builds realistic territory documents; the benchmarks are in
+//! the binary `essaim-bench` (see `main.rs`).
+
+pub mod servers;
+pub mod territoire;
+pub mod workloads;

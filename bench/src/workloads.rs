@@ -1,0 +1,393 @@
+//! The workloads, each a function of a server URL and its sizes returning
+//! [`Figure`]s. They only use the automerge-repo protocol (through
+//! [`server::client::Client`]), so they run against any compatible server.
+//!
+//! Timing starts before the first request of a phase and stops when the
+//! last client observed the expected heads; a client's counters are read
+//! after a short settle (`SETTLE`) so trailing acknowledgements are
+//! counted. Nothing here asserts: a workload that cannot finish returns an
+//! error saying which step gave up.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+use futures_util::StreamExt;
+use server::client::{Client, ClientOptions, MemoryStore};
+use sync_core::DocumentId;
+use sync_core::automerge::{Automerge, ChangeHash, ROOT, ReadDoc, ScalarValue, Value, transaction::Transactable};
+
+use crate::territoire::Territoire;
+
+/// How long one wait may take before the workload gives up.
+const PATIENCE: Duration = Duration::from_secs(60);
+/// Quiet time before reading byte counters, for trailing messages.
+const SETTLE: Duration = Duration::from_millis(300);
+/// Clients connecting at once.
+const CONNECTING: usize = 64;
+
+/// Which way is better for a figure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Better {
+    /// Smaller is better (latency, bytes, memory).
+    Lower,
+    /// Larger is better (throughput).
+    Higher,
+    /// Context only (sizes).
+    Neither,
+}
+
+/// One measured value.
+#[derive(Debug, Clone)]
+pub struct Figure {
+    /// What, with its sizes.
+    pub name: String,
+    /// The value, in `unit`.
+    pub value: f64,
+    /// Unit.
+    pub unit: &'static str,
+    /// Which way is better.
+    pub better: Better,
+}
+
+/// A figure.
+pub fn figure(name: impl Into<String>, value: f64, unit: &'static str, better: Better) -> Figure {
+    Figure { name: name.into(), value, unit, better }
+}
+
+/// Sizes of the fan-out workload.
+#[derive(Debug, Clone)]
+pub struct FanOut {
+    /// Readers on the document.
+    pub clients: usize,
+    /// Fixed rates tried in turn (changes per second) until p99 reaches 1 s.
+    pub rates: Vec<f64>,
+    /// How long each rate is held.
+    pub step: Duration,
+    /// Changes written back to back in the as-fast-as-possible phase.
+    pub burst: usize,
+}
+
+/// Fan-out: one writer, `clients` readers of one document; latency from a
+/// write until every reader has it.
+pub async fn fan_out(url: &str, sizes: &FanOut) -> Result<Vec<Figure>> {
+    let k = sizes.clients;
+    let writer = connect(url, ClientOptions::default()).await?;
+    let doc = writer.create().await?;
+    writer.change(&doc, |tx| tx.put(ROOT, "n", 0_i64).map(|_| ())).await?;
+    writer.wait_relay_has(&doc, writer.heads(&doc).await?, PATIENCE).await?;
+    let readers = connect_many(url, k, |_| vec![doc.clone()]).await?;
+    for reader in &readers {
+        reader.wait_until(&doc, PATIENCE, |am| counter(am).is_some()).await.context("a reader loading")?;
+    }
+    let mut figures = Vec::new();
+    let mut written = 0;
+    let mut sustained = 0.0;
+    let mut first = true;
+    for &rate in &sizes.rates {
+        let count = ((rate * sizes.step.as_secs_f64()).ceil() as usize).max(5);
+        let burst = burst(&writer, &readers, &doc, written, count, Some(rate)).await?;
+        written += count as u64;
+        let held = burst.lost == 0 && burst.p(0.99) < Duration::from_secs(1) && burst.achieved >= rate * 0.9;
+        if first {
+            first = false;
+            figures.push(figure(format!("fan-out K={k}: p50 at {rate}/s"), ms(burst.p(0.5)), "ms", Better::Lower));
+            figures.push(figure(format!("fan-out K={k}: p99 at {rate}/s"), ms(burst.p(0.99)), "ms", Better::Lower));
+            figures.push(figure(format!("fan-out K={k}: max at {rate}/s"), ms(burst.max()), "ms", Better::Lower));
+        }
+        if !held {
+            break;
+        }
+        sustained = rate;
+    }
+    figures.push(figure(
+        format!("fan-out K={k}: highest rate tried with p99 < 1 s (of {:?})", sizes.rates),
+        sustained,
+        "changes/s",
+        Better::Higher,
+    ));
+    let fast = burst(&writer, &readers, &doc, written, sizes.burst, None).await?;
+    figures.push(figure(
+        format!("fan-out K={k}: {} changes back to back, delivered to all", sizes.burst),
+        fast.throughput,
+        "changes/s",
+        Better::Higher,
+    ));
+    figures.push(figure(format!("fan-out K={k}: back to back p99"), ms(fast.p(0.99)), "ms", Better::Lower));
+    close_all(readers).await;
+    writer.close().await?;
+    Ok(figures)
+}
+
+/// What one burst of writes measured.
+struct Burst {
+    /// Per change: until the last reader had it (sorted).
+    latencies: Vec<Duration>,
+    /// Changes some reader never got within `PATIENCE`.
+    lost: usize,
+    /// Writes per second the writer achieved.
+    achieved: f64,
+    /// Changes per second delivered to every reader.
+    throughput: f64,
+}
+
+impl Burst {
+    fn p(&self, q: f64) -> Duration {
+        if self.lost > 0 || self.latencies.is_empty() {
+            return PATIENCE;
+        }
+        self.latencies[((self.latencies.len() - 1) as f64 * q).round() as usize]
+    }
+
+    fn max(&self) -> Duration {
+        self.p(1.0)
+    }
+}
+
+async fn burst(
+    writer: &Client,
+    readers: &[Arc<Client>],
+    doc: &DocumentId,
+    from: u64,
+    count: usize,
+    rate: Option<f64>,
+) -> Result<Burst> {
+    let target = from + count as u64;
+    let watching: Vec<_> =
+        readers.iter().map(|reader| tokio::spawn(arrivals(reader.clone(), doc.clone(), from, target))).collect();
+    let start = Instant::now();
+    let mut written = Vec::with_capacity(count);
+    for i in 1..=count as u64 {
+        if let Some(rate) = rate {
+            tokio::time::sleep_until((start + Duration::from_secs_f64(i as f64 / rate)).into()).await;
+        }
+        written.push(Instant::now());
+        let n = (from + i) as i64;
+        writer.change(doc, move |tx| tx.put(ROOT, "n", n).map(|_| ())).await?;
+    }
+    let achieved = count as f64 / start.elapsed().as_secs_f64();
+    let mut last = vec![None::<Instant>; count];
+    for watch in watching {
+        let seen = watch.await.context("a reader task")?;
+        for (i, at) in seen.into_iter().enumerate() {
+            last[i] = Some(last[i].map_or(at, |l: Instant| l.max(at)));
+        }
+        // A reader that gave up early leaves the rest `None` only if no
+        // other reader filled them: count losses per reader instead.
+    }
+    let mut lost = 0;
+    let mut latencies = Vec::with_capacity(count);
+    for (i, at) in last.iter().enumerate() {
+        match at {
+            Some(at) => latencies.push(at.saturating_duration_since(written[i])),
+            None => lost += 1,
+        }
+    }
+    latencies.sort();
+    let end = last.iter().flatten().max().copied().unwrap_or(start);
+    let throughput = (count - lost) as f64 / end.saturating_duration_since(start).as_secs_f64().max(1e-6);
+    Ok(Burst { latencies, lost, achieved, throughput })
+}
+
+/// When a reader saw each change of `(from, target]`; shorter if it gave
+/// up (then the burst counts the rest as lost).
+async fn arrivals(reader: Arc<Client>, doc: DocumentId, from: u64, target: u64) -> Vec<Instant> {
+    let mut seen = from;
+    let mut at = Vec::new();
+    while seen < target {
+        let doc = doc.clone();
+        let newer = reader
+            .wait_for("a fan-out change", PATIENCE, move |view| {
+                let n = counter(view.repo.document(&doc)?)?;
+                (n > seen).then_some(n)
+            })
+            .await;
+        let Ok(n) = newer else { break };
+        let now = Instant::now();
+        at.extend((seen..n.min(target)).map(|_| now));
+        seen = n;
+    }
+    at
+}
+
+fn counter(am: &Automerge) -> Option<u64> {
+    match am.get(ROOT, "n").ok()??.0 {
+        Value::Scalar(s) => match s.as_ref() {
+            ScalarValue::Int(n) => u64::try_from(*n).ok(),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// Many documents: one client uploads `count` documents of three changes,
+/// a fresh client fetches them all.
+pub async fn documents(url: &str, count: usize) -> Result<Vec<Figure>> {
+    let started = Instant::now();
+    let uploaded = upload_documents(url, count).await?;
+    let up = started.elapsed();
+    let (down, _) = fetch_documents(url, &uploaded).await?;
+    Ok(vec![
+        figure(format!("{count} documents: upload"), count as f64 / up.as_secs_f64(), "docs/s", Better::Higher),
+        figure(
+            format!("{count} documents: fresh client fetches all"),
+            count as f64 / down.as_secs_f64(),
+            "docs/s",
+            Better::Higher,
+        ),
+    ])
+}
+
+/// Creates `count` small documents through one client and waits until the
+/// server has them all; returns their ids and heads.
+pub async fn upload_documents(url: &str, count: usize) -> Result<Vec<(DocumentId, Vec<ChangeHash>)>> {
+    let client = connect(url, ClientOptions::default()).await?;
+    let mut docs = Vec::with_capacity(count);
+    for i in 0..count {
+        let doc = client.create().await?;
+        client.change(&doc, move |tx| tx.put(ROOT, "titre", format!("Document {i}")).map(|_| ())).await?;
+        client.change(&doc, move |tx| tx.put(ROOT, "n", i as i64).map(|_| ())).await?;
+        docs.push(doc);
+    }
+    let mut uploaded = Vec::with_capacity(count);
+    for doc in docs {
+        let heads = client.heads(&doc).await?;
+        client.wait_relay_has(&doc, heads.clone(), PATIENCE).await.context("the server acknowledging a document")?;
+        uploaded.push((doc, heads));
+    }
+    client.close().await?;
+    Ok(uploaded)
+}
+
+/// A fresh client opens every document; returns the time until it has
+/// them all and until it had the first.
+pub async fn fetch_documents(url: &str, docs: &[(DocumentId, Vec<ChangeHash>)]) -> Result<(Duration, Duration)> {
+    let started = Instant::now();
+    let open = docs.iter().map(|(doc, _)| doc.clone()).collect();
+    let client = connect(url, ClientOptions { open, ..ClientOptions::default() }).await?;
+    let mut first = None;
+    for (doc, heads) in docs {
+        let heads = heads.clone();
+        client.wait_until(doc, PATIENCE, move |am| am.get_heads() == heads).await.context("fetching a document")?;
+        first.get_or_insert(started.elapsed());
+    }
+    let all = started.elapsed();
+    client.close().await?;
+    Ok((all, first.unwrap_or(all)))
+}
+
+/// Catch-up: a fresh client fetches a big territory; then a client that
+/// has it reconnects with nothing new.
+pub async fn catch_up(url: &str, territoire: &Territoire) -> Result<Vec<Figure>> {
+    let doc = &territoire.doc;
+    let heads = territoire.am.get_heads();
+    let changes = territoire.am.get_changes(&[]).len();
+    let saved = territoire.am.save().len() as f64;
+    let seed =
+        connect(url, ClientOptions { store: Some(territoire.store()), open: vec![doc.clone()], ..Default::default() })
+            .await?;
+    seed.wait_relay_has(doc, heads.clone(), PATIENCE).await.context("seeding the territory")?;
+    seed.close().await?;
+
+    let started = Instant::now();
+    let fresh = connect(url, ClientOptions { open: vec![doc.clone()], ..ClientOptions::default() }).await?;
+    let expected = heads.clone();
+    fresh.wait_until(doc, PATIENCE, move |am| am.get_heads() == expected).await.context("the first download")?;
+    let took = started.elapsed();
+    tokio::time::sleep(SETTLE).await;
+    let first = fresh.traffic();
+    let store = fresh.close().await?;
+
+    let again = reconnect(url, doc, store).await?;
+    let name = |what: &str| format!("catch-up {changes} changes: {what}");
+    Ok(vec![
+        figure(name("saved document (reference size)"), saved, "B", Better::Neither),
+        figure(name("first download time"), ms(took), "ms", Better::Lower),
+        figure(name("first download bytes in"), first.bytes_in as f64, "B", Better::Lower),
+        figure(name("first download bytes out"), first.bytes_out as f64, "B", Better::Lower),
+        figure(name("first download bytes in / saved size"), first.bytes_in as f64 / saved, "×", Better::Lower),
+        figure(
+            name("first download messages in/out"),
+            (first.messages_in + first.messages_out) as f64,
+            "msgs",
+            Better::Lower,
+        ),
+        figure(name("reconnect, nothing new: bytes in"), again.bytes_in as f64, "B", Better::Lower),
+        figure(name("reconnect, nothing new: bytes out"), again.bytes_out as f64, "B", Better::Lower),
+    ])
+}
+
+async fn reconnect(url: &str, doc: &DocumentId, store: MemoryStore) -> Result<server::client::TrafficSnapshot> {
+    let client =
+        connect(url, ClientOptions { store: Some(store), open: vec![doc.clone()], ..Default::default() }).await?;
+    let doc = doc.clone();
+    client
+        .wait_for("the server's answer on reconnection", PATIENCE, move |view| {
+            let ours = view.repo.document(&doc)?.get_heads();
+            (view.observed.relay_heads.get(&doc)? == &ours).then_some(())
+        })
+        .await?;
+    tokio::time::sleep(SETTLE).await;
+    let traffic = client.traffic();
+    client.close().await?;
+    Ok(traffic)
+}
+
+/// Idle connections: `count` clients join and sync one of the `shared`
+/// documents each (from [`upload_documents`]), and stay connected; the
+/// caller measures while it holds them.
+pub async fn hold_idle(url: &str, count: usize, shared: &[(DocumentId, Vec<ChangeHash>)]) -> Result<Vec<Arc<Client>>> {
+    let clients = connect_many(url, count, |i| vec![shared[i % shared.len()].0.clone()]).await?;
+    for (i, client) in clients.iter().enumerate() {
+        let (doc, heads) = shared[i % shared.len()].clone();
+        client.wait_until(&doc, PATIENCE, move |am| am.get_heads() == heads).await.context("an idle client syncing")?;
+    }
+    Ok(clients)
+}
+
+/// Time until a server answers a join, then until a client has `doc`.
+pub async fn first_document(url: &str, doc: &DocumentId, heads: &[ChangeHash]) -> Result<(Instant, Instant)> {
+    let give_up = Instant::now() + PATIENCE;
+    let client = loop {
+        match Client::connect(url, ClientOptions::default()).await {
+            Ok(client) if client.wait_joined(PATIENCE).await.is_ok() => break client,
+            _ if Instant::now() < give_up => tokio::time::sleep(Duration::from_millis(5)).await,
+            _ => anyhow::bail!("the server did not answer a join within {PATIENCE:?}"),
+        }
+    };
+    let joined = Instant::now();
+    client.open(doc).await?;
+    let heads = heads.to_vec();
+    client.wait_until(doc, PATIENCE, move |am| am.get_heads() == heads).await.context("the first document")?;
+    let served = Instant::now();
+    client.close().await?;
+    Ok((joined, served))
+}
+
+async fn connect(url: &str, options: ClientOptions) -> Result<Client> {
+    let client = Client::connect(url, options).await?;
+    client.wait_joined(PATIENCE).await?;
+    Ok(client)
+}
+
+/// Connects `count` clients, `CONNECTING` at a time; client `i` opens
+/// `open(i)`.
+pub async fn connect_many(
+    url: &str,
+    count: usize,
+    open: impl Fn(usize) -> Vec<DocumentId>,
+) -> Result<Vec<Arc<Client>>> {
+    let connecting = (0..count).map(|i| connect(url, ClientOptions { open: open(i), ..ClientOptions::default() }));
+    let clients: Vec<Result<Client>> = futures_util::stream::iter(connecting).buffered(CONNECTING).collect().await;
+    clients.into_iter().map(|c| c.map(Arc::new)).collect()
+}
+
+/// Closes every client, `CONNECTING` at a time.
+pub async fn close_all(clients: Vec<Arc<Client>>) {
+    let closing = clients.into_iter().filter_map(Arc::into_inner).map(Client::close);
+    let _: Vec<_> = futures_util::stream::iter(closing).buffer_unordered(CONNECTING).collect().await;
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
