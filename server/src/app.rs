@@ -52,22 +52,27 @@ pub(crate) struct AppState {
     /// Each connection holds a clone until it ends: shutdown waits for
     /// every clone to drop, so close frames get written.
     pub(crate) alive: mpsc::Sender<()>,
-    /// Checks invitation tokens at the upgrade.
+    /// Checks invitation tokens at the upgrade (and for the chunk routes).
     pub(crate) gate: Arc<Gate>,
+    /// The SQLite file's directory, read (read-only) by the chunk routes.
+    pub(crate) data_dir: PathBuf,
 }
 
-/// The query string of `/sync`.
+/// The query string of `/sync` (and of the chunk routes).
 #[derive(Debug, serde::Deserialize)]
 pub(crate) struct SyncQuery {
     /// Invitation tokens, `<id>.<secret>`, comma-separated.
-    token: Option<String>,
+    pub(crate) token: Option<String>,
 }
 
-/// The routes: `/sync`, `/healthz`, `/metrics`, and the web app at `/`.
+/// The routes: `/sync`, `/invitation`, the documents' chunks under `/d/`
+/// (see [`crate::chunks`]), `/healthz`, `/metrics`, and the web app at `/`.
 pub(crate) fn router(state: AppState, web: Option<PathBuf>) -> Router {
     let router = Router::new()
         .route("/sync", get(sync))
         .route("/invitation", get(check_invitation))
+        .route("/d/{doc}/chunks", get(crate::chunks::list))
+        .route("/d/{doc}/chunks/{kind}/{name}", get(crate::chunks::chunk))
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
         .with_state(state);
@@ -132,17 +137,23 @@ async fn check_invitation(
     ConnectInfo(from): ConnectInfo<std::net::SocketAddr>,
     Query(query): Query<SyncQuery>,
 ) -> Response {
-    match admit(&state, from, query).await {
+    match admit(&state.gate, from, query.token).await {
         Ok(_) => StatusCode::NO_CONTENT.into_response(),
         Err(refusal) => refusal,
     }
 }
 
-/// The gate's verdict on an upgrade, or the response refusing it.
-async fn admit(state: &AppState, from: std::net::SocketAddr, query: SyncQuery) -> Result<Option<Vec<Grant>>, Response> {
-    let gate = state.gate.clone();
+/// The gate's verdict on a request's tokens (the grants; `None` in open
+/// mode without a token), or the response refusing it: what `/sync`
+/// answers, and the chunk routes too.
+pub(crate) async fn admit(
+    gate: &Arc<Gate>,
+    from: std::net::SocketAddr,
+    token: Option<String>,
+) -> Result<Option<Vec<Grant>>, Response> {
+    let gate = gate.clone();
     let now = crate::hub::now().0 as i64;
-    let verdict = tokio::task::spawn_blocking(move || gate.admit(from.ip(), query.token.as_deref(), now)).await;
+    let verdict = tokio::task::spawn_blocking(move || gate.admit(from.ip(), token.as_deref(), now)).await;
     match verdict {
         Ok(Verdict::Enter(grant)) => Ok(grant),
         Ok(Verdict::Unauthorized(why)) => Err((StatusCode::UNAUTHORIZED, format!("{why}\n")).into_response()),
@@ -166,7 +177,7 @@ async fn sync(
     ConnectInfo(from): ConnectInfo<std::net::SocketAddr>,
     Query(query): Query<SyncQuery>,
 ) -> Response {
-    let grant = match admit(&state, from, query).await {
+    let grant = match admit(&state.gate, from, query.token).await {
         Ok(grant) => grant,
         Err(refusal) => return refusal,
     };

@@ -94,6 +94,11 @@ impl MemoryStore {
         self.entries.insert(key, bytes);
     }
 
+    /// Every entry, in key order.
+    pub fn entries(&self) -> impl Iterator<Item = (&StorageKey, &[u8])> {
+        self.entries.iter().map(|(k, v)| (k, v.as_slice()))
+    }
+
     /// Number of entries stored.
     pub fn len(&self) -> usize {
         self.entries.len()

@@ -24,17 +24,16 @@ use axum::extract::{ConnectInfo, Path as UrlPath, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use rusqlite::{Connection, OpenFlags, params};
 use sha2::{Digest, Sha256};
+use sync_core::DocumentId;
 use sync_core::agenda::{self, Agenda, VisibiliteTerritoire};
 use sync_core::automerge::Automerge;
 use sync_core::flux::{self, Territoire};
 use sync_core::rythme::Timestamp;
-use sync_core::{DocumentId, StorageKey};
 
 use crate::gate::{Gate, Verdict};
 use crate::invitations::Invitations;
-use crate::store::DATABASE_FILE;
+use crate::store::{document_entries, open_read_only};
 
 #[derive(Clone)]
 pub(crate) struct FeedState {
@@ -202,29 +201,15 @@ async fn national(State(state): State<FeedState>, headers: HeaderMap, kind: Kind
 
 /// Loads a document from its committed chunks; `None` if there are none.
 fn read_document(data_dir: &Path, doc: &DocumentId) -> Result<Option<Read>, String> {
-    let conn = Connection::open_with_flags(data_dir.join(DATABASE_FILE), OpenFlags::SQLITE_OPEN_READ_ONLY)
-        .map_err(|e| e.to_string())?;
-    conn.busy_timeout(std::time::Duration::from_secs(5)).map_err(|e| e.to_string())?;
-    let prefix = StorageKey::document_prefix(doc).to_string();
-    let mut stmt = conn
-        .prepare("SELECT key, value FROM kv WHERE key >= ?1 AND key < ?2 ORDER BY key")
-        .map_err(|e| e.to_string())?;
-    let rows = stmt
-        .query_map(params![format!("{prefix}/"), format!("{prefix}0")], |row| {
-            Ok((row.get::<_, String>(0)?, row.get::<_, Vec<u8>>(1)?))
-        })
-        .map_err(|e| e.to_string())?;
+    let conn = open_read_only(data_dir).map_err(|e| e.to_string())?;
+    let entries = document_entries(&conn, doc).map_err(|e| e.to_string())?;
     let mut am = Automerge::new();
     let mut any = false;
-    for row in rows {
-        let (key, value) = row.map_err(|e| e.to_string())?;
-        let kind = key.split('/').nth(1);
-        if matches!(kind, Some("snapshot" | "incremental")) {
-            // An unreadable chunk is skipped here, as the repo reports and
-            // keeps it: a feed shows what can be read.
-            if am.load_incremental(&value).is_ok() {
-                any = true;
-            }
+    for (key, value) in entries {
+        // An unreadable chunk is skipped here, as the repo reports and
+        // keeps it: a feed shows what can be read.
+        if key.as_chunk().is_some() && am.load_incremental(&value).is_ok() {
+            any = true;
         }
     }
     if !any || am.get_heads().is_empty() {

@@ -1,6 +1,7 @@
 //! The relay: a thin tokio + axum driver around one `sync_core::Repo`,
 //! persisting to SQLite; and [`client`], a Rust client driver for tests and
-//! benchmarks.
+//! benchmarks, with [`download`], the resumable HTTP download of a
+//! document's chunks.
 //!
 //! Tasks and threads:
 //!
@@ -14,6 +15,8 @@
 //!   per-connection reader and writer tasks, which only move bytes.
 //! - `gate.rs`: the invitation token check at the upgrade, rate-limited.
 //! - `feeds.rs`: the public agenda feeds (ICS, JSON-LD, HTML) over HTTP.
+//! - `chunks.rs`: a document's stored chunks over HTTP (`/d/…`), with
+//!   ranges, so a first download resumes; [`download`] is its client.
 //! - `invitations.rs`: the invitations and territories tables.
 //! - `hub.rs`: the one task owning the `Repo`; the durability ordering.
 //! - `store.rs`: the SQLite thread and the table layout.
@@ -22,9 +25,11 @@
 //! Start it with [`run`]: `main.rs` and the integration tests do the same.
 
 pub mod client;
+pub mod download;
 pub mod invitations;
 
 mod app;
+mod chunks;
 mod feeds;
 mod gate;
 mod hub;
@@ -192,6 +197,7 @@ pub async fn run(
         transport: Arc::new(transport),
         next_conn: Arc::new(AtomicU64::new(1)),
         gate: Arc::new(gate::Gate::new(config.open, invitations.clone())),
+        data_dir: config.data_dir.clone(),
     };
     let revocations = tokio::spawn(watch_revocations(invitations.clone(), events.clone()));
     let feeds = feeds::FeedState {

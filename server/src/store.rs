@@ -21,9 +21,9 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::mpsc as std_mpsc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 use sync_core::{DocumentId, StorageKey, StorageWrite};
 use tokio::sync::mpsc;
 
@@ -80,6 +80,75 @@ pub(crate) fn open_database(data_dir: &Path) -> Result<Connection, StoreError> {
     Ok(conn)
 }
 
+/// A read-only connection to the database in `data_dir`, for the HTTP
+/// readers (feeds, chunks): it sees only committed data (WAL), never
+/// delays the storage thread's commits, and cannot write.
+pub(crate) fn open_read_only(data_dir: &Path) -> Result<Connection, StoreError> {
+    let conn = Connection::open_with_flags(data_dir.join(DATABASE_FILE), OpenFlags::SQLITE_OPEN_READ_ONLY)
+        .map_err(sqlite("opening the database read-only"))?;
+    conn.busy_timeout(Duration::from_secs(5)).map_err(sqlite("preparing the database"))?;
+    Ok(conn)
+}
+
+/// The key range of everything stored about a document: `'doc/'` to
+/// `'doc0'` (`0` is the character after `/`).
+fn document_range(doc: &DocumentId) -> (String, String) {
+    let prefix = StorageKey::document_prefix(doc).to_string();
+    (format!("{prefix}/"), format!("{prefix}0"))
+}
+
+/// A stored key back as a [`StorageKey`]; `None` (logged) for one this
+/// version does not write.
+fn parse_key(key: &str) -> Option<StorageKey> {
+    let parsed = StorageKey::from_components(key.split('/').map(str::to_owned).collect());
+    if parsed.is_none() {
+        tracing::warn!(%key, "ignoring a stored key this version does not write");
+    }
+    parsed
+}
+
+/// Every entry stored under a document's prefix, in key order.
+pub(crate) fn document_entries(conn: &Connection, doc: &DocumentId) -> Result<Vec<(StorageKey, Vec<u8>)>, StoreError> {
+    let mut stmt = conn
+        .prepare_cached("SELECT key, value FROM kv WHERE key >= ?1 AND key < ?2 ORDER BY key")
+        .map_err(sqlite("preparing a load"))?;
+    let (from, to) = document_range(doc);
+    let rows = stmt
+        .query_map(params![from, to], |row| Ok((row.get::<_, String>(0)?, row.get::<_, Vec<u8>>(1)?)))
+        .map_err(sqlite("loading"))?;
+    let mut entries = Vec::new();
+    for row in rows {
+        let (key, value) = row.map_err(sqlite("loading"))?;
+        entries.extend(parse_key(&key).map(|key| (key, value)));
+    }
+    Ok(entries)
+}
+
+/// The key and size of every entry stored under a document's prefix, in
+/// key order, without reading the values.
+pub(crate) fn document_sizes(conn: &Connection, doc: &DocumentId) -> Result<Vec<(StorageKey, u64)>, StoreError> {
+    let mut stmt = conn
+        .prepare_cached("SELECT key, length(value) FROM kv WHERE key >= ?1 AND key < ?2 ORDER BY key")
+        .map_err(sqlite("preparing a listing"))?;
+    let (from, to) = document_range(doc);
+    let rows = stmt
+        .query_map(params![from, to], |row| Ok((row.get::<_, String>(0)?, row.get::<_, u64>(1)?)))
+        .map_err(sqlite("listing"))?;
+    let mut entries = Vec::new();
+    for row in rows {
+        let (key, size) = row.map_err(sqlite("listing"))?;
+        entries.extend(parse_key(&key).map(|key| (key, size)));
+    }
+    Ok(entries)
+}
+
+/// One stored value.
+pub(crate) fn read_value(conn: &Connection, key: &StorageKey) -> Result<Option<Vec<u8>>, StoreError> {
+    conn.query_row("SELECT value FROM kv WHERE key = ?1", params![key.to_string()], |row| row.get(0))
+        .optional()
+        .map_err(sqlite("reading a value"))
+}
+
 /// A request to the storage thread.
 #[derive(Debug)]
 pub(crate) enum Request {
@@ -107,10 +176,7 @@ impl Store {
 
     /// Reads one value.
     pub(crate) fn get(&self, key: &StorageKey) -> Result<Option<Vec<u8>>, StoreError> {
-        self.conn
-            .query_row("SELECT value FROM kv WHERE key = ?1", params![key.to_string()], |row| row.get(0))
-            .optional()
-            .map_err(sqlite("reading a value"))
+        read_value(&self.conn, key)
     }
 
     /// Applies writes in one transaction.
@@ -136,26 +202,7 @@ impl Store {
 
     /// Every entry stored under the document's prefix.
     fn load(&self, doc: &DocumentId) -> Result<Vec<(StorageKey, Vec<u8>)>, StoreError> {
-        let prefix = StorageKey::document_prefix(doc).to_string();
-        let mut stmt = self
-            .conn
-            .prepare_cached("SELECT key, value FROM kv WHERE key >= ?1 AND key < ?2 ORDER BY key")
-            .map_err(sqlite("preparing a load"))?;
-        let rows = stmt
-            .query_map(params![format!("{prefix}/"), format!("{prefix}0")], |row| {
-                Ok((row.get::<_, String>(0)?, row.get::<_, Vec<u8>>(1)?))
-            })
-            .map_err(sqlite("loading"))?;
-        let mut entries = Vec::new();
-        for row in rows {
-            let (key, value) = row.map_err(sqlite("loading"))?;
-            let components = key.split('/').map(str::to_owned).collect();
-            match StorageKey::from_components(components) {
-                Some(key) => entries.push((key, value)),
-                None => tracing::warn!(%key, "ignoring a stored key this version does not write"),
-            }
-        }
-        Ok(entries)
+        document_entries(&self.conn, doc)
     }
 
     /// Starts the storage thread. Requests come in on the returned sender;

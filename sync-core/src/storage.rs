@@ -40,10 +40,20 @@ pub enum ChunkKind {
 }
 
 impl ChunkKind {
-    fn as_str(self) -> &'static str {
+    /// Its name in keys (and in the relay's chunk URLs).
+    pub fn as_str(self) -> &'static str {
         match self {
             ChunkKind::Snapshot => "snapshot",
             ChunkKind::Incremental => "incremental",
+        }
+    }
+
+    /// The kind named `name` in keys; `None` for any other name.
+    pub fn parse(name: &str) -> Option<ChunkKind> {
+        match name {
+            "snapshot" => Some(ChunkKind::Snapshot),
+            "incremental" => Some(ChunkKind::Incremental),
+            _ => None,
         }
     }
 }
@@ -85,6 +95,15 @@ impl StorageKey {
     /// True when `self` starts with all of `prefix`'s components.
     pub fn starts_with(&self, prefix: &StorageKey) -> bool {
         self.0.starts_with(&prefix.0)
+    }
+
+    /// The kind and name of a document chunk key `[doc, kind, name]`;
+    /// `None` for any other key (sync states, the storage id).
+    pub fn as_chunk(&self) -> Option<(ChunkKind, &str)> {
+        match self.0.as_slice() {
+            [_, kind, name] => Some((ChunkKind::parse(kind)?, name)),
+            _ => None,
+        }
     }
 
     fn kind(&self) -> Option<&str> {
@@ -330,6 +349,10 @@ mod tests {
             "4NMNnkMhL8jXrdJ9jamS58PAVdXu/sync-state/3760df37-a4c6-4f66-9ecd-732039a9385d"
         );
         assert_eq!(StorageKey::storage_id().to_string(), "storage-adapter-id");
+        let chunk = StorageKey::chunk(&id, ChunkKind::Incremental, "ab12");
+        assert_eq!(chunk.as_chunk(), Some((ChunkKind::Incremental, "ab12")));
+        assert_eq!(StorageKey::sync_state(&id, &store).as_chunk(), None);
+        assert_eq!(StorageKey::storage_id().as_chunk(), None);
         assert_eq!(StorageKey::from_components(vec!["a/b".into()]), None);
     }
 }

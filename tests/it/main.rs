@@ -5,6 +5,7 @@
 //! binary holds only what needs real IO. It fills up with the relay's issue.
 
 mod access;
+mod chunks;
 mod crash;
 mod feeds;
 mod flux_oracle;

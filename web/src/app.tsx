@@ -39,7 +39,10 @@ export function App({ driver }: { driver: Driver }) {
   const etat = useDriver(driver);
   const route = useRoute();
   let page;
-  if (route[0] === "territoire" && route[1] && !driver.openDocument(route[1])) {
+  // An invitation link opens its territory once the invitation is
+  // remembered: a first download needs its token.
+  const invitation = route[2] === "invitation";
+  if (route[0] === "territoire" && route[1] && !(invitation ? driver.documentValide(route[1]) : driver.openDocument(route[1]))) {
     page = (
       <p role="alert">
         Ce lien n'est pas valide : il ne désigne aucun territoire. Vérifiez qu'il a été copié en entier.
@@ -99,6 +102,12 @@ function Statut({ etat }: { etat: Etat }) {
           ? "aucune modification en attente"
           : `${etat.enAttente} modification${etat.enAttente > 1 ? "s" : ""} en attente`}
       </span>
+      {etat.telechargement !== undefined && (
+        <>
+          {" · "}
+          <span data-testid="telechargement">Téléchargement du territoire : {etat.telechargement}&nbsp;%</span>
+        </>
+      )}
     </p>
   );
 }

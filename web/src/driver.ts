@@ -7,9 +7,16 @@
 //
 // The websocket to the relay reconnects by itself: exponential backoff with
 // jitter (0.5 s to 30 s), and at once when the browser says it is online.
+//
+// A document this device has nothing of is first downloaded over HTTP,
+// resumably (`telechargement.ts`), then opened: its load comes from
+// IndexedDB and websocket sync brings only what is newer. If the relay
+// does not serve it that way, websocket sync does it all; while the
+// network is down, the download waits for it.
 
 import type { WasmRepo } from "./pkg/wasm_client.js";
 import type { Role, Storage } from "./storage";
+import { HorsLigne, telecharger } from "./telechargement";
 
 type Output =
   | { kind: "send"; conn: number; bytes: Uint8Array }
@@ -29,6 +36,8 @@ export interface Etat {
   enAttente: number;
   /** Why the relay refused this device's invitation, in French. */
   invitationRefusee?: string;
+  /** A first download in progress: percent received (by steps of 5). */
+  telechargement?: number;
 }
 
 /** The invitation the connection is bound to. */
@@ -41,6 +50,12 @@ export interface Invitation {
 const BACKOFF_MIN_MS = 500;
 const BACKOFF_MAX_MS = 30_000;
 
+/** Ceiling of the backoff before step `attempts`, jittered into its upper half. */
+function backoff(attempts: number): number {
+  const ceiling = Math.min(BACKOFF_MAX_MS, BACKOFF_MIN_MS * 2 ** attempts);
+  return ceiling / 2 + Math.random() * (ceiling / 2);
+}
+
 export class Driver {
   private socket?: WebSocket;
   private conn = 0;
@@ -51,6 +66,11 @@ export class Driver {
   private tickTimer?: ReturnType<typeof setTimeout>;
   private chain: Promise<void> = Promise.resolve();
   private readonly open = new Set<string>();
+  /** Documents to download before they open, and those downloading now. */
+  private readonly aTelecharger = new Set<string>();
+  private readonly telechargeant = new Set<string>();
+  private reprise?: ReturnType<typeof setTimeout>;
+  private essaisTelechargement = 0;
   private readonly listeners = new Set<() => void>();
   private readonly unavailable = new Set<string>();
   /** Bumped whenever a document's content may have changed. */
@@ -71,7 +91,10 @@ export class Driver {
     for (const i of invitations) this.roles.set(i.doc, i.role);
     this.invitations = invitations;
     this.carry(repo.takeStarted());
-    window.addEventListener("online", () => this.reconnectNow());
+    window.addEventListener("online", () => {
+      this.reconnectNow();
+      this.reprendreTelechargements();
+    });
     // A socket can outlive the network by minutes before TCP notices: when
     // the browser knows it is offline, drop it (edits queue locally).
     window.addEventListener("offline", () => this.dropSocket());
@@ -102,20 +125,77 @@ export class Driver {
   }
 
   /**
-   * Opens a document: loaded from IndexedDB, then synced with the relay.
-   * False if `doc` is not a valid document id (a broken link).
+   * Opens a document: loaded from IndexedDB, then synced with the relay;
+   * downloaded first if this device has nothing of it. False if `doc` is
+   * not a valid document id (a broken link).
    */
   openDocument(doc: string): boolean {
-    if (this.open.has(doc)) return true;
+    if (this.open.has(doc) || this.aTelecharger.has(doc)) return true;
+    if (!this.documentValide(doc)) return false;
+    this.aTelecharger.add(doc);
+    void this.premierChargement(doc);
+    return true;
+  }
+
+  /** Whether `doc` is a valid document id (the core refuses others). */
+  documentValide(doc: string): boolean {
+    try {
+      this.repo.unacknowledgedChanges(doc);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /**
+   * Downloads the document if nothing of it is stored here, then opens
+   * it. Offline, it stays waiting: retried with backoff, on `online` and
+   * when the socket joins.
+   */
+  private async premierChargement(doc: string): Promise<void> {
+    if (this.telechargeant.has(doc) || !this.aTelecharger.has(doc)) return;
+    this.telechargeant.add(doc);
+    try {
+      if (await this.storage.vide(doc)) {
+        const base = this.url.replace(/^ws/, "http").replace(/\/sync$/, "");
+        const tokens = this.invitations.map((i) => i.token).join(",");
+        await telecharger(base, doc, tokens, this.storage, (fait, total) => this.progres(fait, total));
+        // Complete or refused: what is complete is stored, the rest syncs.
+        await this.storage.terminerTelechargement(doc);
+      }
+      this.essaisTelechargement = 0;
+    } catch (error) {
+      if (error instanceof HorsLigne) {
+        this.telechargeant.delete(doc);
+        clearTimeout(this.reprise);
+        this.reprise = setTimeout(() => this.reprendreTelechargements(), backoff(this.essaisTelechargement++));
+        return;
+      }
+      // IndexedDB failed: websocket sync, as before downloads existed.
+      console.error("Essaim : téléchargement impossible", error);
+    }
+    this.telechargeant.delete(doc);
+    this.aTelecharger.delete(doc);
+    if (this.aTelecharger.size === 0) this.etat = { ...this.etat, telechargement: undefined };
     let outputs: Output[];
     try {
       outputs = this.repo.open(Date.now(), doc);
     } catch {
-      return false;
+      return; // Checked by openDocument.
     }
     this.open.add(doc);
     this.carry(outputs);
-    return true;
+  }
+
+  private reprendreTelechargements(): void {
+    for (const doc of this.aTelecharger) void this.premierChargement(doc);
+  }
+
+  private progres(fait: number, total: number): void {
+    const pourcent = total > 0 ? Math.floor((100 * fait) / total / 5) * 5 : 0;
+    if (pourcent === this.etat.telechargement) return;
+    this.etat = { ...this.etat, telechargement: pourcent };
+    for (const listener of this.listeners) listener();
   }
 
   isUnavailable(doc: string): boolean {
@@ -198,6 +278,8 @@ export class Driver {
     socket.onmessage = (event) => {
       if (!(event.data instanceof ArrayBuffer)) return;
       this.attempts = 0;
+      // The relay is reachable again: so are its chunks.
+      if (!this.joined) this.reprendreTelechargements();
       this.joined = true;
       this.carry(this.repo.received(Date.now(), conn, new Uint8Array(event.data)));
     };
@@ -265,9 +347,8 @@ export class Driver {
   }
 
   private scheduleReconnect(): void {
-    const ceiling = Math.min(BACKOFF_MAX_MS, BACKOFF_MIN_MS * 2 ** this.attempts);
+    const delay = backoff(this.attempts);
     this.attempts += 1;
-    const delay = ceiling / 2 + Math.random() * (ceiling / 2);
     clearTimeout(this.reconnectTimer);
     this.reconnectTimer = setTimeout(() => this.connect(), delay);
   }

@@ -2,11 +2,16 @@
 // SQLite table (`/`-joined storage keys, chosen by sync-core), one object
 // store `kv`. Each storage write of the core is applied in one transaction,
 // and a document is the key range [doc + "/", doc + "0").
-// Also remembers the territories joined on this device (`territoires`).
+// Also remembers the territories joined on this device (`territoires`), and
+// keeps a first download's chunks while they arrive (`telechargements`):
+// `[doc, type, name]` holds a chunk's size, `[doc, type, name, offset]` the
+// bytes received from that offset, so a reload resumes where it stopped.
 
 const DATABASE = "essaim";
+const VERSION = 2;
 const KV = "kv";
 const TERRITOIRES = "territoires";
+const TELECHARGEMENTS = "telechargements";
 
 export interface TerritoireConnu {
   doc: string;
@@ -26,12 +31,22 @@ export class Storage {
 
   static open(): Promise<Storage> {
     return new Promise((resolve, reject) => {
-      const request = indexedDB.open(DATABASE, 1);
-      request.onupgradeneeded = () => {
-        request.result.createObjectStore(KV);
-        request.result.createObjectStore(TERRITOIRES, { keyPath: "doc" });
+      const request = indexedDB.open(DATABASE, VERSION);
+      request.onupgradeneeded = (event) => {
+        const db = request.result;
+        if (event.oldVersion < 1) {
+          db.createObjectStore(KV);
+          db.createObjectStore(TERRITOIRES, { keyPath: "doc" });
+        }
+        if (event.oldVersion < 2) db.createObjectStore(TELECHARGEMENTS);
       };
-      request.onsuccess = () => resolve(new Storage(request.result));
+      // Another tab still has version 1 open: it closes on `versionchange`.
+      request.onblocked = () => console.warn("Essaim : mise à jour du stockage en attente d'un autre onglet");
+      request.onsuccess = () => {
+        // A newer version of the app in another tab needs the database.
+        request.result.onversionchange = () => request.result.close();
+        resolve(new Storage(request.result));
+      };
       request.onerror = () => reject(request.error);
     });
   }
@@ -61,6 +76,93 @@ export class Storage {
     return { keys: keys as string[], values: values as Uint8Array[] };
   }
 
+  /** Whether nothing at all is stored under a document. */
+  async vide(doc: string): Promise<boolean> {
+    const range = IDBKeyRange.bound(`${doc}/`, `${doc}0`, false, true);
+    return (await done(this.db.transaction(KV).objectStore(KV).count(range))) === 0;
+  }
+
+  /** What a download of `doc` holds so far: bytes received per chunk. */
+  async telechargement(doc: string): Promise<Map<string, Morceau>> {
+    const store = this.db.transaction(TELECHARGEMENTS).objectStore(TELECHARGEMENTS);
+    const range = IDBKeyRange.bound([doc], [doc, []]);
+    const [keys, values] = await Promise.all([done(store.getAllKeys(range)), done(store.getAll(range))]);
+    const morceaux = new Map<string, Morceau>();
+    keys.forEach((key, i) => {
+      const [, type, nom, offset] = key as [string, string, string, number?];
+      const id = `${type}/${nom}`;
+      const morceau = morceaux.get(id) ?? { type, nom, taille: -1, recu: 0 };
+      if (offset === undefined) morceau.taille = values[i] as number;
+      else morceau.recu += (values[i] as Uint8Array).byteLength;
+      morceaux.set(id, morceau);
+    });
+    return morceaux;
+  }
+
+  /** Starts (or restarts from zero) one chunk of a download. */
+  commencerMorceau(doc: string, type: string, nom: string, taille: number): Promise<void> {
+    return this.ecrire(TELECHARGEMENTS, (store) => {
+      store.delete(IDBKeyRange.bound([doc, type, nom], [doc, type, nom, []]));
+      store.put(taille, [doc, type, nom]);
+    });
+  }
+
+  /** Keeps bytes of a chunk received from `offset`. */
+  ajouterAuMorceau(doc: string, type: string, nom: string, offset: number, bytes: Uint8Array): Promise<void> {
+    return this.ecrire(TELECHARGEMENTS, (store) => store.put(bytes, [doc, type, nom, offset]));
+  }
+
+  /** Forgets one chunk of a download (gone from the relay, unfinished). */
+  oublierMorceau(doc: string, type: string, nom: string): Promise<void> {
+    return this.ecrire(TELECHARGEMENTS, (store) => store.delete(IDBKeyRange.bound([doc, type, nom], [doc, type, nom, []])));
+  }
+
+  /**
+   * Ends a download in one transaction: every complete chunk goes into
+   * `kv` under its storage key (`doc/type/name`), and everything kept for
+   * the download is deleted. Returns how many chunks were stored.
+   */
+  terminerTelechargement(doc: string): Promise<number> {
+    return new Promise((resolve, reject) => {
+      const tx = this.db.transaction([KV, TELECHARGEMENTS], "readwrite", { durability: "strict" });
+      const partiels = tx.objectStore(TELECHARGEMENTS);
+      const range = IDBKeyRange.bound([doc], [doc, []]);
+      const keys = partiels.getAllKeys(range);
+      const values = partiels.getAll(range);
+      let stored = 0;
+      values.onsuccess = () => {
+        const tailles = new Map<string, number>();
+        const pieces = new Map<string, [number, Uint8Array][]>();
+        keys.result.forEach((key, i) => {
+          const [, type, nom, offset] = key as [string, string, string, number?];
+          const id = `${type}/${nom}`;
+          if (offset === undefined) tailles.set(id, values.result[i] as number);
+          else pieces.set(id, [...(pieces.get(id) ?? []), [offset, values.result[i] as Uint8Array]]);
+        });
+        for (const [id, taille] of tailles) {
+          const bytes = assembler(pieces.get(id) ?? []);
+          if (bytes === undefined || bytes.byteLength !== taille) continue;
+          tx.objectStore(KV).put(bytes, `${doc}/${id}`);
+          stored += 1;
+        }
+        partiels.delete(range);
+      };
+      tx.oncomplete = () => resolve(stored);
+      tx.onerror = () => reject(tx.error);
+      tx.onabort = () => reject(tx.error ?? new Error("transaction IndexedDB annulée"));
+    });
+  }
+
+  private ecrire(name: string, write: (store: IDBObjectStore) => void): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const tx = this.db.transaction(name, "readwrite");
+      write(tx.objectStore(name));
+      tx.oncomplete = () => resolve();
+      tx.onerror = () => reject(tx.error);
+      tx.onabort = () => reject(tx.error ?? new Error("transaction IndexedDB annulée"));
+    });
+  }
+
   territoires(): Promise<TerritoireConnu[]> {
     return done(this.db.transaction(TERRITOIRES).objectStore(TERRITOIRES).getAll());
   }
@@ -77,6 +179,29 @@ export class Storage {
       tx.onerror = () => reject(tx.error);
     });
   }
+}
+
+/** A chunk being downloaded: its size from the listing, bytes received. */
+export interface Morceau {
+  type: string;
+  nom: string;
+  /** -1 if unknown (not listed yet). */
+  taille: number;
+  recu: number;
+}
+
+/** Pieces received from consecutive offsets, joined; undefined if there is a hole. */
+function assembler(pieces: [number, Uint8Array][]): Uint8Array | undefined {
+  pieces.sort((a, b) => a[0] - b[0]);
+  const total = pieces.reduce((n, [, p]) => n + p.byteLength, 0);
+  const bytes = new Uint8Array(total);
+  let at = 0;
+  for (const [offset, piece] of pieces) {
+    if (offset !== at) return undefined;
+    bytes.set(piece, at);
+    at += piece.byteLength;
+  }
+  return bytes;
 }
 
 function done<T>(request: IDBRequest<T>): Promise<T> {

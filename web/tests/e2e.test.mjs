@@ -489,3 +489,61 @@ test("a broken link and a link to no territory say so plainly", async () => {
   await page.getByRole("alert").filter({ hasText: "Ce territoire est introuvable" }).waitFor();
   await relay.stop();
 });
+
+test("a resident's first visit downloads the territory in chunks over HTTP, and an interrupted download resumes after a reload", async () => {
+  const data = mkdtempSync(join(tmpdir(), "essaim-relay-"));
+  cleanups.push(() => rmSync(data, { recursive: true, force: true }));
+  const essaim = (...args) => execFileSync(ESSAIM, [...args, "--data", data], { encoding: "utf8" });
+  const created = essaim("territory", "create", "--name", "Commune de Guémené", "--kind", "commune");
+  const doc = created.match(/^territoire: (\S+)$/m)[1];
+  const relay = await startRelay(data, 0, { open: false });
+  const lienDe = (qui) => created.match(new RegExp(`^lien ${qui}: (\\S+)$`, "m"))[1].replace("http://127.0.0.1:3030", relay.url);
+  const orga = await openApp(await device(), lienDe("organisateurs"));
+  await createAction(orga, { titre: "Troc de graines", rythme: "hebdo" });
+  await waitSynced(orga);
+  const isChunk = (url) => new URL(url, relay.url).pathname.startsWith(`/d/${doc}/chunks/`);
+
+  // First visit: the listing, then the chunks, with the resident's token.
+  const resident = await device();
+  const seen = [];
+  resident.on("request", (r) => r.url().includes(`/d/${doc}/chunks`) && seen.push(new URL(r.url()).pathname));
+  const res = await openApp(resident, lienDe("habitants"));
+  await res.getByRole("link", { name: "Troc de graines" }).first().waitFor();
+  assert.equal(seen[0], `/d/${doc}/chunks`, seen.join(" "));
+  assert.ok(seen.some(isChunk), seen.join(" "));
+
+  // Another resident's download stops halfway: the first answer carries
+  // half the chunk, then the link fails.
+  const other = await device();
+  const page = await other.newPage();
+  let half;
+  let cut;
+  const interrupted = new Promise((resolve) => (cut = resolve));
+  await page.route(isChunk, async (route) => {
+    if (half !== undefined) {
+      cut();
+      return route.abort("connectionreset");
+    }
+    const whole = await (await route.fetch()).body();
+    half = Math.floor(whole.length / 2);
+    await route.fulfill({
+      status: 206,
+      headers: { "content-type": "application/octet-stream", "content-range": `bytes 0-${half - 1}/${whole.length}` },
+      body: whole.subarray(0, half),
+    });
+  });
+  await page.goto(lienDe("habitants"));
+  await interrupted;
+  await page.getByTestId("telechargement").filter({ hasText: /Téléchargement du territoire : \d+\u00a0%/ }).waitFor();
+  assert.equal(await page.getByRole("link", { name: "Troc de graines" }).count(), 0);
+
+  // After a reload, the rest only: `Range: bytes=<half>-`, and the agenda.
+  const resumed = [];
+  page.on("response", async (r) => isChunk(r.url()) && r.status() === 206 && resumed.push((await r.request().allHeaders()).range));
+  await page.unroute(isChunk);
+  await page.reload();
+  await page.getByRole("link", { name: "Troc de graines" }).first().waitFor();
+  // (A retry of the old page may have come first, with the same range.)
+  assert.ok(resumed.length > 0 && resumed.every((r) => r === `bytes=${half}-`), resumed.join(" "));
+  await relay.stop();
+});
