@@ -11,5 +11,7 @@ mod feeds;
 mod flux_oracle;
 mod interop;
 mod relay;
+mod reseau;
 mod rythme_oracle;
+mod shaper;
 mod support;
