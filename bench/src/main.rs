@@ -116,16 +116,29 @@ async fn main() -> Result<()> {
             let chosen = if only.is_empty() { ALL.to_vec() } else { only };
             let programs = Programs::beside_this_binary()?;
             println!("{}", machine());
-            let mut rows: Vec<(Figure, Option<f64>)> = Vec::new();
+            println!("| measure | unit | {} | {} | Essaim's advantage |", Kind::Essaim.name(), Kind::Reference.name());
+            println!("|---|---|---:|---:|---:|");
+            let mut failed = false;
             for workload in chosen {
-                let ours = measure(Kind::Essaim, workload, &sizes, &programs).await?;
-                let theirs = measure(Kind::Reference, workload, &sizes, &programs).await?;
-                for figure in ours {
-                    let other = theirs.iter().find(|f| f.name == figure.name).map(|f| f.value);
-                    rows.push((figure, other));
+                // A workload that fails on one server is reported and the
+                // others still run; the exit status says something failed.
+                let ours = measure(Kind::Essaim, workload, &sizes, &programs).await;
+                let theirs = measure(Kind::Reference, workload, &sizes, &programs).await;
+                match (&ours, &theirs) {
+                    (Ok(ours), theirs) => print_rows(ours, theirs.as_deref().unwrap_or_default()),
+                    (Err(_), Ok(theirs)) => print_rows(theirs, &[]),
+                    (Err(_), Err(_)) => {}
+                }
+                for (kind, result) in [(Kind::Essaim, &ours), (Kind::Reference, &theirs)] {
+                    if let Err(error) = result {
+                        failed = true;
+                        println!("| {}: FAILED on {}: {error:#} | | | | |", workload_name(workload), kind.name());
+                    }
                 }
             }
-            print_table(&rows);
+            if failed {
+                anyhow::bail!("some workloads failed (see the table)");
+            }
         }
         Command::Run { url, workload, sizes } => {
             let sizes = sizes.effective();
@@ -253,17 +266,18 @@ async fn cold_start(
     Ok((figures, restarted))
 }
 
-fn print_table(rows: &[(Figure, Option<f64>)]) {
-    println!("| measure | unit | {} | {} | Essaim's advantage |", Kind::Essaim.name(), Kind::Reference.name());
-    println!("|---|---|---:|---:|---:|");
-    for (figure, theirs) in rows {
-        let theirs_text = theirs.map(number).unwrap_or_else(|| "—".into());
-        let advantage = match (figure.better, theirs) {
+/// Table rows of one workload: our figures, each next to the reference's
+/// of the same name.
+fn print_rows(ours: &[Figure], theirs: &[Figure]) {
+    for figure in ours {
+        let other = theirs.iter().find(|f| f.name == figure.name).map(|f| f.value);
+        let other_text = other.map(number).unwrap_or_else(|| "—".into());
+        let advantage = match (figure.better, other) {
             (Better::Lower, Some(t)) if figure.value > 0.0 => format!("{}×", number(t / figure.value)),
-            (Better::Higher, Some(t)) if *t > 0.0 => format!("{}×", number(figure.value / t)),
+            (Better::Higher, Some(t)) if t > 0.0 => format!("{}×", number(figure.value / t)),
             _ => String::new(),
         };
-        println!("| {} | {} | {} | {} | {} |", figure.name, figure.unit, number(figure.value), theirs_text, advantage);
+        println!("| {} | {} | {} | {} | {} |", figure.name, figure.unit, number(figure.value), other_text, advantage);
     }
 }
 

@@ -239,21 +239,30 @@ pub async fn documents(url: &str, count: usize) -> Result<Vec<Figure>> {
 }
 
 /// Creates `count` small documents through one client and waits until the
-/// server has them all; returns their ids and heads.
+/// server has them all; returns their ids and heads. Documents go up in
+/// windows of `WINDOW`, each acknowledged before the next, as a careful
+/// client would: the relay disconnects a peer that leaves over 1,024
+/// frames unread, and 10,000 announcements at once would.
 pub async fn upload_documents(url: &str, count: usize) -> Result<Vec<(DocumentId, Vec<ChangeHash>)>> {
+    const WINDOW: usize = 500;
     let client = connect(url, ClientOptions::default()).await?;
-    let mut docs = Vec::with_capacity(count);
-    for i in 0..count {
-        let doc = client.create().await?;
-        client.change(&doc, move |tx| tx.put(ROOT, "titre", format!("Document {i}")).map(|_| ())).await?;
-        client.change(&doc, move |tx| tx.put(ROOT, "n", i as i64).map(|_| ())).await?;
-        docs.push(doc);
-    }
     let mut uploaded = Vec::with_capacity(count);
-    for doc in docs {
-        let heads = client.heads(&doc).await?;
-        client.wait_relay_has(&doc, heads.clone(), PATIENCE).await.context("the server acknowledging a document")?;
-        uploaded.push((doc, heads));
+    for window in (0..count).collect::<Vec<_>>().chunks(WINDOW) {
+        let mut docs = Vec::with_capacity(window.len());
+        for &i in window {
+            let doc = client.create().await?;
+            client.change(&doc, move |tx| tx.put(ROOT, "titre", format!("Document {i}")).map(|_| ())).await?;
+            client.change(&doc, move |tx| tx.put(ROOT, "n", i as i64).map(|_| ())).await?;
+            docs.push(doc);
+        }
+        for doc in docs {
+            let heads = client.heads(&doc).await?;
+            client
+                .wait_relay_has(&doc, heads.clone(), PATIENCE)
+                .await
+                .context("the server acknowledging a document")?;
+            uploaded.push((doc, heads));
+        }
     }
     client.close().await?;
     Ok(uploaded)
