@@ -12,7 +12,12 @@
 //!
 //! - `GET /d/{doc}/chunks`: the document's snapshot and incremental chunks
 //!   as committed in SQLite, `[{"type":"snapshot","name":"…","bytes":N}, …]`,
-//!   snapshots first; `Cache-Control: no-cache`. 404 if it has none.
+//!   snapshots first; `Cache-Control: no-cache`. 404 if it has none. The
+//!   header `Essaim-Storage-Id` names the relay's store (the storage id
+//!   every peer gets in the `peer` message): a device that downloaded the
+//!   chunks from this store may record that the relay has their changes
+//!   (`sync_core::sync_state_after_download`), so its first websocket sync
+//!   sends only what is newer instead of a Bloom filter over every change.
 //! - `GET /d/{doc}/chunks/{type}/{name}`: one chunk's bytes, `ETag:
 //!   "{name}"`, `Accept-Ranges: bytes`, cacheable for a year. `Range:
 //!   bytes=N-`, `N-M` or `-N` gives 206 with `Content-Range`; a range
@@ -26,23 +31,26 @@
 //! same rate limit (429).
 //!
 //! This module only reads committed data, on its own read-only connection:
-//! it writes nothing, never serves sync states or the storage id, and
-//! decides nothing about sync. Chunks are not compressed (Automerge already
-//! deflates them, and a compressed body would break byte ranges): the
-//! router's compression layer covers only the feeds.
+//! it writes nothing, never serves sync states, and decides nothing about
+//! sync (the storage id it tells is public). Chunks are not compressed
+//! (Automerge already deflates them, and a compressed body would break
+//! byte ranges): the router's compression layer covers only the feeds.
 
 use std::net::SocketAddr;
 
 use axum::extract::{ConnectInfo, Path as UrlPath, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use sync_core::{ChunkKind, DocumentId, StorageKey};
+use sync_core::{ChunkKind, DocumentId, StorageId, StorageKey};
 
 use crate::app::{AppState, SyncQuery, admit};
 use crate::store::{StoreError, document_sizes, open_read_only, read_value};
 
 /// Longest chunk name served: names are SHA-256 hex (64 characters).
 const MAX_NAME: usize = 128;
+
+/// The listing's header naming the relay's store, read by [`crate::download`].
+pub(crate) const STORAGE_ID_HEADER: &str = "essaim-storage-id";
 
 /// One entry of the listing.
 #[derive(Debug, serde::Serialize)]
@@ -65,7 +73,8 @@ pub(crate) async fn list(
         Err(refusal) => return refusal,
     };
     let data_dir = state.data_dir.clone();
-    let read = tokio::task::spawn_blocking(move || -> Result<Vec<Listed>, StoreError> {
+    type Read = (Vec<Listed>, Option<StorageId>);
+    let read = tokio::task::spawn_blocking(move || -> Result<Read, StoreError> {
         let conn = open_read_only(&data_dir)?;
         let mut listed: Vec<Listed> = document_sizes(&conn, &doc)?
             .into_iter()
@@ -76,12 +85,14 @@ pub(crate) async fn list(
             .collect();
         // Snapshots first, as a load reads them.
         listed.sort_by(|a, b| (a.kind != "snapshot", &a.name).cmp(&(b.kind != "snapshot", &b.name)));
-        Ok(listed)
+        // Written once at the relay's first start, never changed.
+        let store = read_value(&conn, &StorageKey::storage_id())?;
+        Ok((listed, store.and_then(|id| String::from_utf8(id).ok()?.parse().ok())))
     })
     .await;
-    let listed = match read {
-        Ok(Ok(listed)) if listed.is_empty() => return not_found(),
-        Ok(Ok(listed)) => listed,
+    let (listed, store) = match read {
+        Ok(Ok((listed, _))) if listed.is_empty() => return not_found(),
+        Ok(Ok(read)) => read,
         Ok(Err(error)) => return unavailable(&error.to_string()),
         Err(panic) => return unavailable(&panic.to_string()),
     };
@@ -90,6 +101,9 @@ pub(crate) async fn list(
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    if let Some(store) = store {
+        insert(&mut response, header::HeaderName::from_static(STORAGE_ID_HEADER), store.as_str());
+    }
     response
 }
 

@@ -11,6 +11,12 @@
 //! listing no longer has them: each is valid Automerge data on its own.
 //! [`Download::into_store`] turns the completed chunks into a client store
 //! under their storage keys; websocket sync then brings what is newer.
+//! Once the download is complete, the store also gets a sync state with the
+//! relay's store, named by the listing's `Essaim-Storage-Id` header
+//! (`sync_core::sync_state_after_download`): the relay has every change of
+//! the chunks it served, so that sync does not begin with a Bloom filter
+//! over all of them. Every listing must name the same store, else no sync
+//! state is written.
 //!
 //! It does not retry by itself, nor decide anything about sync; it speaks
 //! plain `http://` only (no TLS), through hyper 1's client connection API,
@@ -24,7 +30,7 @@ use hyper::client::conn::http1;
 use hyper::{Request, Response, StatusCode, header};
 use hyper_util::rt::TokioIo;
 use sha2::{Digest, Sha256};
-use sync_core::{ChunkKind, DocumentId, StorageKey};
+use sync_core::{ChunkKind, DocumentId, StorageId, StorageKey, sync_state_after_download};
 use tokio::net::TcpStream;
 
 use crate::client::MemoryStore;
@@ -115,6 +121,9 @@ pub struct Download {
     chunks: Vec<Chunk>,
     /// Whether `chunks` holds a listing still worth following.
     listed: bool,
+    /// The relay's store as the listings named it: `None` before the first
+    /// listing, `Some(None)` once one did not name it, or named another.
+    relay_store: Option<Option<StorageId>>,
     received: u64,
     requests: u64,
 }
@@ -157,12 +166,29 @@ impl Download {
         self.chunks.iter().map(|c| c.bytes.len() as u64).sum()
     }
 
+    /// The relay's storage id, if every listing named the same one.
+    pub fn relay_storage_id(&self) -> Option<&StorageId> {
+        self.relay_store.as_ref()?.as_ref()
+    }
+
     /// Adds every completed chunk to `store`, under its storage key (what
-    /// the relay stores it under); incomplete ones are left out.
+    /// the relay stores it under); incomplete ones are left out. When the
+    /// download is complete and the relay named its store, also the sync
+    /// state saying that store has those chunks' changes.
     pub fn add_to(&self, store: &mut MemoryStore) {
         let Some(doc) = &self.doc else { return };
-        for chunk in self.chunks.iter().filter(|c| c.complete()) {
-            store.put(StorageKey::chunk(doc, chunk.kind, &chunk.name), chunk.bytes.clone());
+        let chunks: Vec<(StorageKey, Vec<u8>)> = self
+            .chunks
+            .iter()
+            .filter(|c| c.complete())
+            .map(|c| (StorageKey::chunk(doc, c.kind, &c.name), c.bytes.clone()))
+            .collect();
+        let seeded = match self.relay_storage_id() {
+            Some(remote) if self.is_complete() => sync_state_after_download(doc, remote, &chunks),
+            _ => None,
+        };
+        for (key, bytes) in chunks.into_iter().chain(seeded) {
+            store.put(key, bytes);
         }
     }
 
@@ -174,9 +200,13 @@ impl Download {
         store
     }
 
-    /// Follows a new listing: listed chunks keep what arrived of them,
-    /// unlisted ones are kept only if complete.
-    fn follow(&mut self, listed: Vec<(ChunkKind, String, u64)>) {
+    /// Follows a new listing from the store `relay`: listed chunks keep
+    /// what arrived of them, unlisted ones are kept only if complete.
+    fn follow(&mut self, listed: Vec<(ChunkKind, String, u64)>, relay: Option<StorageId>) {
+        self.relay_store = match self.relay_store.take() {
+            None => Some(relay),
+            Some(known) => Some(known.filter(|k| relay.as_ref() == Some(k))),
+        };
         let mut old = std::mem::take(&mut self.chunks);
         for (kind, name, size) in listed {
             let bytes = match old.iter().position(|c| c.kind == kind && c.name == name) {
@@ -213,8 +243,8 @@ pub async fn download_document(
                 return Err(DownloadError::Unstable);
             }
             listings += 1;
-            let listed = list(&mut http, progress, doc, &query).await?;
-            progress.follow(listed);
+            let (listed, relay) = list(&mut http, progress, doc, &query).await?;
+            progress.follow(listed, relay);
         }
         let Some(i) = progress.chunks.iter().position(|c| !c.complete()) else { return Ok(()) };
         if !fetch(&mut http, progress, i, doc, &query).await? {
@@ -225,17 +255,19 @@ pub async fn download_document(
     Err(DownloadError::Unstable)
 }
 
-/// `GET /d/{doc}/chunks`.
+/// `GET /d/{doc}/chunks`: the chunks listed, and the relay's store if the
+/// listing names a valid one.
 async fn list(
     http: &mut Http,
     progress: &mut Download,
     doc: &DocumentId,
     query: &str,
-) -> Result<Vec<(ChunkKind, String, u64)>, DownloadError> {
+) -> Result<(Vec<(ChunkKind, String, u64)>, Option<StorageId>), DownloadError> {
     let what = format!("/d/{doc}/chunks");
     progress.requests += 1;
     let response = http.get(&format!("{what}{query}"), None).await?;
     let status = response.status();
+    let relay = response.headers().get(crate::chunks::STORAGE_ID_HEADER).and_then(|v| v.to_str().ok()?.parse().ok());
     let body = http.read_all(response).await?;
     progress.received += body.len() as u64;
     if status != StatusCode::OK {
@@ -249,7 +281,7 @@ async fn list(
         bytes: u64,
     }
     let listed: Vec<Listed> = serde_json::from_slice(&body).map_err(|e| DownloadError::Listing(e.to_string()))?;
-    listed
+    let listed = listed
         .into_iter()
         .map(|l| {
             let kind = ChunkKind::parse(&l.kind).ok_or_else(|| DownloadError::Listing(format!("type {:?}", l.kind)))?;
@@ -260,7 +292,8 @@ async fn list(
             }
             Ok((kind, l.name, l.bytes))
         })
-        .collect()
+        .collect::<Result<_, _>>()?;
+    Ok((listed, relay))
 }
 
 /// Fetches the rest of chunk `i`; false if the relay no longer has it.

@@ -67,5 +67,5 @@ pub use repo::{
     Access, AccessPolicy, ApplyError, ChangeError, CloseReason, Config, ConnId, Direction, Input, Output, Repo,
     StartError, UnixMillis,
 };
-pub use storage::{ChunkKind, StorageKey, StorageWrite};
+pub use storage::{ChunkKind, StorageKey, StorageWrite, sync_state_after_download};
 pub use wire::{DecodeError, EphemeralMessage, Message, PROTOCOL_VERSION, PeerMetadata, RemoteHeads, SyncMessage};

@@ -15,9 +15,22 @@
 //! (one SQLite transaction, one IndexedDB read-write transaction), which makes
 //! compaction a single write: put the snapshot, delete the chunks it replaces.
 //! This module decides what to write; it never touches a disk.
+//!
+//! A device that downloaded a document's chunks from a relay over HTTP also
+//! stores a sync state with that relay ([`sync_state_after_download`]), so
+//! that its first websocket sync does not send a Bloom filter over every
+//! change. Its shared heads are the heads of the downloaded chunks. That is
+//! sound because the relay served those chunks from its committed storage
+//! under the storage id it announced with them: it has every change in
+//! them (a store never loses a committed change; compaction only rewrites
+//! chunks). So only a driver that downloaded the chunks from the store
+//! `remote` may call it. A wrong claim is not silent data loss: a store that
+//! lacks those heads answers with Automerge's sync reset, and the pair then
+//! syncs from scratch.
 
 use std::fmt;
 
+use automerge::sync;
 use automerge::{Automerge, ChangeHash, LoadOptions, OnPartialLoad};
 use sha2::{Digest, Sha256};
 
@@ -257,6 +270,25 @@ pub(crate) fn load_document(id: &DocumentId, entries: Vec<(StorageKey, Vec<u8>)>
     LoadedDocument { doc, on_disk: OnDisk { saved_heads, chunks: good }, sync_states, unreadable }
 }
 
+/// The `[doc, "sync-state", remote]` entry to store with a document's
+/// chunks just downloaded from the store `remote`: an Automerge sync state
+/// whose shared heads are the heads of what `chunks` load to, so the next
+/// sync with `remote` exchanges only what is newer. `None` when nothing in
+/// `chunks` loads. Only for chunks `remote` served (see the module doc).
+pub fn sync_state_after_download(
+    doc: &DocumentId,
+    remote: &StorageId,
+    chunks: &[(StorageKey, Vec<u8>)],
+) -> Option<(StorageKey, Vec<u8>)> {
+    let heads = load_document(doc, chunks.to_vec()).doc.get_heads();
+    if heads.is_empty() {
+        return None;
+    }
+    let mut state = sync::State::new();
+    state.shared_heads = heads;
+    Some((StorageKey::sync_state(doc, remote), state.encode()))
+}
+
 #[cfg(test)]
 mod tests {
     use automerge::transaction::Transactable;
@@ -338,6 +370,81 @@ mod tests {
         tx.commit();
         let write = loaded.on_disk.save(&id, &loaded.doc).expect("save");
         assert!(!write.delete.contains(&bad));
+    }
+
+    #[test]
+    fn a_sync_state_after_download_shares_the_downloaded_heads_with_that_store() {
+        let id = DocumentId::from_bytes(&[9; 16]).expect("id");
+        let remote = StorageId::from_random([7; 16]);
+        let doc = doc_with(3);
+        let mut store = Vec::new();
+        apply(&mut store, OnDisk::default().save(&id, &doc).expect("save"));
+
+        let (key, bytes) = sync_state_after_download(&id, &remote, &store).expect("the chunks load");
+        assert_eq!(key, StorageKey::sync_state(&id, &remote));
+        let state = sync::State::decode(&bytes).expect("an encoded sync state");
+        assert_eq!(state.shared_heads, doc.get_heads());
+        // What `load_document` gives back to the repo, under that store.
+        store.push((key, bytes.clone()));
+        assert_eq!(load_document(&id, store).sync_states, vec![(remote.clone(), bytes)]);
+
+        // Nothing that loads: nothing to claim.
+        assert_eq!(sync_state_after_download(&id, &remote, &[]), None);
+        let garbage = (StorageKey::chunk(&id, ChunkKind::Incremental, "bad"), vec![0x85, 0x6f, 0x4a, 0x83, 1]);
+        assert_eq!(sync_state_after_download(&id, &remote, &[garbage]), None);
+    }
+
+    /// Two clients open a document of many changes held by the relay, both
+    /// from the relay's chunks (as downloaded), one with the seeded sync
+    /// state: its first sync message carries no Bloom filter over them.
+    #[test]
+    fn a_download_seeded_sync_state_makes_the_first_websocket_sync_small() {
+        use crate::tests::sim::{RELAY, Sim};
+
+        let mut am = Automerge::new().with_actor(ActorId::from(&[3u8; 16][..]));
+        for i in 0..4000 {
+            let mut tx = am.transaction();
+            tx.put(ROOT, format!("k{}", i % 100), i).expect("put");
+            tx.commit();
+        }
+        let mut sim = Sim::new(&["seeded", "fresh"]);
+        let id = Sim::doc_id("telecharge");
+        sim.nodes[RELAY].storage.insert(StorageKey::chunk(&id, ChunkKind::Snapshot, "s"), am.save());
+        sim.restart(RELAY);
+        sim.run_until_quiet();
+        let remote = sim.nodes[RELAY].repo.storage_id().expect("a persistent relay").clone();
+        let prefix = StorageKey::document_prefix(&id);
+        let chunks: Vec<(StorageKey, Vec<u8>)> = sim.nodes[RELAY]
+            .storage
+            .iter()
+            .filter(|(k, _)| k.starts_with(&prefix))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+
+        let mut first_and_total = Vec::new();
+        for (name, seed) in [("seeded", true), ("fresh", false)] {
+            let client = sim.node(name);
+            sim.nodes[client].storage.extend(chunks.iter().cloned());
+            if seed {
+                let (key, bytes) = sync_state_after_download(&id, &remote, &chunks).expect("seeded");
+                sim.nodes[client].storage.insert(key, bytes);
+            }
+            sim.restart(client);
+            sim.run_until_quiet();
+            let before = sim.bytes_on_wire;
+            sim.open(client, &id);
+            sim.settle(client);
+            let link = sim.links.iter().find(|l| l.client == client).expect("a link");
+            let first = link.to_relay.front().expect("a first sync message").clone();
+            assert_eq!(crate::Message::decode(&first).expect("a message").kind(), "sync");
+            sim.run_until_quiet();
+            assert_eq!(sim.heads(client, &id), Some(am.get_heads()), "{name}");
+            first_and_total.push((first.len(), sim.bytes_on_wire - before));
+        }
+        let [(seeded_first, seeded_total), (fresh_first, fresh_total)] = first_and_total[..] else { unreachable!() };
+        assert!(seeded_first < 500, "seeded: a first message of {seeded_first} bytes");
+        assert!(fresh_first > 4000, "not seeded: a first message of {fresh_first} bytes");
+        assert!(seeded_total < 1000 && fresh_total > 4000, "{seeded_total} against {fresh_total} bytes");
     }
 
     #[test]

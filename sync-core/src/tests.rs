@@ -8,4 +8,4 @@ mod golden;
 mod hostile;
 mod regressions;
 mod scenarios;
-mod sim;
+pub(crate) mod sim;

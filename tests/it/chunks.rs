@@ -1,7 +1,8 @@
 //! A document's chunks over HTTP (`/d/{doc}/chunks…`) from the real relay
 //! and its SQLite file: the listing, byte ranges, access like `/sync`, and
 //! `server::download` resuming after a cut link and after compaction, then
-//! websocket sync bringing only what is newer.
+//! websocket sync bringing only what is newer, cheaply: the download leaves
+//! a sync state with the relay's store (named by `Essaim-Storage-Id`).
 
 use std::collections::BTreeSet;
 use std::net::SocketAddr;
@@ -10,8 +11,8 @@ use server::client::{Client, ClientOptions, MemoryStore};
 use server::download::{Download, DownloadError, download_document};
 use server::invitations::{Invitations, Role};
 use sync_core::automerge::transaction::Transactable;
-use sync_core::automerge::{Automerge, ChangeHash, ROOT};
-use sync_core::{ChunkKind, DocumentId, StorageKey, agenda};
+use sync_core::automerge::{Automerge, ChangeHash, ROOT, sync};
+use sync_core::{ChunkKind, DocumentId, StorageId, StorageKey, agenda};
 use tempfile::TempDir;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -86,18 +87,28 @@ async fn put(client: &Client, doc: &DocumentId, key: &'static str, value: String
 }
 
 /// The heads of the document made of a store's chunks, after checking
-/// that each is byte for byte what the relay stores under the same key.
+/// that each is byte for byte what the relay stores under the same key,
+/// and that the only other entry is a sync state with the relay's store
+/// sharing those heads.
 fn check_store(store: &MemoryStore, doc: &DocumentId, data: &std::path::Path) -> Vec<ChangeHash> {
     let rows = stored_rows(data);
+    let relay_store: StorageId =
+        String::from_utf8(rows["storage-adapter-id"].clone()).expect("text").parse().expect("a storage id");
     let mut am = Automerge::new();
+    let mut seeded = None;
     for (key, bytes) in store.entries() {
-        let (kind, name) = key.as_chunk().expect("only chunks");
+        if *key == StorageKey::sync_state(doc, &relay_store) {
+            seeded = Some(sync::State::decode(bytes).expect("a sync state").shared_heads);
+            continue;
+        }
+        let (kind, name) = key.as_chunk().expect("only chunks and the sync state");
         assert_eq!(*key, StorageKey::chunk(doc, kind, name));
         if let Some(stored) = rows.get(&key.to_string()) {
             assert_eq!(stored.as_slice(), bytes, "{key}");
         }
         am.load_incremental(bytes).expect("a downloaded chunk loads");
     }
+    assert_eq!(seeded, Some(am.get_heads()), "a sync state with the relay, at the downloaded heads");
     am.get_heads()
 }
 
@@ -149,6 +160,10 @@ async fn chunks_are_listed_and_served_with_byte_ranges() {
     let rows = stored_rows(relay.data.path());
     let sync_state = rows.keys().find(|k| k.starts_with(&format!("{doc}/sync-state/"))).expect("a sync state");
     assert_eq!(listing(relay.addr, &doc, "").await, (200, stored.clone()));
+    // With the relay's storage id, as in its `peer` message.
+    let (_, head, _) = get(relay.addr, &format!("/d/{doc}/chunks"), &[]).await;
+    let storage_id = String::from_utf8(rows["storage-adapter-id"].clone()).expect("text");
+    assert_eq!(header(&head, "essaim-storage-id"), Some(storage_id), "{head}");
 
     let (_, name, len) = stored.iter().find(|(k, _, _)| k == "snapshot").expect("snapshot").clone();
     let path = format!("/d/{doc}/chunks/snapshot/{name}");
@@ -324,14 +339,20 @@ async fn a_cut_download_resumes_and_websocket_sync_then_costs_little() {
 
     let store = download.into_store();
     assert_eq!(check_store(&store, &doc, relay.data.path()), heads);
+    let mut unseeded = store.clone();
+    unseeded.forget_sync_states();
     let after_download = sync_from(&relay, &doc, store, heads.clone()).await;
+    let without_sync_state = sync_from(&relay, &doc, unseeded, heads.clone()).await;
     let from_scratch = sync_from(&relay, &doc, MemoryStore::default(), heads).await;
     println!(
         "10,000 changes: {} chunk(s), {size} bytes stored; cut after {kept} bytes, resumed with {second}; \
-         websocket sync after the download: {after_download} bytes; without it: {from_scratch} bytes",
+         websocket sync after the download: {after_download} bytes (without the sync state it leaves: \
+         {without_sync_state}); without the download: {from_scratch} bytes",
         stored.len()
     );
-    assert!(after_download * 5 < size as u64, "{after_download} bytes of sync for a {size}-byte document");
+    // The Bloom filter over 10,000 changes alone is about 12.5 KB.
+    assert!(after_download < 2_000, "{after_download} bytes of sync for a {size}-byte document");
+    assert!(without_sync_state > 10_000, "{without_sync_state} bytes without the sync state");
     assert!(from_scratch > size as u64);
     relay.stop().await;
 }
@@ -375,7 +396,7 @@ async fn a_chunk_compacted_away_is_listed_again_and_completed_chunks_are_kept() 
     let expected: BTreeSet<String> = after.iter().map(|(_, n, _)| n.clone()).chain([old_snapshot]).collect();
     assert_eq!(names, expected);
     let store = download.into_store();
-    assert_eq!(store.len(), 2);
+    assert_eq!(store.len(), 3, "two chunks and the sync state with the relay");
     assert_eq!(check_store(&store, &doc, relay.data.path()), heads);
     client.close().await.expect("close");
     relay.stop().await;

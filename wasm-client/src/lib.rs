@@ -22,8 +22,8 @@ use js_sys::{Array, Object, Reflect, Uint8Array};
 use sync_core::automerge::{ActorId, ChangeHash};
 use sync_core::rythme::Timestamp;
 use sync_core::{
-    AccessPolicy, ConnId, Direction, DocumentId, Input, Output, PeerId, Repo, StorageKey, StorageWrite, UnixMillis,
-    agenda,
+    AccessPolicy, ConnId, Direction, DocumentId, Input, Output, PeerId, Repo, StorageId, StorageKey, StorageWrite,
+    UnixMillis, agenda,
 };
 use wasm_bindgen::prelude::*;
 
@@ -103,15 +103,7 @@ impl WasmRepo {
     /// the document's prefix.
     pub fn loaded(&mut self, now: f64, doc: &str, keys: Vec<String>, values: Array) -> Result<Array, JsError> {
         let doc = DocumentId::from_str(doc)?;
-        let mut entries = Vec::with_capacity(keys.len());
-        for (key, value) in keys.into_iter().zip(values.iter()) {
-            let components = key.split('/').map(str::to_owned).collect();
-            // Keys this version does not write are left alone.
-            if let Some(key) = StorageKey::from_components(components) {
-                entries.push((key, Uint8Array::new(&value).to_vec()));
-            }
-        }
-        Ok(self.handle(now, Input::Loaded { doc, entries }))
+        Ok(self.handle(now, Input::Loaded { doc, entries: entries(keys, values) }))
     }
 
     /// The user opened a document (by its id, from a link).
@@ -203,6 +195,41 @@ impl WasmRepo {
 pub fn phrase_rythme(rythme_json: &str) -> Result<String, JsError> {
     let rythme: sync_core::rythme::Rythme = serde_json::from_str(rythme_json)?;
     Ok(rythme.phrase())
+}
+
+/// The sync state to store with a document's chunks just downloaded from
+/// the relay whose storage id is `remote` (the listing's
+/// `Essaim-Storage-Id`), keys and values as in [`WasmRepo::loaded`]:
+/// `[key, bytes]`, or `undefined` when nothing loads. See
+/// [`sync_core::sync_state_after_download`].
+#[wasm_bindgen(js_name = syncStateAfterDownload)]
+pub fn sync_state_after_download(
+    doc: &str,
+    remote: &str,
+    keys: Vec<String>,
+    values: Array,
+) -> Result<Option<Array>, JsError> {
+    let (doc, remote) = (DocumentId::from_str(doc)?, StorageId::from_str(remote)?);
+    let seeded = sync_core::sync_state_after_download(&doc, &remote, &entries(keys, values));
+    Ok(seeded.map(|(key, bytes)| {
+        let pair = Array::new();
+        pair.push(&JsValue::from_str(&key.to_string()));
+        pair.push(&Uint8Array::from(&bytes[..]));
+        pair
+    }))
+}
+
+/// Storage entries from `/`-joined keys and their values; keys this
+/// version does not write are left out.
+fn entries(keys: Vec<String>, values: Array) -> Vec<(StorageKey, Vec<u8>)> {
+    let mut entries = Vec::with_capacity(keys.len());
+    for (key, value) in keys.into_iter().zip(values.iter()) {
+        let components = key.split('/').map(str::to_owned).collect();
+        if let Some(key) = StorageKey::from_components(components) {
+            entries.push((key, Uint8Array::new(&value).to_vec()));
+        }
+    }
+    entries
 }
 
 fn millis(now: f64) -> UnixMillis {

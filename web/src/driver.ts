@@ -10,11 +10,13 @@
 //
 // A document this device has nothing of is first downloaded over HTTP,
 // resumably (`telechargement.ts`), then opened: its load comes from
-// IndexedDB and websocket sync brings only what is newer. If the relay
-// does not serve it that way, websocket sync does it all; while the
+// IndexedDB and websocket sync brings only what is newer: a complete
+// download is stored with a sync state with the relay that served it
+// (sync-core's `syncStateAfterDownload`), so that sync costs little. If the
+// relay does not serve it that way, websocket sync does it all; while the
 // network is down, the download waits for it.
 
-import type { WasmRepo } from "./pkg/wasm_client.js";
+import { syncStateAfterDownload, type WasmRepo } from "./pkg/wasm_client.js";
 import type { Role, Storage } from "./storage";
 import { HorsLigne, telecharger } from "./telechargement";
 
@@ -54,6 +56,18 @@ const BACKOFF_MAX_MS = 30_000;
 function backoff(attempts: number): number {
   const ceiling = Math.min(BACKOFF_MAX_MS, BACKOFF_MIN_MS * 2 ** attempts);
   return ceiling / 2 + Math.random() * (ceiling / 2);
+}
+
+/** The sync state with the relay `relais` after downloading `morceaux` from it, if any. */
+function amorce(doc: string, relais: string, morceaux: [string, Uint8Array][]): [string, Uint8Array] | undefined {
+  try {
+    const etat = syncStateAfterDownload(doc, relais, morceaux.map(([k]) => k), morceaux.map(([, v]) => v));
+    return etat as [string, Uint8Array] | undefined;
+  } catch (error) {
+    // An id the core refuses: no sync state, sync does it the long way.
+    console.warn("Essaim : pas d'état de synchronisation après le téléchargement", error);
+    return undefined;
+  }
 }
 
 export class Driver {
@@ -159,9 +173,10 @@ export class Driver {
       if (await this.storage.vide(doc)) {
         const base = this.url.replace(/^ws/, "http").replace(/\/sync$/, "");
         const tokens = this.invitations.map((i) => i.token).join(",");
-        await telecharger(base, doc, tokens, this.storage, (fait, total) => this.progres(fait, total));
+        const fin = await telecharger(base, doc, tokens, this.storage, (fait, total) => this.progres(fait, total));
+        const relais = fin === "refuse" ? undefined : fin.relais;
         // Complete or refused: what is complete is stored, the rest syncs.
-        await this.storage.terminerTelechargement(doc);
+        await this.storage.terminerTelechargement(doc, relais === undefined ? undefined : (m) => amorce(doc, relais, m));
       }
       this.essaisTelechargement = 0;
     } catch (error) {

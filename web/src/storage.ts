@@ -6,6 +6,8 @@
 // keeps a first download's chunks while they arrive (`telechargements`):
 // `[doc, type, name]` holds a chunk's size, `[doc, type, name, offset]` the
 // bytes received from that offset, so a reload resumes where it stopped.
+// A complete download ends in one transaction that also stores the sync
+// state with the relay it came from (see `terminerTelechargement`).
 
 const DATABASE = "essaim";
 const VERSION = 2;
@@ -119,10 +121,14 @@ export class Storage {
 
   /**
    * Ends a download in one transaction: every complete chunk goes into
-   * `kv` under its storage key (`doc/type/name`), and everything kept for
-   * the download is deleted. Returns how many chunks were stored.
+   * `kv` under its storage key (`doc/type/name`), with the entry `amorcer`
+   * makes of them if any (the sync state with the relay), and everything
+   * kept for the download is deleted. Returns how many chunks were stored.
    */
-  terminerTelechargement(doc: string): Promise<number> {
+  terminerTelechargement(
+    doc: string,
+    amorcer?: (morceaux: [string, Uint8Array][]) => [string, Uint8Array] | undefined,
+  ): Promise<number> {
     return new Promise((resolve, reject) => {
       const tx = this.db.transaction([KV, TELECHARGEMENTS], "readwrite", { durability: "strict" });
       const partiels = tx.objectStore(TELECHARGEMENTS);
@@ -139,12 +145,15 @@ export class Storage {
           if (offset === undefined) tailles.set(id, values.result[i] as number);
           else pieces.set(id, [...(pieces.get(id) ?? []), [offset, values.result[i] as Uint8Array]]);
         });
+        const morceaux: [string, Uint8Array][] = [];
         for (const [id, taille] of tailles) {
           const bytes = assembler(pieces.get(id) ?? []);
           if (bytes === undefined || bytes.byteLength !== taille) continue;
-          tx.objectStore(KV).put(bytes, `${doc}/${id}`);
-          stored += 1;
+          morceaux.push([`${doc}/${id}`, bytes]);
         }
+        const amorce = morceaux.length > 0 ? amorcer?.(morceaux) : undefined;
+        for (const [key, bytes] of amorce ? [...morceaux, amorce] : morceaux) tx.objectStore(KV).put(bytes, key);
+        stored = morceaux.length;
         partiels.delete(range);
       };
       tx.oncomplete = () => resolve(stored);

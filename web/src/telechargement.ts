@@ -6,7 +6,10 @@
 // what already arrived, and kept in IndexedDB as it arrives, so a dropped
 // link, a reload or a closed tab loses nothing. The driver then stores the
 // complete chunks as the document and opens it: websocket sync brings only
-// what is newer.
+// what is newer. The listing names the relay's store (`Essaim-Storage-Id`):
+// with it, the driver also stores a sync state saying that store has the
+// chunks' changes (sync-core decides its content), so that sync does not
+// start with a Bloom filter over every change.
 //
 // No decision about sync here: the chunks' names and keys are the relay's.
 
@@ -25,6 +28,15 @@ interface Liste {
   bytes: number;
 }
 
+/**
+ * A complete download. `relais`: the relay's storage id, if every listing
+ * of this attempt named the same (chunks kept from an earlier attempt came
+ * from the same relay address).
+ */
+export interface Complet {
+  relais?: string;
+}
+
 /** A read that brings nothing for this long means a dead link. */
 const SILENCE_MS = 20_000;
 /** Bytes kept in memory before they are written to IndexedDB. */
@@ -35,7 +47,7 @@ const LISTES_MAX = 4;
 const REQUETES_MAX = 8;
 
 /**
- * Downloads what IndexedDB lacks of `doc`'s chunks. "complet": every
+ * Downloads what IndexedDB lacks of `doc`'s chunks. `Complet`: every
  * listed chunk is there; "refuse": the relay does not serve them (unknown
  * document, refused invitation, an older relay): sync over the websocket
  * instead. Throws `HorsLigne` when the network fails.
@@ -46,11 +58,15 @@ export async function telecharger(
   tokens: string,
   storage: Storage,
   progres: (fait: number, total: number) => void,
-): Promise<"complet" | "refuse"> {
+): Promise<Complet | "refuse"> {
   const query = tokens ? `?token=${encodeURIComponent(tokens)}` : "";
+  // undefined before the first listing; null once one lacks it or two differ.
+  let relais: string | null | undefined;
   for (let listes = 0; listes < LISTES_MAX; listes++) {
     const reponse = await requete(`${base}/d/${doc}/chunks${query}`, {});
     if (!reponse.ok) return "refuse";
+    const nomme = reponse.headers.get("Essaim-Storage-Id");
+    relais = relais === undefined || relais === nomme ? nomme : null;
     const liste = lire(await corps(reponse));
     if (!liste) return "refuse";
     const tenus = await preparer(storage, doc, liste);
@@ -77,7 +93,7 @@ export async function telecharger(
         break;
       }
     }
-    if (!disparu) return "complet";
+    if (!disparu) return { relais: relais ?? undefined };
   }
   return "refuse";
 }

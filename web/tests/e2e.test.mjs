@@ -504,13 +504,56 @@ test("a resident's first visit downloads the territory in chunks over HTTP, and 
   const isChunk = (url) => new URL(url, relay.url).pathname.startsWith(`/d/${doc}/chunks/`);
 
   // First visit: the listing, then the chunks, with the resident's token.
+  // The websocket answers nothing until the download is stored.
   const resident = await device();
   const seen = [];
+  let relayStore;
   resident.on("request", (r) => r.url().includes(`/d/${doc}/chunks`) && seen.push(new URL(r.url()).pathname));
+  resident.on("response", (r) => {
+    if (new URL(r.url()).pathname === `/d/${doc}/chunks`) relayStore = r.headers()["essaim-storage-id"];
+  });
+  let mocked;
+  let relayed;
+  let wsBytes = 0;
+  let answered;
+  const relayAnswered = new Promise((resolve) => (answered = resolve));
+  const isSync = (m) => typeof m !== "string" && m.includes(Buffer.from("dsync"));
+  await resident.routeWebSocket(/\/sync/, (ws) => {
+    if (!relayed) return void (mocked = ws);
+    const server = ws.connectToServer();
+    ws.onMessage((m) => ((wsBytes += m.length), server.send(m)));
+    server.onMessage((m) => ((wsBytes += m.length), ws.send(m), isSync(m) && answered()));
+  });
   const res = await openApp(resident, lienDe("habitants"));
   await res.getByRole("link", { name: "Troc de graines" }).first().waitFor();
   assert.equal(seen[0], `/d/${doc}/chunks`, seen.join(" "));
   assert.ok(seen.some(isChunk), seen.join(" "));
+
+  // Stored with the chunks, before any sync: a sync state with the relay
+  // (its storage id from the listing), so the websocket sync costs little.
+  // (This territory has a few changes, so its sync is small either way;
+  // tests/it/chunks.rs measures a 10,000-change one.)
+  assert.match(relayStore ?? "", /^[0-9a-f-]{36}$/);
+  const keys = await res.evaluate(
+    (doc) =>
+      new Promise((resolve, reject) => {
+        const open = indexedDB.open("essaim");
+        open.onerror = () => reject(open.error);
+        open.onsuccess = () => {
+          const range = IDBKeyRange.bound(`${doc}/`, `${doc}0`, false, true);
+          const read = open.result.transaction("kv").objectStore("kv").getAllKeys(range);
+          read.onerror = () => reject(read.error);
+          read.onsuccess = () => (open.result.close(), resolve(read.result));
+        };
+      }),
+    doc,
+  );
+  assert.ok(keys.includes(`${doc}/sync-state/${relayStore}`), keys.join(" "));
+  relayed = true;
+  await mocked.close();
+  await relayAnswered;
+  console.log(`websocket after the download: ${wsBytes} bytes until the relay's sync answer`);
+  assert.ok(wsBytes < 1_000, `${wsBytes} bytes`);
 
   // Another resident's download stops halfway: the first answer carries
   // half the chunk, then the link fails.
