@@ -124,11 +124,7 @@ async fn main() -> Result<()> {
                 // others still run; the exit status says something failed.
                 let ours = measure(Kind::Essaim, workload, &sizes, &programs).await;
                 let theirs = measure(Kind::Reference, workload, &sizes, &programs).await;
-                match (&ours, &theirs) {
-                    (Ok(ours), theirs) => print_rows(ours, theirs.as_deref().unwrap_or_default()),
-                    (Err(_), Ok(theirs)) => print_rows(theirs, &[]),
-                    (Err(_), Err(_)) => {}
-                }
+                print_rows(ours.as_deref().unwrap_or_default(), theirs.as_deref().unwrap_or_default());
                 for (kind, result) in [(Kind::Essaim, &ours), (Kind::Reference, &theirs)] {
                     if let Err(error) = result {
                         failed = true;
@@ -266,18 +262,21 @@ async fn cold_start(
     Ok((figures, restarted))
 }
 
-/// Table rows of one workload: our figures, each next to the reference's
-/// of the same name.
+/// Table rows of one workload: each figure with ours and the reference's
+/// of the same name ("—" where one side has none, or failed).
 fn print_rows(ours: &[Figure], theirs: &[Figure]) {
-    for figure in ours {
-        let other = theirs.iter().find(|f| f.name == figure.name).map(|f| f.value);
-        let other_text = other.map(number).unwrap_or_else(|| "—".into());
-        let advantage = match (figure.better, other) {
-            (Better::Lower, Some(t)) if figure.value > 0.0 => format!("{}×", number(t / figure.value)),
-            (Better::Higher, Some(t)) if t > 0.0 => format!("{}×", number(figure.value / t)),
+    let mut names: Vec<&Figure> = ours.iter().collect();
+    names.extend(theirs.iter().filter(|t| !ours.iter().any(|o| o.name == t.name)));
+    for figure in names {
+        let value = |side: &[Figure]| side.iter().find(|f| f.name == figure.name).map(|f| f.value);
+        let (mine, other) = (value(ours), value(theirs));
+        let text = |v: Option<f64>| v.map(number).unwrap_or_else(|| "—".into());
+        let advantage = match (figure.better, mine, other) {
+            (Better::Lower, Some(m), Some(t)) if m > 0.0 => format!("{}×", number(t / m)),
+            (Better::Higher, Some(m), Some(t)) if t > 0.0 => format!("{}×", number(m / t)),
             _ => String::new(),
         };
-        println!("| {} | {} | {} | {} | {} |", figure.name, figure.unit, number(figure.value), other_text, advantage);
+        println!("| {} | {} | {} | {} | {} |", figure.name, figure.unit, text(mine), text(other), advantage);
     }
 }
 

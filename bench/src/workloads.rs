@@ -238,16 +238,17 @@ pub async fn documents(url: &str, count: usize) -> Result<Vec<Figure>> {
     ])
 }
 
-/// Creates `count` small documents through one client and waits until the
-/// server has them all; returns their ids and heads. Documents go up in
-/// windows of `WINDOW`, each acknowledged before the next, as a careful
-/// client would: the relay disconnects a peer that leaves over 1,024
-/// frames unread, and 10,000 announcements at once would.
+/// Creates `count` small documents and waits until the server has them
+/// all; returns their ids and heads. Documents go up in windows of
+/// `WINDOW`, each acknowledged before the next and each through its own
+/// connection, as devices would: Essaim's relay serves at most 1,000
+/// documents per connection, and refuses a peer that leaves over 1,024
+/// frames unread.
 pub async fn upload_documents(url: &str, count: usize) -> Result<Vec<(DocumentId, Vec<ChangeHash>)>> {
     const WINDOW: usize = 500;
-    let client = connect(url, ClientOptions::default()).await?;
     let mut uploaded = Vec::with_capacity(count);
     for window in (0..count).collect::<Vec<_>>().chunks(WINDOW) {
+        let client = connect(url, ClientOptions::default()).await?;
         let mut docs = Vec::with_capacity(window.len());
         for &i in window {
             let doc = client.create().await?;
@@ -263,8 +264,8 @@ pub async fn upload_documents(url: &str, count: usize) -> Result<Vec<(DocumentId
                 .context("the server acknowledging a document")?;
             uploaded.push((doc, heads));
         }
+        client.close().await?;
     }
-    client.close().await?;
     Ok(uploaded)
 }
 

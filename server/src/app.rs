@@ -65,6 +65,13 @@ pub(crate) struct SyncQuery {
     pub(crate) token: Option<String>,
 }
 
+/// Bytes read from a socket at a time (tungstenite's default is 128 KiB,
+/// allocated for every connection).
+const READ_BUFFER: usize = 4 * 1024;
+/// Bytes buffered before a write reaches the socket (each frame is flushed
+/// anyway).
+const WRITE_BUFFER: usize = 8 * 1024;
+
 /// The routes: `/sync`, `/invitation`, the documents' chunks under `/d/`
 /// (see [`crate::chunks`]), `/healthz`, `/metrics`, and the web app at `/`.
 pub(crate) fn router(state: AppState, web: Option<PathBuf>) -> Router {
@@ -191,7 +198,14 @@ async fn sync(
     // One limit for frames and messages: the core's own limit answers with
     // an `error` frame, and tungstenite refuses (without buffering) any
     // frame above it, which the reader turns into the same answer.
-    ws.max_message_size(max).max_frame_size(max).on_upgrade(move |socket| connection(socket, state, slot, grant))
+    // tungstenite allocates a 128 KiB read buffer per connection by
+    // default: most of an idle connection's memory. Frames are read in
+    // 4 KiB steps instead (a large message still arrives whole).
+    ws.max_message_size(max)
+        .max_frame_size(max)
+        .read_buffer_size(READ_BUFFER)
+        .write_buffer_size(WRITE_BUFFER)
+        .on_upgrade(move |socket| connection(socket, state, slot, grant))
 }
 
 async fn connection(socket: WebSocket, state: AppState, _slot: OpenSlot, grants: Option<Vec<Grant>>) {

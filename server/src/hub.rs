@@ -7,10 +7,13 @@
 //!
 //! Durability: every [`Output::Write`] gets a sequence number and goes to
 //! the storage thread at once; every `Send` or `Close` that follows a write
-//! not yet committed waits in `held`, in order, until the storage thread
-//! acknowledges that write ([`Event::Committed`]). So a message advertising
-//! a change never leaves before the change is durable, while the storage
-//! thread groups whatever writes queued up into one transaction.
+//! of document data not yet committed waits in `held`, in order, until the
+//! storage thread acknowledges that write ([`Event::Committed`]). So a
+//! message advertising a change never leaves before the change is durable,
+//! while the storage thread groups whatever writes queued up into one
+//! transaction. Writes of sync states alone gate nothing: they are advisory
+//! (a lost one costs a longer sync), and the storage thread still commits
+//! them in order, so none is durable before the changes it follows.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
@@ -87,6 +90,10 @@ pub(crate) const CLOSE_UNSUPPORTED: u16 = 1003;
 pub(crate) const CLOSE_POLICY: u16 = 1008;
 pub(crate) const CLOSE_TOO_BIG: u16 = 1009;
 
+/// Frames handled in one batch at most, so a flood cannot starve commits
+/// and ticks.
+const MAX_BATCH: usize = 256;
+
 /// The hub's state. See the module documentation.
 pub(crate) struct Hub {
     repo: Repo,
@@ -96,6 +103,9 @@ pub(crate) struct Hub {
     sent_seq: u64,
     /// Sequence number of the last write known durable.
     committed_seq: u64,
+    /// Sequence number of the last write holding document data: what a
+    /// `Send` or `Close` must wait for.
+    gating_seq: u64,
     /// Outputs waiting for a commit, each with the write it waits for.
     held: VecDeque<(u64, Held)>,
     /// Inputs produced while carrying out outputs (a slow peer dropped).
@@ -118,6 +128,7 @@ impl Hub {
             store,
             sent_seq: 0,
             committed_seq: 0,
+            gating_seq: 0,
             held: VecDeque::new(),
             inbox: VecDeque::new(),
             metrics,
@@ -128,13 +139,20 @@ impl Hub {
 
     /// The loop: runs until shutdown completes (`Ok`) or storage fails.
     pub(crate) async fn run(mut self, mut events: mpsc::Receiver<Event>) -> Result<(), StoreError> {
+        // An event taken from the queue while gathering a batch of frames.
+        let mut next: Option<Event> = None;
         loop {
-            let deadline = self.repo.next_deadline().map(deadline_instant);
-            let event = tokio::select! {
-                event = events.recv() => event,
-                () = sleep_until(deadline) => {
-                    self.feed(Input::Tick);
-                    continue;
+            let event = match next.take() {
+                Some(event) => Some(event),
+                None => {
+                    let deadline = self.repo.next_deadline().map(deadline_instant);
+                    tokio::select! {
+                        event = events.recv() => event,
+                        () = sleep_until(deadline) => {
+                            self.feed(Input::Tick);
+                            continue;
+                        }
+                    }
                 }
             };
             let Some(event) = event else { return Ok(()) };
@@ -147,7 +165,23 @@ impl Hub {
                     let _ = handle.kill.send((CLOSE_GOING_AWAY, "relay shutting down".into()));
                 }
                 // While shutting down, nothing new is taken in: the flush ends.
-                Event::Received { conn, bytes } if !self.shutting_down => self.feed(Input::Received { conn, bytes }),
+                // Frames already waiting are handled together, so each peer
+                // gets one sync message for the lot (see `Repo::handle_batch`).
+                Event::Received { conn, bytes } if !self.shutting_down => {
+                    let mut batch = vec![Input::Received { conn, bytes }];
+                    while batch.len() < MAX_BATCH {
+                        match events.try_recv() {
+                            Ok(Event::Received { conn, bytes }) => batch.push(Input::Received { conn, bytes }),
+                            Ok(other) => {
+                                next = Some(other);
+                                break;
+                            }
+                            Err(_) => break,
+                        }
+                    }
+                    let outputs = self.repo.handle_batch(now(), batch);
+                    self.carry_out_all(outputs);
+                }
                 Event::Received { .. } => {}
                 Event::Refused { conn, kind, message } => self.refuse(conn, kind, message),
                 Event::Disconnected { conn } => {
@@ -177,10 +211,17 @@ impl Hub {
 
     /// Feeds one input, then whatever inputs carrying out its outputs made.
     fn feed(&mut self, input: Input) {
-        self.inbox.push_back(input);
+        let outputs = self.repo.handle(now(), input);
+        self.carry_out_all(outputs);
+    }
+
+    /// Carries out outputs in order, then feeds the inputs that made.
+    fn carry_out_all(&mut self, outputs: Vec<Output>) {
+        for output in outputs {
+            self.carry_out(output);
+        }
         while let Some(input) = self.inbox.pop_front() {
-            let outputs = self.repo.handle(now(), input);
-            for output in outputs {
+            for output in self.repo.handle(now(), input) {
                 self.carry_out(output);
             }
         }
@@ -190,6 +231,9 @@ impl Hub {
         match output {
             Output::Write(write) => {
                 self.sent_seq += 1;
+                if write.holds_document_data() {
+                    self.gating_seq = self.sent_seq;
+                }
                 // A send error means the storage thread stopped; its
                 // `StoreFailed` event is on its way and stops the hub.
                 let _ = self.store.send(Request::Write { seq: self.sent_seq, write });
@@ -223,10 +267,10 @@ impl Hub {
     }
 
     fn hold_or_do(&mut self, action: Held) {
-        if self.held.is_empty() && self.committed_seq == self.sent_seq {
+        if self.held.is_empty() && self.committed_seq >= self.gating_seq {
             self.perform(action);
         } else {
-            self.held.push_back((self.sent_seq, action));
+            self.held.push_back((self.gating_seq, action));
         }
     }
 

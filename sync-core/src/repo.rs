@@ -358,6 +358,9 @@ pub struct Repo {
     ephemeral_count: u64,
     /// Highest ephemeral count seen per (document, author, session).
     ephemeral_seen: HashMap<(DocumentId, PeerId, String), u64>,
+    /// During [`Repo::handle_batch`]: the (connection, document) pairs to
+    /// sync once the batch ends, in the order they were first due.
+    deferred: Option<Vec<(ConnId, DocumentId)>>,
 }
 
 #[derive(Debug)]
@@ -498,6 +501,7 @@ impl Repo {
             doc_conns: HashMap::new(),
             ephemeral_count: 0,
             ephemeral_seen: HashMap::new(),
+            deferred: None,
         };
         Ok((repo, out))
     }
@@ -561,19 +565,42 @@ impl Repo {
     /// never panics on peer input: bad input closes that connection.
     pub fn handle(&mut self, now: UnixMillis, input: Input) -> Vec<Output> {
         let mut out = Vec::new();
-        match input {
-            Input::Connected { conn, direction, expected_peer } => {
-                self.on_connected(now, conn, direction, expected_peer, &mut out)
-            }
-            Input::Received { conn, bytes } => self.on_received(now, conn, &bytes, &mut out),
-            Input::Disconnected { conn } => self.forget_conn(conn, &mut out),
-            Input::Loaded { doc, entries } => self.on_loaded(now, doc, entries, &mut out),
-            Input::Open { doc } => self.on_open(now, doc, &mut out),
-            Input::AccessDecided { conn, doc, access } => self.on_access_decided(now, conn, doc, access, &mut out),
-            Input::Broadcast { doc, data } => self.on_broadcast(doc, data, &mut out),
-            Input::Tick => self.on_tick(now, &mut out),
+        self.dispatch(now, input, &mut out);
+        out
+    }
+
+    /// Feeds several events in, as [`Repo::handle`] would one after the
+    /// other, except that each (peer, document) pair gets at most one sync
+    /// message, generated once the last event is handled, carrying
+    /// everything it lacks by then. A relay fed a burst (one writer's
+    /// changes, many readers' acknowledgements) generates one message per
+    /// reader instead of one per reader and change; writes still come
+    /// before any message that advertises what they hold.
+    pub fn handle_batch(&mut self, now: UnixMillis, inputs: Vec<Input>) -> Vec<Output> {
+        let mut out = Vec::new();
+        self.deferred = Some(Vec::new());
+        for input in inputs {
+            self.dispatch(now, input, &mut out);
+        }
+        for (conn, doc) in self.deferred.take().unwrap_or_default() {
+            self.sync_peer(conn, &doc, &mut out);
         }
         out
+    }
+
+    fn dispatch(&mut self, now: UnixMillis, input: Input, out: &mut Vec<Output>) {
+        match input {
+            Input::Connected { conn, direction, expected_peer } => {
+                self.on_connected(now, conn, direction, expected_peer, out)
+            }
+            Input::Received { conn, bytes } => self.on_received(now, conn, &bytes, out),
+            Input::Disconnected { conn } => self.forget_conn(conn, out),
+            Input::Loaded { doc, entries } => self.on_loaded(now, doc, entries, out),
+            Input::Open { doc } => self.on_open(now, doc, out),
+            Input::AccessDecided { conn, doc, access } => self.on_access_decided(now, conn, doc, access, out),
+            Input::Broadcast { doc, data } => self.on_broadcast(doc, data, out),
+            Input::Tick => self.on_tick(now, out),
+        }
     }
 
     /// Creates a new document from random id bytes passed in by the driver,
@@ -1212,6 +1239,12 @@ impl Repo {
 
     /// Generates the next sync message for one pair, if any is due.
     fn sync_peer(&mut self, conn: ConnId, doc: &DocumentId, out: &mut Vec<Output>) {
+        if let Some(deferred) = self.deferred.as_mut() {
+            if !deferred.iter().any(|(c, d)| *c == conn && d == doc) {
+                deferred.push((conn, doc.clone()));
+            }
+            return;
+        }
         self.ensure_sync_state(conn, doc);
         let Some(DocPhase::Ready(ready)) = self.docs.get(doc).map(|d| &d.phase) else { return };
         let Some(state) = self.conns.get_mut(&conn) else { return };

@@ -141,6 +141,18 @@ pub struct StorageWrite {
     pub delete: Vec<StorageKey>,
 }
 
+impl StorageWrite {
+    /// Whether the write puts or deletes any part of a document (a chunk),
+    /// rather than only sync states or the storage id. A driver must not
+    /// advertise a change before the write holding it is durable; a write
+    /// of sync states alone is advisory (losing it costs a longer sync,
+    /// never a change), so nothing needs to wait for it.
+    pub fn holds_document_data(&self) -> bool {
+        let is_chunk = |key: &StorageKey| key.as_chunk().is_some();
+        self.put.iter().any(|(key, _)| is_chunk(key)) || self.delete.iter().any(is_chunk)
+    }
+}
+
 /// The state of one document on disk, as far as this process knows it.
 ///
 /// Only chunks this process loaded or wrote are ever deleted, so several
@@ -370,6 +382,22 @@ mod tests {
         tx.commit();
         let write = loaded.on_disk.save(&id, &loaded.doc).expect("save");
         assert!(!write.delete.contains(&bad));
+    }
+
+    #[test]
+    fn only_writes_of_chunks_hold_document_data() {
+        let id = DocumentId::from_bytes(&[9; 16]).expect("id");
+        let remote = StorageId::from_random([7; 16]);
+        let mut disk = OnDisk::default();
+        let first = disk.save(&id, &doc_with(1)).expect("a snapshot");
+        assert!(first.holds_document_data());
+        let state = StorageWrite { put: vec![(StorageKey::sync_state(&id, &remote), vec![1])], delete: Vec::new() };
+        assert!(!state.holds_document_data());
+        let id_only = StorageWrite { put: vec![(StorageKey::storage_id(), b"x".to_vec())], delete: Vec::new() };
+        assert!(!id_only.holds_document_data());
+        let compaction_delete =
+            StorageWrite { put: Vec::new(), delete: vec![StorageKey::chunk(&id, ChunkKind::Incremental, "ab")] };
+        assert!(compaction_delete.holds_document_data());
     }
 
     #[test]

@@ -49,9 +49,10 @@ fn action() -> impl Strategy<Value = Action> {
     ]
 }
 
-fn run(actions: &[Action]) -> Result<(), TestCaseError> {
+fn run(actions: &[Action], batch_relay: bool) -> Result<(), TestCaseError> {
     let names = ["alice", "bob", "carol"];
     let mut sim = Sim::new(&names[..CLIENTS]);
+    sim.batch_relay = batch_relay;
     let docs: Vec<_> = DOCS.iter().map(|d| sim.create(1, d)).collect();
     for client in 2..=CLIENTS {
         for doc in &docs {
@@ -109,6 +110,15 @@ proptest! {
 
     #[test]
     fn replicas_converge_and_lose_nothing(actions in proptest::collection::vec(action(), 0..40)) {
-        run(&actions)?;
+        run(&actions, false)?;
+    }
+
+    /// The same with the relay taking each round's frames as one batch
+    /// (`Repo::handle_batch`, what the hub does under load).
+    #[test]
+    fn replicas_converge_and_lose_nothing_with_a_batching_relay(
+        actions in proptest::collection::vec(action(), 0..40),
+    ) {
+        run(&actions, true)?;
     }
 }

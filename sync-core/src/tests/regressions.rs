@@ -287,3 +287,46 @@ fn hostile_have_and_need_lists_do_not_break_the_relay() {
     sim.run_until_quiet();
     assert_eq!(sim.heads(RELAY, &agenda), sim.heads(1, &agenda), "the relay still serves alice");
 }
+
+/// A relay fed a burst as one batch (`Repo::handle_batch`, what the hub
+/// does with the frames waiting in its queue) sends each reader one sync
+/// message carrying every change of the burst, instead of one per change,
+/// and the readers end up with the writer's document.
+#[test]
+fn a_batching_relay_sends_each_reader_one_message_per_burst() {
+    use super::sim::{RELAY, Sim};
+
+    let mut sim = Sim::new(&["alice", "bob", "carol"]);
+    let (alice, bob, carol) = (sim.node("alice"), sim.node("bob"), sim.node("carol"));
+    let doc = sim.create(alice, "rafale");
+    sim.run_until_quiet();
+    sim.open(bob, &doc);
+    sim.open(carol, &doc);
+    sim.run_until_quiet();
+    sim.batch_relay = true;
+
+    // Alice's five changes are queued towards the relay before it reads any.
+    for i in 0..5 {
+        sim.put(alice, &doc, &format!("k{i}"), "v");
+    }
+    sim.steps(1);
+    for reader in [bob, carol] {
+        let queued = &sim.links.iter().find(|l| l.client == reader).expect("a link").to_client;
+        assert_eq!(queued.len(), 1, "one sync message for the burst, not one per change");
+    }
+    sim.run_until_quiet();
+    let heads = sim.heads(alice, &doc);
+    assert_eq!(sim.heads(bob, &doc), heads);
+    assert_eq!(sim.heads(carol, &doc), heads);
+
+    // Without batching, the same burst costs a message per change.
+    sim.batch_relay = false;
+    for i in 5..10 {
+        sim.put(alice, &doc, &format!("k{i}"), "v");
+    }
+    let before = sim.kinds(RELAY, bob).len();
+    sim.run_until_quiet();
+    let sent = sim.kinds(RELAY, bob).len() - before;
+    assert!(sent >= 5, "one message per change without batching: {sent}");
+    assert_eq!(sim.heads(bob, &doc), sim.heads(alice, &doc));
+}

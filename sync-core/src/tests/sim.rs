@@ -61,6 +61,9 @@ pub(crate) struct Sim {
     pub(crate) trace: Vec<(NodeId, NodeId, String)>,
     /// Bytes delivered over all links.
     pub(crate) bytes_on_wire: usize,
+    /// Whether the relay takes each round's frames as one batch
+    /// ([`Repo::handle_batch`]), as Essaim's hub does under load.
+    pub(crate) batch_relay: bool,
 }
 
 fn actor_for(name: &str, restarts: u8) -> ActorId {
@@ -154,8 +157,14 @@ impl Sim {
     pub(crate) fn new(clients: &[&str]) -> Sim {
         let mut nodes = vec![Node::start("relay", true, BTreeMap::new(), 0)];
         nodes.extend(clients.iter().map(|name| Node::start(name, false, BTreeMap::new(), 0)));
-        let mut sim =
-            Sim { now: UnixMillis(1_700_000_000_000), nodes, links: Vec::new(), trace: Vec::new(), bytes_on_wire: 0 };
+        let mut sim = Sim {
+            now: UnixMillis(1_700_000_000_000),
+            nodes,
+            links: Vec::new(),
+            trace: Vec::new(),
+            bytes_on_wire: 0,
+            batch_relay: false,
+        };
         for client in 1..=clients.len() {
             sim.links.push(Link {
                 client,
@@ -330,10 +339,18 @@ impl Sim {
     /// node. Returns whether anything happened.
     fn step(&mut self) -> bool {
         let mut moved = false;
+        let mut batch = Vec::new();
         for i in 0..self.links.len() {
             let (client, relay_conn, client_conn) =
                 (self.links[i].client, self.links[i].relay_conn, self.links[i].client_conn);
-            if let Some(bytes) = self.links[i].to_relay.pop_front() {
+            if self.batch_relay {
+                // Everything this client sent so far, in order.
+                while let Some(bytes) = self.links[i].to_relay.pop_front() {
+                    moved = true;
+                    self.record(client, RELAY, &bytes);
+                    batch.push(Input::Received { conn: relay_conn, bytes });
+                }
+            } else if let Some(bytes) = self.links[i].to_relay.pop_front() {
                 moved = true;
                 self.deliver(client, RELAY, relay_conn, bytes);
             }
@@ -341,6 +358,11 @@ impl Sim {
                 moved = true;
                 self.deliver(RELAY, client, client_conn, bytes);
             }
+        }
+        if !batch.is_empty() {
+            self.now = UnixMillis(self.now.0 + STEP_MS);
+            let outputs = self.nodes[RELAY].repo.handle_batch(self.now, batch);
+            self.carry_out(RELAY, outputs);
         }
         for node in 0..self.nodes.len() {
             if let Some(input) = self.nodes[node].pending.pop_front() {
@@ -352,10 +374,14 @@ impl Sim {
     }
 
     fn deliver(&mut self, from: NodeId, to: NodeId, conn: ConnId, bytes: Vec<u8>) {
-        let kind = crate::Message::decode(&bytes).map(|m| m.kind().to_owned()).unwrap_or_else(|e| format!("?{e}"));
+        self.record(from, to, &bytes);
+        self.input(to, Input::Received { conn, bytes });
+    }
+
+    fn record(&mut self, from: NodeId, to: NodeId, bytes: &[u8]) {
+        let kind = crate::Message::decode(bytes).map(|m| m.kind().to_owned()).unwrap_or_else(|e| format!("?{e}"));
         self.trace.push((from, to, kind));
         self.bytes_on_wire += bytes.len();
-        self.input(to, Input::Received { conn, bytes });
     }
 
     /// A document id from a short name, stable across runs.
