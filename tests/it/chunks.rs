@@ -18,25 +18,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinHandle;
 
-use crate::support::{Relay, Rng, WAIT, start_relay, start_relay_with, stored_rows};
-
-/// `GET path` over HTTP/1.1 with extra headers: (status, head, body bytes).
-async fn get(addr: SocketAddr, path: &str, headers: &[(&str, &str)]) -> (u16, String, Vec<u8>) {
-    let exchange = async {
-        let mut stream = TcpStream::connect(addr).await.expect("connect");
-        let extra: String = headers.iter().map(|(k, v)| format!("{k}: {v}\r\n")).collect();
-        let request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\n{extra}Connection: close\r\n\r\n");
-        stream.write_all(request.as_bytes()).await.expect("write request");
-        let mut response = Vec::new();
-        stream.read_to_end(&mut response).await.expect("read response");
-        response
-    };
-    let response = tokio::time::timeout(WAIT, exchange).await.expect("HTTP answer in time");
-    let split = response.windows(4).position(|w| w == b"\r\n\r\n").expect("a response head");
-    let head = String::from_utf8_lossy(&response[..split]).into_owned();
-    let status = head.split(' ').nth(1).and_then(|s| s.parse().ok()).expect("status code");
-    (status, head, response[split + 4..].to_vec())
-}
+use crate::support::{Relay, Rng, WAIT, http_get_bytes, start_relay, start_relay_with, stored_rows};
 
 /// A response header's value (names are case-insensitive).
 fn header(head: &str, name: &str) -> Option<String> {
@@ -65,7 +47,7 @@ fn stored_chunks(data: &std::path::Path, doc: &DocumentId) -> BTreeSet<(String, 
 }
 
 async fn listing(addr: SocketAddr, doc: &DocumentId, query: &str) -> (u16, BTreeSet<(String, String, usize)>) {
-    let (status, head, body) = get(addr, &format!("/d/{doc}/chunks{query}"), &[]).await;
+    let (status, head, body) = http_get_bytes(addr, &format!("/d/{doc}/chunks{query}"), &[]).await;
     if status != 200 {
         return (status, BTreeSet::new());
     }
@@ -161,7 +143,7 @@ async fn chunks_are_listed_and_served_with_byte_ranges() {
     let sync_state = rows.keys().find(|k| k.starts_with(&format!("{doc}/sync-state/"))).expect("a sync state");
     assert_eq!(listing(relay.addr, &doc, "").await, (200, stored.clone()));
     // With the relay's storage id, as in its `peer` message.
-    let (_, head, _) = get(relay.addr, &format!("/d/{doc}/chunks"), &[]).await;
+    let (_, head, _) = http_get_bytes(relay.addr, &format!("/d/{doc}/chunks"), &[]).await;
     let storage_id = String::from_utf8(rows["storage-adapter-id"].clone()).expect("text");
     assert_eq!(header(&head, "essaim-storage-id"), Some(storage_id), "{head}");
 
@@ -171,7 +153,7 @@ async fn chunks_are_listed_and_served_with_byte_ranges() {
     let etag = format!("\"{name}\"");
 
     // Whole, never compressed even when asked.
-    let (status, head, body) = get(relay.addr, &path, &[("Accept-Encoding", "gzip, br")]).await;
+    let (status, head, body) = http_get_bytes(relay.addr, &path, &[("Accept-Encoding", "gzip, br")]).await;
     assert_eq!((status, body.len()), (200, len), "{head}");
     assert_eq!(body, bytes);
     assert_eq!(header(&head, "etag"), Some(etag.clone()), "{head}");
@@ -187,17 +169,18 @@ async fn chunks_are_listed_and_served_with_byte_ranges() {
     ] {
         let mut headers = vec![("Range", range), ("Accept-Encoding", "gzip")];
         headers.extend(if_range.map(|v| ("If-Range", v)));
-        let (status, head, body) = get(relay.addr, &path, &headers).await;
+        let (status, head, body) = http_get_bytes(relay.addr, &path, &headers).await;
         assert_eq!(status, 206, "{range}: {head}");
         assert_eq!(header(&head, "content-range"), Some(format!("bytes {first}-{last}/{len}")), "{head}");
         assert_eq!(body, bytes[first..=last], "{range}");
     }
     // If-Range naming another version: the whole chunk.
-    let (status, _, body) = get(relay.addr, &path, &[("Range", "bytes=100-"), ("If-Range", "\"other\"")]).await;
+    let (status, _, body) =
+        http_get_bytes(relay.addr, &path, &[("Range", "bytes=100-"), ("If-Range", "\"other\"")]).await;
     assert_eq!((status, body.len()), (200, len));
     // Past the end.
     let past = format!("bytes={len}-");
-    let (status, head, _) = get(relay.addr, &path, &[("Range", &past)]).await;
+    let (status, head, _) = http_get_bytes(relay.addr, &path, &[("Range", &past)]).await;
     assert_eq!(status, 416, "{head}");
     assert_eq!(header(&head, "content-range"), Some(format!("bytes */{len}")), "{head}");
 
@@ -214,7 +197,7 @@ async fn chunks_are_listed_and_served_with_byte_ranges() {
         "/d/not-a-document/chunks".to_owned(),
         format!("/d/{doc}/chunks/snapshot/..%2F..%2Fx"),
     ] {
-        let (status, _, _) = get(relay.addr, &path, &[]).await;
+        let (status, _, _) = http_get_bytes(relay.addr, &path, &[]).await;
         assert_eq!(status, 404, "{path}");
     }
     relay.stop().await;
@@ -244,28 +227,29 @@ async fn chunks_need_the_same_invitations_as_sync() {
         assert_eq!(listing(relay.addr, &ours, &query).await, (200, stored.clone()), "{query}");
     }
     let (_, name, _) = stored.first().expect("a chunk").clone();
-    let (status, _, _) = get(relay.addr, &format!("/d/{ours}/chunks/snapshot/{name}?token={resident}"), &[]).await;
+    let (status, _, _) =
+        http_get_bytes(relay.addr, &format!("/d/{ours}/chunks/snapshot/{name}?token={resident}"), &[]).await;
     assert_eq!(status, 200);
 
     // Another territory's invitation: the same 404 as no document at all.
     let unknown = DocumentId::from_bytes(&[9; 16]).expect("id");
-    let (status, _, absent) = get(relay.addr, &format!("/d/{unknown}/chunks?token={elsewhere}"), &[]).await;
+    let (status, _, absent) = http_get_bytes(relay.addr, &format!("/d/{unknown}/chunks?token={elsewhere}"), &[]).await;
     assert_eq!(status, 404);
     for path in
         [format!("/d/{ours}/chunks?token={elsewhere}"), format!("/d/{ours}/chunks/snapshot/{name}?token={elsewhere}")]
     {
-        let (status, _, body) = get(relay.addr, &path, &[]).await;
+        let (status, _, body) = http_get_bytes(relay.addr, &path, &[]).await;
         assert_eq!((status, &body), (404, &absent), "{path}");
     }
     // No token, or a bad one: 401 like `/sync`, counted toward its limit.
     let bad = format!("{}.{}", "0".repeat(16), "0".repeat(32));
     for query in [String::new(), format!("?token={bad}"), format!("?token={resident},{bad}")] {
-        let (status, _, _) = get(relay.addr, &format!("/d/{ours}/chunks{query}"), &[]).await;
+        let (status, _, _) = http_get_bytes(relay.addr, &format!("/d/{ours}/chunks{query}"), &[]).await;
         assert_eq!(status, 401, "{query:?}");
     }
     let mut statuses = Vec::new();
     for _ in 0..8 {
-        statuses.push(get(relay.addr, &format!("/d/{ours}/chunks?token={bad}"), &[]).await.0);
+        statuses.push(http_get_bytes(relay.addr, &format!("/d/{ours}/chunks?token={bad}"), &[]).await.0);
     }
     assert_eq!(statuses.last(), Some(&429), "{statuses:?}");
     relay.stop().await;

@@ -76,6 +76,14 @@ pub async fn http_get(addr: SocketAddr, path: &str) -> (u16, String) {
 
 /// `GET path` with extra request headers: (status, response head, body).
 pub async fn http_get_with(addr: SocketAddr, path: &str, headers: &[(&str, &str)]) -> (u16, String, String) {
+    let (status, head, body) = http_get_bytes(addr, path, headers).await;
+    // A compressed body is not text; its head still is.
+    (status, head, String::from_utf8_lossy(&body).into_owned())
+}
+
+/// `GET path` with extra request headers: (status, response head, body
+/// bytes).
+pub async fn http_get_bytes(addr: SocketAddr, path: &str, headers: &[(&str, &str)]) -> (u16, String, Vec<u8>) {
     let exchange = async {
         let mut stream = TcpStream::connect(addr).await.expect("connect");
         let extra: String = headers.iter().map(|(k, v)| format!("{k}: {v}\r\n")).collect();
@@ -83,13 +91,13 @@ pub async fn http_get_with(addr: SocketAddr, path: &str, headers: &[(&str, &str)
         stream.write_all(request.as_bytes()).await.expect("write request");
         let mut response = Vec::new();
         stream.read_to_end(&mut response).await.expect("read response");
-        // A compressed body is not text; its head still is.
-        String::from_utf8_lossy(&response).into_owned()
+        response
     };
     let response = tokio::time::timeout(WAIT, exchange).await.expect("HTTP answer in time");
-    let status = response.split(' ').nth(1).and_then(|s| s.parse().ok()).expect("status code");
-    let (head, body) = response.split_once("\r\n\r\n").unwrap_or((response.as_str(), ""));
-    (status, head.to_owned(), body.to_owned())
+    let split = response.windows(4).position(|w| w == b"\r\n\r\n").unwrap_or(response.len());
+    let head = String::from_utf8_lossy(&response[..split]).into_owned();
+    let status = head.split(' ').nth(1).and_then(|s| s.parse().ok()).expect("status code");
+    (status, head, response.get(split + 4..).unwrap_or_default().to_vec())
 }
 
 /// One unlabelled metric from `GET /metrics`.
