@@ -112,6 +112,15 @@ pub struct Config {
     /// early. Keep it well under `max_message_bytes`: a first sync sends the
     /// whole document as changes, which take more room than the saved form.
     pub max_document_bytes: usize,
+    /// A change received from a peer is relayed to the document's other
+    /// peers at once; with an interval, at most once per interval per
+    /// document: the first change at once, those that follow within the
+    /// interval together when it ends. Under a burst each peer then gets a
+    /// few messages carrying many changes, instead of one per change, each
+    /// of which costs the relay a sync message computed over what that peer
+    /// has not acknowledged yet. 0 (the default) relays every change at
+    /// once. (automerge-repo JS waits 100 ms before every relay.)
+    pub fanout_interval_ms: u64,
 }
 
 impl Config {
@@ -130,6 +139,7 @@ impl Config {
             max_documents_per_connection: 1000,
             max_message_bytes: 64 * 1024 * 1024,
             max_document_bytes: 16 * 1024 * 1024,
+            fanout_interval_ms: 0,
         }
     }
 }
@@ -358,9 +368,21 @@ pub struct Repo {
     ephemeral_count: u64,
     /// Highest ephemeral count seen per (document, author, session).
     ephemeral_seen: HashMap<(DocumentId, PeerId, String), u64>,
+    /// When each document last relayed a change to its peers, and when it
+    /// will next (see [`Config::fanout_interval_ms`]).
+    fanout: HashMap<DocumentId, Fanout>,
     /// During [`Repo::handle_batch`]: the (connection, document) pairs to
     /// sync once the batch ends, in the order they were first due.
     deferred: Option<Vec<(ConnId, DocumentId)>>,
+}
+
+/// A document's relaying, under [`Config::fanout_interval_ms`].
+#[derive(Debug, Clone, Copy)]
+struct Fanout {
+    /// When its peers last heard of its changes.
+    last: UnixMillis,
+    /// When they will hear of those received since, if any.
+    due: Option<UnixMillis>,
 }
 
 #[derive(Debug)]
@@ -501,6 +523,7 @@ impl Repo {
             doc_conns: HashMap::new(),
             ephemeral_count: 0,
             ephemeral_seen: HashMap::new(),
+            fanout: HashMap::new(),
             deferred: None,
         };
         Ok((repo, out))
@@ -558,7 +581,8 @@ impl Repo {
             .values()
             .filter(|d| self.config.persistent && !d.locally_open && matches!(d.phase, DocPhase::Ready(_)))
             .map(|d| d.last_used.plus(self.config.unload_idle_after_ms));
-        handshakes.chain(unloads).min()
+        let fanouts = self.fanout.values().filter_map(|f| f.due);
+        handshakes.chain(unloads).chain(fanouts).min()
     }
 
     /// Feeds one event in; returns what to do, in order. Never fails and
@@ -1024,7 +1048,7 @@ impl Repo {
             d.last_used = now;
         }
         match event {
-            DocEvent::Sync { is_request, message } => self.on_sync(conn, doc, message, is_request, out),
+            DocEvent::Sync { is_request, message } => self.on_sync(now, conn, doc, message, is_request, out),
             DocEvent::Unavailable => self.on_unavailable(conn, doc, out),
             DocEvent::Ephemeral(m) => self.on_ephemeral(conn, doc, m, out),
         }
@@ -1032,6 +1056,7 @@ impl Repo {
 
     fn on_sync(
         &mut self,
+        now: UnixMillis,
         conn: ConnId,
         doc: &DocumentId,
         message: sync::Message,
@@ -1070,7 +1095,7 @@ impl Repo {
         }
         self.persist_sync_state(conn, doc, out);
         if changed {
-            self.sync_all_peers(doc, Some(conn), out);
+            self.relay_change(now, doc, conn, out);
             out.push(Output::DocumentChanged { doc: doc.clone() });
         }
         // Neither side has the document: say so, unless another peer has
@@ -1270,6 +1295,24 @@ impl Repo {
         out.push(Output::Send { conn, bytes: message.encode() });
     }
 
+    /// After `from` changed the document: the other peers hear of it now,
+    /// or when the document's fan-out interval ends.
+    fn relay_change(&mut self, now: UnixMillis, doc: &DocumentId, from: ConnId, out: &mut Vec<Output>) {
+        let interval = self.config.fanout_interval_ms;
+        if interval == 0 {
+            return self.sync_all_peers(doc, Some(from), out);
+        }
+        let fanout = self.fanout.entry(doc.clone()).or_insert(Fanout { last: UnixMillis(0), due: None });
+        if fanout.due.is_some() {
+            // Already waiting: this change goes with the others.
+        } else if fanout.last.plus(interval) <= now {
+            fanout.last = now;
+            self.sync_all_peers(doc, Some(from), out);
+        } else {
+            fanout.due = Some(fanout.last.plus(interval));
+        }
+    }
+
     /// After the document changed: every peer that touched it hears of it.
     /// This is how the relay relays.
     fn sync_all_peers(&mut self, doc: &DocumentId, except: Option<ConnId>, out: &mut Vec<Output>) {
@@ -1402,6 +1445,15 @@ impl Repo {
     }
 
     fn on_tick(&mut self, now: UnixMillis, out: &mut Vec<Output>) {
+        // Relays that waited for their interval (before any unloading).
+        let due: Vec<DocumentId> =
+            self.fanout.iter().filter(|(_, f)| f.due.is_some_and(|d| d <= now)).map(|(doc, _)| doc.clone()).collect();
+        for doc in due {
+            self.fanout.insert(doc.clone(), Fanout { last: now, due: None });
+            self.sync_all_peers(&doc, None, out);
+        }
+        let interval = self.config.fanout_interval_ms;
+        self.fanout.retain(|_, f| f.due.is_some() || f.last.plus(interval) > now);
         let late: Vec<ConnId> =
             self.conns.iter().filter(|(_, c)| c.deadline.is_some_and(|d| d <= now)).map(|(id, _)| *id).collect();
         for conn in late {
