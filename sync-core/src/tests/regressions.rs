@@ -1,12 +1,11 @@
-//! Regressions found by reviewing the core against the protocol reference.
-//! Each test failed before its fix.
-
-use std::collections::BTreeMap;
+//! Regressions found by reviewing the core against the protocol reference,
+//! and by benchmarking the relay (batching, fan-out interval). Each test
+//! failed before its fix.
 
 use automerge::sync::SyncDoc;
 use automerge::transaction::Transactable;
 
-use super::sim::{Node, RELAY, Sim};
+use super::sim::{RELAY, Sim};
 use crate::{
     Access, CloseReason, ConnId, DecodeError, Direction, EphemeralMessage, Input, Message, Output, PeerMetadata,
     SyncMessage, UnixMillis,
@@ -92,14 +91,7 @@ fn nested_maps_are_bounded_and_decode_in_linear_time() {
 #[test]
 fn a_relay_without_storage_never_unloads_its_only_copy() {
     let mut sim = Sim::new(&["alice", "bob"]);
-    let mut config = sim.nodes[RELAY].config.clone();
-    config.persistent = false;
-    sim.disconnect(1);
-    sim.disconnect(2);
-    sim.nodes[RELAY] = Node::with_config("relay", config, BTreeMap::new(), 0);
-    sim.connect(1);
-    sim.connect(2);
-    sim.run_until_quiet();
+    sim.reconfigure_relay(|config| config.persistent = false);
     let agenda = sim.create(1, "agenda");
     sim.put(1, &agenda, "titre", "Marché");
     sim.run_until_quiet();
@@ -337,14 +329,7 @@ fn a_batching_relay_sends_each_reader_one_message_per_burst() {
 #[test]
 fn a_relay_with_a_fanout_interval_relays_a_burst_together_when_it_ends() {
     let mut sim = Sim::new(&["alice", "bob"]);
-    let mut config = sim.nodes[RELAY].config.clone();
-    config.fanout_interval_ms = 1_000;
-    sim.disconnect(1);
-    sim.disconnect(2);
-    sim.nodes[RELAY] = Node::with_config("relay", config, BTreeMap::new(), 0);
-    sim.connect(1);
-    sim.connect(2);
-    sim.run_until_quiet();
+    sim.reconfigure_relay(|config| config.fanout_interval_ms = 1_000);
     let (alice, bob) = (sim.node("alice"), sim.node("bob"));
     let doc = sim.create(alice, "rafale");
     sim.run_until_quiet();

@@ -242,6 +242,22 @@ impl Sim {
         }
     }
 
+    /// Replaces the relay by a fresh one (empty storage) whose config
+    /// `change` adjusts, reconnects every client and lets them settle.
+    pub(crate) fn reconfigure_relay(&mut self, change: impl FnOnce(&mut Config)) {
+        let mut config = self.nodes[RELAY].config.clone();
+        change(&mut config);
+        let clients: Vec<NodeId> = self.links.iter().map(|l| l.client).collect();
+        for &client in &clients {
+            self.disconnect(client);
+        }
+        self.nodes[RELAY] = Node::with_config("relay", config, BTreeMap::new(), 0);
+        for client in clients {
+            self.connect(client);
+        }
+        self.run_until_quiet();
+    }
+
     /// Feeds one input to a node and carries out its outputs.
     pub(crate) fn input(&mut self, node: NodeId, input: Input) {
         self.now = UnixMillis(self.now.0 + STEP_MS);
