@@ -99,12 +99,6 @@ pub struct Config {
     pub handshake_timeout: Duration,
     /// A document unused this long is unloaded from memory. Default 60 s.
     pub unload_idle_after: Duration,
-    /// A change is relayed at once if the document relayed none in this
-    /// interval, else with the others when it ends (see
-    /// `sync_core::Config::fanout_interval_ms`). Default 20 ms: a steady
-    /// rate under 50 changes a second waits for nothing, a burst goes out
-    /// in a few messages per peer.
-    pub fanout_interval: Duration,
 }
 
 impl Config {
@@ -125,7 +119,6 @@ impl Config {
             ping_timeout: Duration::from_secs(40),
             handshake_timeout: Duration::from_secs(10),
             unload_idle_after: Duration::from_secs(60),
-            fanout_interval: Duration::from_millis(20),
         }
     }
 }
@@ -278,7 +271,6 @@ fn start_repo(config: &Config, stored_id: Option<&[u8]>) -> Result<(Repo, Vec<sy
     core.max_documents_per_connection = config.max_documents_per_connection;
     core.handshake_timeout_ms = millis(config.handshake_timeout);
     core.unload_idle_after_ms = millis(config.unload_idle_after);
-    core.fanout_interval_ms = millis(config.fanout_interval);
     // The hub decides per connection and document, from its invitation.
     core.access = sync_core::AccessPolicy::AskDriver;
     Ok(Repo::start(core, stored_id, random)?)

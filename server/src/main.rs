@@ -165,10 +165,6 @@ struct Serve {
     /// Seconds after which an unused document is unloaded from memory.
     #[arg(long, env = "ESSAIM_UNLOAD_IDLE_AFTER_SECS", default_value_t = 60)]
     unload_idle_after_secs: u64,
-    /// A change is relayed to a document's peers at once if it relayed
-    /// none this recently, else with the others when the interval ends.
-    #[arg(long, env = "ESSAIM_FANOUT_INTERVAL_MS", default_value_t = 20)]
-    fanout_interval_ms: u64,
     /// Log filter (tracing-subscriber syntax).
     #[arg(long, env = "ESSAIM_LOG", default_value = "info")]
     log: String,
@@ -305,7 +301,6 @@ async fn serve(args: Serve) -> anyhow::Result<()> {
         ping_timeout: Duration::from_secs(args.ping_timeout_secs.max(1)),
         handshake_timeout: Duration::from_secs(args.handshake_timeout_secs),
         unload_idle_after: Duration::from_secs(args.unload_idle_after_secs),
-        fanout_interval: Duration::from_millis(args.fanout_interval_ms),
     };
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await

@@ -112,15 +112,6 @@ pub struct Config {
     /// early. Keep it well under `max_message_bytes`: a first sync sends the
     /// whole document as changes, which take more room than the saved form.
     pub max_document_bytes: usize,
-    /// A change received from a peer is relayed to the document's other
-    /// peers at once; with an interval, at most once per interval per
-    /// document: the first change at once, those that follow within the
-    /// interval together when it ends. Under a burst each peer then gets a
-    /// few messages carrying many changes, instead of one per change, each
-    /// of which costs the relay a sync message computed over what that peer
-    /// has not acknowledged yet. 0 (the default) relays every change at
-    /// once. (automerge-repo JS waits 100 ms before every relay.)
-    pub fanout_interval_ms: u64,
 }
 
 impl Config {
@@ -139,7 +130,6 @@ impl Config {
             max_documents_per_connection: 1000,
             max_message_bytes: 64 * 1024 * 1024,
             max_document_bytes: 16 * 1024 * 1024,
-            fanout_interval_ms: 0,
         }
     }
 }
@@ -368,21 +358,9 @@ pub struct Repo {
     ephemeral_count: u64,
     /// Highest ephemeral count seen per (document, author, session).
     ephemeral_seen: HashMap<(DocumentId, PeerId, String), u64>,
-    /// When each document last relayed a change to its peers, and when it
-    /// will next (see [`Config::fanout_interval_ms`]).
-    fanout: HashMap<DocumentId, Fanout>,
     /// During [`Repo::handle_batch`]: the (connection, document) pairs to
     /// sync once the batch ends, in the order they were first due.
     deferred: Option<Vec<(ConnId, DocumentId)>>,
-}
-
-/// A document's relaying, under [`Config::fanout_interval_ms`].
-#[derive(Debug, Clone, Copy)]
-struct Fanout {
-    /// When its peers last heard of its changes.
-    last: UnixMillis,
-    /// When they will hear of those received since, if any.
-    due: Option<UnixMillis>,
 }
 
 #[derive(Debug)]
@@ -523,7 +501,6 @@ impl Repo {
             doc_conns: HashMap::new(),
             ephemeral_count: 0,
             ephemeral_seen: HashMap::new(),
-            fanout: HashMap::new(),
             deferred: None,
         };
         Ok((repo, out))
@@ -581,8 +558,7 @@ impl Repo {
             .values()
             .filter(|d| self.config.persistent && !d.locally_open && matches!(d.phase, DocPhase::Ready(_)))
             .map(|d| d.last_used.plus(self.config.unload_idle_after_ms));
-        let fanouts = self.fanout.values().filter_map(|f| f.due);
-        handshakes.chain(unloads).chain(fanouts).min()
+        handshakes.chain(unloads).min()
     }
 
     /// Feeds one event in; returns what to do, in order. Never fails and
@@ -595,8 +571,8 @@ impl Repo {
 
     /// Feeds several events in, as [`Repo::handle`] would one after the
     /// other, except that each (peer, document) pair gets at most one sync
-    /// message, generated once the last event is handled, carrying
-    /// everything it lacks by then. A relay fed a burst (one writer's
+    /// message, generated once the last event is handled (or before that
+    /// peer's next message is read), carrying everything it lacks by then. A relay fed a burst (one writer's
     /// changes, many readers' acknowledgements) generates one message per
     /// reader instead of one per reader and change; writes still come
     /// before any message that advertises what they hold.
@@ -604,12 +580,34 @@ impl Repo {
         let mut out = Vec::new();
         self.deferred = Some(Vec::new());
         for input in inputs {
+            if let Input::Received { conn, .. } = &input {
+                self.answer_before_next(*conn, &mut out);
+            }
             self.dispatch(now, input, &mut out);
         }
         for (conn, doc) in self.deferred.take().unwrap_or_default() {
             self.sync_peer(conn, &doc, &mut out);
         }
         out
+    }
+
+    /// In a batch, a peer's next message is read only once what it is owed
+    /// so far has been generated: Automerge takes a message with no changes
+    /// at our heads as proof the peer is in sync and would then say nothing,
+    /// so a writer whose acknowledgement of an earlier message shares a
+    /// batch with its last change would never hear that the relay has it.
+    fn answer_before_next(&mut self, conn: ConnId, out: &mut Vec<Output>) {
+        let Some(deferred) = self.deferred.as_mut() else { return };
+        let owed: Vec<DocumentId> = deferred.iter().filter(|(c, _)| *c == conn).map(|(_, d)| d.clone()).collect();
+        if owed.is_empty() {
+            return;
+        }
+        deferred.retain(|(c, _)| *c != conn);
+        let saved = self.deferred.take();
+        for doc in owed {
+            self.sync_peer(conn, &doc, out);
+        }
+        self.deferred = saved;
     }
 
     fn dispatch(&mut self, now: UnixMillis, input: Input, out: &mut Vec<Output>) {
@@ -1048,7 +1046,7 @@ impl Repo {
             d.last_used = now;
         }
         match event {
-            DocEvent::Sync { is_request, message } => self.on_sync(now, conn, doc, message, is_request, out),
+            DocEvent::Sync { is_request, message } => self.on_sync(conn, doc, message, is_request, out),
             DocEvent::Unavailable => self.on_unavailable(conn, doc, out),
             DocEvent::Ephemeral(m) => self.on_ephemeral(conn, doc, m, out),
         }
@@ -1056,7 +1054,6 @@ impl Repo {
 
     fn on_sync(
         &mut self,
-        now: UnixMillis,
         conn: ConnId,
         doc: &DocumentId,
         message: sync::Message,
@@ -1095,7 +1092,7 @@ impl Repo {
         }
         self.persist_sync_state(conn, doc, out);
         if changed {
-            self.relay_change(now, doc, conn, out);
+            self.sync_all_peers(doc, Some(conn), out);
             out.push(Output::DocumentChanged { doc: doc.clone() });
         }
         // Neither side has the document: say so, unless another peer has
@@ -1295,24 +1292,6 @@ impl Repo {
         out.push(Output::Send { conn, bytes: message.encode() });
     }
 
-    /// After `from` changed the document: the other peers hear of it now,
-    /// or when the document's fan-out interval ends.
-    fn relay_change(&mut self, now: UnixMillis, doc: &DocumentId, from: ConnId, out: &mut Vec<Output>) {
-        let interval = self.config.fanout_interval_ms;
-        if interval == 0 {
-            return self.sync_all_peers(doc, Some(from), out);
-        }
-        let fanout = self.fanout.entry(doc.clone()).or_insert(Fanout { last: UnixMillis(0), due: None });
-        if fanout.due.is_some() {
-            // Already waiting: this change goes with the others.
-        } else if fanout.last.plus(interval) <= now {
-            fanout.last = now;
-            self.sync_all_peers(doc, Some(from), out);
-        } else {
-            fanout.due = Some(fanout.last.plus(interval));
-        }
-    }
-
     /// After the document changed: every peer that touched it hears of it.
     /// This is how the relay relays.
     fn sync_all_peers(&mut self, doc: &DocumentId, except: Option<ConnId>, out: &mut Vec<Output>) {
@@ -1445,15 +1424,6 @@ impl Repo {
     }
 
     fn on_tick(&mut self, now: UnixMillis, out: &mut Vec<Output>) {
-        // Relays that waited for their interval (before any unloading).
-        let due: Vec<DocumentId> =
-            self.fanout.iter().filter(|(_, f)| f.due.is_some_and(|d| d <= now)).map(|(doc, _)| doc.clone()).collect();
-        for doc in due {
-            self.fanout.insert(doc.clone(), Fanout { last: now, due: None });
-            self.sync_all_peers(&doc, None, out);
-        }
-        let interval = self.config.fanout_interval_ms;
-        self.fanout.retain(|_, f| f.due.is_some() || f.last.plus(interval) > now);
         let late: Vec<ConnId> =
             self.conns.iter().filter(|(_, c)| c.deadline.is_some_and(|d| d <= now)).map(|(id, _)| *id).collect();
         for conn in late {

@@ -95,6 +95,12 @@ fn run(actions: &[Action], batch_relay: bool) -> Result<(), TestCaseError> {
             let content = sim.nodes[node].content(doc).expect("loaded");
             prop_assert_eq!(&content, &relay_content, "content of {} on {}", DOCS[d], sim.nodes[node].name);
         }
+        // Every client knows the relay has its changes (what the PWA shows
+        // as "aucune modification en attente").
+        for client in 1..=CLIENTS {
+            let pending = sim.nodes[client].repo.unacknowledged_changes(doc);
+            prop_assert_eq!(pending, Some(0), "{} unacknowledged on {}", DOCS[d], sim.nodes[client].name);
+        }
         let present: BTreeSet<String> = relay_content.into_iter().collect();
         let lost: Vec<&String> = written[d].difference(&present).collect();
         prop_assert!(lost.is_empty(), "lost writes in {}: {:?}", DOCS[d], lost);

@@ -1,5 +1,5 @@
 //! Regressions found by reviewing the core against the protocol reference,
-//! and by benchmarking the relay (batching, fan-out interval). Each test
+//! and by benchmarking the relay (batching). Each test
 //! failed before its fix.
 
 use automerge::sync::SyncDoc;
@@ -321,39 +321,4 @@ fn a_batching_relay_sends_each_reader_one_message_per_burst() {
     let sent = sim.kinds(RELAY, bob).len() - before;
     assert!(sent >= 5, "one message per change without batching: {sent}");
     assert_eq!(sim.heads(bob, &doc), sim.heads(alice, &doc));
-}
-
-/// With a fan-out interval, the relay passes on the first change at once
-/// and those that follow within the interval together when it ends (its
-/// next deadline), in one message per peer; nothing is lost on the way.
-#[test]
-fn a_relay_with_a_fanout_interval_relays_a_burst_together_when_it_ends() {
-    let mut sim = Sim::new(&["alice", "bob"]);
-    sim.reconfigure_relay(|config| config.fanout_interval_ms = 1_000);
-    let (alice, bob) = (sim.node("alice"), sim.node("bob"));
-    let doc = sim.create(alice, "rafale");
-    sim.run_until_quiet();
-    sim.open(bob, &doc);
-    sim.run_until_quiet();
-
-    // A quiet document: the first change goes at once.
-    sim.now = UnixMillis(sim.now.0 + 2_000);
-    sim.put(alice, &doc, "premier", "v");
-    sim.run_until_quiet();
-    assert_eq!(sim.heads(bob, &doc), sim.heads(alice, &doc), "relayed at once");
-
-    // A burst right after: held until the interval ends.
-    for i in 0..5 {
-        sim.put(alice, &doc, &format!("k{i}"), "v");
-    }
-    sim.run_until_quiet();
-    assert_ne!(sim.heads(bob, &doc), sim.heads(alice, &doc), "held for the interval");
-    let due = sim.nodes[RELAY].repo.next_deadline().expect("the relay waits for the interval");
-    let before = sim.kinds(RELAY, bob).len();
-    sim.now = due;
-    sim.input(RELAY, Input::Tick);
-    sim.run_until_quiet();
-    assert_eq!(sim.heads(bob, &doc), sim.heads(alice, &doc), "relayed when the interval ended");
-    let sent: Vec<String> = sim.kinds(RELAY, bob)[before..].to_vec();
-    assert_eq!(sent.iter().filter(|k| *k == "sync").count(), 1, "one message for the burst: {sent:?}");
 }
