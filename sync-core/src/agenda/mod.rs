@@ -24,6 +24,8 @@ pub use edit::{Collection, Edit, EditError};
 pub use schema::*;
 
 pub(crate) use edit::{SUIVI, appliquer};
+#[cfg(test)]
+pub(crate) use tree::ENTREES_MAX as ENTREES_MAX_POUR_TESTS;
 
 /// Who wrote one of several concurrent values, and when.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -211,7 +213,9 @@ pub fn lire(doc: &Automerge) -> Agenda {
     let mut erreurs = Erreurs::default();
     let racine = tree::Chemin::RACINE;
     let mut agenda = Agenda::default();
-    if let Some(champs) = fiche::<Profil>(&mut l, &ROOT, &racine, "profil", 1) {
+    let connus = schema::champs_connus::<Profil>();
+    let cles: Vec<&str> = connus.iter().map(String::as_str).collect();
+    if let Some(champs) = fiche(&mut l, &ROOT, &racine, "profil", 1, &cles) {
         agenda.profil = typed("profil", Value::Object(champs), &mut erreurs);
     }
     agenda.actions = collection(&mut l, Collection::Actions.path(), &mut erreurs);
@@ -285,23 +289,22 @@ fn typed<T: serde::de::DeserializeOwned>(chemin: &str, value: Value, erreurs: &m
 /// The schema's fields of the map at `cle` in `parent` (a record or the
 /// profile, at depth `profondeur`), if it is a map. Concurrent creations of
 /// it are recorded as a conflict.
-fn fiche<T: Default + Serialize>(
+fn fiche(
     l: &mut tree::Lecteur<'_, Automerge>,
     parent: &ObjId,
     chemin_parent: &tree::Chemin<'_>,
     cle: &str,
     profondeur: usize,
+    cles: &[&str],
 ) -> Option<serde_json::Map<String, Value>> {
-    let connus = schema::champs_connus::<T>();
-    let cles: Vec<&str> = connus.iter().map(String::as_str).collect();
     let chemin = chemin_parent.sous(cle);
     let tous = l.tous(parent, cle);
     let (gagnant, obj) = tous.last()?;
     if tous.len() > 1 {
-        l.conflit(&chemin, profondeur, &tous, Some(&cles));
+        l.conflit(&chemin, profondeur, &tous, Some(cles));
     }
     matches!(gagnant, automerge::Value::Object(automerge::ObjType::Map))
-        .then(|| l.champs(obj, &chemin, profondeur, &cles, true))
+        .then(|| l.champs(obj, &chemin, profondeur, cles, true))
 }
 
 /// The live records of a collection (tombstones left out), read through
@@ -318,6 +321,8 @@ fn collection<T: serde::de::DeserializeOwned + Default + Serialize>(
     let racine = tree::Chemin::RACINE;
     let conteneur = racine.sous(&nom);
     let profondeur = path.len() + 1;
+    let connus = schema::champs_connus::<T>();
+    let cles: Vec<&str> = connus.iter().map(String::as_str).collect();
     let mut invalides = 0;
     let entrees = l.entrees(&parent, &conteneur, |id| {
         let ok = identifiant_valide(id);
@@ -330,7 +335,7 @@ fn collection<T: serde::de::DeserializeOwned + Default + Serialize>(
         erreurs.push(format!("{nom} : {invalides} enregistrements sous un identifiant invalide, ignorés"));
     }
     for id in entrees {
-        let Some(champs) = fiche::<T>(l, &parent, &conteneur, &id, profondeur) else {
+        let Some(champs) = fiche(l, &parent, &conteneur, &id, profondeur, &cles) else {
             erreurs.push(format!("{nom}/{id} : un enregistrement est un objet"));
             continue;
         };

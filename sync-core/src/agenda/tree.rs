@@ -178,8 +178,10 @@ impl<'d, R: ReadDoc> Lecteur<'d, R> {
     }
 
     /// Reads only the keys `cles` of the map `obj` (at depth `profondeur`),
-    /// as a JSON object; absent keys are left out. Other keys of the map
-    /// are never looked at.
+    /// as a JSON object; absent keys are left out. The values of other keys
+    /// are never read; at most [`ENTREES_MAX`] keys of the map are looked
+    /// at, so a record padded with unknown keys may lose its own fields (it
+    /// is then left out as invalid), never the reader's time.
     pub(crate) fn champs(
         &mut self,
         obj: &ObjId,
@@ -190,16 +192,23 @@ impl<'d, R: ReadDoc> Lecteur<'d, R> {
     ) -> Map<String, Value> {
         let doc = self.doc;
         let mut out = Map::new();
-        for cle in cles {
-            let tous = doc.get_all(obj, *cle).unwrap_or_default();
-            // The winner is the last value, as `get` and `map_range` show it.
-            let Some((gagnant, id)) = tous.last() else { continue };
+        for (vus, item) in doc.map_range(obj, ..).enumerate() {
+            if vus == ENTREES_MAX {
+                self.omis(chemin, |o| &mut o.entrees);
+                break;
+            }
+            let cle = item.key.as_ref();
+            if !cles.contains(&cle) {
+                continue;
+            }
             let sous = chemin.sous(cle);
-            if conflits && tous.len() > 1 {
+            if conflits && item.conflict {
+                let tous = doc.get_all(obj, cle).unwrap_or_default();
                 self.conflit(&sous, profondeur + 1, &tous, None);
             }
-            if let Some(v) = self.valeur(gagnant, id, &sous, profondeur + 1, conflits) {
-                out.insert((*cle).to_owned(), v);
+            let valeur = AmValue::from(item.value.clone());
+            if let Some(v) = self.valeur(&valeur, &item.id(), &sous, profondeur + 1, conflits) {
+                out.insert(cle.to_owned(), v);
             }
         }
         out
