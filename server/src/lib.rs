@@ -11,8 +11,11 @@
 //!   (+ keepalive)                their Write commits)               loads)
 //! ```
 //!
-//! - `app.rs`: routes (`/sync`, `/healthz`, `/metrics`, the web app) and the
-//!   per-connection reader and writer tasks, which only move bytes.
+//! - `listen.rs`: the accept loop, with header and idle timeouts and
+//!   connection caps (global, per address).
+//! - `app.rs`: routes (`/sync`, `/healthz`, the web app; `/metrics` on its
+//!   own address), the security headers, and the per-connection reader and
+//!   writer tasks, which only move bytes.
 //! - `gate.rs`: the invitation token check at the upgrade, rate-limited.
 //! - `feeds.rs`: the public agenda feeds (ICS, JSON-LD, HTML) over HTTP.
 //! - `chunks.rs`: a document's stored chunks over HTTP (`/d/…`), with
