@@ -286,7 +286,9 @@ pub async fn run_with_metrics(
     let local = listener.local_addr().map_err(RunError::Serve)?;
     let feeds =
         feeds::FeedState::new(&config, state.gate.clone(), invitations.clone(), public_url, local, metrics.clone());
-    let metrics_router = app::metrics_router(state.clone());
+    // Only when served: the router holds the state, whose `alive` sender
+    // shutdown waits for.
+    let metrics_router = metrics_listener.as_ref().map(|_| app::metrics_router(state.clone()));
     let router = app::secured(app::router(state, config.web_dir.clone()).merge(feeds::routes(feeds)));
     let limits = listen::Limits {
         header_read_timeout: config.header_read_timeout,
@@ -303,7 +305,7 @@ pub async fn run_with_metrics(
     }
     let (stop_http, http_stopped) = tokio::sync::oneshot::channel::<()>();
     let (stop_metrics, metrics_stopped) = tokio::sync::oneshot::channel::<()>();
-    if let Some(metrics_listener) = metrics_listener {
+    if let (Some(metrics_listener), Some(metrics_router)) = (metrics_listener, metrics_router) {
         let address = metrics_listener.local_addr().map_err(RunError::Serve)?;
         tracing::info!(%address, "serving /metrics");
         let served = listen::serve(metrics_listener, metrics_router, limits.clone(), metrics.clone(), async move {
