@@ -14,5 +14,6 @@ mod relay;
 mod reseau;
 mod rythme_oracle;
 mod securite_flux;
+mod securite_http;
 mod shaper;
 mod support;
