@@ -13,5 +13,6 @@ mod interop;
 mod relay;
 mod reseau;
 mod rythme_oracle;
+mod securite_protocole;
 mod shaper;
 mod support;
