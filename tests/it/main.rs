@@ -15,5 +15,6 @@ mod reseau;
 mod rythme_oracle;
 mod securite_flux;
 mod securite_http;
+mod securite_protocole;
 mod shaper;
 mod support;
