@@ -10,7 +10,7 @@ use crate::Target;
 
 /// The `fuzz/` directory.
 pub fn fuzz_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz")
 }
 
 /// Files of `fuzz/<kind>/<target>/`, sorted by name, with their bytes; none

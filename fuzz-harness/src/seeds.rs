@@ -314,7 +314,7 @@ fn exchange_more(relay: &mut Relay, conn: ConnId, client: &mut Client, act: impl
 
 /// The golden frames of `sync-core/tests/fixtures/wire`, by file name.
 pub fn wire_fixtures() -> Vec<(String, Vec<u8>)> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../sync-core/tests/fixtures/wire");
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../sync-core/tests/fixtures/wire");
     let mut fixtures: Vec<(String, Vec<u8>)> = std::fs::read_dir(&dir)
         .expect("the wire fixtures are in the repository")
         .filter_map(Result::ok)
@@ -409,10 +409,11 @@ pub fn all() -> Vec<(Target, String, Vec<u8>)> {
     for (target, name, steps) in relay_seeds {
         // Frames seen by the relays also seed the decoder.
         for (i, step) in steps.iter().enumerate() {
-            if let Step::Frame(bytes) = step {
-                if !name.starts_with("fixture-") && !name.ends_with("-reconnect") {
-                    seeds.push((Target::WireDecode, format!("{}-{name}-{i}", target.name()), bytes.clone()));
-                }
+            if let Step::Frame(bytes) = step
+                && !name.starts_with("fixture-")
+                && !name.ends_with("-reconnect")
+            {
+                seeds.push((Target::WireDecode, format!("{}-{name}-{i}", target.name()), bytes.clone()));
             }
         }
         let mut input = relay::encode_steps(&steps);
