@@ -165,6 +165,23 @@ struct Serve {
     /// Seconds after which an unused document is unloaded from memory.
     #[arg(long, env = "ESSAIM_UNLOAD_IDLE_AFTER_SECS", default_value_t = 60)]
     unload_idle_after_secs: u64,
+    /// Most payload bytes of websocket messages still arriving, all
+    /// connections together; a frame past it closes its connection (1013,
+    /// retry later).
+    #[arg(long, env = "ESSAIM_MAX_INBOUND_BYTES", default_value_t = 128 * 1024 * 1024)]
+    max_inbound_bytes: usize,
+    /// Seconds a websocket message has from its first byte to its last,
+    /// pings and pongs in between included; then its connection closes.
+    #[arg(long, env = "ESSAIM_MESSAGE_TIMEOUT_SECS", default_value_t = 60)]
+    message_timeout_secs: u64,
+    /// Most open websocket connections from one address (an IPv6 /64);
+    /// more are answered HTTP 429.
+    #[arg(long, env = "ESSAIM_MAX_CONNECTIONS_PER_ADDRESS", default_value_t = 100)]
+    max_connections_per_address: usize,
+    /// Most open websocket connections holding one invitation; more are
+    /// answered HTTP 429.
+    #[arg(long, env = "ESSAIM_MAX_CONNECTIONS_PER_INVITATION", default_value_t = 1000)]
+    max_connections_per_invitation: usize,
     /// Log filter (tracing-subscriber syntax).
     #[arg(long, env = "ESSAIM_LOG", default_value = "info")]
     log: String,
@@ -301,6 +318,10 @@ async fn serve(args: Serve) -> anyhow::Result<()> {
         ping_timeout: Duration::from_secs(args.ping_timeout_secs.max(1)),
         handshake_timeout: Duration::from_secs(args.handshake_timeout_secs),
         unload_idle_after: Duration::from_secs(args.unload_idle_after_secs),
+        max_inbound_bytes: args.max_inbound_bytes,
+        message_timeout: Duration::from_secs(args.message_timeout_secs.max(1)),
+        max_connections_per_address: args.max_connections_per_address,
+        max_connections_per_invitation: args.max_connections_per_invitation,
     };
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
