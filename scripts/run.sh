@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # Builds and runs Essaim. The README's run command.
-# With no arguments: the relay on 127.0.0.1:3030, data in ./data, open mode
-# (access control does not exist yet), serving the PWA built in web/dist. Arguments are passed to `essaim`
-# instead, e.g. `./scripts/run.sh serve --open --listen 0.0.0.0:3030`, or
-# `./scripts/run.sh --help`.
+# With no arguments: the relay on 127.0.0.1:3030, data in ./data, serving the
+# PWA built in web/dist, in open mode (--open): anyone who reaches it reads and
+# writes every document without an invitation, which is fine on your own
+# machine only. Without --open, only holders of an invitation link get in
+# (`essaim territory create`, `essaim invite`). Arguments are passed to
+# `essaim` instead, e.g. `./scripts/run.sh serve --listen 0.0.0.0:3030
+# --url https://agenda.example.org`, or `./scripts/run.sh --help`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

@@ -34,14 +34,16 @@ async fn run(writers: usize, changes: usize) -> anyhow::Result<()> {
     let data = tempfile::TempDir::new()?;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
+    let metrics = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let metrics_addr = metrics.local_addr()?;
     let mut config = server::Config::new(data.path());
     config.open = true;
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let relay = tokio::spawn(server::run(listener, config, async move {
+    let relay = tokio::spawn(server::run_with_metrics(listener, Some(metrics), config, async move {
         let _ = stopped.await;
     }));
     let url = format!("ws://{addr}/sync");
-    let before = commits(addr).await?;
+    let before = commits(metrics_addr).await?;
 
     let started = Instant::now();
     let mut tasks = Vec::new();
@@ -66,7 +68,7 @@ async fn run(writers: usize, changes: usize) -> anyhow::Result<()> {
         latencies.extend(task.await??);
     }
     let elapsed = started.elapsed();
-    let after = commits(addr).await?;
+    let after = commits(metrics_addr).await?;
     let _ = stop.send(());
     relay.await??;
 

@@ -84,7 +84,8 @@ const READ_BUFFER: usize = 4 * 1024;
 const WRITE_BUFFER: usize = 8 * 1024;
 
 /// The routes: `/sync`, `/invitation`, the documents' chunks under `/d/`
-/// (see [`crate::chunks`]), `/healthz`, `/metrics`, and the web app at `/`.
+/// (see [`crate::chunks`]), `/healthz`, and the web app at `/`. `/metrics`
+/// is not among them: see [`metrics_router`].
 pub(crate) fn router(state: AppState, web: Option<PathBuf>) -> Router {
     let router = Router::new()
         .route("/sync", get(sync))
@@ -92,7 +93,6 @@ pub(crate) fn router(state: AppState, web: Option<PathBuf>) -> Router {
         .route("/d/{doc}/chunks", get(crate::chunks::list))
         .route("/d/{doc}/chunks/{kind}/{name}", get(crate::chunks::chunk))
         .route("/healthz", get(healthz))
-        .route("/metrics", get(metrics))
         .with_state(state);
     match web {
         Some(dir) => {
@@ -114,6 +114,50 @@ async fn cache_headers(request: axum::extract::Request, next: axum::middleware::
     let mut response = next.run(request).await;
     let value = if immutable { "public, max-age=31536000, immutable" } else { "no-cache" };
     response.headers_mut().insert(axum::http::header::CACHE_CONTROL, axum::http::HeaderValue::from_static(value));
+    response
+}
+
+/// `GET /metrics` alone, for the separate metrics address
+/// (`--metrics-listen`): the counters tell load, errors and connection
+/// counts, which the public has no need of.
+pub(crate) fn metrics_router(state: AppState) -> Router {
+    secured(Router::new().route("/metrics", get(metrics)).with_state(state))
+}
+
+/// The Content-Security-Policy of everything the relay serves that sets
+/// none of its own: the PWA's needs and nothing more. Scripts and styles
+/// from the relay's origin only (no inline script can run, so an injected
+/// link or markup cannot run script where the app keeps every territory's
+/// tokens); `'wasm-unsafe-eval'` lets the app compile its own WebAssembly;
+/// `connect-src 'self'` covers `fetch` and the websocket to the same host;
+/// the service worker and the manifest come from the origin; nothing may
+/// frame the relay's pages (clickjacking), plugins are off, and `<base>`
+/// and form targets cannot be redirected.
+pub(crate) const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; \
+     style-src 'self'; img-src 'self' data:; font-src 'self'; connect-src 'self'; worker-src 'self'; \
+     manifest-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+
+/// Adds the security headers to every response of `router`: the
+/// [`CONTENT_SECURITY_POLICY`] unless the handler set a stricter one (the
+/// feeds do), `X-Content-Type-Options: nosniff` (a feed or a chunk is never
+/// taken for a script or a page), `Referrer-Policy: no-referrer` (feed
+/// URLs carry tokens), `X-Frame-Options: DENY` for browsers without
+/// `frame-ancestors`, and `Cross-Origin-Opener-Policy: same-origin`.
+pub(crate) fn secured(router: Router) -> Router {
+    router.layer(axum::middleware::from_fn(security_headers))
+}
+
+async fn security_headers(request: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    use axum::http::HeaderValue;
+    let mut response = next.run(request).await;
+    let headers = response.headers_mut();
+    if !headers.contains_key(header::CONTENT_SECURITY_POLICY) {
+        headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CONTENT_SECURITY_POLICY));
+    }
+    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    headers.insert("cross-origin-opener-policy", HeaderValue::from_static("same-origin"));
     response
 }
 
@@ -153,9 +197,11 @@ impl Drop for OpenSlot {
 async fn check_invitation(
     State(state): State<AppState>,
     ConnectInfo(from): ConnectInfo<std::net::SocketAddr>,
+    headers: axum::http::HeaderMap,
     Query(query): Query<SyncQuery>,
 ) -> Response {
-    match admit(&state.gate, from, query.token).await {
+    let client = state.gate.client_address(from, &headers);
+    match admit(&state.gate, client, query.token).await {
         Ok(_) => StatusCode::NO_CONTENT.into_response(),
         Err(refusal) => refusal,
     }
@@ -163,20 +209,27 @@ async fn check_invitation(
 
 /// The gate's verdict on a request's tokens (the grants; `None` in open
 /// mode without a token), or the response refusing it: what `/sync`
-/// answers, and the chunk routes too.
+/// answers, and the chunk routes and the feeds too. `client` is the
+/// request's [`crate::gate::client_address`].
 pub(crate) async fn admit(
     gate: &Arc<Gate>,
-    from: std::net::SocketAddr,
+    client: std::net::IpAddr,
     token: Option<String>,
 ) -> Result<Option<Vec<Grant>>, Response> {
     let gate = gate.clone();
     let now = crate::hub::now().0 as i64;
-    let verdict = tokio::task::spawn_blocking(move || gate.admit(from.ip(), token.as_deref(), now)).await;
+    let verdict = tokio::task::spawn_blocking(move || gate.admit(client, token.as_deref(), now)).await;
     match verdict {
         Ok(Verdict::Enter(grant)) => Ok(grant),
         Ok(Verdict::Unauthorized(why)) => Err((StatusCode::UNAUTHORIZED, format!("{why}\n")).into_response()),
         Ok(Verdict::TooManyAttempts) => {
-            Err((StatusCode::TOO_MANY_REQUESTS, "too many failed attempts: wait a minute\n").into_response())
+            let retry = crate::gate::FAILURE_WINDOW.as_secs().to_string();
+            let mut response =
+                (StatusCode::TOO_MANY_REQUESTS, "too many failed attempts: wait a minute\n").into_response();
+            if let Ok(value) = axum::http::HeaderValue::from_str(&retry) {
+                response.headers_mut().insert(header::RETRY_AFTER, value);
+            }
+            Err(response)
         }
         Ok(Verdict::Unavailable(error)) => {
             tracing::error!(%error, "cannot read the invitations");
@@ -197,14 +250,16 @@ pub(crate) async fn admit(
 async fn sync(
     State(state): State<AppState>,
     ConnectInfo(from): ConnectInfo<std::net::SocketAddr>,
+    headers: axum::http::HeaderMap,
     Query(query): Query<SyncQuery>,
     request: Request,
 ) -> Response {
     let accept = match websocket_accept(&request) {
         Ok(accept) => accept,
-        Err(refusal) => return refusal,
+        Err(refusal) => return *refusal,
     };
-    let grant = match admit(&state.gate, from, query.token).await {
+    let client = state.gate.client_address(from, &headers);
+    let grant = match admit(&state.gate, client, query.token).await {
         Ok(grant) => grant,
         Err(refusal) => return refusal,
     };
@@ -215,7 +270,7 @@ async fn sync(
         return (StatusCode::SERVICE_UNAVAILABLE, "too many connections\n").into_response();
     }
     let invitations: Vec<String> = grant.iter().flatten().map(|g| g.invitation.clone()).collect();
-    let place = match state.slots.take(slot_address(from), &invitations) {
+    let place = match state.slots.take(client, &invitations) {
         Ok(place) => place,
         Err(refusal) => {
             let counter = match refusal {
@@ -223,7 +278,7 @@ async fn sync(
                 SlotRefusal::Invitation => &state.metrics.connections_refused_invitation,
             };
             counter.fetch_add(1, Ordering::Relaxed);
-            tracing::info!(%from, %refusal, "websocket upgrade refused");
+            tracing::info!(%client, %refusal, "websocket upgrade refused");
             return (StatusCode::TOO_MANY_REQUESTS, format!("{refusal}\n")).into_response();
         }
     };
@@ -264,17 +319,10 @@ async fn sync(
     response
 }
 
-/// The address a connection's slot is counted under: the peer's.
-// TODO(issue 12, item 16): behind a trusted reverse proxy, the client
-// address the proxy gives (`client_address`), once that lands.
-fn slot_address(from: std::net::SocketAddr) -> std::net::IpAddr {
-    from.ip()
-}
-
 /// Checks a websocket upgrade request (RFC 6455 §4.2.1: HTTP/1.1,
 /// `Connection: upgrade`, `Upgrade: websocket`, version 13, a key) and
 /// returns its `Sec-WebSocket-Accept` value, or the 400 refusing it.
-fn websocket_accept(request: &Request) -> Result<HeaderValue, Response> {
+fn websocket_accept(request: &Request) -> Result<HeaderValue, Box<Response>> {
     let headers = request.headers();
     let lists = |name: header::HeaderName, token: &str| {
         headers
@@ -284,7 +332,8 @@ fn websocket_accept(request: &Request) -> Result<HeaderValue, Response> {
             .flat_map(|value| value.split(','))
             .any(|item| item.trim().eq_ignore_ascii_case(token))
     };
-    let refuse = |why: &str| (StatusCode::BAD_REQUEST, format!("not a websocket upgrade: {why}\n")).into_response();
+    let refuse =
+        |why: &str| Box::new((StatusCode::BAD_REQUEST, format!("not a websocket upgrade: {why}\n")).into_response());
     if request.version() != Version::HTTP_11 {
         return Err(refuse("HTTP/1.1 needed"));
     }

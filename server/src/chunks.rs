@@ -36,7 +36,7 @@
 //! (Automerge already deflates them, and a compressed body would break
 //! byte ranges): the router's compression layer covers only the feeds.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 
 use axum::extract::{ConnectInfo, Path as UrlPath, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -67,8 +67,10 @@ pub(crate) async fn list(
     ConnectInfo(from): ConnectInfo<SocketAddr>,
     UrlPath(doc): UrlPath<String>,
     Query(query): Query<SyncQuery>,
+    headers: HeaderMap,
 ) -> Response {
-    let doc = match allowed(&state, from, query, &doc).await {
+    let client = state.gate.client_address(from, &headers);
+    let doc = match allowed(&state, client, query, &doc).await {
         Ok(doc) => doc,
         Err(refusal) => return refusal,
     };
@@ -115,7 +117,8 @@ pub(crate) async fn chunk(
     Query(query): Query<SyncQuery>,
     headers: HeaderMap,
 ) -> Response {
-    let doc = match allowed(&state, from, query, &doc).await {
+    let client = state.gate.client_address(from, &headers);
+    let doc = match allowed(&state, client, query, &doc).await {
         Ok(doc) => doc,
         Err(refusal) => return refusal,
     };
@@ -158,8 +161,8 @@ pub(crate) async fn chunk(
 
 /// The document, if the request's tokens open it; else the refusal (401 or
 /// 429 from the gate, 404 for a document they do not open).
-async fn allowed(state: &AppState, from: SocketAddr, query: SyncQuery, doc: &str) -> Result<DocumentId, Response> {
-    let grants = admit(&state.gate, from, query.token).await?;
+async fn allowed(state: &AppState, client: IpAddr, query: SyncQuery, doc: &str) -> Result<DocumentId, Response> {
+    let grants = admit(&state.gate, client, query.token).await?;
     let doc: DocumentId = doc.parse().map_err(|_| not_found())?;
     match grants {
         // Open mode without a token: every document, as on `/sync`.

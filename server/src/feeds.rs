@@ -6,18 +6,43 @@
 //!
 //! The texts are `sync_core::flux`'s; this module only reads documents from
 //! SQLite (what is committed, so what the relay has acknowledged), checks
-//! who may read them, and does HTTP: an `ETag` from the document heads and
-//! the hour (the feeds' `DTSTAMP` and 12-month window move by the hour),
-//! `304 Not Modified` on `If-None-Match`, compression by the router.
+//! who may read them, and does HTTP: an `ETag`, `304 Not Modified` on
+//! `If-None-Match`, compression by the router.
+//!
+//! Anyone on the internet can ask for these, so a request costs little
+//! unless a document changed:
+//!
+//! - A document's version is the set of its stored chunks (names are
+//!   content hashes), listed without reading a byte of them. The `ETag` is
+//!   that version, the feed, the hour (the feeds' `DTSTAMP` and 12-month
+//!   window move by the hour) and the base URL.
+//! - The read model of each version (the decoded `Agenda`, its visibility)
+//!   and the bodies rendered from it are cached ([`Cache`], least recently
+//!   used out beyond `feed_cache_documents` territories), and concurrent
+//!   requests for the same version wait for one load.
+//! - Access and the 304 are decided before any load whenever the request
+//!   holds a token of the territory or its visibility is cached; otherwise
+//!   the one load also serves every later request.
+//! - Loads and renders run at most `feed_renders` at once; at most
+//!   `feed_queue` requests wait for one, the next get 503 with
+//!   `Retry-After`.
 //!
 //! A private territory's feeds need `?token=` with an invitation to it
 //! (resident or organiser), checked and rate-limited by the same gate as
-//! `/sync`. Without one, or for a document that is not a territory of this
-//! relay, the answer is the same 404, so nothing is disclosed.
+//! `/sync`: a bad token is 401 and counts as a failed attempt, an address
+//! over the limit gets 429 (never disguised as 404). Without a token, a
+//! private territory, a document that is not a territory of this relay and
+//! an unknown id get the same 404 (status, body, headers, and the same
+//! queries), and nothing is counted against the address. Feeds read with a
+//! token are `Cache-Control: private`; so are those whose links come from
+//! the request's `Host` (no `--url`), which a shared cache must not hand to
+//! another host's users.
 
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 
 use axum::Router;
 use axum::extract::{ConnectInfo, Path as UrlPath, Query, State};
@@ -30,16 +55,61 @@ use sync_core::agenda::{self, Agenda, VisibiliteTerritoire};
 use sync_core::automerge::Automerge;
 use sync_core::flux::{self, Territoire};
 use sync_core::rythme::Timestamp;
+use tokio::sync::{OnceCell, Semaphore};
 
-use crate::gate::{Gate, Verdict};
+use crate::RunError;
+use crate::gate::Gate;
 use crate::invitations::Invitations;
-use crate::store::{document_entries, open_read_only};
+use crate::metrics::Metrics;
+use crate::store::{document_entries, document_sizes, open_read_only};
+
+/// The Content-Security-Policy of every feed: no script at all, the HTML
+/// page's own inline stylesheet, and nothing loaded from elsewhere.
+const FEED_CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; \
+     frame-ancestors 'none'";
+
+/// Bodies kept per cached territory (feeds × hours × base URLs).
+const BODIES_PER_DOCUMENT: usize = 8;
+
+/// National bodies kept.
+const NATIONAL_BODIES: usize = 8;
+
+/// Seconds a client is told to wait when every render slot is taken.
+const RETRY_AFTER_SECS: &str = "2";
 
 #[derive(Clone)]
 pub(crate) struct FeedState {
-    pub(crate) data_dir: PathBuf,
-    pub(crate) gate: Arc<Gate>,
-    pub(crate) invitations: Arc<std::sync::Mutex<Invitations>>,
+    data_dir: PathBuf,
+    gate: Arc<Gate>,
+    invitations: Arc<Mutex<Invitations>>,
+    site: Arc<Site>,
+    cache: Arc<Cache>,
+    renders: Arc<Renders>,
+    metrics: Arc<Metrics>,
+}
+
+impl FeedState {
+    pub(crate) fn new(
+        config: &crate::Config,
+        gate: Arc<Gate>,
+        invitations: Arc<Mutex<Invitations>>,
+        public_url: Option<String>,
+        local: SocketAddr,
+        metrics: Arc<Metrics>,
+    ) -> FeedState {
+        FeedState {
+            data_dir: config.data_dir.clone(),
+            gate,
+            invitations,
+            site: Arc::new(Site { public_url, fallback: format!("http://{local}") }),
+            cache: Arc::new(Cache::new(config.feed_cache_documents.max(1))),
+            renders: Arc::new(Renders {
+                running: Arc::new(Semaphore::new(config.feed_renders.max(1))),
+                admitted: Arc::new(Semaphore::new(config.feed_renders.max(1) + config.feed_queue)),
+            }),
+            metrics,
+        }
+    }
 }
 
 #[derive(Debug, serde::Deserialize)]
@@ -58,9 +128,17 @@ pub(crate) fn routes(state: FeedState) -> Router {
         .with_state(state)
         // Phones poll these on weak networks: gzip or brotli, as asked.
         .layer(tower_http::compression::CompressionLayer::new())
+        .layer(axum::middleware::from_fn(feed_headers))
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Every feed response, refusals included, gets the feeds' policy.
+async fn feed_headers(request: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let mut response = next.run(request).await;
+    response.headers_mut().insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(FEED_CSP));
+    response
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 enum Kind {
     Ics,
     Compat,
@@ -80,11 +158,269 @@ impl Kind {
     }
 }
 
-/// One territory's document, read from SQLite.
+// ---------------------------------------------------------------------------
+// Links: the public base URL.
+
+/// Where the feeds' absolute links point.
+struct Site {
+    /// `--url`, validated at start: used whenever set.
+    public_url: Option<String>,
+    /// Without `--url` and without a valid `Host`: the listening address.
+    fallback: String,
+}
+
+/// A base URL for links, and whether it came from the request (then the
+/// response must not be publicly cached).
+struct Base {
+    url: String,
+    reflected: bool,
+}
+
+impl Site {
+    /// `--url` if set; else `X-Forwarded-Proto` (`http` or `https`, else
+    /// `http`) and `Host` (a valid `host[:port]`, else the listening
+    /// address): never anything else from the request.
+    fn base(&self, headers: &HeaderMap) -> Base {
+        if let Some(url) = &self.public_url {
+            return Base { url: url.clone(), reflected: false };
+        }
+        let scheme = headers
+            .get("x-forwarded-proto")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(',').next())
+            .map(|v| v.trim().to_ascii_lowercase())
+            .filter(|v| v == "http" || v == "https")
+            .unwrap_or_else(|| "http".to_owned());
+        let host = headers.get(header::HOST).and_then(|v| v.to_str().ok()).and_then(host_and_port);
+        match host {
+            Some(host) => Base { url: format!("{scheme}://{host}"), reflected: true },
+            None => Base { url: self.fallback.clone(), reflected: true },
+        }
+    }
+}
+
+/// Validates `--url`: `http` or `https`, a valid host with an optional
+/// port, an optional path of plain characters; no user, query or fragment.
+/// Returns it normalised (lower-case scheme and host, no trailing `/`).
+pub(crate) fn public_url(text: &str) -> Result<String, RunError> {
+    let invalid = || RunError::PublicUrl(text.to_owned());
+    let (scheme, rest) = text.split_once("://").ok_or_else(invalid)?;
+    let scheme = scheme.to_ascii_lowercase();
+    if scheme != "http" && scheme != "https" {
+        return Err(invalid());
+    }
+    let (authority, path) = match rest.find('/') {
+        Some(i) => rest.split_at(i),
+        None => (rest, ""),
+    };
+    let host = host_and_port(authority).ok_or_else(invalid)?;
+    let plain = |c: char| c.is_ascii_alphanumeric() || "-._~/%".contains(c);
+    if !path.chars().all(plain) || path.contains("//") {
+        return Err(invalid());
+    }
+    Ok(format!("{scheme}://{host}{}", path.trim_end_matches('/')))
+}
+
+/// `host[:port]` if it is a DNS name (letters, digits, hyphens, dots), an
+/// IPv4 address or a bracketed IPv6 address, with a port of 1 to 65535;
+/// lower-cased. Anything else (spaces, quotes, `@`, `/`, a scheme) is not a
+/// host.
+fn host_and_port(text: &str) -> Option<String> {
+    let (host, port) = if let Some(rest) = text.strip_prefix('[') {
+        let (v6, after) = rest.split_once(']')?;
+        v6.parse::<std::net::Ipv6Addr>().ok()?;
+        (&text[..v6.len() + 2], after.strip_prefix(':'))
+    } else {
+        match text.rsplit_once(':') {
+            Some((host, port)) => (host, Some(port)),
+            None => (text, None),
+        }
+    };
+    if let Some(port) = port
+        && (port.is_empty() || port.len() > 5 || !port.bytes().all(|b| b.is_ascii_digit()) || {
+            let n: u32 = port.parse().ok()?;
+            n == 0 || n > 65_535
+        })
+    {
+        return None;
+    }
+    if !host.starts_with('[') {
+        let name = host.strip_suffix('.').unwrap_or(host);
+        let label_ok = |l: &str| {
+            !l.is_empty()
+                && l.len() <= 63
+                && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+                && !l.starts_with('-')
+                && !l.ends_with('-')
+        };
+        if name.is_empty() || name.len() > 253 || !name.split('.').all(label_ok) {
+            return None;
+        }
+    }
+    Some(text.to_ascii_lowercase())
+}
+
+// ---------------------------------------------------------------------------
+// The cache of read models and bodies.
+
+/// A document's stored version: the hash of its chunk names and sizes.
+type Version = [u8; 32];
+
+/// One territory's read model, as the feeds need it.
 struct Read {
     agenda: Agenda,
-    heads: Vec<u8>,
+    public: bool,
 }
+
+/// What one request may render, by (feed, hour, base URL).
+type BodyKey = (Kind, i64, String);
+
+/// A body rendered once, by the first request that needs it.
+type BodySlot = Arc<OnceCell<Arc<String>>>;
+
+/// Bodies by key, oldest first.
+type Bodies<K> = Mutex<Vec<(K, BodySlot)>>;
+
+/// A cached version of one territory.
+struct Entry {
+    version: Version,
+    /// Loaded once, by the first request that needs it; `None` when no
+    /// chunk of the version could be read.
+    read: OnceCell<Option<Arc<Read>>>,
+    bodies: Bodies<BodyKey>,
+    last_used: AtomicU64,
+}
+
+/// The territories' cached versions, at most `max`; the least recently
+/// used goes first.
+struct Cache {
+    entries: Mutex<HashMap<DocumentId, Arc<Entry>>>,
+    national: Bodies<String>,
+    max: usize,
+    clock: AtomicU64,
+}
+
+impl Cache {
+    fn new(max: usize) -> Cache {
+        Cache { entries: Mutex::new(HashMap::new()), national: Mutex::new(Vec::new()), max, clock: AtomicU64::new(0) }
+    }
+
+    /// The entry of `doc` at `version`, a fresh one if the version changed.
+    fn entry(&self, doc: &DocumentId, version: Version) -> Arc<Entry> {
+        let now = self.clock.fetch_add(1, Ordering::Relaxed);
+        let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(entry) = entries.get(doc)
+            && entry.version == version
+        {
+            entry.last_used.store(now, Ordering::Relaxed);
+            return entry.clone();
+        }
+        let entry = Arc::new(Entry {
+            version,
+            read: OnceCell::new(),
+            bodies: Mutex::new(Vec::new()),
+            last_used: AtomicU64::new(now),
+        });
+        entries.insert(doc.clone(), entry.clone());
+        while entries.len() > self.max {
+            let oldest =
+                entries.iter().min_by_key(|(_, e)| e.last_used.load(Ordering::Relaxed)).map(|(d, _)| d.clone());
+            match oldest {
+                Some(oldest) => entries.remove(&oldest),
+                None => break,
+            };
+        }
+        entry
+    }
+}
+
+/// A body slot in a bounded list: the existing one for `key`, or a new one
+/// (the oldest dropped beyond `max`).
+fn body_slot<K: PartialEq>(list: &Bodies<K>, key: K, max: usize) -> BodySlot {
+    let mut list = list.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some((_, slot)) = list.iter().find(|(k, _)| *k == key) {
+        return slot.clone();
+    }
+    let slot = Arc::new(OnceCell::new());
+    list.push((key, slot.clone()));
+    if list.len() > max {
+        list.remove(0);
+    }
+    slot
+}
+
+/// The bound on concurrent loads and renders.
+struct Renders {
+    running: Arc<Semaphore>,
+    admitted: Arc<Semaphore>,
+}
+
+/// Why a feed could not be produced now.
+enum Failure {
+    /// Every render slot is taken and the queue is full: 503, retry.
+    Busy,
+    /// SQLite failed, or a task panicked: 503.
+    Unavailable(String),
+}
+
+impl Failure {
+    fn response(self, metrics: &Metrics) -> Response {
+        match self {
+            Failure::Busy => {
+                metrics.feeds_busy.fetch_add(1, Ordering::Relaxed);
+                let mut response =
+                    (StatusCode::SERVICE_UNAVAILABLE, "agenda occupé : réessayez dans un instant\n").into_response();
+                response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static(RETRY_AFTER_SECS));
+                response
+            }
+            Failure::Unavailable(error) => unavailable(&error),
+        }
+    }
+}
+
+impl FeedState {
+    /// Runs `work` on the blocking pool once a render slot is free; `Busy`
+    /// at once if too many requests already wait for one.
+    async fn render<T: Send + 'static>(&self, work: impl FnOnce() -> T + Send + 'static) -> Result<T, Failure> {
+        let Ok(_admitted) = self.renders.admitted.clone().try_acquire_owned() else { return Err(Failure::Busy) };
+        let _running =
+            self.renders.running.clone().acquire_owned().await.map_err(|e| Failure::Unavailable(e.to_string()))?;
+        tokio::task::spawn_blocking(work).await.map_err(|e| Failure::Unavailable(e.to_string()))
+    }
+
+    /// The read model of `doc` at `version`: cached, or loaded once.
+    async fn read(&self, entry: &Entry, doc: &DocumentId) -> Result<Option<Arc<Read>>, Failure> {
+        let read = entry
+            .read
+            .get_or_try_init(|| async {
+                let data_dir = self.data_dir.clone();
+                let doc = doc.clone();
+                self.metrics.feed_documents_read.fetch_add(1, Ordering::Relaxed);
+                let loaded = self.render(move || read_document(&data_dir, &doc)).await?;
+                loaded.map(|read| read.map(Arc::new)).map_err(Failure::Unavailable)
+            })
+            .await?;
+        Ok(read.clone())
+    }
+
+    /// A body from `slot`, rendered once by `work`.
+    async fn body(
+        &self,
+        slot: &OnceCell<Arc<String>>,
+        work: impl FnOnce() -> String + Send + 'static,
+    ) -> Result<Arc<String>, Failure> {
+        let body = slot
+            .get_or_try_init(|| async {
+                self.metrics.feed_renders.fetch_add(1, Ordering::Relaxed);
+                self.render(work).await.map(Arc::new)
+            })
+            .await?;
+        Ok(body.clone())
+    }
+}
+
+// ---------------------------------------------------------------------------
+// The routes.
 
 fn not_found() -> Response {
     (StatusCode::NOT_FOUND, "aucun agenda public à cette adresse\n").into_response()
@@ -124,82 +460,168 @@ async fn territory(
     headers: HeaderMap,
     kind: Kind,
 ) -> Response {
-    let Ok(doc) = id.parse::<DocumentId>() else { return not_found() };
-    let base = base_url(&headers);
-    let found = tokio::task::spawn_blocking(move || -> Result<Option<(Territoire, Read)>, String> {
-        let known = lock(&state.invitations).territories().map_err(|e| e.to_string())?;
-        if !known.contains(&doc) {
-            return Ok(None);
-        }
-        let Some(read) = read_document(&state.data_dir, &doc)? else { return Ok(None) };
-        let public = read.agenda.profil.as_ref().is_some_and(|p| p.visibilite == VisibiliteTerritoire::Public);
-        if !public {
-            let now = crate::hub::now().0 as i64;
-            match state.gate.admit(from.ip(), query.token.as_deref(), now) {
-                Verdict::Enter(Some(grants)) if grants.iter().any(|g| g.territory == doc) => {}
-                _ => return Ok(None),
+    // A token is checked whatever the id: its answer (401, 429) says
+    // nothing about the territory.
+    let token = query.token.filter(|t| !t.is_empty());
+    let with_token = token.is_some();
+    let grants = match token {
+        Some(token) => {
+            let client = state.gate.client_address(from, &headers);
+            match crate::app::admit(&state.gate, client, Some(token)).await {
+                Ok(grants) => grants.unwrap_or_default(),
+                Err(refusal) => return refusal,
             }
         }
-        Ok(Some((Territoire::new(doc.to_string(), &read.agenda, base), read)))
-    })
-    .await;
-    let (territoire, read) = match found {
-        Ok(Ok(Some(found))) => found,
+        None => Vec::new(),
+    };
+    let Ok(doc) = id.parse::<DocumentId>() else { return not_found() };
+    // The same queries for a missing id as for a private territory.
+    let probe = {
+        let (data_dir, invitations, doc) = (state.data_dir.clone(), state.invitations.clone(), doc.clone());
+        tokio::task::spawn_blocking(move || version(&data_dir, &invitations, &doc)).await
+    };
+    let version = match probe {
+        Ok(Ok(Some(version))) => version,
         Ok(Ok(None)) => return not_found(),
         Ok(Err(error)) => return unavailable(&error),
         Err(error) => return unavailable(&error.to_string()),
     };
+    let granted = grants.iter().any(|g| g.territory == doc);
+    let entry = state.cache.entry(&doc, version);
+    let base = state.site.base(&headers);
     let (now, hour) = this_hour();
-    let etag = etag(&[&read.heads], kind, hour);
-    if matches(&headers, &etag) {
-        return not_modified(&etag);
-    }
-    let body = match kind {
-        Kind::Ics => flux::ics(&territoire, &read.agenda, now),
-        Kind::Compat => flux::ics_compat(&territoire, &read.agenda, now),
-        Kind::Json => flux::json_ld(&territoire, &read.agenda, now).to_string(),
-        Kind::Html => flux::html(&territoire, &read.agenda, now),
-        // Only routed nationally.
-        Kind::Territories => return not_found(),
+    let etag = etag(&[&version], kind, hour, &base.url);
+    // Access, then 304, with no load when the token or the cache decides.
+    let cached_public = entry.read.get().map(|read| read.as_ref().is_some_and(|r| r.public));
+    let read = match (granted, cached_public) {
+        (true, _) | (false, Some(true)) if matches(&headers, &etag) => {
+            return not_modified(&etag, cache_control(with_token, &base));
+        }
+        (false, Some(false)) => return not_found(),
+        _ => match state.read(&entry, &doc).await {
+            Ok(Some(read)) => read,
+            Ok(None) => return not_found(),
+            Err(failure) => return failure.response(&state.metrics),
+        },
     };
-    respond(kind, &etag, body)
+    if !granted && !read.public {
+        return not_found();
+    }
+    if matches(&headers, &etag) {
+        return not_modified(&etag, cache_control(with_token, &base));
+    }
+    let slot = body_slot(&entry.bodies, (kind, hour, base.url.clone()), BODIES_PER_DOCUMENT);
+    let territoire = Territoire::new(doc.to_string(), &read.agenda, base.url.clone());
+    let body = state
+        .body(&slot, move || match kind {
+            Kind::Ics => flux::ics(&territoire, &read.agenda, now),
+            Kind::Compat => flux::ics_compat(&territoire, &read.agenda, now),
+            Kind::Json => flux::json_ld(&territoire, &read.agenda, now).to_string(),
+            Kind::Html | Kind::Territories => flux::html(&territoire, &read.agenda, now),
+        })
+        .await;
+    match body {
+        Ok(body) => respond(kind, &etag, cache_control(with_token, &base), &body),
+        Err(failure) => failure.response(&state.metrics),
+    }
 }
 
 async fn national(State(state): State<FeedState>, headers: HeaderMap, kind: Kind) -> Response {
-    let base = base_url(&headers);
-    let found = tokio::task::spawn_blocking(move || -> Result<Vec<(Territoire, Read)>, String> {
-        let known = lock(&state.invitations).territories().map_err(|e| e.to_string())?;
-        let mut all = Vec::new();
-        for doc in known {
-            if let Some(read) = read_document(&state.data_dir, &doc)? {
-                // The flux functions keep only public territories.
-                all.push((Territoire::new(doc.to_string(), &read.agenda, base.clone()), read));
-            }
-        }
-        Ok(all)
-    })
-    .await;
-    let all = match found {
-        Ok(Ok(all)) => all,
+    let probe = {
+        let (data_dir, invitations) = (state.data_dir.clone(), state.invitations.clone());
+        tokio::task::spawn_blocking(move || versions(&data_dir, &invitations)).await
+    };
+    let known = match probe {
+        Ok(Ok(known)) => known,
         Ok(Err(error)) => return unavailable(&error),
         Err(error) => return unavailable(&error.to_string()),
     };
-    let (now, hour) = this_hour();
-    let heads: Vec<&[u8]> = all.iter().map(|(_, r)| r.heads.as_slice()).collect();
-    let etag = etag(&heads, kind, hour);
-    if matches(&headers, &etag) {
-        return not_modified(&etag);
+    // Each territory's read model, from the cache or loaded once; only
+    // the public ones count, for the ETag as for the body.
+    let mut public = Vec::new();
+    for (doc, version) in known {
+        let entry = state.cache.entry(&doc, version);
+        match state.read(&entry, &doc).await {
+            Ok(Some(read)) if read.public => public.push((doc, version, read)),
+            Ok(_) => {}
+            Err(failure) => return failure.response(&state.metrics),
+        }
     }
-    let pairs: Vec<(Territoire, Agenda)> = all.into_iter().map(|(t, r)| (t, r.agenda)).collect();
-    let body = match kind {
-        Kind::Ics => flux::ics_national(&pairs, now),
-        Kind::Json => flux::json_ld_national(&pairs, now).to_string(),
-        _ => flux::territoires_json(&pairs).to_string(),
-    };
-    respond(kind, &etag, body)
+    let base = state.site.base(&headers);
+    let (now, hour) = this_hour();
+    let ids: Vec<Vec<u8>> =
+        public.iter().map(|(doc, version, _)| [doc.to_string().as_bytes(), &version[..]].concat()).collect();
+    let refs: Vec<&[u8]> = ids.iter().map(Vec::as_slice).collect();
+    let etag = etag(&refs, kind, hour, &base.url);
+    if matches(&headers, &etag) {
+        return not_modified(&etag, cache_control(false, &base));
+    }
+    let slot = body_slot(&state.cache.national, etag.clone(), NATIONAL_BODIES);
+    let url = base.url.clone();
+    let body = state
+        .body(&slot, move || {
+            let pairs: Vec<(Territoire, Agenda)> = public
+                .iter()
+                .map(|(doc, _, read)| {
+                    (Territoire::new(doc.to_string(), &read.agenda, url.clone()), read.agenda.clone())
+                })
+                .collect();
+            match kind {
+                Kind::Ics => flux::ics_national(&pairs, now),
+                Kind::Json => flux::json_ld_national(&pairs, now).to_string(),
+                _ => flux::territoires_json(&pairs).to_string(),
+            }
+        })
+        .await;
+    match body {
+        Ok(body) => respond(kind, &etag, cache_control(false, &base), &body),
+        Err(failure) => failure.response(&state.metrics),
+    }
 }
 
-/// Loads a document from its committed chunks; `None` if there are none.
+// ---------------------------------------------------------------------------
+// SQLite.
+
+/// The version of `doc` if it is a territory of this relay with stored
+/// chunks. Lists keys and sizes only: no chunk is read. Runs the same
+/// queries whether or not `doc` is a territory.
+fn version(data_dir: &Path, invitations: &Mutex<Invitations>, doc: &DocumentId) -> Result<Option<Version>, String> {
+    let known = lock(invitations).territories().map_err(|e| e.to_string())?.contains(doc);
+    let conn = open_read_only(data_dir).map_err(|e| e.to_string())?;
+    let version = chunk_version(&conn, doc)?;
+    Ok(version.filter(|_| known))
+}
+
+/// Every territory of this relay with stored chunks, and its version.
+fn versions(data_dir: &Path, invitations: &Mutex<Invitations>) -> Result<Vec<(DocumentId, Version)>, String> {
+    let known = lock(invitations).territories().map_err(|e| e.to_string())?;
+    let conn = open_read_only(data_dir).map_err(|e| e.to_string())?;
+    let mut all = Vec::new();
+    for doc in known {
+        if let Some(version) = chunk_version(&conn, &doc)? {
+            all.push((doc, version));
+        }
+    }
+    Ok(all)
+}
+
+fn chunk_version(conn: &rusqlite::Connection, doc: &DocumentId) -> Result<Option<Version>, String> {
+    let mut hash = Sha256::new();
+    let mut any = false;
+    for (key, size) in document_sizes(conn, doc).map_err(|e| e.to_string())? {
+        // Sync states change with every peer's sync: not the content.
+        if let Some((kind, name)) = key.as_chunk() {
+            hash.update(kind.as_str());
+            hash.update([0]);
+            hash.update(name);
+            hash.update(size.to_le_bytes());
+            any = true;
+        }
+    }
+    Ok(any.then(|| hash.finalize().into()))
+}
+
+/// Loads a document from its committed chunks; `None` if none loads.
 fn read_document(data_dir: &Path, doc: &DocumentId) -> Result<Option<Read>, String> {
     let conn = open_read_only(data_dir).map_err(|e| e.to_string())?;
     let entries = document_entries(&conn, doc).map_err(|e| e.to_string())?;
@@ -215,10 +637,9 @@ fn read_document(data_dir: &Path, doc: &DocumentId) -> Result<Option<Read>, Stri
     if !any || am.get_heads().is_empty() {
         return Ok(None);
     }
-    let mut heads: Vec<_> = am.get_heads();
-    heads.sort();
-    let heads = heads.iter().flat_map(|h| h.0).collect();
-    Ok(Some(Read { agenda: agenda::lire(&am), heads }))
+    let agenda = agenda::lire(&am);
+    let public = agenda.profil.as_ref().is_some_and(|p| p.visibilite == VisibiliteTerritoire::Public);
+    Ok(Some(Read { agenda, public }))
 }
 
 fn unavailable(error: &str) -> Response {
@@ -226,16 +647,12 @@ fn unavailable(error: &str) -> Response {
     (StatusCode::SERVICE_UNAVAILABLE, "agenda indisponible\n").into_response()
 }
 
-fn lock(m: &std::sync::Mutex<Invitations>) -> std::sync::MutexGuard<'_, Invitations> {
+fn lock(m: &Mutex<Invitations>) -> std::sync::MutexGuard<'_, Invitations> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
-/// `http://host` as the client addressed the relay, for links in feeds.
-fn base_url(headers: &HeaderMap) -> String {
-    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("127.0.0.1:3030");
-    let scheme = headers.get("x-forwarded-proto").and_then(|h| h.to_str().ok()).unwrap_or("http");
-    format!("{scheme}://{host}")
-}
+// ---------------------------------------------------------------------------
+// HTTP details.
 
 /// The start of the current hour: the feeds' `now` and the ETag's period.
 fn this_hour() -> (Timestamp, i64) {
@@ -244,15 +661,27 @@ fn this_hour() -> (Timestamp, i64) {
     (now, hour)
 }
 
-fn etag(heads: &[&[u8]], kind: Kind, hour: i64) -> String {
+fn etag(versions: &[&[u8]], kind: Kind, hour: i64, base: &str) -> String {
     let mut hash = Sha256::new();
-    for h in heads {
-        hash.update(h);
+    for v in versions {
+        hash.update(v);
         hash.update([0]);
     }
-    hash.update(format!("{kind:?}/{hour}"));
+    hash.update(format!("{kind:?}/{hour}/{base}"));
     let digest = hash.finalize();
     format!("\"{}\"", digest[..12].iter().map(|b| format!("{b:02x}")).collect::<String>())
+}
+
+/// Who may keep a copy: only the client when a token opened the feed or
+/// its links come from the request; any cache otherwise.
+fn cache_control(with_token: bool, base: &Base) -> &'static str {
+    if with_token {
+        "private, no-cache"
+    } else if base.reflected {
+        "private, max-age=300, must-revalidate"
+    } else {
+        "public, max-age=300, must-revalidate"
+    }
 }
 
 fn matches(headers: &HeaderMap, etag: &str) -> bool {
@@ -264,21 +693,79 @@ fn matches(headers: &HeaderMap, etag: &str) -> bool {
         .any(|candidate| candidate.trim() == etag || candidate.trim() == "*")
 }
 
-fn not_modified(etag: &str) -> Response {
+fn not_modified(etag: &str, cache: &'static str) -> Response {
     let mut response = StatusCode::NOT_MODIFIED.into_response();
+    let headers = response.headers_mut();
     if let Ok(value) = HeaderValue::from_str(etag) {
-        response.headers_mut().insert(header::ETAG, value);
+        headers.insert(header::ETAG, value);
     }
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
     response
 }
 
-fn respond(kind: Kind, etag: &str, body: String) -> Response {
-    let mut response = body.into_response();
+fn respond(kind: Kind, etag: &str, cache: &'static str, body: &Arc<String>) -> Response {
+    let mut response = body.as_str().to_owned().into_response();
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(kind.content_type()));
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=300, must-revalidate"));
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
     if let Ok(value) = HeaderValue::from_str(etag) {
         headers.insert(header::ETAG, value);
     }
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // See: issue #12, item 14.
+    #[test]
+    fn r12_14_hosts_and_public_urls_are_validated() {
+        for good in ["example.org", "agenda.example.org:8443", "127.0.0.1:3030", "[::1]:3030", "[2001:db8::1]", "a-b.c"]
+        {
+            assert_eq!(host_and_port(good).as_deref(), Some(good.to_ascii_lowercase().as_str()), "{good}");
+        }
+        for bad in [
+            "",
+            ":80",
+            "example.org:",
+            "example.org:0",
+            "example.org:65536",
+            "exa mple.org",
+            "evil.org/x",
+            "a@b",
+            "javascript:alert(1)",
+            "\"><script>",
+            "-a.org",
+            "a..org",
+            "[::1",
+            "[nope]:80",
+            "example.org:80:80",
+        ] {
+            assert_eq!(host_and_port(bad), None, "{bad}");
+        }
+        assert_eq!(public_url("HTTPS://Agenda.Example.org/").ok().as_deref(), Some("https://agenda.example.org"));
+        assert_eq!(public_url("http://127.0.0.1:3030/essaim/").ok().as_deref(), Some("http://127.0.0.1:3030/essaim"));
+        for bad in [
+            "javascript://x",
+            "ftp://example.org",
+            "example.org",
+            "https://",
+            "https://a b",
+            "https://x/?q",
+            "https://x/#f",
+            "https://u@x",
+        ] {
+            assert!(public_url(bad).is_err(), "{bad}");
+        }
+        let site = Site { public_url: None, fallback: "http://127.0.0.1:3030".into() };
+        let mut headers = HeaderMap::new();
+        headers.insert(header::HOST, HeaderValue::from_static("evil.org\"><a href=x"));
+        headers.insert("x-forwarded-proto", HeaderValue::from_static("javascript"));
+        let base = site.base(&headers);
+        assert_eq!((base.url.as_str(), base.reflected), ("http://127.0.0.1:3030", true));
+        headers.insert(header::HOST, HeaderValue::from_static("agenda.example.org"));
+        headers.insert("x-forwarded-proto", HeaderValue::from_static("HTTPS"));
+        assert_eq!(site.base(&headers).url, "https://agenda.example.org");
+    }
 }

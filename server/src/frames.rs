@@ -334,12 +334,12 @@ mod tests {
     #[test]
     fn fragments_count_until_the_last_one_and_pings_do_not_end_the_message() {
         let mut watch = FrameWatch::default();
-        watch.watch(&frame(false, 0x2, 70_000), 1 << 20).unwrap();
+        watch.watch(&frame(false, 0x2, 70_000), 1 << 20).expect("accepted");
         assert_eq!(watch.message_bytes, 70_000);
         let period = watch.busy_period().expect("a message is unfinished");
-        watch.watch(&frame(true, 0xA, 4), 1 << 20).unwrap();
+        watch.watch(&frame(true, 0xA, 4), 1 << 20).expect("accepted");
         assert_eq!(watch.busy_period(), Some(period), "a pong does not start a new period");
-        watch.watch(&frame(true, 0x0, 10), 1 << 20).unwrap();
+        watch.watch(&frame(true, 0x0, 10), 1 << 20).expect("accepted");
         assert_eq!(watch.message_bytes, 0);
         assert_eq!(watch.busy_period(), None);
     }
@@ -349,7 +349,7 @@ mod tests {
         let mut watch = FrameWatch::default();
         let bytes: Vec<u8> = [frame(false, 0x2, 300), frame(true, 0x9, 0), frame(true, 0x0, 5)].concat();
         for (i, byte) in bytes.iter().enumerate() {
-            watch.watch(std::slice::from_ref(byte), 1 << 20).unwrap();
+            watch.watch(std::slice::from_ref(byte), 1 << 20).expect("accepted");
             assert!(watch.busy_period().is_some() || i == bytes.len() - 1);
         }
         assert_eq!(watch.busy_period(), None);
@@ -359,7 +359,7 @@ mod tests {
     #[test]
     fn a_message_over_the_limit_is_refused_at_the_header_of_the_frame_that_passes_it() {
         let mut watch = FrameWatch::default();
-        watch.watch(&frame(false, 0x2, 600), 1000).unwrap();
+        watch.watch(&frame(false, 0x2, 600), 1000).expect("accepted");
         let next = frame(true, 0x0, 500);
         assert!(watch.watch(&next[..14], 1000).is_err());
         let mut one = FrameWatch::default();

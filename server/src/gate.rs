@@ -7,11 +7,18 @@
 //! expired token is 401 in every mode. An address with too many failures
 //! in a window gets 429 until the window ends, whatever it sends. What a
 //! valid token opens is decided later, per document, by the hub.
+//!
+//! The address is the client's ([`client_address`]): the peer's, or,
+//! from a configured trusted reverse proxy, the last hop of its
+//! `X-Forwarded-For`, so that one bad client behind the proxy does not
+//! lock everyone else out.
 
 use std::collections::HashMap;
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+
+use axum::http::HeaderMap;
 
 use crate::invitations::{Grant, Invitations, TokenError};
 use crate::store::StoreError;
@@ -36,15 +43,41 @@ pub(crate) enum Verdict {
     Unavailable(StoreError),
 }
 
+/// The client a request comes from: `peer`'s address, except when `peer`
+/// is one of `trusted_proxies`; then the last (rightmost) address of
+/// `X-Forwarded-For`, the one that proxy appended, if it parses. Earlier
+/// entries are the client's own claims and are never believed. Rate limits
+/// and per-address caps count by this address.
+pub(crate) fn client_address(peer: SocketAddr, headers: &HeaderMap, trusted_proxies: &[IpAddr]) -> IpAddr {
+    let peer = peer.ip().to_canonical();
+    if !trusted_proxies.contains(&peer) {
+        return peer;
+    }
+    let last_hop = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .next_back()
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.rsplit(',').next())
+        .and_then(|hop| hop.trim().parse::<IpAddr>().ok());
+    last_hop.map(|ip| ip.to_canonical()).unwrap_or(peer)
+}
+
 pub(crate) struct Gate {
     open: bool,
     invitations: Arc<Mutex<Invitations>>,
     failures: Mutex<HashMap<IpAddr, (Instant, u32)>>,
+    trusted_proxies: Vec<IpAddr>,
 }
 
 impl Gate {
-    pub(crate) fn new(open: bool, invitations: Arc<Mutex<Invitations>>) -> Gate {
-        Gate { open, invitations, failures: Mutex::new(HashMap::new()) }
+    pub(crate) fn new(open: bool, invitations: Arc<Mutex<Invitations>>, trusted_proxies: Vec<IpAddr>) -> Gate {
+        Gate { open, invitations, failures: Mutex::new(HashMap::new()), trusted_proxies }
+    }
+
+    /// [`client_address`] with the relay's trusted proxies.
+    pub(crate) fn client_address(&self, peer: SocketAddr, headers: &HeaderMap) -> IpAddr {
+        client_address(peer, headers, &self.trusted_proxies)
     }
 
     /// Decides on one upgrade request. Blocking (SQLite): call it from
@@ -99,5 +132,43 @@ impl Gate {
         failures.retain(|_, (since, _)| since.elapsed() < FAILURE_WINDOW);
         let entry = failures.entry(from).or_insert((Instant::now(), 0));
         entry.1 += 1;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::http::HeaderValue;
+
+    use super::*;
+
+    fn headers(forwarded: &[&str]) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        for value in forwarded {
+            headers.append("x-forwarded-for", HeaderValue::from_str(value).expect("header"));
+        }
+        headers
+    }
+
+    // See: issue #12, item 16.
+    #[test]
+    fn r12_16_forwarded_for_is_believed_only_from_a_trusted_proxy() {
+        let proxy: IpAddr = "10.0.0.2".parse().expect("ip");
+        let from_proxy = SocketAddr::new(proxy, 40_000);
+        let stranger = SocketAddr::new("203.0.113.9".parse().expect("ip"), 40_000);
+        let trusted = [proxy];
+        let forged = headers(&["1.1.1.1, 198.51.100.7"]);
+        assert_eq!(client_address(stranger, &forged, &trusted), stranger.ip());
+        assert_eq!(client_address(from_proxy, &forged, &trusted), "198.51.100.7".parse::<IpAddr>().expect("ip"));
+        assert_eq!(client_address(from_proxy, &forged, &[]), proxy);
+        // The last header line is the proxy's own.
+        let lines = headers(&["1.1.1.1", "2001:db8::1"]);
+        assert_eq!(client_address(from_proxy, &lines, &trusted), "2001:db8::1".parse::<IpAddr>().expect("ip"));
+        // Nothing usable: the proxy's address.
+        for bad in [headers(&[]), headers(&["unknown"]), headers(&["1.1.1.1, "])] {
+            assert_eq!(client_address(from_proxy, &bad, &trusted), proxy);
+        }
+        // An IPv4-mapped IPv6 peer is the IPv4 address.
+        let mapped = SocketAddr::new("::ffff:10.0.0.2".parse().expect("ip"), 1);
+        assert_eq!(client_address(mapped, &forged, &trusted), "198.51.100.7".parse::<IpAddr>().expect("ip"));
     }
 }

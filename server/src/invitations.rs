@@ -95,6 +95,57 @@ pub enum TokenError {
     Expired,
 }
 
+/// Longest validity `essaim invite --expires` accepts: a century. Longer
+/// is no expiry in practice (leave `--expires` out), and the bound keeps
+/// `now + validity` far from overflowing.
+pub const MAX_VALIDITY_DAYS: u64 = 36_500;
+
+/// Why an `--expires` duration was refused. The CLI prints it as is.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ValidityError {
+    /// Not a whole number followed by `d`, `h` or `m`.
+    #[error("invalid duration {0:?}: use a whole number followed by d, h or m, such as 30d, 12h or 90m")]
+    Format(String),
+    /// Zero.
+    #[error("invalid duration {0:?}: it must be longer than zero")]
+    Zero(String),
+    /// More than [`MAX_VALIDITY_DAYS`] (or too large to count).
+    #[error("invalid duration {0:?}: at most {MAX_VALIDITY_DAYS} days (leave out --expires for no expiry)")]
+    TooLong(String),
+}
+
+/// Parses a validity such as `30d`, `12h` or `90m` into milliseconds.
+/// The unit is the last character (not byte: `3é` is refused, not cut
+/// inside a character), the number ASCII digits only, and the result at
+/// most [`MAX_VALIDITY_DAYS`], so that adding it to a current time in
+/// milliseconds cannot overflow.
+pub fn parse_validity(text: &str) -> Result<i64, ValidityError> {
+    let format = || ValidityError::Format(text.to_owned());
+    let mut chars = text.chars();
+    let unit = chars.next_back().ok_or_else(format)?;
+    let number = chars.as_str();
+    if number.is_empty() || !number.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(format());
+    }
+    let unit_ms: u64 = match unit {
+        'd' => 86_400_000,
+        'h' => 3_600_000,
+        'm' => 60_000,
+        _ => return Err(format()),
+    };
+    let too_long = || ValidityError::TooLong(text.to_owned());
+    // Digits only, so the one failure left is a number too large for u64.
+    let n: u64 = number.parse().map_err(|_| too_long())?;
+    if n == 0 {
+        return Err(ValidityError::Zero(text.to_owned()));
+    }
+    let ms = n.checked_mul(unit_ms).ok_or_else(too_long)?;
+    if ms > MAX_VALIDITY_DAYS * 86_400_000 {
+        return Err(too_long());
+    }
+    i64::try_from(ms).map_err(|_| too_long())
+}
+
 /// The invitations and territories tables, through their own connection.
 pub struct Invitations {
     conn: Connection,
@@ -345,6 +396,22 @@ mod tests {
             &format!("{id}.{secret}x"),
         ] {
             assert_eq!(inv.check(bad, 20).expect("sqlite"), Err(TokenError::Unknown), "{bad:?}");
+        }
+    }
+
+    // See: issue #12, item 21.
+    #[test]
+    fn r12_21_validity_is_parsed_by_characters_and_bounded() {
+        assert_eq!(parse_validity("30d"), Ok(30 * 86_400_000));
+        assert_eq!(parse_validity("12h"), Ok(12 * 3_600_000));
+        assert_eq!(parse_validity("90m"), Ok(90 * 60_000));
+        assert_eq!(parse_validity("36500d"), Ok(36_500 * 86_400_000));
+        for bad in ["3é", "é", "éd", "", "d", "3", "-3d", "+3d", "3 d", "3.5d", "3D", "٣d", "3dd", "3\u{301}"] {
+            assert_eq!(parse_validity(bad), Err(ValidityError::Format(bad.to_owned())), "{bad:?}");
+        }
+        assert_eq!(parse_validity("0d"), Err(ValidityError::Zero("0d".to_owned())));
+        for long in ["36501d", "999999999999999d", "99999999999999999999999999d", "18446744073709551615m"] {
+            assert_eq!(parse_validity(long), Err(ValidityError::TooLong(long.to_owned())), "{long:?}");
         }
     }
 

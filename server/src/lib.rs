@@ -11,8 +11,11 @@
 //!   (+ keepalive)                their Write commits)               loads)
 //! ```
 //!
-//! - `app.rs`: routes (`/sync`, `/healthz`, `/metrics`, the web app) and the
-//!   per-connection reader and writer tasks, which only move bytes.
+//! - `listen.rs`: the accept loop, with header and idle timeouts and
+//!   connection caps (global, per address).
+//! - `app.rs`: routes (`/sync`, `/healthz`, the web app; `/metrics` on its
+//!   own address), the security headers, and the per-connection reader and
+//!   writer tasks, which only move bytes.
 //! - `gate.rs`: the invitation token check at the upgrade, rate-limited.
 //! - `feeds.rs`: the public agenda feeds (ICS, JSON-LD, HTML) over HTTP.
 //! - `chunks.rs`: a document's stored chunks over HTTP (`/d/…`), with
@@ -37,11 +40,13 @@ mod feeds;
 mod frames;
 mod gate;
 mod hub;
+mod listen;
 mod metrics;
 mod slots;
 mod store;
 
 use std::future::Future;
+use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex};
@@ -128,6 +133,43 @@ pub struct Config {
     /// so it must serve that many open apps at once, while one token holds
     /// at most a tenth of the default 10,000 connections.
     pub max_connections_per_invitation: usize,
+    /// The relay's public base URL (`https://agenda.example.org`), used
+    /// for every absolute link in the feeds. Without it, links are built
+    /// from the request's `Host` and `X-Forwarded-Proto` once validated,
+    /// and such responses are not publicly cacheable. Default none.
+    pub public_url: Option<String>,
+    /// Reverse proxies in front of the relay: only from these peer
+    /// addresses is `X-Forwarded-For` believed (its last hop is the real
+    /// client, for rate limiting and per-address caps), and they are exempt
+    /// from the per-address connection cap. Default none.
+    pub trusted_proxies: Vec<IpAddr>,
+    /// Where `GET /metrics` is served, apart from the public port. Default
+    /// none: no metrics at all (they tell load and errors to anyone).
+    pub metrics_listen: Option<SocketAddr>,
+    /// Time a connection has to send a request's headers. Default 20 s:
+    /// a few hundred bytes, even over 2G with retransmissions.
+    pub header_read_timeout: Duration,
+    /// An HTTP connection that moves no byte this long is closed
+    /// gracefully (dropped after twice this). Default 60 s, about what
+    /// browsers keep an idle connection for.
+    pub http_idle_timeout: Duration,
+    /// Open TCP connections, websockets included; beyond, new ones are
+    /// closed at once. Default 11,264 (websockets' 10,000 and room for
+    /// HTTP), and never more than three quarters of `ulimit -n`.
+    pub max_http_connections: usize,
+    /// Open TCP connections from one peer address (trusted proxies
+    /// exempt). Default 256: an office or a school behind one address,
+    /// each browser holding a websocket and a few HTTP connections.
+    pub max_http_connections_per_address: usize,
+    /// Feed documents decoded or bodies rendered at once. Default 2, the
+    /// small machine's cores: more would only share them and add memory.
+    pub feed_renders: usize,
+    /// Feed requests waiting for a render; beyond, 503 with `Retry-After`.
+    /// Default 32.
+    pub feed_queue: usize,
+    /// Territories whose read model and rendered feeds stay cached (by
+    /// their stored chunks; evicted least recently used). Default 64.
+    pub feed_cache_documents: usize,
 }
 
 impl Config {
@@ -152,6 +194,16 @@ impl Config {
             message_timeout: Duration::from_secs(60),
             max_connections_per_address: 100,
             max_connections_per_invitation: 1000,
+            public_url: None,
+            trusted_proxies: Vec::new(),
+            metrics_listen: None,
+            header_read_timeout: Duration::from_secs(20),
+            http_idle_timeout: Duration::from_secs(60),
+            max_http_connections: 11_264,
+            max_http_connections_per_address: 256,
+            feed_renders: 2,
+            feed_queue: 32,
+            feed_cache_documents: 64,
         }
     }
 }
@@ -177,6 +229,12 @@ pub enum RunError {
     /// Serving HTTP failed.
     #[error("HTTP server failed: {0}")]
     Serve(std::io::Error),
+    /// `--url` is not an `http` or `https` URL with a valid host.
+    #[error("invalid public URL {0:?}: use http(s)://host[:port][/path]")]
+    PublicUrl(String),
+    /// `--metrics-listen` could not be bound.
+    #[error("cannot listen for metrics on {0}: {1}")]
+    MetricsListen(SocketAddr, std::io::Error),
     /// A task of the relay panicked.
     #[error("a relay task panicked: {0}")]
     Panicked(String),
@@ -184,11 +242,36 @@ pub enum RunError {
 
 /// Runs the relay on `listener` until `shutdown` completes (then flushes
 /// storage and closes every connection with a reason) or storage fails.
+/// `/metrics` is served on `config.metrics_listen`, if set.
 pub async fn run(
     listener: TcpListener,
     config: Config,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), RunError> {
+    let metrics = match config.metrics_listen {
+        Some(address) => {
+            Some(TcpListener::bind(address).await.map_err(|error| RunError::MetricsListen(address, error))?)
+        }
+        None => None,
+    };
+    run_with_metrics(listener, metrics, config, shutdown).await
+}
+
+/// [`run`], with `/metrics` served on `metrics_listener` (if any) instead
+/// of `config.metrics_listen`: tests bind port 0 and keep the address.
+pub async fn run_with_metrics(
+    listener: TcpListener,
+    metrics_listener: Option<TcpListener>,
+    config: Config,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), RunError> {
+    let public_url = config.public_url.as_deref().map(feeds::public_url).transpose()?;
+    if config.open {
+        tracing::warn!(
+            "--open: anyone who reaches this relay reads and writes every document without an invitation; \
+             use it only on your own machine or a trusted network"
+        );
+    }
     let metrics = Arc::new(metrics::Metrics::default());
     let mut store = store::Store::open(&config.data_dir)?;
     let stored_id = store.get(&StorageKey::storage_id())?;
@@ -236,27 +319,49 @@ pub async fn run(
     let state = app::AppState {
         alive,
         hub: events.clone(),
-        metrics,
+        metrics: metrics.clone(),
         transport: Arc::new(transport),
         next_conn: Arc::new(AtomicU64::new(1)),
-        gate: Arc::new(gate::Gate::new(config.open, invitations.clone())),
+        gate: Arc::new(gate::Gate::new(config.open, invitations.clone(), config.trusted_proxies.clone())),
         data_dir: config.data_dir.clone(),
         inbound: Arc::new(inbound),
         slots: Arc::new(slots),
     };
     let revocations = tokio::spawn(watch_revocations(invitations.clone(), events.clone()));
-    let feeds = feeds::FeedState {
-        data_dir: config.data_dir.clone(),
-        gate: state.gate.clone(),
-        invitations: invitations.clone(),
+    let local = listener.local_addr().map_err(RunError::Serve)?;
+    let feeds =
+        feeds::FeedState::new(&config, state.gate.clone(), invitations.clone(), public_url, local, metrics.clone());
+    // Only when served: the router holds the state, whose `alive` sender
+    // shutdown waits for.
+    let metrics_router = metrics_listener.as_ref().map(|_| app::metrics_router(state.clone()));
+    let router = app::secured(app::router(state, config.web_dir.clone()).merge(feeds::routes(feeds)));
+    let limits = listen::Limits {
+        header_read_timeout: config.header_read_timeout,
+        idle_timeout: config.http_idle_timeout,
+        max_connections: listen::connection_budget(config.max_http_connections),
+        max_per_address: config.max_http_connections_per_address.max(1),
+        trusted_proxies: config.trusted_proxies.clone(),
     };
-    let router = app::router(state, config.web_dir.clone()).merge(feeds::routes(feeds));
+    if limits.max_connections < config.max_http_connections {
+        tracing::warn!(
+            connections = limits.max_connections,
+            "the open file limit (ulimit -n) caps the connections below --max-http-connections: raise it"
+        );
+    }
     let (stop_http, http_stopped) = tokio::sync::oneshot::channel::<()>();
-    let service = router.into_make_service_with_connect_info::<std::net::SocketAddr>();
-    let server = axum::serve(listener, service).with_graceful_shutdown(async move {
+    let (stop_metrics, metrics_stopped) = tokio::sync::oneshot::channel::<()>();
+    if let (Some(metrics_listener), Some(metrics_router)) = (metrics_listener, metrics_router) {
+        let address = metrics_listener.local_addr().map_err(RunError::Serve)?;
+        tracing::info!(%address, "serving /metrics");
+        let served = listen::serve(metrics_listener, metrics_router, limits.clone(), metrics.clone(), async move {
+            let _ = metrics_stopped.await;
+        });
+        tokio::spawn(served);
+    }
+    let server = listen::serve(listener, router, limits, metrics.clone(), async move {
         let _ = http_stopped.await;
     });
-    let mut http = tokio::spawn(async move { server.await });
+    let mut http = tokio::spawn(server);
 
     let outcome = tokio::select! {
         () = shutdown => {
@@ -277,6 +382,7 @@ pub async fn run(
     revocations.abort();
     drop(events);
     let _ = stop_http.send(());
+    let _ = stop_metrics.send(());
     // Upgraded websockets are not tracked by axum: this returns promptly.
     if tokio::time::timeout(Duration::from_secs(5), &mut http).await.is_err() {
         http.abort();

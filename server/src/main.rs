@@ -23,9 +23,10 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Run the relay: an automerge-repo (protocol "1") websocket relay at
-    /// `/sync`, storing documents in SQLite. Also serves `/healthz`,
-    /// `/metrics` (Prometheus) and, with --web, the app at `/`.
-    Serve(Serve),
+    /// `/sync`, storing documents in SQLite. Also serves `/healthz`, the
+    /// feeds and, with --web, the app at `/`; `/metrics` (Prometheus) only
+    /// on --metrics-listen.
+    Serve(Box<Serve>),
     /// Territories: `essaim territory create --name "…"`.
     #[command(subcommand)]
     Territory(TerritoryCommand),
@@ -182,6 +183,43 @@ struct Serve {
     /// answered HTTP 429.
     #[arg(long, env = "ESSAIM_MAX_CONNECTIONS_PER_INVITATION", default_value_t = 1000)]
     max_connections_per_invitation: usize,
+    /// Public base URL of the relay (https://agenda.example.org), used for
+    /// every absolute link in the feeds. Without it, links follow the
+    /// request's Host and X-Forwarded-Proto (validated), and feeds are not
+    /// publicly cacheable.
+    #[arg(long, env = "ESSAIM_URL")]
+    url: Option<String>,
+    /// Address of a reverse proxy in front of the relay (repeat, or
+    /// comma-separate in the variable): from it only, the last address of
+    /// X-Forwarded-For is taken as the client's (rate limits, caps).
+    #[arg(long = "trusted-proxy", env = "ESSAIM_TRUSTED_PROXY", value_delimiter = ',')]
+    trusted_proxy: Vec<std::net::IpAddr>,
+    /// Address serving GET /metrics (Prometheus), e.g. 127.0.0.1:9030.
+    /// Without it, no metrics are served: never on the public port.
+    #[arg(long, env = "ESSAIM_METRICS_LISTEN")]
+    metrics_listen: Option<SocketAddr>,
+    /// Seconds a connection has to send a request's headers.
+    #[arg(long, env = "ESSAIM_HEADER_READ_TIMEOUT_SECS", default_value_t = 20)]
+    header_read_timeout_secs: u64,
+    /// Seconds an HTTP connection may stay without moving a byte.
+    #[arg(long, env = "ESSAIM_HTTP_IDLE_TIMEOUT_SECS", default_value_t = 60)]
+    http_idle_timeout_secs: u64,
+    /// Most open TCP connections, websockets included (also capped at three
+    /// quarters of the open file limit, `ulimit -n`).
+    #[arg(long, env = "ESSAIM_MAX_HTTP_CONNECTIONS", default_value_t = 11_264)]
+    max_http_connections: usize,
+    /// Most open TCP connections from one address (trusted proxies exempt).
+    #[arg(long, env = "ESSAIM_MAX_HTTP_CONNECTIONS_PER_ADDRESS", default_value_t = 256)]
+    max_http_connections_per_address: usize,
+    /// Feed documents loaded or rendered at once.
+    #[arg(long, env = "ESSAIM_FEED_RENDERS", default_value_t = 2)]
+    feed_renders: usize,
+    /// Feed requests waiting for a render; beyond, 503 with Retry-After.
+    #[arg(long, env = "ESSAIM_FEED_QUEUE", default_value_t = 32)]
+    feed_queue: usize,
+    /// Territories whose decoded agenda and rendered feeds stay cached.
+    #[arg(long, env = "ESSAIM_FEED_CACHE_DOCUMENTS", default_value_t = 64)]
+    feed_cache_documents: usize,
     /// Log filter (tracing-subscriber syntax).
     #[arg(long, env = "ESSAIM_LOG", default_value = "info")]
     log: String,
@@ -194,7 +232,7 @@ fn main() -> anyhow::Result<()> {
                 .with_env_filter(tracing_subscriber::EnvFilter::try_new(&args.log).context("invalid --log filter")?)
                 .init();
             let runtime = tokio::runtime::Runtime::new().context("cannot start the tokio runtime")?;
-            runtime.block_on(serve(args))
+            runtime.block_on(serve(*args))
         }
         Command::Territory(TerritoryCommand::Create(args)) => create_territory(args),
         Command::Invite(args) => invite(args),
@@ -223,8 +261,10 @@ fn create_territory(args: CreateTerritory) -> anyhow::Result<()> {
 }
 
 fn invite(args: Invite) -> anyhow::Result<()> {
+    // Validity first: a bad one is refused before anything is opened.
+    let validity = args.expires.as_deref().map(server::invitations::parse_validity).transpose()?;
     let doc: DocumentId = args.territory.parse().context("invalid --territory")?;
-    let expires_at = args.expires.as_deref().map(duration_ms).transpose()?.map(|ms| now() + ms);
+    let expires_at = validity.map(|ms| now().saturating_add(ms));
     let invitations = Invitations::open(&args.place.data)?;
     anyhow::ensure!(
         invitations.territories()?.contains(&doc),
@@ -276,20 +316,6 @@ fn link(url: &str, doc: &DocumentId, role: Role, token: &str) -> String {
     format!("{}/#/territoire/{doc}/invitation/{role}/{token}", url.trim_end_matches('/'))
 }
 
-/// `30d`, `12h`, `90m` in milliseconds.
-fn duration_ms(text: &str) -> anyhow::Result<i64> {
-    let (number, unit) = text.split_at(text.len().saturating_sub(1));
-    let n: i64 = number.parse().with_context(|| format!("invalid duration {text:?}: use 30d, 12h or 90m"))?;
-    let unit_ms = match unit {
-        "d" => 86_400_000,
-        "h" => 3_600_000,
-        "m" => 60_000,
-        _ => anyhow::bail!("invalid duration {text:?}: use 30d, 12h or 90m"),
-    };
-    anyhow::ensure!(n > 0, "invalid duration {text:?}: must be positive");
-    Ok(n * unit_ms)
-}
-
 fn now() -> i64 {
     let since = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
     i64::try_from(since.as_millis()).unwrap_or(i64::MAX)
@@ -322,6 +348,16 @@ async fn serve(args: Serve) -> anyhow::Result<()> {
         message_timeout: Duration::from_secs(args.message_timeout_secs.max(1)),
         max_connections_per_address: args.max_connections_per_address,
         max_connections_per_invitation: args.max_connections_per_invitation,
+        public_url: args.url,
+        trusted_proxies: args.trusted_proxy,
+        metrics_listen: args.metrics_listen,
+        header_read_timeout: Duration::from_secs(args.header_read_timeout_secs.max(1)),
+        http_idle_timeout: Duration::from_secs(args.http_idle_timeout_secs.max(1)),
+        max_http_connections: args.max_http_connections,
+        max_http_connections_per_address: args.max_http_connections_per_address,
+        feed_renders: args.feed_renders,
+        feed_queue: args.feed_queue,
+        feed_cache_documents: args.feed_cache_documents,
     };
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await

@@ -102,6 +102,13 @@ pub struct Metrics {
     commit_count: AtomicU64,
     commit_micros: AtomicU64,
     writes_committed: AtomicU64,
+    // The HTTP surface: the accept loop (`listen.rs`) and the feeds.
+    pub(crate) http_connections_open: AtomicU64,
+    pub(crate) http_connections_refused: AtomicU64,
+    pub(crate) http_connections_timed_out: AtomicU64,
+    pub(crate) feed_documents_read: AtomicU64,
+    pub(crate) feed_renders: AtomicU64,
+    pub(crate) feeds_busy: AtomicU64,
 }
 
 /// Gauges the hub answers with.
@@ -207,6 +214,7 @@ impl Metrics {
             );
             metric("essaim_held_outputs", "gauge", "Messages waiting for a commit.", hub.held_outputs.to_string());
         }
+        self.render_http(&mut out);
         let _ = writeln!(out, "# HELP essaim_errors_total Connections closed for an error, by kind.");
         let _ = writeln!(out, "# TYPE essaim_errors_total counter");
         for (kind, count) in ErrorKind::ALL.iter().zip(&self.errors) {
@@ -223,6 +231,44 @@ impl Metrics {
         let _ = writeln!(out, "{name}_sum {}", get(&self.commit_micros) as f64 / 1e6);
         let _ = writeln!(out, "{name}_count {count}");
         out
+    }
+}
+
+impl Metrics {
+    /// The HTTP surface's part of the exposition.
+    fn render_http(&self, out: &mut String) {
+        let get = |a: &AtomicU64| a.load(Ordering::Relaxed);
+        let counters = [
+            (
+                "essaim_http_connections",
+                "gauge",
+                "Open TCP connections (HTTP and websocket).",
+                &self.http_connections_open,
+            ),
+            (
+                "essaim_http_connections_refused_total",
+                "counter",
+                "Connections closed at accept (global or per-address limit).",
+                &self.http_connections_refused,
+            ),
+            (
+                "essaim_http_connections_timed_out_total",
+                "counter",
+                "HTTP connections closed for slow headers or no progress.",
+                &self.http_connections_timed_out,
+            ),
+            (
+                "essaim_feed_documents_read_total",
+                "counter",
+                "Documents loaded and decoded for the feeds (cache misses).",
+                &self.feed_documents_read,
+            ),
+            ("essaim_feed_renders_total", "counter", "Feed bodies rendered (cache misses).", &self.feed_renders),
+            ("essaim_feeds_busy_total", "counter", "Feed requests answered 503 (too many renders).", &self.feeds_busy),
+        ];
+        for (name, kind, help, value) in counters {
+            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {}", get(value));
+        }
     }
 }
 

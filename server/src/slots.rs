@@ -131,36 +131,42 @@ mod tests {
     #[test]
     fn an_address_and_an_invitation_get_their_share_and_no_more() {
         let slots = slots(2, 3);
-        let a: IpAddr = "192.0.2.1".parse().unwrap();
-        let b: IpAddr = "192.0.2.2".parse().unwrap();
+        let a: IpAddr = "192.0.2.1".parse().expect("an address");
+        let b: IpAddr = "192.0.2.2".parse().expect("an address");
         let token = vec!["inv1".to_owned()];
-        let first = slots.take(a, &token).unwrap();
-        let _second = slots.take(a, &token).unwrap();
-        assert_eq!(slots.take(a, &[]).unwrap_err(), SlotRefusal::Address);
-        let _third = slots.take(b, &token).unwrap();
-        assert_eq!(slots.take(b, &token).unwrap_err(), SlotRefusal::Invitation);
+        let first = slots.take(a, &token).expect("accepted");
+        let _second = slots.take(a, &token).expect("accepted");
+        assert_eq!(slots.take(a, &[]).expect_err("refused"), SlotRefusal::Address);
+        let _third = slots.take(b, &token).expect("accepted");
+        assert_eq!(slots.take(b, &token).expect_err("refused"), SlotRefusal::Invitation);
         // Another invitation from the same address still gets in.
-        let _other = slots.take(b, &["inv2".to_owned()]).unwrap();
+        let _other = slots.take(b, &["inv2".to_owned()]).expect("accepted");
         drop(first);
-        let _again = slots.take(a, &token).unwrap();
+        let _again = slots.take(a, &token).expect("accepted");
     }
 
     #[test]
     fn an_ipv6_slash_64_is_one_address() {
         let slots = slots(1, 10);
-        let _held = slots.take("2001:db8:1:2::1".parse().unwrap(), &[]).unwrap();
-        assert_eq!(slots.take("2001:db8:1:2::ffff".parse().unwrap(), &[]).unwrap_err(), SlotRefusal::Address);
-        assert!(slots.take("2001:db8:1:3::1".parse().unwrap(), &[]).is_ok());
-        let _v4 = slots.take("203.0.113.9".parse().unwrap(), &[]).unwrap();
-        assert_eq!(slots.take("::ffff:203.0.113.9".parse().unwrap(), &[]).unwrap_err(), SlotRefusal::Address);
+        let _held = slots.take("2001:db8:1:2::1".parse().expect("an address"), &[]).expect("accepted");
+        assert_eq!(
+            slots.take("2001:db8:1:2::ffff".parse().expect("an address"), &[]).expect_err("refused"),
+            SlotRefusal::Address
+        );
+        assert!(slots.take("2001:db8:1:3::1".parse().expect("an address"), &[]).is_ok());
+        let _v4 = slots.take("203.0.113.9".parse().expect("an address"), &[]).expect("accepted");
+        assert_eq!(
+            slots.take("::ffff:203.0.113.9".parse().expect("an address"), &[]).expect_err("refused"),
+            SlotRefusal::Address
+        );
     }
 
     #[test]
     fn the_same_invitation_sent_twice_counts_once() {
         let slots = slots(10, 1);
         let twice = vec!["inv1".to_owned(), "inv1".to_owned()];
-        let held = slots.take("192.0.2.1".parse().unwrap(), &twice).unwrap();
+        let held = slots.take("192.0.2.1".parse().expect("an address"), &twice).expect("accepted");
         drop(held);
-        assert!(slots.take("192.0.2.1".parse().unwrap(), &twice).is_ok());
+        assert!(slots.take("192.0.2.1".parse().expect("an address"), &twice).is_ok());
     }
 }

@@ -69,7 +69,7 @@ pub(crate) fn sqlite(action: &'static str) -> impl FnOnce(rusqlite::Error) -> St
 /// for another connection's lock: the storage thread's, and the
 /// invitations' (relay and CLI), share these settings.
 pub(crate) fn open_database(data_dir: &Path) -> Result<Connection, StoreError> {
-    std::fs::create_dir_all(data_dir).map_err(|source| StoreError::DataDir { path: data_dir.to_owned(), source })?;
+    private_files(data_dir).map_err(|source| StoreError::DataDir { path: data_dir.to_owned(), source })?;
     let conn = Connection::open(data_dir.join(DATABASE_FILE)).map_err(sqlite("opening the database"))?;
     conn.execute_batch(
         "PRAGMA journal_mode = WAL;
@@ -78,6 +78,32 @@ pub(crate) fn open_database(data_dir: &Path) -> Result<Connection, StoreError> {
     )
     .map_err(sqlite("preparing the database"))?;
     Ok(conn)
+}
+
+/// Creates the data directory (mode 0700) and the database file (0600)
+/// if missing, and takes group and other permissions off an existing
+/// database and its `-wal` and `-shm` (SQLite gives those the database's
+/// mode): they hold every territory, private ones included, and the
+/// invitations' hashes.
+fn private_files(data_dir: &Path) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+        std::fs::DirBuilder::new().recursive(true).mode(0o700).create(data_dir)?;
+        let database = data_dir.join(DATABASE_FILE);
+        std::fs::OpenOptions::new().create(true).append(true).mode(0o600).open(&database)?;
+        for suffix in ["", "-wal", "-shm"] {
+            let path = data_dir.join(format!("{DATABASE_FILE}{suffix}"));
+            if let Ok(meta) = std::fs::metadata(&path)
+                && meta.permissions().mode() & 0o077 != 0
+            {
+                std::fs::set_permissions(&path, std::fs::Permissions::from_mode(meta.permissions().mode() & 0o700))?;
+            }
+        }
+        Ok(())
+    }
+    #[cfg(not(unix))]
+    std::fs::create_dir_all(data_dir)
 }
 
 /// A read-only connection to the database in `data_dir`, for the HTTP

@@ -50,6 +50,7 @@
 pub mod agenda;
 pub mod flux;
 mod ids;
+mod limits;
 mod repo;
 pub mod rythme;
 mod storage;
@@ -63,6 +64,7 @@ pub use ids::{
     AutomergeUrl, DocumentId, IdError, MAX_DOCUMENT_ID_BYTES, MAX_PEER_ID_BYTES, MAX_STORAGE_ID_BYTES, PeerId,
     StorageId, URL_SCHEME,
 };
+pub use limits::PeerInputError;
 pub use repo::{
     Access, AccessPolicy, ApplyError, ChangeError, CloseReason, Config, ConnId, Direction, Input, Output, Repo,
     StartError, UnixMillis,

@@ -24,6 +24,7 @@ use automerge::{ActorId, Automerge, AutomergeError, ChangeHash};
 
 use crate::agenda;
 use crate::ids::{DocumentId, IdError, PeerId, StorageId};
+use crate::limits;
 use crate::storage::{self, OnDisk, StorageKey, StorageWrite};
 use crate::wire::{DecodeError, EphemeralMessage, Message, PROTOCOL_VERSION, PeerMetadata, SyncMessage};
 
@@ -948,10 +949,17 @@ impl Repo {
         let document = document.clone();
         let is_request = matches!(message, Message::Request(_));
         let event = match message {
-            Message::Request(m) | Message::Sync(m) => match sync::Message::decode(&m.data) {
-                Ok(message) => DocEvent::Sync { is_request, message },
-                Err(e) => return self.fail(conn, CloseReason::BadSyncMessage(e.to_string()), out),
-            },
+            // Validated before Automerge uses it: a hostile Bloom filter
+            // would make it panic or stall when it answers this peer.
+            Message::Request(m) | Message::Sync(m) => {
+                match sync::Message::decode(&m.data).map_err(|e| e.to_string()).and_then(|message| {
+                    limits::check_sync_message(&message).map_err(|e| e.to_string())?;
+                    Ok(message)
+                }) {
+                    Ok(message) => DocEvent::Sync { is_request, message },
+                    Err(e) => return self.fail(conn, CloseReason::BadSyncMessage(e), out),
+                }
+            }
             Message::Ephemeral(m) => DocEvent::Ephemeral(m),
             _ => DocEvent::Unavailable,
         };

@@ -8,4 +8,5 @@ mod golden;
 mod hostile;
 mod regressions;
 mod scenarios;
+mod securite_agenda;
 pub(crate) mod sim;

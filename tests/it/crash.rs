@@ -26,7 +26,7 @@ use crate::support::{Rng, WAIT, two_clients_on_one_document};
 /// test binary, in the same profile, and returns its path. Building here
 /// keeps the binary in step with the code even under `cargo test -p tests`,
 /// which builds the `server` library but not its binary.
-fn essaim_binary() -> &'static Path {
+pub(crate) fn essaim_binary() -> &'static Path {
     static BINARY: OnceLock<PathBuf> = OnceLock::new();
     BINARY.get_or_init(|| {
         let exe = std::env::current_exe().expect("test binary path");

@@ -13,5 +13,8 @@ mod interop;
 mod relay;
 mod reseau;
 mod rythme_oracle;
+mod securite_flux;
+mod securite_http;
+mod securite_protocole;
 mod shaper;
 mod support;

@@ -142,7 +142,7 @@ async fn healthz_and_metrics_answer() {
     assert!(metric(relay.addr, "essaim_messages_in_total").await >= 2.0);
     assert!(metric(relay.addr, "essaim_bytes_out_total").await > 0.0);
     assert!(metric(relay.addr, "essaim_storage_commit_seconds_count").await >= 1.0);
-    let (_, body) = http_get(relay.addr, "/metrics").await;
+    let (_, body) = http_get(relay.metrics_addr, "/metrics").await;
     assert!(body.contains("essaim_errors_total{kind=\"malformed\"} 0"), "{body}");
     relay.stop().await;
 }

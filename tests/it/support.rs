@@ -24,6 +24,8 @@ pub const WAIT: Duration = Duration::from_secs(10);
 /// A relay running in this process.
 pub struct Relay {
     pub addr: SocketAddr,
+    /// Where `/metrics` is served (`--metrics-listen`), apart from `addr`.
+    pub metrics_addr: SocketAddr,
     pub data: TempDir,
     stop: oneshot::Sender<()>,
     task: JoinHandle<Result<(), server::RunError>>,
@@ -58,14 +60,25 @@ pub async fn start_relay() -> Relay {
 pub async fn start_relay_with(data: TempDir, tweak: impl FnOnce(&mut server::Config)) -> Relay {
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("address");
+    let metrics = TcpListener::bind("127.0.0.1:0").await.expect("bind metrics");
+    let metrics_addr = metrics.local_addr().expect("metrics address");
+    metrics_addresses().lock().unwrap_or_else(|p| p.into_inner()).insert(addr, metrics_addr);
     let mut config = server::Config::new(data.path());
     config.open = true;
     tweak(&mut config);
     let (stop, stopped) = oneshot::channel::<()>();
-    let task = tokio::spawn(server::run(listener, config, async move {
+    let task = tokio::spawn(server::run_with_metrics(listener, Some(metrics), config, async move {
         let _ = stopped.await;
     }));
-    Relay { addr, data, stop, task }
+    Relay { addr, metrics_addr, data, stop, task }
+}
+
+/// Each relay's metrics address by its public address, so that [`metric`]
+/// and [`wait_metric`] take the relay's address as before.
+fn metrics_addresses() -> &'static std::sync::Mutex<BTreeMap<SocketAddr, SocketAddr>> {
+    static ADDRESSES: std::sync::OnceLock<std::sync::Mutex<BTreeMap<SocketAddr, SocketAddr>>> =
+        std::sync::OnceLock::new();
+    ADDRESSES.get_or_init(Default::default)
 }
 
 /// `GET path` over HTTP/1.1: (status, body).
@@ -100,9 +113,11 @@ pub async fn http_get_bytes(addr: SocketAddr, path: &str, headers: &[(&str, &str
     (status, head, response.get(split + 4..).unwrap_or_default().to_vec())
 }
 
-/// One unlabelled metric from `GET /metrics`.
+/// One unlabelled metric from `GET /metrics` of the relay at `addr`
+/// (read from its metrics address).
 pub async fn metric(addr: SocketAddr, name: &str) -> f64 {
-    let (status, body) = http_get(addr, "/metrics").await;
+    let metrics = metrics_addresses().lock().unwrap_or_else(|p| p.into_inner()).get(&addr).copied().unwrap_or(addr);
+    let (status, body) = http_get(metrics, "/metrics").await;
     assert_eq!(status, 200, "{body}");
     body.lines()
         .find_map(|line| line.strip_prefix(name).and_then(|rest| rest.strip_prefix(' ')))

@@ -5,11 +5,11 @@
 
 import { useEffect, useState } from "preact/hooks";
 import type { Driver, Etat } from "./driver";
-import type { Role } from "./storage";
 import { Accueil } from "./ecrans/accueil";
 import { FicheAction } from "./ecrans/fiche-action";
 import { NouvelleAction } from "./ecrans/nouvelle-action";
 import { ProfilTerritoire } from "./ecrans/profil";
+import { Rejoindre } from "./ecrans/rejoindre";
 import { Territoire } from "./ecrans/territoire";
 
 function useRoute(): string[] {
@@ -51,7 +51,7 @@ export function App({ driver }: { driver: Driver }) {
   } else if (route[0] === "territoire" && route[1]) {
     const doc = route[1];
     if (route[2] === "invitation" && (route[3] === "organisateur" || route[3] === "habitant") && route[4])
-      page = <Rejoindre driver={driver} doc={doc} role={route[3]} token={route[4]} />;
+      page = <Rejoindre driver={driver} invitation={{ doc, role: route[3], token: route[4] }} />;
     else if (route[2] === "nouvelle-action") page = <NouvelleAction driver={driver} doc={doc} />;
     else if (route[2] === "action" && route[3]) page = <FicheAction key={route[3]} driver={driver} doc={doc} id={route[3]} />;
     else if (route[2] === "profil") page = <ProfilTerritoire driver={driver} doc={doc} />;
@@ -77,14 +77,6 @@ export function App({ driver }: { driver: Driver }) {
       </main>
     </>
   );
-}
-
-/** An invitation link: remembered, then the territory opens. */
-function Rejoindre({ driver, doc, role, token }: { driver: Driver; doc: string; role: Role; token: string }) {
-  useEffect(() => {
-    driver.rejoindre({ doc, role, token }).then(() => location.replace(`#/territoire/${doc}`));
-  }, [driver, doc, role, token]);
-  return <p>Connexion au territoire…</p>;
 }
 
 function Statut({ etat }: { etat: Etat }) {

@@ -49,6 +49,17 @@ export interface Invitation {
   role: Role;
 }
 
+/**
+ * An invitation link against what this device holds for its territory:
+ * none (`nouvelle`: joined without asking), the same token and role
+ * (`identique`: nothing to do), or another one (`differente`: the user is
+ * asked; `role` and `nom` are those held today).
+ */
+export type Comparaison =
+  | { cas: "nouvelle" }
+  | { cas: "identique" }
+  | { cas: "differente"; role?: Role; nom: string };
+
 const BACKOFF_MIN_MS = 500;
 const BACKOFF_MAX_MS = 30_000;
 
@@ -120,8 +131,22 @@ export class Driver {
   }
 
   /**
-   * Joins a territory from an invitation link: remembered in IndexedDB,
-   * then the connection is reopened with its token.
+   * What opening the invitation link `lien` would change on this device,
+   * read from IndexedDB; nothing is written. A link can be crafted by
+   * anyone, so the screen asks before a `differente` one replaces the
+   * invitation held (see `ecrans/rejoindre.tsx`).
+   */
+  async comparerInvitation(lien: Invitation): Promise<Comparaison> {
+    const connu = await this.storage.territoire(lien.doc);
+    if (!connu?.invitation) return { cas: "nouvelle" };
+    if (connu.invitation === lien.token && connu.role === lien.role) return { cas: "identique" };
+    return { cas: "differente", role: connu.role, nom: connu.nom };
+  }
+
+  /**
+   * Joins a territory from an invitation link: remembered in IndexedDB
+   * (replacing the invitation held for it, if any: callers ask first, see
+   * `comparerInvitation`), then the connection is reopened with its token.
    */
   async rejoindre(invitation: Invitation): Promise<void> {
     await this.storage.retenir({ doc: invitation.doc, invitation: invitation.token, role: invitation.role, rejointLe: Date.now() });

@@ -172,6 +172,11 @@ export class Storage {
     });
   }
 
+  /** One territory remembered on this device, if any. */
+  territoire(doc: string): Promise<TerritoireConnu | undefined> {
+    return done(this.db.transaction(TERRITOIRES).objectStore(TERRITOIRES).get(doc));
+  }
+
   territoires(): Promise<TerritoireConnu[]> {
     return done(this.db.transaction(TERRITOIRES).objectStore(TERRITOIRES).getAll());
   }

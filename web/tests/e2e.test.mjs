@@ -65,8 +65,8 @@ async function freshRelay() {
   return { data, relay: await startRelay(data) };
 }
 
-/** A device: a browser context with its own profile. */
-async function device() {
+/** A device: a browser context with its own profile (and extra Chromium flags, if any). */
+async function device(extraArgs = []) {
   const profile = mkdtempSync(join(tmpdir(), "essaim-e2e-"));
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,
@@ -81,6 +81,7 @@ async function device() {
       "--disable-background-networking",
       "--disable-component-update",
       "--disable-sync",
+      ...extraArgs,
     ],
   });
   context.setDefaultTimeout(WAIT);
@@ -588,5 +589,251 @@ test("a resident's first visit downloads the territory in chunks over HTTP, and 
   await page.getByRole("link", { name: "Troc de graines" }).first().waitFor();
   // (A retry of the old page may have come first, with the same range.)
   assert.ok(resumed.length > 0 && resumed.every((r) => r === `bytes=${half}-`), resumed.join(" "));
+  await relay.stop();
+});
+
+/**
+ * Opens `url` in `page` as a person would (a navigation): the relay's
+ * answer (`response`, null when the network failed) or, for a file the
+ * browser saves rather than shows (a calendar), its `download`.
+ */
+async function navigate(page, url) {
+  const download = page.waitForEvent("download", { timeout: WAIT }).catch(() => undefined);
+  try {
+    return { response: await page.goto(url) };
+  } catch (error) {
+    if (!/Download is starting/.test(error.message)) return { response: null, error };
+    return { download: await download };
+  }
+}
+
+/** Reads the `territoires` store of IndexedDB, in the page. */
+const readTerritories = () =>
+  new Promise((resolve, reject) => {
+    const open = indexedDB.open("essaim");
+    open.onerror = () => reject(open.error);
+    open.onsuccess = () => {
+      const read = open.result.transaction("territoires").objectStore("territoires").getAll();
+      read.onerror = () => reject(read.error);
+      read.onsuccess = () => (open.result.close(), resolve(read.result));
+    };
+  });
+
+/** The territories the page's IndexedDB holds, as stored. */
+function storedTerritories(page) {
+  return page.evaluate(readTerritories);
+}
+
+/** Waits until the territory `doc` is stored with its name (the agenda screen stores it). */
+async function waitNameStored(page, doc) {
+  const stored = await page.evaluate(
+    async ([doc, wait]) => {
+      const until = Date.now() + wait;
+      while (Date.now() < until) {
+        const t = await new Promise((resolve, reject) => {
+          const open = indexedDB.open("essaim");
+          open.onerror = () => reject(open.error);
+          open.onsuccess = () => {
+            const read = open.result.transaction("territoires").objectStore("territoires").get(doc);
+            read.onerror = () => reject(read.error);
+            read.onsuccess = () => (open.result.close(), resolve(read.result));
+          };
+        });
+        if (t?.nom) return true;
+        await new Promise((resolve) => requestAnimationFrame(resolve));
+      }
+      return false;
+    },
+    [doc, WAIT],
+  );
+  assert.ok(stored, `${doc}: no name stored`);
+}
+
+// See: issue #12, item 19.
+test("r12_19: with the service worker in control, a territory's page, its feeds and the relay's routes come from the relay, and only the app's own pages are the app, offline too", async () => {
+  const data = mkdtempSync(join(tmpdir(), "essaim-relay-"));
+  cleanups.push(() => rmSync(data, { recursive: true, force: true }));
+  const essaim = (...args) => execFileSync(ESSAIM, [...args, "--data", data], { encoding: "utf8" });
+  const created = essaim("territory", "create", "--name", "Commune de Saint-Nolff", "--kind", "commune", "--public");
+  const doc = created.match(/^territoire: (\S+)$/m)[1];
+  const relay = await startRelay(data, 0, { open: false });
+  const context = await device();
+  const page = await openApp(context, relay.url);
+  await page.getByRole("heading", { level: 1, name: "Vos territoires" }).waitFor();
+
+  // The territory's HTML page: the relay's, not the app's shell.
+  const { response } = await navigate(page, `${relay.url}/t/${doc}/`);
+  assert.ok(response, "no answer for the territory's page");
+  assert.equal(response.fromServiceWorker(), false, "the territory's page came from the service worker");
+  await page.getByRole("heading", { level: 1, name: "Agenda – Commune de Saint-Nolff" }).waitFor();
+  assert.equal(await page.locator("#app").count(), 0, "the app answered the territory's page");
+
+  // A calendar subscription link: the calendar, not the app.
+  for (const path of [`/t/${doc}/agenda.ics`, `/t/${doc}/agenda-compat.ics`, "/agenda.ics"]) {
+    const opened = await navigate(page, `${relay.url}${path}`);
+    assert.ok(opened.download, `${path} opened ${page.url()} (« ${await page.title()} ») instead of the calendar`);
+    assert.match(readFileSync(await opened.download.path(), "utf8"), /^BEGIN:VCALENDAR\r\n/, path);
+  }
+
+  // Every other route of the relay: its own answer, whatever the status.
+  for (const path of [
+    `/t/${doc}/agenda.json`,
+    "/agenda.json",
+    "/territoires.json",
+    "/healthz",
+    "/invitation?token=0000000000000000.00000000000000000000000000000000",
+    `/d/${doc}/chunks`,
+    "/sync",
+    "/t/pas-un-territoire/",
+    "/une/page/inconnue",
+  ]) {
+    const opened = await navigate(page, `${relay.url}${path}`);
+    if (opened.download) continue; // Saved as a file: not the app either.
+    // An error status with an empty body is Chromium's own error page.
+    if (!opened.response) assert.match(String(opened.error), /ERR_HTTP_RESPONSE_CODE_FAILURE/, path);
+    else assert.equal(opened.response.fromServiceWorker(), false, `${path} came from the service worker`);
+    assert.equal(await page.locator("#app").count(), 0, `${path} opened the app`);
+  }
+
+  // Offline: the relay's pages fail as the network fails; the app still opens at its own pages.
+  await context.setOffline(true);
+  // (Addresses not visited yet: the browser's HTTP cache has nothing for
+  // them. Each in its own tab, closed after: an error page reloads itself.)
+  for (const path of [`/t/${doc}/?hors-ligne`, `/t/${doc}/agenda.json?hors-ligne`, "/healthz?hors-ligne", "/t/autre/", "/t/"]) {
+    const tab = await context.newPage();
+    const opened = await navigate(tab, `${relay.url}${path}`);
+    assert.equal(opened.response, null, `${path} answered offline (« ${await tab.title()} »)`);
+    assert.match(String(opened.error), /ERR_INTERNET_DISCONNECTED/, path);
+    await tab.close();
+  }
+  // A page visited online may come from the browser's HTTP cache: the relay's, never the app.
+  const tab = await context.newPage();
+  const visited = await navigate(tab, `${relay.url}/t/${doc}/`);
+  if (visited.response) {
+    assert.equal(visited.response.fromServiceWorker(), false);
+    assert.equal(await tab.locator("#app").count(), 0, "the territory's page opened the app offline");
+  }
+  await tab.close();
+  for (const path of ["/", "/index.html", "/?source=calendrier", `/#/territoire/${doc}`]) {
+    const opened = await navigate(page, `${relay.url}${path}`);
+    assert.ok(opened.response?.fromServiceWorker(), `${path}: ${opened.error}`);
+    await page.locator("header .marque").filter({ hasText: "Essaim" }).waitFor();
+  }
+  await relay.stop();
+});
+
+// See: issue #12, item 20.
+test("r12_20: an invitation link for a territory already joined with another invitation asks before replacing it; the same link or a new territory does not", async () => {
+  const data = mkdtempSync(join(tmpdir(), "essaim-relay-"));
+  cleanups.push(() => rmSync(data, { recursive: true, force: true }));
+  const essaim = (...args) => execFileSync(ESSAIM, [...args, "--data", data], { encoding: "utf8" });
+  const first = essaim("territory", "create", "--name", "Commune de Melle", "--kind", "commune");
+  const second = essaim("territory", "create", "--name", "Quartier de la Croix", "--kind", "quartier");
+  const doc = first.match(/^territoire: (\S+)$/m)[1];
+  const relay = await startRelay(data, 0, { open: false });
+  const lienDe = (texte, qui) => texte.match(new RegExp(`^lien${qui}: (\\S+)$`, "m"))[1].replace("http://127.0.0.1:3030", relay.url);
+  const organiser = lienDe(first, " organisateurs");
+  const resident = lienDe(first, " habitants");
+  const otherOrganiser = lienDe(essaim("invite", "--territory", doc, "--role", "organiser"), "");
+  const dialog = (page) => page.getByRole("dialog", { name: "Remplacer votre invitation ?" });
+  const opened = (page) => page.waitForURL((url) => url.hash === `#/territoire/${doc}`);
+
+  const page = await openApp(await device(), organiser);
+  await page.getByRole("heading", { level: 1, name: "Commune de Melle" }).waitFor();
+  await page.getByRole("link", { name: "Nouvelle action" }).waitFor();
+  await waitNameStored(page, doc);
+  const held = await storedTerritories(page);
+  assert.equal(held.length, 1);
+  assert.equal(held[0].role, "organisateur");
+
+  // The same link again: nothing asked, nothing written.
+  await page.goto(organiser);
+  await opened(page);
+  await page.getByRole("link", { name: "Nouvelle action" }).waitFor();
+  assert.equal(await dialog(page).count(), 0, "the same link asked");
+  assert.deepEqual(await storedTerritories(page), held);
+
+  // A resident link for the same territory: asked, saying what changes; focus on « Garder ».
+  await page.goto(resident);
+  await dialog(page).waitFor();
+  const texte = await dialog(page).innerText();
+  assert.match(texte, /Ce lien vous donne le rôle habitant sur « Commune de Melle » : vous pourrez lire l'agenda, sans le modifier\./);
+  assert.match(texte, /Vous y êtes aujourd'hui organisateur\./);
+  assert.equal(await page.evaluate(() => document.activeElement?.textContent), "Garder mon invitation actuelle");
+  await checkAxe(page, "remplacer une invitation");
+
+  // « Garder »: the organiser role stays, IndexedDB unchanged, and edits still reach the relay.
+  await dialog(page).getByRole("button", { name: "Garder mon invitation actuelle" }).click();
+  await opened(page);
+  await dialog(page).waitFor({ state: "detached" });
+  assert.deepEqual(await storedTerritories(page), held);
+  assert.equal(await page.getByTestId("lecture-seule").count(), 0);
+  await createAction(page, { titre: "Disco soupe", jours: 3 });
+  await waitSynced(page);
+
+  // Échap keeps it too; so does refusing another organiser's link (same role, said so).
+  await page.goto(resident);
+  await dialog(page).waitFor();
+  await page.keyboard.press("Escape");
+  await opened(page);
+  await page.goto(otherOrganiser);
+  await dialog(page).filter({ hasText: "Ce lien est une autre invitation d'organisateur pour « Commune de Melle ». Votre rôle ne change pas" }).waitFor();
+  await dialog(page).getByRole("button", { name: "Garder mon invitation actuelle" }).click();
+  await opened(page);
+  assert.deepEqual(await storedTerritories(page), held);
+
+  // Another territory is added without asking.
+  await page.goto(lienDe(second, " organisateurs"));
+  await page.getByRole("heading", { level: 1, name: "Quartier de la Croix" }).waitFor();
+  assert.equal(await dialog(page).count(), 0, "a new territory asked");
+  assert.equal((await storedTerritories(page)).length, 2);
+
+  // « Remplacer »: the resident's invitation replaces the organiser's, read only from now on.
+  await page.goto(resident);
+  await dialog(page).getByRole("button", { name: "Remplacer par ce lien" }).click();
+  await opened(page);
+  await page.getByTestId("lecture-seule").waitFor();
+  await page.getByRole("link", { name: "Disco soupe" }).first().waitFor();
+  assert.equal(await page.getByRole("link", { name: "Nouvelle action" }).count(), 0);
+  const now = (await storedTerritories(page)).find((t) => t.doc === doc);
+  assert.equal(now.role, "habitant");
+  assert.equal(now.invitation, resident.split("/").pop());
+  await relay.stop();
+});
+
+// The relay sends a Content-Security-Policy (issue #12, item 12); the app
+// must run under the strictest one it can: no inline script or style.
+test("the app runs under a strict Content-Security-Policy without a violation", async () => {
+  const { relay } = await freshRelay();
+  // A page fulfilled by the test (to add the header) has no address space
+  // Chromium knows, so its Local Network Access checks would block the
+  // websocket to 127.0.0.1: off for this device, they are not under test.
+  const context = await device(["--disable-features=LocalNetworkAccessChecks"]);
+  const policy =
+    "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; img-src 'self'; " +
+    "connect-src 'self'; worker-src 'self'; manifest-src 'self'; object-src 'none'; base-uri 'none'";
+  await context.route(`${relay.url}/`, async (route) => {
+    const response = await route.fetch();
+    await route.fulfill({ response, headers: { ...response.headers(), "content-security-policy": policy } });
+  });
+  await context.addInitScript(() => {
+    globalThis.violations = [];
+    document.addEventListener("securitypolicyviolation", (e) => globalThis.violations.push(`${e.violatedDirective} ${e.blockedURI}`));
+  });
+  const page = await openApp(context, relay.url);
+  await createTerritory(page, "Pays de Fougères");
+  await createAction(page, { titre: "Atelier réparation", rythme: "hebdo" });
+  await waitSynced(page);
+  await page.getByText("En ligne", { exact: true }).waitFor();
+  assert.equal(await page.evaluate(() => getComputedStyle(document.body).maxWidth), "640px", "the stylesheet did not apply");
+  assert.deepEqual(await page.evaluate(() => globalThis.violations), []);
+  // The policy is in force: an inline script is refused.
+  const ran = await page.evaluate(() => {
+    const script = document.createElement("script");
+    script.textContent = "globalThis.inline = true";
+    document.head.append(script);
+    return globalThis.inline === true;
+  });
+  assert.equal(ran, false, "the policy did not apply");
   await relay.stop();
 });

@@ -13,8 +13,9 @@ use serde_json::{Map, Value};
 
 use super::schema::{
     Acteur, Action, Besoin, ContactPrive, Decision, Instance, Phase, Profil, ValidationError, Valider, Volontaire,
+    champs_connus, identifiant_valide, liens_du_rythme,
 };
-use super::tree;
+use super::tree::{self, Chemin, Lecteur};
 use crate::rythme::{Exception, Pause, Rythme};
 
 /// A collection of records keyed by id.
@@ -34,7 +35,12 @@ pub enum Collection {
 }
 
 impl Collection {
-    fn path(self) -> &'static [&'static str] {
+    /// Depth of its records in the document, the root being 0.
+    pub(crate) fn profondeur(self) -> usize {
+        self.path().len() + 1
+    }
+
+    pub(crate) fn path(self) -> &'static [&'static str] {
         match self {
             Collection::Actions => &["actions"],
             Collection::Acteurs => &["acteurs"],
@@ -204,7 +210,7 @@ pub(crate) fn appliquer(tx: &mut Transaction<'_>, now: i64, auteur: &str, edit: 
     match edit {
         Edit::ModifierProfil { champs } => {
             let obj = tree::ensure_map(tx, &ROOT, &["profil"])?;
-            modifier::<Profil>(tx, &obj, champs, suivi(false))
+            modifier::<Profil>(tx, &obj, 1, champs, suivi(false))
         }
         Edit::ModifierHorizon { horizon_debut, horizon_fin } => {
             let annee = |champ: &'static str, v: &Option<String>| match v {
@@ -246,12 +252,13 @@ pub(crate) fn appliquer(tx: &mut Transaction<'_>, now: i64, auteur: &str, edit: 
         }
         Edit::Modifier { collection, id, champs } => {
             let record = existant(tx, collection, &id)?;
+            let profondeur = collection.profondeur();
             match collection {
-                Collection::Actions => modifier::<Action>(tx, &record, champs, suivi(false)),
-                Collection::Acteurs => modifier::<Acteur>(tx, &record, champs, suivi(false)),
-                Collection::Instances => modifier::<Instance>(tx, &record, champs, suivi(false)),
-                Collection::Decisions => modifier::<Decision>(tx, &record, champs, suivi(false)),
-                Collection::Phases => modifier::<Phase>(tx, &record, champs, suivi(false)),
+                Collection::Actions => modifier::<Action>(tx, &record, profondeur, champs, suivi(false)),
+                Collection::Acteurs => modifier::<Acteur>(tx, &record, profondeur, champs, suivi(false)),
+                Collection::Instances => modifier::<Instance>(tx, &record, profondeur, champs, suivi(false)),
+                Collection::Decisions => modifier::<Decision>(tx, &record, profondeur, champs, suivi(false)),
+                Collection::Phases => modifier::<Phase>(tx, &record, profondeur, champs, suivi(false)),
             }
         }
         Edit::Supprimer { collection, id } => {
@@ -280,6 +287,7 @@ pub(crate) fn appliquer(tx: &mut Transaction<'_>, now: i64, auteur: &str, edit: 
             ecrire(tx, &record, Map::new(), suivi(false))
         }
         Edit::AjouterVolontaire { action_id, besoin_id, volontaire_id, volontaire } => {
+            verifier_id(&besoin_id)?;
             verifier_id(&volontaire_id)?;
             let record = existant(tx, Collection::Actions, &action_id)?;
             let mut action: Action = lire(tx, &record)?;
@@ -291,17 +299,18 @@ pub(crate) fn appliquer(tx: &mut Transaction<'_>, now: i64, auteur: &str, edit: 
         }
         Edit::ModifierOccurrence { collection, id, origine, exception } => {
             let record = existant(tx, collection, &id)?;
-            let mut rythme = rythme_de(tx, &record, &id)?;
+            let mut rythme = rythme_de(tx, &record, collection, &id)?;
             rythme.exceptions.insert(origine.clone(), exception.clone());
             rythme.verifier_origine(&origine).map_err(|e| ValidationError::Rythme(e.to_string()))?;
             rythme.valider().map_err(|e| ValidationError::Rythme(e.to_string()))?;
+            liens_du_rythme(&rythme)?;
             let obj = tree::ensure_map(tx, &record, &["rythme", "exceptions", &origine])?;
             tree::write_fields(tx, &obj, &objet(&exception)?)?;
             ecrire(tx, &record, Map::new(), suivi(false))
         }
         Edit::Pauser { collection, id, pause } => {
             let record = existant(tx, collection, &id)?;
-            let mut rythme = rythme_de(tx, &record, &id)?;
+            let mut rythme = rythme_de(tx, &record, collection, &id)?;
             rythme.pauses.push(pause.clone());
             rythme.valider().map_err(|e| ValidationError::Rythme(e.to_string()))?;
             let rythme_obj = tree::ensure_map(tx, &record, &["rythme"])?;
@@ -328,7 +337,7 @@ pub(crate) fn appliquer(tx: &mut Transaction<'_>, now: i64, auteur: &str, edit: 
             }
             let mut ancien_champs = Map::new();
             ancien_champs.insert("rythme".into(), serde_json::to_value(&ancien).map_err(valeur_invalide)?);
-            modifier::<Action>(tx, &record, ancien_champs, suivi(false))?;
+            modifier::<Action>(tx, &record, Collection::Actions.profondeur(), ancien_champs, suivi(false))?;
             let parent = tree::ensure_map(tx, &ROOT, Collection::Actions.path())?;
             if vivant(tx, &parent, &nouvel_id).is_some() {
                 return Err(EditError::DejaUtilise(nouvel_id));
@@ -353,10 +362,10 @@ fn objet<T: Serialize>(value: &T) -> Result<Map<String, Value>, EditError> {
     }
 }
 
-/// Ids are map keys shared with storage paths and URLs: short and simple.
+/// Ids are map keys shared with storage paths and URLs: short and simple
+/// ([`identifiant_valide`]).
 fn verifier_id(id: &str) -> Result<(), EditError> {
-    let ok = !id.is_empty() && id.len() <= 64 && id.chars().all(|c| c.is_ascii_alphanumeric() || "-_".contains(c));
-    if ok { Ok(()) } else { Err(EditError::IdentifiantInvalide(id.to_owned())) }
+    if identifiant_valide(id) { Ok(()) } else { Err(EditError::IdentifiantInvalide(id.to_owned())) }
 }
 
 /// The record's map if it exists and is not deleted.
@@ -368,27 +377,33 @@ fn vivant(tx: &Transaction<'_>, parent: &ObjId, id: &str) -> Option<ObjId> {
 }
 
 fn existant(tx: &Transaction<'_>, collection: Collection, id: &str) -> Result<ObjId, EditError> {
+    // A record under an invalid id (written raw) is not read, so not edited.
+    verifier_id(id)?;
     let parent = tree::find_map(tx, &ROOT, collection.path()).ok_or_else(|| EditError::Inconnu(id.to_owned()))?;
     vivant(tx, &parent, id).ok_or_else(|| EditError::Inconnu(id.to_owned()))
 }
 
-fn lire<T: DeserializeOwned>(tx: &Transaction<'_>, record: &ObjId) -> Result<T, EditError> {
-    let json = tree::read_map(tx, record, "", &mut Vec::new());
-    serde_json::from_value(json).map_err(valeur_invalide)
+/// The schema's fields of a record at depth `profondeur`, read with the
+/// reader's bounds (unknown fields are not read).
+fn champs_du_record<T: Default + Serialize>(
+    tx: &Transaction<'_>,
+    record: &ObjId,
+    profondeur: usize,
+) -> Map<String, Value> {
+    let connus = champs_connus::<T>();
+    let cles: Vec<&str> = connus.iter().map(String::as_str).collect();
+    Lecteur::new(tx).champs(record, &Chemin::RACINE, profondeur, &cles, false)
 }
 
-fn rythme_de(tx: &Transaction<'_>, record: &ObjId, id: &str) -> Result<Rythme, EditError> {
-    let json = tree::read_map(tx, record, "", &mut Vec::new());
+fn lire<T: Default + Serialize + DeserializeOwned>(tx: &Transaction<'_>, record: &ObjId) -> Result<T, EditError> {
+    let json = champs_du_record::<T>(tx, record, Collection::Actions.profondeur());
+    serde_json::from_value(Value::Object(json)).map_err(valeur_invalide)
+}
+
+fn rythme_de(tx: &Transaction<'_>, record: &ObjId, collection: Collection, id: &str) -> Result<Rythme, EditError> {
+    let json = Lecteur::new(tx).champs(record, &Chemin::RACINE, collection.profondeur(), &["rythme"], false);
     let rythme = json.get("rythme").filter(|r| !r.is_null()).ok_or_else(|| EditError::SansRythme(id.to_owned()))?;
     serde_json::from_value(rythme.clone()).map_err(valeur_invalide)
-}
-
-/// The keys a record of type `T` may hold.
-fn champs_connus<T: Default + Serialize>() -> Vec<String> {
-    match serde_json::to_value(T::default()) {
-        Ok(Value::Object(m)) => m.keys().cloned().collect(),
-        _ => Vec::new(),
-    }
 }
 
 fn verifier_champs<T: Default + Serialize>(champs: &Map<String, Value>) -> Result<(), EditError> {
@@ -418,6 +433,7 @@ where
 fn modifier<T>(
     tx: &mut Transaction<'_>,
     record: &ObjId,
+    profondeur: usize,
     champs: Map<String, Value>,
     suivi: Map<String, Value>,
 ) -> Result<(), EditError>
@@ -425,10 +441,7 @@ where
     T: Default + Serialize + DeserializeOwned + Valider,
 {
     verifier_champs::<T>(&champs)?;
-    let mut actuel = match tree::read_map(tx, record, "", &mut Vec::new()) {
-        Value::Object(m) => m,
-        _ => Map::new(),
-    };
+    let mut actuel = champs_du_record::<T>(tx, record, profondeur);
     for (k, v) in &champs {
         actuel.insert(k.clone(), v.clone());
     }

@@ -24,6 +24,8 @@ pub use edit::{Collection, Edit, EditError};
 pub use schema::*;
 
 pub(crate) use edit::{SUIVI, appliquer};
+#[cfg(test)]
+pub(crate) use tree::ENTREES_MAX as ENTREES_MAX_POUR_TESTS;
 
 /// Who wrote one of several concurrent values, and when.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -196,32 +198,86 @@ pub(crate) fn message(auteur: &str, edit: &Edit) -> String {
 }
 
 /// Reads the agenda of a territory document.
+///
+/// Only the schema is read: the root's known keys, each record's known
+/// fields, records under ids of the schema's format
+/// ([`identifiant_valide`]), within the bounds of `tree.rs` (depth, entries,
+/// characters, values in all), so a crafted document costs no more to read
+/// than a legal one of the same size and cannot overflow the stack. Links
+/// that are not `http:`/`https:` ([`lien_valide`]) are dropped. A record
+/// that does not fit its type is left out and named in `erreurs`; the rest
+/// of the agenda still reads. What the bounds left out is said in one line
+/// of `erreurs`.
 pub fn lire(doc: &Automerge) -> Agenda {
-    let mut raw_conflicts = Vec::new();
-    let root = tree::read_map(doc, &ROOT, "", &mut raw_conflicts);
+    let mut l = tree::Lecteur::new(doc);
+    let mut erreurs = Erreurs::default();
+    let racine = tree::Chemin::RACINE;
     let mut agenda = Agenda::default();
-    let mut erreurs = Vec::new();
-    if let Some(p) = root.get("profil") {
-        agenda.profil = typed("profil", p, &mut erreurs);
+    let connus = schema::champs_connus::<Profil>();
+    let cles: Vec<&str> = connus.iter().map(String::as_str).collect();
+    if let Some(champs) = fiche(&mut l, &ROOT, &racine, "profil", 1, &cles) {
+        agenda.profil = typed("profil", Value::Object(champs), &mut erreurs);
     }
-    agenda.actions = collection(&root, &["actions"], &mut erreurs);
-    agenda.acteurs = collection(&root, &["acteurs"], &mut erreurs);
-    agenda.instances = collection(&root, &["instances"], &mut erreurs);
-    agenda.decisions = collection(&root, &["decisions"], &mut erreurs);
-    agenda.contacts_prives = collection(&root, &["contacts_prives"], &mut erreurs);
-    let roadmap = root.get("feuille_de_route");
-    agenda.feuille_de_route = FeuilleDeRoute {
-        horizon_debut: roadmap.and_then(|r| r.get("horizon_debut")).and_then(Value::as_str).map(str::to_owned),
-        horizon_fin: roadmap.and_then(|r| r.get("horizon_fin")).and_then(Value::as_str).map(str::to_owned),
-        phases: collection(&root, &["feuille_de_route", "phases"], &mut erreurs),
+    agenda.actions = collection(&mut l, Collection::Actions.path(), &mut erreurs);
+    agenda.acteurs = collection(&mut l, Collection::Acteurs.path(), &mut erreurs);
+    agenda.instances = collection(&mut l, Collection::Instances.path(), &mut erreurs);
+    agenda.decisions = collection(&mut l, Collection::Decisions.path(), &mut erreurs);
+    agenda.contacts_prives = collection(&mut l, &["contacts_prives"], &mut erreurs);
+    let feuille = racine.sous("feuille_de_route");
+    let horizon = match tree::find_map(doc, &ROOT, &["feuille_de_route"]) {
+        Some(obj) => l.champs(&obj, &feuille, 1, &["horizon_debut", "horizon_fin"], true),
+        None => serde_json::Map::new(),
     };
+    agenda.feuille_de_route = FeuilleDeRoute {
+        horizon_debut: horizon.get("horizon_debut").and_then(Value::as_str).map(str::to_owned),
+        horizon_fin: horizon.get("horizon_fin").and_then(Value::as_str).map(str::to_owned),
+        phases: collection(&mut l, Collection::Phases.path(), &mut erreurs),
+    };
+    for (id, action) in &mut agenda.actions {
+        assainir_action(id, action, &mut erreurs);
+    }
+    for (id, instance) in &mut agenda.instances {
+        if let Some(r) = &mut instance.rythme {
+            assainir_rythme(&format!("instances/{id}"), r, &mut erreurs);
+        }
+    }
+    let mut erreurs = erreurs.0;
+    erreurs.extend(l.omissions.message());
     agenda.erreurs = erreurs;
-    agenda.conflits = conflicts(doc, raw_conflicts);
+    agenda.conflits = conflicts(doc, std::mem::take(&mut l.conflits));
     agenda
 }
 
-fn typed<T: serde::de::DeserializeOwned>(chemin: &str, value: &Value, erreurs: &mut Vec<String>) -> Option<T> {
-    match serde_json::from_value(value.clone()) {
+/// The errors of one read, at most [`ERREURS_MAX`], each at most
+/// [`ERREUR_CARACTERES_MAX`] characters: a message may quote a value
+/// (serde names the unknown variant it met), and a crafted document could
+/// otherwise make the list as big as the document many times over.
+#[derive(Default)]
+struct Erreurs(Vec<String>);
+
+/// Errors kept by one read; the last one says how many more there were.
+const ERREURS_MAX: usize = 100;
+/// Characters kept of one error.
+const ERREUR_CARACTERES_MAX: usize = 300;
+
+impl Erreurs {
+    fn push(&mut self, erreur: String) {
+        match self.0.len() {
+            n if n < ERREURS_MAX => {
+                let mut e: String = erreur.chars().take(ERREUR_CARACTERES_MAX).collect();
+                if e.len() < erreur.len() {
+                    e.push('…');
+                }
+                self.0.push(e);
+            }
+            ERREURS_MAX => self.0.push("et d'autres erreurs".to_owned()),
+            _ => {}
+        }
+    }
+}
+
+fn typed<T: serde::de::DeserializeOwned>(chemin: &str, value: Value, erreurs: &mut Erreurs) -> Option<T> {
+    match serde_json::from_value(value) {
         Ok(t) => Some(t),
         Err(e) => {
             erreurs.push(format!("{chemin} : {e}"));
@@ -230,25 +286,100 @@ fn typed<T: serde::de::DeserializeOwned>(chemin: &str, value: &Value, erreurs: &
     }
 }
 
-/// The live records of a collection (tombstones left out).
-fn collection<T: serde::de::DeserializeOwned>(
-    root: &Value,
+/// The schema's fields of the map at `cle` in `parent` (a record or the
+/// profile, at depth `profondeur`), if it is a map. Concurrent creations of
+/// it are recorded as a conflict.
+fn fiche(
+    l: &mut tree::Lecteur<'_, Automerge>,
+    parent: &ObjId,
+    chemin_parent: &tree::Chemin<'_>,
+    cle: &str,
+    profondeur: usize,
+    cles: &[&str],
+) -> Option<serde_json::Map<String, Value>> {
+    let chemin = chemin_parent.sous(cle);
+    let tous = l.tous(parent, cle);
+    let (gagnant, obj) = tous.last()?;
+    if tous.len() > 1 {
+        l.conflit(&chemin, profondeur, &tous, Some(cles));
+    }
+    matches!(gagnant, automerge::Value::Object(automerge::ObjType::Map))
+        .then(|| l.champs(obj, &chemin, profondeur, cles, true))
+}
+
+/// The live records of a collection (tombstones left out), read through
+/// their type's fields only. Keys that are not record ids are dropped
+/// unread.
+fn collection<T: serde::de::DeserializeOwned + Default + Serialize>(
+    l: &mut tree::Lecteur<'_, Automerge>,
     path: &[&str],
-    erreurs: &mut Vec<String>,
+    erreurs: &mut Erreurs,
 ) -> BTreeMap<String, T> {
-    let mut node = root;
-    for key in path {
-        match node.get(*key) {
-            Some(next) => node = next,
-            None => return BTreeMap::new(),
+    let mut records = BTreeMap::new();
+    let Some(parent) = tree::find_map(l.doc(), &ROOT, path) else { return records };
+    let nom = path.join("/");
+    let racine = tree::Chemin::RACINE;
+    let conteneur = racine.sous(&nom);
+    let profondeur = path.len() + 1;
+    let connus = schema::champs_connus::<T>();
+    let cles: Vec<&str> = connus.iter().map(String::as_str).collect();
+    let mut invalides = 0;
+    let entrees = l.entrees(&parent, &conteneur, |id| {
+        let ok = identifiant_valide(id);
+        if !ok {
+            invalides += 1;
+        }
+        ok
+    });
+    if invalides > 0 {
+        erreurs.push(format!("{nom} : {invalides} enregistrements sous un identifiant invalide, ignorés"));
+    }
+    for id in entrees {
+        let Some(champs) = fiche(l, &parent, &conteneur, &id, profondeur, &cles) else {
+            erreurs.push(format!("{nom}/{id} : un enregistrement est un objet"));
+            continue;
+        };
+        if champs.get("supprime").and_then(Value::as_bool) == Some(true) {
+            continue;
+        }
+        if let Some(record) = typed(&format!("{nom}/{id}"), Value::Object(champs), erreurs) {
+            records.insert(id, record);
         }
     }
-    let Some(records) = node.as_object() else { return BTreeMap::new() };
     records
-        .iter()
-        .filter(|(_, r)| r.get("supprime").and_then(Value::as_bool) != Some(true))
-        .filter_map(|(id, r)| Some((id.clone(), typed(&format!("{}/{id}", path.join("/")), r, erreurs)?)))
-        .collect()
+}
+
+/// Drops what a raw change could put in an action that an edit refuses and
+/// a reader must not act on: links that are not `http:`/`https:`, needs
+/// and volunteers under invalid ids.
+fn assainir_action(id: &str, action: &mut Action, erreurs: &mut Erreurs) {
+    if action.lien_en_ligne.as_deref().is_some_and(|l| !l.trim().is_empty() && !lien_valide(l)) {
+        action.lien_en_ligne = None;
+        erreurs.push(format!("actions/{id}/lien_en_ligne : lien refusé (ni http ni https)"));
+    }
+    if let Some(r) = &mut action.rythme {
+        assainir_rythme(&format!("actions/{id}"), r, erreurs);
+    }
+    let avant = action.besoins.len();
+    action.besoins.retain(|b, _| identifiant_valide(b));
+    let mut retires = avant - action.besoins.len();
+    for besoin in action.besoins.values_mut() {
+        let avant = besoin.volontaires.len();
+        besoin.volontaires.retain(|v, _| identifiant_valide(v));
+        retires += avant - besoin.volontaires.len();
+    }
+    if retires > 0 {
+        erreurs.push(format!("actions/{id} : {retires} besoins ou volontaires sous un identifiant invalide, ignorés"));
+    }
+}
+
+fn assainir_rythme(chemin: &str, rythme: &mut crate::rythme::Rythme, erreurs: &mut Erreurs) {
+    for (origine, exception) in &mut rythme.exceptions {
+        if exception.lien_en_ligne.as_deref().is_some_and(|l| !l.trim().is_empty() && !lien_valide(l)) {
+            exception.lien_en_ligne = None;
+            erreurs.push(format!("{chemin}/rythme/exceptions/{origine} : lien refusé (ni http ni https)"));
+        }
+    }
 }
 
 /// Keeps the conflicts a person should see (not bookkeeping fields), with

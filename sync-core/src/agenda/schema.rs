@@ -55,6 +55,9 @@ pub enum ValidationError {
     /// A field required by another one's value.
     #[error("`{0}` est obligatoire ici")]
     Requis(&'static str),
+    /// A link that is not an absolute `http:` or `https:` address.
+    #[error("`{0}` doit être une adresse web complète commençant par http:// ou https://")]
+    LienInvalide(&'static str),
     /// An invalid rhythm.
     #[error("rythme invalide : {0}")]
     Rythme(String),
@@ -631,6 +634,57 @@ pub struct Decision {
     pub suivi: Suivi,
 }
 
+/// Longest record id, in bytes.
+pub const IDENTIFIANT_MAX: usize = 64;
+
+/// Is `id` a record id of the schema: 1 to [`IDENTIFIANT_MAX`] ASCII
+/// letters, digits, `-` or `_`? Ids are map keys of the collections, shared
+/// with storage paths, URLs, HTML anchors and iCalendar UIDs, so they stay
+/// short and inert. Edits refuse other ids; reading drops records under
+/// them (an organiser can write any key with a raw change).
+pub fn identifiant_valide(id: &str) -> bool {
+    !id.is_empty() && id.len() <= IDENTIFIANT_MAX && id.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_".contains(&b))
+}
+
+/// Longest link, in bytes: beyond what any video-call or form service
+/// hands out, well under what browsers and calendar apps accept.
+pub const LIEN_MAX: usize = 2_000;
+
+/// Is `lien` an absolute `http:` or `https:` URL with a host, at most
+/// [`LIEN_MAX`] bytes, with no space, quote, angle bracket, backslash or
+/// control character? Only such links are stored by edits and shown as
+/// links: any other scheme (`javascript:`, `data:`) could run script where
+/// it is clicked.
+pub fn lien_valide(lien: &str) -> bool {
+    if lien.len() > LIEN_MAX || lien.chars().any(|c| c.is_control() || c.is_whitespace() || "\"<>\\`".contains(c)) {
+        return false;
+    }
+    let Some((schema, reste)) = lien.split_once("://") else { return false };
+    let hote = reste.split(['/', '?', '#']).next().unwrap_or_default();
+    let hote = hote.rsplit_once('@').map_or(hote, |(_, h)| h);
+    (schema.eq_ignore_ascii_case("http") || schema.eq_ignore_ascii_case("https"))
+        && !hote.is_empty()
+        && !hote.starts_with(':')
+}
+
+/// Checks an optional link field: absent or blank is fine (where a link is
+/// required, the caller says so), anything else must be [`lien_valide`].
+fn lien(champ: &'static str, valeur: Option<&str>) -> Result<(), ValidationError> {
+    match valeur {
+        Some(l) if !l.trim().is_empty() && !lien_valide(l) => Err(ValidationError::LienInvalide(champ)),
+        _ => Ok(()),
+    }
+}
+
+/// The keys a record of type `T` may hold, from its serde shape: the only
+/// keys the reader looks at in such a record.
+pub(crate) fn champs_connus<T: Default + Serialize>() -> Vec<String> {
+    match serde_json::to_value(T::default()) {
+        Ok(serde_json::Value::Object(m)) => m.keys().cloned().collect(),
+        _ => Vec::new(),
+    }
+}
+
 /// Checks a record before it is written.
 pub(crate) trait Valider {
     fn valider(&self) -> Result<(), ValidationError>;
@@ -688,9 +742,17 @@ fn ordre(debut: (&'static str, &Option<String>), fin: (&'static str, &Option<Str
 
 fn rythme(r: &Option<Rythme>) -> Result<(), ValidationError> {
     match r {
-        Some(r) => r.valider().map_err(|e| ValidationError::Rythme(e.to_string())),
+        Some(r) => {
+            r.valider().map_err(|e| ValidationError::Rythme(e.to_string()))?;
+            liens_du_rythme(r)
+        }
         None => Ok(()),
     }
+}
+
+/// Checks the links of a rhythm's exceptions (an occurrence moved online).
+pub(crate) fn liens_du_rythme(r: &Rythme) -> Result<(), ValidationError> {
+    r.exceptions.values().try_for_each(|e| lien("lien_en_ligne", e.lien_en_ligne.as_deref()))
 }
 
 impl Valider for Profil {
@@ -726,6 +788,7 @@ impl Valider for Action {
         if en_ligne && self.lien_en_ligne.as_deref().is_none_or(|l| l.trim().is_empty()) {
             return Err(ValidationError::Requis("lien_en_ligne"));
         }
+        lien("lien_en_ligne", self.lien_en_ligne.as_deref())?;
         rythme(&self.rythme)?;
         for besoin in self.besoins.values() {
             besoin.valider()?;

@@ -14,7 +14,7 @@ use std::fmt::Write;
 use jiff::tz::TimeZone;
 
 use super::{RendezVousPublic, Territoire, etat_en_mots, occurrences, public};
-use crate::agenda::Agenda;
+use crate::agenda::{Agenda, lien_valide};
 use crate::rythme::{DateHeure, Jour, Occurrence, Timestamp, fuseau, nom_jour, nom_mois};
 
 /// How far ahead the page lists rendez-vous, in days.
@@ -91,7 +91,7 @@ pub fn html(territoire: &Territoire, agenda: &Agenda, now: Timestamp) -> String 
             if let Some(lieu) = r.lieu_texte() {
                 let _ = write!(h, "<br>Lieu : {}", echapper(&lieu));
             }
-            if let Some(lien) = r.lien_en_ligne {
+            if let Some(lien) = r.lien_en_ligne.filter(|l| lien_valide(l)) {
                 let _ = write!(h, "<br>En ligne : <a href=\"{0}\">{0}</a>", echapper(lien));
             }
             let texte = if r.resume.trim().is_empty() { r.description } else { r.resume };

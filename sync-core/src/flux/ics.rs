@@ -12,7 +12,7 @@ use jiff::civil::DateTime;
 use jiff::tz::{Offset, TimeZone};
 
 use super::{RendezVousPublic, Territoire, occurrences, public};
-use crate::agenda::{Agenda, VisibiliteTerritoire};
+use crate::agenda::{Agenda, VisibiliteTerritoire, lien_valide};
 use crate::rythme::{DateHeure, EtatOccurrence, Exception, Occurrence, Retrait, Timestamp, fuseau};
 
 const PRODID: &str = "-//Essaim//Agenda des territoires en transition//FR";
@@ -79,11 +79,15 @@ pub(super) struct Ecrivain {
 }
 
 impl Ecrivain {
-    /// Writes `NOM[;PARAMS]:valeur` as is (the value already escaped),
-    /// folded at 75 octets: continuation lines start with one space, which
-    /// counts in their 75.
+    /// Writes `NOM[;PARAMS]:valeur` (the value already escaped), without
+    /// any control character but HTAB (RFC 5545 §3.1: CR, LF and the others
+    /// cannot appear in a content line; a CRLF from a record id or a URL
+    /// would start a property, or a whole `VEVENT`, of its own), folded at
+    /// 75 octets: continuation lines start with one space, which counts in
+    /// their 75.
     pub(super) fn ligne(&mut self, nom: &str, valeur: &str) {
-        let ligne = format!("{nom}:{valeur}");
+        let ligne: String =
+            nom.chars().chain([':']).chain(valeur.chars()).filter(|c| *c == '\t' || !c.is_control()).collect();
         let mut place = 75;
         let mut debut = 0;
         let mut largeur = 0;
@@ -207,7 +211,8 @@ fn contenu<'a>(
     if let Some(motif) = exception.and_then(|e| e.motif.as_deref()) {
         parties.push(format!("Pour cette date : {motif}"));
     }
-    if let Some(lien) = exception.and_then(|e| e.lien_en_ligne.as_deref()).or(r.lien_en_ligne) {
+    let lien_occurrence = exception.and_then(|e| e.lien_en_ligne.as_deref()).filter(|l| lien_valide(l));
+    if let Some(lien) = lien_occurrence.or(r.lien_en_ligne.filter(|l| lien_valide(l))) {
         parties.push(format!("En ligne : {lien}"));
     }
     let lieu = exception.and_then(|e| e.lieu.clone()).or_else(|| r.lieu_texte());

@@ -10,7 +10,7 @@ use jiff::tz::TimeZone;
 use serde_json::{Map, Value, json};
 
 use super::{RendezVousPublic, Territoire, public};
-use crate::agenda::{Agenda, ModeParticipation, VisibiliteTerritoire};
+use crate::agenda::{Agenda, ModeParticipation, VisibiliteTerritoire, lien_valide};
 use crate::rythme::{DateHeure, EtatOccurrence, Frequence, Jusqu, Occurrence, Timestamp, fuseau};
 
 const SCHEMA: &str = "https://schema.org";
@@ -129,6 +129,7 @@ fn lieu(r: &RendezVousPublic<'_>, autre_lieu: Option<&str>, lien: Option<&str>, 
         }
         lieux.push(place);
     }
+    let lien = lien.filter(|l| lien_valide(l));
     let en_ligne = matches!(mode, ModeParticipation::EnLigne | ModeParticipation::Mixte) || lien.is_some();
     if let Some(url) = lien.filter(|_| en_ligne) {
         lieux.push(json!({ "@type": "VirtualLocation", "url": url }));

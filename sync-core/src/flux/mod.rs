@@ -56,6 +56,14 @@
 //!   UID), `startDate`, `endDate`, `eventStatus`, and `previousStartDate`
 //!   when moved. One-off `Event`s carry neither: the event is its own
 //!   occurrence. Every node's `identifier` is its ICS UID.
+//! - **Links**: an online link is shown (as a link in [`html`], a
+//!   `VirtualLocation` in [`json_ld`], text in [`ics`]) only if it is an
+//!   absolute `http:`/`https:` URL ([`lien_valide`]), checked here again
+//!   whatever built the [`Agenda`]: any other scheme could run script on
+//!   the relay's origin when clicked.
+//! - **Content lines**: every iCalendar line is written without CR, LF or
+//!   other control characters, whatever its source (record content, ids,
+//!   the profile, the base URL), so no value can start a line of its own.
 //! - **DTSTAMP** is `now`, so two calls at different times differ: a relay
 //!   that wants stable ETags passes a `now` rounded to its refresh period.
 //!
@@ -76,7 +84,9 @@ mod tests;
 
 use jiff::tz::TimeZone;
 
-use crate::agenda::{Agenda, Lieu, ModeParticipation, Profil, Publication, Suivi, Theme, TypeInstance, Visibilite};
+use crate::agenda::{
+    Agenda, Lieu, ModeParticipation, Profil, Publication, Suivi, Theme, TypeInstance, Visibilite, lien_valide,
+};
 use crate::rythme::{EtatOccurrence, Occurrence, Rythme, Timestamp};
 
 pub use html::html;
@@ -158,7 +168,8 @@ pub struct RendezVousPublic<'a> {
     pub lieu: Option<&'a Lieu>,
     /// On site, online or both.
     pub mode: ModeParticipation,
-    /// Online link of the series.
+    /// Online link of the series: only an `http:`/`https:` one
+    /// ([`lien_valide`]), whatever the record holds.
     pub lien_en_ligne: Option<&'a str>,
     /// Themes.
     pub themes: &'a [Theme],
@@ -186,7 +197,7 @@ pub fn public(agenda: &Agenda) -> Vec<RendezVousPublic<'_>> {
             type_instance: None,
             lieu: a.lieu.as_ref(),
             mode: a.mode_participation,
-            lien_en_ligne: a.lien_en_ligne.as_deref(),
+            lien_en_ligne: a.lien_en_ligne.as_deref().filter(|l| lien_valide(l)),
             themes: &a.portes_entree,
             mots_cles: &a.mots_cles,
             rythme,

@@ -272,3 +272,47 @@ fn a_change_that_would_grow_a_document_past_its_limit_is_refused() {
     assert_eq!(sim.heads(RELAY, &agenda), sim.heads(2, &agenda));
     assert_ne!(sim.heads(RELAY, &agenda), before);
 }
+
+/// The 10-byte Automerge sync message of issue #12, item 1: no heads, no
+/// need, one `have` with an empty `lastSync` and the 3-byte Bloom filter
+/// `01 00 01` (one entry, no bits, one probe), no changes.
+const BLOOM_WITHOUT_BITS: [u8; 10] = [0x42, 0x00, 0x00, 0x01, 0x00, 0x03, 0x01, 0x00, 0x01, 0x00];
+
+#[test]
+fn r12_01_bloom_without_bits_is_refused() {
+    // See: issue #12, item 1.
+    check(
+        true,
+        sync_from("eve", "relay", "agenda", BLOOM_WITHOUT_BITS.to_vec()),
+        expect![[r#"
+            conn#900 <- error: invalid sync message: Bloom filter with 1 entries, 0 bits per entry and 1 probes refused
+            close conn#900: invalid sync message: Bloom filter with 1 entries, 0 bits per entry and 1 probes refused"#]],
+    );
+}
+
+#[test]
+fn r12_01_a_reader_with_a_bloom_without_bits_does_not_crash_the_relay() {
+    // See: issue #12, item 1. Before the fix the relay's answer to this
+    // read-only peer computed `x % 0` inside Automerge and panicked.
+    let mut sim = relay_with_document();
+    join(&mut sim, "eve");
+    let agenda = Sim::doc_id("agenda");
+    let stored = sim.nodes[RELAY].storage.clone();
+    let bytes = sync_from("eve", "relay", "agenda", BLOOM_WITHOUT_BITS.to_vec());
+    let mut outputs = feed(&mut sim, Input::Received { conn: RAW, bytes });
+    // A driver grants the resident read-only access if the relay asks.
+    if outputs.iter().any(|o| matches!(o, Output::CheckAccess { .. })) {
+        let access = crate::Access::ReadOnly;
+        outputs.extend(feed(&mut sim, Input::AccessDecided { conn: RAW, doc: agenda.clone(), access }));
+    }
+    assert!(outputs.iter().any(|o| matches!(o, Output::Close { conn: RAW, .. })), "{}", render(&outputs));
+    assert_eq!(sim.nodes[RELAY].storage, stored);
+    // 2^26 probes per hash: refused as well, without the seconds of work.
+    join(&mut sim, "eve");
+    let probes = vec![0x42, 0, 0, 1, 0, 8, 1, 10, 0x80, 0x80, 0x80, 0x20, 0, 0, 0];
+    let outputs = feed(&mut sim, Input::Received { conn: RAW, bytes: sync_from("eve", "relay", "agenda", probes) });
+    assert!(outputs.iter().any(|o| matches!(o, Output::Close { conn: RAW, .. })), "{}", render(&outputs));
+    sim.put(1, &agenda, "lieu", "Halle");
+    sim.run_until_quiet();
+    assert_eq!(sim.heads(RELAY, &agenda), sim.heads(1, &agenda));
+}
