@@ -14,21 +14,28 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use axum::Router;
-use axum::extract::ws::{CloseFrame, Message as WsMessage, WebSocket, WebSocketUpgrade};
-use axum::extract::{ConnectInfo, Query, State};
-use axum::http::{StatusCode, header};
+use axum::extract::{ConnectInfo, Query, Request, State};
+use axum::http::{HeaderValue, StatusCode, Version, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use futures_util::{SinkExt, StreamExt};
+use hyper::upgrade::Upgraded;
+use hyper_util::rt::TokioIo;
 use sync_core::ConnId;
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
+use tokio_tungstenite::WebSocketStream;
+use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
+use tokio_tungstenite::tungstenite::protocol::{CloseFrame, Role, WebSocketConfig};
+use tokio_tungstenite::tungstenite::{Error as WsError, Message as WsMessage};
 use tower_http::services::ServeDir;
 
+use crate::frames;
 use crate::gate::{Gate, Verdict};
 use crate::hub::{CLOSE_GOING_AWAY, ConnHandle, Event, Outbound};
 use crate::invitations::Grant;
 use crate::metrics::{ErrorKind, Metrics};
+use crate::slots::{Slot, SlotRefusal, Slots};
 
 /// After sending a close frame, how long the peer has to answer it.
 const CLOSE_GRACE: Duration = Duration::from_secs(2);
@@ -56,6 +63,10 @@ pub(crate) struct AppState {
     pub(crate) gate: Arc<Gate>,
     /// The SQLite file's directory, read (read-only) by the chunk routes.
     pub(crate) data_dir: PathBuf,
+    /// What unfinished inbound messages may hold, and for how long.
+    pub(crate) inbound: Arc<frames::InboundLimits>,
+    /// Websocket connections per address and per invitation.
+    pub(crate) slots: Arc<Slots>,
 }
 
 /// The query string of `/sync` (and of the chunk routes).
@@ -231,13 +242,22 @@ pub(crate) async fn admit(
     }
 }
 
+/// `GET /sync`: the websocket upgrade, done here rather than by axum's
+/// `WebSocketUpgrade` so that the socket is read through
+/// [`frames::Inbound`], which bounds what unfinished messages hold. In
+/// order: the upgrade headers, the tokens, the global connection limit,
+/// then the slots per address and per invitation ([`crate::slots`]).
 async fn sync(
-    ws: WebSocketUpgrade,
     State(state): State<AppState>,
     ConnectInfo(from): ConnectInfo<std::net::SocketAddr>,
     headers: axum::http::HeaderMap,
     Query(query): Query<SyncQuery>,
+    request: Request,
 ) -> Response {
+    let accept = match websocket_accept(&request) {
+        Ok(accept) => accept,
+        Err(refusal) => return *refusal,
+    };
     let client = state.gate.client_address(from, &headers);
     let grant = match admit(&state.gate, client, query.token).await {
         Ok(grant) => grant,
@@ -249,21 +269,91 @@ async fn sync(
         state.metrics.connections_refused.fetch_add(1, Ordering::Relaxed);
         return (StatusCode::SERVICE_UNAVAILABLE, "too many connections\n").into_response();
     }
+    let invitations: Vec<String> = grant.iter().flatten().map(|g| g.invitation.clone()).collect();
+    let place = match state.slots.take(client, &invitations) {
+        Ok(place) => place,
+        Err(refusal) => {
+            let counter = match refusal {
+                SlotRefusal::Address => &state.metrics.connections_refused_address,
+                SlotRefusal::Invitation => &state.metrics.connections_refused_invitation,
+            };
+            counter.fetch_add(1, Ordering::Relaxed);
+            tracing::info!(%client, %refusal, "websocket upgrade refused");
+            return (StatusCode::TOO_MANY_REQUESTS, format!("{refusal}\n")).into_response();
+        }
+    };
     let max = state.transport.max_message_bytes;
-    // One limit for frames and messages: the core's own limit answers with
-    // an `error` frame, and tungstenite refuses (without buffering) any
-    // frame above it, which the reader turns into the same answer.
-    // tungstenite allocates a 128 KiB read buffer per connection by
+    // One limit for frames and messages. Browsers and JavaScript
+    // automerge-repo send each message as one frame, and a first sync sends
+    // a whole document in one message, so a smaller frame limit would
+    // refuse legal documents; what a message holds while it arrives is
+    // bounded by `frames::Inbound` instead (limit, deadline, global
+    // budget), fragmented or not. tungstenite's own limits stay as a
+    // second line. It allocates a 128 KiB read buffer per connection by
     // default: most of an idle connection's memory. Frames are read in
     // 4 KiB steps instead (a large message still arrives whole).
-    ws.max_message_size(max)
-        .max_frame_size(max)
+    let config = WebSocketConfig::default()
+        .max_message_size(Some(max))
+        .max_frame_size(Some(max))
         .read_buffer_size(READ_BUFFER)
-        .write_buffer_size(WRITE_BUFFER)
-        .on_upgrade(move |socket| connection(socket, state, slot, grant))
+        .write_buffer_size(WRITE_BUFFER);
+    let upgrade = hyper::upgrade::on(request);
+    tokio::spawn(async move {
+        let upgraded = match upgrade.await {
+            Ok(upgraded) => upgraded,
+            Err(error) => {
+                tracing::debug!(%error, "websocket upgrade failed");
+                return;
+            }
+        };
+        let io = frames::Inbound::new(TokioIo::new(upgraded), state.inbound.clone());
+        let socket = WebSocketStream::from_raw_socket(io, Role::Server, Some(config)).await;
+        connection(socket, state, slot, place, grant).await;
+    });
+    let mut response = Response::new(axum::body::Body::empty());
+    *response.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
+    let headers = response.headers_mut();
+    headers.insert(header::CONNECTION, HeaderValue::from_static("upgrade"));
+    headers.insert(header::UPGRADE, HeaderValue::from_static("websocket"));
+    headers.insert(header::SEC_WEBSOCKET_ACCEPT, accept);
+    response
 }
 
-async fn connection(socket: WebSocket, state: AppState, _slot: OpenSlot, grants: Option<Vec<Grant>>) {
+/// Checks a websocket upgrade request (RFC 6455 §4.2.1: HTTP/1.1,
+/// `Connection: upgrade`, `Upgrade: websocket`, version 13, a key) and
+/// returns its `Sec-WebSocket-Accept` value, or the 400 refusing it.
+fn websocket_accept(request: &Request) -> Result<HeaderValue, Box<Response>> {
+    let headers = request.headers();
+    let lists = |name: header::HeaderName, token: &str| {
+        headers
+            .get_all(name)
+            .iter()
+            .filter_map(|value| value.to_str().ok())
+            .flat_map(|value| value.split(','))
+            .any(|item| item.trim().eq_ignore_ascii_case(token))
+    };
+    let refuse =
+        |why: &str| Box::new((StatusCode::BAD_REQUEST, format!("not a websocket upgrade: {why}\n")).into_response());
+    if request.version() != Version::HTTP_11 {
+        return Err(refuse("HTTP/1.1 needed"));
+    }
+    if !lists(header::CONNECTION, "upgrade") || !lists(header::UPGRADE, "websocket") {
+        return Err(refuse("`Connection: upgrade` and `Upgrade: websocket` needed"));
+    }
+    if headers.get(header::SEC_WEBSOCKET_VERSION).is_none_or(|v| v.as_bytes() != b"13") {
+        return Err(refuse("`Sec-WebSocket-Version: 13` needed"));
+    }
+    let Some(key) = headers.get(header::SEC_WEBSOCKET_KEY) else {
+        return Err(refuse("`Sec-WebSocket-Key` missing"));
+    };
+    let accept = derive_accept_key(key.as_bytes());
+    HeaderValue::from_str(&accept).map_err(|_| refuse("bad key"))
+}
+
+/// The upgraded socket, read through the frame watch.
+type Socket = WebSocketStream<frames::Inbound<TokioIo<Upgraded>>>;
+
+async fn connection(socket: Socket, state: AppState, _slot: OpenSlot, _place: Slot, grants: Option<Vec<Grant>>) {
     let conn = ConnId(state.next_conn.fetch_add(1, Ordering::Relaxed));
     state.metrics.connections_total.fetch_add(1, Ordering::Relaxed);
     let (outbound, queue) = mpsc::channel(state.transport.queue_frames);
@@ -297,7 +387,7 @@ async fn connection(socket: WebSocket, state: AppState, _slot: OpenSlot, grants:
 /// close handshake completes) but no longer forwarded.
 async fn read(
     conn: ConnId,
-    mut stream: futures_util::stream::SplitStream<WebSocket>,
+    mut stream: futures_util::stream::SplitStream<Socket>,
     state: AppState,
     last_seen: Arc<AtomicU64>,
     started: Instant,
@@ -307,11 +397,12 @@ async fn read(
         let frame = match frame {
             Ok(frame) => frame,
             Err(error) => {
-                if too_long(error) && !refused {
-                    let max = state.transport.max_message_bytes;
-                    let message = format!("message too large: more than {max} bytes");
-                    let _ = state.hub.send(Event::Refused { conn, kind: ErrorKind::TooLarge, message }).await;
-                    // The stream cannot be read past that frame; the writer
+                if let Some(refusal) = inbound_refusal(&error, state.transport.max_message_bytes)
+                    && !refused
+                {
+                    let (kind, message) = (refusal.kind(), refusal.to_string());
+                    let _ = state.hub.send(Event::Refused { conn, kind, message }).await;
+                    // The stream cannot be read past that point; the writer
                     // ends the connection after the error frame.
                     std::future::pending::<()>().await;
                 }
@@ -325,7 +416,7 @@ async fn read(
             _ if refused => {}
             WsMessage::Binary(bytes) => {
                 state.metrics.frame_in(bytes.len());
-                if state.hub.send(Event::Received { conn, bytes: bytes.to_vec() }).await.is_err() {
+                if state.hub.send(Event::Received { conn, bytes: bytes.into() }).await.is_err() {
                     return;
                 }
             }
@@ -334,14 +425,19 @@ async fn read(
                 let message = "text frames are not part of the protocol: send binary CBOR frames".to_owned();
                 let _ = state.hub.send(Event::Refused { conn, kind: ErrorKind::TextFrame, message }).await;
             }
-            WsMessage::Ping(_) | WsMessage::Pong(_) => {}
+            WsMessage::Ping(_) | WsMessage::Pong(_) | WsMessage::Frame(_) => {}
         }
     }
 }
 
-fn too_long(error: axum::Error) -> bool {
-    use tokio_tungstenite::tungstenite::Error;
-    matches!(error.into_inner().downcast_ref::<Error>(), Some(Error::Capacity(_)))
+/// The limit a read error stands for, if it is one: the frame watch's
+/// ([`frames::InboundError`]), or tungstenite's own size limits.
+fn inbound_refusal(error: &WsError, max: usize) -> Option<frames::InboundError> {
+    match error {
+        WsError::Capacity(_) => Some(frames::InboundError::TooLarge { max }),
+        WsError::Io(io) => frames::InboundError::of(io),
+        _ => None,
+    }
 }
 
 /// Frames out, from the hub, and keepalive.
@@ -354,7 +450,7 @@ struct Writer {
     started: Instant,
 }
 
-type Sink = futures_util::stream::SplitSink<WebSocket, WsMessage>;
+type Sink = futures_util::stream::SplitSink<Socket, WsMessage>;
 
 impl Writer {
     /// Runs until the connection must end; returns whether a close frame
@@ -437,7 +533,7 @@ fn close(code: u16, reason: &str) -> WsMessage {
     while !reason.is_char_boundary(end) {
         end -= 1;
     }
-    WsMessage::Close(Some(CloseFrame { code, reason: reason[..end].into() }))
+    WsMessage::Close(Some(CloseFrame { code: code.into(), reason: reason[..end].into() }))
 }
 
 fn millis(d: Duration) -> u64 {

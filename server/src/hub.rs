@@ -14,8 +14,15 @@
 //! transaction. Writes of sync states alone gate nothing: they are advisory
 //! (a lost one costs a longer sync), and the storage thread still commits
 //! them in order, so none is durable before the changes it follows.
+//!
+//! Containment: a panic while the repo handles one connection's input (a
+//! bug that peer input reached) is caught around that one call; the
+//! connections whose input it was get an `error` frame and a close, and the
+//! hub goes on serving the others. See [`Hub::guarded`] for what state a
+//! panic can leave behind and what is done about it.
 
 use std::collections::{HashMap, VecDeque};
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc as std_mpsc;
@@ -89,6 +96,8 @@ pub(crate) const CLOSE_PROTOCOL: u16 = 1002;
 pub(crate) const CLOSE_UNSUPPORTED: u16 = 1003;
 pub(crate) const CLOSE_POLICY: u16 = 1008;
 pub(crate) const CLOSE_TOO_BIG: u16 = 1009;
+pub(crate) const CLOSE_INTERNAL: u16 = 1011;
+pub(crate) const CLOSE_TRY_AGAIN_LATER: u16 = 1013;
 
 /// Frames handled in one batch at most, so a flood cannot starve commits
 /// and ticks.
@@ -179,7 +188,12 @@ impl Hub {
                             Err(_) => break,
                         }
                     }
-                    let outputs = self.repo.handle_batch(now(), batch);
+                    let conns: Vec<ConnId> = batch.iter().filter_map(input_conn).collect();
+                    let outputs = self.guarded(&conns, move |repo| {
+                        #[cfg(feature = "fault-injection")]
+                        crate::fault::panic_if_asked(&batch);
+                        repo.handle_batch(now(), batch)
+                    });
                     self.carry_out_all(outputs);
                 }
                 Event::Received { .. } => {}
@@ -211,8 +225,60 @@ impl Hub {
 
     /// Feeds one input, then whatever inputs carrying out its outputs made.
     fn feed(&mut self, input: Input) {
-        let outputs = self.repo.handle(now(), input);
+        let conns: Vec<ConnId> = input_conn(&input).into_iter().collect();
+        let outputs = self.guarded(&conns, |repo| repo.handle(now(), input));
         self.carry_out_all(outputs);
+    }
+
+    /// Calls the repo, containing a panic: the relay must not stop because
+    /// of one peer's input. `conns` are the connections whose input the
+    /// call handles; on a panic they are closed (`error` frame, close code
+    /// 1011) and the repo is told they left, and the call's outputs are
+    /// lost (none has been carried out: outputs are only returned at the
+    /// end).
+    ///
+    /// What a panic can leave in the repo: per-connection state of the
+    /// closed connections (dropped by the `Disconnected` fed here, through
+    /// `handle_batch`, which also resets a batch the panic interrupted), and
+    /// a document changed in memory whose write and messages were lost.
+    /// Storage only holds what was committed, and the other peers' sync
+    /// states still say what they were sent, so Automerge's sync sends them
+    /// what they lack on their next message; the closed peers start a fresh
+    /// sync when they reconnect. A panic inside Automerge in the middle of
+    /// applying a change could leave that document inconsistent in memory
+    /// until it is unloaded; the repo has no way to unload one document on
+    /// demand today, so that document keeps serving from memory.
+    fn guarded(&mut self, conns: &[ConnId], call: impl FnOnce(&mut Repo) -> Vec<Output>) -> Vec<Output> {
+        let repo = &mut self.repo;
+        let panic = match catch_unwind(AssertUnwindSafe(|| call(repo))) {
+            Ok(outputs) => return outputs,
+            Err(panic) => panic,
+        };
+        let what = panic_message(panic.as_ref());
+        tracing::error!(conns = ?conns, panic = %what, "the repo panicked on this input: closing the connections it came from");
+        self.metrics.error(ErrorKind::Internal);
+        let message = "internal error while handling your message: reconnect".to_owned();
+        let mut gone = Vec::new();
+        for conn in conns {
+            if gone.contains(conn) || !self.conns.contains_key(conn) {
+                continue;
+            }
+            gone.push(*conn);
+            let error =
+                Message::Error { sender: Some(self.repo.peer_id().clone()), target: None, message: message.clone() };
+            self.enqueue(*conn, Outbound::Frame(error.encode()));
+            self.enqueue(*conn, Outbound::Close { code: CLOSE_INTERNAL, reason: message.clone() });
+            self.conns.remove(conn);
+        }
+        let left: Vec<Input> = gone.iter().map(|conn| Input::Disconnected { conn: *conn }).collect();
+        let repo = &mut self.repo;
+        match catch_unwind(AssertUnwindSafe(|| repo.handle_batch(now(), left))) {
+            Ok(outputs) => outputs,
+            Err(again) => {
+                tracing::error!(panic = %panic_message(again.as_ref()), "the repo panicked again while forgetting those connections");
+                Vec::new()
+            }
+        }
     }
 
     /// Carries out outputs in order, then feeds the inputs that made.
@@ -221,7 +287,8 @@ impl Hub {
             self.carry_out(output);
         }
         while let Some(input) = self.inbox.pop_front() {
-            for output in self.repo.handle(now(), input) {
+            let conns: Vec<ConnId> = input_conn(&input).into_iter().collect();
+            for output in self.guarded(&conns, |repo| repo.handle(now(), input)) {
                 self.carry_out(output);
             }
         }
@@ -331,7 +398,8 @@ impl Hub {
             Message::Error { sender: Some(self.repo.peer_id().clone()), target: None, message: message.clone() };
         let code = match kind {
             ErrorKind::TooLarge => CLOSE_TOO_BIG,
-            ErrorKind::Revoked => CLOSE_POLICY,
+            ErrorKind::Revoked | ErrorKind::MessageTimeout => CLOSE_POLICY,
+            ErrorKind::InboundBusy => CLOSE_TRY_AGAIN_LATER,
             _ => CLOSE_UNSUPPORTED,
         };
         self.enqueue(conn, Outbound::Frame(error.encode()));
@@ -363,6 +431,26 @@ impl Hub {
             self.enqueue(conn, Outbound::Close { code: CLOSE_GOING_AWAY, reason: "relay shutting down".into() });
         }
         self.conns.clear();
+    }
+}
+
+/// The connection an input comes from or is about, if any.
+fn input_conn(input: &Input) -> Option<ConnId> {
+    match input {
+        Input::Connected { conn, .. }
+        | Input::Received { conn, .. }
+        | Input::Disconnected { conn }
+        | Input::AccessDecided { conn, .. } => Some(*conn),
+        _ => None,
+    }
+}
+
+/// The text of a caught panic, when it has one.
+fn panic_message(panic: &(dyn std::any::Any + Send)) -> &str {
+    match (panic.downcast_ref::<&str>(), panic.downcast_ref::<String>()) {
+        (Some(text), _) => text,
+        (_, Some(text)) => text,
+        _ => "(no message)",
     }
 }
 

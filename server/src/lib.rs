@@ -31,13 +31,18 @@ pub mod client;
 pub mod download;
 pub mod invitations;
 
+#[cfg(feature = "fault-injection")]
+pub mod fault;
+
 mod app;
 mod chunks;
 mod feeds;
+mod frames;
 mod gate;
 mod hub;
 mod listen;
 mod metrics;
+mod slots;
 mod store;
 
 use std::future::Future;
@@ -104,6 +109,30 @@ pub struct Config {
     pub handshake_timeout: Duration,
     /// A document unused this long is unloaded from memory. Default 60 s.
     pub unload_idle_after: Duration,
+    /// Payload bytes of websocket messages still arriving, all connections
+    /// together; a frame that would pass it closes its connection (`error`,
+    /// close 1013, "retry later"). Default 128 MiB: two messages at the
+    /// default message limit, while a sync message is usually kilobytes,
+    /// so a small machine cannot be made to hold 8 × 56 MiB of fragments.
+    pub max_inbound_bytes: usize,
+    /// A message must be complete this long after its first byte, however
+    /// many pings and pongs come in between; else its connection closes
+    /// (`error`, close 1008). Default 60 s: a one-frame message never
+    /// had longer anyway (no pong passes in the middle of a frame, so
+    /// `ping_timeout` ended it), and it is 1.5 MB at 2G/EDGE rates
+    /// (25 KB/s), far above an ordinary sync message.
+    pub message_timeout: Duration,
+    /// Open websocket connections from one address (an IPv6 /64); more get
+    /// HTTP 429. Default 100: a family's phones behind one NAT, a mairie's
+    /// office or a third place behind one address, and mobile carriers'
+    /// CGNAT putting unrelated residents behind one IPv4 address, while one
+    /// address holds at most 1 % of the default 10,000 connections.
+    pub max_connections_per_address: usize,
+    /// Open websocket connections holding one invitation; more get HTTP
+    /// 429. Default 1,000: a territory hands its resident link to everyone,
+    /// so it must serve that many open apps at once, while one token holds
+    /// at most a tenth of the default 10,000 connections.
+    pub max_connections_per_invitation: usize,
     /// The relay's public base URL (`https://agenda.example.org`), used
     /// for every absolute link in the feeds. Without it, links are built
     /// from the request's `Host` and `X-Forwarded-Proto` once validated,
@@ -161,6 +190,10 @@ impl Config {
             ping_timeout: Duration::from_secs(40),
             handshake_timeout: Duration::from_secs(10),
             unload_idle_after: Duration::from_secs(60),
+            max_inbound_bytes: 128 * 1024 * 1024,
+            message_timeout: Duration::from_secs(60),
+            max_connections_per_address: 100,
+            max_connections_per_invitation: 1000,
             public_url: None,
             trusted_proxies: Vec::new(),
             metrics_listen: None,
@@ -273,6 +306,16 @@ pub async fn run_with_metrics(
         ping_timeout: config.ping_timeout,
     };
     let (alive, mut drained) = mpsc::channel::<()>(1);
+    let inbound = frames::InboundLimits {
+        max_message_bytes: config.max_message_bytes,
+        message_timeout: config.message_timeout,
+        max_unfinished_bytes: config.max_inbound_bytes,
+        metrics: metrics.clone(),
+    };
+    let slots = slots::Slots::new(slots::SlotLimits {
+        per_address: config.max_connections_per_address,
+        per_invitation: config.max_connections_per_invitation,
+    });
     let state = app::AppState {
         alive,
         hub: events.clone(),
@@ -281,6 +324,8 @@ pub async fn run_with_metrics(
         next_conn: Arc::new(AtomicU64::new(1)),
         gate: Arc::new(gate::Gate::new(config.open, invitations.clone(), config.trusted_proxies.clone())),
         data_dir: config.data_dir.clone(),
+        inbound: Arc::new(inbound),
+        slots: Arc::new(slots),
     };
     let revocations = tokio::spawn(watch_revocations(invitations.clone(), events.clone()));
     let local = listener.local_addr().map_err(RunError::Serve)?;

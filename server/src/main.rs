@@ -26,7 +26,7 @@ enum Command {
     /// `/sync`, storing documents in SQLite. Also serves `/healthz`, the
     /// feeds and, with --web, the app at `/`; `/metrics` (Prometheus) only
     /// on --metrics-listen.
-    Serve(Serve),
+    Serve(Box<Serve>),
     /// Territories: `essaim territory create --name "…"`.
     #[command(subcommand)]
     Territory(TerritoryCommand),
@@ -166,6 +166,23 @@ struct Serve {
     /// Seconds after which an unused document is unloaded from memory.
     #[arg(long, env = "ESSAIM_UNLOAD_IDLE_AFTER_SECS", default_value_t = 60)]
     unload_idle_after_secs: u64,
+    /// Most payload bytes of websocket messages still arriving, all
+    /// connections together; a frame past it closes its connection (1013,
+    /// retry later).
+    #[arg(long, env = "ESSAIM_MAX_INBOUND_BYTES", default_value_t = 128 * 1024 * 1024)]
+    max_inbound_bytes: usize,
+    /// Seconds a websocket message has from its first byte to its last,
+    /// pings and pongs in between included; then its connection closes.
+    #[arg(long, env = "ESSAIM_MESSAGE_TIMEOUT_SECS", default_value_t = 60)]
+    message_timeout_secs: u64,
+    /// Most open websocket connections from one address (an IPv6 /64);
+    /// more are answered HTTP 429.
+    #[arg(long, env = "ESSAIM_MAX_CONNECTIONS_PER_ADDRESS", default_value_t = 100)]
+    max_connections_per_address: usize,
+    /// Most open websocket connections holding one invitation; more are
+    /// answered HTTP 429.
+    #[arg(long, env = "ESSAIM_MAX_CONNECTIONS_PER_INVITATION", default_value_t = 1000)]
+    max_connections_per_invitation: usize,
     /// Public base URL of the relay (https://agenda.example.org), used for
     /// every absolute link in the feeds. Without it, links follow the
     /// request's Host and X-Forwarded-Proto (validated), and feeds are not
@@ -215,7 +232,7 @@ fn main() -> anyhow::Result<()> {
                 .with_env_filter(tracing_subscriber::EnvFilter::try_new(&args.log).context("invalid --log filter")?)
                 .init();
             let runtime = tokio::runtime::Runtime::new().context("cannot start the tokio runtime")?;
-            runtime.block_on(serve(args))
+            runtime.block_on(serve(*args))
         }
         Command::Territory(TerritoryCommand::Create(args)) => create_territory(args),
         Command::Invite(args) => invite(args),
@@ -327,6 +344,10 @@ async fn serve(args: Serve) -> anyhow::Result<()> {
         ping_timeout: Duration::from_secs(args.ping_timeout_secs.max(1)),
         handshake_timeout: Duration::from_secs(args.handshake_timeout_secs),
         unload_idle_after: Duration::from_secs(args.unload_idle_after_secs),
+        max_inbound_bytes: args.max_inbound_bytes,
+        message_timeout: Duration::from_secs(args.message_timeout_secs.max(1)),
+        max_connections_per_address: args.max_connections_per_address,
+        max_connections_per_invitation: args.max_connections_per_invitation,
         public_url: args.url,
         trusted_proxies: args.trusted_proxy,
         metrics_listen: args.metrics_listen,

@@ -27,11 +27,14 @@ pub(crate) enum ErrorKind {
     KeepaliveTimeout,
     Transport,
     Revoked,
+    Internal,
+    MessageTimeout,
+    InboundBusy,
 }
 
 impl ErrorKind {
     /// Every kind, in declaration order (`kind as usize` indexes it).
-    const ALL: [ErrorKind; 15] = [
+    const ALL: [ErrorKind; 18] = [
         ErrorKind::Malformed,
         ErrorKind::TooLarge,
         ErrorKind::DocumentTooLarge,
@@ -47,6 +50,9 @@ impl ErrorKind {
         ErrorKind::KeepaliveTimeout,
         ErrorKind::Transport,
         ErrorKind::Revoked,
+        ErrorKind::Internal,
+        ErrorKind::MessageTimeout,
+        ErrorKind::InboundBusy,
     ];
 
     /// The label value.
@@ -67,6 +73,9 @@ impl ErrorKind {
             ErrorKind::KeepaliveTimeout => "keepalive_timeout",
             ErrorKind::Transport => "transport",
             ErrorKind::Revoked => "revoked",
+            ErrorKind::Internal => "internal",
+            ErrorKind::MessageTimeout => "message_timeout",
+            ErrorKind::InboundBusy => "inbound_busy",
         }
     }
 }
@@ -77,6 +86,13 @@ pub struct Metrics {
     pub(crate) connections_open: AtomicU64,
     pub(crate) connections_total: AtomicU64,
     pub(crate) connections_refused: AtomicU64,
+    /// Upgrades refused because the address holds its share of slots.
+    pub(crate) connections_refused_address: AtomicU64,
+    /// Upgrades refused because an invitation holds its share of slots.
+    pub(crate) connections_refused_invitation: AtomicU64,
+    /// Payload bytes of unfinished inbound messages, all connections
+    /// together (the global budget of `frames.rs`).
+    pub(crate) inbound_unfinished_bytes: AtomicU64,
     pub(crate) messages_in: AtomicU64,
     pub(crate) messages_out: AtomicU64,
     pub(crate) bytes_in: AtomicU64,
@@ -153,6 +169,24 @@ impl Metrics {
             "counter",
             "Websocket upgrades refused (connection limit).",
             get(&self.connections_refused).to_string(),
+        );
+        metric(
+            "essaim_connections_refused_per_address_total",
+            "counter",
+            "Websocket upgrades refused (connections per address).",
+            get(&self.connections_refused_address).to_string(),
+        );
+        metric(
+            "essaim_connections_refused_per_invitation_total",
+            "counter",
+            "Websocket upgrades refused (connections per invitation).",
+            get(&self.connections_refused_invitation).to_string(),
+        );
+        metric(
+            "essaim_inbound_unfinished_bytes",
+            "gauge",
+            "Payload bytes of websocket messages still arriving, all connections together.",
+            get(&self.inbound_unfinished_bytes).to_string(),
         );
         metric("essaim_messages_in_total", "counter", "Binary frames received.", get(&self.messages_in).to_string());
         metric("essaim_messages_out_total", "counter", "Binary frames sent.", get(&self.messages_out).to_string());

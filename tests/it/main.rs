@@ -16,5 +16,6 @@ mod rythme_oracle;
 mod securite_flux;
 mod securite_http;
 mod securite_protocole;
+mod securite_ws;
 mod shaper;
 mod support;
