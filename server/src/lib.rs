@@ -86,7 +86,7 @@ pub struct Config {
     pub max_document_bytes: usize,
     /// Largest document, in operations (what it costs in memory and time,
     /// whatever its compressed size); also what one message may expand to.
-    /// Default [`sync_core::DEFAULT_MAX_DOCUMENT_OPS`] (1,000,000).
+    /// Default [`sync_core::DEFAULT_MAX_DOCUMENT_OPS`] (500,000).
     pub max_document_ops: u64,
     /// Bytes of changes a document may hold waiting for dependencies a peer
     /// withholds. Default [`sync_core::DEFAULT_MAX_WAITING_CHANGE_BYTES`] (4 MiB).

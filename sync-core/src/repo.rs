@@ -87,9 +87,12 @@ pub enum AccessPolicy {
 /// territory) holds 186,000 operations. A peer that re-sends a whole
 /// document (sync V2 does when more than a third of it is due) is counted on
 /// top of what the relay holds, so documents up to half the limit still
-/// sync that way. A message at the limit holds the relay's hub for about a
-/// second (release build), during which other documents wait.
-pub const DEFAULT_MAX_DOCUMENT_OPS: u64 = 1_000_000;
+/// sync that way. Automerge applies one message in one go, on the relay's
+/// hub: a 681-byte message of 495,000 operations held it 3.4 s in a debug
+/// build (less in release), with a peak of 300 MiB, while other documents
+/// waited (twice the limit: 8.6 s and 585 MiB). Lower it on a small machine; raising it
+/// lengthens that stall in proportion.
+pub const DEFAULT_MAX_DOCUMENT_OPS: u64 = 500_000;
 
 /// Default [`Config::max_waiting_change_bytes`]. Automerge queues a change
 /// whose dependencies are missing, in memory and never stored, until they
@@ -147,7 +150,7 @@ pub struct Config {
 impl Config {
     /// Defaults: persistent, allow all, 10 s handshake, unload after 60 s
     /// idle, 1,000 documents per connection, 64 MiB messages, 16 MiB and
-    /// 1,000,000 operations per document, 4 MiB of changes waiting for
+    /// 500,000 operations per document, 4 MiB of changes waiting for
     /// their dependencies.
     pub fn new(peer_id: PeerId, actor: ActorId, session_id: String) -> Config {
         Config {
