@@ -459,7 +459,9 @@ fn error_kind(reason: &CloseReason) -> ErrorKind {
     match reason {
         CloseReason::Malformed(_) => ErrorKind::Malformed,
         CloseReason::TooLarge { .. } => ErrorKind::TooLarge,
-        CloseReason::DocumentTooLarge { .. } => ErrorKind::DocumentTooLarge,
+        CloseReason::DocumentTooLarge { .. }
+        | CloseReason::DocumentTooManyOps { .. }
+        | CloseReason::TooManyWaitingChanges { .. } => ErrorKind::DocumentTooLarge,
         CloseReason::ProtocolViolation(_) => ErrorKind::ProtocolViolation,
         CloseReason::UnsupportedVersion => ErrorKind::UnsupportedVersion,
         CloseReason::BadSyncMessage(_) => ErrorKind::BadSyncMessage,
@@ -472,7 +474,10 @@ fn error_kind(reason: &CloseReason) -> ErrorKind {
 
 fn close_code(reason: &CloseReason) -> u16 {
     match reason {
-        CloseReason::TooLarge { .. } | CloseReason::DocumentTooLarge { .. } => CLOSE_TOO_BIG,
+        CloseReason::TooLarge { .. }
+        | CloseReason::DocumentTooLarge { .. }
+        | CloseReason::DocumentTooManyOps { .. }
+        | CloseReason::TooManyWaitingChanges { .. } => CLOSE_TOO_BIG,
         CloseReason::Malformed(_)
         | CloseReason::ProtocolViolation(_)
         | CloseReason::UnsupportedVersion

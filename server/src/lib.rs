@@ -89,6 +89,13 @@ pub struct Config {
     /// Default 16 MiB, a quarter of the message limit, so any document the
     /// relay accepts can be sent whole to a new client.
     pub max_document_bytes: usize,
+    /// Largest document, in operations (what it costs in memory and time,
+    /// whatever its compressed size); also what one message may expand to.
+    /// Default [`sync_core::DEFAULT_MAX_DOCUMENT_OPS`] (500,000).
+    pub max_document_ops: u64,
+    /// Bytes of changes a document may hold waiting for dependencies a peer
+    /// withholds. Default [`sync_core::DEFAULT_MAX_WAITING_CHANGE_BYTES`] (4 MiB).
+    pub max_waiting_change_bytes: u64,
     /// Open websocket connections accepted; more get HTTP 503. Default 10,000.
     pub max_connections: usize,
     /// Documents one connection may touch; beyond, it is closed. Default 1,000.
@@ -182,6 +189,8 @@ impl Config {
             peer_id: None,
             max_message_bytes: 64 * 1024 * 1024,
             max_document_bytes: 16 * 1024 * 1024,
+            max_document_ops: sync_core::DEFAULT_MAX_DOCUMENT_OPS,
+            max_waiting_change_bytes: sync_core::DEFAULT_MAX_WAITING_CHANGE_BYTES,
             max_connections: 10_000,
             max_documents_per_connection: 1000,
             outbound_queue_frames: 1024,
@@ -419,6 +428,8 @@ fn start_repo(config: &Config, stored_id: Option<&[u8]>) -> Result<(Repo, Vec<sy
     let mut core = sync_core::Config::new(peer_id, actor, session);
     core.max_message_bytes = config.max_message_bytes;
     core.max_document_bytes = config.max_document_bytes;
+    core.max_document_ops = config.max_document_ops;
+    core.max_waiting_change_bytes = config.max_waiting_change_bytes;
     core.max_documents_per_connection = config.max_documents_per_connection;
     core.handshake_timeout_ms = millis(config.handshake_timeout);
     core.unload_idle_after_ms = millis(config.unload_idle_after);

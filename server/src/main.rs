@@ -20,6 +20,9 @@ struct Cli {
     command: Command,
 }
 
+// Parsed once at start and moved out at once: the size of `serve`'s flags
+// costs nothing, boxing them would only add noise.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Run the relay: an automerge-repo (protocol "1") websocket relay at
@@ -140,6 +143,14 @@ struct Serve {
     /// --max-message-bytes, since a first sync sends the whole document.
     #[arg(long, env = "ESSAIM_MAX_DOCUMENT_BYTES", default_value_t = 16 * 1024 * 1024)]
     max_document_bytes: usize,
+    /// Largest document in operations, what it costs in memory whatever its
+    /// compressed size; also what one sync message may expand to.
+    #[arg(long, env = "ESSAIM_MAX_DOCUMENT_OPS", default_value_t = sync_core::DEFAULT_MAX_DOCUMENT_OPS)]
+    max_document_ops: u64,
+    /// Bytes of changes a document may hold in memory while a peer withholds
+    /// their dependencies; a message that would pass it is refused.
+    #[arg(long, env = "ESSAIM_MAX_WAITING_CHANGE_BYTES", default_value_t = sync_core::DEFAULT_MAX_WAITING_CHANGE_BYTES)]
+    max_waiting_change_bytes: u64,
     /// Most open websocket connections; more are answered HTTP 503.
     #[arg(long, env = "ESSAIM_MAX_CONNECTIONS", default_value_t = 10_000)]
     max_connections: usize,
@@ -336,6 +347,8 @@ async fn serve(args: Serve) -> anyhow::Result<()> {
         peer_id: args.peer_id,
         max_message_bytes: args.max_message_bytes,
         max_document_bytes: args.max_document_bytes,
+        max_document_ops: args.max_document_ops,
+        max_waiting_change_bytes: args.max_waiting_change_bytes,
         max_connections: args.max_connections,
         max_documents_per_connection: args.max_documents_per_connection,
         outbound_queue_frames: args.outbound_queue_frames,

@@ -66,8 +66,8 @@ pub use ids::{
 };
 pub use limits::PeerInputError;
 pub use repo::{
-    Access, AccessPolicy, ApplyError, ChangeError, CloseReason, Config, ConnId, Direction, Input, Output, Repo,
-    StartError, UnixMillis,
+    Access, AccessPolicy, ApplyError, ChangeError, CloseReason, Config, ConnId, DEFAULT_MAX_DOCUMENT_OPS,
+    DEFAULT_MAX_WAITING_CHANGE_BYTES, Direction, Input, Output, Repo, StartError, UnixMillis,
 };
 pub use storage::{ChunkKind, StorageKey, StorageWrite, sync_state_after_download};
 pub use wire::{DecodeError, EphemeralMessage, Message, PROTOCOL_VERSION, PeerMetadata, RemoteHeads, SyncMessage};

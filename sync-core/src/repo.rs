@@ -80,6 +80,27 @@ pub enum AccessPolicy {
     AskDriver,
 }
 
+/// Default [`Config::max_document_ops`]. Operations are what a document
+/// costs in memory and time; compressed bytes say little (4 KB of runs and
+/// deflate held 4 million operations, 2 GiB and 11 s to load, issue #12).
+/// The benchmarks' large territory (10,000 changes, years of a busy
+/// territory) holds 186,000 operations. A peer that re-sends a whole
+/// document (sync V2 does when more than a third of it is due) is counted on
+/// top of what the relay holds, so documents up to half the limit still
+/// sync that way. Automerge applies one message in one go, on the relay's
+/// hub: a 681-byte message of 495,000 operations held it 3.4 s in a debug
+/// build (less in release), with a peak of 300 MiB, while other documents
+/// waited (twice the limit: 8.6 s and 585 MiB). Lower it on a small machine; raising it
+/// lengthens that stall in proportion.
+pub const DEFAULT_MAX_DOCUMENT_OPS: u64 = 500_000;
+
+/// Default [`Config::max_waiting_change_bytes`]. Automerge queues a change
+/// whose dependencies are missing, in memory and never stored, until they
+/// arrive. An honest peer leaves changes waiting only when a Bloom filter
+/// false positive (about 1%) made it withhold a dependency, and sends it in
+/// the next round: 4 MiB is a catch-up of thousands of changes waiting.
+pub const DEFAULT_MAX_WAITING_CHANGE_BYTES: u64 = 4 * 1024 * 1024;
+
 /// Settings of a repo. Build with [`Config::new`], then adjust fields.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -113,12 +134,24 @@ pub struct Config {
     /// early. Keep it well under `max_message_bytes`: a first sync sends the
     /// whole document as changes, which take more room than the saved form.
     pub max_document_bytes: usize,
+    /// A sync message whose changes would take a document past this many
+    /// operations (those it holds, those waiting for dependencies, and the
+    /// message's new ones, counted from the columns before Automerge
+    /// expands them) is refused: `error`, close, nothing applied. It also
+    /// bounds what one message may expand to. Default
+    /// [`DEFAULT_MAX_DOCUMENT_OPS`], which says why.
+    pub max_document_ops: u64,
+    /// Bytes of a peer's changes a document may hold in memory while their
+    /// dependencies are missing; a message that would pass it is refused.
+    /// Default [`DEFAULT_MAX_WAITING_CHANGE_BYTES`], which says why.
+    pub max_waiting_change_bytes: u64,
 }
 
 impl Config {
     /// Defaults: persistent, allow all, 10 s handshake, unload after 60 s
-    /// idle, 1,000 documents per connection, 64 MiB messages, 16 MiB
-    /// documents.
+    /// idle, 1,000 documents per connection, 64 MiB messages, 16 MiB and
+    /// 500,000 operations per document, 4 MiB of changes waiting for
+    /// their dependencies.
     pub fn new(peer_id: PeerId, actor: ActorId, session_id: String) -> Config {
         Config {
             peer_id,
@@ -131,6 +164,8 @@ impl Config {
             max_documents_per_connection: 1000,
             max_message_bytes: 64 * 1024 * 1024,
             max_document_bytes: 16 * 1024 * 1024,
+            max_document_ops: DEFAULT_MAX_DOCUMENT_OPS,
+            max_waiting_change_bytes: DEFAULT_MAX_WAITING_CHANGE_BYTES,
         }
     }
 }
@@ -278,6 +313,27 @@ pub enum CloseReason {
         /// The bound.
         max: usize,
     },
+    /// A sync message that would take a document past its operation limit.
+    #[error("document {doc} would grow to {would_be} operations, at most {max}")]
+    DocumentTooManyOps {
+        /// The document.
+        doc: DocumentId,
+        /// Its operations, those waiting, plus the message's new ones.
+        would_be: u64,
+        /// The bound.
+        max: u64,
+    },
+    /// A sync message whose changes would leave too many bytes waiting for
+    /// dependencies the peer withholds.
+    #[error("document {doc} would hold {would_be} bytes of changes waiting for dependencies, at most {max}")]
+    TooManyWaitingChanges {
+        /// The document.
+        doc: DocumentId,
+        /// Bytes waiting, plus the message's changes that would wait.
+        would_be: u64,
+        /// The bound.
+        max: u64,
+    },
     /// A valid message that breaks the protocol (wrong phase, forged sender…).
     #[error("protocol violation: {0}")]
     ProtocolViolation(String),
@@ -417,10 +473,12 @@ enum AccessState {
 /// A document message from a peer, validated: what waits in the queues.
 #[derive(Debug)]
 enum DocEvent {
-    /// `request` (`is_request`) or `sync`, its payload already decoded.
+    /// `request` (`is_request`) or `sync`, its payload already decoded and
+    /// its changes measured.
     Sync {
         is_request: bool,
         message: sync::Message,
+        expansion: limits::Expansion,
     },
     Unavailable,
     Ephemeral(EphemeralMessage),
@@ -454,7 +512,34 @@ struct ReadyDoc {
     on_disk: OnDisk,
     /// Persisted sync states by the remote store, for peers that reconnect.
     sync_states: HashMap<StorageId, Vec<u8>>,
+    /// Peers' changes Automerge holds while their dependencies are missing
+    /// (bytes, operations), as predicted from their dependencies and
+    /// confirmed after each message: they are bounded per document.
+    waiting: HashMap<ChangeHash, Waiting>,
 }
+
+/// A change waiting for its dependencies: what it holds in memory.
+#[derive(Debug, Clone, Copy)]
+struct Waiting {
+    bytes: u64,
+    ops: u64,
+}
+
+impl ReadyDoc {
+    fn new(am: Automerge, on_disk: OnDisk, sync_states: HashMap<StorageId, Vec<u8>>) -> ReadyDoc {
+        ReadyDoc { am, on_disk, sync_states, waiting: HashMap::new() }
+    }
+
+    /// Bytes and operations of the changes waiting for dependencies.
+    fn waiting_totals(&self) -> (u64, u64) {
+        self.waiting.values().fold((0, 0), |(b, o), w| (b.saturating_add(w.bytes), o.saturating_add(w.ops)))
+    }
+}
+
+/// Passes over a message's changes to find those whose dependencies arrive
+/// in the same message. Automerge sends changes in causal order, so one
+/// pass suffices; changes still unresolved after these count as waiting.
+const DEPENDENCY_PASSES: usize = 4;
 
 /// Largest frame accepted before the handshake completes.
 const MAX_HANDSHAKE_BYTES: usize = 64 * 1024;
@@ -640,7 +725,7 @@ impl Repo {
         }
         let mut am = Automerge::new().with_actor(self.config.actor.clone());
         am.empty_commit(commit_options(now));
-        let ready = ReadyDoc { am, on_disk: OnDisk::default(), sync_states: HashMap::new() };
+        let ready = ReadyDoc::new(am, OnDisk::default(), HashMap::new());
         let doc = Doc { phase: DocPhase::Ready(Box::new(ready)), last_used: now, locally_open: true };
         self.docs.insert(id.clone(), doc);
         let mut out = Vec::new();
@@ -949,14 +1034,25 @@ impl Repo {
         let document = document.clone();
         let is_request = matches!(message, Message::Request(_));
         let event = match message {
-            // Validated before Automerge uses it: a hostile Bloom filter
-            // would make it panic or stall when it answers this peer.
+            // Validated before Automerge uses it: its layout before it is
+            // decoded (counts Automerge would allocate for), a hostile Bloom
+            // filter would make it panic or stall when it answers this
+            // peer, and changes are measured before they are expanded.
             Message::Request(m) | Message::Sync(m) => {
-                match sync::Message::decode(&m.data).map_err(|e| e.to_string()).and_then(|message| {
-                    limits::check_sync_message(&message).map_err(|e| e.to_string())?;
-                    Ok(message)
-                }) {
-                    Ok(message) => DocEvent::Sync { is_request, message },
+                let bounds = limits::ExpansionLimits {
+                    max_ops: self.config.max_document_ops,
+                    max_inflated_bytes: u64::try_from(self.config.max_message_bytes).unwrap_or(u64::MAX),
+                };
+                let checked = limits::scan_sync_message(&m.data)
+                    .map_err(|e| e.to_string())
+                    .and_then(|()| sync::Message::decode(&m.data).map_err(|e| e.to_string()))
+                    .and_then(|message| {
+                        limits::check_sync_message(&message).map_err(|e| e.to_string())?;
+                        let expansion = limits::measure_changes(message.changes.iter(), bounds);
+                        Ok((message, expansion.map_err(|e| e.to_string())?))
+                    });
+                match checked {
+                    Ok((message, expansion)) => DocEvent::Sync { is_request, message, expansion },
                     Err(e) => return self.fail(conn, CloseReason::BadSyncMessage(e), out),
                 }
             }
@@ -1054,7 +1150,9 @@ impl Repo {
             d.last_used = now;
         }
         match event {
-            DocEvent::Sync { is_request, message } => self.on_sync(conn, doc, message, is_request, out),
+            DocEvent::Sync { is_request, message, expansion } => {
+                self.on_sync(conn, doc, message, &expansion, is_request, out)
+            }
             DocEvent::Unavailable => self.on_unavailable(conn, doc, out),
             DocEvent::Ephemeral(m) => self.on_ephemeral(conn, doc, m, out),
         }
@@ -1065,6 +1163,7 @@ impl Repo {
         conn: ConnId,
         doc: &DocumentId,
         message: sync::Message,
+        expansion: &limits::Expansion,
         is_request: bool,
         out: &mut Vec<Output>,
     ) {
@@ -1090,10 +1189,24 @@ impl Repo {
             let max = self.config.max_document_bytes;
             return self.fail(conn, CloseReason::DocumentTooLarge { doc: doc.clone(), would_be, max }, out);
         }
+        // Automerge ignores a read-only peer's changes: they cost nothing.
+        let waiting = if sync.read_only {
+            Vec::new()
+        } else {
+            match check_document_growth(doc, ready, expansion, &self.config) {
+                Ok(waiting) => waiting,
+                Err(reason) => return self.fail(conn, reason, out),
+            }
+        };
         let before = ready.am.get_heads();
         if let Err(e) = ready.am.receive_sync_message(sync, message) {
             return self.fail(conn, CloseReason::BadSyncMessage(e.to_string()), out);
         }
+        // What really waits: the predicted changes, and earlier ones, that
+        // Automerge has not applied.
+        ready.waiting.extend(waiting);
+        let am = &ready.am;
+        ready.waiting.retain(|hash, _| automerge::ReadDoc::get_change_by_hash(am, hash).is_none());
         let changed = ready.am.get_heads() != before;
         if changed {
             self.persist_document(doc, out);
@@ -1351,8 +1464,7 @@ impl Repo {
         for key in &loaded.unreadable {
             tracing::error!(key = %key, "stored chunk unreadable; kept on disk, not loaded");
         }
-        let ready =
-            ReadyDoc { am: loaded.doc, on_disk: loaded.on_disk, sync_states: loaded.sync_states.into_iter().collect() };
+        let ready = ReadyDoc::new(loaded.doc, loaded.on_disk, loaded.sync_states.into_iter().collect());
         d.phase = DocPhase::Ready(Box::new(ready));
         d.last_used = now;
         let locally_open = d.locally_open;
@@ -1454,6 +1566,57 @@ impl Repo {
         });
     }
 }
+/// Checks what a peer's changes would add to a document before Automerge
+/// applies them: its operations (held, waiting, and the message's new
+/// ones) within `max_document_ops`, and the bytes of changes that would wait
+/// for dependencies within `max_waiting_change_bytes`. Returns the changes
+/// predicted to wait, with their bytes and operations.
+fn check_document_growth(
+    doc: &DocumentId,
+    ready: &ReadyDoc,
+    expansion: &limits::Expansion,
+    config: &Config,
+) -> Result<Vec<(ChangeHash, Waiting)>, CloseReason> {
+    let am = &ready.am;
+    let has = |hash: &ChangeHash| automerge::ReadDoc::get_change_by_hash(am, hash).is_some();
+    // Automerge skips a document chunk whose heads it has, and a change it
+    // has; everything else is counted whole.
+    let document_ops: u64 =
+        expansion.documents.iter().filter(|d| !d.heads.iter().all(has)).map(|d| d.ops).fold(0, u64::saturating_add);
+    let mut pending: Vec<&limits::ChangeChunk> = expansion.changes.iter().filter(|c| !has(&c.hash)).collect();
+    let new_ops = pending.iter().map(|c| c.ops).fold(document_ops, u64::saturating_add);
+    let (waiting_bytes, waiting_ops) = ready.waiting_totals();
+    let held = automerge::ReadDoc::stats(am).num_ops.saturating_add(waiting_ops);
+    let would_be = held.saturating_add(new_ops);
+    if new_ops > 0 && would_be > config.max_document_ops {
+        return Err(CloseReason::DocumentTooManyOps { doc: doc.clone(), would_be, max: config.max_document_ops });
+    }
+    // A change waits unless each dependency is in the document or arrives
+    // ready in the same message (a document chunk's heads count as ready).
+    let mut arriving: BTreeSet<ChangeHash> = expansion.documents.iter().flat_map(|d| d.heads.iter().copied()).collect();
+    for _ in 0..DEPENDENCY_PASSES {
+        let before = pending.len();
+        pending.retain(|c| {
+            let resolved = c.deps.iter().all(|d| has(d) || arriving.contains(d));
+            if resolved {
+                arriving.insert(c.hash);
+            }
+            !resolved
+        });
+        if pending.len() == before {
+            break;
+        }
+    }
+    let added: u64 =
+        pending.iter().filter(|c| !ready.waiting.contains_key(&c.hash)).map(|c| c.bytes).fold(0, u64::saturating_add);
+    let would_wait = waiting_bytes.saturating_add(added);
+    if added > 0 && would_wait > config.max_waiting_change_bytes {
+        let max = config.max_waiting_change_bytes;
+        return Err(CloseReason::TooManyWaitingChanges { doc: doc.clone(), would_be: would_wait, max });
+    }
+    Ok(pending.into_iter().map(|c| (c.hash, Waiting { bytes: c.bytes, ops: c.ops })).collect())
+}
+
 fn commit_options(now: UnixMillis) -> CommitOptions {
     // Automerge stores change times in seconds since the epoch.
     CommitOptions::default().with_time(i64::try_from(now.0 / 1000).unwrap_or(i64::MAX))

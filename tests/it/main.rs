@@ -13,6 +13,7 @@ mod interop;
 mod relay;
 mod reseau;
 mod rythme_oracle;
+mod securite_expansion;
 mod securite_flux;
 mod securite_http;
 mod securite_protocole;

@@ -147,8 +147,8 @@ fn garbage_sync_payload() {
         true,
         sync_from("eve", "relay", "agenda", vec![0x42, 0xff, 0xff, 0xff]),
         expect![[r#"
-            conn#900 <- error: invalid sync message: not enough input
-            close conn#900: invalid sync message: not enough input"#]],
+            conn#900 <- error: invalid sync message: unreadable sync message: heads
+            close conn#900: invalid sync message: unreadable sync message: heads"#]],
     );
 }
 
