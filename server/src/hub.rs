@@ -158,8 +158,12 @@ impl Hub {
             let Some(event) = event else { return Ok(()) };
             match event {
                 Event::Connected { conn, handle } if !self.shutting_down => {
+                    let principal = principal(handle.grants.as_deref());
                     self.conns.insert(conn, handle);
                     self.feed(Input::Connected { conn, direction: Direction::Inbound, expected_peer: None });
+                    if let Some(principal) = principal {
+                        self.feed(Input::Principal { conn, principal });
+                    }
                 }
                 Event::Connected { handle, .. } => {
                     let _ = handle.kill.send((CLOSE_GOING_AWAY, "relay shutting down".into()));
@@ -366,11 +370,21 @@ impl Hub {
     }
 }
 
+/// Who a connection acts for, as the repo compares it when a peer id joins
+/// again: its invitations, sorted. A connection without any (open mode)
+/// has none, and only another such connection may take its peer id.
+fn principal(grants: Option<&[Grant]>) -> Option<String> {
+    let mut invitations: Vec<&str> = grants?.iter().map(|g| g.invitation.as_str()).collect();
+    invitations.sort_unstable();
+    invitations.dedup();
+    Some(invitations.join(","))
+}
+
 /// The metrics kind of a close.
 fn error_kind(reason: &CloseReason) -> ErrorKind {
     match reason {
         CloseReason::Malformed(_) => ErrorKind::Malformed,
-        CloseReason::TooLarge { .. } => ErrorKind::TooLarge,
+        CloseReason::TooLarge { .. } | CloseReason::EphemeralTooLarge { .. } => ErrorKind::TooLarge,
         CloseReason::DocumentTooLarge { .. } => ErrorKind::DocumentTooLarge,
         CloseReason::ProtocolViolation(_) => ErrorKind::ProtocolViolation,
         CloseReason::UnsupportedVersion => ErrorKind::UnsupportedVersion,
@@ -384,7 +398,9 @@ fn error_kind(reason: &CloseReason) -> ErrorKind {
 
 fn close_code(reason: &CloseReason) -> u16 {
     match reason {
-        CloseReason::TooLarge { .. } | CloseReason::DocumentTooLarge { .. } => CLOSE_TOO_BIG,
+        CloseReason::TooLarge { .. } | CloseReason::DocumentTooLarge { .. } | CloseReason::EphemeralTooLarge { .. } => {
+            CLOSE_TOO_BIG
+        }
         CloseReason::Malformed(_)
         | CloseReason::ProtocolViolation(_)
         | CloseReason::UnsupportedVersion

@@ -9,4 +9,5 @@ mod hostile;
 mod regressions;
 mod scenarios;
 mod securite_agenda;
+mod securite_pairs;
 pub(crate) mod sim;
