@@ -15,6 +15,7 @@ mod reseau;
 mod rythme_oracle;
 mod securite_flux;
 mod securite_http;
+mod securite_pairs;
 mod securite_protocole;
 mod shaper;
 mod support;
