@@ -165,7 +165,7 @@ async fn r12_08_resident_presence_is_bounded_in_size_and_rate() {
     eprintln!("4 MiB ephemeral: refused in {:?}, VmHWM +{} KiB", started.elapsed(), hwm_after - hwm_before);
     assert!(error.contains("ephemeral message too large"), "{error}");
     assert_eq!(code, Some(1009));
-    assert!(hwm_after - hwm_before < 24 * 1024, "VmHWM grew by {} KiB", hwm_after - hwm_before);
+    assert!(hwm_after - hwm_before < 40 * 1024, "VmHWM grew by {} KiB", hwm_after - hwm_before);
 
     // A flood of small ones: 50 at once, then 20 a second, get through.
     let mut flood = socket_with(&s.relay, &s.resident_a).await;
@@ -222,21 +222,26 @@ async fn r12_08_resident_presence_is_bounded_in_size_and_rate() {
 async fn r12_10_unknown_keys_of_nested_indefinite_items_are_refused_cheaply() {
     // See: issue #12, item 10. Skipping an unknown key holding nested
     // indefinite-length arrays cost ~18x the frame in memory (60 MiB frame:
-    // 1.1 GiB). Here an 8 MiB frame (4 Mi nested arrays).
+    // 1.1 GiB). Here an 8 MiB frame (2 Mi nested levels).
     let s = setup().await;
     let mut eve = socket_with(&s.relay, &s.resident_a).await;
     match join_as(&mut eve, "eve", None).await {
         Some(Message::Peer { .. }) => {}
         other => panic!("expected `peer`, got {other:?}"),
     }
-    let depth = 4 << 20;
+    // Each level is a two-item array whose first item is an indefinite
+    // array holding the next level: what made minicbor's `skip` push stack
+    // entries, about 24 bytes of memory per 2 bytes of frame.
+    let depth = 2 << 20;
     let mut frame = vec![0xa2, 0x64];
     frame.extend(b"type");
     frame.push(0x63);
     frame.extend(b"foo");
     frame.push(0x62);
     frame.extend(b"zz");
-    frame.extend(std::iter::repeat_n(0x9f, depth).chain(std::iter::repeat_n(0xff, depth)));
+    frame.extend([0x82, 0x9f].repeat(depth));
+    frame.push(0x00);
+    frame.extend([0xff, 0x00].repeat(depth));
     let (hwm_before, _) = memory_kib();
     let started = Instant::now();
     eve.send(WsMessage::Binary(frame.into())).await.expect("send");
@@ -246,8 +251,8 @@ async fn r12_10_unknown_keys_of_nested_indefinite_items_are_refused_cheaply() {
     eprintln!("8 MiB nested frame: refused in {took:?}, VmHWM +{} KiB", hwm_after - hwm_before);
     assert!(error.contains("indefinite-length"), "{error}");
     assert_eq!(code, Some(1002));
-    assert!(hwm_after - hwm_before < 64 * 1024, "VmHWM grew by {} KiB", hwm_after - hwm_before);
-    assert!(took < Duration::from_secs(5), "{took:?}");
+    assert!(hwm_after - hwm_before < 48 * 1024, "VmHWM grew by {} KiB", hwm_after - hwm_before);
+    assert!(took < Duration::from_secs(2), "{took:?}");
     assert_relay_serves(&s.relay, &s.a, &s.organiser_a, "apres_cbor").await;
     s.relay.stop().await;
 }

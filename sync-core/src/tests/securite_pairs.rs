@@ -227,6 +227,10 @@ fn r12_10_skipping_unknown_keys_is_bounded() {
     let n = 100_000;
     let nested_indefinite: Vec<u8> = std::iter::repeat_n(0x9f, n).chain(std::iter::repeat_n(0xff, n)).collect();
     assert_eq!(Message::decode(&frame(&nested_indefinite)), Err(DecodeError::IndefiniteLength));
+    // Two-item arrays whose first item is an indefinite array: what made
+    // minicbor push stack entries, level after level.
+    let mixed: Vec<u8> = [0x82, 0x9f].repeat(n).into_iter().chain([0x00]).chain([0xff, 0x00].repeat(n)).collect();
+    assert_eq!(Message::decode(&frame(&mixed)), Err(DecodeError::IndefiniteLength));
     let nested_definite: Vec<u8> = std::iter::repeat_n(0x81, n).chain([0x00]).collect();
     assert_eq!(Message::decode(&frame(&nested_definite)), Err(DecodeError::TooDeep));
     let nested_tags: Vec<u8> = std::iter::repeat_n(0xc6, n).chain([0x00]).collect();
