@@ -17,7 +17,8 @@
 //!
 //! Decoding is tolerant exactly where the JavaScript implementation is loose:
 //! `peerMetadata` or `metadata`; CBOR `undefined` or `null` for an absent
-//! optional field; integer or float `count` and `timestamp`; unknown keys and
+//! optional field; integer or float `count` and `timestamp`; unknown keys
+//! (skipped without being built, under the same bounds as the rest) and
 //! unknown message types ignored. It is strict everywhere else (definite
 //! lengths, field types, identifiers validated, no trailing bytes), and every
 //! failure is a typed [`DecodeError`].
