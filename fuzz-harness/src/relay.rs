@@ -44,9 +44,9 @@ pub const CLIENT_PEER: &str = "client-fixture";
 /// The observer's id.
 pub const OBSERVER_PEER: &str = "fuzz-observer";
 
-/// The principal (invitations) of the fuzzed peer's connections.
+/// The credential (invitation) of the fuzzed peer's connections.
 const FUZZED_PRINCIPAL: &str = "fuzzed-invitation";
-/// The observer's principal: another invitation, so the fuzzed peer cannot
+/// The observer's credential: another invitation, so the fuzzed peer cannot
 /// take its peer id.
 const OBSERVER_PRINCIPAL: &str = "observer-invitation";
 
@@ -144,7 +144,7 @@ impl Relay {
         // As the hub does: who the connection acts for, before any frame.
         // Every connection of the fuzzed peer holds the same invitation,
         // so its reconnections replace each other.
-        self.feed(Input::Principal { conn, principal: FUZZED_PRINCIPAL.into() });
+        self.feed(Input::Principal { conn, credentials: [FUZZED_PRINCIPAL.to_owned()].into() });
         conn
     }
 
@@ -152,7 +152,7 @@ impl Relay {
     /// (call before its `join`).
     pub fn set_observer(&mut self, conn: ConnId) {
         self.observer = Some(conn);
-        self.feed(Input::Principal { conn, principal: OBSERVER_PRINCIPAL.into() });
+        self.feed(Input::Principal { conn, credentials: [OBSERVER_PRINCIPAL.to_owned()].into() });
     }
 
     /// A frame arrived on `conn`.

@@ -15,7 +15,7 @@
 //! (a lost one costs a longer sync), and the storage thread still commits
 //! them in order, so none is durable before the changes it follows.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc as std_mpsc;
@@ -158,12 +158,13 @@ impl Hub {
             let Some(event) = event else { return Ok(()) };
             match event {
                 Event::Connected { conn, handle } if !self.shutting_down => {
-                    let principal = principal(handle.grants.as_deref());
+                    let credentials: BTreeSet<String> =
+                        handle.grants.iter().flatten().map(|g| g.invitation.clone()).collect();
                     self.conns.insert(conn, handle);
                     self.feed(Input::Connected { conn, direction: Direction::Inbound, expected_peer: None });
-                    if let Some(principal) = principal {
-                        self.feed(Input::Principal { conn, principal });
-                    }
+                    // Before any frame: a `join` may take over a peer id
+                    // only from a connection whose invitations it holds.
+                    self.feed(Input::Principal { conn, credentials });
                 }
                 Event::Connected { handle, .. } => {
                     let _ = handle.kill.send((CLOSE_GOING_AWAY, "relay shutting down".into()));
@@ -368,16 +369,6 @@ impl Hub {
         }
         self.conns.clear();
     }
-}
-
-/// Who a connection acts for, as the repo compares it when a peer id joins
-/// again: its invitations, sorted. A connection without any (open mode)
-/// has none, and only another such connection may take its peer id.
-fn principal(grants: Option<&[Grant]>) -> Option<String> {
-    let mut invitations: Vec<&str> = grants?.iter().map(|g| g.invitation.as_str()).collect();
-    invitations.sort_unstable();
-    invitations.dedup();
-    Some(invitations.join(","))
 }
 
 /// The metrics kind of a close.

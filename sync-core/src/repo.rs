@@ -180,17 +180,19 @@ pub enum Input {
         /// knock a peer off by joining with its id. `None` in open mode.
         expected_peer: Option<PeerId>,
     },
-    /// Who a connection acts for, as the driver authenticated it (the
-    /// relay: the invitations it entered with). Send it right after
-    /// [`Input::Connected`], before any frame. A `join` may replace another
-    /// connection of the same peer id only if both have the same principal
-    /// (none counts as one): otherwise anyone could knock a peer off by
-    /// joining with its id, which is public to every peer of a document.
+    /// The credentials a connection entered with, as the driver checked
+    /// them (the relay: its invitations' ids). Send it right after
+    /// [`Input::Connected`], before any frame; a connection never told has
+    /// none. A `join` may replace another connection of the same peer id
+    /// only if it holds every credential that one holds: otherwise anyone
+    /// could knock a peer off by joining with its id, which every peer of a
+    /// document sees. Holding more is allowed, so a device that added a
+    /// territory's invitation replaces its own older connection.
     Principal {
         /// The connection.
         conn: ConnId,
-        /// An opaque identity; compared for equality only.
-        principal: String,
+        /// Opaque credential ids, compared as a set.
+        credentials: BTreeSet<String>,
     },
     /// A binary frame arrived.
     Received {
@@ -424,8 +426,8 @@ struct Conn {
     direction: Direction,
     /// The peer id this connection must use, when the driver bound one.
     expected_peer: Option<PeerId>,
-    /// Who it acts for ([`Input::Principal`]); `None` until told.
-    principal: Option<String>,
+    /// The credentials it entered with ([`Input::Principal`]).
+    credentials: BTreeSet<String>,
     /// Its allowance of ephemeral messages.
     ephemeral: Bucket,
     phase: ConnPhase,
@@ -717,9 +719,9 @@ impl Repo {
             Input::Connected { conn, direction, expected_peer } => {
                 self.on_connected(now, conn, direction, expected_peer, out)
             }
-            Input::Principal { conn, principal } => {
+            Input::Principal { conn, credentials } => {
                 if let Some(state) = self.conns.get_mut(&conn) {
-                    state.principal = Some(principal);
+                    state.credentials = credentials;
                 }
             }
             Input::Received { conn, bytes } => self.on_received(now, conn, &bytes, out),
@@ -845,8 +847,15 @@ impl Repo {
         };
         let deadline = Some(now.plus(self.config.handshake_timeout_ms));
         let ephemeral = Bucket::full(now, self.config.ephemeral_burst);
-        let state =
-            Conn { direction, phase, deadline, expected_peer, principal: None, ephemeral, docs: BTreeMap::new() };
+        let state = Conn {
+            direction,
+            phase,
+            deadline,
+            expected_peer,
+            credentials: BTreeSet::new(),
+            ephemeral,
+            docs: BTreeMap::new(),
+        };
         self.conns.insert(conn, state);
     }
 
@@ -913,12 +922,15 @@ impl Repo {
             let reason = format!("joined as {sender}, which is this relay's own peer id");
             return self.fail(conn, CloseReason::ProtocolViolation(reason), out);
         }
-        // The last connection of a peer id wins only against a connection of
-        // the same principal: peer ids are public, invitations are not.
+        // The last connection of a peer id wins only against a connection
+        // whose credentials it holds: peer ids are public, invitations not.
         let older = self.peers.get(&sender).copied().filter(|older| *older != conn);
         if let Some(older) = older {
-            let principal = |c: ConnId| self.conns.get(&c).map(|s| s.principal.clone());
-            if principal(older) != principal(conn) {
+            let holds = match (self.conns.get(&older), self.conns.get(&conn)) {
+                (Some(older), Some(new)) => older.credentials.is_subset(&new.credentials),
+                _ => true,
+            };
+            if !holds {
                 let reason = format!("peer id {sender} is in use by a connection with other invitations");
                 return self.fail(conn, CloseReason::ProtocolViolation(reason), out);
             }

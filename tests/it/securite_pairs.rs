@@ -333,6 +333,18 @@ async fn r12_15_another_territorys_resident_cannot_take_an_organisers_peer_id() 
     })
     .await;
     assert!(closed.is_ok(), "the older connection of the same organiser was not replaced");
+    // As does the same device once it holds one more territory's invitation.
+    let mut more = socket_with(&s.relay, &format!("{},{}", s.organiser_a, s.resident_b)).await;
+    assert!(matches!(join_as(&mut more, "orga-a", None).await, Some(Message::Peer { .. })));
+    let closed = tokio::time::timeout(WAIT, async {
+        while let Some(frame) = again.next().await {
+            if matches!(frame, Ok(WsMessage::Close(_)) | Err(_)) {
+                break;
+            }
+        }
+    })
+    .await;
+    assert!(closed.is_ok(), "a device holding one more invitation did not replace its older connection");
     assert_relay_serves(&s.relay, &s.a, &s.organiser_a, "apres_usurpation").await;
     s.relay.stop().await;
 }

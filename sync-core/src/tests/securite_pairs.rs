@@ -92,10 +92,11 @@ impl Relay {
 
     /// Opens a connection (with a principal, if any) and joins as `peer`
     /// with `store`; returns what the relay answered.
-    fn join(&mut self, conn: ConnId, principal: Option<&str>, peer: &str, store: Option<&str>) -> Vec<Output> {
+    fn join(&mut self, conn: ConnId, credentials: &[&str], peer: &str, store: Option<&str>) -> Vec<Output> {
         self.feed(Input::Connected { conn, direction: Direction::Inbound, expected_peer: None });
-        if let Some(principal) = principal {
-            self.feed(Input::Principal { conn, principal: principal.into() });
+        if !credentials.is_empty() {
+            let credentials = credentials.iter().map(|c| (*c).to_owned()).collect();
+            self.feed(Input::Principal { conn, credentials });
         }
         let join = Message::Join {
             sender: peer.parse().expect("peer"),
@@ -175,10 +176,10 @@ fn r12_08_an_oversized_ephemeral_message_closes_its_sender_and_reaches_nobody() 
     // See: issue #12, item 8. Ephemeral messages up to the frame limit were
     // copied to every peer of the territory.
     let mut relay = Relay::new(|_| {});
-    relay.join(ALICE, None, "alice", None);
+    relay.join(ALICE, &[], "alice", None);
     relay.sync_once(ALICE, "alice");
     relay.access.insert(EVE, Access::ReadOnly);
-    relay.join(EVE, None, "eve", None);
+    relay.join(EVE, &[], "eve", None);
     relay.sync_once(EVE, "eve");
     let small = relay.feed(Input::Received { conn: EVE, bytes: relay.ephemeral("eve", 1, vec![1; 100]) });
     assert_eq!(sends_to(&small, ALICE), 1, "a small presence message is relayed: {small:?}");
@@ -192,9 +193,9 @@ fn r12_08_ephemeral_messages_beyond_the_rate_are_dropped() {
     // See: issue #12, item 8. A flood of small ephemeral messages was copied
     // to every peer, as fast as it came.
     let mut relay = Relay::new(|_| {});
-    relay.join(ALICE, None, "alice", None);
+    relay.join(ALICE, &[], "alice", None);
     relay.sync_once(ALICE, "alice");
-    relay.join(EVE, None, "eve", None);
+    relay.join(EVE, &[], "eve", None);
     relay.sync_once(EVE, "eve");
     // 1,000 messages 10 ms apart: 10 s, so 50 at once plus 20 a second.
     let mut relayed = 0;
@@ -251,14 +252,14 @@ fn r12_11_readers_leave_no_sync_state_and_writers_at_most_the_cap() {
     for i in 0..20u64 {
         let conn = ConnId(100 + i);
         relay.access.insert(conn, Access::ReadOnly);
-        relay.join(conn, None, &format!("lecteur{i}"), Some(&format!("store-lecteur-{i}")));
+        relay.join(conn, &[], &format!("lecteur{i}"), Some(&format!("store-lecteur-{i}")));
         relay.sync_once(conn, &format!("lecteur{i}"));
         relay.feed(Input::Disconnected { conn });
     }
     assert_eq!(relay.sync_state_rows(), 0, "a reader's sync state was persisted");
     for i in 0..20u64 {
         let conn = ConnId(200 + i);
-        relay.join(conn, None, &format!("orga{i}"), Some(&format!("store-orga-{i}")));
+        relay.join(conn, &[], &format!("orga{i}"), Some(&format!("store-orga-{i}")));
         relay.sync_once(conn, &format!("orga{i}"));
         relay.feed(Input::Disconnected { conn });
         assert!(relay.sync_state_rows() <= 8, "{} rows after {i}", relay.sync_state_rows());
@@ -286,7 +287,7 @@ fn r12_11_old_and_surplus_sync_states_are_deleted_when_the_document_loads() {
     }
     let orphan = "orphan".parse().expect("store");
     relay.storage.insert(StorageKey::sync_state_used(&relay.doc, &orphan), b"5".to_vec());
-    relay.join(ALICE, None, "alice", None);
+    relay.join(ALICE, &[], "alice", None);
     relay.sync_once(ALICE, "alice");
     assert_eq!(relay.sync_state_rows(), 8);
     let used = relay.rows("sync-state-used").count();
@@ -296,34 +297,40 @@ fn r12_11_old_and_surplus_sync_states_are_deleted_when_the_document_loads() {
     relay.now.0 += 2_000_000;
     relay.feed(Input::Tick);
     assert!(relay.repo.document(&relay.doc).is_none(), "the document was unloaded");
-    relay.join(EVE, None, "eve", None);
+    relay.join(EVE, &[], "eve", None);
     relay.sync_once(EVE, "eve");
     assert_eq!(relay.sync_state_rows(), 0);
     assert_eq!(relay.rows("sync-state-used").count(), 0);
 }
 
 #[test]
-fn r12_15_a_join_replaces_only_a_connection_of_the_same_principal() {
+fn r12_15_a_join_replaces_only_a_connection_whose_invitations_it_holds() {
     // See: issue #12, item 15. Any peer could disconnect another by joining
     // with its (public) peer id, or join under the relay's own id.
     let mut relay = Relay::new(|_| {});
-    relay.join(ALICE, Some("inv-organiser-a"), "orga", None);
+    relay.join(ALICE, &["inv-organiser-a"], "orga", None);
     relay.sync_once(ALICE, "orga");
-    let hijack = relay.join(EVE, Some("inv-resident-b"), "orga", None);
+    let hijack = relay.join(EVE, &["inv-resident-b"], "orga", None);
     assert!(
         matches!(closes(&hijack, EVE), Some(CloseReason::ProtocolViolation(m)) if m.contains("other invitations")),
         "{hijack:?}"
     );
     assert_eq!(closes(&hijack, ALICE), None, "the organiser was disconnected");
-    // Without a principal (open mode) neither.
-    let anonymous = relay.join(ConnId(3), None, "orga", None);
+    // Without invitations (open mode) neither.
+    let anonymous = relay.join(ConnId(3), &[], "orga", None);
     assert!(closes(&anonymous, ConnId(3)).is_some() && closes(&anonymous, ALICE).is_none(), "{anonymous:?}");
     // The organiser's own new connection still wins, as before.
-    let again = relay.join(ConnId(4), Some("inv-organiser-a"), "orga", None);
+    let again = relay.join(ConnId(4), &["inv-organiser-a"], "orga", None);
     assert_eq!(closes(&again, ALICE), Some(&CloseReason::Replaced));
     assert_eq!(closes(&again, ConnId(4)), None);
+    // So does one of the same device holding one more invitation (it added
+    // a territory), but not the other way round.
+    let more = relay.join(ConnId(6), &["inv-organiser-a", "inv-resident-b"], "orga", None);
+    assert_eq!(closes(&more, ConnId(4)), Some(&CloseReason::Replaced));
+    let fewer = relay.join(ConnId(7), &["inv-organiser-a"], "orga", None);
+    assert!(closes(&fewer, ConnId(7)).is_some() && closes(&fewer, ConnId(6)).is_none(), "{fewer:?}");
     // Nobody joins as the relay.
-    let relay_id = relay.join(ConnId(5), None, "relay", None);
+    let relay_id = relay.join(ConnId(5), &[], "relay", None);
     assert!(
         matches!(closes(&relay_id, ConnId(5)), Some(CloseReason::ProtocolViolation(m)) if m.contains("own peer id")),
         "{relay_id:?}"
