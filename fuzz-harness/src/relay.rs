@@ -44,6 +44,12 @@ pub const CLIENT_PEER: &str = "client-fixture";
 /// The observer's id.
 pub const OBSERVER_PEER: &str = "fuzz-observer";
 
+/// The credential (invitation) of the fuzzed peer's connections.
+const FUZZED_PRINCIPAL: &str = "fuzzed-invitation";
+/// The observer's credential: another invitation, so the fuzzed peer cannot
+/// take its peer id.
+const OBSERVER_PRINCIPAL: &str = "observer-invitation";
+
 /// Start of every execution's clock: 2026-03-02 09:00 UTC.
 pub const START: UnixMillis = UnixMillis(1_772_442_000_000);
 
@@ -135,12 +141,18 @@ impl Relay {
         let conn = ConnId(self.next_conn);
         self.next_conn += 1;
         self.feed(Input::Connected { conn, direction: Direction::Inbound, expected_peer: None });
+        // As the hub does: who the connection acts for, before any frame.
+        // Every connection of the fuzzed peer holds the same invitation,
+        // so its reconnections replace each other.
+        self.feed(Input::Principal { conn, credentials: [FUZZED_PRINCIPAL.to_owned()].into() });
         conn
     }
 
-    /// Marks `conn` as the observer's: read-only access.
+    /// Marks `conn` as the observer's: read-only access, its own invitation
+    /// (call before its `join`).
     pub fn set_observer(&mut self, conn: ConnId) {
         self.observer = Some(conn);
+        self.feed(Input::Principal { conn, credentials: [OBSERVER_PRINCIPAL.to_owned()].into() });
     }
 
     /// A frame arrived on `conn`.

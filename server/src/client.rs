@@ -82,11 +82,11 @@ impl MemoryStore {
         self.entries.iter().filter(|(k, _)| k.starts_with(&prefix)).map(|(k, v)| (k.clone(), v.clone())).collect()
     }
 
-    /// Forgets every sync state and the storage id, as a client that has
+    /// Forgets every sync state (and its time) and the storage id, as a client that has
     /// the documents but never synced them would (the relay then has no
     /// sync state for its new storage id either).
     pub fn forget_sync_states(&mut self) {
-        self.entries.retain(|key, _| key.components().get(1).is_some_and(|kind| kind != "sync-state"));
+        self.entries.retain(|key, _| key.components().get(1).is_some_and(|kind| !kind.starts_with("sync-state")));
     }
 
     /// Stores an entry, as a driver's write would.

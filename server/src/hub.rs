@@ -21,7 +21,7 @@
 //! hub goes on serving the others. See [`Hub::guarded`] for what state a
 //! panic can leave behind and what is done about it.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -167,8 +167,13 @@ impl Hub {
             let Some(event) = event else { return Ok(()) };
             match event {
                 Event::Connected { conn, handle } if !self.shutting_down => {
+                    let credentials: BTreeSet<String> =
+                        handle.grants.iter().flatten().map(|g| g.invitation.clone()).collect();
                     self.conns.insert(conn, handle);
                     self.feed(Input::Connected { conn, direction: Direction::Inbound, expected_peer: None });
+                    // Before any frame: a `join` may take over a peer id
+                    // only from a connection whose invitations it holds.
+                    self.feed(Input::Principal { conn, credentials });
                 }
                 Event::Connected { handle, .. } => {
                     let _ = handle.kill.send((CLOSE_GOING_AWAY, "relay shutting down".into()));
@@ -458,7 +463,7 @@ fn panic_message(panic: &(dyn std::any::Any + Send)) -> &str {
 fn error_kind(reason: &CloseReason) -> ErrorKind {
     match reason {
         CloseReason::Malformed(_) => ErrorKind::Malformed,
-        CloseReason::TooLarge { .. } => ErrorKind::TooLarge,
+        CloseReason::TooLarge { .. } | CloseReason::EphemeralTooLarge { .. } => ErrorKind::TooLarge,
         CloseReason::DocumentTooLarge { .. }
         | CloseReason::DocumentTooManyOps { .. }
         | CloseReason::TooManyWaitingChanges { .. } => ErrorKind::DocumentTooLarge,
@@ -475,6 +480,7 @@ fn error_kind(reason: &CloseReason) -> ErrorKind {
 fn close_code(reason: &CloseReason) -> u16 {
     match reason {
         CloseReason::TooLarge { .. }
+        | CloseReason::EphemeralTooLarge { .. }
         | CloseReason::DocumentTooLarge { .. }
         | CloseReason::DocumentTooManyOps { .. }
         | CloseReason::TooManyWaitingChanges { .. } => CLOSE_TOO_BIG,

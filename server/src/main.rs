@@ -20,9 +20,6 @@ struct Cli {
     command: Command,
 }
 
-// Parsed once at start and moved out at once: the size of `serve`'s flags
-// costs nothing, boxing them would only add noise.
-#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Run the relay: an automerge-repo (protocol "1") websocket relay at

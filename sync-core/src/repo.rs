@@ -145,13 +145,39 @@ pub struct Config {
     /// dependencies are missing; a message that would pass it is refused.
     /// Default [`DEFAULT_MAX_WAITING_CHANGE_BYTES`], which says why.
     pub max_waiting_change_bytes: u64,
+    /// An ephemeral message (presence, cursors) whose `data` is larger than
+    /// this closes the connection. 16 KiB: presence values are a few
+    /// hundred bytes; every message is copied to every peer of the
+    /// document, so this is what one message may cost per peer.
+    pub max_ephemeral_bytes: usize,
+    /// Ephemeral messages a connection that dialled us may send per second,
+    /// on average; beyond, they are dropped (not forwarded). 20 a second
+    /// keeps a cursor smooth; what one peer may make the relay copy is this
+    /// times `max_ephemeral_bytes` times the document's peers.
+    pub ephemeral_per_second: u32,
+    /// Ephemeral messages such a connection may send at once, after a quiet
+    /// spell (the token bucket's size): a burst of 50 covers a page opening
+    /// several documents' presence at once.
+    pub ephemeral_burst: u32,
+    /// Sync states persisted per document, at most. Only peers that may
+    /// write the document get one (a reader's is rebuilt on its next
+    /// connection at the cost of one Bloom filter), and past this count
+    /// the least recently used is deleted. 32 covers every device of a
+    /// territory's organisers; each one costs a row read with every load.
+    pub max_sync_states_per_document: usize,
+    /// A persisted sync state not written for this long is deleted at the
+    /// document's next load (30 days): a device away that long syncs once
+    /// from scratch, which is cheap, and stores that never come back do not
+    /// stay forever.
+    pub sync_state_ttl_ms: u64,
 }
 
 impl Config {
     /// Defaults: persistent, allow all, 10 s handshake, unload after 60 s
     /// idle, 1,000 documents per connection, 64 MiB messages, 16 MiB and
     /// 500,000 operations per document, 4 MiB of changes waiting for
-    /// their dependencies.
+    /// their dependencies; ephemeral messages of 16 KiB, 20 a second with
+    /// bursts of 50; 32 sync states per document, kept 30 days.
     pub fn new(peer_id: PeerId, actor: ActorId, session_id: String) -> Config {
         Config {
             peer_id,
@@ -166,6 +192,11 @@ impl Config {
             max_document_bytes: 16 * 1024 * 1024,
             max_document_ops: DEFAULT_MAX_DOCUMENT_OPS,
             max_waiting_change_bytes: DEFAULT_MAX_WAITING_CHANGE_BYTES,
+            max_ephemeral_bytes: 16 * 1024,
+            ephemeral_per_second: 20,
+            ephemeral_burst: 50,
+            max_sync_states_per_document: 32,
+            sync_state_ttl_ms: 30 * 24 * 60 * 60 * 1000,
         }
     }
 }
@@ -183,6 +214,20 @@ pub enum Input {
         /// token, say): a `join` with another id is refused, so nobody can
         /// knock a peer off by joining with its id. `None` in open mode.
         expected_peer: Option<PeerId>,
+    },
+    /// The credentials a connection entered with, as the driver checked
+    /// them (the relay: its invitations' ids). Send it right after
+    /// [`Input::Connected`], before any frame; a connection never told has
+    /// none. A `join` may replace another connection of the same peer id
+    /// only if it holds every credential that one holds: otherwise anyone
+    /// could knock a peer off by joining with its id, which every peer of a
+    /// document sees. Holding more is allowed, so a device that added a
+    /// territory's invitation replaces its own older connection.
+    Principal {
+        /// The connection.
+        conn: ConnId,
+        /// Opaque credential ids, compared as a set.
+        credentials: BTreeSet<String>,
     },
     /// A binary frame arrived.
     Received {
@@ -334,6 +379,14 @@ pub enum CloseReason {
         /// The bound.
         max: u64,
     },
+    /// An ephemeral message whose data is larger than the configured maximum.
+    #[error("ephemeral message too large: {len} bytes of data, at most {max}")]
+    EphemeralTooLarge {
+        /// Size received.
+        len: usize,
+        /// The bound.
+        max: usize,
+    },
     /// A valid message that breaks the protocol (wrong phase, forged sender…).
     #[error("protocol violation: {0}")]
     ProtocolViolation(String),
@@ -418,6 +471,8 @@ pub struct Repo {
     /// During [`Repo::handle_batch`]: the (connection, document) pairs to
     /// sync once the batch ends, in the order they were first due.
     deferred: Option<Vec<(ConnId, DocumentId)>>,
+    /// The time of the input being handled, as the driver passed it.
+    clock: UnixMillis,
 }
 
 #[derive(Debug)]
@@ -427,6 +482,10 @@ struct Conn {
     direction: Direction,
     /// The peer id this connection must use, when the driver bound one.
     expected_peer: Option<PeerId>,
+    /// The credentials it entered with ([`Input::Principal`]).
+    credentials: BTreeSet<String>,
+    /// Its allowance of ephemeral messages.
+    ephemeral: Bucket,
     phase: ConnPhase,
     /// Handshake deadline; `None` once handshaken.
     deadline: Option<UnixMillis>,
@@ -511,11 +570,51 @@ struct ReadyDoc {
     am: Automerge,
     on_disk: OnDisk,
     /// Persisted sync states by the remote store, for peers that reconnect.
-    sync_states: HashMap<StorageId, Vec<u8>>,
+    sync_states: HashMap<StorageId, StoredSyncState>,
     /// Peers' changes Automerge holds while their dependencies are missing
     /// (bytes, operations), as predicted from their dependencies and
     /// confirmed after each message: they are bounded per document.
     waiting: HashMap<ChangeHash, Waiting>,
+}
+
+/// A persisted sync state, as loaded or last written.
+#[derive(Debug)]
+struct StoredSyncState {
+    /// Encoded by Automerge.
+    bytes: Vec<u8>,
+    /// When it was last written or taken up by a connection: the least
+    /// recently used is evicted first.
+    used: UnixMillis,
+}
+
+/// A token bucket, refilled with the driver's clock: what a connection may
+/// still send of a kind of message. Counted in thousandths of a message so
+/// that refilling stays exact in whole milliseconds.
+#[derive(Debug, Clone, Copy)]
+struct Bucket {
+    millis_of_messages: u64,
+    at: UnixMillis,
+    /// The last message was refused: the next refusals are not logged again.
+    dropping: bool,
+}
+
+impl Bucket {
+    fn full(now: UnixMillis, burst: u32) -> Bucket {
+        Bucket { millis_of_messages: u64::from(burst) * 1000, at: now, dropping: false }
+    }
+
+    /// Refills for the time passed, then takes one message if there is one.
+    fn take(&mut self, now: UnixMillis, per_second: u32, burst: u32) -> bool {
+        let elapsed = now.0.saturating_sub(self.at.0);
+        let refill = elapsed.saturating_mul(u64::from(per_second));
+        self.millis_of_messages = self.millis_of_messages.saturating_add(refill).min(u64::from(burst) * 1000);
+        self.at = self.at.max(now);
+        let available = self.millis_of_messages >= 1000;
+        if available {
+            self.millis_of_messages -= 1000;
+        }
+        available
+    }
 }
 
 /// A change waiting for its dependencies: what it holds in memory.
@@ -526,7 +625,7 @@ struct Waiting {
 }
 
 impl ReadyDoc {
-    fn new(am: Automerge, on_disk: OnDisk, sync_states: HashMap<StorageId, Vec<u8>>) -> ReadyDoc {
+    fn new(am: Automerge, on_disk: OnDisk, sync_states: HashMap<StorageId, StoredSyncState>) -> ReadyDoc {
         ReadyDoc { am, on_disk, sync_states, waiting: HashMap::new() }
     }
 
@@ -588,6 +687,7 @@ impl Repo {
             ephemeral_count: 0,
             ephemeral_seen: HashMap::new(),
             deferred: None,
+            clock: UnixMillis::default(),
         };
         Ok((repo, out))
     }
@@ -618,7 +718,8 @@ impl Repo {
     pub fn unacknowledged_changes(&self, doc: &DocumentId) -> Option<usize> {
         let Some(DocPhase::Ready(ready)) = self.docs.get(doc).map(|d| &d.phase) else { return None };
         let live = self.conns.values().filter_map(|c| c.docs.get(doc)?.sync.as_ref()).map(|s| s.shared_heads.clone());
-        let remembered = ready.sync_states.values().filter_map(|b| sync::State::decode(b).ok()).map(|s| s.shared_heads);
+        let remembered =
+            ready.sync_states.values().filter_map(|s| sync::State::decode(&s.bytes).ok()).map(|s| s.shared_heads);
         let mut shared: Vec<ChangeHash> = live.chain(remembered).flatten().collect();
         shared.sort_unstable();
         shared.dedup();
@@ -650,6 +751,7 @@ impl Repo {
     /// Feeds one event in; returns what to do, in order. Never fails and
     /// never panics on peer input: bad input closes that connection.
     pub fn handle(&mut self, now: UnixMillis, input: Input) -> Vec<Output> {
+        self.clock = self.clock.max(now);
         let mut out = Vec::new();
         self.dispatch(now, input, &mut out);
         out
@@ -663,6 +765,7 @@ impl Repo {
     /// reader instead of one per reader and change; writes still come
     /// before any message that advertises what they hold.
     pub fn handle_batch(&mut self, now: UnixMillis, inputs: Vec<Input>) -> Vec<Output> {
+        self.clock = self.clock.max(now);
         let mut out = Vec::new();
         self.deferred = Some(Vec::new());
         for input in inputs {
@@ -700,6 +803,11 @@ impl Repo {
         match input {
             Input::Connected { conn, direction, expected_peer } => {
                 self.on_connected(now, conn, direction, expected_peer, out)
+            }
+            Input::Principal { conn, credentials } => {
+                if let Some(state) = self.conns.get_mut(&conn) {
+                    state.credentials = credentials;
+                }
             }
             Input::Received { conn, bytes } => self.on_received(now, conn, &bytes, out),
             Input::Disconnected { conn } => self.forget_conn(conn, out),
@@ -823,7 +931,17 @@ impl Repo {
             }
         };
         let deadline = Some(now.plus(self.config.handshake_timeout_ms));
-        self.conns.insert(conn, Conn { direction, phase, deadline, expected_peer, docs: BTreeMap::new() });
+        let ephemeral = Bucket::full(now, self.config.ephemeral_burst);
+        let state = Conn {
+            direction,
+            phase,
+            deadline,
+            expected_peer,
+            credentials: BTreeSet::new(),
+            ephemeral,
+            docs: BTreeMap::new(),
+        };
+        self.conns.insert(conn, state);
     }
 
     fn metadata(&self) -> PeerMetadata {
@@ -884,6 +1002,23 @@ impl Repo {
         if let Some(expected) = expected.filter(|e| **e != sender) {
             let reason = format!("joined as {sender}, but this connection belongs to {expected}");
             return self.fail(conn, CloseReason::ProtocolViolation(reason), out);
+        }
+        if sender == self.config.peer_id {
+            let reason = format!("joined as {sender}, which is this relay's own peer id");
+            return self.fail(conn, CloseReason::ProtocolViolation(reason), out);
+        }
+        // The last connection of a peer id wins only against a connection
+        // whose credentials it holds: peer ids are public, invitations not.
+        let older = self.peers.get(&sender).copied().filter(|older| *older != conn);
+        if let Some(older) = older {
+            let holds = match (self.conns.get(&older), self.conns.get(&conn)) {
+                (Some(older), Some(new)) => older.credentials.is_subset(&new.credentials),
+                _ => true,
+            };
+            if !holds {
+                let reason = format!("peer id {sender} is in use by a connection with other invitations");
+                return self.fail(conn, CloseReason::ProtocolViolation(reason), out);
+            }
         }
         // Registered only now that the handshake succeeded (no ghost peers).
         self.bind_peer(conn, sender.clone(), metadata, out);
@@ -994,6 +1129,16 @@ impl Repo {
         message: Message,
         out: &mut Vec<Output>,
     ) {
+        // Presence from a peer that dialled us is bounded before anything
+        // else looks at it: it would be copied to every peer of the document.
+        let inbound = self.conns.get(&conn).is_some_and(|c| c.direction == Direction::Inbound);
+        if let Message::Ephemeral(m) = &message
+            && inbound
+            && m.data.len() > self.config.max_ephemeral_bytes
+        {
+            let reason = CloseReason::EphemeralTooLarge { len: m.data.len(), max: self.config.max_ephemeral_bytes };
+            return self.fail(conn, reason, out);
+        }
         let addressed = match &message {
             Message::Request(m) | Message::Sync(m) => Some((&m.sender, &m.target, &m.document)),
             Message::DocUnavailable { sender, target, document } => Some((sender, target, document)),
@@ -1030,6 +1175,9 @@ impl Repo {
         if forged || *target != self.config.peer_id {
             let reason = format!("message from {sender} to {target} on the connection of {peer}");
             return self.fail(conn, CloseReason::ProtocolViolation(reason), out);
+        }
+        if matches!(message, Message::Ephemeral(_)) && inbound && !self.ephemeral_allowed(now, conn) {
+            return;
         }
         let document = document.clone();
         let is_request = matches!(message, Message::Request(_));
@@ -1264,6 +1412,24 @@ impl Repo {
         }
     }
 
+    /// Takes one ephemeral message from the connection's allowance; `false`
+    /// means drop it. The first drop after an accepted message is logged as
+    /// a warning, the others at debug level, so a flood does not flood logs.
+    fn ephemeral_allowed(&mut self, now: UnixMillis, conn: ConnId) -> bool {
+        let (per_second, burst) = (self.config.ephemeral_per_second, self.config.ephemeral_burst);
+        let Some(state) = self.conns.get_mut(&conn) else { return false };
+        if state.ephemeral.take(now, per_second, burst) {
+            state.ephemeral.dropping = false;
+            return true;
+        }
+        if !std::mem::replace(&mut state.ephemeral.dropping, true) {
+            tracing::warn!(%conn, per_second, burst, "ephemeral messages over the rate; dropping them");
+        } else {
+            tracing::debug!(%conn, "ephemeral message dropped (rate)");
+        }
+        false
+    }
+
     fn on_broadcast(&mut self, doc: DocumentId, data: Vec<u8>, out: &mut Vec<Output>) {
         self.ephemeral_count += 1;
         for (conn, peer) in self.allowed_peers(&doc) {
@@ -1325,28 +1491,38 @@ impl Repo {
 
     /// Creates the pair's sync state if needed: the persisted one when the
     /// peer has a durable store, otherwise a fresh one; read-only if its
-    /// access is.
+    /// access is. Taking up a persisted state counts as using it.
     fn ensure_sync_state(&mut self, conn: ConnId, doc: &DocumentId) {
-        let Some(DocPhase::Ready(ready)) = self.docs.get(doc).map(|d| &d.phase) else { return };
-        let Some(state) = self.conns.get_mut(&conn) else { return };
-        let store = match &state.phase {
-            ConnPhase::Ready { metadata, .. } if !metadata.is_ephemeral => metadata.storage_id.clone(),
-            _ => None,
-        };
-        let Some(pair) = state.docs.get_mut(doc) else { return };
+        let Some(state) = self.conns.get(&conn) else { return };
+        let Some(pair) = state.docs.get(doc) else { return };
         let allowed = matches!(pair.access, AccessState::Decided(Access::ReadOnly | Access::ReadWrite));
         if pair.sync.is_some() || !allowed {
             return;
         }
-        let stored = store.and_then(|s| ready.sync_states.get(&s)).and_then(|b| sync::State::decode(b).ok());
+        let store = match &state.phase {
+            ConnPhase::Ready { metadata, .. } if !metadata.is_ephemeral => metadata.storage_id.clone(),
+            _ => None,
+        };
+        let Some(DocPhase::Ready(ready)) = self.docs.get_mut(doc).map(|d| &mut d.phase) else { return };
+        let clock = self.clock;
+        let stored = store.and_then(|s| ready.sync_states.get_mut(&s)).and_then(|stored| {
+            stored.used = stored.used.max(clock);
+            sync::State::decode(&stored.bytes).ok()
+        });
+        let Some(pair) = self.conns.get_mut(&conn).and_then(|c| c.docs.get_mut(doc)) else { return };
         let mut sync = stored.unwrap_or_default();
         pair.persisted_heads = sync.shared_heads.clone();
         sync.set_read_only(matches!(pair.access, AccessState::Decided(Access::ReadOnly)));
         pair.sync = Some(sync);
     }
 
-    /// Writes the pair's shared heads when they moved and the peer has a
-    /// durable store, so that its next connection exchanges only news.
+    /// Writes the pair's shared heads when they moved, the peer has a
+    /// durable store and may write the document, so that its next
+    /// connection exchanges only news. A reader's state is never persisted:
+    /// anyone holding a resident link could otherwise leave a row per
+    /// storage id it makes up, loaded with every load of the document. Past
+    /// [`Config::max_sync_states_per_document`], the least recently used
+    /// state is deleted in the same write.
     fn persist_sync_state(&mut self, conn: ConnId, doc: &DocumentId, out: &mut Vec<Output>) {
         if !self.config.persistent {
             return;
@@ -1354,19 +1530,42 @@ impl Repo {
         let Some(state) = self.conns.get_mut(&conn) else { return };
         let ConnPhase::Ready { metadata, .. } = &state.phase else { return };
         let (Some(store), false) = (&metadata.storage_id, metadata.is_ephemeral) else { return };
+        let store = store.clone();
         let Some(pair) = state.docs.get_mut(doc) else { return };
+        if !matches!(pair.access, AccessState::Decided(Access::ReadWrite)) {
+            return;
+        }
         let Some(sync) = &pair.sync else { return };
         if sync.shared_heads == pair.persisted_heads {
             return;
         }
         pair.persisted_heads = sync.shared_heads.clone();
         let encoded = sync.encode();
-        if let Some(DocPhase::Ready(ready)) = self.docs.get_mut(doc).map(|d| &mut d.phase) {
-            ready.sync_states.insert(store.clone(), encoded.clone());
+        let Some(DocPhase::Ready(ready)) = self.docs.get_mut(doc).map(|d| &mut d.phase) else { return };
+        let mut delete = Vec::new();
+        let max = self.config.max_sync_states_per_document;
+        if !ready.sync_states.contains_key(&store) && ready.sync_states.len() >= max {
+            let mut by_age: Vec<(UnixMillis, StorageId)> =
+                ready.sync_states.iter().map(|(id, s)| (s.used, id.clone())).collect();
+            by_age.sort();
+            let evicted = by_age.len() + 1 - max.max(1);
+            for (_, id) in by_age.into_iter().take(evicted) {
+                tracing::debug!(%doc, store = %id, "sync state evicted: least recently used");
+                ready.sync_states.remove(&id);
+                delete.extend([StorageKey::sync_state(doc, &id), StorageKey::sync_state_used(doc, &id)]);
+            }
         }
+        if max == 0 {
+            return out.push(Output::Write(StorageWrite { put: Vec::new(), delete }));
+        }
+        let used = self.clock;
+        ready.sync_states.insert(store.clone(), StoredSyncState { bytes: encoded.clone(), used });
         out.push(Output::Write(StorageWrite {
-            put: vec![(StorageKey::sync_state(doc, store), encoded)],
-            delete: Vec::new(),
+            put: vec![
+                (StorageKey::sync_state(doc, &store), encoded),
+                (StorageKey::sync_state_used(doc, &store), used.0.to_string().into_bytes()),
+            ],
+            delete,
         }));
     }
 
@@ -1464,7 +1663,12 @@ impl Repo {
         for key in &loaded.unreadable {
             tracing::error!(key = %key, "stored chunk unreadable; kept on disk, not loaded");
         }
-        let ready = ReadyDoc::new(loaded.doc, loaded.on_disk, loaded.sync_states.into_iter().collect());
+        let (sync_states, pruned) =
+            keep_sync_states(&doc, loaded.sync_states, loaded.sync_states_used, now, &self.config);
+        if let Some(pruned) = pruned {
+            out.push(Output::Write(pruned));
+        }
+        let ready = ReadyDoc::new(loaded.doc, loaded.on_disk, sync_states);
         d.phase = DocPhase::Ready(Box::new(ready));
         d.last_used = now;
         let locally_open = d.locally_open;
@@ -1615,6 +1819,50 @@ fn check_document_growth(
         return Err(CloseReason::TooManyWaitingChanges { doc: doc.clone(), would_be: would_wait, max });
     }
     Ok(pending.into_iter().map(|c| (c.hash, Waiting { bytes: c.bytes, ops: c.ops })).collect())
+}
+
+/// The persisted sync states a document keeps when it loads, and the write
+/// that deletes the others: states not used for
+/// [`Config::sync_state_ttl_ms`], times left without their state, and the
+/// least recently used beyond [`Config::max_sync_states_per_document`].
+/// A state without a time (written before times were, or seeded after a
+/// download) gets the load time, written once, so that it expires too.
+fn keep_sync_states(
+    doc: &DocumentId,
+    states: Vec<(StorageId, Vec<u8>)>,
+    used: Vec<(StorageId, u64)>,
+    now: UnixMillis,
+    config: &Config,
+) -> (HashMap<StorageId, StoredSyncState>, Option<StorageWrite>) {
+    let mut used: HashMap<StorageId, u64> = used.into_iter().collect();
+    let mut write = StorageWrite::default();
+    let mut kept: Vec<(StorageId, StoredSyncState)> = Vec::new();
+    for (store, bytes) in states {
+        let at = match used.remove(&store) {
+            Some(at) => UnixMillis(at),
+            None => {
+                write.put.push((StorageKey::sync_state_used(doc, &store), now.0.to_string().into_bytes()));
+                now
+            }
+        };
+        if at.plus(config.sync_state_ttl_ms) <= now {
+            write.delete.extend([StorageKey::sync_state(doc, &store), StorageKey::sync_state_used(doc, &store)]);
+        } else {
+            kept.push((store, StoredSyncState { bytes, used: at }));
+        }
+    }
+    write.delete.extend(used.keys().map(|store| StorageKey::sync_state_used(doc, store)));
+    // Most recently used first; ties in a stable order.
+    kept.sort_by(|(a, x), (b, y)| y.used.cmp(&x.used).then_with(|| a.cmp(b)));
+    for (store, _) in kept.drain(config.max_sync_states_per_document.min(kept.len())..) {
+        write.put.retain(|(key, _)| *key != StorageKey::sync_state_used(doc, &store));
+        write.delete.extend([StorageKey::sync_state(doc, &store), StorageKey::sync_state_used(doc, &store)]);
+    }
+    if !write.delete.is_empty() {
+        tracing::info!(%doc, deleted = write.delete.len(), "expired or surplus sync states deleted");
+    }
+    let write = (!write.put.is_empty() || !write.delete.is_empty()).then_some(write);
+    (kept.into_iter().collect(), write)
 }
 
 fn commit_options(now: UnixMillis) -> CommitOptions {

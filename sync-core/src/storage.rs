@@ -10,6 +10,11 @@
 //! | `[doc, "snapshot", sha256(heads)]`     | the compressed whole document (`save`)  |
 //! | `[doc, "incremental", sha256(chunk)]`  | changes since the previous save         |
 //! | `[doc, "sync-state", storageId]`       | the encoded sync state with that store  |
+//! | `[doc, "sync-state-used", storageId]`  | when that state was last written, in ms since the epoch, decimal UTF-8 |
+//!
+//! The `sync-state-used` entries are Essaim's own (automerge-repo ignores
+//! kinds it does not know): they let a relay expire the sync states of
+//! stores that stopped coming and evict the least recently used.
 //!
 //! A driver applies each [`StorageWrite`] atomically and in the order emitted
 //! (one SQLite transaction, one IndexedDB read-write transaction), which makes
@@ -91,6 +96,12 @@ impl StorageKey {
     /// `[doc, "sync-state", storageId]`.
     pub fn sync_state(doc: &DocumentId, peer_store: &StorageId) -> StorageKey {
         StorageKey(vec![doc.to_string(), "sync-state".into(), peer_store.to_string()])
+    }
+
+    /// `[doc, "sync-state-used", storageId]`: when that sync state was last
+    /// written.
+    pub fn sync_state_used(doc: &DocumentId, peer_store: &StorageId) -> StorageKey {
+        StorageKey(vec![doc.to_string(), "sync-state-used".into(), peer_store.to_string()])
     }
 
     /// The components, for drivers that store keys as arrays (IndexedDB).
@@ -224,6 +235,8 @@ pub(crate) struct LoadedDocument {
     pub(crate) on_disk: OnDisk,
     /// Encoded sync states by the remote store they were shared with.
     pub(crate) sync_states: Vec<(StorageId, Vec<u8>)>,
+    /// When each sync state was last written, by store, where known.
+    pub(crate) sync_states_used: Vec<(StorageId, u64)>,
     /// Chunks that could not be read; left on disk untouched, never deleted.
     pub(crate) unreadable: Vec<StorageKey>,
 }
@@ -237,6 +250,7 @@ pub(crate) struct LoadedDocument {
 pub(crate) fn load_document(id: &DocumentId, entries: Vec<(StorageKey, Vec<u8>)>) -> LoadedDocument {
     let mut chunks = Vec::new();
     let mut sync_states = Vec::new();
+    let mut sync_states_used = Vec::new();
     let prefix = StorageKey::document_prefix(id);
     for (key, bytes) in entries {
         if !key.starts_with(&prefix) || key.0.len() != 3 {
@@ -248,6 +262,12 @@ pub(crate) fn load_document(id: &DocumentId, entries: Vec<(StorageKey, Vec<u8>)>
             Some("sync-state") => {
                 if let Ok(store) = key.0[2].parse::<StorageId>() {
                     sync_states.push((store, bytes));
+                }
+            }
+            Some("sync-state-used") => {
+                let at = std::str::from_utf8(&bytes).ok().and_then(|t| t.parse::<u64>().ok());
+                if let (Ok(store), Some(at)) = (key.0[2].parse::<StorageId>(), at) {
+                    sync_states_used.push((store, at));
                 }
             }
             _ => {}
@@ -279,7 +299,7 @@ pub(crate) fn load_document(id: &DocumentId, entries: Vec<(StorageKey, Vec<u8>)>
         }
     };
     let saved_heads = if good.is_empty() { Vec::new() } else { doc.get_heads() };
-    LoadedDocument { doc, on_disk: OnDisk { saved_heads, chunks: good }, sync_states, unreadable }
+    LoadedDocument { doc, on_disk: OnDisk { saved_heads, chunks: good }, sync_states, sync_states_used, unreadable }
 }
 
 /// The `[doc, "sync-state", remote]` entry to store with a document's

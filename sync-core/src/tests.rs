@@ -10,4 +10,5 @@ mod regressions;
 mod scenarios;
 mod securite_agenda;
 mod securite_expansion;
+mod securite_pairs;
 pub(crate) mod sim;

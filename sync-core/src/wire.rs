@@ -17,7 +17,8 @@
 //!
 //! Decoding is tolerant exactly where the JavaScript implementation is loose:
 //! `peerMetadata` or `metadata`; CBOR `undefined` or `null` for an absent
-//! optional field; integer or float `count` and `timestamp`; unknown keys and
+//! optional field; integer or float `count` and `timestamp`; unknown keys
+//! (skipped without being built, under the same bounds as the rest) and
 //! unknown message types ignored. It is strict everywhere else (definite
 //! lengths, field types, identifiers validated, no trailing bytes), and every
 //! failure is a typed [`DecodeError`].
@@ -348,13 +349,56 @@ fn decode_map_entries(
             return Err(DecodeError::BadKey(key));
         }
         if skip_unknown && !KNOWN_FIELDS.contains(&key.as_str()) {
-            d.skip()?;
+            skip_value(d, depth)?;
             continue;
         }
         let value = Value::decode(d, depth)?;
         entries.push((key, value));
     }
     Ok(entries)
+}
+
+/// Skips one value of a key the protocol does not use, without building it.
+///
+/// The same rules as [`Value::decode`] hold, so that skipping costs no more
+/// than decoding: definite lengths only, at most [`MAX_DEPTH`] levels and
+/// [`MAX_ENTRIES`] entries per map or array. `minicbor`'s own `skip` keeps a
+/// stack entry per nested indefinite-length item, which made a 60 MiB
+/// frame of them cost 1.1 GiB (issue #12, item 10); this recursion is
+/// bounded by the depth and allocates nothing.
+fn skip_value(d: &mut Decoder<'_>, depth: usize) -> Result<(), DecodeError> {
+    if depth > MAX_DEPTH {
+        return Err(DecodeError::TooDeep);
+    }
+    match d.datatype()? {
+        Type::Array => {
+            let len = d.array()?.ok_or(DecodeError::IndefiniteLength)?;
+            if len > MAX_ENTRIES {
+                return Err(DecodeError::TooManyEntries(len));
+            }
+            for _ in 0..len {
+                skip_value(d, depth + 1)?;
+            }
+        }
+        Type::Map => {
+            let len = d.map()?.ok_or(DecodeError::IndefiniteLength)?;
+            if len > MAX_ENTRIES {
+                return Err(DecodeError::TooManyEntries(len));
+            }
+            for _ in 0..len {
+                skip_value(d, depth + 1)?;
+                skip_value(d, depth + 1)?;
+            }
+        }
+        Type::Tag => {
+            d.tag()?;
+            skip_value(d, depth + 1)?;
+        }
+        Type::ArrayIndef | Type::MapIndef => return Err(DecodeError::IndefiniteLength),
+        // Scalars and (possibly chunked) strings: no nesting, no allocation.
+        _ => d.skip()?,
+    }
+    Ok(())
 }
 
 /// Top-level keys the protocol uses; others are skipped unread.

@@ -41,7 +41,7 @@ fn stored_chunks(data: &std::path::Path, doc: &DocumentId) -> BTreeSet<(String, 
             let mut parts = key.split('/');
             (parts.next() == Some(doc.to_string().as_str())).then_some(())?;
             let (kind, name) = (parts.next()?, parts.next()?);
-            (kind != "sync-state").then(|| (kind.to_owned(), name.to_owned(), value.len()))
+            (!kind.starts_with("sync-state")).then(|| (kind.to_owned(), name.to_owned(), value.len()))
         })
         .collect()
 }

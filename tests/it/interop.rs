@@ -200,7 +200,7 @@ fn document(value: &Value) -> DocumentId {
 /// The relay stored at least one chunk of the document.
 fn relay_stored(data: &std::path::Path, doc: &DocumentId) -> bool {
     let prefix = format!("{doc}/");
-    stored_rows(data).keys().any(|k| k.starts_with(&prefix) && !k.contains("/sync-state/"))
+    stored_rows(data).keys().any(|k| k.starts_with(&prefix) && !k.contains("/sync-state"))
 }
 
 /// A string at the root: a scalar string (what Rust's `put` of a `&str`

@@ -16,6 +16,7 @@ mod rythme_oracle;
 mod securite_expansion;
 mod securite_flux;
 mod securite_http;
+mod securite_pairs;
 mod securite_protocole;
 mod securite_ws;
 mod shaper;

@@ -174,7 +174,11 @@ async fn bad_input_closes_only_that_connection_and_stores_nothing() {
     // Rows the healthy pair may still touch (their sync states) are left out.
     let snapshot = || {
         let mut rows = stored_rows(relay.data.path());
-        rows.retain(|key, _| !healthy.iter().any(|s| key.ends_with(&format!("/sync-state/{s}"))));
+        rows.retain(|key, _| {
+            !healthy
+                .iter()
+                .any(|s| key.ends_with(&format!("/sync-state/{s}")) || key.ends_with(&format!("/sync-state-used/{s}")))
+        });
         rows
     };
     let before = snapshot();

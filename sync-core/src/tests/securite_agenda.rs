@@ -2,8 +2,6 @@
 //! document an organiser wrote raw (Automerge transactions that bypass
 //! `Edit`): deep nesting, `javascript:` links, record ids with CRLF.
 
-use std::time::{Duration, Instant};
-
 use automerge::transaction::Transactable;
 use automerge::{Automerge, ObjType, ROOT, ReadDoc};
 use serde_json::json;
@@ -79,10 +77,10 @@ fn r12_02_deeply_nested_maps_are_not_read_and_the_agenda_still_reads() {
     // Reloaded from bytes, as the relay's feeds read it.
     let am = Automerge::load(&am.save()).expect("load");
 
-    let debut = Instant::now();
+    // Unbounded recursion would overflow the stack here (a crash, not a
+    // failed assertion); time is left to the fuzz harness and the relay's
+    // tests, a core test keeps no clock.
     let lu = agenda::lire(&am);
-    let duree = debut.elapsed();
-    assert!(duree < Duration::from_secs(2), "reading took {duree:?}");
     // The action whose unknown field is nested still reads (that field was
     // never walked); the one whose known fields are nested is left out and
     // named, not hidden.
@@ -100,9 +98,8 @@ fn r12_02_deeply_nested_maps_are_not_read_and_the_agenda_still_reads() {
         id: "a1".into(),
         champs: json!({"statut": "en_cours"}).as_object().expect("object").clone(),
     };
-    let debut = Instant::now();
-    let _ = agenda::modifier(&mut am, 3_000, "auteur", edit);
-    assert!(debut.elapsed() < Duration::from_secs(2), "an edit took {:?}", debut.elapsed());
+    agenda::modifier(&mut am, 3_000, "auteur", edit).expect("the record reads, so it can be edited");
+    assert_eq!(agenda::lire(&am).actions["a1"].statut, crate::agenda::Statut::EnCours);
 }
 
 #[test]
@@ -118,9 +115,7 @@ fn r12_02_a_huge_legal_collection_reads_within_the_bounds() {
         Ok::<_, automerge::AutomergeError>(())
     })
     .expect("raw change");
-    let debut = Instant::now();
     let lu = agenda::lire(&am);
-    assert!(debut.elapsed() < Duration::from_secs(5), "reading took {:?}", debut.elapsed());
     assert_eq!(lu.actions.len(), tree_entrees_max(), "records beyond the bound are left out");
     assert!(lu.erreurs.iter().any(|e| e.contains("au-delà de la limite")), "{:?}", lu.erreurs);
 }
