@@ -135,7 +135,6 @@ async fn r12_04_concurrent_feed_requests_load_a_territory_once() {
     // One load and one render served all sixteen.
     assert_eq!(metric(relay.addr, "essaim_feed_documents_read_total").await, 1.0);
     assert_eq!(metric(relay.addr, "essaim_feed_renders_total").await, 1.0);
-    assert!(wall < WAIT, "{wall:?}");
     // A conditional request loads nothing.
     let etag = etag.expect("an ETag");
     let started = Instant::now();
