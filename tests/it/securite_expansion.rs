@@ -17,22 +17,12 @@ use tempfile::TempDir;
 use tokio_tungstenite::tungstenite::Message as WsMessage;
 
 use crate::support::{
-    Relay, Socket, WAIT, expect_error_and_close, http_get, next_message, raw_join, start_relay_with, stored_rows,
+    Relay, Socket, WAIT, expect_error_and_close, http_get, memory_kib, next_message, raw_join, raw_socket_with,
+    start_relay_with, stored_rows,
 };
 
 fn now() -> i64 {
     SystemTime::now().duration_since(UNIX_EPOCH).expect("after 1970").as_millis() as i64
-}
-
-/// This process's resident set (the relay runs in it), in KiB.
-fn rss_kib() -> u64 {
-    let status = std::fs::read_to_string("/proc/self/status").expect("/proc/self/status");
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.split_whitespace().next())
-        .and_then(|v| v.parse().ok())
-        .expect("VmRSS")
 }
 
 /// A closed relay (tweaked) holding two territories, with an organiser's
@@ -57,12 +47,6 @@ async fn relay_with_territories(
     })
     .await;
     (relay, attacked, attacker, other, organiser)
-}
-
-async fn raw_socket_with(relay: &Relay, token: &str) -> Socket {
-    let url = format!("{}?token={token}", relay.url());
-    let (socket, _) = tokio_tungstenite::connect_async(url).await.expect("websocket connects");
-    socket
 }
 
 /// An organiser's client, connected, with the document open and loaded.
@@ -150,7 +134,7 @@ async fn r12_03_decompression_bomb_is_refused_and_other_territories_are_served()
     };
     assert!(bomb.len() < 8 * 1024, "the bomb is {} bytes", bomb.len());
     let stored = rows_of(&relay, &attacked);
-    let rss_before = rss_kib();
+    let rss_before = memory_kib().1;
 
     let mut socket = raw_socket_with(&relay, &attacker).await;
     let relay_id = raw_join(&mut socket, "eve").await;
@@ -173,7 +157,7 @@ async fn r12_03_decompression_bomb_is_refused_and_other_territories_are_served()
     let refused_after = sent.elapsed();
     stop.send(true).expect("the neighbour is editing");
     let neighbour_wait = editing.await.expect("the neighbour's edits");
-    let grown_mib = rss_kib().saturating_sub(rss_before) / 1024;
+    let grown_mib = memory_kib().1.saturating_sub(rss_before) / 1024;
 
     assert_eq!(error, "invalid sync message: changes expanding to more than 500000 operations refused");
     assert_eq!(code, Some(1002));
@@ -256,7 +240,7 @@ async fn r12_07_changes_waiting_for_withheld_dependencies_are_bounded() {
         chain.push(doc.get_last_local_change().expect("a change").clone());
     }
     let stored = rows_of(&relay, &attacked);
-    let rss_before = rss_kib();
+    let rss_before = memory_kib().1;
     let mut socket = raw_socket_with(&relay, &attacker).await;
     let relay_id = raw_join(&mut socket, "eve").await;
     let mut refused = None;
@@ -276,7 +260,7 @@ async fn r12_07_changes_waiting_for_withheld_dependencies_are_bounded() {
     let (error, code) = refused.expect("refused");
     assert!(error.contains("bytes of changes waiting for dependencies, at most 4194304"), "{error}");
     assert_eq!(code, Some(1009));
-    let grown_mib = rss_kib().saturating_sub(rss_before) / 1024;
+    let grown_mib = memory_kib().1.saturating_sub(rss_before) / 1024;
     assert!(grown_mib < 64, "the relay grew by {grown_mib} MiB");
     assert_eq!(rows_of(&relay, &attacked), stored, "a waiting change was stored");
     assert_relay_serves(&relay, &other, &organiser_token, "voisin").await;

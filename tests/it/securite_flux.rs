@@ -14,7 +14,7 @@ use sync_core::automerge::transaction::Transactable;
 use sync_core::automerge::{ObjType, ROOT, ReadDoc};
 use tempfile::TempDir;
 
-use crate::support::{WAIT, http_get, start_relay_with};
+use crate::support::{WAIT, http_get, memory_kib, start_relay_with};
 
 /// Maps nested by the raw change (a 283 KB message in the issue).
 const NIVEAUX: usize = 100_000;
@@ -31,15 +31,6 @@ fn territory(data: &TempDir, nom: &str, public: bool) -> DocumentId {
 fn token(data: &TempDir, doc: &DocumentId, seed: u8) -> String {
     let invitations = Invitations::open(data.path()).expect("invitations");
     invitations.create(doc, Role::Organiser, None, None, 0, [seed; 24]).expect("invitation").1
-}
-
-fn rss_kib() -> u64 {
-    let status = std::fs::read_to_string("/proc/self/status").expect("/proc/self/status");
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .expect("VmRSS")
 }
 
 /// A legal public action, then the raw change: deep nesting under an
@@ -98,7 +89,7 @@ async fn r12_02_13_a_poisoned_document_leaves_every_feed_answering_and_injects_n
     poison(&relay.url(), &token_public, &public).await;
     poison(&relay.url(), &token_private, &private).await;
 
-    let rss_avant = rss_kib();
+    let rss_avant = memory_kib().1;
     let debut = Instant::now();
     for path in [
         "/agenda.json".to_owned(),
@@ -121,7 +112,7 @@ async fn r12_02_13_a_poisoned_document_leaves_every_feed_answering_and_injects_n
         tokio::time::timeout(WAIT, http_get(relay.addr, &format!("/t/{private}/"))).await.expect("answers in time");
     assert_eq!(status, 404);
     let duree = debut.elapsed();
-    let croissance_mib = rss_kib().saturating_sub(rss_avant) / 1024;
+    let croissance_mib = memory_kib().1.saturating_sub(rss_avant) / 1024;
     assert!(duree < Duration::from_secs(20), "the feeds took {duree:?}");
     assert!(croissance_mib < 512, "the feeds grew the process by {croissance_mib} MiB");
 

@@ -17,7 +17,7 @@ use tempfile::TempDir;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpSocket, TcpStream};
 
-use crate::support::{Relay, WAIT, http_get, http_get_with, metric, start_relay_with, wait_metric};
+use crate::support::{Relay, WAIT, http_get, http_get_with, memory_kib, metric, start_relay_with, wait_metric};
 
 fn territory(data: &TempDir, nom: &str, public: bool) -> DocumentId {
     let visibilite = if public { VisibiliteTerritoire::Public } else { VisibiliteTerritoire::Prive };
@@ -71,21 +71,6 @@ fn header<'a>(head: &'a str, name: &str) -> Option<&'a str> {
     })
 }
 
-/// A relay's resident set, peak and current, of this test process (the
-/// relay runs in it), in KiB.
-fn rss_kib() -> (u64, u64) {
-    let status = std::fs::read_to_string("/proc/self/status").expect("/proc/self/status");
-    let field = |name: &str| {
-        status
-            .lines()
-            .find_map(|l| l.strip_prefix(name))
-            .and_then(|v| v.split_whitespace().next())
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(0)
-    };
-    (field("VmHWM:"), field("VmRSS:"))
-}
-
 // See: issue #12, item 4.
 #[tokio::test]
 async fn r12_04_concurrent_feed_requests_load_a_territory_once() {
@@ -109,7 +94,7 @@ async fn r12_04_concurrent_feed_requests_load_a_territory_once() {
         Invitations::open(relay.data.path()).expect("invitations").add_territory(&doc, 0).expect("territory");
     }
     drop(territoire);
-    let (_, rss_before) = rss_kib();
+    let (_, rss_before) = memory_kib();
     let started = Instant::now();
     let requests: Vec<_> = (0..16).map(|_| tokio::spawn(http_get_with(relay.addr, "/agenda.json", &[]))).collect();
     let mut etag = None;
@@ -124,7 +109,7 @@ async fn r12_04_concurrent_feed_requests_load_a_territory_once() {
         }
     }
     let wall = started.elapsed();
-    let (peak, rss_after) = rss_kib();
+    let (peak, rss_after) = memory_kib();
     println!(
         "16 concurrent /agenda.json: {:.2} s, RSS {} -> {} MiB (process peak {} MiB)",
         wall.as_secs_f64(),

@@ -16,7 +16,7 @@ use tempfile::TempDir;
 use tokio_tungstenite::tungstenite::Message as WsMessage;
 
 use crate::support::{
-    Relay, Socket, WAIT, expect_error_and_close, http_get, next_message, start_relay_with, stored_rows,
+    Relay, Socket, WAIT, expect_error_and_close, http_get, memory_kib, next_message, start_relay_with, stored_rows,
 };
 
 fn now() -> i64 {
@@ -107,20 +107,6 @@ fn ephemeral(sender: &str, relay: &PeerId, doc: &DocumentId, count: u64, data: V
         data,
     })
     .encode()
-}
-
-/// VmHWM and VmRSS of this process (the relay runs in it), in KiB.
-fn memory_kib() -> (u64, u64) {
-    let status = std::fs::read_to_string("/proc/self/status").expect("/proc/self/status");
-    let field = |name: &str| {
-        status
-            .lines()
-            .find_map(|l| l.strip_prefix(name))
-            .and_then(|v| v.split_whitespace().next())
-            .and_then(|v| v.parse().ok())
-            .expect("a memory figure")
-    };
-    (field("VmHWM:"), field("VmRSS:"))
 }
 
 /// The relay still answers `/healthz` and relays an organiser's change.

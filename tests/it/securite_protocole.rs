@@ -13,7 +13,9 @@ use sync_core::{DocumentId, Message, SyncMessage, agenda};
 use tempfile::TempDir;
 use tokio_tungstenite::tungstenite::Message as WsMessage;
 
-use crate::support::{Relay, Socket, WAIT, expect_error_and_close, http_get, raw_join, start_relay_with, stored_rows};
+use crate::support::{
+    Relay, WAIT, expect_error_and_close, http_get, raw_join, raw_socket_with, start_relay_with, stored_rows,
+};
 
 fn now() -> i64 {
     SystemTime::now().duration_since(UNIX_EPOCH).expect("after 1970").as_millis() as i64
@@ -30,12 +32,6 @@ async fn relay_with_territory() -> (Relay, DocumentId, String, String) {
     let (_, resident) = invitations.create(&doc, Role::Resident, None, None, now(), [2; 24]).expect("resident");
     let relay = start_relay_with(data, |config| config.open = false).await;
     (relay, doc, organiser, resident)
-}
-
-async fn raw_socket_with(relay: &Relay, token: &str) -> Socket {
-    let url = format!("{}?token={token}", relay.url());
-    let (socket, _) = tokio_tungstenite::connect_async(url).await.expect("websocket connects");
-    socket
 }
 
 /// The relay still answers `/healthz` and relays an organiser's change.

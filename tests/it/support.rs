@@ -148,6 +148,28 @@ pub async fn raw_socket(relay: &Relay) -> Socket {
     socket
 }
 
+/// A raw websocket to a closed relay, with an invitation's token.
+pub async fn raw_socket_with(relay: &Relay, token: &str) -> Socket {
+    let url = format!("{}?token={token}", relay.url());
+    let (socket, _) = tokio_tungstenite::connect_async(url).await.expect("websocket connects");
+    socket
+}
+
+/// This test process's memory (the relay runs in it), in KiB: the peak
+/// (`VmHWM`) and the current resident set (`VmRSS`).
+pub fn memory_kib() -> (u64, u64) {
+    let status = std::fs::read_to_string("/proc/self/status").expect("/proc/self/status");
+    let field = |name: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(name))
+            .and_then(|v| v.split_whitespace().next())
+            .and_then(|v| v.parse().ok())
+            .expect("a memory figure")
+    };
+    (field("VmHWM:"), field("VmRSS:"))
+}
+
 /// A `join` from `peer`, speaking `versions`.
 pub fn join(peer: &str, versions: &[&str]) -> Vec<u8> {
     Message::Join {
