@@ -90,8 +90,17 @@ fn private_files(data_dir: &Path) -> std::io::Result<()> {
     {
         use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
         std::fs::DirBuilder::new().recursive(true).mode(0o700).create(data_dir)?;
+        // Never open an existing database file here: closing any descriptor
+        // of a file drops every POSIX lock this process holds on it,
+        // SQLite's included, and another process would then believe it the
+        // last user and delete the WAL under our connections. `create_new`
+        // opens nothing when the file exists.
         let database = data_dir.join(DATABASE_FILE);
-        std::fs::OpenOptions::new().create(true).append(true).mode(0o600).open(&database)?;
+        match std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(&database) {
+            Ok(_) => {}
+            Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(error) => return Err(error),
+        }
         for suffix in ["", "-wal", "-shm"] {
             let path = data_dir.join(format!("{DATABASE_FILE}{suffix}"));
             if let Ok(meta) = std::fs::metadata(&path)

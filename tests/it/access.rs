@@ -16,7 +16,7 @@ use tempfile::TempDir;
 use tokio_tungstenite::tungstenite;
 use tokio_tungstenite::tungstenite::Message as WsMessage;
 
-use crate::support::{Relay, WAIT, expect_error_and_close, raw_join, start_relay_with, stored_rows};
+use crate::support::{Relay, WAIT, expect_error_and_close, http_get, raw_join, start_relay_with, stored_rows};
 
 fn now() -> i64 {
     SystemTime::now().duration_since(UNIX_EPOCH).expect("after 1970").as_millis() as i64
@@ -179,6 +179,67 @@ async fn a_revoked_invitation_closes_its_live_connection_within_seconds() {
     assert!(kept.query(|v| v.observed.connected).await.expect("state"), "another invitation's connection closed");
     assert_eq!(refused_status(&relay, &format!("?token={token}")).await, 401);
     relay.stop().await;
+}
+
+/// `essaim` run as the CLI, in its own process, on `data`; its stdout.
+fn cli(data: &std::path::Path, args: &[&str]) -> String {
+    let output = std::process::Command::new(crate::crash::essaim_binary())
+        .args(args)
+        .arg("--data")
+        .arg(data)
+        .output()
+        .expect("run essaim");
+    assert!(output.status.success(), "essaim {args:?}: {}", String::from_utf8_lossy(&output.stderr));
+    String::from_utf8(output.stdout).expect("utf-8")
+}
+
+/// The relay and the CLI in their own processes, as in production.
+/// SQLite's locks are POSIX locks, which a process loses on all of a file
+/// when it closes any descriptor of it: had the relay opened and closed its
+/// database file outside SQLite, the CLI would take itself for the last
+/// user, checkpoint and delete the WAL under the relay, whose connections
+/// would then read a stale snapshot (a revocation never seen) or fail with
+/// "disk I/O error".
+#[tokio::test]
+async fn the_cli_in_its_own_process_leaves_the_running_relay_s_database_whole() {
+    let data = TempDir::new().expect("temp dir");
+    let doc = territory(&data, "Saint-Essaim");
+    let (id, token) = invite(&data, &doc, Role::Resident, None, 1);
+    let relay = crate::crash::Process::start(data.path()).await;
+    let url = |token: &str| format!("{}?token={token}", relay.url());
+    let resident = Client::connect(&url(&token), ClientOptions::default()).await.expect("connects");
+    resident.wait_joined(WAIT).await.expect("joined");
+
+    let created = cli(data.path(), &["territory", "create", "--name", "Autre commune", "--kind", "commune"]);
+    let other: DocumentId = created
+        .lines()
+        .find_map(|l| l.strip_prefix("territoire: "))
+        .and_then(|d| d.parse().ok())
+        .unwrap_or_else(|| panic!("no territory in {created}"));
+    let organiser = created
+        .lines()
+        .find(|l| l.starts_with("lien organisateurs: "))
+        .and_then(|l| l.rsplit('/').next())
+        .unwrap_or_else(|| panic!("no organisers' link in {created}"))
+        .to_owned();
+    // SQLite keeps the WAL while a connection is open: the relay's are.
+    let wal = data.path().join(format!("{}-wal", server::DATABASE_FILE));
+    assert!(wal.exists(), "the CLI deleted the WAL of the running relay");
+    cli(data.path(), &["revoke", &id]);
+
+    resident
+        .wait_for("the revoked connection to close", Duration::from_secs(5), |v| (!v.observed.connected).then_some(()))
+        .await
+        .expect("the relay saw the revocation written by another process");
+    // And it reads what the CLI wrote.
+    let fresh = Client::connect(&url(&organiser), ClientOptions::default()).await.expect("connects");
+    fresh.open(&other).await.expect("open");
+    fresh
+        .wait_until(&other, WAIT, |am| agenda::lire(am).profil.is_some_and(|p| p.nom == "Autre commune"))
+        .await
+        .expect("the relay serves the territory the CLI created");
+    let (status, body) = http_get(relay.addr(), &format!("/d/{other}/chunks?token={organiser}")).await;
+    assert_eq!(status, 200, "{body}");
 }
 
 #[tokio::test]

@@ -56,7 +56,7 @@ pub(crate) fn essaim_binary() -> &'static Path {
 
 /// A relay process, killed when dropped. Its log (stdout and stderr) is
 /// echoed to the test's output and kept for assertions.
-struct Process {
+pub(crate) struct Process {
     child: Child,
     addr: SocketAddr,
     log: Arc<Mutex<Vec<String>>>,
@@ -66,7 +66,7 @@ struct Process {
 
 impl Process {
     /// Starts `essaim serve` on a free port and waits for its "listening" line.
-    async fn start(data: &Path) -> Process {
+    pub(crate) async fn start(data: &Path) -> Process {
         Process::spawn(data, None).await
     }
 
@@ -108,7 +108,11 @@ impl Process {
         Process { child, addr, log, readers }
     }
 
-    fn url(&self) -> String {
+    pub(crate) fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    pub(crate) fn url(&self) -> String {
         format!("ws://{}/sync", self.addr)
     }
 
