@@ -19,9 +19,11 @@ for t in "${targets[@]}"; do
     -max_total_time=$((minutes * 60)) -rss_limit_mb=2048 -timeout=10 \
     -fork=1 -ignore_crashes=1 -ignore_timeouts=1 -ignore_ooms=1 \
     -print_final_stats=1 >"logs/$t.log" 2>&1 || true
-  runs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "logs/$t.log" | awk '{s+=$2} END {print s+0}')
-  [ "$runs" -gt 0 ] || runs=$(grep -oE '^#[0-9]+' "logs/$t.log" | tail -1 | tr -d '#')
-  cov=$(grep -oE 'cov: [0-9]+' "logs/$t.log" | tail -1 | awk '{print $2}')
+  # (grep finds nothing in some logs: `|| true` keeps `pipefail` from
+  # ending the campaign there.)
+  runs=$( (grep -o 'stat::number_of_executed_units: *[0-9]*' "logs/$t.log" || true) | awk '{s+=$2} END {print s+0}')
+  [ "$runs" -gt 0 ] || runs=$( (grep -oE '^#[0-9]+' "logs/$t.log" || true) | tail -1 | tr -d '#')
+  cov=$( (grep -oE 'cov: [0-9]+' "logs/$t.log" || true) | tail -1 | awk '{print $2}')
   after=$(ls "artifacts/$t" | wc -l)
   printf '%-16s %12s %10s %8s %s\n' "$t" "${runs:-0}" "$(( ${runs:-0} / (minutes * 60) ))" "${cov:-?}" "$((after - before)) new in fuzz/artifacts/$t"
 done

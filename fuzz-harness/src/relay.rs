@@ -72,10 +72,12 @@ pub fn relay_storage_id() -> StorageId {
 }
 
 /// The relay's configuration: the server's (sync-core's defaults, access
-/// asked of the driver), with fixed ids.
+/// asked of the driver, large messages applied through jobs, run here in
+/// turn with the other driver inputs), with fixed ids.
 pub fn relay_config() -> Config {
     let mut config = Config::new(peer(RELAY_PEER), ActorId::from(&[0x5e; 16][..]), "fuzz-relay".to_owned());
     config.access = AccessPolicy::AskDriver;
+    config.offload_changes_above_ops = Some(sync_core::DEFAULT_OFFLOAD_CHANGES_ABOVE_OPS);
     config
 }
 
@@ -228,6 +230,7 @@ impl Relay {
                         .collect();
                     self.pending.push_back(Input::Loaded { doc, entries });
                 }
+                Output::ApplyChanges(job) => self.pending.push_back(Input::ChangesApplied(Box::new(job.run()))),
                 Output::Write(write) => {
                     for key in write.delete {
                         self.storage.remove(&key);

@@ -92,6 +92,7 @@ impl Client {
                         .collect();
                     inputs.push(Input::Loaded { doc, entries });
                 }
+                Output::ApplyChanges(job) => inputs.push(Input::ChangesApplied(Box::new(job.run()))),
                 Output::Write(write) => {
                     for key in write.delete {
                         self.storage.remove(&key);

@@ -552,6 +552,9 @@ impl Driver {
                     let entries = self.store.load(&doc);
                     self.inputs.push(Input::Loaded { doc, entries });
                 }
+                // Only with `offload_changes_above_ops`, which a client
+                // does not set; run in turn if ever.
+                Output::ApplyChanges(job) => self.inputs.push(Input::ChangesApplied(Box::new(job.run()))),
                 Output::DocumentUnavailable { doc } => {
                     self.observed.unavailable.insert(doc);
                 }

@@ -57,6 +57,9 @@ pub(crate) enum Event {
     Gauges { reply: oneshot::Sender<HubGauges> },
     /// These invitations were revoked or expired: their connections close.
     Revoked { invitations: Vec<String> },
+    /// A document's large changes were applied off the hub
+    /// ([`sync_core::ChangesJob`]).
+    ChangesApplied(Box<sync_core::ChangesApplied>),
     /// Stop: flush storage, close every connection with a reason.
     Shutdown,
 }
@@ -122,6 +125,10 @@ pub(crate) struct Hub {
     metrics: Arc<Metrics>,
     max_queue_bytes: usize,
     shutting_down: bool,
+    /// Where a [`sync_core::ChangesJob`] run on a blocking thread sends its
+    /// result: the hub's own queue, held weakly so that the hub still ends
+    /// when everyone else has gone.
+    jobs_done: mpsc::WeakSender<Event>,
 }
 
 impl Hub {
@@ -130,6 +137,7 @@ impl Hub {
         store: std_mpsc::Sender<Request>,
         metrics: Arc<Metrics>,
         max_queue_bytes: usize,
+        jobs_done: mpsc::WeakSender<Event>,
     ) -> Hub {
         Hub {
             repo,
@@ -143,6 +151,7 @@ impl Hub {
             metrics,
             max_queue_bytes,
             shutting_down: false,
+            jobs_done,
         }
     }
 
@@ -219,6 +228,7 @@ impl Hub {
                     });
                 }
                 Event::Revoked { invitations } => self.revoke(&invitations),
+                Event::ChangesApplied(done) => self.feed(Input::ChangesApplied(done)),
                 Event::Shutdown => self.shutting_down = true,
             }
             if self.shutting_down && self.committed_seq == self.sent_seq {
@@ -249,10 +259,13 @@ impl Hub {
     /// Storage only holds what was committed, and the other peers' sync
     /// states still say what they were sent, so Automerge's sync sends them
     /// what they lack on their next message; the closed peers start a fresh
-    /// sync when they reconnect. A panic inside Automerge in the middle of
-    /// applying a change could leave that document inconsistent in memory
-    /// until it is unloaded; the repo has no way to unload one document on
-    /// demand today, so that document keeps serving from memory.
+    /// sync when they reconnect. A peer's changes are applied to copies of
+    /// the document, kept only if Automerge finished
+    /// ([`sync_core::ChangesJob`]), so Automerge's own panics leave nothing
+    /// half-changed. A panic after the repo handed out a `ChangesJob` in the
+    /// same call loses that job: its document keeps waiting for it, its
+    /// messages queue until their peers are closed, and it is never
+    /// unloaded (a restart clears it).
     fn guarded(&mut self, conns: &[ConnId], call: impl FnOnce(&mut Repo) -> Vec<Output>) -> Vec<Output> {
         let repo = &mut self.repo;
         let panic = match catch_unwind(AssertUnwindSafe(|| call(repo))) {
@@ -312,6 +325,14 @@ impl Hub {
             }
             Output::Load { doc } => {
                 let _ = self.store.send(Request::Load { doc });
+            }
+            // Automerge's work on one document's large changes, off the
+            // hub: the other documents go on meanwhile.
+            Output::ApplyChanges(job) => {
+                let Some(done) = self.jobs_done.upgrade() else { return };
+                tokio::task::spawn_blocking(move || {
+                    let _ = done.blocking_send(Event::ChangesApplied(Box::new(job.run())));
+                });
             }
             Output::Send { conn, bytes } => self.hold_or_do(Held::Send { conn, bytes }),
             Output::Close { conn, reason } => self.hold_or_do(Held::Close { conn, reason }),

@@ -304,7 +304,7 @@ pub async fn run_with_metrics(
     let invitations = Arc::new(Mutex::new(invitations::Invitations::open(&config.data_dir)?));
     let (events, inbox) = mpsc::channel(HUB_QUEUE);
     let (requests, store_thread) = store.spawn(events.clone(), metrics.clone())?;
-    let hub = hub::Hub::new(repo, requests, metrics.clone(), config.outbound_queue_bytes);
+    let hub = hub::Hub::new(repo, requests, metrics.clone(), config.outbound_queue_bytes, events.downgrade());
     let mut hub_task = tokio::spawn(hub.run(inbox));
 
     let transport = app::Transport {
@@ -435,6 +435,8 @@ fn start_repo(config: &Config, stored_id: Option<&[u8]>) -> Result<(Repo, Vec<sy
     core.unload_idle_after_ms = millis(config.unload_idle_after);
     // The hub decides per connection and document, from its invitation.
     core.access = sync_core::AccessPolicy::AskDriver;
+    // Large changes are applied on blocking threads (see `hub`).
+    core.offload_changes_above_ops = Some(sync_core::DEFAULT_OFFLOAD_CHANGES_ABOVE_OPS);
     Ok(Repo::start(core, stored_id, random)?)
 }
 

@@ -48,6 +48,7 @@
 #![warn(missing_docs, unreachable_pub)]
 
 pub mod agenda;
+mod changes_job;
 pub mod flux;
 mod ids;
 mod limits;
@@ -60,6 +61,7 @@ mod wire;
 mod tests;
 
 pub use automerge;
+pub use changes_job::{ChangesApplied, ChangesJob};
 pub use ids::{
     AutomergeUrl, DocumentId, IdError, MAX_DOCUMENT_ID_BYTES, MAX_PEER_ID_BYTES, MAX_STORAGE_ID_BYTES, PeerId,
     StorageId, URL_SCHEME,
@@ -67,7 +69,8 @@ pub use ids::{
 pub use limits::PeerInputError;
 pub use repo::{
     Access, AccessPolicy, ApplyError, ChangeError, CloseReason, Config, ConnId, DEFAULT_MAX_DOCUMENT_OPS,
-    DEFAULT_MAX_WAITING_CHANGE_BYTES, Direction, Input, Output, Repo, StartError, UnixMillis,
+    DEFAULT_MAX_WAITING_CHANGE_BYTES, DEFAULT_OFFLOAD_CHANGES_ABOVE_OPS, Direction, Input, Output, Repo, StartError,
+    UnixMillis,
 };
 pub use storage::{ChunkKind, StorageKey, StorageWrite, sync_state_after_download};
 pub use wire::{DecodeError, EphemeralMessage, Message, PROTOCOL_VERSION, PeerMetadata, RemoteHeads, SyncMessage};

@@ -23,6 +23,7 @@ use automerge::transaction::{CommitOptions, Transaction};
 use automerge::{ActorId, Automerge, AutomergeError, ChangeHash};
 
 use crate::agenda;
+use crate::changes_job::{Applied, ChangesApplied, ChangesJob, receive_changes_contained};
 use crate::ids::{DocumentId, IdError, PeerId, StorageId};
 use crate::limits;
 use crate::storage::{self, OnDisk, StorageKey, StorageWrite};
@@ -87,12 +88,19 @@ pub enum AccessPolicy {
 /// territory) holds 186,000 operations. A peer that re-sends a whole
 /// document (sync V2 does when more than a third of it is due) is counted on
 /// top of what the relay holds, so documents up to half the limit still
-/// sync that way. Automerge applies one message in one go, on the relay's
-/// hub: a 681-byte message of 495,000 operations held it 3.4 s in a debug
-/// build (less in release), with a peak of 300 MiB, while other documents
-/// waited (twice the limit: 8.6 s and 585 MiB). Lower it on a small machine; raising it
-/// lengthens that stall in proportion.
+/// sync that way. Automerge applies one message in one go: 490,000
+/// operations take about 1.7 s (release build) and a peak of 300 MiB; the
+/// relay does it off its loop ([`Config::offload_changes_above_ops`]), but
+/// loading such a document back from storage is still on it (about 0.4 s).
+/// Lower it on a small machine; raising it lengthens both in proportion.
 pub const DEFAULT_MAX_DOCUMENT_OPS: u64 = 500_000;
+
+/// What a driver that can run [`Output::ApplyChanges`] off its event loop
+/// puts in [`Config::offload_changes_above_ops`]: Automerge applies about
+/// 10,000 operations in 10 to 40 ms (release build), which the loop can
+/// afford; larger messages (up to seconds at the document limit) go to a
+/// [`ChangesJob`].
+pub const DEFAULT_OFFLOAD_CHANGES_ABOVE_OPS: u64 = 10_000;
 
 /// Default [`Config::max_waiting_change_bytes`]. Automerge queues a change
 /// whose dependencies are missing, in memory and never stored, until they
@@ -170,6 +178,12 @@ pub struct Config {
     /// from scratch, which is cheap, and stores that never come back do not
     /// stay forever.
     pub sync_state_ttl_ms: u64,
+    /// A peer's sync message with more operations than this is applied
+    /// through a [`ChangesJob`] ([`Output::ApplyChanges`]), which the driver
+    /// runs off its event loop, rather than in [`Repo::handle`]. `None`
+    /// (the default): always in place, for drivers with one thread (the
+    /// browser). The relay uses [`DEFAULT_OFFLOAD_CHANGES_ABOVE_OPS`].
+    pub offload_changes_above_ops: Option<u64>,
 }
 
 impl Config {
@@ -197,6 +211,7 @@ impl Config {
             ephemeral_burst: 50,
             max_sync_states_per_document: 32,
             sync_state_ttl_ms: 30 * 24 * 60 * 60 * 1000,
+            offload_changes_above_ops: None,
         }
     }
 }
@@ -275,6 +290,8 @@ pub enum Input {
     },
     /// Time passed: call at [`Repo::next_deadline`].
     Tick,
+    /// A [`ChangesJob`] ran ([`ChangesJob::run`]).
+    ChangesApplied(Box<ChangesApplied>),
 }
 
 /// Something the driver must do, returned by [`Repo::handle`], in order.
@@ -323,6 +340,10 @@ pub enum Output {
         /// The document.
         doc: DocumentId,
     },
+    /// Run this job ([`ChangesJob::run`], blocking: off the event loop)
+    /// and answer with [`Input::ChangesApplied`]. Until then the
+    /// document's messages wait and local changes to it are refused.
+    ApplyChanges(Box<ChangesJob>),
     /// An ephemeral value for a document open locally.
     Ephemeral {
         /// The document.
@@ -416,6 +437,10 @@ pub enum ChangeError {
     /// The document is not loaded (open it and wait for it).
     #[error("document {0} is not loaded")]
     NotLoaded(DocumentId),
+    /// A peer's changes to the document are being applied
+    /// ([`Output::ApplyChanges`]); try again after.
+    #[error("document {0} is applying a peer's changes")]
+    Busy(DocumentId),
     /// A document with this id already exists.
     #[error("document {0} already exists")]
     AlreadyExists(DocumentId),
@@ -433,6 +458,10 @@ pub enum ApplyError {
     /// The document is not loaded (open it and wait for it).
     #[error("document {0} is not loaded")]
     NotLoaded(DocumentId),
+    /// A peer's changes to the document are being applied
+    /// ([`Output::ApplyChanges`]); try again after.
+    #[error("document {0} is applying a peer's changes")]
+    Busy(DocumentId),
     /// The edit is invalid; nothing was written.
     #[error(transparent)]
     Invalid(#[from] agenda::EditError),
@@ -473,6 +502,8 @@ pub struct Repo {
     deferred: Option<Vec<(ConnId, DocumentId)>>,
     /// The time of the input being handled, as the driver passed it.
     clock: UnixMillis,
+    /// The id of the last [`ChangesJob`].
+    last_job: u64,
 }
 
 #[derive(Debug)]
@@ -558,6 +589,13 @@ struct Doc {
     locally_open: bool,
 }
 
+impl Doc {
+    /// Loaded and not waiting for a [`ChangesJob`]: it may be unloaded.
+    fn is_idle_ready(&self) -> bool {
+        matches!(&self.phase, DocPhase::Ready(ready) if ready.busy.is_none())
+    }
+}
+
 #[derive(Debug)]
 enum DocPhase {
     /// Waiting for [`Input::Loaded`]; messages wait, in arrival order.
@@ -575,6 +613,19 @@ struct ReadyDoc {
     /// (bytes, operations), as predicted from their dependencies and
     /// confirmed after each message: they are bounded per document.
     waiting: HashMap<ChangeHash, Waiting>,
+    /// A peer's changes being applied by a [`ChangesJob`]: the document
+    /// stays as it was until the job is back.
+    busy: Option<Busy>,
+}
+
+/// A document whose [`ChangesJob`] is out.
+#[derive(Debug)]
+struct Busy {
+    job: u64,
+    /// The changes predicted to wait for dependencies, confirmed on return.
+    waiting: Vec<(ChangeHash, Waiting)>,
+    /// The document's messages that came meanwhile, in arrival order.
+    queue: Vec<(ConnId, DocEvent)>,
 }
 
 /// A persisted sync state, as loaded or last written.
@@ -626,7 +677,7 @@ struct Waiting {
 
 impl ReadyDoc {
     fn new(am: Automerge, on_disk: OnDisk, sync_states: HashMap<StorageId, StoredSyncState>) -> ReadyDoc {
-        ReadyDoc { am, on_disk, sync_states, waiting: HashMap::new() }
+        ReadyDoc { am, on_disk, sync_states, waiting: HashMap::new(), busy: None }
     }
 
     /// Bytes and operations of the changes waiting for dependencies.
@@ -688,6 +739,7 @@ impl Repo {
             ephemeral_seen: HashMap::new(),
             deferred: None,
             clock: UnixMillis::default(),
+            last_job: 0,
         };
         Ok((repo, out))
     }
@@ -743,7 +795,7 @@ impl Repo {
         let unloads = self
             .docs
             .values()
-            .filter(|d| self.config.persistent && !d.locally_open && matches!(d.phase, DocPhase::Ready(_)))
+            .filter(|d| self.config.persistent && !d.locally_open && d.is_idle_ready())
             .map(|d| d.last_used.plus(self.config.unload_idle_after_ms));
         handshakes.chain(unloads).min()
     }
@@ -816,6 +868,7 @@ impl Repo {
             Input::AccessDecided { conn, doc, access } => self.on_access_decided(now, conn, doc, access, out),
             Input::Broadcast { doc, data } => self.on_broadcast(doc, data, out),
             Input::Tick => self.on_tick(now, out),
+            Input::ChangesApplied(done) => self.on_changes_applied(now, *done, out),
         }
     }
 
@@ -851,6 +904,9 @@ impl Repo {
         let Some(DocPhase::Ready(ready)) = self.docs.get_mut(doc).map(|d| &mut d.phase) else {
             return Err(ChangeError::NotLoaded(doc.clone()));
         };
+        if ready.busy.is_some() {
+            return Err(ChangeError::Busy(doc.clone()));
+        }
         ready.am.transact_with(|_| commit_options(now), f).map_err(|failure| failure.error)?;
         let mut out = Vec::new();
         self.after_local_change(doc, &mut out);
@@ -870,6 +926,9 @@ impl Repo {
         let Some(DocPhase::Ready(ready)) = self.docs.get_mut(doc).map(|d| &mut d.phase) else {
             return Err(ApplyError::NotLoaded(doc.clone()));
         };
+        if ready.busy.is_some() {
+            return Err(ApplyError::Busy(doc.clone()));
+        }
         agenda::modifier(&mut ready.am, i64::try_from(now.0).unwrap_or(i64::MAX), auteur, edit)?;
         let mut out = Vec::new();
         self.after_local_change(doc, &mut out);
@@ -1296,6 +1355,16 @@ impl Repo {
     ) {
         if let Some(d) = self.docs.get_mut(doc) {
             d.last_used = now;
+            if let DocPhase::Ready(ready) = &mut d.phase
+                && let Some(busy) = ready.busy.as_mut()
+            {
+                if busy.queue.iter().filter(|(c, _)| *c == conn).count() >= MAX_QUEUED {
+                    let reason = "too many messages waiting for a document's changes to be applied".to_owned();
+                    return self.fail(conn, CloseReason::ProtocolViolation(reason), out);
+                }
+                busy.queue.push((conn, event));
+                return;
+            }
         }
         match event {
             DocEvent::Sync { is_request, message, expansion } => {
@@ -1346,6 +1415,22 @@ impl Repo {
                 Err(reason) => return self.fail(conn, reason, out),
             }
         };
+        let offload = self.config.offload_changes_above_ops.is_some_and(|above| expansion.ops > above);
+        if offload && !sync.read_only {
+            self.last_job += 1;
+            let job = ChangesJob {
+                id: self.last_job,
+                doc: doc.clone(),
+                conn,
+                am: ready.am.clone(),
+                sync: sync.clone(),
+                message,
+                on_disk: self.config.persistent.then(|| ready.on_disk.clone()),
+            };
+            ready.busy = Some(Busy { job: job.id, waiting, queue: Vec::new() });
+            out.push(Output::ApplyChanges(Box::new(job)));
+            return;
+        }
         let before = ready.am.get_heads();
         let received = if sync.read_only || message.changes.is_empty() {
             ready.am.receive_sync_message(sync, message).map_err(|e| e.to_string())
@@ -1380,6 +1465,49 @@ impl Repo {
             return;
         }
         self.sync_peer(conn, doc, out);
+    }
+
+    /// A [`ChangesJob`] is back: its document takes the result (or the
+    /// peer is refused), every peer of the document is synced, and the
+    /// messages that waited are handled in order.
+    fn on_changes_applied(&mut self, now: UnixMillis, done: ChangesApplied, out: &mut Vec<Output>) {
+        let ChangesApplied { id, doc, conn, outcome } = done;
+        let Some(DocPhase::Ready(ready)) = self.docs.get_mut(&doc).map(|d| &mut d.phase) else { return };
+        let Some(Busy { waiting, queue, .. }) = ready.busy.take_if(|busy| busy.job == id) else { return };
+        match outcome {
+            Ok(Applied { am, sync, on_disk, write }) => {
+                let changed = am.get_heads() != ready.am.get_heads();
+                ready.am = am;
+                if let Some(on_disk) = on_disk {
+                    ready.on_disk = on_disk;
+                }
+                ready.waiting.extend(waiting);
+                let am = &ready.am;
+                ready.waiting.retain(|hash, _| automerge::ReadDoc::get_change_by_hash(am, hash).is_none());
+                if let Some(write) = write {
+                    out.push(Output::Write(write));
+                }
+                if let Some(pair) = self.peer_doc(conn, &doc) {
+                    pair.sync = Some(sync);
+                    self.persist_sync_state(conn, &doc, out);
+                }
+                if changed {
+                    out.push(Output::DocumentChanged { doc: doc.clone() });
+                }
+            }
+            Err(e) => {
+                if self.conns.contains_key(&conn) {
+                    self.fail(conn, CloseReason::BadSyncMessage(e), out);
+                }
+            }
+        }
+        // Syncs skipped while the job was out are due now.
+        self.sync_all_peers(&doc, None, out);
+        for (from, event) in queue {
+            if self.conns.contains_key(&from) {
+                self.on_doc_message(now, from, &doc, event, out);
+            }
+        }
     }
 
     fn on_unavailable(&mut self, conn: ConnId, doc: &DocumentId, out: &mut Vec<Output>) {
@@ -1594,6 +1722,10 @@ impl Repo {
         }
         self.ensure_sync_state(conn, doc);
         let Some(DocPhase::Ready(ready)) = self.docs.get(doc).map(|d| &d.phase) else { return };
+        // Every peer is synced again when the job is back.
+        if ready.busy.is_some() {
+            return;
+        }
         let Some(state) = self.conns.get_mut(&conn) else { return };
         let ConnPhase::Ready { peer, .. } = &state.phase else { return };
         let Some(pair) = state.docs.get_mut(doc) else { return };
@@ -1764,10 +1896,7 @@ impl Repo {
         // Without storage, memory is the only copy: never unload.
         let persistent = self.config.persistent;
         self.docs.retain(|id, d| {
-            let idle = persistent
-                && !d.locally_open
-                && matches!(d.phase, DocPhase::Ready(_))
-                && d.last_used.plus(idle_after) <= now;
+            let idle = persistent && !d.locally_open && d.is_idle_ready() && d.last_used.plus(idle_after) <= now;
             if idle {
                 tracing::debug!(doc = %id, "unloading idle document");
             }
@@ -1873,32 +2002,4 @@ fn keep_sync_states(
 fn commit_options(now: UnixMillis) -> CommitOptions {
     // Automerge stores change times in seconds since the epoch.
     CommitOptions::default().with_time(i64::try_from(now.0 / 1000).unwrap_or(i64::MAX))
-}
-
-/// Applies a peer's sync message carrying changes to copies of the
-/// document and of the sync state, kept only if Automerge finished.
-/// Automerge 0.12's loader panics on some crafted chunks (found by the
-/// `agenda_reader` fuzz target; see `docs/security.md`), which would leave
-/// the document half-changed in memory: here it is left as it was, and the
-/// peer gets an error. Where a panic aborts (wasm), there is nothing to
-/// catch and a copy would only cost: applied in place.
-fn receive_changes_contained(am: &mut Automerge, sync: &mut sync::State, message: sync::Message) -> Result<(), String> {
-    #[cfg(panic = "unwind")]
-    {
-        let (mut doc, mut state) = (am.clone(), sync.clone());
-        let applied = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || {
-            doc.receive_sync_message(&mut state, message).map(|()| (doc, state))
-        }));
-        match applied {
-            Ok(Ok((doc, state))) => {
-                *am = doc;
-                *sync = state;
-                Ok(())
-            }
-            Ok(Err(e)) => Err(e.to_string()),
-            Err(_) => Err("changes that Automerge cannot apply".to_owned()),
-        }
-    }
-    #[cfg(not(panic = "unwind"))]
-    am.receive_sync_message(sync, message).map_err(|e| e.to_string())
 }

@@ -168,7 +168,7 @@ impl StorageWrite {
 ///
 /// Only chunks this process loaded or wrote are ever deleted, so several
 /// writers can share a store without locks (automerge-repo's rule).
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub(crate) struct OnDisk {
     /// Heads at the last save; empty when nothing was saved.
     saved_heads: Vec<ChangeHash>,

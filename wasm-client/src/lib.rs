@@ -299,6 +299,9 @@ fn output(output: Output) -> Option<JsValue> {
         }
         // The client runs with `AllowAll`: the core never asks.
         Output::CheckAccess { .. } => return None,
+        // The client leaves `offload_changes_above_ops` unset (one thread):
+        // the core applies every change in place and hands out no job.
+        Output::ApplyChanges(_) => return None,
     };
     set(&object, "kind", &JsValue::from_str(kind));
     Some(object.into())

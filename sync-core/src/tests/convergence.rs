@@ -49,9 +49,12 @@ fn action() -> impl Strategy<Value = Action> {
     ]
 }
 
-fn run(actions: &[Action], batch_relay: bool) -> Result<(), TestCaseError> {
+fn run(actions: &[Action], batch_relay: bool, offload: bool) -> Result<(), TestCaseError> {
     let names = ["alice", "bob", "carol"];
     let mut sim = Sim::new(&names[..CLIENTS]);
+    if offload {
+        sim.reconfigure_relay(|c| c.offload_changes_above_ops = Some(0));
+    }
     sim.batch_relay = batch_relay;
     let docs: Vec<_> = DOCS.iter().map(|d| sim.create(1, d)).collect();
     for client in 2..=CLIENTS {
@@ -116,7 +119,7 @@ proptest! {
 
     #[test]
     fn replicas_converge_and_lose_nothing(actions in proptest::collection::vec(action(), 0..40)) {
-        run(&actions, false)?;
+        run(&actions, false, false)?;
     }
 
     /// The same with the relay taking each round's frames as one batch
@@ -125,6 +128,17 @@ proptest! {
     fn replicas_converge_and_lose_nothing_with_a_batching_relay(
         actions in proptest::collection::vec(action(), 0..40),
     ) {
-        run(&actions, true)?;
+        run(&actions, true, false)?;
+    }
+
+    /// The same with the relay applying every peer's changes through a
+    /// `ChangesJob`, handed back a round later like a load: the document's
+    /// messages wait meanwhile (what the hub does with large messages).
+    #[test]
+    fn replicas_converge_and_lose_nothing_with_changes_applied_through_jobs(
+        actions in proptest::collection::vec(action(), 0..40),
+        batch_relay in any::<bool>(),
+    ) {
+        run(&actions, batch_relay, true)?;
     }
 }

@@ -159,6 +159,99 @@ fn r12_03_an_honest_whole_document_still_syncs() {
 }
 
 #[test]
+fn r12_03_large_changes_are_applied_through_a_job_while_the_document_waits() {
+    // See: issue #12, item 3. Automerge applies one message in one go (a
+    // second per 500,000 operations, release build): on the relay, a large
+    // allowed message goes to a job the driver runs off its loop, and the
+    // document's other messages wait for it.
+    let (mut sim, agenda) = relay(|c| c.offload_changes_above_ops = Some(1_000));
+    let mut doc = sim.nodes[1].repo.document(&agenda).expect("alice has it").fork();
+    let mut tx = doc.transaction();
+    let text = tx.put_object(ROOT, "texte", ObjType::Text).expect("text");
+    tx.splice_text(&text, 0, 0, &"b".repeat(5_000)).expect("splice");
+    tx.commit();
+    let before = sim.heads(RELAY, &agenda);
+    let outputs = feed(
+        &mut sim,
+        Input::Received { conn: EVE, bytes: sync_with(doc.get_heads(), vec![doc.save()], MessageVersion::V2) },
+    );
+    let jobs: Vec<&crate::ChangesJob> = outputs
+        .iter()
+        .filter_map(|o| match o {
+            Output::ApplyChanges(job) => Some(&**job),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(jobs.len(), 1, "{outputs:?}");
+    let done_already = outputs.iter().any(|o| matches!(o, Output::Write(_) | Output::Send { .. }));
+    assert!(!done_already, "nothing is stored or sent before the job is back: {outputs:?}");
+    let job = jobs[0].clone();
+
+    // Meanwhile: the document is as it was, takes no local change, and
+    // alice's change waits in the relay.
+    assert_eq!(sim.heads(RELAY, &agenda), before);
+    let refused = sim.nodes[RELAY].repo.change_document(sim.now, &agenda, |_| Ok(()));
+    assert!(matches!(refused, Err(crate::ChangeError::Busy(_))), "{refused:?}");
+    sim.put(1, &agenda, "lieu", "Halle");
+    sim.run_until_quiet();
+    assert_eq!(sim.heads(RELAY, &agenda), before, "a message was applied while the job was out");
+
+    // The job back: the write comes before any message, alice's change is
+    // applied after eve's, and everyone converges.
+    let done = job.run();
+    let outputs = feed(&mut sim, Input::ChangesApplied(Box::new(done.clone())));
+    let first_write = outputs.iter().position(|o| matches!(o, Output::Write(_))).expect("the changes are stored");
+    let first_send = outputs.iter().position(|o| matches!(o, Output::Send { .. })).expect("peers hear of them");
+    assert!(first_write < first_send, "{outputs:?}");
+    sim.carry_out(RELAY, outputs);
+    sim.run_until_quiet();
+    let heads = sim.heads(RELAY, &agenda).expect("loaded");
+    assert!(doc.get_heads().iter().all(|h| heads.contains(h)) && heads.len() == 2, "{heads:?}");
+    assert_eq!(sim.heads(1, &agenda), Some(heads.clone()));
+    // A result handed back twice changes nothing.
+    assert!(feed(&mut sim, Input::ChangesApplied(Box::new(done))).is_empty());
+    // What the relay stored reloads to the same document.
+    sim.restart(RELAY);
+    sim.run_until_quiet();
+    assert_eq!(sim.heads(RELAY, &agenda), Some(heads));
+}
+
+#[test]
+fn r12_03_a_job_on_which_automerge_panics_closes_the_peer_and_stores_nothing() {
+    // See: issue #12, item 3 and Fuzzing. A chunk Automerge 0.12 panics on
+    // (found by the fuzzer), for a document the relay does not hold, sent
+    // by a writer and applied through a job: eve is refused, nothing of
+    // the document is stored, and the relay goes on.
+    let (mut sim, agenda) = relay(|c| c.offload_changes_above_ops = Some(0));
+    let chunk = include_bytes!("../../../fuzz/automerge-panics/new-document-collector-299").to_vec();
+    let nouveau = Sim::doc_id("nouveau");
+    let data = AmMessage {
+        heads: Vec::new(),
+        need: Vec::new(),
+        have: Vec::new(),
+        changes: ChunkList::from(vec![chunk]),
+        flags: None,
+        version: MessageVersion::V2,
+    }
+    .encode();
+    let frame = Message::Sync(SyncMessage {
+        sender: "eve".parse().expect("peer"),
+        target: "relay".parse().expect("peer"),
+        document: nouveau.clone(),
+        data,
+    });
+    let outputs = feed(&mut sim, Input::Received { conn: EVE, bytes: frame.encode() });
+    sim.carry_out(RELAY, outputs);
+    sim.settle(RELAY);
+    assert!(sim.nodes[RELAY].events.iter().any(|e| e == &format!("applying {nouveau}")), "no job");
+    let refused = sim.nodes[RELAY].closed.iter().find(|(c, _)| *c == EVE).map(|(_, r)| r.to_string());
+    assert_eq!(refused.as_deref(), Some("invalid sync message: changes that Automerge cannot apply"));
+    let prefix = crate::StorageKey::document_prefix(&nouveau);
+    assert!(!sim.nodes[RELAY].storage.keys().any(|k| k.starts_with(&prefix)), "the document was stored");
+    honest_client_still_syncs(&mut sim, &agenda);
+}
+
+#[test]
 fn r12_07_text_past_the_operation_limit_is_refused() {
     // See: issue #12, item 7. The byte limit counts compressed bytes, so
     // text of one repeated character went far past it (5.4 MB in a 1 MB

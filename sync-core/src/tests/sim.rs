@@ -304,6 +304,12 @@ impl Sim {
                 self.nodes[node].pending.push_back(Input::Loaded { doc, entries });
             }
             Output::Write(write) => self.nodes[node].apply(write),
+            // Run at once, handed back later like a load: the document's
+            // messages meanwhile wait in the repo.
+            Output::ApplyChanges(job) => {
+                self.nodes[node].events.push(format!("applying {}", job.document()));
+                self.nodes[node].pending.push_back(Input::ChangesApplied(Box::new(job.run())));
+            }
             Output::DocumentChanged { doc } => self.nodes[node].events.push(format!("changed {doc}")),
             Output::DocumentUnavailable { doc } => self.nodes[node].events.push(format!("unavailable {doc}")),
             Output::Ephemeral { doc, sender, data } => self.nodes[node]
