@@ -116,6 +116,17 @@ fn rows_of(relay: &Relay, doc: &DocumentId) -> Vec<(String, Vec<u8>)> {
     stored_rows(relay.data.path()).into_iter().filter(|(k, _)| k.contains(&id)).collect()
 }
 
+/// A saved document holding one text of `chars` identical characters (as
+/// many operations, a few kilobytes at most), and its heads.
+fn text_chunk(chars: usize) -> (Vec<u8>, Vec<ChangeHash>) {
+    let mut doc = Automerge::new();
+    let mut tx = doc.transaction();
+    let text = tx.put_object(ROOT, "texte", ObjType::Text).expect("text");
+    tx.splice_text(&text, 0, 0, &"a".repeat(chars)).expect("splice");
+    tx.commit();
+    (doc.save(), doc.get_heads())
+}
+
 #[tokio::test]
 async fn r12_03_decompression_bomb_is_refused_and_other_territories_are_served() {
     // See: issue #12, item 3. A 4 KB sync message whose "changes" is a
@@ -124,14 +135,7 @@ async fn r12_03_decompression_bomb_is_refused_and_other_territories_are_served()
     // 2 GiB. Here 2 million (four times the default limit), default settings.
     let (relay, attacked, attacker, other, organiser_token) = relay_with_territories(|_| {}).await;
     let neighbour = organiser(&relay, &organiser_token, &other).await;
-    let (bomb, heads) = {
-        let mut doc = Automerge::new();
-        let mut tx = doc.transaction();
-        let text = tx.put_object(ROOT, "texte", ObjType::Text).expect("text");
-        tx.splice_text(&text, 0, 0, &"a".repeat(2_000_000)).expect("splice");
-        tx.commit();
-        (doc.save(), doc.get_heads())
-    };
+    let (bomb, heads) = text_chunk(2_000_000);
     assert!(bomb.len() < 8 * 1024, "the bomb is {} bytes", bomb.len());
     let stored = rows_of(&relay, &attacked);
     let rss_before = memory_kib().1;
@@ -187,14 +191,7 @@ async fn r12_03_an_allowed_large_message_does_not_hold_the_other_territories() {
     // blocking thread while the neighbour keeps editing.
     let (relay, attacked, attacker, other, organiser_token) = relay_with_territories(|_| {}).await;
     let neighbour = organiser(&relay, &organiser_token, &other).await;
-    let (big, heads) = {
-        let mut doc = Automerge::new();
-        let mut tx = doc.transaction();
-        let text = tx.put_object(ROOT, "texte", ObjType::Text).expect("text");
-        tx.splice_text(&text, 0, 0, &"a".repeat(490_000)).expect("splice");
-        tx.commit();
-        (doc.save(), doc.get_heads())
-    };
+    let (big, heads) = text_chunk(490_000);
     let mut socket = raw_socket_with(&relay, &attacker).await;
     let relay_id = raw_join(&mut socket, "eve").await;
     socket.send(sync_frame(&relay_id, &attacked, heads.clone(), vec![big])).await.expect("send");

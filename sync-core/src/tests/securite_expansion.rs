@@ -52,13 +52,23 @@ fn feed(sim: &mut Sim, input: Input) -> Vec<Output> {
 
 /// Eve's `sync` frame for "agenda" carrying these chunks as its changes.
 fn sync_with(heads: Vec<automerge::ChangeHash>, chunks: Vec<Vec<u8>>, version: MessageVersion) -> Vec<u8> {
+    sync_for(Sim::doc_id("agenda"), heads, chunks, version)
+}
+
+/// Eve's `sync` frame for `document` carrying these chunks as its changes.
+fn sync_for(
+    document: DocumentId,
+    heads: Vec<automerge::ChangeHash>,
+    chunks: Vec<Vec<u8>>,
+    version: MessageVersion,
+) -> Vec<u8> {
     let data =
         AmMessage { heads, need: Vec::new(), have: Vec::new(), changes: ChunkList::from(chunks), flags: None, version }
             .encode();
     Message::Sync(SyncMessage {
         sender: "eve".parse().expect("peer"),
         target: "relay".parse().expect("peer"),
-        document: Sim::doc_id("agenda"),
+        document,
         data,
     })
     .encode()
@@ -225,22 +235,8 @@ fn r12_03_a_job_on_which_automerge_panics_closes_the_peer_and_stores_nothing() {
     let (mut sim, agenda) = relay(|c| c.offload_changes_above_ops = Some(0));
     let chunk = include_bytes!("../../../fuzz/automerge-panics/new-document-collector-299").to_vec();
     let nouveau = Sim::doc_id("nouveau");
-    let data = AmMessage {
-        heads: Vec::new(),
-        need: Vec::new(),
-        have: Vec::new(),
-        changes: ChunkList::from(vec![chunk]),
-        flags: None,
-        version: MessageVersion::V2,
-    }
-    .encode();
-    let frame = Message::Sync(SyncMessage {
-        sender: "eve".parse().expect("peer"),
-        target: "relay".parse().expect("peer"),
-        document: nouveau.clone(),
-        data,
-    });
-    let outputs = feed(&mut sim, Input::Received { conn: EVE, bytes: frame.encode() });
+    let frame = sync_for(nouveau.clone(), Vec::new(), vec![chunk], MessageVersion::V2);
+    let outputs = feed(&mut sim, Input::Received { conn: EVE, bytes: frame });
     sim.carry_out(RELAY, outputs);
     sim.settle(RELAY);
     assert!(sim.nodes[RELAY].events.iter().any(|e| e == &format!("applying {nouveau}")), "no job");
