@@ -85,13 +85,6 @@ impl ChangesJob {
     }
 }
 
-impl ChangesApplied {
-    /// The document the job changed.
-    pub fn document(&self) -> &DocumentId {
-        &self.doc
-    }
-}
-
 impl fmt::Debug for ChangesJob {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ChangesJob").field("id", &self.id).field("doc", &self.doc).field("conn", &self.conn).finish()

@@ -680,6 +680,14 @@ impl ReadyDoc {
         ReadyDoc { am, on_disk, sync_states, waiting: HashMap::new(), busy: None }
     }
 
+    /// After Automerge took a message: what really waits is the predicted
+    /// changes, and earlier ones, that Automerge has not applied.
+    fn confirm_waiting(&mut self, predicted: Vec<(ChangeHash, Waiting)>) {
+        self.waiting.extend(predicted);
+        let am = &self.am;
+        self.waiting.retain(|hash, _| automerge::ReadDoc::get_change_by_hash(am, hash).is_none());
+    }
+
     /// Bytes and operations of the changes waiting for dependencies.
     fn waiting_totals(&self) -> (u64, u64) {
         self.waiting.values().fold((0, 0), |(b, o), w| (b.saturating_add(w.bytes), o.saturating_add(w.ops)))
@@ -697,6 +705,21 @@ const MAX_HANDSHAKE_BYTES: usize = 64 * 1024;
 /// Messages that may wait for one access decision or one load, per
 /// connection, before the connection is closed as abusive.
 const MAX_QUEUED: usize = 1024;
+
+/// Queues a connection's document message behind `what` (a load, a
+/// [`ChangesJob`]); refused once that connection has [`MAX_QUEUED`] there.
+fn queue_behind(
+    queue: &mut Vec<(ConnId, DocEvent)>,
+    conn: ConnId,
+    event: DocEvent,
+    what: &str,
+) -> Result<(), CloseReason> {
+    if queue.iter().filter(|(c, _)| *c == conn).count() >= MAX_QUEUED {
+        return Err(CloseReason::ProtocolViolation(format!("too many messages waiting for {what}")));
+    }
+    queue.push((conn, event));
+    Ok(())
+}
 
 /// Beyond this many (document, author, session) entries, the dedup table is
 /// cleared: at worst one duplicate gets through, memory stays bounded.
@@ -1302,11 +1325,9 @@ impl Repo {
         match self.docs.get_mut(&doc).map(|d| &mut d.phase) {
             Some(DocPhase::Ready(_)) => self.on_doc_message(now, conn, &doc, message, out),
             Some(DocPhase::Loading(queue)) => {
-                if queue.iter().filter(|(c, _)| *c == conn).count() >= MAX_QUEUED {
-                    let reason = "too many messages waiting for a document to load".to_owned();
-                    return self.fail(conn, CloseReason::ProtocolViolation(reason), out);
+                if let Err(reason) = queue_behind(queue, conn, message, "a document to load") {
+                    self.fail(conn, reason, out);
                 }
-                queue.push((conn, message));
             }
             None => {
                 let loading =
@@ -1358,11 +1379,9 @@ impl Repo {
             if let DocPhase::Ready(ready) = &mut d.phase
                 && let Some(busy) = ready.busy.as_mut()
             {
-                if busy.queue.iter().filter(|(c, _)| *c == conn).count() >= MAX_QUEUED {
-                    let reason = "too many messages waiting for a document's changes to be applied".to_owned();
-                    return self.fail(conn, CloseReason::ProtocolViolation(reason), out);
+                if let Err(reason) = queue_behind(&mut busy.queue, conn, event, "a document's changes to be applied") {
+                    self.fail(conn, reason, out);
                 }
-                busy.queue.push((conn, event));
                 return;
             }
         }
@@ -1440,11 +1459,7 @@ impl Repo {
         if let Err(e) = received {
             return self.fail(conn, CloseReason::BadSyncMessage(e), out);
         }
-        // What really waits: the predicted changes, and earlier ones, that
-        // Automerge has not applied.
-        ready.waiting.extend(waiting);
-        let am = &ready.am;
-        ready.waiting.retain(|hash, _| automerge::ReadDoc::get_change_by_hash(am, hash).is_none());
+        ready.confirm_waiting(waiting);
         let changed = ready.am.get_heads() != before;
         if changed {
             self.persist_document(doc, out);
@@ -1481,9 +1496,7 @@ impl Repo {
                 if let Some(on_disk) = on_disk {
                     ready.on_disk = on_disk;
                 }
-                ready.waiting.extend(waiting);
-                let am = &ready.am;
-                ready.waiting.retain(|hash, _| automerge::ReadDoc::get_change_by_hash(am, hash).is_none());
+                ready.confirm_waiting(waiting);
                 if let Some(write) = write {
                     out.push(Output::Write(write));
                 }
