@@ -60,6 +60,7 @@ mod wire;
 #[cfg(test)]
 mod tests;
 
+pub use agenda::ApplyError;
 pub use automerge;
 pub use changes_job::{ChangesApplied, ChangesJob};
 pub use ids::{
@@ -68,7 +69,7 @@ pub use ids::{
 };
 pub use limits::PeerInputError;
 pub use repo::{
-    Access, AccessPolicy, ApplyError, ChangeError, CloseReason, Config, ConnId, DEFAULT_MAX_DOCUMENT_OPS,
+    Access, AccessPolicy, ChangeError, CloseReason, Config, ConnId, DEFAULT_MAX_DOCUMENT_OPS,
     DEFAULT_MAX_WAITING_CHANGE_BYTES, DEFAULT_OFFLOAD_CHANGES_ABOVE_OPS, Direction, Input, Output, Repo, StartError,
     UnixMillis,
 };
