@@ -13,8 +13,8 @@
 //! say `doc-unavailable`, what to persist and when to compact, ephemeral
 //! forwarding and deduplication, unloading idle documents. What it does not
 //! do: any IO, reading a clock, drawing randomness, or knowing what the
-//! documents contain (the domain side, `crate::agenda`, builds on the
-//! public methods here; nothing here names it).
+//! documents contain (the domain side, `agenda/`, builds on the public
+//! methods here; nothing here names it).
 //!
 //! This file holds the state, the entry points (`handle`, `handle_batch`,
 //! the local changes, the timer) and the dispatch to the rooms:
@@ -334,7 +334,7 @@ impl Repo {
     /// makes on the empty document (with our actor id): it must commit one,
     /// so that the document has heads and can be synced. If `first` fails
     /// nothing is created. How the domain side creates its documents in
-    /// one change (`crate::agenda`'s territories).
+    /// one change (the territories of `agenda/`).
     pub(crate) fn create_document_with<E: From<ChangeError>>(
         &mut self,
         now: UnixMillis,
@@ -372,7 +372,7 @@ impl Repo {
     /// [`ChangesJob`] holds, then persists them and syncs every peer. On
     /// error `change` must have committed nothing (Automerge transactions
     /// roll back). How the domain side commits its changes with their own
-    /// message (`crate::agenda::modifier`).
+    /// message (`modifier` in `agenda/`).
     pub(crate) fn change_document_with<E: From<ChangeError>>(
         &mut self,
         doc: &DocumentId,
