@@ -12,6 +12,7 @@ use automerge::sync;
 
 use super::ephemeral::Bucket;
 use super::peer_doc::{DocEvent, PeerDoc, PeerStatus};
+use super::timers::Timer;
 use super::{CloseReason, ConnId, Direction, Output, Repo, UnixMillis};
 use crate::ids::{DocumentId, PeerId};
 use crate::limits;
@@ -29,8 +30,6 @@ pub(super) struct Conn {
     /// Its allowance of ephemeral messages.
     pub(super) ephemeral: Bucket,
     pub(super) phase: ConnPhase,
-    /// Handshake deadline; `None` once handshaken.
-    pub(super) deadline: Option<UnixMillis>,
     pub(super) docs: BTreeMap<DocumentId, PeerDoc>,
 }
 
@@ -65,17 +64,10 @@ impl Repo {
                 ConnPhase::AwaitingPeer
             }
         };
-        let deadline = Some(now.plus(self.config.handshake_timeout_ms));
+        self.timers.set(Timer::Handshake(conn), Some(now.plus(self.config.handshake_timeout_ms)));
         let ephemeral = Bucket::full(now, self.config.ephemeral_burst);
-        let state = Conn {
-            direction,
-            phase,
-            deadline,
-            expected_peer,
-            credentials: BTreeSet::new(),
-            ephemeral,
-            docs: BTreeMap::new(),
-        };
+        let state =
+            Conn { direction, phase, expected_peer, credentials: BTreeSet::new(), ephemeral, docs: BTreeMap::new() };
         self.conns.insert(conn, state);
     }
 
@@ -193,8 +185,8 @@ impl Repo {
         self.peers.insert(peer.clone(), conn);
         if let Some(state) = self.conns.get_mut(&conn) {
             state.phase = ConnPhase::Ready { peer, metadata };
-            state.deadline = None;
         }
+        self.timers.set(Timer::Handshake(conn), None);
     }
 
     /// Sends `error` (the protocol's rule before closing), then closes.
@@ -219,6 +211,7 @@ impl Repo {
     /// their answer.
     pub(super) fn forget_conn(&mut self, conn: ConnId, out: &mut Vec<Output>) {
         let Some(state) = self.conns.remove(&conn) else { return };
+        self.timers.set(Timer::Handshake(conn), None);
         let had: Vec<DocumentId> =
             state.docs.iter().filter(|(_, p)| p.status == PeerStatus::Has).map(|(d, _)| d.clone()).collect();
         if let ConnPhase::Ready { peer, .. } = &state.phase

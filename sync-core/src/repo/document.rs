@@ -194,7 +194,7 @@ impl Repo {
                 if let Err(reason) = queue_behind(&mut busy.queue, conn, event, "a document's changes to be applied") {
                     self.fail(conn, reason, out);
                 }
-                return;
+                return self.schedule_unload(doc);
             }
         }
         match event {
@@ -204,6 +204,8 @@ impl Repo {
             DocEvent::Unavailable => self.on_unavailable(conn, doc, out),
             DocEvent::Ephemeral(m) => self.on_ephemeral(conn, doc, m, out),
         }
+        // Used now, and perhaps busy with a job.
+        self.schedule_unload(doc);
     }
 
     /// A [`ChangesJob`] is back: its document takes the result (or the
@@ -238,6 +240,7 @@ impl Repo {
                 }
             }
         }
+        self.schedule_unload(&doc);
         // Syncs skipped while the job was out are due now.
         self.sync_all_peers(&doc, None, out);
         for (from, event) in queue {
@@ -281,6 +284,7 @@ impl Repo {
         d.phase = DocPhase::Ready(Box::new(ready));
         d.last_used = now;
         let locally_open = d.locally_open;
+        self.schedule_unload(&doc);
         for (conn, message) in queue {
             // Access may have changed while the document was loading.
             match self.peer_doc(conn, &doc).map(|p| &p.access) {
@@ -306,7 +310,8 @@ impl Repo {
             Some(d) => {
                 d.locally_open = true;
                 d.last_used = now;
-                if matches!(d.phase, DocPhase::Ready(_)) {
+                self.schedule_unload(&doc);
+                if matches!(self.docs.get(&doc).map(|d| &d.phase), Some(DocPhase::Ready(_))) {
                     if !self.is_empty(&doc) {
                         out.push(Output::DocumentChanged { doc: doc.clone() });
                     }

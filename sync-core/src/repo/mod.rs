@@ -30,6 +30,7 @@ mod document;
 mod ephemeral;
 mod events;
 mod peer_doc;
+mod timers;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt;
@@ -47,6 +48,7 @@ use crate::ids::{DocumentId, IdError, PeerId, StorageId};
 use crate::storage::{OnDisk, StorageKey, StorageWrite};
 use connection::Conn;
 use document::{Doc, DocPhase, ReadyDoc};
+use timers::Timers;
 
 /// Milliseconds since the Unix epoch, as read by the driver.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
@@ -144,6 +146,8 @@ pub struct Repo {
     clock: UnixMillis,
     /// The id of the last [`ChangesJob`].
     last_job: u64,
+    /// Handshake timeouts and idle unloads, earliest first.
+    timers: Timers,
 }
 
 impl Repo {
@@ -184,6 +188,7 @@ impl Repo {
             deferred: None,
             clock: UnixMillis::default(),
             last_job: 0,
+            timers: Timers::default(),
         };
         Ok((repo, out))
     }
@@ -235,13 +240,7 @@ impl Repo {
 
     /// When the driver must send [`Input::Tick`] next, if ever.
     pub fn next_deadline(&self) -> Option<UnixMillis> {
-        let handshakes = self.conns.values().filter_map(|c| c.deadline);
-        let unloads = self
-            .docs
-            .values()
-            .filter(|d| self.config.persistent && !d.locally_open && d.is_idle_ready())
-            .map(|d| d.last_used.plus(self.config.unload_idle_after_ms));
-        handshakes.chain(unloads).min()
+        self.timers.next()
     }
 
     /// Feeds one event in; returns what to do, in order. Never fails and
@@ -250,6 +249,8 @@ impl Repo {
         self.clock = self.clock.max(now);
         let mut out = Vec::new();
         self.dispatch(now, input, &mut out);
+        #[cfg(test)]
+        self.check_timers();
         out
     }
 
@@ -273,6 +274,8 @@ impl Repo {
         for (conn, doc) in self.deferred.take().unwrap_or_default() {
             self.sync_peer(conn, &doc, &mut out);
         }
+        #[cfg(test)]
+        self.check_timers();
         out
     }
 
@@ -353,6 +356,8 @@ impl Repo {
         let mut out = Vec::new();
         self.after_local_change(&id, &mut out);
         self.announce(now, &id, &mut out);
+        #[cfg(test)]
+        self.check_timers();
         Ok((id, out))
     }
 
@@ -387,6 +392,8 @@ impl Repo {
         change(&mut ready.am)?;
         let mut out = Vec::new();
         self.after_local_change(doc, &mut out);
+        #[cfg(test)]
+        self.check_timers();
         Ok(out)
     }
 
@@ -394,26 +401,6 @@ impl Repo {
         self.persist_document(doc, out);
         self.sync_all_peers(doc, None, out);
         out.push(Output::DocumentChanged { doc: doc.clone() });
-    }
-
-    fn on_tick(&mut self, now: UnixMillis, out: &mut Vec<Output>) {
-        let late: Vec<ConnId> =
-            self.conns.iter().filter(|(_, c)| c.deadline.is_some_and(|d| d <= now)).map(|(id, _)| *id).collect();
-        for conn in late {
-            self.fail(conn, CloseReason::HandshakeTimeout, out);
-        }
-        // Everything is persisted as it happens, so an idle document can be
-        // dropped at once; sync states live with the connections.
-        let idle_after = self.config.unload_idle_after_ms;
-        // Without storage, memory is the only copy: never unload.
-        let persistent = self.config.persistent;
-        self.docs.retain(|id, d| {
-            let idle = persistent && !d.locally_open && d.is_idle_ready() && d.last_used.plus(idle_after) <= now;
-            if idle {
-                tracing::debug!(doc = %id, "unloading idle document");
-            }
-            !idle
-        });
     }
 }
 
