@@ -14,7 +14,7 @@ use super::ephemeral::Bucket;
 use super::peer_doc::{DocEvent, PeerDoc, PeerStatus};
 use super::timers::Timer;
 use super::{CloseReason, ConnId, Direction, Output, Repo, UnixMillis};
-use crate::ids::{DocumentId, PeerId};
+use crate::ids::{DocumentId, PeerId, StorageId};
 use crate::limits;
 use crate::wire::{Message, PROTOCOL_VERSION, PeerMetadata};
 
@@ -38,6 +38,17 @@ pub(super) enum ConnPhase {
     AwaitingJoin,
     AwaitingPeer,
     Ready { peer: PeerId, metadata: PeerMetadata },
+}
+
+impl Conn {
+    /// The peer's durable store, once handshaken: where its sync states
+    /// are kept across connections. `None` for a peer without storage.
+    pub(super) fn durable_store(&self) -> Option<StorageId> {
+        match &self.phase {
+            ConnPhase::Ready { metadata, .. } if !metadata.is_ephemeral => metadata.storage_id.clone(),
+            _ => None,
+        }
+    }
 }
 
 /// Largest frame accepted before the handshake completes.

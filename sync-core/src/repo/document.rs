@@ -8,7 +8,7 @@
 
 use std::collections::{BTreeSet, HashMap};
 
-use automerge::{Automerge, ChangeHash};
+use automerge::{Automerge, ChangeHash, sync};
 
 use super::peer_doc::{AccessState, DocEvent};
 use super::{Access, CloseReason, Config, ConnId, Output, Repo, UnixMillis};
@@ -83,6 +83,50 @@ pub(super) struct Waiting {
 impl ReadyDoc {
     pub(super) fn new(am: Automerge, on_disk: OnDisk, sync_states: HashMap<StorageId, StoredSyncState>) -> ReadyDoc {
         ReadyDoc { am, on_disk, sync_states, waiting: HashMap::new(), busy: None }
+    }
+
+    /// The sync state persisted for `store`, if any and readable; taking
+    /// it up counts as using it at `now`.
+    pub(super) fn take_up_sync_state(&mut self, store: &StorageId, now: UnixMillis) -> Option<sync::State> {
+        let stored = self.sync_states.get_mut(store)?;
+        stored.used = stored.used.max(now);
+        sync::State::decode(&stored.bytes).ok()
+    }
+
+    /// Keeps `encoded` as `store`'s sync state, used at `now`, and returns
+    /// the write that persists it. Past `max` states, the least recently
+    /// used are deleted in the same write.
+    pub(super) fn remember_sync_state(
+        &mut self,
+        doc: &DocumentId,
+        store: StorageId,
+        encoded: Vec<u8>,
+        now: UnixMillis,
+        max: usize,
+    ) -> StorageWrite {
+        let mut delete = Vec::new();
+        if !self.sync_states.contains_key(&store) && self.sync_states.len() >= max {
+            let mut by_age: Vec<(UnixMillis, StorageId)> =
+                self.sync_states.iter().map(|(id, s)| (s.used, id.clone())).collect();
+            by_age.sort();
+            let evicted = by_age.len() + 1 - max.max(1);
+            for (_, id) in by_age.into_iter().take(evicted) {
+                tracing::debug!(%doc, store = %id, "sync state evicted: least recently used");
+                self.sync_states.remove(&id);
+                delete.extend([StorageKey::sync_state(doc, &id), StorageKey::sync_state_used(doc, &id)]);
+            }
+        }
+        if max == 0 {
+            return StorageWrite { put: Vec::new(), delete };
+        }
+        self.sync_states.insert(store.clone(), StoredSyncState { bytes: encoded.clone(), used: now });
+        StorageWrite {
+            put: vec![
+                (StorageKey::sync_state(doc, &store), encoded),
+                (StorageKey::sync_state_used(doc, &store), now.0.to_string().into_bytes()),
+            ],
+            delete,
+        }
     }
 
     /// After Automerge took a message: what really waits is the predicted

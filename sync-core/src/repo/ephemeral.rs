@@ -5,8 +5,7 @@
 //! `now`. Nothing here is stored or synced.
 
 use super::connection::ConnPhase;
-use super::peer_doc::AccessState;
-use super::{Access, ConnId, Output, Repo, UnixMillis};
+use super::{ConnId, Output, Repo, UnixMillis};
 use crate::ids::{DocumentId, PeerId};
 use crate::wire::{EphemeralMessage, Message};
 
@@ -104,9 +103,7 @@ impl Repo {
             .filter_map(|c| {
                 let state = self.conns.get(c)?;
                 let ConnPhase::Ready { peer, .. } = &state.phase else { return None };
-                let allowed =
-                    matches!(state.docs.get(doc)?.access, AccessState::Decided(Access::ReadOnly | Access::ReadWrite));
-                allowed.then(|| (*c, peer.clone()))
+                state.docs.get(doc)?.may_read().then(|| (*c, peer.clone()))
             })
             .collect()
     }

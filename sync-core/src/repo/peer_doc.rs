@@ -5,16 +5,15 @@
 //! `request` versus `sync` and `doc-unavailable`. It does not load or store
 //! documents (`document.rs`) nor run the handshake (`connection.rs`).
 
-use automerge::ChangeHash;
 use automerge::sync::{self, SyncDoc};
+use automerge::{Automerge, ChangeHash};
 
 use super::connection::ConnPhase;
-use super::document::{Busy, DocPhase, StoredSyncState, check_document_growth};
+use super::document::{Busy, DocPhase, check_document_growth};
 use super::{Access, AccessPolicy, CloseReason, ConnId, Output, Repo, UnixMillis};
 use crate::changes_job::{ChangesJob, receive_changes_contained};
-use crate::ids::{DocumentId, StorageId};
+use crate::ids::DocumentId;
 use crate::limits;
-use crate::storage::{StorageKey, StorageWrite};
 use crate::wire::{EphemeralMessage, Message, SyncMessage};
 
 /// What we know of one (connection, document) pair.
@@ -37,6 +36,89 @@ impl PeerDoc {
     /// A pair on first contact: nothing known, nothing shared yet.
     pub(super) fn new(access: AccessState) -> PeerDoc {
         PeerDoc { access, sync: None, status: PeerStatus::Unknown, persisted_heads: Vec::new(), awaiting_answer: false }
+    }
+
+    /// The driver let the peer see the document (read-only or read-write).
+    pub(super) fn may_read(&self) -> bool {
+        matches!(self.access, AccessState::Decided(Access::ReadOnly | Access::ReadWrite))
+    }
+
+    /// The driver let the peer write the document: its changes are applied.
+    fn may_write(&self) -> bool {
+        matches!(self.access, AccessState::Decided(Access::ReadWrite))
+    }
+
+    /// Gives the pair its sync state if it may read and has none yet: the
+    /// persisted one `stored` returns (called only then), else a fresh one;
+    /// read-only if its access is.
+    fn ensure_sync(&mut self, stored: impl FnOnce() -> Option<sync::State>) {
+        if self.sync.is_some() || !self.may_read() {
+            return;
+        }
+        let mut sync = stored().unwrap_or_default();
+        self.persisted_heads = sync.shared_heads.clone();
+        sync.set_read_only(matches!(self.access, AccessState::Decided(Access::ReadOnly)));
+        self.sync = Some(sync);
+    }
+
+    /// What a `request` or `sync` from the peer says of it: it wants the
+    /// document, or it has it. A read-only peer's changes are ignored, so
+    /// its having the document does not mean we will get it.
+    fn note_message(&mut self, is_request: bool, their_heads_empty: bool) {
+        if is_request {
+            self.status = PeerStatus::Wants;
+        } else if !their_heads_empty && self.may_write() {
+            self.status = PeerStatus::Has;
+        }
+    }
+
+    /// Applies the peer's sync message to `am` through the pair's sync
+    /// state; a writer's changes under `catch_unwind` (`changes_job.rs`).
+    fn receive(&mut self, am: &mut Automerge, message: sync::Message) -> Result<(), String> {
+        let Some(sync) = self.sync.as_mut() else { return Ok(()) };
+        if sync.read_only || message.changes.is_empty() {
+            am.receive_sync_message(sync, message).map_err(|e| e.to_string())
+        } else {
+            receive_changes_contained(am, sync, message)
+        }
+    }
+
+    /// The next sync message for the peer, if one is due, and whether it is
+    /// a `request` ("I do not have it": nothing here, nothing shared, and
+    /// the peer has not told us anything yet).
+    fn generate(&mut self, am: &Automerge) -> Option<(bool, sync::Message)> {
+        if !self.may_read() {
+            return None;
+        }
+        let sync = self.sync.as_mut()?;
+        let message = am.generate_sync_message(sync)?;
+        self.awaiting_answer = false;
+        let is_request =
+            am.get_heads().is_empty() && sync.shared_heads.is_empty() && self.status == PeerStatus::Unknown;
+        Some((is_request, message))
+    }
+
+    /// The sync state to persist, encoded, when its shared heads moved since
+    /// last written and the peer may write the document. A reader's state
+    /// is never persisted: anyone holding a resident link could otherwise
+    /// leave a row per storage id it makes up, loaded with every load of
+    /// the document.
+    fn sync_state_to_persist(&mut self) -> Option<Vec<u8>> {
+        if !self.may_write() {
+            return None;
+        }
+        let sync = self.sync.as_ref()?;
+        if sync.shared_heads == self.persisted_heads {
+            return None;
+        }
+        self.persisted_heads = sync.shared_heads.clone();
+        Some(sync.encode())
+    }
+
+    /// Starts the pair over under a new access.
+    fn restart(&mut self) {
+        self.sync = None;
+        self.status = PeerStatus::Unknown;
     }
 }
 
@@ -123,20 +205,13 @@ impl Repo {
     ) {
         let their_heads_empty = message.heads.is_empty();
         self.ensure_sync_state(conn, doc);
-        let (Some(state), Some(DocPhase::Ready(ready))) =
+        let (Some(pair), Some(DocPhase::Ready(ready))) =
             (self.conns.get_mut(&conn).and_then(|c| c.docs.get_mut(doc)), self.docs.get_mut(doc).map(|d| &mut d.phase))
         else {
             return;
         };
-        // A read-only peer's changes are ignored, so its having the
-        // document does not mean we will get it.
-        let writer = matches!(state.access, AccessState::Decided(Access::ReadWrite));
-        if is_request {
-            state.status = PeerStatus::Wants;
-        } else if !their_heads_empty && writer {
-            state.status = PeerStatus::Has;
-        }
-        let Some(sync) = state.sync.as_mut() else { return };
+        pair.note_message(is_request, their_heads_empty);
+        let Some(sync) = pair.sync.as_ref() else { return };
         let incoming: usize = message.changes.iter().map(<[u8]>::len).sum();
         let would_be = ready.on_disk.stored_bytes().saturating_add(incoming);
         if incoming > 0 && would_be > self.config.max_document_bytes {
@@ -169,12 +244,7 @@ impl Repo {
             return;
         }
         let before = ready.am.get_heads();
-        let received = if sync.read_only || message.changes.is_empty() {
-            ready.am.receive_sync_message(sync, message).map_err(|e| e.to_string())
-        } else {
-            receive_changes_contained(&mut ready.am, sync, message)
-        };
-        if let Err(e) = received {
+        if let Err(e) = pair.receive(&mut ready.am, message) {
             return self.fail(conn, CloseReason::BadSyncMessage(e), out);
         }
         ready.confirm_waiting(waiting);
@@ -244,84 +314,31 @@ impl Repo {
         out.push(Output::Send { conn, bytes: message.encode() });
     }
 
-    /// Creates the pair's sync state if needed: the persisted one when the
-    /// peer has a durable store, otherwise a fresh one; read-only if its
-    /// access is. Taking up a persisted state counts as using it.
+    /// Creates the pair's sync state if needed, once the document is
+    /// loaded: the one persisted for the peer's durable store, if any
+    /// (taking it up counts as using it), otherwise a fresh one.
     pub(super) fn ensure_sync_state(&mut self, conn: ConnId, doc: &DocumentId) {
-        let Some(state) = self.conns.get(&conn) else { return };
-        let Some(pair) = state.docs.get(doc) else { return };
-        let allowed = matches!(pair.access, AccessState::Decided(Access::ReadOnly | Access::ReadWrite));
-        if pair.sync.is_some() || !allowed {
-            return;
-        }
-        let store = match &state.phase {
-            ConnPhase::Ready { metadata, .. } if !metadata.is_ephemeral => metadata.storage_id.clone(),
-            _ => None,
-        };
+        let Some(state) = self.conns.get_mut(&conn) else { return };
+        let store = state.durable_store();
+        let Some(pair) = state.docs.get_mut(doc) else { return };
         let Some(DocPhase::Ready(ready)) = self.docs.get_mut(doc).map(|d| &mut d.phase) else { return };
         let clock = self.clock;
-        let stored = store.and_then(|s| ready.sync_states.get_mut(&s)).and_then(|stored| {
-            stored.used = stored.used.max(clock);
-            sync::State::decode(&stored.bytes).ok()
-        });
-        let Some(pair) = self.conns.get_mut(&conn).and_then(|c| c.docs.get_mut(doc)) else { return };
-        let mut sync = stored.unwrap_or_default();
-        pair.persisted_heads = sync.shared_heads.clone();
-        sync.set_read_only(matches!(pair.access, AccessState::Decided(Access::ReadOnly)));
-        pair.sync = Some(sync);
+        pair.ensure_sync(|| ready.take_up_sync_state(&store?, clock));
     }
 
-    /// Writes the pair's shared heads when they moved, the peer has a
-    /// durable store and may write the document, so that its next
-    /// connection exchanges only news. A reader's state is never persisted:
-    /// anyone holding a resident link could otherwise leave a row per
-    /// storage id it makes up, loaded with every load of the document. Past
-    /// [`Config::max_sync_states_per_document`], the least recently used
-    /// state is deleted in the same write.
+    /// Writes the pair's sync state when its shared heads moved
+    /// ([`PeerDoc::sync_state_to_persist`]) and the peer has a durable
+    /// store, so that its next connection exchanges only news.
     pub(super) fn persist_sync_state(&mut self, conn: ConnId, doc: &DocumentId, out: &mut Vec<Output>) {
         if !self.config.persistent {
             return;
         }
         let Some(state) = self.conns.get_mut(&conn) else { return };
-        let ConnPhase::Ready { metadata, .. } = &state.phase else { return };
-        let (Some(store), false) = (&metadata.storage_id, metadata.is_ephemeral) else { return };
-        let store = store.clone();
-        let Some(pair) = state.docs.get_mut(doc) else { return };
-        if !matches!(pair.access, AccessState::Decided(Access::ReadWrite)) {
-            return;
-        }
-        let Some(sync) = &pair.sync else { return };
-        if sync.shared_heads == pair.persisted_heads {
-            return;
-        }
-        pair.persisted_heads = sync.shared_heads.clone();
-        let encoded = sync.encode();
+        let Some(store) = state.durable_store() else { return };
+        let Some(encoded) = state.docs.get_mut(doc).and_then(PeerDoc::sync_state_to_persist) else { return };
         let Some(DocPhase::Ready(ready)) = self.docs.get_mut(doc).map(|d| &mut d.phase) else { return };
-        let mut delete = Vec::new();
         let max = self.config.max_sync_states_per_document;
-        if !ready.sync_states.contains_key(&store) && ready.sync_states.len() >= max {
-            let mut by_age: Vec<(UnixMillis, StorageId)> =
-                ready.sync_states.iter().map(|(id, s)| (s.used, id.clone())).collect();
-            by_age.sort();
-            let evicted = by_age.len() + 1 - max.max(1);
-            for (_, id) in by_age.into_iter().take(evicted) {
-                tracing::debug!(%doc, store = %id, "sync state evicted: least recently used");
-                ready.sync_states.remove(&id);
-                delete.extend([StorageKey::sync_state(doc, &id), StorageKey::sync_state_used(doc, &id)]);
-            }
-        }
-        if max == 0 {
-            return out.push(Output::Write(StorageWrite { put: Vec::new(), delete }));
-        }
-        let used = self.clock;
-        ready.sync_states.insert(store.clone(), StoredSyncState { bytes: encoded.clone(), used });
-        out.push(Output::Write(StorageWrite {
-            put: vec![
-                (StorageKey::sync_state(doc, &store), encoded),
-                (StorageKey::sync_state_used(doc, &store), used.0.to_string().into_bytes()),
-            ],
-            delete,
-        }));
+        out.push(Output::Write(ready.remember_sync_state(doc, store, encoded, self.clock, max)));
     }
 
     /// Generates the next sync message for one pair, if any is due.
@@ -341,16 +358,7 @@ impl Repo {
         let Some(state) = self.conns.get_mut(&conn) else { return };
         let ConnPhase::Ready { peer, .. } = &state.phase else { return };
         let Some(pair) = state.docs.get_mut(doc) else { return };
-        if !matches!(pair.access, AccessState::Decided(Access::ReadOnly | Access::ReadWrite)) {
-            return;
-        }
-        let Some(sync) = pair.sync.as_mut() else { return };
-        let Some(message) = ready.am.generate_sync_message(sync) else { return };
-        pair.awaiting_answer = false;
-        // `request` says "I do not have it": nothing here, nothing shared,
-        // and the peer has not told us anything yet.
-        let is_request =
-            ready.am.get_heads().is_empty() && sync.shared_heads.is_empty() && pair.status == PeerStatus::Unknown;
+        let Some((is_request, message)) = pair.generate(&ready.am) else { return };
         let body = SyncMessage {
             sender: self.config.peer_id.clone(),
             target: peer.clone(),
@@ -419,8 +427,7 @@ impl Repo {
             AccessState::Decided(_) => {
                 // Start the pair over under the new access; a peer that lost
                 // access is told the document is unavailable.
-                pair.sync = None;
-                pair.status = PeerStatus::Unknown;
+                pair.restart();
                 if access == Access::Denied {
                     self.send_unavailable(conn, &doc, out);
                 } else {
