@@ -5,7 +5,7 @@ use automerge::ActorId;
 
 use crate::ids::PeerId;
 #[cfg(doc)]
-use crate::{ChangesJob, Output, Repo};
+use crate::{ChangesJob, Input, Output, Repo};
 
 /// How access is decided.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -3,7 +3,7 @@
 //! once loaded (queued while it loads or while a [`ChangesJob`] is out),
 //! taking a job's result back, persisting it, and the growth checks a
 //! peer's changes pass before Automerge sees them. Unloading idle documents
-//! is in `mod.rs` (`on_tick`). It does not generate sync messages
+//! is in `timers.rs`. It does not generate sync messages
 //! (`peer_doc.rs`) and does not know what the documents contain.
 
 use std::collections::{BTreeSet, HashMap};
