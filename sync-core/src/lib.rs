@@ -32,7 +32,24 @@
 //!    order. A [`StorageWrite`] is applied atomically, and before any later
 //!    `Send`: that is how nothing is advertised before it is stored.
 //! 3. Local changes go through [`Repo::create_document`] and
-//!    [`Repo::change_document`], which return outputs the same way.
+//!    [`Repo::change_document`] (a territory's through
+//!    [`Repo::create_territory`] and [`Repo::apply`]), which return outputs
+//!    the same way.
+//!
+//! # Two halves, one way
+//!
+//! The crate is protocol plus domain, kept in one crate but apart:
+//!
+//! - **Protocol** (English): `ids`, `wire`, `limits`,
+//!   `storage`, `changes_job`, `repo/`. It syncs any Automerge document and
+//!   knows nothing of what a territory holds.
+//! - **Domain** (French): [`agenda`] (the territory document, its edits and
+//!   read model), [`rythme`] (recurrences), [`flux`] (public feeds).
+//!
+//! The dependency runs one way: the domain uses the protocol (`agenda/repo.rs`
+//! adds [`Repo::apply`], [`Repo::create_territory`] and [`Repo::agenda`] on
+//! top of the repo's document methods); no protocol module names a domain
+//! module. `tests/tidy.rs` fails if one does.
 //!
 //! # Invariants
 //!
@@ -47,19 +64,23 @@
 
 #![warn(missing_docs, unreachable_pub)]
 
-pub mod agenda;
+// Protocol: never names the domain modules below.
 mod changes_job;
-pub mod flux;
 mod ids;
 mod limits;
 mod repo;
-pub mod rythme;
 mod storage;
 mod wire;
+
+// Domain: builds on the protocol's public types.
+pub mod agenda;
+pub mod flux;
+pub mod rythme;
 
 #[cfg(test)]
 mod tests;
 
+pub use agenda::ApplyError;
 pub use automerge;
 pub use changes_job::{ChangesApplied, ChangesJob};
 pub use ids::{
@@ -68,7 +89,7 @@ pub use ids::{
 };
 pub use limits::PeerInputError;
 pub use repo::{
-    Access, AccessPolicy, ApplyError, ChangeError, CloseReason, Config, ConnId, DEFAULT_MAX_DOCUMENT_OPS,
+    Access, AccessPolicy, ChangeError, CloseReason, Config, ConnId, DEFAULT_MAX_DOCUMENT_OPS,
     DEFAULT_MAX_WAITING_CHANGE_BYTES, DEFAULT_OFFLOAD_CHANGES_ABOVE_OPS, Direction, Input, Output, Repo, StartError,
     UnixMillis,
 };

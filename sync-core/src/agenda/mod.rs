@@ -11,6 +11,7 @@
 //! interprets agenda content except through this read model (for feeds).
 
 mod edit;
+mod repo;
 mod schema;
 mod tree;
 
@@ -21,6 +22,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 pub use edit::{Collection, Edit, EditError};
+pub use repo::ApplyError;
 pub use schema::*;
 
 pub(crate) use edit::{SUIVI, appliquer};
@@ -168,12 +170,44 @@ impl Agenda {
 /// [`crate::Repo::apply`] uses it on the documents it holds; it is public for
 /// code that builds documents outside a repo (benchmarks, fixtures).
 pub fn modifier(am: &mut Automerge, now_millis: i64, auteur: &str, edit: Edit) -> Result<(), EditError> {
-    let options = automerge::transaction::CommitOptions::default()
-        .with_time(now_millis.div_euclid(1000))
-        .with_message(message(auteur, &edit));
-    am.transact_with(|_| options, |tx| appliquer(tx, now_millis, auteur, edit))
-        .map(|_| ())
-        .map_err(|failure| failure.error)
+    let message = message(auteur, &edit);
+    un_changement(am, now_millis, message, |tx| appliquer(tx, now_millis, auteur, edit))
+}
+
+/// Writes a new territory document's first change, made by `auteur` at
+/// `now_millis`: the containers ([`initialiser`]) and the profile, as the
+/// edit [`Edit::ModifierProfil`] would (same validation, same message). One
+/// change, so a new territory costs one write and one round of sync.
+pub(crate) fn creer_territoire(
+    am: &mut Automerge,
+    now_millis: i64,
+    auteur: &str,
+    profil: &Profil,
+) -> Result<(), EditError> {
+    let champs = match serde_json::to_value(profil) {
+        Ok(Value::Object(champs)) => champs,
+        _ => serde_json::Map::new(),
+    };
+    let champs = champs.into_iter().filter(|(k, v)| !v.is_null() && !SUIVI.contains(&k.as_str())).collect();
+    let edit = Edit::ModifierProfil { champs };
+    let message = message(auteur, &edit);
+    un_changement(am, now_millis, message, |tx| {
+        initialiser(tx)?;
+        appliquer(tx, now_millis, auteur, edit)
+    })
+}
+
+/// Runs `ecrire` in one Automerge transaction, committed at `now_millis`
+/// (in seconds, as Automerge stores it) with `message`; rolled back on error.
+fn un_changement(
+    am: &mut Automerge,
+    now_millis: i64,
+    message: String,
+    ecrire: impl FnOnce(&mut automerge::transaction::Transaction<'_>) -> Result<(), EditError>,
+) -> Result<(), EditError> {
+    let options =
+        automerge::transaction::CommitOptions::default().with_time(now_millis.div_euclid(1000)).with_message(message);
+    am.transact_with(|_| options, ecrire).map(|_| ()).map_err(|failure| failure.error)
 }
 
 /// The change message of an edit: who made it and what it was.

@@ -1,0 +1,439 @@
+//! One (connection, document) pair ([`PeerDoc`]): the peer's access to the
+//! document as the driver decided it, what it said it has, its Automerge
+//! sync state (taken up from storage, persisted when its shared heads
+//! move), and the sync messages generated for it and received from it;
+//! `request` versus `sync` and `doc-unavailable`. It does not load or store
+//! documents (`document.rs`) nor run the handshake (`connection.rs`).
+
+use automerge::sync::{self, SyncDoc};
+use automerge::{Automerge, ChangeHash};
+
+use super::connection::ConnPhase;
+use super::document::{Busy, DocPhase, check_document_growth};
+use super::{Access, AccessPolicy, CloseReason, ConnId, Output, Repo, UnixMillis};
+use crate::changes_job::{ChangesJob, receive_changes_contained};
+use crate::ids::DocumentId;
+use crate::limits;
+use crate::wire::{EphemeralMessage, Message, SyncMessage};
+
+/// What we know of one (connection, document) pair.
+#[derive(Debug)]
+pub(super) struct PeerDoc {
+    pub(super) access: AccessState,
+    /// Created when the document is loaded, from the persisted state when the
+    /// peer has a storage id.
+    pub(super) sync: Option<sync::State>,
+    pub(super) status: PeerStatus,
+    /// Shared heads last written to storage, to write only when they move.
+    pub(super) persisted_heads: Vec<ChangeHash>,
+    /// The peer requested a document we lack while another peer had it:
+    /// it is owed an answer (`sync` once the changes arrive, or
+    /// `doc-unavailable` if that peer leaves first).
+    pub(super) awaiting_answer: bool,
+}
+
+impl PeerDoc {
+    /// A pair on first contact: nothing known, nothing shared yet.
+    pub(super) fn new(access: AccessState) -> PeerDoc {
+        PeerDoc { access, sync: None, status: PeerStatus::Unknown, persisted_heads: Vec::new(), awaiting_answer: false }
+    }
+
+    /// The driver let the peer see the document (read-only or read-write).
+    pub(super) fn may_read(&self) -> bool {
+        matches!(self.access, AccessState::Decided(Access::ReadOnly | Access::ReadWrite))
+    }
+
+    /// The driver let the peer write the document: its changes are applied.
+    fn may_write(&self) -> bool {
+        matches!(self.access, AccessState::Decided(Access::ReadWrite))
+    }
+
+    /// Gives the pair its sync state if it may read and has none yet: the
+    /// persisted one `stored` returns (called only then), else a fresh one;
+    /// read-only if its access is.
+    fn ensure_sync(&mut self, stored: impl FnOnce() -> Option<sync::State>) {
+        if self.sync.is_some() || !self.may_read() {
+            return;
+        }
+        let mut sync = stored().unwrap_or_default();
+        self.persisted_heads = sync.shared_heads.clone();
+        sync.set_read_only(matches!(self.access, AccessState::Decided(Access::ReadOnly)));
+        self.sync = Some(sync);
+    }
+
+    /// What a `request` or `sync` from the peer says of it: it wants the
+    /// document, or it has it. A read-only peer's changes are ignored, so
+    /// its having the document does not mean we will get it.
+    fn note_message(&mut self, is_request: bool, their_heads_empty: bool) {
+        if is_request {
+            self.status = PeerStatus::Wants;
+        } else if !their_heads_empty && self.may_write() {
+            self.status = PeerStatus::Has;
+        }
+    }
+
+    /// Applies the peer's sync message to `am` through the pair's sync
+    /// state; a writer's changes under `catch_unwind` (`changes_job.rs`).
+    fn receive(&mut self, am: &mut Automerge, message: sync::Message) -> Result<(), String> {
+        let Some(sync) = self.sync.as_mut() else { return Ok(()) };
+        if sync.read_only || message.changes.is_empty() {
+            am.receive_sync_message(sync, message).map_err(|e| e.to_string())
+        } else {
+            receive_changes_contained(am, sync, message)
+        }
+    }
+
+    /// The next sync message for the peer, if one is due, and whether it is
+    /// a `request` ("I do not have it": nothing here, nothing shared, and
+    /// the peer has not told us anything yet).
+    fn generate(&mut self, am: &Automerge) -> Option<(bool, sync::Message)> {
+        if !self.may_read() {
+            return None;
+        }
+        let sync = self.sync.as_mut()?;
+        let message = am.generate_sync_message(sync)?;
+        self.awaiting_answer = false;
+        let is_request =
+            am.get_heads().is_empty() && sync.shared_heads.is_empty() && self.status == PeerStatus::Unknown;
+        Some((is_request, message))
+    }
+
+    /// The sync state to persist, encoded, when its shared heads moved since
+    /// last written and the peer may write the document. A reader's state
+    /// is never persisted: anyone holding a resident link could otherwise
+    /// leave a row per storage id it makes up, loaded with every load of
+    /// the document.
+    fn sync_state_to_persist(&mut self) -> Option<Vec<u8>> {
+        if !self.may_write() {
+            return None;
+        }
+        let sync = self.sync.as_ref()?;
+        if sync.shared_heads == self.persisted_heads {
+            return None;
+        }
+        self.persisted_heads = sync.shared_heads.clone();
+        Some(sync.encode())
+    }
+
+    /// Starts the pair over under a new access.
+    fn restart(&mut self) {
+        self.sync = None;
+        self.status = PeerStatus::Unknown;
+    }
+}
+
+#[derive(Debug)]
+pub(super) enum AccessState {
+    /// Waiting for the driver; the peer's messages wait, in order.
+    Pending(Vec<DocEvent>),
+    Decided(Access),
+}
+
+/// A document message from a peer, validated: what waits in the queues.
+#[derive(Debug)]
+pub(super) enum DocEvent {
+    /// `request` (`is_request`) or `sync`, its payload already decoded and
+    /// its changes measured.
+    Sync {
+        is_request: bool,
+        message: sync::Message,
+        expansion: limits::Expansion,
+    },
+    Unavailable,
+    Ephemeral(EphemeralMessage),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum PeerStatus {
+    Unknown,
+    Wants,
+    Has,
+    Unavailable,
+}
+
+impl Repo {
+    /// Tells requesters still owed an answer that the document is
+    /// unavailable, once no peer that has it is left.
+    pub(super) fn answer_waiting_requesters(&mut self, doc: &DocumentId, out: &mut Vec<Output>) {
+        if !self.is_empty(doc) || self.a_peer_has(doc, None) {
+            return;
+        }
+        let Some(conns) = self.doc_conns.get(doc).cloned() else { return };
+        for conn in conns {
+            let owed = self.peer_doc(conn, doc).is_some_and(|p| std::mem::take(&mut p.awaiting_answer));
+            if owed {
+                self.send_unavailable(conn, doc, out);
+            }
+        }
+    }
+
+    /// The decided access of a (connection, document) pair, creating the
+    /// pair on first contact. `None` while the driver has not decided.
+    pub(super) fn peer_doc_access(&mut self, conn: ConnId, doc: &DocumentId, out: &mut Vec<Output>) -> Option<Access> {
+        let policy = self.config.access;
+        let state = self.conns.get_mut(&conn)?;
+        let ConnPhase::Ready { peer, .. } = &state.phase else { return None };
+        let entry = state.docs.entry(doc.clone()).or_insert_with(|| {
+            let access = match policy {
+                AccessPolicy::AllowAll => AccessState::Decided(Access::ReadWrite),
+                AccessPolicy::AskDriver => {
+                    out.push(Output::CheckAccess { conn, peer: peer.clone(), doc: doc.clone() });
+                    AccessState::Pending(Vec::new())
+                }
+            };
+            PeerDoc::new(access)
+        });
+        self.doc_conns.entry(doc.clone()).or_default().insert(conn);
+        match entry.access {
+            AccessState::Decided(access) => Some(access),
+            AccessState::Pending(_) => None,
+        }
+    }
+
+    pub(super) fn peer_doc(&mut self, conn: ConnId, doc: &DocumentId) -> Option<&mut PeerDoc> {
+        self.conns.get_mut(&conn)?.docs.get_mut(doc)
+    }
+
+    pub(super) fn on_sync(
+        &mut self,
+        conn: ConnId,
+        doc: &DocumentId,
+        message: sync::Message,
+        expansion: &limits::Expansion,
+        is_request: bool,
+        out: &mut Vec<Output>,
+    ) {
+        let their_heads_empty = message.heads.is_empty();
+        self.ensure_sync_state(conn, doc);
+        let (Some(pair), Some(DocPhase::Ready(ready))) =
+            (self.conns.get_mut(&conn).and_then(|c| c.docs.get_mut(doc)), self.docs.get_mut(doc).map(|d| &mut d.phase))
+        else {
+            return;
+        };
+        pair.note_message(is_request, their_heads_empty);
+        let Some(sync) = pair.sync.as_ref() else { return };
+        let incoming: usize = message.changes.iter().map(<[u8]>::len).sum();
+        let would_be = ready.on_disk.stored_bytes().saturating_add(incoming);
+        if incoming > 0 && would_be > self.config.max_document_bytes {
+            let max = self.config.max_document_bytes;
+            return self.fail(conn, CloseReason::DocumentTooLarge { doc: doc.clone(), would_be, max }, out);
+        }
+        // Automerge ignores a read-only peer's changes: they cost nothing.
+        let waiting = if sync.read_only {
+            Vec::new()
+        } else {
+            match check_document_growth(doc, ready, expansion, &self.config) {
+                Ok(waiting) => waiting,
+                Err(reason) => return self.fail(conn, reason, out),
+            }
+        };
+        let offload = self.config.offload_changes_above_ops.is_some_and(|above| expansion.ops > above);
+        if offload && !sync.read_only {
+            self.last_job += 1;
+            let job = ChangesJob {
+                id: self.last_job,
+                doc: doc.clone(),
+                conn,
+                am: ready.am.clone(),
+                sync: sync.clone(),
+                message,
+                on_disk: self.config.persistent.then(|| ready.on_disk.clone()),
+            };
+            ready.busy = Some(Busy { job: job.id, waiting, queue: Vec::new() });
+            out.push(Output::ApplyChanges(Box::new(job)));
+            return;
+        }
+        let before = ready.am.get_heads();
+        if let Err(e) = pair.receive(&mut ready.am, message) {
+            return self.fail(conn, CloseReason::BadSyncMessage(e), out);
+        }
+        ready.confirm_waiting(waiting);
+        let changed = ready.am.get_heads() != before;
+        if changed {
+            self.persist_document(doc, out);
+        }
+        self.persist_sync_state(conn, doc, out);
+        if changed {
+            self.sync_all_peers(doc, Some(conn), out);
+            out.push(Output::DocumentChanged { doc: doc.clone() });
+        }
+        // Neither side has the document: say so, unless another peer has
+        // advertised it and its changes are on their way.
+        if self.is_empty(doc) && their_heads_empty {
+            if is_request && !self.a_peer_has(doc, Some(conn)) {
+                self.send_unavailable(conn, doc, out);
+            } else if let Some(pair) = self.peer_doc(conn, doc) {
+                pair.awaiting_answer = is_request;
+            }
+            return;
+        }
+        self.sync_peer(conn, doc, out);
+    }
+
+    pub(super) fn on_unavailable(&mut self, conn: ConnId, doc: &DocumentId, out: &mut Vec<Output>) {
+        if let Some(state) = self.peer_doc(conn, doc) {
+            state.status = PeerStatus::Unavailable;
+        }
+        self.answer_waiting_requesters(doc, out);
+        let locally_open = self.docs.get(doc).is_some_and(|d| d.locally_open);
+        let nobody_has = self.doc_conns.get(doc).is_none_or(|conns| {
+            conns.iter().all(|c| {
+                let status = self.conns.get(c).and_then(|s| s.docs.get(doc)).map(|p| p.status);
+                status == Some(PeerStatus::Unavailable)
+            })
+        });
+        if locally_open && self.is_empty(doc) && nobody_has {
+            out.push(Output::DocumentUnavailable { doc: doc.clone() });
+        }
+    }
+
+    pub(super) fn is_empty(&self, doc: &DocumentId) -> bool {
+        match self.docs.get(doc).map(|d| &d.phase) {
+            Some(DocPhase::Ready(ready)) => ready.am.get_heads().is_empty(),
+            _ => true,
+        }
+    }
+
+    /// Whether a writer peer (other than `except`) has the document.
+    pub(super) fn a_peer_has(&self, doc: &DocumentId, except: Option<ConnId>) -> bool {
+        self.doc_conns.get(doc).is_some_and(|conns| {
+            conns.iter().filter(|c| Some(**c) != except).any(|c| {
+                let status = self.conns.get(c).and_then(|s| s.docs.get(doc)).map(|p| p.status);
+                status == Some(PeerStatus::Has)
+            })
+        })
+    }
+
+    pub(super) fn send_unavailable(&mut self, conn: ConnId, doc: &DocumentId, out: &mut Vec<Output>) {
+        let Some(ConnPhase::Ready { peer, .. }) = self.conns.get(&conn).map(|c| &c.phase) else { return };
+        let message = Message::DocUnavailable {
+            sender: self.config.peer_id.clone(),
+            target: peer.clone(),
+            document: doc.clone(),
+        };
+        out.push(Output::Send { conn, bytes: message.encode() });
+    }
+
+    /// Creates the pair's sync state if needed, once the document is
+    /// loaded: the one persisted for the peer's durable store, if any
+    /// (taking it up counts as using it), otherwise a fresh one.
+    pub(super) fn ensure_sync_state(&mut self, conn: ConnId, doc: &DocumentId) {
+        let Some(state) = self.conns.get_mut(&conn) else { return };
+        let store = state.durable_store();
+        let Some(pair) = state.docs.get_mut(doc) else { return };
+        let Some(DocPhase::Ready(ready)) = self.docs.get_mut(doc).map(|d| &mut d.phase) else { return };
+        let clock = self.clock;
+        pair.ensure_sync(|| ready.take_up_sync_state(&store?, clock));
+    }
+
+    /// Writes the pair's sync state when its shared heads moved
+    /// ([`PeerDoc::sync_state_to_persist`]) and the peer has a durable
+    /// store, so that its next connection exchanges only news.
+    pub(super) fn persist_sync_state(&mut self, conn: ConnId, doc: &DocumentId, out: &mut Vec<Output>) {
+        if !self.config.persistent {
+            return;
+        }
+        let Some(state) = self.conns.get_mut(&conn) else { return };
+        let Some(store) = state.durable_store() else { return };
+        let Some(encoded) = state.docs.get_mut(doc).and_then(PeerDoc::sync_state_to_persist) else { return };
+        let Some(DocPhase::Ready(ready)) = self.docs.get_mut(doc).map(|d| &mut d.phase) else { return };
+        let max = self.config.max_sync_states_per_document;
+        out.push(Output::Write(ready.remember_sync_state(doc, store, encoded, self.clock, max)));
+    }
+
+    /// Generates the next sync message for one pair, if any is due.
+    pub(super) fn sync_peer(&mut self, conn: ConnId, doc: &DocumentId, out: &mut Vec<Output>) {
+        if let Some(deferred) = self.deferred.as_mut() {
+            if !deferred.iter().any(|(c, d)| *c == conn && d == doc) {
+                deferred.push((conn, doc.clone()));
+            }
+            return;
+        }
+        self.ensure_sync_state(conn, doc);
+        let Some(DocPhase::Ready(ready)) = self.docs.get(doc).map(|d| &d.phase) else { return };
+        // Every peer is synced again when the job is back.
+        if ready.busy.is_some() {
+            return;
+        }
+        let Some(state) = self.conns.get_mut(&conn) else { return };
+        let ConnPhase::Ready { peer, .. } = &state.phase else { return };
+        let Some(pair) = state.docs.get_mut(doc) else { return };
+        let Some((is_request, message)) = pair.generate(&ready.am) else { return };
+        let body = SyncMessage {
+            sender: self.config.peer_id.clone(),
+            target: peer.clone(),
+            document: doc.clone(),
+            data: message.encode(),
+        };
+        let message = if is_request { Message::Request(body) } else { Message::Sync(body) };
+        out.push(Output::Send { conn, bytes: message.encode() });
+    }
+
+    /// After the document changed: every peer that touched it hears of it.
+    /// This is how the relay relays.
+    pub(super) fn sync_all_peers(&mut self, doc: &DocumentId, except: Option<ConnId>, out: &mut Vec<Output>) {
+        let conns: Vec<ConnId> = self.doc_conns.get(doc).map(|s| s.iter().copied().collect()).unwrap_or_default();
+        for conn in conns.into_iter().filter(|c| Some(*c) != except) {
+            self.sync_peer(conn, doc, out);
+        }
+    }
+
+    /// Offers a locally open document to a peer (clients announce; the
+    /// relay opens nothing locally, so it never announces).
+    pub(super) fn announce(&mut self, now: UnixMillis, doc: &DocumentId, out: &mut Vec<Output>) {
+        let ready: Vec<ConnId> =
+            self.conns.iter().filter(|(_, c)| matches!(c.phase, ConnPhase::Ready { .. })).map(|(id, _)| *id).collect();
+        for conn in ready {
+            self.announce_to(now, conn, doc, out);
+        }
+    }
+
+    pub(super) fn announce_all(&mut self, now: UnixMillis, conn: ConnId, out: &mut Vec<Output>) {
+        let open: Vec<DocumentId> =
+            self.docs.iter().filter(|(_, d)| d.locally_open).map(|(id, _)| id.clone()).collect();
+        for doc in open {
+            self.announce_to(now, conn, &doc, out);
+        }
+    }
+
+    pub(super) fn announce_to(&mut self, _now: UnixMillis, conn: ConnId, doc: &DocumentId, out: &mut Vec<Output>) {
+        let loaded = matches!(self.docs.get(doc).map(|d| &d.phase), Some(DocPhase::Ready(_)));
+        if loaded && self.peer_doc_access(conn, doc, out).is_some() {
+            self.sync_peer(conn, doc, out);
+        }
+    }
+
+    pub(super) fn on_access_decided(
+        &mut self,
+        now: UnixMillis,
+        conn: ConnId,
+        doc: DocumentId,
+        access: Access,
+        out: &mut Vec<Output>,
+    ) {
+        let Some(state) = self.conns.get_mut(&conn) else { return };
+        let pair = state.docs.entry(doc.clone()).or_insert_with(|| PeerDoc::new(AccessState::Pending(Vec::new())));
+        self.doc_conns.entry(doc.clone()).or_default().insert(conn);
+        match std::mem::replace(&mut pair.access, AccessState::Decided(access)) {
+            AccessState::Pending(queue) => {
+                for message in queue {
+                    self.route(now, conn, doc.clone(), message, out);
+                }
+                if self.docs.get(&doc).is_some_and(|d| d.locally_open) {
+                    self.announce_to(now, conn, &doc, out);
+                }
+            }
+            AccessState::Decided(previous) if previous == access => {}
+            AccessState::Decided(_) => {
+                // Start the pair over under the new access; a peer that lost
+                // access is told the document is unavailable.
+                pair.restart();
+                if access == Access::Denied {
+                    self.send_unavailable(conn, &doc, out);
+                } else {
+                    self.sync_peer(conn, &doc, out);
+                }
+            }
+        }
+    }
+}
