@@ -41,16 +41,13 @@ use std::net::{IpAddr, SocketAddr};
 use axum::extract::{ConnectInfo, Path as UrlPath, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use sync_core::{ChunkKind, DocumentId, StorageId, StorageKey};
+use sync_core::{ChunkKind, DocumentId, STORAGE_ID_HEADER, StorageId, StorageKey};
 
 use crate::app::{AppState, SyncQuery, admit};
 use crate::store::{StoreError, document_sizes, open_read_only, read_value};
 
 /// Longest chunk name served: names are SHA-256 hex (64 characters).
 const MAX_NAME: usize = 128;
-
-/// The listing's header naming the relay's store, read by [`crate::download`].
-pub(crate) const STORAGE_ID_HEADER: &str = "essaim-storage-id";
 
 /// One entry of the listing.
 #[derive(Debug, serde::Serialize)]

@@ -1,7 +1,6 @@
 //! The relay: a thin tokio + axum driver around one `sync_core::Repo`,
-//! persisting to SQLite; and [`client`], a Rust client driver for tests and
-//! benchmarks, with [`download`], the resumable HTTP download of a
-//! document's chunks.
+//! persisting to SQLite. Its Rust client, for tests and benchmarks, is the
+//! `client` crate.
 //!
 //! Tasks and threads:
 //!
@@ -19,7 +18,8 @@
 //! - `gate.rs`: the invitation token check at the upgrade, rate-limited.
 //! - `feeds.rs`: the public agenda feeds (ICS, JSON-LD, HTML) over HTTP.
 //! - `chunks.rs`: a document's stored chunks over HTTP (`/d/…`), with
-//!   ranges, so a first download resumes; [`download`] is its client.
+//!   ranges, so a first download resumes (`client::download` is its Rust
+//!   client).
 //! - `invitations.rs`: the invitations and territories tables.
 //! - `hub.rs`: the one task owning the `Repo`; the durability ordering.
 //! - `store.rs`: the SQLite thread and the table layout.
@@ -27,8 +27,6 @@
 //!
 //! Start it with [`run`]: `main.rs` and the integration tests do the same.
 
-pub mod client;
-pub mod download;
 pub mod invitations;
 
 #[cfg(feature = "fault-injection")]

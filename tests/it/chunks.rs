@@ -7,8 +7,8 @@
 use std::collections::BTreeSet;
 use std::net::SocketAddr;
 
-use server::client::{Client, ClientOptions, MemoryStore};
-use server::download::{Download, DownloadError, download_document};
+use client::download::{Download, DownloadError, download_document};
+use client::{Client, ClientOptions, MemoryStore};
 use server::invitations::{Invitations, Role};
 use sync_core::automerge::transaction::Transactable;
 use sync_core::automerge::{Automerge, ChangeHash, ROOT, sync};

@@ -17,9 +17,9 @@ use std::sync::OnceLock;
 use std::time::Duration;
 
 use bench::territoire::{Territoire, realiste};
+use client::download::{Download, DownloadError, download_document};
+use client::{Client, ClientOptions, MemoryStore};
 use serde_json::json;
-use server::client::{Client, ClientOptions, MemoryStore};
-use server::download::{Download, DownloadError, download_document};
 use sync_core::DocumentId;
 use sync_core::agenda::{self, Collection, Edit};
 use sync_core::automerge::{Automerge, ChangeHash};
