@@ -82,47 +82,27 @@ pub struct Config {
     ///
     /// 20 s spares mobile batteries; JS clients reconnect every 5 s once
     /// closed.
-    #[arg(
-        long = "ping-interval-secs",
-        value_name = "PING_INTERVAL_SECS",
-        env = "ESSAIM_PING_INTERVAL_SECS",
-        default_value = "20",
-        value_parser = at_least_one_second,
-    )]
+    #[arg(long = "ping-interval-secs", env = "ESSAIM_PING_INTERVAL_SECS")]
+    #[arg(value_name = "PING_INTERVAL_SECS", default_value = "20", value_parser = at_least_one_second)]
     pub ping_interval: Duration,
     /// Seconds of silence (no pong, no frame) after which a connection is
     /// closed as dead.
     ///
     /// So is one whose writes stall this long.
-    #[arg(
-        long = "ping-timeout-secs",
-        value_name = "PING_TIMEOUT_SECS",
-        env = "ESSAIM_PING_TIMEOUT_SECS",
-        default_value = "40",
-        value_parser = at_least_one_second,
-    )]
+    #[arg(long = "ping-timeout-secs", env = "ESSAIM_PING_TIMEOUT_SECS")]
+    #[arg(value_name = "PING_TIMEOUT_SECS", default_value = "40", value_parser = at_least_one_second)]
     pub ping_timeout: Duration,
     /// Seconds a new connection has to send `join`.
     ///
     /// The core's default (a test checks they agree).
-    #[arg(
-        long = "handshake-timeout-secs",
-        value_name = "HANDSHAKE_TIMEOUT_SECS",
-        env = "ESSAIM_HANDSHAKE_TIMEOUT_SECS",
-        default_value = "10",
-        value_parser = seconds,
-    )]
+    #[arg(long = "handshake-timeout-secs", env = "ESSAIM_HANDSHAKE_TIMEOUT_SECS")]
+    #[arg(value_name = "HANDSHAKE_TIMEOUT_SECS", default_value = "10", value_parser = seconds)]
     pub handshake_timeout: Duration,
     /// Seconds after which an unused document is unloaded from memory.
     ///
     /// The core's default (a test checks they agree).
-    #[arg(
-        long = "unload-idle-after-secs",
-        value_name = "UNLOAD_IDLE_AFTER_SECS",
-        env = "ESSAIM_UNLOAD_IDLE_AFTER_SECS",
-        default_value = "60",
-        value_parser = seconds,
-    )]
+    #[arg(long = "unload-idle-after-secs", env = "ESSAIM_UNLOAD_IDLE_AFTER_SECS")]
+    #[arg(value_name = "UNLOAD_IDLE_AFTER_SECS", default_value = "60", value_parser = seconds)]
     pub unload_idle_after: Duration,
     /// Most payload bytes of websocket messages still arriving, all
     /// connections together; a frame past it closes its connection (1013,
@@ -140,13 +120,8 @@ pub struct Config {
     /// the middle of a frame, so the ping timeout ended it), and it is
     /// 1.5 MB at 2G/EDGE rates (25 KB/s), far above an ordinary sync
     /// message.
-    #[arg(
-        long = "message-timeout-secs",
-        value_name = "MESSAGE_TIMEOUT_SECS",
-        env = "ESSAIM_MESSAGE_TIMEOUT_SECS",
-        default_value = "60",
-        value_parser = at_least_one_second,
-    )]
+    #[arg(long = "message-timeout-secs", env = "ESSAIM_MESSAGE_TIMEOUT_SECS")]
+    #[arg(value_name = "MESSAGE_TIMEOUT_SECS", default_value = "60", value_parser = at_least_one_second)]
     pub message_timeout: Duration,
     /// Most open websocket connections from one address (an IPv6 /64);
     /// more are answered HTTP 429.
@@ -187,25 +162,15 @@ pub struct Config {
     /// Seconds a connection has to send a request's headers.
     ///
     /// 20 s: a few hundred bytes, even over 2G with retransmissions.
-    #[arg(
-        long = "header-read-timeout-secs",
-        value_name = "HEADER_READ_TIMEOUT_SECS",
-        env = "ESSAIM_HEADER_READ_TIMEOUT_SECS",
-        default_value = "20",
-        value_parser = at_least_one_second,
-    )]
+    #[arg(long = "header-read-timeout-secs", env = "ESSAIM_HEADER_READ_TIMEOUT_SECS")]
+    #[arg(value_name = "HEADER_READ_TIMEOUT_SECS", default_value = "20", value_parser = at_least_one_second)]
     pub header_read_timeout: Duration,
     /// Seconds an HTTP connection may stay without moving a byte.
     ///
     /// Then it is closed gracefully (dropped after twice this). 60 s is
     /// about what browsers keep an idle connection for.
-    #[arg(
-        long = "http-idle-timeout-secs",
-        value_name = "HTTP_IDLE_TIMEOUT_SECS",
-        env = "ESSAIM_HTTP_IDLE_TIMEOUT_SECS",
-        default_value = "60",
-        value_parser = at_least_one_second,
-    )]
+    #[arg(long = "http-idle-timeout-secs", env = "ESSAIM_HTTP_IDLE_TIMEOUT_SECS")]
+    #[arg(value_name = "HTTP_IDLE_TIMEOUT_SECS", default_value = "60", value_parser = at_least_one_second)]
     pub http_idle_timeout: Duration,
     /// Most open TCP connections, websockets included (also capped at three
     /// quarters of the open file limit, `ulimit -n`).

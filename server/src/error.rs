@@ -134,3 +134,28 @@ impl IntoResponse for HttpError {
         response
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn text(response: Response) -> String {
+        let bytes = axum::body::to_bytes(response.into_body(), 1024).await.expect("a body");
+        String::from_utf8(bytes.to_vec()).expect("UTF-8")
+    }
+
+    #[tokio::test]
+    async fn a_401_names_its_reason_in_a_header_and_keeps_its_text() {
+        let response = HttpError::Unauthorized(Refusal::Revoked).into_response();
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+        assert_eq!(response.headers().get(REFUSAL_HEADER).and_then(|v| v.to_str().ok()), Some("revoked"));
+        assert_eq!(text(response).await, "this invitation was revoked\n");
+        let response = HttpError::TooManyAttempts.into_response();
+        assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(response.headers().get(header::RETRY_AFTER).and_then(|v| v.to_str().ok()), Some("60"));
+        assert!(response.headers().get(REFUSAL_HEADER).is_none());
+        let response = HttpError::Unavailable(Source::Feed, "disk".into()).into_response();
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(text(response).await, "agenda indisponible\n");
+    }
+}
