@@ -12,11 +12,17 @@
 //!
 //! - `listen.rs`: the accept loop, with header and idle timeouts and
 //!   connection caps (global, per address).
-//! - `app.rs`: routes (`/sync`, `/healthz`, the web app; `/metrics` on its
-//!   own address), the security headers, and the per-connection reader and
-//!   writer tasks, which only move bytes.
-//! - `gate.rs`: the invitation token check at the upgrade, rate-limited.
-//! - `feeds.rs`: the public agenda feeds (ICS, JSON-LD, HTML) over HTTP.
+//! - `config.rs`: [`Config`], the `essaim serve` arguments, each default
+//!   written once there.
+//! - `app.rs`: the one router and its one state (`/sync`, `/invitation`,
+//!   the chunk routes, the feeds, `/healthz`, the web app; `/metrics` on
+//!   its own address), the security headers, and the per-connection reader
+//!   and writer tasks, which only move bytes.
+//! - `error.rs`: every HTTP refusal and failure, turned into its response
+//!   in one place.
+//! - `gate.rs`: the invitation token check at the upgrade, rate-limited,
+//!   and `access`, the one rule for what grants open of a document.
+//! - `feeds/`: the public agenda feeds (ICS, JSON-LD, HTML) over HTTP.
 //! - `chunks.rs`: a document's stored chunks over HTTP (`/d/…`), with
 //!   ranges, so a first download resumes (`client::download` is its Rust
 //!   client).

@@ -1,6 +1,6 @@
 //! A document's chunks over HTTP (`/d/{doc}/chunks…`) from the real relay
 //! and its SQLite file: the listing, byte ranges, access like `/sync`, and
-//! `server::download` resuming after a cut link and after compaction, then
+//! `client::download` resuming after a cut link and after compaction, then
 //! websocket sync bringing only what is newer, cheaply: the download leaves
 //! a sync state with the relay's store (named by `Essaim-Storage-Id`).
 
