@@ -88,7 +88,7 @@ pub(crate) async fn list(
         Ok((listed, store.and_then(|id| String::from_utf8(id).ok()?.parse().ok())))
     })
     .await;
-    let (listed, store) = read_or_unavailable(read)?;
+    let (listed, store) = HttpError::or_unavailable(Source::Chunks, read)?;
     if listed.is_empty() {
         return Err(HttpError::NoSuchChunk);
     }
@@ -115,7 +115,7 @@ pub(crate) async fn chunk(
     let key = StorageKey::chunk_named(&doc, &kind, &name).ok_or(HttpError::NoSuchChunk)?;
     let data_dir = state.data_dir.clone();
     let read = tokio::task::spawn_blocking(move || read_value(&open_read_only(&data_dir)?, &key)).await;
-    let bytes = read_or_unavailable(read)?.ok_or(HttpError::NoSuchChunk)?;
+    let bytes = HttpError::or_unavailable(Source::Chunks, read)?.ok_or(HttpError::NoSuchChunk)?;
     let etag = format!("\"{name}\"");
     let len = bytes.len() as u64;
     let mut response = match wanted(&headers, &etag, len) {
@@ -156,16 +156,6 @@ async fn allowed(
     match crate::gate::access(grants.as_deref(), &doc) {
         Access::Denied => Err(HttpError::NoSuchChunk),
         Access::ReadOnly | Access::ReadWrite => Ok(doc),
-    }
-}
-
-/// What a read on the blocking pool found, or the 503 if SQLite failed or
-/// the task panicked.
-fn read_or_unavailable<T>(read: Result<Result<T, StoreError>, tokio::task::JoinError>) -> Result<T, HttpError> {
-    match read {
-        Ok(Ok(found)) => Ok(found),
-        Ok(Err(error)) => Err(HttpError::Unavailable(Source::Chunks, error.to_string())),
-        Err(panic) => Err(HttpError::Unavailable(Source::Chunks, panic.to_string())),
     }
 }
 

@@ -73,9 +73,17 @@ pub(crate) enum HttpError {
 }
 
 impl HttpError {
-    /// A 503 for `source`, with the error to log.
-    pub(crate) fn unavailable(source: Source) -> impl FnOnce(String) -> HttpError {
-        move |error| HttpError::Unavailable(source, error)
+    /// What a read on the blocking pool found, or a 503 for `source` if it
+    /// failed or its task panicked.
+    pub(crate) fn or_unavailable<T, E: std::fmt::Display>(
+        source: Source,
+        read: Result<Result<T, E>, tokio::task::JoinError>,
+    ) -> Result<T, HttpError> {
+        match read {
+            Ok(Ok(found)) => Ok(found),
+            Ok(Err(error)) => Err(HttpError::Unavailable(source, error.to_string())),
+            Err(panic) => Err(HttpError::Unavailable(source, panic.to_string())),
+        }
     }
 
     fn status(&self) -> StatusCode {

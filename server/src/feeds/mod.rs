@@ -265,7 +265,7 @@ async fn read(state: &AppState, entry: &Entry, doc: &DocumentId) -> Result<Optio
             let doc = doc.clone();
             state.metrics.feed_documents_read.fetch_add(1, Ordering::Relaxed);
             let loaded = render(state, move || read_document(&data_dir, &doc)).await?;
-            loaded.map(|read| read.map(Arc::new)).map_err(HttpError::unavailable(Source::Feed))
+            loaded.map(|read| read.map(Arc::new)).map_err(|error| HttpError::Unavailable(Source::Feed, error))
         })
         .await?;
     Ok(read.clone())
@@ -340,9 +340,7 @@ async fn territory(
         let (data_dir, invitations, doc) = (state.data_dir.clone(), state.invitations.clone(), doc.clone());
         tokio::task::spawn_blocking(move || version(&data_dir, &invitations, &doc)).await
     };
-    let version =
-        probe.map_err(|e| e.to_string()).and_then(|found| found).map_err(HttpError::unavailable(Source::Feed))?;
-    let version = version.ok_or(HttpError::NoFeed)?;
+    let version = HttpError::or_unavailable(Source::Feed, probe)?.ok_or(HttpError::NoFeed)?;
     // Open mode opens no private feed: only the request's own tokens do.
     let granted = crate::gate::access(Some(&grants), &doc) != Access::Denied;
     let feeds = &state.feeds;
@@ -382,8 +380,7 @@ async fn national(State(state): State<AppState>, headers: HeaderMap, kind: Kind)
         let (data_dir, invitations) = (state.data_dir.clone(), state.invitations.clone());
         tokio::task::spawn_blocking(move || versions(&data_dir, &invitations)).await
     };
-    let known =
-        probe.map_err(|e| e.to_string()).and_then(|found| found).map_err(HttpError::unavailable(Source::Feed))?;
+    let known = HttpError::or_unavailable(Source::Feed, probe)?;
     // Each territory's read model, from the cache or loaded once; only
     // the public ones count, for the ETag as for the body.
     let feeds = &state.feeds;
