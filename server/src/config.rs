@@ -16,11 +16,14 @@ use std::time::Duration;
 use clap::{Args, FromArgMatches};
 use sync_core::automerge::ActorId;
 
+/// Where the relay and the CLI keep their SQLite file unless told.
+pub const DEFAULT_DATA_DIR: &str = "./data";
+
 /// The relay's settings. [`Config::new`] gives the defaults.
 #[derive(Debug, Clone, Args)]
 pub struct Config {
     /// Directory holding the SQLite database (created if missing).
-    #[arg(long = "data", value_name = "DATA", env = "ESSAIM_DATA", default_value = "./data")]
+    #[arg(long = "data", value_name = "DATA", env = "ESSAIM_DATA", default_value = DEFAULT_DATA_DIR)]
     pub data_dir: PathBuf,
     /// Let clients in without an invitation token, read-write on every
     /// document (development, or a trusted network).

@@ -62,7 +62,7 @@ use sync_core::{IdError, PeerId, Repo, StartError, StorageId, StorageKey};
 use tokio::net::TcpListener;
 use tokio::sync::mpsc;
 
-pub use config::Config;
+pub use config::{Config, DEFAULT_DATA_DIR};
 pub use store::{DATABASE_FILE, StoreError};
 
 /// The protocol version the relay speaks, from `sync-core`.

@@ -47,7 +47,7 @@ enum TerritoryCommand {
 #[derive(Debug, clap::Args)]
 struct Place {
     /// Directory holding the SQLite database (the relay's --data).
-    #[arg(long, env = "ESSAIM_DATA", default_value = "./data")]
+    #[arg(long, env = "ESSAIM_DATA", default_value = server::DEFAULT_DATA_DIR)]
     data: PathBuf,
     /// Public address of the app, used to print links.
     #[arg(long, env = "ESSAIM_URL", default_value = "http://127.0.0.1:3030")]
