@@ -1,4 +1,4 @@
-//! Essaim's load generator: workloads run by [`server::client::Client`]s
+//! Essaim's load generator: workloads run by [`client::Client`]s
 //! against any automerge-repo websocket server, so the same run measures
 //! Essaim's relay and the reference JavaScript sync server side by side.
 //!

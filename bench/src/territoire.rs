@@ -9,8 +9,8 @@
 //! built with [`sync_core::agenda::modifier`], the code the repo runs for
 //! an edit, so every change passes the schema's validation.
 
+use client::MemoryStore;
 use serde_json::{Value, json};
-use server::client::MemoryStore;
 use sync_core::agenda::{self, Edit, Profil};
 use sync_core::automerge::{ActorId, Automerge};
 use sync_core::{ChunkKind, Config, DocumentId, Repo, StorageKey, UnixMillis};

@@ -1,6 +1,6 @@
 //! The workloads, each a function of a server URL and its sizes returning
 //! [`Figure`]s. They only use the automerge-repo protocol (through
-//! [`server::client::Client`]), so they run against any compatible server.
+//! [`client::Client`]), so they run against any compatible server.
 //!
 //! Timing starts before the first request of a phase and stops when the
 //! last client observed the expected heads; a client's counters are read
@@ -12,8 +12,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
+use client::{Client, ClientOptions, MemoryStore};
 use futures_util::StreamExt;
-use server::client::{Client, ClientOptions, MemoryStore};
 use sync_core::DocumentId;
 use sync_core::automerge::{Automerge, ChangeHash, ROOT, ReadDoc, ScalarValue, Value, transaction::Transactable};
 
@@ -327,7 +327,7 @@ pub async fn catch_up(url: &str, territoire: &Territoire) -> Result<Vec<Figure>>
     ])
 }
 
-async fn reconnect(url: &str, doc: &DocumentId, store: MemoryStore) -> Result<server::client::TrafficSnapshot> {
+async fn reconnect(url: &str, doc: &DocumentId, store: MemoryStore) -> Result<client::TrafficSnapshot> {
     let client =
         connect(url, ClientOptions { store: Some(store), open: vec![doc.clone()], ..Default::default() }).await?;
     let doc = doc.clone();

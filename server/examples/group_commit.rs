@@ -8,7 +8,7 @@
 
 use std::time::{Duration, Instant};
 
-use server::client::{Client, ClientOptions};
+use client::{Client, ClientOptions};
 use sync_core::automerge::ROOT;
 use sync_core::automerge::transaction::Transactable;
 

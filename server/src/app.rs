@@ -9,8 +9,8 @@
 //! `ping_timeout` also ends it, so a dead peer never blocks anything.
 
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::Router;
@@ -30,10 +30,12 @@ use tokio_tungstenite::tungstenite::protocol::{CloseFrame, Role, WebSocketConfig
 use tokio_tungstenite::tungstenite::{Error as WsError, Message as WsMessage};
 use tower_http::services::ServeDir;
 
+use crate::error::{HttpError, Source};
+use crate::feeds::Feeds;
 use crate::frames;
 use crate::gate::{Gate, Verdict};
 use crate::hub::{CLOSE_GOING_AWAY, ConnHandle, Event, Outbound};
-use crate::invitations::Grant;
+use crate::invitations::{Grant, Invitations};
 use crate::metrics::{ErrorKind, Metrics};
 use crate::slots::{Slot, SlotRefusal, Slots};
 
@@ -50,6 +52,8 @@ pub(crate) struct Transport {
     pub(crate) ping_timeout: Duration,
 }
 
+/// The one state the whole router is built from (`/sync`, `/invitation`,
+/// the chunk routes, the feeds, `/healthz`, `/metrics`).
 #[derive(Clone)]
 pub(crate) struct AppState {
     pub(crate) hub: mpsc::Sender<Event>,
@@ -61,15 +65,21 @@ pub(crate) struct AppState {
     pub(crate) alive: mpsc::Sender<()>,
     /// Checks invitation tokens at the upgrade (and for the chunk routes).
     pub(crate) gate: Arc<Gate>,
-    /// The SQLite file's directory, read (read-only) by the chunk routes.
+    /// The SQLite file's directory, read (read-only) by the chunk routes
+    /// and the feeds.
     pub(crate) data_dir: PathBuf,
+    /// The territories and invitations tables (the gate holds them too).
+    pub(crate) invitations: Arc<Mutex<Invitations>>,
+    /// The feeds' links, cache and render slots.
+    pub(crate) feeds: Arc<Feeds>,
     /// What unfinished inbound messages may hold, and for how long.
     pub(crate) inbound: Arc<frames::InboundLimits>,
     /// Websocket connections per address and per invitation.
     pub(crate) slots: Arc<Slots>,
 }
 
-/// The query string of `/sync` (and of the chunk routes).
+/// The query string of `/sync`, `/invitation`, the chunk routes and the
+/// feeds.
 #[derive(Debug, serde::Deserialize)]
 pub(crate) struct SyncQuery {
     /// Invitation tokens, `<id>.<secret>`, comma-separated.
@@ -84,8 +94,9 @@ const READ_BUFFER: usize = 4 * 1024;
 const WRITE_BUFFER: usize = 8 * 1024;
 
 /// The routes: `/sync`, `/invitation`, the documents' chunks under `/d/`
-/// (see [`crate::chunks`]), `/healthz`, and the web app at `/`. `/metrics`
-/// is not among them: see [`metrics_router`].
+/// (see [`crate::chunks`]), the feeds (see [`crate::feeds`]), `/healthz`,
+/// and the web app at `/`, all with the security headers ([`secured`]).
+/// `/metrics` is not among them: see [`metrics_router`].
 pub(crate) fn router(state: AppState, web: Option<PathBuf>) -> Router {
     let router = Router::new()
         .route("/sync", get(sync))
@@ -93,15 +104,16 @@ pub(crate) fn router(state: AppState, web: Option<PathBuf>) -> Router {
         .route("/d/{doc}/chunks", get(crate::chunks::list))
         .route("/d/{doc}/chunks/{kind}/{name}", get(crate::chunks::chunk))
         .route("/healthz", get(healthz))
+        .merge(crate::feeds::routes())
         .with_state(state);
     match web {
         Some(dir) => {
             let app = Router::new()
                 .fallback_service(ServeDir::new(dir).precompressed_br().precompressed_gzip())
                 .layer(axum::middleware::from_fn(cache_headers));
-            router.fallback_service(app)
+            secured(router.fallback_service(app))
         }
-        None => router,
+        None => secured(router),
     }
 }
 
@@ -143,7 +155,7 @@ pub(crate) const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src
 /// taken for a script or a page), `Referrer-Policy: no-referrer` (feed
 /// URLs carry tokens), `X-Frame-Options: DENY` for browsers without
 /// `frame-ancestors`, and `Cross-Origin-Opener-Policy: same-origin`.
-pub(crate) fn secured(router: Router) -> Router {
+fn secured(router: Router) -> Router {
     router.layer(axum::middleware::from_fn(security_headers))
 }
 
@@ -192,53 +204,38 @@ impl Drop for OpenSlot {
 }
 
 /// `GET /invitation?token=…`: 204 if the token opens the door, else what
-/// `/sync` would answer (401 with the reason, 429). Browsers cannot read
-/// why a websocket upgrade failed; the app asks here to tell its user.
+/// `/sync` would answer (401 with the reason, also in `Essaim-Refusal`;
+/// 429). Browsers cannot read why a websocket upgrade failed; the app asks
+/// here to tell its user.
 async fn check_invitation(
     State(state): State<AppState>,
     ConnectInfo(from): ConnectInfo<std::net::SocketAddr>,
     headers: axum::http::HeaderMap,
     Query(query): Query<SyncQuery>,
-) -> Response {
+) -> Result<StatusCode, HttpError> {
     let client = state.gate.client_address(from, &headers);
-    match admit(&state.gate, client, query.token).await {
-        Ok(_) => StatusCode::NO_CONTENT.into_response(),
-        Err(refusal) => refusal,
-    }
+    admit(&state.gate, client, query.token).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// The gate's verdict on a request's tokens (the grants; `None` in open
-/// mode without a token), or the response refusing it: what `/sync`
-/// answers, and the chunk routes and the feeds too. `client` is the
-/// request's [`crate::gate::client_address`].
+/// mode without a token), or the refusal: what `/sync` answers, and the
+/// chunk routes and the feeds too. `client` is the request's
+/// [`crate::gate::client_address`].
 pub(crate) async fn admit(
     gate: &Arc<Gate>,
     client: std::net::IpAddr,
     token: Option<String>,
-) -> Result<Option<Vec<Grant>>, Response> {
+) -> Result<Option<Vec<Grant>>, HttpError> {
     let gate = gate.clone();
     let now = crate::hub::now().0 as i64;
     let verdict = tokio::task::spawn_blocking(move || gate.admit(client, token.as_deref(), now)).await;
     match verdict {
         Ok(Verdict::Enter(grant)) => Ok(grant),
-        Ok(Verdict::Unauthorized(why)) => Err((StatusCode::UNAUTHORIZED, format!("{why}\n")).into_response()),
-        Ok(Verdict::TooManyAttempts) => {
-            let retry = crate::gate::FAILURE_WINDOW.as_secs().to_string();
-            let mut response =
-                (StatusCode::TOO_MANY_REQUESTS, "too many failed attempts: wait a minute\n").into_response();
-            if let Ok(value) = axum::http::HeaderValue::from_str(&retry) {
-                response.headers_mut().insert(header::RETRY_AFTER, value);
-            }
-            Err(response)
-        }
-        Ok(Verdict::Unavailable(error)) => {
-            tracing::error!(%error, "cannot read the invitations");
-            Err((StatusCode::SERVICE_UNAVAILABLE, "invitations unavailable\n").into_response())
-        }
-        Err(panic) => {
-            tracing::error!(%panic, "the token check panicked");
-            Err((StatusCode::INTERNAL_SERVER_ERROR, "internal error\n").into_response())
-        }
+        Ok(Verdict::Unauthorized(refusal)) => Err(HttpError::Unauthorized(refusal)),
+        Ok(Verdict::TooManyAttempts) => Err(HttpError::TooManyAttempts),
+        Ok(Verdict::Unavailable(error)) => Err(HttpError::Unavailable(Source::Invitations, error.to_string())),
+        Err(panic) => Err(HttpError::Internal(panic.to_string())),
     }
 }
 
@@ -253,21 +250,15 @@ async fn sync(
     headers: axum::http::HeaderMap,
     Query(query): Query<SyncQuery>,
     request: Request,
-) -> Response {
-    let accept = match websocket_accept(&request) {
-        Ok(accept) => accept,
-        Err(refusal) => return *refusal,
-    };
+) -> Result<Response, HttpError> {
+    let accept = websocket_accept(&request)?;
     let client = state.gate.client_address(from, &headers);
-    let grant = match admit(&state.gate, client, query.token).await {
-        Ok(grant) => grant,
-        Err(refusal) => return refusal,
-    };
+    let grant = admit(&state.gate, client, query.token).await?;
     let open = state.metrics.connections_open.fetch_add(1, Ordering::Relaxed);
     let slot = OpenSlot { metrics: state.metrics.clone(), _alive: state.alive.clone() };
     if open >= state.transport.max_connections as u64 {
         state.metrics.connections_refused.fetch_add(1, Ordering::Relaxed);
-        return (StatusCode::SERVICE_UNAVAILABLE, "too many connections\n").into_response();
+        return Err(HttpError::TooManyConnections);
     }
     let invitations: Vec<String> = grant.iter().flatten().map(|g| g.invitation.clone()).collect();
     let place = match state.slots.take(client, &invitations) {
@@ -279,7 +270,7 @@ async fn sync(
             };
             counter.fetch_add(1, Ordering::Relaxed);
             tracing::info!(%client, %refusal, "websocket upgrade refused");
-            return (StatusCode::TOO_MANY_REQUESTS, format!("{refusal}\n")).into_response();
+            return Err(HttpError::TooManyOpen(refusal));
         }
     };
     let max = state.transport.max_message_bytes;
@@ -316,13 +307,13 @@ async fn sync(
     headers.insert(header::CONNECTION, HeaderValue::from_static("upgrade"));
     headers.insert(header::UPGRADE, HeaderValue::from_static("websocket"));
     headers.insert(header::SEC_WEBSOCKET_ACCEPT, accept);
-    response
+    Ok(response)
 }
 
 /// Checks a websocket upgrade request (RFC 6455 §4.2.1: HTTP/1.1,
 /// `Connection: upgrade`, `Upgrade: websocket`, version 13, a key) and
 /// returns its `Sec-WebSocket-Accept` value, or the 400 refusing it.
-fn websocket_accept(request: &Request) -> Result<HeaderValue, Box<Response>> {
+fn websocket_accept(request: &Request) -> Result<HeaderValue, HttpError> {
     let headers = request.headers();
     let lists = |name: header::HeaderName, token: &str| {
         headers
@@ -332,22 +323,20 @@ fn websocket_accept(request: &Request) -> Result<HeaderValue, Box<Response>> {
             .flat_map(|value| value.split(','))
             .any(|item| item.trim().eq_ignore_ascii_case(token))
     };
-    let refuse =
-        |why: &str| Box::new((StatusCode::BAD_REQUEST, format!("not a websocket upgrade: {why}\n")).into_response());
     if request.version() != Version::HTTP_11 {
-        return Err(refuse("HTTP/1.1 needed"));
+        return Err(HttpError::NotWebsocket("HTTP/1.1 needed"));
     }
     if !lists(header::CONNECTION, "upgrade") || !lists(header::UPGRADE, "websocket") {
-        return Err(refuse("`Connection: upgrade` and `Upgrade: websocket` needed"));
+        return Err(HttpError::NotWebsocket("`Connection: upgrade` and `Upgrade: websocket` needed"));
     }
     if headers.get(header::SEC_WEBSOCKET_VERSION).is_none_or(|v| v.as_bytes() != b"13") {
-        return Err(refuse("`Sec-WebSocket-Version: 13` needed"));
+        return Err(HttpError::NotWebsocket("`Sec-WebSocket-Version: 13` needed"));
     }
     let Some(key) = headers.get(header::SEC_WEBSOCKET_KEY) else {
-        return Err(refuse("`Sec-WebSocket-Key` missing"));
+        return Err(HttpError::NotWebsocket("`Sec-WebSocket-Key` missing"));
     };
     let accept = derive_accept_key(key.as_bytes());
-    HeaderValue::from_str(&accept).map_err(|_| refuse("bad key"))
+    HeaderValue::from_str(&accept).map_err(|_| HttpError::NotWebsocket("bad key"))
 }
 
 /// The upgraded socket, read through the frame watch.

@@ -36,29 +36,29 @@
 //! (Automerge already deflates them, and a compressed body would break
 //! byte ranges): the router's compression layer covers only the feeds.
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 
 use axum::extract::{ConnectInfo, Path as UrlPath, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use sync_core::{ChunkKind, DocumentId, StorageId, StorageKey};
+use sync_core::{Access, ChunkKind, DocumentId, STORAGE_ID_HEADER, StorageId, StorageKey};
 
 use crate::app::{AppState, SyncQuery, admit};
+use crate::error::{HttpError, Source};
 use crate::store::{StoreError, document_sizes, open_read_only, read_value};
-
-/// Longest chunk name served: names are SHA-256 hex (64 characters).
-const MAX_NAME: usize = 128;
-
-/// The listing's header naming the relay's store, read by [`crate::download`].
-pub(crate) const STORAGE_ID_HEADER: &str = "essaim-storage-id";
 
 /// One entry of the listing.
 #[derive(Debug, serde::Serialize)]
 struct Listed {
-    #[serde(rename = "type")]
-    kind: &'static str,
+    #[serde(rename = "type", serialize_with = "kind_name")]
+    kind: ChunkKind,
     name: String,
     bytes: u64,
+}
+
+/// A chunk kind by its name in keys and URLs.
+fn kind_name<S: serde::Serializer>(kind: &ChunkKind, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.serialize_str(kind.as_str())
 }
 
 /// `GET /d/{doc}/chunks`.
@@ -68,12 +68,8 @@ pub(crate) async fn list(
     UrlPath(doc): UrlPath<String>,
     Query(query): Query<SyncQuery>,
     headers: HeaderMap,
-) -> Response {
-    let client = state.gate.client_address(from, &headers);
-    let doc = match allowed(&state, client, query, &doc).await {
-        Ok(doc) => doc,
-        Err(refusal) => return refusal,
-    };
+) -> Result<Response, HttpError> {
+    let doc = allowed(&state, from, &headers, query, &doc).await?;
     let data_dir = state.data_dir.clone();
     type Read = (Vec<Listed>, Option<StorageId>);
     let read = tokio::task::spawn_blocking(move || -> Result<Read, StoreError> {
@@ -82,22 +78,20 @@ pub(crate) async fn list(
             .into_iter()
             .filter_map(|(key, bytes)| {
                 let (kind, name) = key.as_chunk()?;
-                Some(Listed { kind: kind.as_str(), name: name.to_owned(), bytes })
+                Some(Listed { kind, name: name.to_owned(), bytes })
             })
             .collect();
         // Snapshots first, as a load reads them.
-        listed.sort_by(|a, b| (a.kind != "snapshot", &a.name).cmp(&(b.kind != "snapshot", &b.name)));
+        listed.sort_by(|a, b| (a.kind, &a.name).cmp(&(b.kind, &b.name)));
         // Written once at the relay's first start, never changed.
         let store = read_value(&conn, &StorageKey::storage_id())?;
         Ok((listed, store.and_then(|id| String::from_utf8(id).ok()?.parse().ok())))
     })
     .await;
-    let (listed, store) = match read {
-        Ok(Ok((listed, _))) if listed.is_empty() => return not_found(),
-        Ok(Ok(read)) => read,
-        Ok(Err(error)) => return unavailable(&error.to_string()),
-        Err(panic) => return unavailable(&panic.to_string()),
-    };
+    let (listed, store) = HttpError::or_unavailable(Source::Chunks, read)?;
+    if listed.is_empty() {
+        return Err(HttpError::NoSuchChunk);
+    }
     let body = serde_json::to_string(&listed).unwrap_or_else(|_| "[]".to_owned());
     let mut response = body.into_response();
     let headers = response.headers_mut();
@@ -106,7 +100,7 @@ pub(crate) async fn list(
     if let Some(store) = store {
         insert(&mut response, header::HeaderName::from_static(STORAGE_ID_HEADER), store.as_str());
     }
-    response
+    Ok(response)
 }
 
 /// `GET /d/{doc}/chunks/{type}/{name}`.
@@ -116,25 +110,12 @@ pub(crate) async fn chunk(
     UrlPath((doc, kind, name)): UrlPath<(String, String, String)>,
     Query(query): Query<SyncQuery>,
     headers: HeaderMap,
-) -> Response {
-    let client = state.gate.client_address(from, &headers);
-    let doc = match allowed(&state, client, query, &doc).await {
-        Ok(doc) => doc,
-        Err(refusal) => return refusal,
-    };
-    let Some(kind) = ChunkKind::parse(&kind) else { return not_found() };
-    if !valid_name(&name) {
-        return not_found();
-    }
-    let key = StorageKey::chunk(&doc, kind, &name);
+) -> Result<Response, HttpError> {
+    let doc = allowed(&state, from, &headers, query, &doc).await?;
+    let key = StorageKey::chunk_named(&doc, &kind, &name).ok_or(HttpError::NoSuchChunk)?;
     let data_dir = state.data_dir.clone();
     let read = tokio::task::spawn_blocking(move || read_value(&open_read_only(&data_dir)?, &key)).await;
-    let bytes = match read {
-        Ok(Ok(Some(bytes))) => bytes,
-        Ok(Ok(None)) => return not_found(),
-        Ok(Err(error)) => return unavailable(&error.to_string()),
-        Err(panic) => return unavailable(&panic.to_string()),
-    };
+    let bytes = HttpError::or_unavailable(Source::Chunks, read)?.ok_or(HttpError::NoSuchChunk)?;
     let etag = format!("\"{name}\"");
     let len = bytes.len() as u64;
     let mut response = match wanted(&headers, &etag, len) {
@@ -156,25 +137,26 @@ pub(crate) async fn chunk(
     insert(&mut response, header::ACCEPT_RANGES, "bytes");
     // Content-addressed: the bytes under this URL never change.
     insert(&mut response, header::CACHE_CONTROL, "private, max-age=31536000, immutable");
-    response
+    Ok(response)
 }
 
-/// The document, if the request's tokens open it; else the refusal (401 or
-/// 429 from the gate, 404 for a document they do not open).
-async fn allowed(state: &AppState, client: IpAddr, query: SyncQuery, doc: &str) -> Result<DocumentId, Response> {
+/// The document, if the request's tokens open it as they would on `/sync`
+/// ([`crate::gate::access`]); else the refusal (401 or 429 from the gate,
+/// 404 for a document they do not open).
+async fn allowed(
+    state: &AppState,
+    from: SocketAddr,
+    headers: &HeaderMap,
+    query: SyncQuery,
+    doc: &str,
+) -> Result<DocumentId, HttpError> {
+    let client = state.gate.client_address(from, headers);
     let grants = admit(&state.gate, client, query.token).await?;
-    let doc: DocumentId = doc.parse().map_err(|_| not_found())?;
-    match grants {
-        // Open mode without a token: every document, as on `/sync`.
-        None => Ok(doc),
-        Some(grants) if grants.iter().any(|g| g.territory == doc) => Ok(doc),
-        Some(_) => Err(not_found()),
+    let doc: DocumentId = doc.parse().map_err(|_| HttpError::NoSuchChunk)?;
+    match crate::gate::access(grants.as_deref(), &doc) {
+        Access::Denied => Err(HttpError::NoSuchChunk),
+        Access::ReadOnly | Access::ReadWrite => Ok(doc),
     }
-}
-
-/// Chunk names are hashes in hex; anything else is not a chunk of ours.
-fn valid_name(name: &str) -> bool {
-    !name.is_empty() && name.len() <= MAX_NAME && name.bytes().all(|b| b.is_ascii_alphanumeric())
 }
 
 /// What a request's `Range` asks for, after `If-Range` (RFC 9110 §14).
@@ -232,15 +214,6 @@ fn insert(response: &mut Response, name: header::HeaderName, value: &str) {
     if let Ok(value) = HeaderValue::from_str(value) {
         response.headers_mut().insert(name, value);
     }
-}
-
-fn not_found() -> Response {
-    (StatusCode::NOT_FOUND, "no such document or chunk\n").into_response()
-}
-
-fn unavailable(error: &str) -> Response {
-    tracing::error!(%error, "cannot read a document's chunks");
-    (StatusCode::SERVICE_UNAVAILABLE, "chunks unavailable\n").into_response()
 }
 
 #[cfg(test)]

@@ -5,8 +5,11 @@
 //!
 //! Without `--open`, no valid token means HTTP 401; a wrong, revoked or
 //! expired token is 401 in every mode. An address with too many failures
-//! in a window gets 429 until the window ends, whatever it sends. What a
-//! valid token opens is decided later, per document, by the hub.
+//! in a window gets 429 until the window ends, whatever it sends.
+//!
+//! What the grants a request entered with open is decided per document by
+//! [`access`], the one rule that the hub (per connection and document),
+//! the chunk routes and the feeds all apply.
 //!
 //! The address is the client's ([`client_address`]): the peer's, or,
 //! from a configured trusted reverse proxy, the last hop of its
@@ -20,7 +23,9 @@ use std::time::{Duration, Instant};
 
 use axum::http::HeaderMap;
 
-use crate::invitations::{Grant, Invitations, TokenError};
+use sync_core::{Access, DocumentId};
+
+use crate::invitations::{Grant, Invitations, Role, TokenError};
 use crate::store::StoreError;
 
 /// Most tokens one request may carry.
@@ -36,11 +41,72 @@ pub(crate) enum Verdict {
     /// Upgrade, bound to these grants (`None`: open mode, no token).
     Enter(Option<Vec<Grant>>),
     /// 401.
-    Unauthorized(&'static str),
+    Unauthorized(Refusal),
     /// 429.
     TooManyAttempts,
     /// 503: the invitations table could not be read.
     Unavailable(StoreError),
+}
+
+/// Why the door refuses a request's tokens (401). The text is the
+/// response's body; [`Refusal::code`], its `Essaim-Refusal` header.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub(crate) enum Refusal {
+    /// No token, and the relay is not `--open`.
+    #[error("an invitation token is required: ?token=…")]
+    Required,
+    /// More than [`MAX_TOKENS`].
+    #[error("too many invitation tokens")]
+    TooMany,
+    /// [`TokenError::Unknown`].
+    #[error("unknown invitation")]
+    Unknown,
+    /// [`TokenError::Revoked`].
+    #[error("this invitation was revoked")]
+    Revoked,
+    /// [`TokenError::Expired`].
+    #[error("this invitation has expired")]
+    Expired,
+}
+
+impl Refusal {
+    /// The value of the `Essaim-Refusal` header, for programs (the app
+    /// tells its user which invitation no longer holds, and why).
+    pub(crate) fn code(self) -> &'static str {
+        match self {
+            Refusal::Required => "required",
+            Refusal::TooMany => "too-many",
+            Refusal::Unknown => "unknown",
+            Refusal::Revoked => "revoked",
+            Refusal::Expired => "expired",
+        }
+    }
+}
+
+impl From<TokenError> for Refusal {
+    fn from(error: TokenError) -> Refusal {
+        match error {
+            TokenError::Unknown => Refusal::Unknown,
+            TokenError::Revoked => Refusal::Revoked,
+            TokenError::Expired => Refusal::Expired,
+        }
+    }
+}
+
+/// What `grants` open of `doc`: the one access rule of the relay.
+/// `None` is open mode without a token: every document, read-write.
+/// Otherwise the strongest of the grants for that territory (organiser:
+/// read-write, resident: read-only), and any other document `Denied`, which
+/// every caller answers exactly like a document that does not exist. The
+/// feeds pass `Some` even in open mode (a private territory's feed needs
+/// its token) and also serve a public territory to anyone.
+pub(crate) fn access(grants: Option<&[Grant]>, doc: &DocumentId) -> Access {
+    let Some(grants) = grants else { return Access::ReadWrite };
+    let roles = grants.iter().filter(|g| g.territory == *doc).map(|g| g.role);
+    roles.fold(Access::Denied, |best, role| match (best, role) {
+        (_, Role::Organiser) | (Access::ReadWrite, _) => Access::ReadWrite,
+        _ => Access::ReadOnly,
+    })
 }
 
 /// The client a request comes from: `peer`'s address, except when `peer`
@@ -92,12 +158,12 @@ impl Gate {
                 Verdict::Enter(None)
             } else {
                 self.failed(from);
-                Verdict::Unauthorized("an invitation token is required: ?token=…")
+                Verdict::Unauthorized(Refusal::Required)
             };
         }
         if tokens.len() > MAX_TOKENS {
             self.failed(from);
-            return Verdict::Unauthorized("too many invitation tokens");
+            return Verdict::Unauthorized(Refusal::TooMany);
         }
         let invitations = self.invitations.lock().unwrap_or_else(|p| p.into_inner());
         let mut grants = Vec::with_capacity(tokens.len());
@@ -109,11 +175,7 @@ impl Gate {
                     tracing::info!(%from, %error, "refused an invitation token");
                     drop(invitations);
                     self.failed(from);
-                    return Verdict::Unauthorized(match error {
-                        TokenError::Unknown => "unknown invitation",
-                        TokenError::Revoked => "this invitation was revoked",
-                        TokenError::Expired => "this invitation has expired",
-                    });
+                    return Verdict::Unauthorized(error.into());
                 }
                 Err(error) => return Verdict::Unavailable(error),
             }

@@ -31,7 +31,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use sync_core::{Access, CloseReason, ConnId, Direction, Input, Message, Output, Repo, UnixMillis};
 use tokio::sync::{mpsc, oneshot};
 
-use crate::invitations::{Grant, Role};
+use crate::invitations::Grant;
 use crate::metrics::{ErrorKind, HubGauges, Metrics};
 use crate::store::{Request, StoreError};
 
@@ -337,19 +337,10 @@ impl Hub {
             Output::Send { conn, bytes } => self.hold_or_do(Held::Send { conn, bytes }),
             Output::Close { conn, reason } => self.hold_or_do(Held::Close { conn, reason }),
             Output::CheckAccess { conn, doc, .. } => {
-                let access = match self.conns.get(&conn).map(|c| c.grants.as_deref()) {
-                    // Open mode, no token: everything, read-write.
-                    Some(None) => Access::ReadWrite,
-                    // The strongest of its invitations to this territory;
-                    // another document (or a connection already gone) is
-                    // answered like a document that does not exist.
-                    Some(Some(grants)) => {
-                        let roles = grants.iter().filter(|g| g.territory == doc).map(|g| g.role);
-                        roles.fold(Access::Denied, |best, role| match (best, role) {
-                            (_, Role::Organiser) | (Access::ReadWrite, _) => Access::ReadWrite,
-                            _ => Access::ReadOnly,
-                        })
-                    }
+                // A connection already gone is answered like a document
+                // that does not exist.
+                let access = match self.conns.get(&conn) {
+                    Some(handle) => crate::gate::access(handle.grants.as_deref(), &doc),
                     None => Access::Denied,
                 };
                 self.inbox.push_back(Input::AccessDecided { conn, doc, access })

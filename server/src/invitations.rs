@@ -13,8 +13,8 @@
 //! relay to check a token at the websocket upgrade and to find revoked or
 //! expired invitations whose connections must close.
 //!
-//! This module decides nothing about documents: the hub turns a
-//! [`Grant`] into an access decision per document.
+//! This module decides nothing about documents: `gate::access` turns
+//! [`Grant`]s into an access decision per document.
 
 use std::path::Path;
 
@@ -80,8 +80,9 @@ pub struct Grant {
     pub role: Role,
 }
 
-/// Why a token opens nothing. The HTTP answer is the same for all of them
-/// (401), so a guesser learns nothing; the relay's log says which.
+/// Why a token opens nothing. The HTTP status is the same for all of them
+/// (401); its body and `Essaim-Refusal` header say which (`gate::Refusal`),
+/// so a device learns why its link stopped working.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum TokenError {
     /// Not `<id>.<secret>`, or no such invitation, or the wrong secret.

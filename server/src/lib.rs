@@ -1,7 +1,6 @@
 //! The relay: a thin tokio + axum driver around one `sync_core::Repo`,
-//! persisting to SQLite; and [`client`], a Rust client driver for tests and
-//! benchmarks, with [`download`], the resumable HTTP download of a
-//! document's chunks.
+//! persisting to SQLite. Its Rust client, for tests and benchmarks, is the
+//! `client` crate.
 //!
 //! Tasks and threads:
 //!
@@ -13,13 +12,20 @@
 //!
 //! - `listen.rs`: the accept loop, with header and idle timeouts and
 //!   connection caps (global, per address).
-//! - `app.rs`: routes (`/sync`, `/healthz`, the web app; `/metrics` on its
-//!   own address), the security headers, and the per-connection reader and
-//!   writer tasks, which only move bytes.
-//! - `gate.rs`: the invitation token check at the upgrade, rate-limited.
-//! - `feeds.rs`: the public agenda feeds (ICS, JSON-LD, HTML) over HTTP.
+//! - `config.rs`: [`Config`], the `essaim serve` arguments, each default
+//!   written once there.
+//! - `app.rs`: the one router and its one state (`/sync`, `/invitation`,
+//!   the chunk routes, the feeds, `/healthz`, the web app; `/metrics` on
+//!   its own address), the security headers, and the per-connection reader
+//!   and writer tasks, which only move bytes.
+//! - `error.rs`: every HTTP refusal and failure, turned into its response
+//!   in one place.
+//! - `gate.rs`: the invitation token check at the upgrade, rate-limited,
+//!   and `access`, the one rule for what grants open of a document.
+//! - `feeds/`: the public agenda feeds (ICS, JSON-LD, HTML) over HTTP.
 //! - `chunks.rs`: a document's stored chunks over HTTP (`/d/…`), with
-//!   ranges, so a first download resumes; [`download`] is its client.
+//!   ranges, so a first download resumes (`client::download` is its Rust
+//!   client).
 //! - `invitations.rs`: the invitations and territories tables.
 //! - `hub.rs`: the one task owning the `Repo`; the durability ordering.
 //! - `store.rs`: the SQLite thread and the table layout.
@@ -27,8 +33,6 @@
 //!
 //! Start it with [`run`]: `main.rs` and the integration tests do the same.
 
-pub mod client;
-pub mod download;
 pub mod invitations;
 
 #[cfg(feature = "fault-injection")]
@@ -36,6 +40,8 @@ pub mod fault;
 
 mod app;
 mod chunks;
+mod config;
+mod error;
 mod feeds;
 mod frames;
 mod gate;
@@ -46,8 +52,7 @@ mod slots;
 mod store;
 
 use std::future::Future;
-use std::net::{IpAddr, SocketAddr};
-use std::path::PathBuf;
+use std::net::SocketAddr;
 use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -57,6 +62,7 @@ use sync_core::{IdError, PeerId, Repo, StartError, StorageId, StorageKey};
 use tokio::net::TcpListener;
 use tokio::sync::mpsc;
 
+pub use config::{Config, DEFAULT_DATA_DIR};
 pub use store::{DATABASE_FILE, StoreError};
 
 /// The protocol version the relay speaks, from `sync-core`.
@@ -65,157 +71,6 @@ pub const PROTOCOL_VERSION: &str = sync_core::PROTOCOL_VERSION;
 /// Capacity of the hub's event channel: websocket readers wait (back
 /// pressure) when the hub is this far behind.
 const HUB_QUEUE: usize = 4096;
-
-/// The relay's settings. [`Config::new`] gives the documented defaults.
-#[derive(Debug, Clone)]
-pub struct Config {
-    /// Directory of the SQLite file (created if missing).
-    pub data_dir: PathBuf,
-    /// Let clients in without an invitation token, read-write on every
-    /// document (a development relay, or a trusted network). A client that
-    /// does send a token is still bound to it.
-    pub open: bool,
-    /// Static files served at `/` (the PWA), if any.
-    pub web_dir: Option<PathBuf>,
-    /// The relay's peer id; default `essaim-relay-<storage id>`, stable
-    /// because the storage id is.
-    pub peer_id: Option<String>,
-    /// Largest websocket message (and frame) accepted. Automerge sends a
-    /// whole document in one message on first sync, so this also bounds the
-    /// size of a document a client can upload or download. Default 64 MiB.
-    pub max_message_bytes: usize,
-    /// Largest document, in stored bytes: a sync message that would grow a
-    /// document past this is refused (`error`, close, nothing stored).
-    /// Default 16 MiB, a quarter of the message limit, so any document the
-    /// relay accepts can be sent whole to a new client.
-    pub max_document_bytes: usize,
-    /// Largest document, in operations (what it costs in memory and time,
-    /// whatever its compressed size); also what one message may expand to.
-    /// Default [`sync_core::DEFAULT_MAX_DOCUMENT_OPS`] (500,000).
-    pub max_document_ops: u64,
-    /// Bytes of changes a document may hold waiting for dependencies a peer
-    /// withholds. Default [`sync_core::DEFAULT_MAX_WAITING_CHANGE_BYTES`] (4 MiB).
-    pub max_waiting_change_bytes: u64,
-    /// Open websocket connections accepted; more get HTTP 503. Default 10,000.
-    pub max_connections: usize,
-    /// Documents one connection may touch; beyond, it is closed. Default 1,000.
-    pub max_documents_per_connection: usize,
-    /// Frames waiting to be written to one connection; beyond, the peer is
-    /// too slow and is disconnected. Default 1,024.
-    pub outbound_queue_frames: usize,
-    /// Bytes waiting to be written to one connection (one message larger
-    /// than this still goes through an empty queue). Default 128 MiB.
-    pub outbound_queue_bytes: usize,
-    /// Keepalive ping period. Default 20 s (spares mobile batteries; JS
-    /// clients reconnect every 5 s once closed).
-    pub ping_interval: Duration,
-    /// A connection silent this long (not even a pong) is closed, and so is
-    /// one whose writes stall this long. Default 40 s.
-    pub ping_timeout: Duration,
-    /// A connection without a `join` by then is closed. Default 10 s.
-    pub handshake_timeout: Duration,
-    /// A document unused this long is unloaded from memory. Default 60 s.
-    pub unload_idle_after: Duration,
-    /// Payload bytes of websocket messages still arriving, all connections
-    /// together; a frame that would pass it closes its connection (`error`,
-    /// close 1013, "retry later"). Default 128 MiB: two messages at the
-    /// default message limit, while a sync message is usually kilobytes,
-    /// so a small machine cannot be made to hold 8 × 56 MiB of fragments.
-    pub max_inbound_bytes: usize,
-    /// A message must be complete this long after its first byte, however
-    /// many pings and pongs come in between; else its connection closes
-    /// (`error`, close 1008). Default 60 s: a one-frame message never
-    /// had longer anyway (no pong passes in the middle of a frame, so
-    /// `ping_timeout` ended it), and it is 1.5 MB at 2G/EDGE rates
-    /// (25 KB/s), far above an ordinary sync message.
-    pub message_timeout: Duration,
-    /// Open websocket connections from one address (an IPv6 /64); more get
-    /// HTTP 429. Default 100: a family's phones behind one NAT, a mairie's
-    /// office or a third place behind one address, and mobile carriers'
-    /// CGNAT putting unrelated residents behind one IPv4 address, while one
-    /// address holds at most 1 % of the default 10,000 connections.
-    pub max_connections_per_address: usize,
-    /// Open websocket connections holding one invitation; more get HTTP
-    /// 429. Default 1,000: a territory hands its resident link to everyone,
-    /// so it must serve that many open apps at once, while one token holds
-    /// at most a tenth of the default 10,000 connections.
-    pub max_connections_per_invitation: usize,
-    /// The relay's public base URL (`https://agenda.example.org`), used
-    /// for every absolute link in the feeds. Without it, links are built
-    /// from the request's `Host` and `X-Forwarded-Proto` once validated,
-    /// and such responses are not publicly cacheable. Default none.
-    pub public_url: Option<String>,
-    /// Reverse proxies in front of the relay: only from these peer
-    /// addresses is `X-Forwarded-For` believed (its last hop is the real
-    /// client, for rate limiting and per-address caps), and they are exempt
-    /// from the per-address connection cap. Default none.
-    pub trusted_proxies: Vec<IpAddr>,
-    /// Where `GET /metrics` is served, apart from the public port. Default
-    /// none: no metrics at all (they tell load and errors to anyone).
-    pub metrics_listen: Option<SocketAddr>,
-    /// Time a connection has to send a request's headers. Default 20 s:
-    /// a few hundred bytes, even over 2G with retransmissions.
-    pub header_read_timeout: Duration,
-    /// An HTTP connection that moves no byte this long is closed
-    /// gracefully (dropped after twice this). Default 60 s, about what
-    /// browsers keep an idle connection for.
-    pub http_idle_timeout: Duration,
-    /// Open TCP connections, websockets included; beyond, new ones are
-    /// closed at once. Default 11,264 (websockets' 10,000 and room for
-    /// HTTP), and never more than three quarters of `ulimit -n`.
-    pub max_http_connections: usize,
-    /// Open TCP connections from one peer address (trusted proxies
-    /// exempt). Default 256: an office or a school behind one address,
-    /// each browser holding a websocket and a few HTTP connections.
-    pub max_http_connections_per_address: usize,
-    /// Feed documents decoded or bodies rendered at once. Default 2, the
-    /// small machine's cores: more would only share them and add memory.
-    pub feed_renders: usize,
-    /// Feed requests waiting for a render; beyond, 503 with `Retry-After`.
-    /// Default 32.
-    pub feed_queue: usize,
-    /// Territories whose read model and rendered feeds stay cached (by
-    /// their stored chunks; evicted least recently used). Default 64.
-    pub feed_cache_documents: usize,
-}
-
-impl Config {
-    /// The defaults, serving from `data_dir`; `open` is false.
-    pub fn new(data_dir: impl Into<PathBuf>) -> Config {
-        Config {
-            data_dir: data_dir.into(),
-            open: false,
-            web_dir: None,
-            peer_id: None,
-            max_message_bytes: 64 * 1024 * 1024,
-            max_document_bytes: 16 * 1024 * 1024,
-            max_document_ops: sync_core::DEFAULT_MAX_DOCUMENT_OPS,
-            max_waiting_change_bytes: sync_core::DEFAULT_MAX_WAITING_CHANGE_BYTES,
-            max_connections: 10_000,
-            max_documents_per_connection: 1000,
-            outbound_queue_frames: 1024,
-            outbound_queue_bytes: 128 * 1024 * 1024,
-            ping_interval: Duration::from_secs(20),
-            ping_timeout: Duration::from_secs(40),
-            handshake_timeout: Duration::from_secs(10),
-            unload_idle_after: Duration::from_secs(60),
-            max_inbound_bytes: 128 * 1024 * 1024,
-            message_timeout: Duration::from_secs(60),
-            max_connections_per_address: 100,
-            max_connections_per_invitation: 1000,
-            public_url: None,
-            trusted_proxies: Vec::new(),
-            metrics_listen: None,
-            header_read_timeout: Duration::from_secs(20),
-            http_idle_timeout: Duration::from_secs(60),
-            max_http_connections: 11_264,
-            max_http_connections_per_address: 256,
-            feed_renders: 2,
-            feed_queue: 32,
-            feed_cache_documents: 64,
-        }
-    }
-}
 
 /// Why the relay could not start or had to stop.
 #[derive(Debug, thiserror::Error)]
@@ -325,6 +180,7 @@ pub async fn run_with_metrics(
         per_address: config.max_connections_per_address,
         per_invitation: config.max_connections_per_invitation,
     });
+    let local = listener.local_addr().map_err(RunError::Serve)?;
     let state = app::AppState {
         alive,
         hub: events.clone(),
@@ -333,17 +189,16 @@ pub async fn run_with_metrics(
         next_conn: Arc::new(AtomicU64::new(1)),
         gate: Arc::new(gate::Gate::new(config.open, invitations.clone(), config.trusted_proxies.clone())),
         data_dir: config.data_dir.clone(),
+        invitations: invitations.clone(),
+        feeds: Arc::new(feeds::Feeds::new(&config, public_url, local)),
         inbound: Arc::new(inbound),
         slots: Arc::new(slots),
     };
     let revocations = tokio::spawn(watch_revocations(invitations.clone(), events.clone()));
-    let local = listener.local_addr().map_err(RunError::Serve)?;
-    let feeds =
-        feeds::FeedState::new(&config, state.gate.clone(), invitations.clone(), public_url, local, metrics.clone());
     // Only when served: the router holds the state, whose `alive` sender
     // shutdown waits for.
     let metrics_router = metrics_listener.as_ref().map(|_| app::metrics_router(state.clone()));
-    let router = app::secured(app::router(state, config.web_dir.clone()).merge(feeds::routes(feeds)));
+    let router = app::router(state, config.web_dir.clone());
     let limits = listen::Limits {
         header_read_timeout: config.header_read_timeout,
         idle_timeout: config.http_idle_timeout,
@@ -425,18 +280,7 @@ fn start_repo(config: &Config, stored_id: Option<&[u8]>) -> Result<(Repo, Vec<sy
         Some(id) => id.parse()?,
         None => format!("essaim-relay-{storage}").parse()?,
     };
-    let mut core = sync_core::Config::new(peer_id, actor, session);
-    core.max_message_bytes = config.max_message_bytes;
-    core.max_document_bytes = config.max_document_bytes;
-    core.max_document_ops = config.max_document_ops;
-    core.max_waiting_change_bytes = config.max_waiting_change_bytes;
-    core.max_documents_per_connection = config.max_documents_per_connection;
-    core.handshake_timeout_ms = millis(config.handshake_timeout);
-    core.unload_idle_after_ms = millis(config.unload_idle_after);
-    // The hub decides per connection and document, from its invitation.
-    core.access = sync_core::AccessPolicy::AskDriver;
-    // Large changes are applied on blocking threads (see `hub`).
-    core.offload_changes_above_ops = Some(sync_core::DEFAULT_OFFLOAD_CHANGES_ABOVE_OPS);
+    let core = config.core(peer_id, actor, session);
     Ok(Repo::start(core, stored_id, random)?)
 }
 
@@ -504,8 +348,4 @@ fn random_bytes<const N: usize>() -> Result<[u8; N], RunError> {
     let mut bytes = [0; N];
     getrandom::fill(&mut bytes).map_err(|e| RunError::Random(e.to_string()))?;
     Ok(bytes)
-}
-
-fn millis(d: Duration) -> u64 {
-    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }

@@ -5,7 +5,6 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::time::Duration;
 
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
@@ -48,7 +47,7 @@ enum TerritoryCommand {
 #[derive(Debug, clap::Args)]
 struct Place {
     /// Directory holding the SQLite database (the relay's --data).
-    #[arg(long, env = "ESSAIM_DATA", default_value = "./data")]
+    #[arg(long, env = "ESSAIM_DATA", default_value = server::DEFAULT_DATA_DIR)]
     data: PathBuf,
     /// Public address of the app, used to print links.
     #[arg(long, env = "ESSAIM_URL", default_value = "http://127.0.0.1:3030")]
@@ -118,116 +117,8 @@ struct Serve {
     /// Address to listen on.
     #[arg(long, env = "ESSAIM_LISTEN", default_value = "127.0.0.1:3030")]
     listen: SocketAddr,
-    /// Directory holding the SQLite database (created if missing).
-    #[arg(long, env = "ESSAIM_DATA", default_value = "./data")]
-    data: PathBuf,
-    /// Let clients in without an invitation token, read-write on every
-    /// document (development, or a trusted network).
-    #[arg(long, env = "ESSAIM_OPEN")]
-    open: bool,
-    /// Directory of static files served at `/` (the web app).
-    #[arg(long, env = "ESSAIM_WEB")]
-    web: Option<PathBuf>,
-    /// The relay's peer id [default: essaim-relay-<storage id>].
-    #[arg(long, env = "ESSAIM_PEER_ID")]
-    peer_id: Option<String>,
-    /// Largest websocket message in bytes. Automerge sends a whole document
-    /// in one message on first sync: this bounds document size too.
-    #[arg(long, env = "ESSAIM_MAX_MESSAGE_BYTES", default_value_t = 64 * 1024 * 1024)]
-    max_message_bytes: usize,
-    /// Largest document in stored bytes: a sync message that would grow a
-    /// document past it is refused with an error. Keep it well under
-    /// --max-message-bytes, since a first sync sends the whole document.
-    #[arg(long, env = "ESSAIM_MAX_DOCUMENT_BYTES", default_value_t = 16 * 1024 * 1024)]
-    max_document_bytes: usize,
-    /// Largest document in operations, what it costs in memory whatever its
-    /// compressed size; also what one sync message may expand to.
-    #[arg(long, env = "ESSAIM_MAX_DOCUMENT_OPS", default_value_t = sync_core::DEFAULT_MAX_DOCUMENT_OPS)]
-    max_document_ops: u64,
-    /// Bytes of changes a document may hold in memory while a peer withholds
-    /// their dependencies; a message that would pass it is refused.
-    #[arg(long, env = "ESSAIM_MAX_WAITING_CHANGE_BYTES", default_value_t = sync_core::DEFAULT_MAX_WAITING_CHANGE_BYTES)]
-    max_waiting_change_bytes: u64,
-    /// Most open websocket connections; more are answered HTTP 503.
-    #[arg(long, env = "ESSAIM_MAX_CONNECTIONS", default_value_t = 10_000)]
-    max_connections: usize,
-    /// Most documents one connection may sync; beyond, it is closed.
-    #[arg(long, env = "ESSAIM_MAX_DOCUMENTS_PER_CONNECTION", default_value_t = 1000)]
-    max_documents_per_connection: usize,
-    /// Most frames queued for one connection; a peer that falls further
-    /// behind is disconnected (it resyncs on reconnect).
-    #[arg(long, env = "ESSAIM_OUTBOUND_QUEUE_FRAMES", default_value_t = 1024)]
-    outbound_queue_frames: usize,
-    /// Most bytes queued for one connection (same rule).
-    #[arg(long, env = "ESSAIM_OUTBOUND_QUEUE_BYTES", default_value_t = 128 * 1024 * 1024)]
-    outbound_queue_bytes: usize,
-    /// Seconds between keepalive pings.
-    #[arg(long, env = "ESSAIM_PING_INTERVAL_SECS", default_value_t = 20)]
-    ping_interval_secs: u64,
-    /// Seconds of silence (no pong, no frame) after which a connection is
-    /// closed as dead.
-    #[arg(long, env = "ESSAIM_PING_TIMEOUT_SECS", default_value_t = 40)]
-    ping_timeout_secs: u64,
-    /// Seconds a new connection has to send `join`.
-    #[arg(long, env = "ESSAIM_HANDSHAKE_TIMEOUT_SECS", default_value_t = 10)]
-    handshake_timeout_secs: u64,
-    /// Seconds after which an unused document is unloaded from memory.
-    #[arg(long, env = "ESSAIM_UNLOAD_IDLE_AFTER_SECS", default_value_t = 60)]
-    unload_idle_after_secs: u64,
-    /// Most payload bytes of websocket messages still arriving, all
-    /// connections together; a frame past it closes its connection (1013,
-    /// retry later).
-    #[arg(long, env = "ESSAIM_MAX_INBOUND_BYTES", default_value_t = 128 * 1024 * 1024)]
-    max_inbound_bytes: usize,
-    /// Seconds a websocket message has from its first byte to its last,
-    /// pings and pongs in between included; then its connection closes.
-    #[arg(long, env = "ESSAIM_MESSAGE_TIMEOUT_SECS", default_value_t = 60)]
-    message_timeout_secs: u64,
-    /// Most open websocket connections from one address (an IPv6 /64);
-    /// more are answered HTTP 429.
-    #[arg(long, env = "ESSAIM_MAX_CONNECTIONS_PER_ADDRESS", default_value_t = 100)]
-    max_connections_per_address: usize,
-    /// Most open websocket connections holding one invitation; more are
-    /// answered HTTP 429.
-    #[arg(long, env = "ESSAIM_MAX_CONNECTIONS_PER_INVITATION", default_value_t = 1000)]
-    max_connections_per_invitation: usize,
-    /// Public base URL of the relay (https://agenda.example.org), used for
-    /// every absolute link in the feeds. Without it, links follow the
-    /// request's Host and X-Forwarded-Proto (validated), and feeds are not
-    /// publicly cacheable.
-    #[arg(long, env = "ESSAIM_URL")]
-    url: Option<String>,
-    /// Address of a reverse proxy in front of the relay (repeat, or
-    /// comma-separate in the variable): from it only, the last address of
-    /// X-Forwarded-For is taken as the client's (rate limits, caps).
-    #[arg(long = "trusted-proxy", env = "ESSAIM_TRUSTED_PROXY", value_delimiter = ',')]
-    trusted_proxy: Vec<std::net::IpAddr>,
-    /// Address serving GET /metrics (Prometheus), e.g. 127.0.0.1:9030.
-    /// Without it, no metrics are served: never on the public port.
-    #[arg(long, env = "ESSAIM_METRICS_LISTEN")]
-    metrics_listen: Option<SocketAddr>,
-    /// Seconds a connection has to send a request's headers.
-    #[arg(long, env = "ESSAIM_HEADER_READ_TIMEOUT_SECS", default_value_t = 20)]
-    header_read_timeout_secs: u64,
-    /// Seconds an HTTP connection may stay without moving a byte.
-    #[arg(long, env = "ESSAIM_HTTP_IDLE_TIMEOUT_SECS", default_value_t = 60)]
-    http_idle_timeout_secs: u64,
-    /// Most open TCP connections, websockets included (also capped at three
-    /// quarters of the open file limit, `ulimit -n`).
-    #[arg(long, env = "ESSAIM_MAX_HTTP_CONNECTIONS", default_value_t = 11_264)]
-    max_http_connections: usize,
-    /// Most open TCP connections from one address (trusted proxies exempt).
-    #[arg(long, env = "ESSAIM_MAX_HTTP_CONNECTIONS_PER_ADDRESS", default_value_t = 256)]
-    max_http_connections_per_address: usize,
-    /// Feed documents loaded or rendered at once.
-    #[arg(long, env = "ESSAIM_FEED_RENDERS", default_value_t = 2)]
-    feed_renders: usize,
-    /// Feed requests waiting for a render; beyond, 503 with Retry-After.
-    #[arg(long, env = "ESSAIM_FEED_QUEUE", default_value_t = 32)]
-    feed_queue: usize,
-    /// Territories whose decoded agenda and rendered feeds stay cached.
-    #[arg(long, env = "ESSAIM_FEED_CACHE_DOCUMENTS", default_value_t = 64)]
-    feed_cache_documents: usize,
+    #[command(flatten)]
+    config: server::Config,
     /// Log filter (tracing-subscriber syntax).
     #[arg(long, env = "ESSAIM_LOG", default_value = "info")]
     log: String,
@@ -337,43 +228,11 @@ fn random() -> anyhow::Result<[u8; 24]> {
 
 async fn serve(args: Serve) -> anyhow::Result<()> {
     survive_file_size_limit();
-    let config = server::Config {
-        data_dir: args.data,
-        open: args.open,
-        web_dir: args.web,
-        peer_id: args.peer_id,
-        max_message_bytes: args.max_message_bytes,
-        max_document_bytes: args.max_document_bytes,
-        max_document_ops: args.max_document_ops,
-        max_waiting_change_bytes: args.max_waiting_change_bytes,
-        max_connections: args.max_connections,
-        max_documents_per_connection: args.max_documents_per_connection,
-        outbound_queue_frames: args.outbound_queue_frames,
-        outbound_queue_bytes: args.outbound_queue_bytes,
-        ping_interval: Duration::from_secs(args.ping_interval_secs.max(1)),
-        ping_timeout: Duration::from_secs(args.ping_timeout_secs.max(1)),
-        handshake_timeout: Duration::from_secs(args.handshake_timeout_secs),
-        unload_idle_after: Duration::from_secs(args.unload_idle_after_secs),
-        max_inbound_bytes: args.max_inbound_bytes,
-        message_timeout: Duration::from_secs(args.message_timeout_secs.max(1)),
-        max_connections_per_address: args.max_connections_per_address,
-        max_connections_per_invitation: args.max_connections_per_invitation,
-        public_url: args.url,
-        trusted_proxies: args.trusted_proxy,
-        metrics_listen: args.metrics_listen,
-        header_read_timeout: Duration::from_secs(args.header_read_timeout_secs.max(1)),
-        http_idle_timeout: Duration::from_secs(args.http_idle_timeout_secs.max(1)),
-        max_http_connections: args.max_http_connections,
-        max_http_connections_per_address: args.max_http_connections_per_address,
-        feed_renders: args.feed_renders,
-        feed_queue: args.feed_queue,
-        feed_cache_documents: args.feed_cache_documents,
-    };
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;
     tracing::info!(address = %listener.local_addr().context("no local address")?, "listening");
-    server::run(listener, config, shutdown_signal()).await.context("relay failed")
+    server::run(listener, args.config, shutdown_signal()).await.context("relay failed")
 }
 
 /// By default a process that writes past its file size limit (`ulimit -f`,

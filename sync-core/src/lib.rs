@@ -93,5 +93,5 @@ pub use repo::{
     DEFAULT_MAX_WAITING_CHANGE_BYTES, DEFAULT_OFFLOAD_CHANGES_ABOVE_OPS, Direction, Input, Output, Repo, StartError,
     UnixMillis,
 };
-pub use storage::{ChunkKind, StorageKey, StorageWrite, sync_state_after_download};
+pub use storage::{ChunkKind, STORAGE_ID_HEADER, StorageKey, StorageWrite, load_chunks, sync_state_after_download};
 pub use wire::{DecodeError, EphemeralMessage, Message, PROTOCOL_VERSION, PeerMetadata, RemoteHeads, SyncMessage};

@@ -48,8 +48,18 @@ const SMALL_SNAPSHOT_BYTES: usize = 1024;
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct StorageKey(Vec<String>);
 
-/// The second component of a document's chunk keys.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Longest chunk name accepted from outside ([`StorageKey::is_chunk_name`]):
+/// names are SHA-256 hex (64 characters).
+const MAX_CHUNK_NAME: usize = 128;
+
+/// The HTTP header in which a relay names its store (its [`StorageId`])
+/// when it lists a document's chunks (`GET /d/{doc}/chunks`): the `remote`
+/// of [`sync_state_after_download`].
+pub const STORAGE_ID_HEADER: &str = "essaim-storage-id";
+
+/// The second component of a document's chunk keys. Ordered as a load
+/// reads them: snapshots first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum ChunkKind {
     /// A whole saved document.
     Snapshot,
@@ -91,6 +101,21 @@ impl StorageKey {
     /// `[doc, kind, name]`.
     pub fn chunk(doc: &DocumentId, kind: ChunkKind, name: &str) -> StorageKey {
         StorageKey(vec![doc.to_string(), kind.as_str().into(), name.into()])
+    }
+
+    /// `[doc, kind, name]` from text received from outside (a chunk URL, a
+    /// chunk listing); `None` if `kind` is not a chunk kind or `name`
+    /// could not name a chunk ([`StorageKey::is_chunk_name`]).
+    pub fn chunk_named(doc: &DocumentId, kind: &str, name: &str) -> Option<StorageKey> {
+        let kind = ChunkKind::parse(kind)?;
+        StorageKey::is_chunk_name(name).then(|| StorageKey::chunk(doc, kind, name))
+    }
+
+    /// Whether `name` could be a chunk's name: names are hashes in hex, so
+    /// up to 128 ASCII letters and digits pass, and nothing else (no `/`,
+    /// no dot, not empty).
+    pub fn is_chunk_name(name: &str) -> bool {
+        !name.is_empty() && name.len() <= MAX_CHUNK_NAME && name.bytes().all(|b| b.is_ascii_alphanumeric())
     }
 
     /// `[doc, "sync-state", storageId]`.
@@ -273,7 +298,7 @@ pub(crate) fn load_document(id: &DocumentId, entries: Vec<(StorageKey, Vec<u8>)>
             _ => {}
         }
     }
-    chunks.sort_by_key(|(key, kind, _)| (*kind == ChunkKind::Incremental, key.clone()));
+    chunks.sort_by_key(|(key, kind, _)| (*kind, key.clone()));
 
     let strict = || LoadOptions::new().on_partial_load(OnPartialLoad::Error);
     let all: Vec<u8> = chunks.iter().flat_map(|(_, _, bytes)| bytes.iter().copied()).collect();
@@ -302,6 +327,16 @@ pub(crate) fn load_document(id: &DocumentId, entries: Vec<(StorageKey, Vec<u8>)>
     LoadedDocument { doc, on_disk: OnDisk { saved_heads, chunks: good }, sync_states, sync_states_used, unreadable }
 }
 
+/// A document rebuilt from its stored entries (`[doc, …]`), the way a
+/// repo loads it: every readable chunk, snapshots first; a chunk that does
+/// not parse whole on its own is skipped entirely (and logged), never
+/// loaded in part; sync states and other entries are ignored. An empty
+/// document (no heads) when no chunk loads. For readers outside a repo,
+/// such as the relay's feeds.
+pub fn load_chunks(doc: &DocumentId, entries: Vec<(StorageKey, Vec<u8>)>) -> Automerge {
+    load_document(doc, entries).doc
+}
+
 /// The `[doc, "sync-state", remote]` entry to store with a document's
 /// chunks just downloaded from the store `remote`: an Automerge sync state
 /// whose shared heads are the heads of what `chunks` load to, so the next
@@ -312,7 +347,7 @@ pub fn sync_state_after_download(
     remote: &StorageId,
     chunks: &[(StorageKey, Vec<u8>)],
 ) -> Option<(StorageKey, Vec<u8>)> {
-    let heads = load_document(doc, chunks.to_vec()).doc.get_heads();
+    let heads = load_chunks(doc, chunks.to_vec()).get_heads();
     if heads.is_empty() {
         return None;
     }

@@ -5,8 +5,8 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use client::{Client, ClientOptions};
 use futures_util::SinkExt;
-use server::client::{Client, ClientOptions};
 use server::invitations::{Invitations, Role};
 use sync_core::automerge::sync::SyncDoc;
 use sync_core::automerge::transaction::Transactable;
@@ -39,7 +39,7 @@ async fn closed_relay(data: TempDir) -> Relay {
     start_relay_with(data, |config| config.open = false).await
 }
 
-async fn connect(relay: &Relay, token: &str) -> Result<Client, server::client::ClientError> {
+async fn connect(relay: &Relay, token: &str) -> Result<Client, client::ClientError> {
     Client::connect(&format!("{}?token={token}", relay.url()), ClientOptions::default()).await
 }
 

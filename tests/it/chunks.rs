@@ -1,14 +1,14 @@
 //! A document's chunks over HTTP (`/d/{doc}/chunks…`) from the real relay
 //! and its SQLite file: the listing, byte ranges, access like `/sync`, and
-//! `server::download` resuming after a cut link and after compaction, then
+//! `client::download` resuming after a cut link and after compaction, then
 //! websocket sync bringing only what is newer, cheaply: the download leaves
 //! a sync state with the relay's store (named by `Essaim-Storage-Id`).
 
 use std::collections::BTreeSet;
 use std::net::SocketAddr;
 
-use server::client::{Client, ClientOptions, MemoryStore};
-use server::download::{Download, DownloadError, download_document};
+use client::download::{Download, DownloadError, download_document};
+use client::{Client, ClientOptions, MemoryStore};
 use server::invitations::{Invitations, Role};
 use sync_core::automerge::transaction::Transactable;
 use sync_core::automerge::{Automerge, ChangeHash, ROOT, sync};

@@ -11,7 +11,7 @@ use std::process::{ExitStatus, Stdio};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use server::client::{Client, ClientOptions};
+use client::{Client, ClientOptions};
 use sync_core::DocumentId;
 use sync_core::automerge::transaction::Transactable;
 use sync_core::automerge::{ROOT, ReadDoc};

@@ -3,8 +3,8 @@
 //! national views, and conditional requests. The feeds' content itself is
 //! checked against Python's icalendar in `flux_oracle.rs`.
 
+use client::{Client, ClientOptions};
 use serde_json::json;
-use server::client::{Client, ClientOptions};
 use server::invitations::{Invitations, Role};
 use sync_core::DocumentId;
 use sync_core::agenda::{Collection, Edit, Profil, VisibiliteTerritoire};

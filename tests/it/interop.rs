@@ -25,8 +25,8 @@ use std::process::{Child, ChildStdin, Command, Stdio};
 use std::thread;
 use std::time::Duration;
 
+use client::{Client, ClientError, ClientOptions};
 use serde_json::{Value, json};
-use server::client::{Client, ClientError, ClientOptions};
 use sync_core::automerge::transaction::Transactable;
 use sync_core::automerge::{Automerge, ObjType, ROOT, ReadDoc};
 use sync_core::{AutomergeUrl, DocumentId};

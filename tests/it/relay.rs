@@ -2,8 +2,8 @@
 
 use std::time::Duration;
 
+use client::{Client, ClientOptions};
 use futures_util::{SinkExt, StreamExt};
-use server::client::{Client, ClientOptions};
 use sync_core::automerge::transaction::Transactable;
 use sync_core::automerge::{Automerge, ROOT, ReadDoc};
 use sync_core::{DocumentId, Message, SyncMessage};
@@ -59,7 +59,7 @@ async fn a_client_wait_that_never_succeeds_times_out() {
     let short = Duration::from_millis(300);
     let waited = tokio::time::timeout(WAIT, client.wait_until(&doc, short, |_| false)).await;
     assert!(
-        matches!(waited, Ok(Err(server::client::ClientError::Timeout(..)))),
+        matches!(waited, Ok(Err(client::ClientError::Timeout(..)))),
         "expected the client's own timeout, got {waited:?}"
     );
     relay.stop().await;
@@ -69,10 +69,10 @@ async fn a_client_wait_that_never_succeeds_times_out() {
 /// until the relay has advertised `heads`.
 async fn reconnect_traffic(
     relay: &crate::support::Relay,
-    store: server::client::MemoryStore,
+    store: client::MemoryStore,
     doc: &DocumentId,
     heads: Vec<sync_core::automerge::ChangeHash>,
-) -> server::client::TrafficSnapshot {
+) -> client::TrafficSnapshot {
     let options = ClientOptions { store: Some(store), open: vec![doc.clone()], ..ClientOptions::default() };
     let client = Client::connect(&relay.url(), options).await.expect("reconnect");
     let doc = doc.clone();

@@ -8,7 +8,7 @@
 //! arrives, and is sent, exactly once.
 //! (b) The same link dropping every connection after 15 s: the first
 //! download still completes, because it goes chunk by chunk over HTTP
-//! with `Range` (`server::download`, as the PWA does) and keeps what
+//! with `Range` (`client::download`, as the PWA does) and keeps what
 //! arrived across drops; websocket sync then brings what is newer.
 //! The figures are printed (`--nocapture`) for `docs/benchmarks.md`.
 
@@ -17,9 +17,9 @@ use std::sync::OnceLock;
 use std::time::Duration;
 
 use bench::territoire::{Territoire, realiste};
+use client::download::{Download, DownloadError, download_document};
+use client::{Client, ClientOptions, MemoryStore};
 use serde_json::json;
-use server::client::{Client, ClientOptions, MemoryStore};
-use server::download::{Download, DownloadError, download_document};
 use sync_core::DocumentId;
 use sync_core::agenda::{self, Collection, Edit};
 use sync_core::automerge::{Automerge, ChangeHash};

@@ -6,8 +6,8 @@
 
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use client::{Client, ClientOptions};
 use futures_util::SinkExt;
-use server::client::{Client, ClientOptions};
 use server::invitations::{Invitations, Role};
 use sync_core::automerge::sync::{ChunkList, Message as AmMessage, MessageVersion};
 use sync_core::automerge::transaction::{CommitOptions, Transactable};

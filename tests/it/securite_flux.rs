@@ -6,7 +6,7 @@
 
 use std::time::{Duration, Instant};
 
-use server::client::{Client, ClientOptions};
+use client::{Client, ClientOptions};
 use server::invitations::{Invitations, Role};
 use sync_core::DocumentId;
 use sync_core::agenda::{Collection, Edit, Profil, VisibiliteTerritoire};

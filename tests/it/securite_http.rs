@@ -6,8 +6,8 @@
 use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant};
 
+use client::{Client, ClientOptions};
 use serde_json::json;
-use server::client::{Client, ClientOptions};
 use server::invitations::{Invitations, Role};
 use sync_core::agenda::{Collection, Edit, Profil, VisibiliteTerritoire};
 use sync_core::automerge::ROOT;

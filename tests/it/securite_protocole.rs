@@ -4,8 +4,8 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use client::{Client, ClientOptions};
 use futures_util::SinkExt;
-use server::client::{Client, ClientOptions};
 use server::invitations::{Invitations, Role};
 use sync_core::automerge::ROOT;
 use sync_core::automerge::transaction::Transactable;

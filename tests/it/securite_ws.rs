@@ -9,8 +9,8 @@ use std::path::Path;
 use std::process::Stdio;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use client::{Client, ClientOptions};
 use futures_util::{SinkExt, StreamExt};
-use server::client::{Client, ClientOptions};
 use server::invitations::{Invitations, Role};
 use sync_core::automerge::ROOT;
 use sync_core::automerge::transaction::Transactable;

@@ -7,8 +7,8 @@ use std::net::SocketAddr;
 use std::path::Path;
 use std::time::Duration;
 
+use client::{Client, ClientOptions};
 use futures_util::{SinkExt, StreamExt};
-use server::client::{Client, ClientOptions};
 use sync_core::{Message, PeerId, PeerMetadata};
 use tempfile::TempDir;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};

@@ -1,4 +1,4 @@
-//! The client side of the relay's chunk routes (`crate::chunks`): a
+//! The client side of the relay's chunk routes (`server/src/chunks.rs`): a
 //! resumable download of one document's stored chunks over HTTP/1.1, for
 //! tests and benchmarks (the PWA does the same in TypeScript).
 //!
@@ -30,10 +30,10 @@ use hyper::client::conn::http1;
 use hyper::{Request, Response, StatusCode, header};
 use hyper_util::rt::TokioIo;
 use sha2::{Digest, Sha256};
-use sync_core::{ChunkKind, DocumentId, StorageId, StorageKey, sync_state_after_download};
+use sync_core::{ChunkKind, DocumentId, STORAGE_ID_HEADER, StorageId, StorageKey, sync_state_after_download};
 use tokio::net::TcpStream;
 
-use crate::client::MemoryStore;
+use crate::MemoryStore;
 
 /// How long connecting, a response head, or any body frame may take.
 pub const TIMEOUT: Duration = Duration::from_secs(30);
@@ -193,7 +193,7 @@ impl Download {
     }
 
     /// A client store holding the completed chunks, to open the document
-    /// from (see [`crate::client::ClientOptions::store`]).
+    /// from (see [`crate::ClientOptions::store`]).
     pub fn into_store(self) -> MemoryStore {
         let mut store = MemoryStore::default();
         self.add_to(&mut store);
@@ -267,7 +267,7 @@ async fn list(
     progress.requests += 1;
     let response = http.get(&format!("{what}{query}"), None).await?;
     let status = response.status();
-    let relay = response.headers().get(crate::chunks::STORAGE_ID_HEADER).and_then(|v| v.to_str().ok()?.parse().ok());
+    let relay = response.headers().get(STORAGE_ID_HEADER).and_then(|v| v.to_str().ok()?.parse().ok());
     let body = http.read_all(response).await?;
     progress.received += body.len() as u64;
     if status != StatusCode::OK {
@@ -285,9 +285,7 @@ async fn list(
         .into_iter()
         .map(|l| {
             let kind = ChunkKind::parse(&l.kind).ok_or_else(|| DownloadError::Listing(format!("type {:?}", l.kind)))?;
-            let name_ok =
-                !l.name.is_empty() && l.name.len() <= 128 && l.name.bytes().all(|b| b.is_ascii_alphanumeric());
-            if !name_ok {
+            if !StorageKey::is_chunk_name(&l.name) {
                 return Err(DownloadError::Listing(format!("name {:?}", l.name)));
             }
             Ok((kind, l.name, l.bytes))

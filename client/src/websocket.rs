@@ -13,20 +13,18 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use futures_util::{SinkExt, StreamExt};
 use sync_core::automerge::transaction::Transaction;
 use sync_core::automerge::{ActorId, Automerge, AutomergeError, ChangeHash};
-use sync_core::{ConnId, Direction, DocumentId, Input, Message, Output, PeerId, Repo, StorageKey};
+use sync_core::{ConnId, Direction, DocumentId, Input, Message, Output, PeerId, Repo, StorageKey, UnixMillis};
 use tokio::net::TcpStream;
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 use tokio_tungstenite::tungstenite::Message as WsMessage;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
-
-use crate::hub::now;
 
 /// The one connection of a client.
 const CONN: ConnId = ConnId(1);
@@ -82,11 +80,12 @@ impl MemoryStore {
         self.entries.iter().filter(|(k, _)| k.starts_with(&prefix)).map(|(k, v)| (k.clone(), v.clone())).collect()
     }
 
-    /// Forgets every sync state (and its time) and the storage id, as a client that has
-    /// the documents but never synced them would (the relay then has no
-    /// sync state for its new storage id either).
+    /// Keeps only the documents' chunks: forgets every sync state (and its
+    /// time) and the storage id, as a client that has the documents but
+    /// never synced them would (the relay then has no sync state for its
+    /// new storage id either).
     pub fn forget_sync_states(&mut self) {
-        self.entries.retain(|key, _| key.components().get(1).is_some_and(|kind| !kind.starts_with("sync-state")));
+        self.entries.retain(|key, _| key.as_chunk().is_some());
     }
 
     /// Stores an entry, as a driver's write would.
@@ -585,6 +584,12 @@ fn random<const N: usize>() -> Result<[u8; N], ClientError> {
     let mut bytes = [0; N];
     getrandom::fill(&mut bytes).map_err(|e| ClientError::Random(e.to_string()))?;
     Ok(bytes)
+}
+
+/// The wall clock, the client repo's one time source.
+fn now() -> UnixMillis {
+    let since = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or(Duration::ZERO);
+    UnixMillis(u64::try_from(since.as_millis()).unwrap_or(u64::MAX))
 }
 
 fn hex(bytes: &[u8]) -> String {

@@ -40,7 +40,7 @@
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -50,18 +50,21 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use sha2::{Digest, Sha256};
-use sync_core::DocumentId;
 use sync_core::agenda::{self, Agenda, VisibiliteTerritoire};
-use sync_core::automerge::Automerge;
 use sync_core::flux::{self, Territoire};
 use sync_core::rythme::Timestamp;
+use sync_core::{Access, DocumentId};
 use tokio::sync::{OnceCell, Semaphore};
 
-use crate::RunError;
-use crate::gate::Gate;
+use crate::app::{AppState, SyncQuery, admit};
+use crate::error::{HttpError, Source};
 use crate::invitations::Invitations;
-use crate::metrics::Metrics;
 use crate::store::{document_entries, document_sizes, open_read_only};
+
+mod links;
+
+pub(crate) use links::public_url;
+use links::{Base, Site};
 
 /// The Content-Security-Policy of every feed: no script at all, the HTML
 /// page's own inline stylesheet, and nothing loaded from elsewhere.
@@ -74,58 +77,37 @@ const BODIES_PER_DOCUMENT: usize = 8;
 /// National bodies kept.
 const NATIONAL_BODIES: usize = 8;
 
-/// Seconds a client is told to wait when every render slot is taken.
-const RETRY_AFTER_SECS: &str = "2";
-
-#[derive(Clone)]
-pub(crate) struct FeedState {
-    data_dir: PathBuf,
-    gate: Arc<Gate>,
-    invitations: Arc<Mutex<Invitations>>,
-    site: Arc<Site>,
-    cache: Arc<Cache>,
-    renders: Arc<Renders>,
-    metrics: Arc<Metrics>,
+/// What the feeds keep besides the relay's state: where links point, the
+/// cache of read models and bodies, the bound on renders.
+pub(crate) struct Feeds {
+    site: Site,
+    cache: Cache,
+    renders: Renders,
 }
 
-impl FeedState {
-    pub(crate) fn new(
-        config: &crate::Config,
-        gate: Arc<Gate>,
-        invitations: Arc<Mutex<Invitations>>,
-        public_url: Option<String>,
-        local: SocketAddr,
-        metrics: Arc<Metrics>,
-    ) -> FeedState {
-        FeedState {
-            data_dir: config.data_dir.clone(),
-            gate,
-            invitations,
-            site: Arc::new(Site { public_url, fallback: format!("http://{local}") }),
-            cache: Arc::new(Cache::new(config.feed_cache_documents.max(1))),
-            renders: Arc::new(Renders {
+impl Feeds {
+    /// From the relay's settings; `public_url` is `--url` once validated
+    /// ([`public_url`]), `local` the listening address.
+    pub(crate) fn new(config: &crate::Config, public_url: Option<String>, local: SocketAddr) -> Feeds {
+        Feeds {
+            site: Site { public_url, fallback: format!("http://{local}") },
+            cache: Cache::new(config.feed_cache_documents.max(1)),
+            renders: Renders {
                 running: Arc::new(Semaphore::new(config.feed_renders.max(1))),
                 admitted: Arc::new(Semaphore::new(config.feed_renders.max(1) + config.feed_queue)),
-            }),
-            metrics,
+            },
         }
     }
 }
 
-#[derive(Debug, serde::Deserialize)]
-pub(crate) struct FeedQuery {
-    token: Option<String>,
-}
-
 /// The routes, to merge into the relay's router.
-pub(crate) fn routes(state: FeedState) -> Router {
+pub(crate) fn routes() -> Router<AppState> {
     Router::new()
         .route("/t/{id}/", get(page))
         .route("/t/{id}/{file}", get(file))
-        .route("/agenda.ics", get(|s: State<FeedState>, h: HeaderMap| national(s, h, Kind::Ics)))
-        .route("/agenda.json", get(|s: State<FeedState>, h: HeaderMap| national(s, h, Kind::Json)))
-        .route("/territoires.json", get(|s: State<FeedState>, h: HeaderMap| national(s, h, Kind::Territories)))
-        .with_state(state)
+        .route("/agenda.ics", get(|s: State<AppState>, h: HeaderMap| national(s, h, Kind::Ics)))
+        .route("/agenda.json", get(|s: State<AppState>, h: HeaderMap| national(s, h, Kind::Json)))
+        .route("/territoires.json", get(|s: State<AppState>, h: HeaderMap| national(s, h, Kind::Territories)))
         // Phones poll these on weak networks: gzip or brotli, as asked.
         .layer(tower_http::compression::CompressionLayer::new())
         .layer(axum::middleware::from_fn(feed_headers))
@@ -156,108 +138,6 @@ impl Kind {
             Kind::Html => "text/html; charset=utf-8",
         }
     }
-}
-
-// ---------------------------------------------------------------------------
-// Links: the public base URL.
-
-/// Where the feeds' absolute links point.
-struct Site {
-    /// `--url`, validated at start: used whenever set.
-    public_url: Option<String>,
-    /// Without `--url` and without a valid `Host`: the listening address.
-    fallback: String,
-}
-
-/// A base URL for links, and whether it came from the request (then the
-/// response must not be publicly cached).
-struct Base {
-    url: String,
-    reflected: bool,
-}
-
-impl Site {
-    /// `--url` if set; else `X-Forwarded-Proto` (`http` or `https`, else
-    /// `http`) and `Host` (a valid `host[:port]`, else the listening
-    /// address): never anything else from the request.
-    fn base(&self, headers: &HeaderMap) -> Base {
-        if let Some(url) = &self.public_url {
-            return Base { url: url.clone(), reflected: false };
-        }
-        let scheme = headers
-            .get("x-forwarded-proto")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split(',').next())
-            .map(|v| v.trim().to_ascii_lowercase())
-            .filter(|v| v == "http" || v == "https")
-            .unwrap_or_else(|| "http".to_owned());
-        let host = headers.get(header::HOST).and_then(|v| v.to_str().ok()).and_then(host_and_port);
-        match host {
-            Some(host) => Base { url: format!("{scheme}://{host}"), reflected: true },
-            None => Base { url: self.fallback.clone(), reflected: true },
-        }
-    }
-}
-
-/// Validates `--url`: `http` or `https`, a valid host with an optional
-/// port, an optional path of plain characters; no user, query or fragment.
-/// Returns it normalised (lower-case scheme and host, no trailing `/`).
-pub(crate) fn public_url(text: &str) -> Result<String, RunError> {
-    let invalid = || RunError::PublicUrl(text.to_owned());
-    let (scheme, rest) = text.split_once("://").ok_or_else(invalid)?;
-    let scheme = scheme.to_ascii_lowercase();
-    if scheme != "http" && scheme != "https" {
-        return Err(invalid());
-    }
-    let (authority, path) = match rest.find('/') {
-        Some(i) => rest.split_at(i),
-        None => (rest, ""),
-    };
-    let host = host_and_port(authority).ok_or_else(invalid)?;
-    let plain = |c: char| c.is_ascii_alphanumeric() || "-._~/%".contains(c);
-    if !path.chars().all(plain) || path.contains("//") {
-        return Err(invalid());
-    }
-    Ok(format!("{scheme}://{host}{}", path.trim_end_matches('/')))
-}
-
-/// `host[:port]` if it is a DNS name (letters, digits, hyphens, dots), an
-/// IPv4 address or a bracketed IPv6 address, with a port of 1 to 65535;
-/// lower-cased. Anything else (spaces, quotes, `@`, `/`, a scheme) is not a
-/// host.
-fn host_and_port(text: &str) -> Option<String> {
-    let (host, port) = if let Some(rest) = text.strip_prefix('[') {
-        let (v6, after) = rest.split_once(']')?;
-        v6.parse::<std::net::Ipv6Addr>().ok()?;
-        (&text[..v6.len() + 2], after.strip_prefix(':'))
-    } else {
-        match text.rsplit_once(':') {
-            Some((host, port)) => (host, Some(port)),
-            None => (text, None),
-        }
-    };
-    if let Some(port) = port
-        && (port.is_empty() || port.len() > 5 || !port.bytes().all(|b| b.is_ascii_digit()) || {
-            let n: u32 = port.parse().ok()?;
-            n == 0 || n > 65_535
-        })
-    {
-        return None;
-    }
-    if !host.starts_with('[') {
-        let name = host.strip_suffix('.').unwrap_or(host);
-        let label_ok = |l: &str| {
-            !l.is_empty()
-                && l.len() <= 63
-                && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
-                && !l.starts_with('-')
-                && !l.ends_with('-')
-        };
-        if name.is_empty() || name.len() > 253 || !name.split('.').all(label_ok) {
-            return None;
-        }
-    }
-    Some(text.to_ascii_lowercase())
 }
 
 // ---------------------------------------------------------------------------
@@ -355,111 +235,94 @@ struct Renders {
     admitted: Arc<Semaphore>,
 }
 
-/// Why a feed could not be produced now.
-enum Failure {
-    /// Every render slot is taken and the queue is full: 503, retry.
-    Busy,
-    /// SQLite failed, or a task panicked: 503.
-    Unavailable(String),
+/// Runs `work` on the blocking pool once a render slot is free;
+/// [`HttpError::FeedsBusy`] at once (and counted) if too many requests
+/// already wait for one.
+async fn render<T: Send + 'static>(
+    state: &AppState,
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, HttpError> {
+    let renders = &state.feeds.renders;
+    let Ok(_admitted) = renders.admitted.clone().try_acquire_owned() else {
+        state.metrics.feeds_busy.fetch_add(1, Ordering::Relaxed);
+        return Err(HttpError::FeedsBusy);
+    };
+    let _running = renders
+        .running
+        .clone()
+        .acquire_owned()
+        .await
+        .map_err(|e| HttpError::Unavailable(Source::Feed, e.to_string()))?;
+    tokio::task::spawn_blocking(work).await.map_err(|e| HttpError::Unavailable(Source::Feed, e.to_string()))
 }
 
-impl Failure {
-    fn response(self, metrics: &Metrics) -> Response {
-        match self {
-            Failure::Busy => {
-                metrics.feeds_busy.fetch_add(1, Ordering::Relaxed);
-                let mut response =
-                    (StatusCode::SERVICE_UNAVAILABLE, "agenda occupé : réessayez dans un instant\n").into_response();
-                response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static(RETRY_AFTER_SECS));
-                response
-            }
-            Failure::Unavailable(error) => unavailable(&error),
-        }
-    }
+/// The read model of `doc` at `entry`'s version: cached, or loaded once.
+async fn read(state: &AppState, entry: &Entry, doc: &DocumentId) -> Result<Option<Arc<Read>>, HttpError> {
+    let read = entry
+        .read
+        .get_or_try_init(|| async {
+            let data_dir = state.data_dir.clone();
+            let doc = doc.clone();
+            state.metrics.feed_documents_read.fetch_add(1, Ordering::Relaxed);
+            let loaded = render(state, move || read_document(&data_dir, &doc)).await?;
+            loaded.map(|read| read.map(Arc::new)).map_err(|error| HttpError::Unavailable(Source::Feed, error))
+        })
+        .await?;
+    Ok(read.clone())
 }
 
-impl FeedState {
-    /// Runs `work` on the blocking pool once a render slot is free; `Busy`
-    /// at once if too many requests already wait for one.
-    async fn render<T: Send + 'static>(&self, work: impl FnOnce() -> T + Send + 'static) -> Result<T, Failure> {
-        let Ok(_admitted) = self.renders.admitted.clone().try_acquire_owned() else { return Err(Failure::Busy) };
-        let _running =
-            self.renders.running.clone().acquire_owned().await.map_err(|e| Failure::Unavailable(e.to_string()))?;
-        tokio::task::spawn_blocking(work).await.map_err(|e| Failure::Unavailable(e.to_string()))
-    }
-
-    /// The read model of `doc` at `version`: cached, or loaded once.
-    async fn read(&self, entry: &Entry, doc: &DocumentId) -> Result<Option<Arc<Read>>, Failure> {
-        let read = entry
-            .read
-            .get_or_try_init(|| async {
-                let data_dir = self.data_dir.clone();
-                let doc = doc.clone();
-                self.metrics.feed_documents_read.fetch_add(1, Ordering::Relaxed);
-                let loaded = self.render(move || read_document(&data_dir, &doc)).await?;
-                loaded.map(|read| read.map(Arc::new)).map_err(Failure::Unavailable)
-            })
-            .await?;
-        Ok(read.clone())
-    }
-
-    /// A body from `slot`, rendered once by `work`.
-    async fn body(
-        &self,
-        slot: &OnceCell<Arc<String>>,
-        work: impl FnOnce() -> String + Send + 'static,
-    ) -> Result<Arc<String>, Failure> {
-        let body = slot
-            .get_or_try_init(|| async {
-                self.metrics.feed_renders.fetch_add(1, Ordering::Relaxed);
-                self.render(work).await.map(Arc::new)
-            })
-            .await?;
-        Ok(body.clone())
-    }
+/// A body from `slot`, rendered once by `work`.
+async fn body(
+    state: &AppState,
+    slot: &OnceCell<Arc<String>>,
+    work: impl FnOnce() -> String + Send + 'static,
+) -> Result<Arc<String>, HttpError> {
+    let body = slot
+        .get_or_try_init(|| async {
+            state.metrics.feed_renders.fetch_add(1, Ordering::Relaxed);
+            render(state, work).await.map(Arc::new)
+        })
+        .await?;
+    Ok(body.clone())
 }
 
 // ---------------------------------------------------------------------------
 // The routes.
 
-fn not_found() -> Response {
-    (StatusCode::NOT_FOUND, "aucun agenda public à cette adresse\n").into_response()
-}
-
 async fn page(
-    state: State<FeedState>,
+    state: State<AppState>,
     from: ConnectInfo<SocketAddr>,
     UrlPath(id): UrlPath<String>,
-    query: Query<FeedQuery>,
+    query: Query<SyncQuery>,
     headers: HeaderMap,
-) -> Response {
+) -> Result<Response, HttpError> {
     territory(state, from, id, query, headers, Kind::Html).await
 }
 
 async fn file(
-    state: State<FeedState>,
+    state: State<AppState>,
     from: ConnectInfo<SocketAddr>,
     UrlPath((id, file)): UrlPath<(String, String)>,
-    query: Query<FeedQuery>,
+    query: Query<SyncQuery>,
     headers: HeaderMap,
-) -> Response {
+) -> Result<Response, HttpError> {
     let kind = match file.as_str() {
         "agenda.ics" => Kind::Ics,
         "agenda-compat.ics" => Kind::Compat,
         "agenda.json" => Kind::Json,
-        _ => return not_found(),
+        _ => return Err(HttpError::NoFeed),
     };
     territory(state, from, id, query, headers, kind).await
 }
 
 async fn territory(
-    State(state): State<FeedState>,
+    State(state): State<AppState>,
     ConnectInfo(from): ConnectInfo<SocketAddr>,
     id: String,
-    Query(query): Query<FeedQuery>,
+    Query(query): Query<SyncQuery>,
     headers: HeaderMap,
     kind: Kind,
-) -> Response {
+) -> Result<Response, HttpError> {
     // A token is checked whatever the id: its answer (401, 429) says
     // nothing about the territory.
     let token = query.token.filter(|t| !t.is_empty());
@@ -467,116 +330,93 @@ async fn territory(
     let grants = match token {
         Some(token) => {
             let client = state.gate.client_address(from, &headers);
-            match crate::app::admit(&state.gate, client, Some(token)).await {
-                Ok(grants) => grants.unwrap_or_default(),
-                Err(refusal) => return refusal,
-            }
+            admit(&state.gate, client, Some(token)).await?.unwrap_or_default()
         }
         None => Vec::new(),
     };
-    let Ok(doc) = id.parse::<DocumentId>() else { return not_found() };
+    let doc = id.parse::<DocumentId>().map_err(|_| HttpError::NoFeed)?;
     // The same queries for a missing id as for a private territory.
     let probe = {
         let (data_dir, invitations, doc) = (state.data_dir.clone(), state.invitations.clone(), doc.clone());
         tokio::task::spawn_blocking(move || version(&data_dir, &invitations, &doc)).await
     };
-    let version = match probe {
-        Ok(Ok(Some(version))) => version,
-        Ok(Ok(None)) => return not_found(),
-        Ok(Err(error)) => return unavailable(&error),
-        Err(error) => return unavailable(&error.to_string()),
-    };
-    let granted = grants.iter().any(|g| g.territory == doc);
-    let entry = state.cache.entry(&doc, version);
-    let base = state.site.base(&headers);
+    let version = HttpError::or_unavailable(Source::Feed, probe)?.ok_or(HttpError::NoFeed)?;
+    // Open mode opens no private feed: only the request's own tokens do.
+    let granted = crate::gate::access(Some(&grants), &doc) != Access::Denied;
+    let feeds = &state.feeds;
+    let entry = feeds.cache.entry(&doc, version);
+    let base = feeds.site.base(&headers);
     let (now, hour) = this_hour();
     let etag = etag(&[&version], kind, hour, &base.url);
     // Access, then 304, with no load when the token or the cache decides.
     let cached_public = entry.read.get().map(|read| read.as_ref().is_some_and(|r| r.public));
     let read = match (granted, cached_public) {
         (true, _) | (false, Some(true)) if matches(&headers, &etag) => {
-            return not_modified(&etag, cache_control(with_token, &base));
+            return Ok(not_modified(&etag, cache_control(with_token, &base)));
         }
-        (false, Some(false)) => return not_found(),
-        _ => match state.read(&entry, &doc).await {
-            Ok(Some(read)) => read,
-            Ok(None) => return not_found(),
-            Err(failure) => return failure.response(&state.metrics),
-        },
+        (false, Some(false)) => return Err(HttpError::NoFeed),
+        _ => read(&state, &entry, &doc).await?.ok_or(HttpError::NoFeed)?,
     };
     if !granted && !read.public {
-        return not_found();
+        return Err(HttpError::NoFeed);
     }
     if matches(&headers, &etag) {
-        return not_modified(&etag, cache_control(with_token, &base));
+        return Ok(not_modified(&etag, cache_control(with_token, &base)));
     }
     let slot = body_slot(&entry.bodies, (kind, hour, base.url.clone()), BODIES_PER_DOCUMENT);
     let territoire = Territoire::new(doc.to_string(), &read.agenda, base.url.clone());
-    let body = state
-        .body(&slot, move || match kind {
-            Kind::Ics => flux::ics(&territoire, &read.agenda, now),
-            Kind::Compat => flux::ics_compat(&territoire, &read.agenda, now),
-            Kind::Json => flux::json_ld(&territoire, &read.agenda, now).to_string(),
-            Kind::Html | Kind::Territories => flux::html(&territoire, &read.agenda, now),
-        })
-        .await;
-    match body {
-        Ok(body) => respond(kind, &etag, cache_control(with_token, &base), &body),
-        Err(failure) => failure.response(&state.metrics),
-    }
+    let body = body(&state, &slot, move || match kind {
+        Kind::Ics => flux::ics(&territoire, &read.agenda, now),
+        Kind::Compat => flux::ics_compat(&territoire, &read.agenda, now),
+        Kind::Json => flux::json_ld(&territoire, &read.agenda, now).to_string(),
+        Kind::Html | Kind::Territories => flux::html(&territoire, &read.agenda, now),
+    })
+    .await?;
+    Ok(respond(kind, &etag, cache_control(with_token, &base), &body))
 }
 
-async fn national(State(state): State<FeedState>, headers: HeaderMap, kind: Kind) -> Response {
+async fn national(State(state): State<AppState>, headers: HeaderMap, kind: Kind) -> Result<Response, HttpError> {
     let probe = {
         let (data_dir, invitations) = (state.data_dir.clone(), state.invitations.clone());
         tokio::task::spawn_blocking(move || versions(&data_dir, &invitations)).await
     };
-    let known = match probe {
-        Ok(Ok(known)) => known,
-        Ok(Err(error)) => return unavailable(&error),
-        Err(error) => return unavailable(&error.to_string()),
-    };
+    let known = HttpError::or_unavailable(Source::Feed, probe)?;
     // Each territory's read model, from the cache or loaded once; only
     // the public ones count, for the ETag as for the body.
+    let feeds = &state.feeds;
     let mut public = Vec::new();
     for (doc, version) in known {
-        let entry = state.cache.entry(&doc, version);
-        match state.read(&entry, &doc).await {
-            Ok(Some(read)) if read.public => public.push((doc, version, read)),
-            Ok(_) => {}
-            Err(failure) => return failure.response(&state.metrics),
+        let entry = feeds.cache.entry(&doc, version);
+        if let Some(read) = read(&state, &entry, &doc).await?
+            && read.public
+        {
+            public.push((doc, version, read));
         }
     }
-    let base = state.site.base(&headers);
+    let base = feeds.site.base(&headers);
     let (now, hour) = this_hour();
     let ids: Vec<Vec<u8>> =
         public.iter().map(|(doc, version, _)| [doc.to_string().as_bytes(), &version[..]].concat()).collect();
     let refs: Vec<&[u8]> = ids.iter().map(Vec::as_slice).collect();
     let etag = etag(&refs, kind, hour, &base.url);
     if matches(&headers, &etag) {
-        return not_modified(&etag, cache_control(false, &base));
+        return Ok(not_modified(&etag, cache_control(false, &base)));
     }
-    let slot = body_slot(&state.cache.national, etag.clone(), NATIONAL_BODIES);
+    let slot = body_slot(&feeds.cache.national, etag.clone(), NATIONAL_BODIES);
     let url = base.url.clone();
-    let body = state
-        .body(&slot, move || {
-            let pairs: Vec<(Territoire, Agenda)> = public
-                .iter()
-                .map(|(doc, _, read)| {
-                    (Territoire::new(doc.to_string(), &read.agenda, url.clone()), read.agenda.clone())
-                })
-                .collect();
-            match kind {
-                Kind::Ics => flux::ics_national(&pairs, now),
-                Kind::Json => flux::json_ld_national(&pairs, now).to_string(),
-                _ => flux::territoires_json(&pairs).to_string(),
-            }
-        })
-        .await;
-    match body {
-        Ok(body) => respond(kind, &etag, cache_control(false, &base), &body),
-        Err(failure) => failure.response(&state.metrics),
-    }
+    let body = body(&state, &slot, move || {
+        let pairs: Vec<(Territoire, Agenda)> = public
+            .iter()
+            .map(|(doc, _, read)| (Territoire::new(doc.to_string(), &read.agenda, url.clone()), read.agenda.clone()))
+            .collect();
+        match kind {
+            Kind::Ics => flux::ics_national(&pairs, now),
+            Kind::Json => flux::json_ld_national(&pairs, now).to_string(),
+            _ => flux::territoires_json(&pairs).to_string(),
+        }
+    })
+    .await?;
+    Ok(respond(kind, &etag, cache_control(false, &base), &body))
 }
 
 // ---------------------------------------------------------------------------
@@ -621,30 +461,19 @@ fn chunk_version(conn: &rusqlite::Connection, doc: &DocumentId) -> Result<Option
     Ok(any.then(|| hash.finalize().into()))
 }
 
-/// Loads a document from its committed chunks; `None` if none loads.
+/// Loads a document from its committed chunks, as the repo does
+/// (`sync_core::load_chunks`: an unreadable chunk is skipped whole, so a
+/// feed shows what can be read); `None` if none loads.
 fn read_document(data_dir: &Path, doc: &DocumentId) -> Result<Option<Read>, String> {
     let conn = open_read_only(data_dir).map_err(|e| e.to_string())?;
     let entries = document_entries(&conn, doc).map_err(|e| e.to_string())?;
-    let mut am = Automerge::new();
-    let mut any = false;
-    for (key, value) in entries {
-        // An unreadable chunk is skipped here, as the repo reports and
-        // keeps it: a feed shows what can be read.
-        if key.as_chunk().is_some() && am.load_incremental(&value).is_ok() {
-            any = true;
-        }
-    }
-    if !any || am.get_heads().is_empty() {
+    let am = sync_core::load_chunks(doc, entries);
+    if am.get_heads().is_empty() {
         return Ok(None);
     }
     let agenda = agenda::lire(&am);
     let public = agenda.profil.as_ref().is_some_and(|p| p.visibilite == VisibiliteTerritoire::Public);
     Ok(Some(Read { agenda, public }))
-}
-
-fn unavailable(error: &str) -> Response {
-    tracing::error!(%error, "cannot read a feed");
-    (StatusCode::SERVICE_UNAVAILABLE, "agenda indisponible\n").into_response()
 }
 
 fn lock(m: &Mutex<Invitations>) -> std::sync::MutexGuard<'_, Invitations> {
@@ -712,60 +541,4 @@ fn respond(kind: Kind, etag: &str, cache: &'static str, body: &Arc<String>) -> R
         headers.insert(header::ETAG, value);
     }
     response
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    // See: issue #12, item 14.
-    #[test]
-    fn r12_14_hosts_and_public_urls_are_validated() {
-        for good in ["example.org", "agenda.example.org:8443", "127.0.0.1:3030", "[::1]:3030", "[2001:db8::1]", "a-b.c"]
-        {
-            assert_eq!(host_and_port(good).as_deref(), Some(good.to_ascii_lowercase().as_str()), "{good}");
-        }
-        for bad in [
-            "",
-            ":80",
-            "example.org:",
-            "example.org:0",
-            "example.org:65536",
-            "exa mple.org",
-            "evil.org/x",
-            "a@b",
-            "javascript:alert(1)",
-            "\"><script>",
-            "-a.org",
-            "a..org",
-            "[::1",
-            "[nope]:80",
-            "example.org:80:80",
-        ] {
-            assert_eq!(host_and_port(bad), None, "{bad}");
-        }
-        assert_eq!(public_url("HTTPS://Agenda.Example.org/").ok().as_deref(), Some("https://agenda.example.org"));
-        assert_eq!(public_url("http://127.0.0.1:3030/essaim/").ok().as_deref(), Some("http://127.0.0.1:3030/essaim"));
-        for bad in [
-            "javascript://x",
-            "ftp://example.org",
-            "example.org",
-            "https://",
-            "https://a b",
-            "https://x/?q",
-            "https://x/#f",
-            "https://u@x",
-        ] {
-            assert!(public_url(bad).is_err(), "{bad}");
-        }
-        let site = Site { public_url: None, fallback: "http://127.0.0.1:3030".into() };
-        let mut headers = HeaderMap::new();
-        headers.insert(header::HOST, HeaderValue::from_static("evil.org\"><a href=x"));
-        headers.insert("x-forwarded-proto", HeaderValue::from_static("javascript"));
-        let base = site.base(&headers);
-        assert_eq!((base.url.as_str(), base.reflected), ("http://127.0.0.1:3030", true));
-        headers.insert(header::HOST, HeaderValue::from_static("agenda.example.org"));
-        headers.insert("x-forwarded-proto", HeaderValue::from_static("HTTPS"));
-        assert_eq!(site.base(&headers).url, "https://agenda.example.org");
-    }
 }
