@@ -31,7 +31,7 @@ use tokio_tungstenite::tungstenite::{Error as WsError, Message as WsMessage};
 use tower_http::services::ServeDir;
 
 use crate::frames;
-use crate::gate::{Gate, Verdict};
+use crate::gate::{Gate, Refusal, Verdict};
 use crate::hub::{CLOSE_GOING_AWAY, ConnHandle, Event, Outbound};
 use crate::invitations::Grant;
 use crate::metrics::{ErrorKind, Metrics};
@@ -192,8 +192,9 @@ impl Drop for OpenSlot {
 }
 
 /// `GET /invitation?token=…`: 204 if the token opens the door, else what
-/// `/sync` would answer (401 with the reason, 429). Browsers cannot read
-/// why a websocket upgrade failed; the app asks here to tell its user.
+/// `/sync` would answer (401 with the reason, 429), a 401 with the reason
+/// also in the `Essaim-Refusal` header ([`Refusal::code`]). Browsers cannot
+/// read why a websocket upgrade failed; the app asks here to tell its user.
 async fn check_invitation(
     State(state): State<AppState>,
     ConnectInfo(from): ConnectInfo<std::net::SocketAddr>,
@@ -203,7 +204,12 @@ async fn check_invitation(
     let client = state.gate.client_address(from, &headers);
     match admit(&state.gate, client, query.token).await {
         Ok(_) => StatusCode::NO_CONTENT.into_response(),
-        Err(refusal) => refusal,
+        Err(mut response) => {
+            if let Some(refusal) = response.extensions().get::<Refusal>().copied() {
+                response.headers_mut().insert("essaim-refusal", HeaderValue::from_static(refusal.code()));
+            }
+            response
+        }
     }
 }
 
@@ -221,7 +227,12 @@ pub(crate) async fn admit(
     let verdict = tokio::task::spawn_blocking(move || gate.admit(client, token.as_deref(), now)).await;
     match verdict {
         Ok(Verdict::Enter(grant)) => Ok(grant),
-        Ok(Verdict::Unauthorized(why)) => Err((StatusCode::UNAUTHORIZED, format!("{why}\n")).into_response()),
+        Ok(Verdict::Unauthorized(why)) => {
+            let mut response = (StatusCode::UNAUTHORIZED, format!("{why}\n")).into_response();
+            // For `/invitation`, which says why in a header too.
+            response.extensions_mut().insert(why);
+            Err(response)
+        }
         Ok(Verdict::TooManyAttempts) => {
             let retry = crate::gate::FAILURE_WINDOW.as_secs().to_string();
             let mut response =

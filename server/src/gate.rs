@@ -36,11 +36,56 @@ pub(crate) enum Verdict {
     /// Upgrade, bound to these grants (`None`: open mode, no token).
     Enter(Option<Vec<Grant>>),
     /// 401.
-    Unauthorized(&'static str),
+    Unauthorized(Refusal),
     /// 429.
     TooManyAttempts,
     /// 503: the invitations table could not be read.
     Unavailable(StoreError),
+}
+
+/// Why the door refused a request's tokens (401). Its text is the body of
+/// the answer; its [`Refusal::code`] the `Essaim-Refusal` header of
+/// `/invitation`, which the app reads to tell its user why.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub(crate) enum Refusal {
+    /// No token, on a relay without `--open`.
+    #[error("an invitation token is required: ?token=…")]
+    Required,
+    /// More than [`MAX_TOKENS`].
+    #[error("too many invitation tokens")]
+    TooMany,
+    /// Not a token of this relay ([`TokenError::Unknown`]).
+    #[error("unknown invitation")]
+    Unknown,
+    /// Revoked by an organiser.
+    #[error("this invitation was revoked")]
+    Revoked,
+    /// Past its expiry.
+    #[error("this invitation has expired")]
+    Expired,
+}
+
+impl Refusal {
+    /// Lowercase with hyphens: the `Essaim-Refusal` header's value.
+    pub(crate) fn code(self) -> &'static str {
+        match self {
+            Refusal::Required => "required",
+            Refusal::TooMany => "too-many",
+            Refusal::Unknown => "unknown",
+            Refusal::Revoked => "revoked",
+            Refusal::Expired => "expired",
+        }
+    }
+}
+
+impl From<TokenError> for Refusal {
+    fn from(error: TokenError) -> Refusal {
+        match error {
+            TokenError::Unknown => Refusal::Unknown,
+            TokenError::Revoked => Refusal::Revoked,
+            TokenError::Expired => Refusal::Expired,
+        }
+    }
 }
 
 /// The client a request comes from: `peer`'s address, except when `peer`
@@ -92,12 +137,12 @@ impl Gate {
                 Verdict::Enter(None)
             } else {
                 self.failed(from);
-                Verdict::Unauthorized("an invitation token is required: ?token=…")
+                Verdict::Unauthorized(Refusal::Required)
             };
         }
         if tokens.len() > MAX_TOKENS {
             self.failed(from);
-            return Verdict::Unauthorized("too many invitation tokens");
+            return Verdict::Unauthorized(Refusal::TooMany);
         }
         let invitations = self.invitations.lock().unwrap_or_else(|p| p.into_inner());
         let mut grants = Vec::with_capacity(tokens.len());
@@ -109,11 +154,7 @@ impl Gate {
                     tracing::info!(%from, %error, "refused an invitation token");
                     drop(invitations);
                     self.failed(from);
-                    return Verdict::Unauthorized(match error {
-                        TokenError::Unknown => "unknown invitation",
-                        TokenError::Revoked => "this invitation was revoked",
-                        TokenError::Expired => "this invitation has expired",
-                    });
+                    return Verdict::Unauthorized(error.into());
                 }
                 Err(error) => return Verdict::Unavailable(error),
             }
