@@ -16,7 +16,9 @@ use tempfile::TempDir;
 use tokio_tungstenite::tungstenite;
 use tokio_tungstenite::tungstenite::Message as WsMessage;
 
-use crate::support::{Relay, WAIT, expect_error_and_close, http_get, raw_join, start_relay_with, stored_rows};
+use crate::support::{
+    Relay, WAIT, expect_error_and_close, http_get, http_get_with, raw_join, start_relay_with, stored_rows,
+};
 
 fn now() -> i64 {
     SystemTime::now().duration_since(UNIX_EPOCH).expect("after 1970").as_millis() as i64
@@ -56,8 +58,9 @@ fn has_key(key: &'static str) -> impl Fn(&Automerge) -> bool + Send + Sync + 'st
     move |am| am.get(ROOT, key).ok().flatten().is_some()
 }
 
-#[tokio::test]
-async fn without_a_valid_token_a_closed_relay_answers_401() {
+/// A closed relay with one territory and three of its invitations: the
+/// tokens of a valid one, an expired one and a revoked one.
+async fn relay_with_three_invitations() -> (Relay, [String; 3]) {
     let data = TempDir::new().expect("temp dir");
     let doc = territory(&data, "Saint-Essaim");
     let (_, token) = invite(&data, &doc, Role::Organiser, None, 1);
@@ -65,6 +68,12 @@ async fn without_a_valid_token_a_closed_relay_answers_401() {
     let (revoked_id, revoked) = invite(&data, &doc, Role::Resident, None, 3);
     Invitations::open(data.path()).expect("invitations").revoke(&revoked_id, now()).expect("revoked");
     let relay = closed_relay(data).await;
+    (relay, [token, expired, revoked])
+}
+
+#[tokio::test]
+async fn without_a_valid_token_a_closed_relay_answers_401() {
+    let (relay, [token, expired, revoked]) = relay_with_three_invitations().await;
 
     assert_eq!(refused_status(&relay, "").await, 401);
     let (id, secret) = token.split_once('.').expect("two parts");
@@ -76,6 +85,32 @@ async fn without_a_valid_token_a_closed_relay_answers_401() {
 
     let organiser = connect(&relay, &token).await.expect("a valid token opens the door");
     organiser.wait_joined(WAIT).await.expect("joined");
+    relay.stop().await;
+}
+
+/// `/invitation` answers what `/sync` would, and a 401 also says why in
+/// the `Essaim-Refusal` header, which the app reads (`web/src/driver/invitations.ts`).
+#[tokio::test]
+async fn the_invitation_check_says_why_a_token_is_refused_in_a_header() {
+    let (relay, [token, expired, revoked]) = relay_with_three_invitations().await;
+    let too_many = vec![token.as_str(); 33].join(",");
+
+    let cases = [
+        (format!("?token={token}"), 204, None, ""),
+        (String::new(), 401, Some("required"), "an invitation token is required: ?token=…\n"),
+        (format!("?token={too_many}"), 401, Some("too-many"), "too many invitation tokens\n"),
+        ("?token=n'importe-quoi".to_owned(), 401, Some("unknown"), "unknown invitation\n"),
+        (format!("?token={revoked}"), 401, Some("revoked"), "this invitation was revoked\n"),
+        (format!("?token={expired}"), 401, Some("expired"), "this invitation has expired\n"),
+    ];
+    for (query, status, refusal, text) in cases {
+        let (got, head, body) = http_get_with(relay.addr, &format!("/invitation{query}"), &[]).await;
+        let header = head.lines().find_map(|line| {
+            let (name, value) = line.split_once(':')?;
+            name.eq_ignore_ascii_case("essaim-refusal").then(|| value.trim().to_owned())
+        });
+        assert_eq!((got, header.as_deref(), body.as_str()), (status, refusal, text), "/invitation{query}");
+    }
     relay.stop().await;
 }
 

@@ -311,3 +311,38 @@ fn set(object: &Object, key: &str, value: &JsValue) {
     // Setting a property on a plain object we just made cannot fail.
     let _ = Reflect::set(object, &JsValue::from_str(key), value);
 }
+
+// ---------------------------------------------------------------------------
+// Storage keys for the browser's IndexedDB. The layout is sync-core's
+// (`storage.rs`): these functions hand the driver the keys it needs as
+// text, so that TypeScript never writes a key's shape.
+// ---------------------------------------------------------------------------
+
+/// The key under which a store keeps its own storage id, as text
+/// (what [`WasmRepo::new`] takes as `storedStorageId`).
+#[wasm_bindgen(js_name = storageIdKey)]
+pub fn storage_id_key() -> String {
+    StorageKey::storage_id().to_string()
+}
+
+/// `[lower, upper)`: the text key range of everything stored about a
+/// document, what the driver answers a `load` output with.
+#[wasm_bindgen(js_name = documentKeyRange)]
+pub fn document_key_range(doc: &str) -> Result<Array, JsError> {
+    let prefix = StorageKey::document_prefix(&DocumentId::from_str(doc)?).to_string();
+    // `0` is the character after `/`: every `prefix/…` key, nothing else.
+    Ok([format!("{prefix}/"), format!("{prefix}0")].iter().map(|bound| JsValue::from_str(bound)).collect())
+}
+
+/// The text key of a document's chunk of kind `kind` (`snapshot` or
+/// `incremental`, as the relay's chunk listing names it) and name `name`.
+#[wasm_bindgen(js_name = chunkKey)]
+pub fn chunk_key(doc: &str, kind: &str, name: &str) -> Result<String, JsError> {
+    let doc = DocumentId::from_str(doc)?;
+    let kind = sync_core::ChunkKind::parse(kind).ok_or_else(|| JsError::new("unknown chunk kind"))?;
+    let key = StorageKey::chunk(&doc, kind, name);
+    // Read back as a key: a name with `/` (never served) is refused.
+    StorageKey::from_components(key.components().to_vec())
+        .map(|key| key.to_string())
+        .ok_or_else(|| JsError::new("invalid chunk name"))
+}

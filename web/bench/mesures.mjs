@@ -102,7 +102,7 @@ try {
   // and not the organiser's upload.
   const t_upload = Date.now();
   await page.evaluate(() => globalThis.essaim.settled());
-  await page.waitForFunction(() => globalThis.essaim.etat.enAttente === 0, null, { timeout: 300_000 });
+  await page.waitForFunction(() => globalThis.essaim.status.unacknowledged === 0, null, { timeout: 300_000 });
   results.push(["500 new actions from one device until the relay has them all (ms)", Date.now() - t_upload]);
   mkdirSync(SHOTS, { recursive: true });
   await page.goto(lien);

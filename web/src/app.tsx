@@ -4,7 +4,7 @@
 // screen shows comes from sync-core's read model, through the driver.
 
 import { useEffect, useState } from "preact/hooks";
-import type { Driver, Etat } from "./driver";
+import type { Driver, Status } from "./driver";
 import { Accueil } from "./ecrans/accueil";
 import { FicheAction } from "./ecrans/fiche-action";
 import { NouvelleAction } from "./ecrans/nouvelle-action";
@@ -23,7 +23,7 @@ function useRoute(): string[] {
   return route;
 }
 
-function useDriver(driver: Driver): Etat {
+function useDriver(driver: Driver): Status {
   const [, setVersion] = useState(0);
   useEffect(() => {
     const unsubscribe = driver.subscribe(() => setVersion((v) => v + 1));
@@ -32,25 +32,28 @@ function useDriver(driver: Driver): Etat {
     setVersion((v) => v + 1);
     return unsubscribe;
   }, [driver]);
-  return driver.etat;
+  return driver.status;
 }
 
 export function App({ driver }: { driver: Driver }) {
-  const etat = useDriver(driver);
+  const status = useDriver(driver);
   const route = useRoute();
-  let page;
+  const doc = route[0] === "territoire" ? route[1] : undefined;
   // An invitation link opens its territory once the invitation is
   // remembered: a first download needs its token.
   const invitation = route[2] === "invitation";
-  if (route[0] === "territoire" && route[1] && !(invitation ? driver.documentValide(route[1]) : driver.openDocument(route[1]))) {
+  useEffect(() => {
+    if (doc && !invitation) driver.openDocument(doc);
+  }, [driver, doc, invitation]);
+  let page;
+  if (doc && !driver.isValidDocument(doc)) {
     page = (
       <p role="alert">
         Ce lien n'est pas valide : il ne désigne aucun territoire. Vérifiez qu'il a été copié en entier.
       </p>
     );
-  } else if (route[0] === "territoire" && route[1]) {
-    const doc = route[1];
-    if (route[2] === "invitation" && (route[3] === "organisateur" || route[3] === "habitant") && route[4])
+  } else if (doc) {
+    if (invitation && (route[3] === "organisateur" || route[3] === "habitant") && route[4])
       page = <Rejoindre driver={driver} invitation={{ doc, role: route[3], token: route[4] }} />;
     else if (route[2] === "nouvelle-action") page = <NouvelleAction driver={driver} doc={doc} />;
     else if (route[2] === "action" && route[3]) page = <FicheAction key={route[3]} driver={driver} doc={doc} id={route[3]} />;
@@ -65,12 +68,12 @@ export function App({ driver }: { driver: Driver }) {
         <a href="#/" class="marque">
           Essaim
         </a>
-        <Statut etat={etat} />
+        <Statut status={status} />
       </header>
       <main id="contenu">
-        {etat.invitationRefusee && (
+        {status.invitationRefused && (
           <p role="alert" class="erreur" data-testid="invitation-refusee">
-            {etat.invitationRefusee}
+            {status.invitationRefused}
           </p>
         )}
         {page}
@@ -79,25 +82,33 @@ export function App({ driver }: { driver: Driver }) {
   );
 }
 
-function Statut({ etat }: { etat: Etat }) {
-  const heure = etat.derniereSynchro
-    ? new Date(etat.derniereSynchro).toLocaleTimeString("fr-FR", { hour: "2-digit", minute: "2-digit" })
+function Statut({ status }: { status: Status }) {
+  const heure = status.lastSync
+    ? new Date(status.lastSync).toLocaleTimeString("fr-FR", { hour: "2-digit", minute: "2-digit" })
     : undefined;
   return (
     <p class="statut" role="status" aria-live="polite">
-      <span class={etat.enLigne ? "en-ligne" : "hors-ligne"}>{etat.enLigne ? "En ligne" : "Hors ligne"}</span>
+      <span class={status.online ? "en-ligne" : "hors-ligne"}>{status.online ? "En ligne" : "Hors ligne"}</span>
       {" · "}
       <span>{heure ? `synchronisé à ${heure}` : "jamais synchronisé"}</span>
       {" · "}
       <span data-testid="en-attente">
-        {etat.enAttente === 0
+        {status.unacknowledged === 0
           ? "aucune modification en attente"
-          : `${etat.enAttente} modification${etat.enAttente > 1 ? "s" : ""} en attente`}
+          : `${status.unacknowledged} modification${status.unacknowledged > 1 ? "s" : ""} en attente`}
       </span>
-      {etat.telechargement !== undefined && (
+      {status.download !== undefined && (
         <>
           {" · "}
-          <span data-testid="telechargement">Téléchargement du territoire : {etat.telechargement}&nbsp;%</span>
+          <span data-testid="telechargement">Téléchargement du territoire : {status.download}&nbsp;%</span>
+        </>
+      )}
+      {status.stopped && (
+        <>
+          {" · "}
+          <span class="erreur" data-testid="arret">
+            {status.stopped}
+          </span>
         </>
       )}
     </p>

@@ -12,7 +12,7 @@ import "./style.css";
 async function start(): Promise<void> {
   await init({ module_or_path: wasmUrl });
   const storage = await Storage.open();
-  const storedId = await storage.get("storage-adapter-id");
+  const storedId = await storage.storageId();
   const random = () => crypto.getRandomValues(new Uint8Array(16));
   const hex = (bytes: Uint8Array) => Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
   const peer = `essaim-web-${hex(crypto.getRandomValues(new Uint8Array(8)))}`;

@@ -1,19 +1,26 @@
-// IndexedDB storage of the browser driver: the same keys as the relay's
-// SQLite table (`/`-joined storage keys, chosen by sync-core), one object
-// store `kv`. Each storage write of the core is applied in one transaction,
-// and a document is the key range [doc + "/", doc + "0").
+// IndexedDB storage of the browser driver. Object store `kv` holds what
+// sync-core's repo writes, under its `/`-joined storage keys (the same as
+// the relay's SQLite table); the key layout is sync-core's alone, and the
+// keys this module needs come from the wasm client (`storageIdKey`,
+// `documentKeyRange`, `chunkKey`). Each storage write of the core is
+// applied in one transaction.
 // Also remembers the territories joined on this device (`territoires`), and
 // keeps a first download's chunks while they arrive (`telechargements`):
-// `[doc, type, name]` holds a chunk's size, `[doc, type, name, offset]` the
+// `[doc, kind, name]` holds a chunk's size, `[doc, kind, name, offset]` the
 // bytes received from that offset, so a reload resumes where it stopped.
 // A complete download ends in one transaction that also stores the sync
-// state with the relay it came from (see `terminerTelechargement`).
+// state with the relay it came from (see `finishDownload`).
+//
+// Does not: decide what to write or when (the repo does), or fetch
+// anything (`driver/download.ts` does).
+
+import { chunkKey, documentKeyRange, storageIdKey } from "./pkg/wasm_client.js";
 
 const DATABASE = "essaim";
 const VERSION = 2;
 const KV = "kv";
 const TERRITOIRES = "territoires";
-const TELECHARGEMENTS = "telechargements";
+const DOWNLOADS = "telechargements";
 
 export interface TerritoireConnu {
   doc: string;
@@ -40,7 +47,7 @@ export class Storage {
           db.createObjectStore(KV);
           db.createObjectStore(TERRITOIRES, { keyPath: "doc" });
         }
-        if (event.oldVersion < 2) db.createObjectStore(TELECHARGEMENTS);
+        if (event.oldVersion < 2) db.createObjectStore(DOWNLOADS);
       };
       // Another tab still has version 1 open: it closes on `versionchange`.
       request.onblocked = () => console.warn("Essaim : mise à jour du stockage en attente d'un autre onglet");
@@ -53,8 +60,9 @@ export class Storage {
     });
   }
 
-  get(key: string): Promise<Uint8Array | undefined> {
-    return done(this.db.transaction(KV).objectStore(KV).get(key));
+  /** The storage id this store holds, if any (written by the repo at first start). */
+  storageId(): Promise<Uint8Array | undefined> {
+    return done(this.db.transaction(KV).objectStore(KV).get(storageIdKey()));
   }
 
   /** Applies one storage write atomically: resolves once committed. */
@@ -72,89 +80,85 @@ export class Storage {
 
   /** Every entry stored under a document. */
   async load(doc: string): Promise<{ keys: string[]; values: Uint8Array[] }> {
-    const range = IDBKeyRange.bound(`${doc}/`, `${doc}0`, false, true);
+    const range = documentRange(doc);
     const store = this.db.transaction(KV).objectStore(KV);
     const [keys, values] = await Promise.all([done(store.getAllKeys(range)), done(store.getAll(range))]);
     return { keys: keys as string[], values: values as Uint8Array[] };
   }
 
   /** Whether nothing at all is stored under a document. */
-  async vide(doc: string): Promise<boolean> {
-    const range = IDBKeyRange.bound(`${doc}/`, `${doc}0`, false, true);
-    return (await done(this.db.transaction(KV).objectStore(KV).count(range))) === 0;
+  async isEmpty(doc: string): Promise<boolean> {
+    return (await done(this.db.transaction(KV).objectStore(KV).count(documentRange(doc)))) === 0;
   }
 
-  /** What a download of `doc` holds so far: bytes received per chunk. */
-  async telechargement(doc: string): Promise<Map<string, Morceau>> {
-    const store = this.db.transaction(TELECHARGEMENTS).objectStore(TELECHARGEMENTS);
+  /** What a download of `doc` holds so far: bytes received per chunk (`kind/name`). */
+  async partialChunks(doc: string): Promise<Map<string, PartialChunk>> {
+    const store = this.db.transaction(DOWNLOADS).objectStore(DOWNLOADS);
     const range = IDBKeyRange.bound([doc], [doc, []]);
     const [keys, values] = await Promise.all([done(store.getAllKeys(range)), done(store.getAll(range))]);
-    const morceaux = new Map<string, Morceau>();
+    const chunks = new Map<string, PartialChunk>();
     keys.forEach((key, i) => {
-      const [, type, nom, offset] = key as [string, string, string, number?];
-      const id = `${type}/${nom}`;
-      const morceau = morceaux.get(id) ?? { type, nom, taille: -1, recu: 0 };
-      if (offset === undefined) morceau.taille = values[i] as number;
-      else morceau.recu += (values[i] as Uint8Array).byteLength;
-      morceaux.set(id, morceau);
+      const [, kind, name, offset] = key as [string, string, string, number?];
+      const id = `${kind}/${name}`;
+      const chunk = chunks.get(id) ?? { kind, name, size: -1, received: 0 };
+      if (offset === undefined) chunk.size = values[i] as number;
+      else chunk.received += (values[i] as Uint8Array).byteLength;
+      chunks.set(id, chunk);
     });
-    return morceaux;
+    return chunks;
   }
 
   /** Starts (or restarts from zero) one chunk of a download. */
-  commencerMorceau(doc: string, type: string, nom: string, taille: number): Promise<void> {
-    return this.ecrire(TELECHARGEMENTS, (store) => {
-      store.delete(IDBKeyRange.bound([doc, type, nom], [doc, type, nom, []]));
-      store.put(taille, [doc, type, nom]);
+  startChunk(doc: string, kind: string, name: string, size: number): Promise<void> {
+    return this.writeTo(DOWNLOADS, (store) => {
+      store.delete(IDBKeyRange.bound([doc, kind, name], [doc, kind, name, []]));
+      store.put(size, [doc, kind, name]);
     });
   }
 
   /** Keeps bytes of a chunk received from `offset`. */
-  ajouterAuMorceau(doc: string, type: string, nom: string, offset: number, bytes: Uint8Array): Promise<void> {
-    return this.ecrire(TELECHARGEMENTS, (store) => store.put(bytes, [doc, type, nom, offset]));
+  appendToChunk(doc: string, kind: string, name: string, offset: number, bytes: Uint8Array): Promise<void> {
+    return this.writeTo(DOWNLOADS, (store) => store.put(bytes, [doc, kind, name, offset]));
   }
 
   /** Forgets one chunk of a download (gone from the relay, unfinished). */
-  oublierMorceau(doc: string, type: string, nom: string): Promise<void> {
-    return this.ecrire(TELECHARGEMENTS, (store) => store.delete(IDBKeyRange.bound([doc, type, nom], [doc, type, nom, []])));
+  forgetChunk(doc: string, kind: string, name: string): Promise<void> {
+    return this.writeTo(DOWNLOADS, (store) => store.delete(IDBKeyRange.bound([doc, kind, name], [doc, kind, name, []])));
   }
 
   /**
    * Ends a download in one transaction: every complete chunk goes into
-   * `kv` under its storage key (`doc/type/name`), with the entry `amorcer`
-   * makes of them if any (the sync state with the relay), and everything
-   * kept for the download is deleted. Returns how many chunks were stored.
+   * `kv` under its storage key (`chunkKey`), with the entry `seed` makes
+   * of them if any (the sync state with the relay), and everything kept
+   * for the download is deleted. Returns how many chunks were stored.
    */
-  terminerTelechargement(
-    doc: string,
-    amorcer?: (morceaux: [string, Uint8Array][]) => [string, Uint8Array] | undefined,
-  ): Promise<number> {
+  finishDownload(doc: string, seed?: (chunks: [string, Uint8Array][]) => [string, Uint8Array] | undefined): Promise<number> {
     return new Promise((resolve, reject) => {
-      const tx = this.db.transaction([KV, TELECHARGEMENTS], "readwrite", { durability: "strict" });
-      const partiels = tx.objectStore(TELECHARGEMENTS);
+      const tx = this.db.transaction([KV, DOWNLOADS], "readwrite", { durability: "strict" });
+      const partial = tx.objectStore(DOWNLOADS);
       const range = IDBKeyRange.bound([doc], [doc, []]);
-      const keys = partiels.getAllKeys(range);
-      const values = partiels.getAll(range);
+      const keys = partial.getAllKeys(range);
+      const values = partial.getAll(range);
       let stored = 0;
       values.onsuccess = () => {
-        const tailles = new Map<string, number>();
+        const sizes = new Map<string, { kind: string; name: string; size: number }>();
         const pieces = new Map<string, [number, Uint8Array][]>();
         keys.result.forEach((key, i) => {
-          const [, type, nom, offset] = key as [string, string, string, number?];
-          const id = `${type}/${nom}`;
-          if (offset === undefined) tailles.set(id, values.result[i] as number);
+          const [, kind, name, offset] = key as [string, string, string, number?];
+          const id = `${kind}/${name}`;
+          if (offset === undefined) sizes.set(id, { kind, name, size: values.result[i] as number });
           else pieces.set(id, [...(pieces.get(id) ?? []), [offset, values.result[i] as Uint8Array]]);
         });
-        const morceaux: [string, Uint8Array][] = [];
-        for (const [id, taille] of tailles) {
-          const bytes = assembler(pieces.get(id) ?? []);
-          if (bytes === undefined || bytes.byteLength !== taille) continue;
-          morceaux.push([`${doc}/${id}`, bytes]);
+        const chunks: [string, Uint8Array][] = [];
+        for (const [id, { kind, name, size }] of sizes) {
+          const bytes = join(pieces.get(id) ?? []);
+          if (bytes === undefined || bytes.byteLength !== size) continue;
+          chunks.push([chunkKey(doc, kind, name), bytes]);
         }
-        const amorce = morceaux.length > 0 ? amorcer?.(morceaux) : undefined;
-        for (const [key, bytes] of amorce ? [...morceaux, amorce] : morceaux) tx.objectStore(KV).put(bytes, key);
-        stored = morceaux.length;
-        partiels.delete(range);
+        const seeded = chunks.length > 0 ? seed?.(chunks) : undefined;
+        for (const [key, bytes] of seeded ? [...chunks, seeded] : chunks) tx.objectStore(KV).put(bytes, key);
+        stored = chunks.length;
+        partial.delete(range);
       };
       tx.oncomplete = () => resolve(stored);
       tx.onerror = () => reject(tx.error);
@@ -162,7 +166,7 @@ export class Storage {
     });
   }
 
-  private ecrire(name: string, write: (store: IDBObjectStore) => void): Promise<void> {
+  private writeTo(name: string, write: (store: IDBObjectStore) => void): Promise<void> {
     return new Promise((resolve, reject) => {
       const tx = this.db.transaction(name, "readwrite");
       write(tx.objectStore(name));
@@ -196,16 +200,22 @@ export class Storage {
 }
 
 /** A chunk being downloaded: its size from the listing, bytes received. */
-export interface Morceau {
-  type: string;
-  nom: string;
+export interface PartialChunk {
+  kind: string;
+  name: string;
   /** -1 if unknown (not listed yet). */
-  taille: number;
-  recu: number;
+  size: number;
+  received: number;
+}
+
+/** The key range of everything stored under a document in `kv`. */
+function documentRange(doc: string): IDBKeyRange {
+  const [lower, upper] = documentKeyRange(doc) as [string, string];
+  return IDBKeyRange.bound(lower, upper, false, true);
 }
 
 /** Pieces received from consecutive offsets, joined; undefined if there is a hole. */
-function assembler(pieces: [number, Uint8Array][]): Uint8Array | undefined {
+function join(pieces: [number, Uint8Array][]): Uint8Array | undefined {
   pieces.sort((a, b) => a[0] - b[0]);
   const total = pieces.reduce((n, [, p]) => n + p.byteLength, 0);
   const bytes = new Uint8Array(total);

@@ -839,3 +839,56 @@ test("the app runs under a strict Content-Security-Policy without a violation", 
   assert.equal(ran, false, "the policy did not apply");
   await relay.stop();
 });
+
+// A failed IndexedDB write stops the driver once: nothing is synced that
+// was not stored, the socket closes and nothing reopens it, and the status
+// bar says so in French.
+test("a failed IndexedDB write stops syncing once, says so, and never reconnects", async () => {
+  const { relay } = await freshRelay();
+  const context = await device();
+  // Every websocket the page opens, counted as it is made; and a clock the
+  // test can run forward, to fire any reconnection timer without waiting.
+  await context.addInitScript(() => {
+    const Native = WebSocket;
+    globalThis.sockets = [];
+    globalThis.WebSocket = class extends Native {
+      constructor(...args) {
+        super(...args);
+        globalThis.sockets.push(this);
+      }
+    };
+  });
+  await context.clock.install();
+  const page = await openApp(context, relay.url);
+  const lien = await createTerritory(page, "Presqu'île de Rhuys");
+  await waitSynced(page);
+  await page.getByText("En ligne", { exact: true }).waitFor();
+
+  // From now on, IndexedDB refuses every write (a full disk, say).
+  await page.evaluate(() => {
+    IDBObjectStore.prototype.put = () => {
+      throw new DOMException("écriture refusée par le test", "QuotaExceededError");
+    };
+  });
+  await page.getByRole("link", { name: "Nouvelle action" }).click();
+  await page.getByLabel("Titre").fill("Nettoyage de plage");
+  await page.getByLabel("Chantier au long cours, sans date de rendez-vous").check();
+  await page.getByRole("button", { name: "Enregistrer l'action" }).click();
+
+  await page.getByTestId("arret").filter({ hasText: "Synchronisation arrêtée\u00a0: cet appareil n'a pas pu enregistrer" }).waitFor();
+  await page.locator(".statut").getByText("Hors ligne").waitFor();
+  await page.waitForFunction(() => globalThis.sockets.every((s) => s.readyState === WebSocket.CLOSED));
+  const opened = await page.evaluate(() => globalThis.sockets.length);
+  // Neither the backoff's timer nor the browser coming back online reopens it.
+  await page.clock.runFor(120_000);
+  await page.evaluate(() => window.dispatchEvent(new Event("online")));
+  assert.equal(await page.evaluate(() => globalThis.sockets.length), opened, "the socket was reopened");
+  assert.equal(await page.getByTestId("arret").count(), 1);
+
+  // What was not stored was not synced: another device has the territory without the action.
+  const other = await openApp(await device(), lien);
+  await other.getByRole("heading", { level: 1, name: "Presqu'île de Rhuys" }).waitFor();
+  await waitSynced(other);
+  assert.equal(await other.getByRole("link", { name: "Nettoyage de plage" }).count(), 0, "an unstored edit was synced");
+  await relay.stop();
+});

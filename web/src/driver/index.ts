@@ -1,0 +1,260 @@
+// The browser driver: carries out what sync-core's repo (wasm) decides. It
+// feeds the repo what happens (socket opened, frame received, storage
+// answered, timers, the user's edits) and hands each call's outputs to the
+// chain that carries them out in order; it tells the screens what changed
+// and the state shown on every screen (`Status`). It is made of:
+// - `chain.ts`: carries out outputs in order, a storage write committed to
+//   IndexedDB before anything after it; stops for good when IndexedDB fails;
+// - `connection.ts`: the one websocket to the relay and its reconnection;
+// - `invitations.ts`: the invitations held, their roles, and why the relay
+//   refused one;
+// - `first-load.ts` and `download.ts`: a territory's first download over HTTP;
+// - `outputs.ts`: the outputs' type.
+//
+// Does not: decide anything about protocol or schema (the repo does), or
+// keep a copy of the read model (the wasm client keeps it per document
+// heads; the driver parses what it hands over).
+
+import type { WasmRepo } from "../pkg/wasm_client.js";
+import type { Storage } from "../storage";
+import { OutputChain } from "./chain";
+import { Connection } from "./connection";
+import { FirstLoads } from "./first-load";
+import { type Comparaison, type Invitation, Invitations } from "./invitations";
+import type { Output } from "./outputs";
+
+export type { Comparaison, Invitation };
+
+/** What every screen shows of the driver (the status bar). */
+export interface Status {
+  /** The websocket to the relay is open and joined. */
+  online: boolean;
+  /** Last time the relay had every local change (ms since the epoch). */
+  lastSync?: number;
+  /** Local changes the relay has not acknowledged yet. */
+  unacknowledged: number;
+  /** Why the relay refused this device's invitation, in French. */
+  invitationRefused?: string;
+  /** A first download in progress: percent received (by steps of 5). */
+  download?: number;
+  /** Why the driver stopped for good (IndexedDB failed), in French. */
+  stopped?: string;
+}
+
+/** Shown once IndexedDB failed: nothing more is stored nor synced. */
+const STOPPED =
+  "Synchronisation arrêtée\u00a0: cet appareil n'a pas pu enregistrer vos modifications " +
+  "(stockage plein ou indisponible\u00a0?). Libérez de l'espace, puis rechargez la page.";
+/** What an edit says once the driver stopped. */
+const CANNOT_EDIT = "Cet appareil ne peut plus rien enregistrer\u00a0: rechargez la page.";
+
+export class Driver {
+  status: Status = { online: false, unacknowledged: 0 };
+  private readonly listeners = new Set<() => void>();
+  /** Documents opened in the repo. */
+  private readonly open = new Set<string>();
+  private readonly unavailable = new Set<string>();
+  private tickTimer?: ReturnType<typeof setTimeout>;
+  private readonly chain: OutputChain;
+  private readonly connection: Connection;
+  private readonly invitations: Invitations;
+  private readonly firstLoads: FirstLoads;
+
+  /** `url`: the relay's `/sync` (ws: or wss:); `held`: the invitations IndexedDB holds, oldest first. */
+  constructor(
+    private readonly repo: WasmRepo,
+    readonly storage: Storage,
+    url: string,
+    held: Invitation[] = [],
+  ) {
+    const base = url.replace(/^ws/, "http").replace(/\/sync$/, "");
+    this.invitations = new Invitations(storage, held);
+    this.chain = new OutputChain(repo, storage, {
+      send: (conn, bytes) => this.connection.send(conn, bytes),
+      close: (conn, reason) => this.connection.close(conn, reason),
+      unavailable: (doc) => this.unavailable.add(doc),
+      carried: (changed) => this.refresh(changed),
+      stopped: (error) => this.stop(error),
+    });
+    this.connection = new Connection(url, () => this.invitations.tokens(), {
+      opened: (conn) => this.chain.carry(repo.connected(Date.now(), conn)),
+      // The relay is reachable again: so are its chunks.
+      joined: () => this.firstLoads.resume(),
+      received: (conn, bytes) => this.chain.carry(repo.received(Date.now(), conn, bytes)),
+      closed: (conn, refusedTokens) => {
+        if (refusedTokens.length > 0) void this.checkRefused(base, refusedTokens);
+        this.chain.carry(repo.disconnected(Date.now(), conn));
+      },
+    });
+    this.firstLoads = new FirstLoads(
+      storage,
+      base,
+      () => this.invitations.tokens(),
+      (percent) => this.showDownload(percent),
+      (doc) => this.openLoaded(doc),
+    );
+    this.chain.carry(repo.takeStarted());
+  }
+
+  /** Opens the connection to the relay; it stays open, reconnecting by itself. */
+  connect(): void {
+    this.connection.connect();
+  }
+
+  /** Subscribes to any change (documents, connection state). */
+  subscribe(listener: () => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** Whether this device may edit the territory (not a resident's link). */
+  peutModifier(doc: string): boolean {
+    return this.invitations.canEdit(doc);
+  }
+
+  /**
+   * What opening the invitation link `lien` would change on this device,
+   * read from IndexedDB; nothing is written. A link can be crafted by
+   * anyone, so the screen asks before a `differente` one replaces the
+   * invitation held (see `ecrans/rejoindre.tsx`).
+   */
+  comparerInvitation(lien: Invitation): Promise<Comparaison> {
+    return this.invitations.compare(lien);
+  }
+
+  /**
+   * Joins a territory from an invitation link: remembered in IndexedDB
+   * (replacing the invitation held for it, if any: callers ask first, see
+   * `comparerInvitation`), then the connection is reopened with its token.
+   */
+  async rejoindre(invitation: Invitation): Promise<void> {
+    await this.invitations.join(invitation);
+    this.status = { ...this.status, invitationRefused: undefined };
+    this.connection.drop();
+    this.connection.reconnectNow();
+  }
+
+  /**
+   * Opens a document: loaded from IndexedDB, then synced with the relay;
+   * downloaded first if this device has nothing of it. False if `doc` is
+   * not a valid document id (a broken link).
+   */
+  openDocument(doc: string): boolean {
+    if (this.open.has(doc) || this.firstLoads.has(doc)) return true;
+    if (!this.isValidDocument(doc)) return false;
+    this.firstLoads.start(doc);
+    return true;
+  }
+
+  /** Whether `doc` is a valid document id (the core refuses others). */
+  isValidDocument(doc: string): boolean {
+    try {
+      this.repo.unacknowledgedChanges(doc);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  isUnavailable(doc: string): boolean {
+    return this.unavailable.has(doc) && !this.repo.hasDocument(doc);
+  }
+
+  hasDocument(doc: string): boolean {
+    return this.repo.hasDocument(doc);
+  }
+
+  createTerritory(profil: object): string {
+    if (this.chain.stopped) throw new Error(CANNOT_EDIT);
+    const id = crypto.getRandomValues(new Uint8Array(16));
+    const created = this.repo.createTerritory(Date.now(), id, JSON.stringify(profil)) as {
+      doc: string;
+      outputs: Output[];
+    };
+    this.open.add(created.doc);
+    this.chain.carry(created.outputs);
+    return created.doc;
+  }
+
+  /** Applies an edit; throws the core's French message if it is invalid. */
+  apply(doc: string, edit: object): void {
+    if (this.chain.stopped) throw new Error(CANNOT_EDIT);
+    this.chain.carry(this.repo.apply(Date.now(), doc, JSON.stringify(edit)));
+  }
+
+  /** The agenda read model, if the document is loaded. */
+  agenda(doc: string): unknown {
+    const json = this.repo.agendaJson(doc);
+    return json === undefined ? undefined : JSON.parse(json);
+  }
+
+  /** Rendez-vous between two instants (ms since the epoch), recurring ones expanded. */
+  rendezVous(doc: string, from: number, to: number): unknown[] {
+    const json = this.repo.rendezVousJson(doc, from, to);
+    return json === undefined ? [] : JSON.parse(json);
+  }
+
+  /** Resolves once every output so far is carried out (writes committed). */
+  settled(): Promise<void> {
+    return this.chain.settled();
+  }
+
+  /** A document downloaded (or with something stored already): open it in the repo. */
+  private openLoaded(doc: string): void {
+    let outputs: Output[];
+    try {
+      outputs = this.repo.open(Date.now(), doc);
+    } catch {
+      return; // Checked by openDocument.
+    }
+    this.open.add(doc);
+    this.chain.carry(outputs);
+  }
+
+  private async checkRefused(base: string, tokens: string[]): Promise<void> {
+    const message = await this.invitations.checkRefused(base, tokens);
+    if (message === undefined) return;
+    this.status = { ...this.status, invitationRefused: message };
+    this.notify();
+    this.connection.reconnectNow();
+  }
+
+  private showDownload(percent: number | undefined): void {
+    if (percent === this.status.download) return;
+    this.status = { ...this.status, download: percent };
+    this.notify();
+  }
+
+  /** IndexedDB failed: the socket closes for good, nothing more opens, and the screen says so. */
+  private stop(error: unknown): void {
+    console.error("Essaim : stockage impossible", error);
+    this.connection.stop();
+    this.firstLoads.stop();
+    clearTimeout(this.tickTimer);
+    this.status = { ...this.status, online: false, stopped: STOPPED };
+    this.notify();
+  }
+
+  private refresh(changed: boolean): void {
+    let unacknowledged = 0;
+    for (const doc of this.open) unacknowledged += this.repo.unacknowledgedChanges(doc) ?? 0;
+    const before = this.status;
+    const online = this.connection.online;
+    const lastSync = online && unacknowledged === 0 ? Date.now() : before.lastSync;
+    this.status = { ...before, online, unacknowledged, lastSync };
+    this.scheduleTick();
+    if (changed || before.unacknowledged !== unacknowledged || before.online !== online) this.notify();
+  }
+
+  private scheduleTick(): void {
+    clearTimeout(this.tickTimer);
+    const deadline = this.repo.nextDeadline();
+    if (deadline === undefined || this.chain.stopped) return;
+    const delay = Math.max(0, Math.min(deadline - Date.now(), 2 ** 31 - 1));
+    this.tickTimer = setTimeout(() => this.chain.carry(this.repo.tick(Date.now())), delay);
+  }
+
+  private notify(): void {
+    for (const listener of this.listeners) listener();
+  }
+}
