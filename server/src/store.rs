@@ -125,17 +125,10 @@ pub(crate) fn open_read_only(data_dir: &Path) -> Result<Connection, StoreError> 
     Ok(conn)
 }
 
-/// The key range of everything stored about a document: `'doc/'` to
-/// `'doc0'` (`0` is the character after `/`).
-fn document_range(doc: &DocumentId) -> (String, String) {
-    let prefix = StorageKey::document_prefix(doc).to_string();
-    (format!("{prefix}/"), format!("{prefix}0"))
-}
-
 /// A stored key back as a [`StorageKey`]; `None` (logged) for one this
 /// version does not write.
 fn parse_key(key: &str) -> Option<StorageKey> {
-    let parsed = StorageKey::from_components(key.split('/').map(str::to_owned).collect());
+    let parsed = StorageKey::from_text(key);
     if parsed.is_none() {
         tracing::warn!(%key, "ignoring a stored key this version does not write");
     }
@@ -147,7 +140,7 @@ pub(crate) fn document_entries(conn: &Connection, doc: &DocumentId) -> Result<Ve
     let mut stmt = conn
         .prepare_cached("SELECT key, value FROM kv WHERE key >= ?1 AND key < ?2 ORDER BY key")
         .map_err(sqlite("preparing a load"))?;
-    let (from, to) = document_range(doc);
+    let (from, to) = StorageKey::document_range(doc);
     let rows = stmt
         .query_map(params![from, to], |row| Ok((row.get::<_, String>(0)?, row.get::<_, Vec<u8>>(1)?)))
         .map_err(sqlite("loading"))?;
@@ -165,7 +158,7 @@ pub(crate) fn document_sizes(conn: &Connection, doc: &DocumentId) -> Result<Vec<
     let mut stmt = conn
         .prepare_cached("SELECT key, length(value) FROM kv WHERE key >= ?1 AND key < ?2 ORDER BY key")
         .map_err(sqlite("preparing a listing"))?;
-    let (from, to) = document_range(doc);
+    let (from, to) = StorageKey::document_range(doc);
     let rows = stmt
         .query_map(params![from, to], |row| Ok((row.get::<_, String>(0)?, row.get::<_, u64>(1)?)))
         .map_err(sqlite("listing"))?;

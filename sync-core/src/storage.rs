@@ -98,6 +98,13 @@ impl StorageKey {
         StorageKey(vec![doc.to_string()])
     }
 
+    /// The `/`-joined text keys of everything stored about `doc`, as a
+    /// half-open range `[doc + "/", doc + "0")` (`0` is the character after
+    /// `/`), the same in SQLite and IndexedDB.
+    pub fn document_range(doc: &DocumentId) -> (String, String) {
+        (format!("{doc}/"), format!("{doc}0"))
+    }
+
     /// `[doc, kind, name]`.
     pub fn chunk(doc: &DocumentId, kind: ChunkKind, name: &str) -> StorageKey {
         StorageKey(vec![doc.to_string(), kind.as_str().into(), name.into()])
@@ -139,6 +146,12 @@ impl StorageKey {
     pub fn from_components(components: Vec<String>) -> Option<StorageKey> {
         let valid = !components.is_empty() && components.iter().all(|c| !c.is_empty() && !c.contains('/'));
         valid.then_some(StorageKey(components))
+    }
+
+    /// Reads back a key stored as its `/`-joined text (see the `Display`
+    /// impl); `None` as for [`StorageKey::from_components`].
+    pub fn from_text(text: &str) -> Option<StorageKey> {
+        StorageKey::from_components(text.split('/').map(str::to_owned).collect())
     }
 
     /// True when `self` starts with all of `prefix`'s components.

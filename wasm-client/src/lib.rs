@@ -224,8 +224,7 @@ pub fn sync_state_after_download(
 fn entries(keys: Vec<String>, values: Array) -> Vec<(StorageKey, Vec<u8>)> {
     let mut entries = Vec::with_capacity(keys.len());
     for (key, value) in keys.into_iter().zip(values.iter()) {
-        let components = key.split('/').map(str::to_owned).collect();
-        if let Some(key) = StorageKey::from_components(components) {
+        if let Some(key) = StorageKey::from_text(&key) {
             entries.push((key, Uint8Array::new(&value).to_vec()));
         }
     }
@@ -329,9 +328,8 @@ pub fn storage_id_key() -> String {
 /// document, what the driver answers a `load` output with.
 #[wasm_bindgen(js_name = documentKeyRange)]
 pub fn document_key_range(doc: &str) -> Result<Array, JsError> {
-    let prefix = StorageKey::document_prefix(&DocumentId::from_str(doc)?).to_string();
-    // `0` is the character after `/`: every `prefix/…` key, nothing else.
-    Ok([format!("{prefix}/"), format!("{prefix}0")].iter().map(|bound| JsValue::from_str(bound)).collect())
+    let (start, end) = StorageKey::document_range(&DocumentId::from_str(doc)?);
+    Ok([start, end].iter().map(|bound| JsValue::from_str(bound)).collect())
 }
 
 /// The text key of a document's chunk of kind `kind` (`snapshot` or
