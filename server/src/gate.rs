@@ -104,7 +104,7 @@ pub(crate) fn access(grants: Option<&[Grant]>, doc: &DocumentId) -> Access {
     let Some(grants) = grants else { return Access::ReadWrite };
     let roles = grants.iter().filter(|g| g.territory == *doc).map(|g| g.role);
     roles.fold(Access::Denied, |best, role| match (best, role) {
-        (_, Role::Organiser) | (Access::ReadWrite, _) => Access::ReadWrite,
+        (_, Role::Organisateur) | (Access::ReadWrite, _) => Access::ReadWrite,
         _ => Access::ReadOnly,
     })
 }

@@ -24,27 +24,43 @@ use sync_core::DocumentId;
 
 use crate::store::{StoreError, open_database, sqlite};
 
-/// What an invitation lets its holder do with its territory.
+/// What an invitation lets its holder do with its territory: the territory's
+/// roles, named as in the domain model and the app. The CLI and the
+/// `invitations` table spell them `organiser` and `resident` (kept: stored
+/// rows and operators' scripts use them); the invitation link and the app,
+/// `organisateur` and `habitant` ([`Role::mot`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Role {
     /// Reads and writes the territory.
-    Organiser,
+    #[value(name = "organiser")]
+    Organisateur,
     /// Reads the territory; their changes are never applied.
-    Resident,
+    #[value(name = "resident")]
+    Habitant,
 }
 
 impl Role {
-    fn as_str(self) -> &'static str {
+    /// The word of the invitation link and of the app
+    /// (`#/territoire/{doc}/invitation/{mot}/{token}`).
+    pub fn mot(self) -> &'static str {
         match self {
-            Role::Organiser => "organiser",
-            Role::Resident => "resident",
+            Role::Organisateur => "organisateur",
+            Role::Habitant => "habitant",
+        }
+    }
+
+    /// How the CLI and the `invitations` table spell it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Organisateur => "organiser",
+            Role::Habitant => "resident",
         }
     }
 
     fn parse(s: &str) -> Option<Role> {
         match s {
-            "organiser" => Some(Role::Organiser),
-            "resident" => Some(Role::Resident),
+            "organiser" => Some(Role::Organisateur),
+            "resident" => Some(Role::Habitant),
             _ => None,
         }
     }
@@ -362,11 +378,11 @@ mod tests {
         let dir = tempfile::tempdir().expect("temp dir");
         let inv = Invitations::open(dir.path()).expect("open");
         let (organiser, token) =
-            inv.create(&doc(1), Role::Organiser, Some("mairie"), None, 10, [7; 24]).expect("create");
+            inv.create(&doc(1), Role::Organisateur, Some("mairie"), None, 10, [7; 24]).expect("create");
         let grant = inv.check(&token, 20).expect("sqlite").expect("valid");
-        assert_eq!(grant, Grant { invitation: organiser.id.clone(), territory: doc(1), role: Role::Organiser });
+        assert_eq!(grant, Grant { invitation: organiser.id.clone(), territory: doc(1), role: Role::Organisateur });
 
-        let (_, expiring) = inv.create(&doc(1), Role::Resident, None, Some(100), 10, [8; 24]).expect("create");
+        let (_, expiring) = inv.create(&doc(1), Role::Habitant, None, Some(100), 10, [8; 24]).expect("create");
         assert!(inv.check(&expiring, 99).expect("sqlite").is_ok());
         assert_eq!(inv.check(&expiring, 100).expect("sqlite"), Err(TokenError::Expired));
 
@@ -384,7 +400,7 @@ mod tests {
     fn wrong_or_malformed_tokens_open_nothing() {
         let dir = tempfile::tempdir().expect("temp dir");
         let inv = Invitations::open(dir.path()).expect("open");
-        let (_, token) = inv.create(&doc(1), Role::Organiser, None, None, 10, [7; 24]).expect("create");
+        let (_, token) = inv.create(&doc(1), Role::Organisateur, None, None, 10, [7; 24]).expect("create");
         let (id, secret) = token.split_once('.').expect("two parts");
         let mut flipped = secret.to_owned();
         flipped.replace_range(31.., if secret.ends_with('0') { "1" } else { "0" });
@@ -420,7 +436,7 @@ mod tests {
     fn only_hashes_are_stored() {
         let dir = tempfile::tempdir().expect("temp dir");
         let inv = Invitations::open(dir.path()).expect("open");
-        let (_, token) = inv.create(&doc(1), Role::Organiser, None, None, 10, [9; 24]).expect("create");
+        let (_, token) = inv.create(&doc(1), Role::Organisateur, None, None, 10, [9; 24]).expect("create");
         let secret = token.split_once('.').expect("two parts").1;
         drop(inv);
         let bytes = std::fs::read(dir.path().join(DATABASE_FILE)).expect("db file");

@@ -152,7 +152,7 @@ fn create_territory(args: CreateTerritory) -> anyhow::Result<()> {
     let doc = server::create_territory(&args.place.data, profil)?;
     let invitations = Invitations::open(&args.place.data)?;
     println!("territoire: {doc}");
-    for (role, label) in [(Role::Organiser, "organisateurs"), (Role::Resident, "habitants")] {
+    for (role, label) in [(Role::Organisateur, "organisateurs"), (Role::Habitant, "habitants")] {
         let (_, token) = invitations.create(&doc, role, Some(label), None, now(), random()?)?;
         println!("lien {label}: {}", link(&args.place.url, &doc, role, &token));
     }
@@ -186,11 +186,7 @@ fn list_invites(args: Invites) -> anyhow::Result<()> {
             (None, Some(t)) => format!("valide, expire dans {} h", (t - now) / 3_600_000),
             (None, None) => "valide".to_owned(),
         };
-        let role = match i.role {
-            Role::Organiser => "organiser",
-            Role::Resident => "resident",
-        };
-        println!("{}\t{role}\t{state}\t{}", i.id, i.label.unwrap_or_default());
+        println!("{}\t{}\t{state}\t{}", i.id, i.role.as_str(), i.label.unwrap_or_default());
     }
     Ok(())
 }
@@ -208,11 +204,7 @@ fn revoke(args: Revoke) -> anyhow::Result<()> {
 /// The PWA's link: it stores the token, then opens the territory. The
 /// role in it only shapes the screens; the relay enforces it.
 fn link(url: &str, doc: &DocumentId, role: Role, token: &str) -> String {
-    let role = match role {
-        Role::Organiser => "organisateur",
-        Role::Resident => "habitant",
-    };
-    format!("{}/#/territoire/{doc}/invitation/{role}/{token}", url.trim_end_matches('/'))
+    format!("{}/#/territoire/{doc}/invitation/{}/{token}", url.trim_end_matches('/'), role.mot())
 }
 
 fn now() -> i64 {

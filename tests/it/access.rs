@@ -63,9 +63,9 @@ fn has_key(key: &'static str) -> impl Fn(&Automerge) -> bool + Send + Sync + 'st
 async fn relay_with_three_invitations() -> (Relay, [String; 3]) {
     let data = TempDir::new().expect("temp dir");
     let doc = territory(&data, "Saint-Essaim");
-    let (_, token) = invite(&data, &doc, Role::Organiser, None, 1);
-    let (_, expired) = invite(&data, &doc, Role::Organiser, Some(now() - 1), 2);
-    let (revoked_id, revoked) = invite(&data, &doc, Role::Resident, None, 3);
+    let (_, token) = invite(&data, &doc, Role::Organisateur, None, 1);
+    let (_, expired) = invite(&data, &doc, Role::Organisateur, Some(now() - 1), 2);
+    let (revoked_id, revoked) = invite(&data, &doc, Role::Habitant, None, 3);
     Invitations::open(data.path()).expect("invitations").revoke(&revoked_id, now()).expect("revoked");
     let relay = closed_relay(data).await;
     (relay, [token, expired, revoked])
@@ -118,7 +118,7 @@ async fn the_invitation_check_says_why_a_token_is_refused_in_a_header() {
 async fn failed_attempts_are_rate_limited_per_address() {
     let data = TempDir::new().expect("temp dir");
     let doc = territory(&data, "Saint-Essaim");
-    let (_, token) = invite(&data, &doc, Role::Organiser, None, 1);
+    let (_, token) = invite(&data, &doc, Role::Organisateur, None, 1);
     let relay = closed_relay(data).await;
     let mut statuses = Vec::new();
     for attempt in 0..12 {
@@ -136,9 +136,9 @@ async fn organisers_write_residents_only_read_and_other_documents_do_not_exist()
     let data = TempDir::new().expect("temp dir");
     let a = territory(&data, "Territoire A");
     let b = territory(&data, "Territoire B");
-    let (_, organiser_a) = invite(&data, &a, Role::Organiser, None, 1);
-    let (_, resident_a) = invite(&data, &a, Role::Resident, None, 2);
-    let (_, organiser_b) = invite(&data, &b, Role::Organiser, None, 3);
+    let (_, organiser_a) = invite(&data, &a, Role::Organisateur, None, 1);
+    let (_, resident_a) = invite(&data, &a, Role::Habitant, None, 2);
+    let (_, organiser_b) = invite(&data, &b, Role::Organisateur, None, 3);
     let relay = closed_relay(data).await;
 
     let organiser = connect(&relay, &organiser_a).await.expect("organiser");
@@ -192,8 +192,8 @@ async fn organisers_write_residents_only_read_and_other_documents_do_not_exist()
 async fn a_revoked_invitation_closes_its_live_connection_within_seconds() {
     let data = TempDir::new().expect("temp dir");
     let doc = territory(&data, "Saint-Essaim");
-    let (id, token) = invite(&data, &doc, Role::Organiser, None, 1);
-    let (_, other) = invite(&data, &doc, Role::Organiser, None, 2);
+    let (id, token) = invite(&data, &doc, Role::Organisateur, None, 1);
+    let (_, other) = invite(&data, &doc, Role::Organisateur, None, 2);
     let dir = data.path().to_owned();
     let relay = closed_relay(data).await;
     let revoked = connect(&relay, &token).await.expect("connects");
@@ -239,7 +239,7 @@ fn cli(data: &std::path::Path, args: &[&str]) -> String {
 async fn the_cli_in_its_own_process_leaves_the_running_relay_s_database_whole() {
     let data = TempDir::new().expect("temp dir");
     let doc = territory(&data, "Saint-Essaim");
-    let (id, token) = invite(&data, &doc, Role::Resident, None, 1);
+    let (id, token) = invite(&data, &doc, Role::Habitant, None, 1);
     let relay = crate::crash::Process::start(data.path()).await;
     let url = |token: &str| format!("{}?token={token}", relay.url());
     let resident = Client::connect(&url(&token), ClientOptions::default()).await.expect("connects");
@@ -288,7 +288,7 @@ async fn the_cli_works_on_a_running_relay_and_expiry_closes_live_connections() {
     let doc = server::create_territory(&dir, profil).expect("territory created on a running relay");
     let invitations = Invitations::open(&dir).expect("invitations");
     let (_, token) =
-        invitations.create(&doc, Role::Resident, None, Some(now() + 3_000), now(), [5; 24]).expect("created");
+        invitations.create(&doc, Role::Habitant, None, Some(now() + 3_000), now(), [5; 24]).expect("created");
     let resident = connect(&relay, &token).await.expect("connects before expiry");
     resident.open(&doc).await.expect("open");
     resident
@@ -310,8 +310,8 @@ async fn one_connection_carries_the_invitations_of_several_territories() {
     let data = TempDir::new().expect("temp dir");
     let commune = territory(&data, "Commune");
     let quartier = territory(&data, "Quartier");
-    let (resident_id, resident) = invite(&data, &commune, Role::Resident, None, 1);
-    let (_, organiser) = invite(&data, &quartier, Role::Organiser, None, 2);
+    let (resident_id, resident) = invite(&data, &commune, Role::Habitant, None, 1);
+    let (_, organiser) = invite(&data, &quartier, Role::Organisateur, None, 2);
     let dir = data.path().to_owned();
     let relay = closed_relay(data).await;
 
@@ -341,7 +341,7 @@ async fn one_connection_carries_the_invitations_of_several_territories() {
 async fn a_forged_sender_under_an_invitation_is_refused_and_changes_nothing() {
     let data = TempDir::new().expect("temp dir");
     let doc = territory(&data, "Saint-Essaim");
-    let (_, token) = invite(&data, &doc, Role::Organiser, None, 1);
+    let (_, token) = invite(&data, &doc, Role::Organisateur, None, 1);
     let relay = closed_relay(data).await;
     let (mut socket, _) =
         tokio_tungstenite::connect_async(format!("{}?token={token}", relay.url())).await.expect("connects");

@@ -214,9 +214,9 @@ async fn chunks_need_the_same_invitations_as_sync() {
     let invitations = Invitations::open(data.path()).expect("invitations");
     let token =
         |doc: &DocumentId, role, seed| invitations.create(doc, role, None, None, 0, [seed; 24]).expect("invite").1;
-    let resident = token(&ours, Role::Resident, 1);
-    let organiser = token(&ours, Role::Organiser, 2);
-    let elsewhere = token(&theirs, Role::Organiser, 3);
+    let resident = token(&ours, Role::Habitant, 1);
+    let organiser = token(&ours, Role::Organisateur, 2);
+    let elsewhere = token(&theirs, Role::Organisateur, 3);
     drop(invitations);
     let relay = start_relay_with(data, |config| config.open = false).await;
 

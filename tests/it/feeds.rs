@@ -55,9 +55,9 @@ async fn public_feeds_show_public_actions_private_territories_need_a_token() {
     let data = TempDir::new().expect("temp dir");
     let public = territory(&data, "Commune ouverte", true);
     let private = territory(&data, "Quartier discret", false);
-    let organiser_public = token(&data, &public, Role::Organiser, 1);
-    let organiser_private = token(&data, &private, Role::Organiser, 2);
-    let resident_private = token(&data, &private, Role::Resident, 3);
+    let organiser_public = token(&data, &public, Role::Organisateur, 1);
+    let organiser_private = token(&data, &private, Role::Organisateur, 2);
+    let resident_private = token(&data, &private, Role::Habitant, 3);
     let relay = start_relay_with(data, |config| config.open = false).await;
     organise(
         &relay,

@@ -35,7 +35,8 @@ async fn relay_with_territories(
     let territory = |nom: &str, seed: u8| {
         let profil = agenda::Profil { nom: nom.into(), ..agenda::Profil::default() };
         let doc = server::create_territory(data.path(), profil).expect("territory created");
-        let (_, token) = invitations.create(&doc, Role::Organiser, None, None, now(), [seed; 24]).expect("organiser");
+        let (_, token) =
+            invitations.create(&doc, Role::Organisateur, None, None, now(), [seed; 24]).expect("organiser");
         (doc, token)
     };
     let (attacked, attacker) = territory("Attaqué", 1);

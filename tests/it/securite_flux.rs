@@ -30,7 +30,7 @@ fn territory(data: &TempDir, nom: &str, public: bool) -> DocumentId {
 
 fn token(data: &TempDir, doc: &DocumentId, seed: u8) -> String {
     let invitations = Invitations::open(data.path()).expect("invitations");
-    invitations.create(doc, Role::Organiser, None, None, 0, [seed; 24]).expect("invitation").1
+    invitations.create(doc, Role::Organisateur, None, None, 0, [seed; 24]).expect("invitation").1
 }
 
 /// A legal public action, then the raw change: deep nesting under an

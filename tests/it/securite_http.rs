@@ -193,7 +193,7 @@ async fn r12_05_half_open_connections_are_capped_and_timed_out() {
 async fn r12_14_feed_links_never_reflect_a_bad_host() {
     let data = TempDir::new().expect("temp dir");
     let public = territory(&data, "Commune ouverte", true);
-    let organiser = token(&data, &public, Role::Organiser, 1);
+    let organiser = token(&data, &public, Role::Organisateur, 1);
     let relay = start_relay_with(data, |c| c.open = false).await;
     organise(&relay, &organiser, &public, vec![action("a1", "Repair café")]).await;
     let path = format!("/t/{public}/agenda.json");
@@ -244,7 +244,7 @@ async fn get_forwarded(addr: SocketAddr, path: &str, client: &str) -> (u16, Stri
 async fn r12_16_private_views_are_not_failed_logins_and_429_stays_429() {
     let data = TempDir::new().expect("temp dir");
     let private = territory(&data, "Quartier discret", false);
-    let resident = token(&data, &private, Role::Resident, 3);
+    let resident = token(&data, &private, Role::Habitant, 3);
     let relay = start_relay_with(data, |c| {
         c.open = false;
         c.trusted_proxies = vec!["127.0.0.1".parse().expect("ip")];
@@ -307,7 +307,7 @@ async fn r12_18_private_feeds_and_files_are_private() {
     };
     let resident = {
         let invitations = Invitations::open(&nested).expect("invitations");
-        invitations.create(&private, Role::Resident, None, None, 0, [5; 24]).expect("invitation").1
+        invitations.create(&private, Role::Habitant, None, None, 0, [5; 24]).expect("invitation").1
     };
     let relay = start_relay_with(data, |c| {
         c.open = false;

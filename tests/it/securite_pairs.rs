@@ -42,10 +42,10 @@ async fn setup() -> Setup {
     let invitations = Invitations::open(data.path()).expect("invitations");
     let token =
         |doc: &DocumentId, role, seed| invitations.create(doc, role, None, None, now(), [seed; 24]).expect("token").1;
-    let organiser_a = token(&a, Role::Organiser, 1);
-    let resident_a = token(&a, Role::Resident, 2);
-    let resident_a2 = token(&a, Role::Resident, 3);
-    let resident_b = token(&b, Role::Resident, 4);
+    let organiser_a = token(&a, Role::Organisateur, 1);
+    let resident_a = token(&a, Role::Habitant, 2);
+    let resident_a2 = token(&a, Role::Habitant, 3);
+    let resident_b = token(&b, Role::Habitant, 4);
     let relay = start_relay_with(data, |config| config.open = false).await;
     Setup { relay, a, organiser_a, resident_a, resident_a2, resident_b }
 }

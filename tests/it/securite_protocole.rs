@@ -28,8 +28,8 @@ async fn relay_with_territory() -> (Relay, DocumentId, String, String) {
     let profil = agenda::Profil { nom: "Territoire".into(), ..agenda::Profil::default() };
     let doc = server::create_territory(data.path(), profil).expect("territory created");
     let invitations = Invitations::open(data.path()).expect("invitations");
-    let (_, organiser) = invitations.create(&doc, Role::Organiser, None, None, now(), [1; 24]).expect("organiser");
-    let (_, resident) = invitations.create(&doc, Role::Resident, None, None, now(), [2; 24]).expect("resident");
+    let (_, organiser) = invitations.create(&doc, Role::Organisateur, None, None, now(), [1; 24]).expect("organiser");
+    let (_, resident) = invitations.create(&doc, Role::Habitant, None, None, now(), [2; 24]).expect("resident");
     let relay = start_relay_with(data, |config| config.open = false).await;
     (relay, doc, organiser, resident)
 }

@@ -285,11 +285,11 @@ async fn r12_09_one_invitation_or_address_cannot_hold_every_slot() {
     let invitations = Invitations::open(data.path()).expect("invitations");
     let token = |role, seed| invitations.create(&doc, role, None, None, now(), [seed; 24]).expect("invitation").1;
     let (organiser, shared, other, third, fourth) = (
-        token(Role::Organiser, 1),
-        token(Role::Resident, 2),
-        token(Role::Resident, 3),
-        token(Role::Resident, 4),
-        token(Role::Resident, 5),
+        token(Role::Organisateur, 1),
+        token(Role::Habitant, 2),
+        token(Role::Habitant, 3),
+        token(Role::Habitant, 4),
+        token(Role::Habitant, 5),
     );
     let proxy: IpAddr = "127.0.0.4".parse().expect("ip");
     let relay = start_relay_with(data, |config| {
