@@ -315,8 +315,8 @@ async fn watch_revocations(invitations: Arc<Mutex<invitations::Invitations>>, hu
     }
 }
 
-/// Creates a territory's document in the relay's storage (its profile as
-/// the first changes, written by a repo that shares the relay's storage id)
+/// Creates a territory's document in the relay's storage (its containers and
+/// profile in one change, written by a repo that shares the relay's storage id)
 /// and records it as a territory of this relay. Safe while the relay runs:
 /// the relay loads documents from SQLite when someone asks for them.
 pub fn create_territory(
