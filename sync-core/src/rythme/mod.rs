@@ -211,6 +211,7 @@ pub struct Rythme {
     pub confirmer_avant: Option<Jour>,
     /// Id of the record whose series this one continues (after a split).
     #[serde(default)]
+    #[ts(optional = nullable)]
     pub serie_precedente: Option<String>,
 }
 

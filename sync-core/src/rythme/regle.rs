@@ -143,27 +143,36 @@ pub enum Jusqu {
 
 /// A recurrence rule in Essaim's subset. Build it by parsing or
 /// deserialising (both validate) or by hand, then call [`Regle::valider`].
+///
+/// Its TypeScript type says which fields may be left out when written
+/// (ts-rs does not read `try_from`, and says so at build time).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(try_from = "RegleBrute")]
 pub struct Regle {
     /// `FREQ`.
     pub freq: Frequence,
     /// `INTERVAL`, 1–52: every `interval` days, weeks, months or years.
+    #[ts(as = "Option<_>", optional)]
     pub interval: u8,
     /// `BYDAY`.
+    #[ts(as = "Option<_>", optional)]
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub par_jour: Vec<JourRegle>,
     /// `BYMONTHDAY`: 1–31, or -1 for the last day of the month.
+    #[ts(as = "Option<_>", optional)]
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub par_jour_du_mois: Vec<i8>,
     /// `BYMONTH`: 1–12.
+    #[ts(as = "Option<_>", optional)]
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub par_mois: Vec<i8>,
     /// `UNTIL`, inclusive.
+    #[ts(optional)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub jusqu_au: Option<Jusqu>,
     /// `COUNT`: how many occurrences the rule makes, counted before
     /// exclusions (RFC 5545).
+    #[ts(optional)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub nombre: Option<u32>,
 }
