@@ -87,7 +87,7 @@ pub fn declarations() -> String {
     macro_rules! declarer {
         ($($t:ty),+ $(,)?) => {$(
             ts.push_str("\nexport ");
-            ts.push_str(&<$t as TS>::decl(&cfg));
+            ts.push_str(&sans_docs(&<$t as TS>::decl(&cfg)));
             ts.push('\n');
         )+};
     }
@@ -160,6 +160,20 @@ pub fn declarations() -> String {
     }
     ts.push_str("};\n");
     ts
+}
+
+/// A declaration without its fields' doc comments, one line per type: the
+/// docs are the Rust types' (which every record's bookkeeping fields would
+/// otherwise repeat five times).
+fn sans_docs(decl: &str) -> String {
+    let mut reste = decl;
+    let mut sortie = String::with_capacity(decl.len());
+    while let Some(debut) = reste.find("/**") {
+        sortie.push_str(&reste[..debut]);
+        reste = reste[debut..].find("*/").map_or("", |fin| &reste[debut + fin + 2..]);
+    }
+    sortie.push_str(reste);
+    sortie.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 #[cfg(test)]

@@ -131,6 +131,21 @@ export function Cases<V extends string>({ id, legende, valeurs, choix, onChoix }
   );
 }
 
+/**
+ * A form's draft over the record's current values: `v` what the fields
+ * show, `maj(champ)` a setter that also clears the field's error, `lie(champ)`
+ * the value and setter of a [`ChampChoix`], `vider` back to the record.
+ */
+export function useBrouillon<T extends object>(actuel: T, effacer: (champ: string) => void) {
+  const [b, setB] = useState<Partial<T>>({});
+  const v: T = { ...actuel, ...b };
+  const maj =
+    <K extends keyof T>(champ: K) =>
+    (valeur: T[K]) => (setB({ ...b, [champ]: valeur }), effacer(String(champ)));
+  const lie = <K extends keyof T>(champ: K) => ({ valeur: v[champ], onChoix: maj(champ) });
+  return { v, maj, lie, vider: () => setB({}) };
+}
+
 /** A form's refusal: an error per field, or one for the whole form. */
 export interface Refus {
   erreurs: Record<string, string>;

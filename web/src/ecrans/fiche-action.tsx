@@ -14,6 +14,7 @@ import {
   ChampTexte,
   type Edition,
   Refuse,
+  useBrouillon,
   useRefus,
 } from "../formulaire";
 import type { Action, Agenda, Besoin, Exception, RendezVous, StatutBesoin } from "../genere/agenda";
@@ -301,7 +302,6 @@ type Brouillon = Pick<
 > & { libelle: string; adresse: string; lien_en_ligne: string };
 
 function Modifier({ action, modifier }: { action: Action; modifier: Modification }) {
-  const [b, setB] = useState<Partial<Brouillon>>({});
   const { refus, verifier, effacer } = useRefus();
   const actuel: Brouillon = {
     titre: action.titre,
@@ -316,11 +316,8 @@ function Modifier({ action, modifier }: { action: Action; modifier: Modification
     visibilite: action.visibilite,
     publication: action.publication,
   };
-  const v: Brouillon = { ...actuel, ...b };
+  const { v, maj, lie, vider } = useBrouillon(actuel, effacer);
   const l = libelles();
-  const maj =
-    <K extends keyof Brouillon>(champ: K) =>
-    (valeur: Brouillon[K]) => (setB({ ...b, [champ]: valeur }), effacer(champ));
   const enregistrer = (event: Event) => {
     event.preventDefault();
     const erreurs: Record<string, string> = {};
@@ -342,7 +339,7 @@ function Modifier({ action, modifier }: { action: Action; modifier: Modification
       const lieu = action.lieu ?? { libelle: "", adresse: "", code_insee: null, lat: null, lon: null, acces: "" };
       champs.lieu = v.libelle.trim() || v.adresse.trim() ? { ...lieu, libelle: v.libelle.trim(), adresse: v.adresse.trim() } : null;
     }
-    if (Object.keys(champs).length === 0 || modifier(champs)) setB({});
+    if (Object.keys(champs).length === 0 || modifier(champs)) vider();
   };
   return (
     <form onSubmit={enregistrer} noValidate>
@@ -360,16 +357,10 @@ function Modifier({ action, modifier }: { action: Action; modifier: Modification
         <textarea rows={4} value={v.description} onInput={(e) => maj("description")(e.currentTarget.value)} />
       </Champ>
       <Cases id="themes-action" legende="Thèmes" valeurs={v.portes_entree} choix={l.theme} onChoix={maj("portes_entree")} />
-      <ChampChoix id="statut-action" label="État de l'action" valeur={v.statut} choix={l.statut} onChoix={maj("statut")} />
+      <ChampChoix id="statut-action" label="État de l'action" choix={l.statut} {...lie("statut")} />
       <ChampTexte id="lieu-action" label="Lieu" valeur={v.libelle} onTexte={maj("libelle")} />
       <ChampTexte id="adresse-action" label="Adresse" autoComplete="street-address" valeur={v.adresse} onTexte={maj("adresse")} />
-      <ChampChoix
-        id="mode-action"
-        label="Participation"
-        valeur={v.mode_participation}
-        choix={l.mode_participation}
-        onChoix={maj("mode_participation")}
-      />
+      <ChampChoix id="mode-action" label="Participation" choix={l.mode_participation} {...lie("mode_participation")} />
       {v.mode_participation !== "sur_place" && (
         <ChampTexte
           id="lien-action"
@@ -380,14 +371,8 @@ function Modifier({ action, modifier }: { action: Action; modifier: Modification
           onTexte={maj("lien_en_ligne")}
         />
       )}
-      <ChampChoix id="visibilite-action" label="Qui la voit" valeur={v.visibilite} choix={l.visibilite} onChoix={maj("visibilite")} />
-      <ChampChoix
-        id="publication-action"
-        label="Publication"
-        valeur={v.publication}
-        choix={l.publication}
-        onChoix={maj("publication")}
-      />
+      <ChampChoix id="visibilite-action" label="Qui la voit" choix={l.visibilite} {...lie("visibilite")} />
+      <ChampChoix id="publication-action" label="Publication" choix={l.publication} {...lie("publication")} />
       <button type="submit">Enregistrer les modifications</button>
     </form>
   );

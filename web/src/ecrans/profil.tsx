@@ -3,7 +3,7 @@
 
 import { useState } from "preact/hooks";
 import type { Driver } from "../driver";
-import { appliquer, Cases, Champ, ChampChoix, ChampTexte, type Edition, Refuse, useRefus } from "../formulaire";
+import { appliquer, Cases, Champ, ChampChoix, ChampTexte, type Edition, Refuse, useBrouillon, useRefus } from "../formulaire";
 import type { Agenda, Phase, Profil } from "../genere/agenda";
 import { idAleatoire, libelles, periode } from "../modele";
 
@@ -159,13 +159,9 @@ function Horizon({ debut, fin, editer }: { debut?: string; fin?: string; editer:
 type Champs = Pick<Profil, "nom" | "type" | "presentation" | "portes_entree" | "visibilite">;
 
 function ModifierProfil({ profil, editer }: { profil: Champs; editer: Edition }) {
-  const [b, setB] = useState<Partial<Champs>>({});
   const { refus, verifier, effacer } = useRefus();
-  const v: Champs = { ...profil, ...b };
+  const { v, maj, lie, vider } = useBrouillon(profil, effacer);
   const l = libelles();
-  const maj =
-    <K extends keyof Champs>(champ: K) =>
-    (valeur: Champs[K]) => (setB({ ...b, [champ]: valeur }), effacer(champ));
   const enregistrer = (event: Event) => {
     event.preventDefault();
     if (!verifier(v.nom.trim() ? {} : { nom: "Le nom du territoire est obligatoire." })) return;
@@ -175,30 +171,18 @@ function ModifierProfil({ profil, editer }: { profil: Champs; editer: Edition })
     if (v.presentation !== profil.presentation) champs.presentation = v.presentation;
     if (v.visibilite !== profil.visibilite) champs.visibilite = v.visibilite;
     if (JSON.stringify(v.portes_entree) !== JSON.stringify(profil.portes_entree)) champs.portes_entree = v.portes_entree;
-    if (Object.keys(champs).length === 0 || editer({ type: "modifier_profil", champs })) setB({});
+    if (Object.keys(champs).length === 0 || editer({ type: "modifier_profil", champs })) vider();
   };
   return (
     <form onSubmit={enregistrer} noValidate>
       <h2>Modifier le profil</h2>
       <ChampTexte id="profil-nom" label="Nom du territoire" erreur={refus.erreurs.nom} valeur={v.nom} onTexte={maj("nom")} />
-      <ChampChoix id="profil-type" label="Type de territoire" valeur={v.type} choix={l.type_territoire} onChoix={maj("type")} />
+      <ChampChoix id="profil-type" label="Type de territoire" choix={l.type_territoire} {...lie("type")} />
       <Champ id="profil-presentation" label="Présentation">
         <textarea rows={4} value={v.presentation} onInput={(e) => maj("presentation")(e.currentTarget.value)} />
       </Champ>
-      <Cases
-        id="profil-themes"
-        legende="Thèmes du territoire"
-        valeurs={v.portes_entree}
-        choix={l.theme}
-        onChoix={maj("portes_entree")}
-      />
-      <ChampChoix
-        id="profil-visibilite"
-        label="Visibilité"
-        valeur={v.visibilite}
-        choix={l.visibilite_territoire}
-        onChoix={maj("visibilite")}
-      />
+      <Cases id="profil-themes" legende="Thèmes du territoire" valeurs={v.portes_entree} choix={l.theme} onChoix={maj("portes_entree")} />
+      <ChampChoix id="profil-visibilite" label="Visibilité" choix={l.visibilite_territoire} {...lie("visibilite")} />
       <button type="submit">Enregistrer le profil</button>
     </form>
   );
