@@ -29,6 +29,9 @@ use wasm_bindgen::prelude::*;
 
 pub use sync_core::PROTOCOL_VERSION;
 
+// The agenda's labels, French wording and TypeScript declarations.
+pub mod domaine;
+
 /// A client repo, driven from JavaScript.
 #[wasm_bindgen]
 pub struct WasmRepo {
@@ -67,7 +70,7 @@ impl WasmRepo {
     }
 
     /// The outputs of starting (once; empty afterwards).
-    #[wasm_bindgen(js_name = takeStarted)]
+    #[wasm_bindgen(js_name = takeStarted, unchecked_return_type = "Output[]")]
     pub fn take_started(&mut self) -> Array {
         outputs(std::mem::take(&mut self.started))
     }
@@ -84,34 +87,40 @@ impl WasmRepo {
     }
 
     /// A websocket to the relay opened.
+    #[wasm_bindgen(unchecked_return_type = "Output[]")]
     pub fn connected(&mut self, now: f64, conn: u32) -> Array {
         let input = Input::Connected { conn: ConnId(conn.into()), direction: Direction::Outbound, expected_peer: None };
         self.handle(now, input)
     }
 
     /// A binary frame arrived.
+    #[wasm_bindgen(unchecked_return_type = "Output[]")]
     pub fn received(&mut self, now: f64, conn: u32, bytes: Vec<u8>) -> Array {
         self.handle(now, Input::Received { conn: ConnId(conn.into()), bytes })
     }
 
     /// The websocket closed.
+    #[wasm_bindgen(unchecked_return_type = "Output[]")]
     pub fn disconnected(&mut self, now: f64, conn: u32) -> Array {
         self.handle(now, Input::Disconnected { conn: ConnId(conn.into()) })
     }
 
     /// Storage's answer to a `load` output: the keys and values stored under
     /// the document's prefix.
+    #[wasm_bindgen(unchecked_return_type = "Output[]")]
     pub fn loaded(&mut self, now: f64, doc: &str, keys: Vec<String>, values: Array) -> Result<Array, JsError> {
         let doc = DocumentId::from_str(doc)?;
         Ok(self.handle(now, Input::Loaded { doc, entries: entries(keys, values) }))
     }
 
     /// The user opened a document (by its id, from a link).
+    #[wasm_bindgen(unchecked_return_type = "Output[]")]
     pub fn open(&mut self, now: f64, doc: &str) -> Result<Array, JsError> {
         Ok(self.handle(now, Input::Open { doc: DocumentId::from_str(doc)? }))
     }
 
     /// Timers: call at [`WasmRepo::next_deadline`].
+    #[wasm_bindgen(unchecked_return_type = "Output[]")]
     pub fn tick(&mut self, now: f64) -> Array {
         self.handle(now, Input::Tick)
     }
@@ -124,7 +133,7 @@ impl WasmRepo {
 
     /// Creates a territory with its profile (JSON of `Profil`). `id` is 16
     /// random bytes. Returns `{ doc, outputs }`.
-    #[wasm_bindgen(js_name = createTerritory)]
+    #[wasm_bindgen(js_name = createTerritory, unchecked_return_type = "{ doc: string; outputs: Output[] }")]
     pub fn create_territory(&mut self, now: f64, id: &[u8], profil_json: &str) -> Result<Object, JsError> {
         let profil: agenda::Profil = serde_json::from_str(profil_json)?;
         let auteur = self.actor();
@@ -137,6 +146,7 @@ impl WasmRepo {
 
     /// Applies an edit (JSON of `Edit`) as this repo's actor. An invalid
     /// edit throws its French message and changes nothing.
+    #[wasm_bindgen(unchecked_return_type = "Output[]")]
     pub fn apply(&mut self, now: f64, doc: &str, edit_json: &str) -> Result<Array, JsError> {
         let doc = DocumentId::from_str(doc)?;
         let edit: agenda::Edit = serde_json::from_str(edit_json)?;
@@ -190,13 +200,6 @@ impl WasmRepo {
     }
 }
 
-/// The French sentence of a rhythm (JSON of `Rythme`), or its error.
-#[wasm_bindgen(js_name = phraseRythme)]
-pub fn phrase_rythme(rythme_json: &str) -> Result<String, JsError> {
-    let rythme: sync_core::rythme::Rythme = serde_json::from_str(rythme_json)?;
-    Ok(rythme.phrase())
-}
-
 /// The sync state to store with a document's chunks just downloaded from
 /// the relay whose storage id is `remote` (the listing's
 /// `Essaim-Storage-Id`), keys and values as in [`WasmRepo::loaded`]:
@@ -239,7 +242,21 @@ fn timestamp(ms: f64) -> Result<Timestamp, JsError> {
     Ok(Timestamp::from_millisecond(ms as i64)?)
 }
 
-/// Outputs as JavaScript objects, in order:
+/// The TypeScript type of one output object, as [`output`] builds it.
+#[wasm_bindgen(typescript_custom_section)]
+const OUTPUT_TS: &str = r#"
+/** One output of the repo, to carry out in order (see wasm-client's `outputs`). */
+export type Output =
+  | { kind: "send"; conn: number; bytes: Uint8Array }
+  | { kind: "close"; conn: number; reason: string }
+  | { kind: "load"; doc: string }
+  | { kind: "write"; put: [string, Uint8Array][]; delete: string[] }
+  | { kind: "changed"; doc: string }
+  | { kind: "unavailable"; doc: string }
+  | { kind: "ephemeral"; doc: string; sender: string; data: Uint8Array };
+"#;
+
+/// Outputs as JavaScript objects ([`OUTPUT_TS`]), in order:
 /// - `{ kind: "send", conn, bytes }`, `{ kind: "close", conn, reason }`
 /// - `{ kind: "load", doc }`
 /// - `{ kind: "write", put: [[key, bytes], …], delete: [key, …] }`, to apply

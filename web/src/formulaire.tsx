@@ -7,7 +7,17 @@
 
 import { cloneElement, type VNode } from "preact";
 import { useState } from "preact/hooks";
+import type { Driver } from "./driver";
+import type { Edit } from "./genere/agenda";
 import { messageDe } from "./modele";
+
+/** Applies an edit of the generated `Edit` type: a misspelt field is a compile error. */
+export function appliquer(driver: Driver, doc: string, edit: Edit): void {
+  driver.apply(doc, edit);
+}
+
+/** A form's way to apply an edit: true if the core accepted it. */
+export type Edition = (edit: Edit) => boolean;
 
 export function Champ({ id, label, erreur, aide, children }: {
   id: string;
@@ -35,16 +45,56 @@ export function Champ({ id, label, erreur, aide, children }: {
   );
 }
 
-/** A `<select>` of French labels keyed by the model's values. */
-export function Choix({ id, valeur, choix, onChoix }: {
-  id?: string;
-  valeur: string;
-  choix: Record<string, string>;
-  onChoix: (valeur: string) => void;
+/** A labelled `<select>` ([`Champ`] around [`Choix`]). */
+export function ChampChoix<V extends string>({ id, label, valeur, choix, onChoix }: {
+  id: string;
+  label: string;
+  valeur: V;
+  choix: Record<V, string>;
+  onChoix: (valeur: V) => void;
 }) {
   return (
-    <select id={id} value={valeur} onChange={(e) => onChoix(e.currentTarget.value)}>
-      {Object.entries(choix).map(([v, libelle]) => (
+    <Champ id={id} label={label}>
+      <Choix valeur={valeur} choix={choix} onChoix={onChoix} />
+    </Champ>
+  );
+}
+
+/** A labelled text input, its error announced. */
+export function ChampTexte({ id, label, valeur, onTexte, erreur, aide, type, autoComplete, inputMode }: {
+  id: string;
+  label: string;
+  valeur: string;
+  onTexte: (valeur: string) => void;
+  erreur?: string;
+  aide?: string;
+  type?: "text" | "date" | "time" | "url";
+  autoComplete?: string;
+  inputMode?: "numeric";
+}) {
+  return (
+    <Champ id={id} label={label} erreur={erreur} aide={aide}>
+      <input
+        type={type}
+        autoComplete={autoComplete}
+        inputMode={inputMode}
+        value={valeur}
+        onInput={(e) => onTexte(e.currentTarget.value)}
+      />
+    </Champ>
+  );
+}
+
+/** A `<select>` of French labels keyed by the model's values. */
+export function Choix<V extends string>({ id, valeur, choix, onChoix }: {
+  id?: string;
+  valeur: V;
+  choix: Record<V, string>;
+  onChoix: (valeur: V) => void;
+}) {
+  return (
+    <select id={id} value={valeur} onChange={(e) => onChoix(e.currentTarget.value as V)}>
+      {(Object.entries(choix) as [V, string][]).map(([v, libelle]) => (
         <option key={v} value={v}>
           {libelle}
         </option>
@@ -54,19 +104,19 @@ export function Choix({ id, valeur, choix, onChoix }: {
 }
 
 /** Check boxes in a fieldset, for a list of the model's values. */
-export function Cases({ id, legende, valeurs, choix, onChoix }: {
+export function Cases<V extends string>({ id, legende, valeurs, choix, onChoix }: {
   id: string;
   legende: string;
-  valeurs: string[];
-  choix: Record<string, string>;
-  onChoix: (valeurs: string[]) => void;
+  valeurs: V[];
+  choix: Record<V, string>;
+  onChoix: (valeurs: V[]) => void;
 }) {
-  const basculer = (v: string, coche: boolean) =>
+  const basculer = (v: V, coche: boolean) =>
     onChoix(coche ? [...valeurs.filter((x) => x !== v), v] : valeurs.filter((x) => x !== v));
   return (
     <fieldset class="cases">
       <legend>{legende}</legend>
-      {Object.entries(choix).map(([v, libelle]) => (
+      {(Object.entries(choix) as [V, string][]).map(([v, libelle]) => (
         <span key={v}>
           <input
             type="checkbox"
@@ -79,6 +129,21 @@ export function Cases({ id, legende, valeurs, choix, onChoix }: {
       ))}
     </fieldset>
   );
+}
+
+/**
+ * A form's draft over the record's current values: `v` what the fields
+ * show, `maj(champ)` a setter that also clears the field's error, `lie(champ)`
+ * the value and setter of a [`ChampChoix`], `vider` back to the record.
+ */
+export function useBrouillon<T extends object>(actuel: T, effacer: (champ: string) => void) {
+  const [b, setB] = useState<Partial<T>>({});
+  const v: T = { ...actuel, ...b };
+  const maj =
+    <K extends keyof T>(champ: K) =>
+    (valeur: T[K]) => (setB({ ...b, [champ]: valeur }), effacer(String(champ)));
+  const lie = <K extends keyof T>(champ: K) => ({ valeur: v[champ], onChoix: maj(champ) });
+  return { v, maj, lie, vider: () => setB({}) };
 }
 
 /** A form's refusal: an error per field, or one for the whole form. */
@@ -119,7 +184,7 @@ export function useRefus() {
 export function Refuse({ refus, prefixe }: { refus: Refus; prefixe?: string }) {
   return refus.globale ? (
     <p role="alert" class="erreur">
-      {prefixe ?? "Modification refusée"} : {refus.globale}
+      {prefixe ?? "Modification refusée"}&nbsp;: {refus.globale}
     </p>
   ) : null;
 }

@@ -4,8 +4,9 @@
 // sentence while it is typed. Rules the presets cannot express (written by
 // another tool, or by a feed import) are kept as they are.
 
-import { Champ, Choix } from "./formulaire";
-import { apercu, type Rythme } from "./modele";
+import { ChampChoix, ChampTexte } from "./formulaire";
+import type { Regle, Rythme } from "./genere/agenda";
+import { apercu } from "./modele";
 
 export interface ChampsRythme {
   date: string;
@@ -80,7 +81,7 @@ export function rythmeDesChamps(c: ChampsRythme, base?: Rythme): Rythme {
   const [a, m, j] = c.date.split("-").map(Number);
   const jour = JOURS[new Date(a, m - 1, j).getDay()];
   const rang = Math.ceil(j / 7);
-  const regles: Record<string, object> = {
+  const regles: Record<string, Regle> = {
     hebdo: { freq: "WEEKLY", par_jour: [jour] },
     quinzaine: { freq: "WEEKLY", interval: 2, par_jour: [jour] },
     mensuel: { freq: "MONTHLY", par_jour: [`${rang > 4 ? -1 : rang}${jour}`] },
@@ -89,7 +90,7 @@ export function rythmeDesChamps(c: ChampsRythme, base?: Rythme): Rythme {
   if (c.modele === "personnalise") return rythme;
   delete rythme.regle;
   const regle = regles[c.modele];
-  if (regle) rythme.regle = { ...regle, jusqu_au: c.jusquau } as Rythme["regle"];
+  if (regle) rythme.regle = { ...regle, jusqu_au: c.jusquau };
   return rythme;
 }
 
@@ -125,22 +126,19 @@ export function EditeurRythme({ champs, erreurs, onChange, base }: {
   const duree = DUREES[champs.duree] ? DUREES : { ...DUREES, [champs.duree]: `durée actuelle (${champs.duree})` };
   return (
     <>
-      <Champ id="date" label="Date du premier rendez-vous" erreur={erreurs.date}>
-        <input type="date" value={champs.date} onInput={(e) => maj("date")(e.currentTarget.value)} />
-      </Champ>
-      <Champ id="heure" label="Heure de début" erreur={erreurs.heure}>
-        <input type="time" value={champs.heure} onInput={(e) => maj("heure")(e.currentTarget.value)} />
-      </Champ>
-      <Champ id="duree" label="Durée">
-        <Choix valeur={champs.duree} choix={duree} onChoix={maj("duree")} />
-      </Champ>
-      <Champ id="rythme" label="Rythme">
-        <Choix valeur={champs.modele} choix={modeles(champs)} onChoix={maj("modele")} />
-      </Champ>
+      <ChampTexte
+        id="date"
+        label="Date du premier rendez-vous"
+        erreur={erreurs.date}
+        type="date"
+        valeur={champs.date}
+        onTexte={maj("date")}
+      />
+      <ChampTexte id="heure" label="Heure de début" erreur={erreurs.heure} type="time" valeur={champs.heure} onTexte={maj("heure")} />
+      <ChampChoix id="duree" label="Durée" valeur={champs.duree} choix={duree} onChoix={maj("duree")} />
+      <ChampChoix id="rythme" label="Rythme" valeur={champs.modele} choix={modeles(champs)} onChoix={maj("modele")} />
       {repete && (
-        <Champ id="jusquau" label="Jusqu'au" erreur={erreurs.jusquau}>
-          <input type="date" value={champs.jusquau} onInput={(e) => maj("jusquau")(e.currentTarget.value)} />
-        </Champ>
+        <ChampTexte id="jusquau" label="Jusqu'au" erreur={erreurs.jusquau} type="date" valeur={champs.jusquau} onTexte={maj("jusquau")} />
       )}
       {champs.date && (!repete || champs.jusquau) && (
         <p aria-live="polite" data-testid="apercu-rythme">

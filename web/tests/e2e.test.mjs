@@ -358,8 +358,8 @@ test("an organiser's day: themes filter the agenda, fields and rhythm change, an
   await deplacer.click();
   await page.getByLabel("Nouvelle heure").first().fill("20:00");
   await page.getByRole("button", { name: "Déplacer", exact: true }).first().click();
-  await page.getByText(/déplacé \(prévu .* à 18 h 30\)/).first().waitFor();
-  await page.getByRole("button", { name: /^Annuler le rendez-vous du .* à 20 h 00$/ }).waitFor();
+  await page.getByText(/déplacé \(prévu .* à 18\sh\s30\)/).first().waitFor();
+  await page.getByRole("button", { name: /^Annuler le rendez-vous du .* à 20\sh$/ }).waitFor();
 
   // A need, refused empty, then added; a volunteer; the need filled.
   await page.getByText("Ajouter un besoin").click();
@@ -382,7 +382,7 @@ test("an organiser's day: themes filter the agenda, fields and rhythm change, an
   await other.getByRole("link", { name: "Atelier compost" }).first().click();
   await other.getByTestId("besoin").filter({ hasText: "1 volontaire : Camille" }).waitFor();
   await other.getByTestId("phrase-rythme").filter({ hasText: "Tous les 15 jours" }).waitFor();
-  await other.getByText(/déplacé \(prévu .* à 18 h 30\)/).first().waitFor();
+  await other.getByText(/déplacé \(prévu .* à 18\sh\s30\)/).first().waitFor();
   await relay.stop();
 });
 
@@ -759,7 +759,7 @@ test("r12_20: an invitation link for a territory already joined with another inv
   await page.goto(resident);
   await dialog(page).waitFor();
   const texte = await dialog(page).innerText();
-  assert.match(texte, /Ce lien vous donne le rôle habitant sur « Commune de Melle » : vous pourrez lire l'agenda, sans le modifier\./);
+  assert.match(texte, /Ce lien vous donne le rôle habitant sur « Commune de Melle »\s: vous pourrez lire l'agenda, sans le modifier\./);
   assert.match(texte, /Vous y êtes aujourd'hui organisateur\./);
   assert.equal(await page.evaluate(() => document.activeElement?.textContent), "Garder mon invitation actuelle");
   await checkAxe(page, "remplacer une invitation");

@@ -10,16 +10,17 @@ use automerge::{AutomergeError, ObjId, ObjType, ROOT, ReadDoc};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
+use ts_rs::TS;
 
 use super::schema::{
-    Acteur, Action, Besoin, ContactPrive, Decision, Instance, Phase, Profil, ValidationError, Valider, Volontaire,
-    champs_connus, identifiant_valide, liens_du_rythme,
+    Acteur, Action, Besoin, ContactPrive, Decision, Instance, Nature, Phase, Profil, ValidationError, Valider,
+    Volontaire, champs_connus, identifiant_valide, liens_du_rythme,
 };
 use super::tree::{self, Chemin, Lecteur};
 use crate::rythme::{Exception, Pause, Rythme};
 
 /// A collection of records keyed by id.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "snake_case")]
 pub enum Collection {
     /// `actions/{id}`.
@@ -52,12 +53,18 @@ impl Collection {
 }
 
 /// A change an organiser makes. Serialised as `{"type": "creer", …}`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+///
+/// In TypeScript, the free-form maps (`champs`, `valeur`) are typed as the
+/// records they set (`Partial<Action>`…), so that a misspelt field is a
+/// compile error there; here they are checked against the schema
+/// ([`EditError::ChampInconnu`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Edit {
     /// Sets fields of the territory's profile (creating it if needed).
     ModifierProfil {
         /// Field name to new value; `null` clears an optional field.
+        #[ts(type = "Partial<Profil>")]
         champs: Map<String, Value>,
     },
     /// Sets the roadmap's horizon (years, `AAAA`).
@@ -74,6 +81,7 @@ pub enum Edit {
         /// Its id.
         id: String,
         /// The whole record.
+        #[ts(type = "Enregistrement")]
         valeur: Value,
     },
     /// Sets some fields of a record; each replaces the field's value. This
@@ -84,6 +92,7 @@ pub enum Edit {
         /// Which record.
         id: String,
         /// Field name to new value; `null` clears an optional field.
+        #[ts(type = "Enregistrement")]
         champs: Map<String, Value>,
     },
     /// Marks a record deleted (a tombstone, so concurrent edits stay dead).
@@ -98,6 +107,7 @@ pub enum Edit {
         /// The actor.
         acteur_id: String,
         /// The contact.
+        #[ts(type = "Partial<ContactPrive>")]
         contact: ContactPrive,
     },
     /// Adds or replaces a need of an action.
@@ -107,6 +117,7 @@ pub enum Edit {
         /// The need's id.
         besoin_id: String,
         /// The need.
+        #[ts(type = "Partial<Besoin> & Pick<Besoin, \"type\">")]
         besoin: Besoin,
     },
     /// Adds a volunteer to a need (merges with concurrent sign-ups).
@@ -118,6 +129,7 @@ pub enum Edit {
         /// The volunteer's id.
         volontaire_id: String,
         /// The volunteer.
+        #[ts(type = "Partial<Volontaire>")]
         volontaire: Volontaire,
     },
     /// Overrides one occurrence: move it, cancel it, move it online, change
@@ -130,6 +142,7 @@ pub enum Edit {
         /// Local start of the original occurrence.
         origine: String,
         /// What changes for that occurrence.
+        #[ts(type = "Partial<Exception>")]
         exception: Exception,
     },
     /// Pauses a rhythm over a date range (summer break).
@@ -139,6 +152,7 @@ pub enum Edit {
         /// Its id.
         id: String,
         /// The pause.
+        #[ts(type = "Pick<Pause, \"du\" | \"au\"> & Partial<Pause>")]
         pause: Pause,
     },
     /// "This and following": ends the series before `a_partir_de` and starts
@@ -152,6 +166,7 @@ pub enum Edit {
         nouvel_id: String,
         /// Fields of the new series that differ (time, place…).
         #[serde(default)]
+        #[ts(optional, type = "Partial<Action>")]
         champs: Map<String, Value>,
     },
 }
@@ -243,7 +258,7 @@ pub(crate) fn appliquer(tx: &mut Transaction<'_>, now: i64, auteur: &str, edit: 
             };
             let record = tx.put_object(&parent, id.as_str(), ObjType::Map)?;
             match collection {
-                Collection::Actions => creer::<Action>(tx, &record, champs, suivi(true)),
+                Collection::Actions => creer::<Action>(tx, &record, nature_a_la_creation(champs), suivi(true)),
                 Collection::Acteurs => creer::<Acteur>(tx, &record, champs, suivi(true)),
                 Collection::Instances => creer::<Instance>(tx, &record, champs, suivi(true)),
                 Collection::Decisions => creer::<Decision>(tx, &record, champs, suivi(true)),
@@ -254,7 +269,10 @@ pub(crate) fn appliquer(tx: &mut Transaction<'_>, now: i64, auteur: &str, edit: 
             let record = existant(tx, collection, &id)?;
             let profondeur = collection.profondeur();
             match collection {
-                Collection::Actions => modifier::<Action>(tx, &record, profondeur, champs, suivi(false)),
+                Collection::Actions => {
+                    let champs = nature_au_changement_de_rythme(tx, &record, champs);
+                    modifier::<Action>(tx, &record, profondeur, champs, suivi(false))
+                }
                 Collection::Acteurs => modifier::<Acteur>(tx, &record, profondeur, champs, suivi(false)),
                 Collection::Instances => modifier::<Instance>(tx, &record, profondeur, champs, suivi(false)),
                 Collection::Decisions => modifier::<Decision>(tx, &record, profondeur, champs, suivi(false)),
@@ -348,6 +366,47 @@ pub(crate) fn appliquer(tx: &mut Transaction<'_>, now: i64, auteur: &str, edit: 
             }
             creer::<Action>(tx, &nouveau_record, suite, suivi(true))
         }
+    }
+}
+
+/// A new action's `nature`, when the edit does not give one, is the one its
+/// rhythm implies ([`Nature::du_rythme`]): one-off, recurring, or a chantier
+/// without rendez-vous.
+fn nature_a_la_creation(mut champs: Map<String, Value>) -> Map<String, Value> {
+    if !champs.contains_key("nature") {
+        let nature = Nature::du_rythme(champs.get("rythme").and_then(regle_presente));
+        champs.insert("nature".into(), serde_json::to_value(nature).unwrap_or(Value::Null));
+    }
+    champs
+}
+
+/// A rendez-vous whose rhythm changes from one-off to recurring (or back)
+/// changes nature too, unless the edit sets it; other natures (a
+/// permanence, a workshop) stay.
+fn nature_au_changement_de_rythme(
+    tx: &Transaction<'_>,
+    record: &ObjId,
+    mut champs: Map<String, Value>,
+) -> Map<String, Value> {
+    let Some(regle) = champs.get("rythme").and_then(regle_presente) else { return champs };
+    if champs.contains_key("nature") {
+        return champs;
+    }
+    let actuelle = champs_du_record::<Action>(tx, record, Collection::Actions.profondeur()).remove("nature");
+    let actuelle: Nature = actuelle.and_then(|n| serde_json::from_value(n).ok()).unwrap_or_default();
+    if matches!(actuelle, Nature::RendezVousPonctuel | Nature::RendezVousRecurrent) {
+        let nature = Nature::du_rythme(Some(regle));
+        champs.insert("nature".into(), serde_json::to_value(nature).unwrap_or(Value::Null));
+    }
+    champs
+}
+
+/// For a rhythm given as JSON: `Some(true)` if it has a recurrence rule,
+/// `Some(false)` if it is a one-off, `None` if there is no rhythm.
+fn regle_presente(rythme: &Value) -> Option<bool> {
+    match rythme {
+        Value::Object(r) => Some(r.get("regle").is_some_and(|regle| !regle.is_null())),
+        _ => None,
     }
 }
 

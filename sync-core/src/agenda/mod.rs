@@ -20,6 +20,7 @@ use std::collections::BTreeMap;
 use automerge::{ActorId, Automerge, ObjId, ROOT};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use ts_rs::TS;
 
 pub use edit::{Collection, Edit, EditError};
 pub use repo::ApplyError;
@@ -30,9 +31,10 @@ pub(crate) use edit::{SUIVI, appliquer};
 pub(crate) use tree::ENTREES_MAX as ENTREES_MAX_POUR_TESTS;
 
 /// Who wrote one of several concurrent values, and when.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 pub struct ValeurConcurrente {
     /// The value.
+    #[ts(type = "unknown")]
     pub valeur: Value,
     /// Actor id of its author, when known.
     pub auteur: Option<String>,
@@ -42,7 +44,7 @@ pub struct ValeurConcurrente {
 
 /// A field two people changed at once. Shown with every value; resolved by
 /// an edit that sets the field.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 pub struct Conflit {
     /// Path of the field, such as `actions/a1/lieu/libelle`.
     pub chemin: String,
@@ -51,7 +53,7 @@ pub struct Conflit {
 }
 
 /// The roadmap.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, TS)]
 pub struct FeuilleDeRoute {
     /// First year of the horizon.
     #[serde(default)]
@@ -61,11 +63,12 @@ pub struct FeuilleDeRoute {
     pub horizon_fin: Option<String>,
     /// Phases by id.
     #[serde(default)]
+    #[ts(type = "Record<string, Phase>")]
     pub phases: BTreeMap<String, Phase>,
 }
 
 /// One change of the document: who, when, what.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 pub struct Modification {
     /// Actor id of the author.
     pub auteur: Option<String>,
@@ -76,21 +79,26 @@ pub struct Modification {
 }
 
 /// What the UI renders: the territory's records, deleted ones left out.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, TS)]
 pub struct Agenda {
     /// The profile, once set.
     pub profil: Option<Profil>,
     /// Actions by id.
+    #[ts(type = "Record<string, Action>")]
     pub actions: BTreeMap<String, Action>,
     /// Actors by id (public fields).
+    #[ts(type = "Record<string, Acteur>")]
     pub acteurs: BTreeMap<String, Acteur>,
     /// Actors' private contacts by actor id; never exported by feeds.
+    #[ts(type = "Record<string, ContactPrive>")]
     pub contacts_prives: BTreeMap<String, ContactPrive>,
     /// The roadmap.
     pub feuille_de_route: FeuilleDeRoute,
     /// Governance bodies by id.
+    #[ts(type = "Record<string, Instance>")]
     pub instances: BTreeMap<String, Instance>,
     /// Decisions by id.
+    #[ts(type = "Record<string, Decision>")]
     pub decisions: BTreeMap<String, Decision>,
     /// Fields with concurrent values.
     pub conflits: Vec<Conflit>,
@@ -119,7 +127,7 @@ pub(crate) fn initialiser(tx: &mut automerge::transaction::Transaction<'_>) -> R
 
 /// One rendez-vous of the agenda: an occurrence of an action or of a
 /// governance body.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 pub struct RendezVous {
     /// `actions` or `instances`.
     pub collection: Collection,

@@ -9,6 +9,7 @@
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
+use ts_rs::TS;
 
 use crate::rythme::Rythme;
 
@@ -67,7 +68,7 @@ pub enum ValidationError {
 }
 
 /// Bookkeeping every record carries; set by edits, not by the UI.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, TS)]
 pub struct Suivi {
     /// Creation time, milliseconds since the epoch.
     #[serde(default)]
@@ -84,137 +85,18 @@ pub struct Suivi {
     pub supprime: bool,
 }
 
-macro_rules! french_enum {
-    ($(#[$doc:meta])* $name:ident { $($(#[$vdoc:meta])* $variant:ident),+ $(,)? } default $default:ident) => {
-        $(#[$doc])*
-        ///
-        /// Values are the domain model's vocabulary (§5), in `snake_case`.
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-        #[serde(rename_all = "snake_case")]
-        #[allow(missing_docs)] // Each variant is a word of the domain model.
-        pub enum $name {
-            $($(#[$vdoc])* $variant,)+
-        }
+mod valeurs;
 
-        impl Default for $name {
-            fn default() -> $name {
-                $name::$default
-            }
-        }
-    };
+pub use valeurs::*;
+
+impl Instance {
+    /// The themes a governance body belongs to, whatever its kind: a theme
+    /// filter shows it under these.
+    pub const THEMES: &'static [Theme] = &[Theme::GouvernanceDemocratie];
 }
 
-french_enum!(
-    /// Kind of territory.
-    TypeTerritoire { Commune, CommuneNouvelle, IntercommunaliteEpci, PaysPetr, ParcNaturelRegional, Quartier, BassinDeVie, Departement, Autre } default Commune
-);
-french_enum!(
-    /// Who may see a territory in national views.
-    VisibiliteTerritoire { Public, Reseau, Prive } default Prive
-);
-french_enum!(
-    /// Themes ("portes d'entrée"), domain model §5.6.
-    Theme {
-        EconomieLocale, AlimentationAgriculture, GouvernanceDemocratie, EnvironnementBiodiversiteEau,
-        HabitatUrbanisme, Energie, Mobilite, DechetsReemploi, SolidaritesInclusion,
-        CultureEducationLienSocial, SanteBienEtre, NumeriqueCommuns
-    } default GouvernanceDemocratie
-);
-french_enum!(
-    /// National networks.
-    Reseau {
-        Colibris, DemocratieOuverte, CtcPacteTransition, FabriqueDesTransitions, Transiscope, MouvementSol,
-        ReseauRessourceries, Emmaus, HameauxLegers, Avise, Autre
-    } default Autre
-);
-french_enum!(
-    /// A network's role with the territory.
-    RoleReseau { Accompagnement, Labellisation, Financement, Formation, MiseEnReseau } default Accompagnement
-);
-french_enum!(
-    /// Nature of an action.
-    Nature {
-        RendezVousPonctuel, RendezVousRecurrent, ChantierProjet, Permanence, FormationAtelier,
-        TempsDeConcertation, ActionContinue
-    } default RendezVousPonctuel
-);
-french_enum!(
-    /// Phase of an action (Territoires en Transitions / beta.gouv).
-    PhaseAction { Idee, Preparation, MiseEnOeuvre, Perennisee } default Idee
-);
-french_enum!(
-    /// Status of an action.
-    Statut { AVenir, EnCours, EnRetard, EnPause, Bloquee, Realisee, Abandonnee } default AVenir
-);
-french_enum!(
-    /// Priority.
-    Priorite { Haute, Moyenne, Basse } default Moyenne
-);
-french_enum!(
-    /// On site, online or both.
-    ModeParticipation { SurPlace, EnLigne, Mixte } default SurPlace
-);
-french_enum!(
-    /// Role of a carrier.
-    RolePorteur { Pilote, Copilote, ReferentElu, ReferentTechnique, Partenaire, Financeur, BenevoleReferent } default Pilote
-);
-french_enum!(
-    /// Kind of need.
-    TypeBesoin { Benevoles, Competence, Materiel, Lieu, Financement, ExpertiseMethodologique, Communication, Transport } default Benevoles
-);
-french_enum!(
-    /// State of a need.
-    StatutBesoin { Ouvert, PartiellementPourvu, Pourvu, Clos } default Ouvert
-);
-french_enum!(
-    /// Audiences.
-    Public {
-        ToutPublic, Enfants, Jeunes, Familles, Seniors, Scolaires, Associations, ActeursEconomiques, Elus, Agents
-    } default ToutPublic
-);
-french_enum!(
-    /// Who sees an action.
-    Visibilite { Public, Membres, Prive } default Public
-);
-french_enum!(
-    /// Publication workflow (OpenAgenda style).
-    Publication { Brouillon, AModerer, Publie, Refuse } default Brouillon
-);
-french_enum!(
-    /// Category of actor.
-    Categorie {
-        Habitant, Elu, AgentCollectivite, RepresentantEtat, Association, EntrepriseEss, Entreprise,
-        ProfessionnelIndependant, InstitutionPublique, CollectifInformel, ReseauNational, Chercheur, Autre
-    } default Habitant
-);
-french_enum!(
-    /// The *4 Fantastiques* of the Fabrique des transitions.
-    Famille4F { Elu, AgentTerritorial, Etat, SocioEconomique } default Elu
-);
-french_enum!(
-    /// Status of a roadmap phase.
-    StatutPhase { AVenir, EnCours, Realisee, Abandonnee } default AVenir
-);
-french_enum!(
-    /// Kind of governance body.
-    TypeInstance {
-        ComitePilotage, AssembleeCitoyenne, ConseilMunicipal, CommissionExtraMunicipale, GroupeDeTravail, Cercle, Autre
-    } default ComitePilotage
-);
-french_enum!(
-    /// Decision process.
-    Processus {
-        Consentement, Consensus, VoteMajoritaire, Sondage, JugementMajoritaire, AvisSollicite,
-        DeliberationInstitutionnelle, Autre
-    } default Consentement
-);
-french_enum!(
-    /// State of a decision.
-    StatutDecision { Brouillon, Ouverte, Close, Actee, ARevoir, Abandonnee } default Brouillon
-);
-
 /// Codes that identify a territory in French open data.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, TS)]
 pub struct Codes {
     /// INSEE codes of its communes.
     #[serde(default)]
@@ -228,7 +110,7 @@ pub struct Codes {
 }
 
 /// A national network's link with the territory.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, TS)]
 pub struct LienReseau {
     /// Which network.
     pub reseau: Reseau,
@@ -240,7 +122,7 @@ pub struct LienReseau {
 }
 
 /// A *Pacte pour la Transition* commitment.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, TS)]
 pub struct Engagement {
     /// Measure code, `M01` to `M32`.
     pub mesure: String,
@@ -249,7 +131,7 @@ pub struct Engagement {
 }
 
 /// The territory's profile.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 pub struct Profil {
     /// Name.
     pub nom: String,
@@ -305,7 +187,7 @@ fn default_fuseau() -> String {
 }
 
 /// Where an action takes place.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, TS)]
 pub struct Lieu {
     /// Short label ("Salle des fêtes").
     #[serde(default)]
@@ -328,7 +210,7 @@ pub struct Lieu {
 }
 
 /// Someone carrying an action.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, TS)]
 pub struct Porteur {
     /// The actor.
     pub acteur_id: String,
@@ -338,7 +220,7 @@ pub struct Porteur {
 
 /// Someone who answered a need. Contact details are in
 /// `contacts_prives`, not here.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, TS)]
 pub struct Volontaire {
     /// A known actor, or
     #[serde(default)]
@@ -355,7 +237,7 @@ pub struct Volontaire {
 }
 
 /// A need of an action.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, TS)]
 pub struct Besoin {
     /// Kind of need.
     #[serde(rename = "type")]
@@ -380,11 +262,12 @@ pub struct Besoin {
     pub statut: StatutBesoin,
     /// Who answered, by id.
     #[serde(default)]
+    #[ts(type = "Record<string, Volontaire>")]
     pub volontaires: BTreeMap<String, Volontaire>,
 }
 
 /// Accessibility of an action.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, TS)]
 pub struct Accessibilite {
     /// Hearing.
     #[serde(default)]
@@ -410,7 +293,7 @@ pub struct Accessibilite {
 }
 
 /// An action of the territory: a rendez-vous, a rhythm or a long chantier.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, TS)]
 pub struct Action {
     /// Title, at most 140 characters.
     pub titre: String,
@@ -467,6 +350,7 @@ pub struct Action {
     pub porteurs: Vec<Porteur>,
     /// What it needs, by id.
     #[serde(default)]
+    #[ts(type = "Record<string, Besoin>")]
     pub besoins: BTreeMap<String, Besoin>,
     /// Audiences.
     #[serde(default)]
@@ -489,7 +373,7 @@ pub struct Action {
 }
 
 /// A person or organisation. Actors need no account.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, TS)]
 pub struct Acteur {
     /// Name.
     pub nom: String,
@@ -529,7 +413,7 @@ impl Acteur {
 }
 
 /// An actor's private contact, stored apart from public fields.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, TS)]
 pub struct ContactPrive {
     /// E-mail address.
     #[serde(default)]
@@ -540,7 +424,7 @@ pub struct ContactPrive {
 }
 
 /// A phase of the multi-year roadmap.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, TS)]
 pub struct Phase {
     /// Title.
     pub titre: String,
@@ -562,7 +446,7 @@ pub struct Phase {
 }
 
 /// A member of a governance body.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, TS)]
 pub struct Membre {
     /// The actor.
     pub acteur_id: String,
@@ -572,7 +456,7 @@ pub struct Membre {
 }
 
 /// A governance body, with its own rhythm.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, TS)]
 pub struct Instance {
     /// Name.
     pub nom: String,
@@ -591,7 +475,7 @@ pub struct Instance {
 }
 
 /// Outcome of a decision.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, TS)]
 pub struct Issue {
     /// What was decided.
     pub enonce: String,
@@ -604,7 +488,7 @@ pub struct Issue {
 }
 
 /// A decision, enough for a *relevé de décision* recorded offline.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, TS)]
 pub struct Decision {
     /// Title.
     pub titre: String,

@@ -2,7 +2,7 @@
 //!
 //! Accessible without scripts: one `h1`, `h2` sections, `h3` per month,
 //! lists, dates and times written out in French ("mercredi 7 janvier 2026,
-//! de 18 h 30 à 20 h 30") inside `<time datetime>`, states in words, never
+//! de 18 h 30 à 20 h 30", by `rythme::mots`, no-break spaces included) inside `<time datetime>`, states in words, never
 //! colour alone. Inline minimal CSS, no JavaScript, every text escaped. It
 //! lists the rendez-vous of the next [`JOURS`] days (at most [`MAX`]), then
 //! every public series with its French sentence, then the feed links.
@@ -15,7 +15,8 @@ use jiff::tz::TimeZone;
 
 use super::{RendezVousPublic, Territoire, etat_en_mots, occurrences, public};
 use crate::agenda::{Agenda, lien_valide};
-use crate::rythme::{DateHeure, Jour, Occurrence, Timestamp, fuseau, nom_jour, nom_mois};
+use crate::rythme::mots::{date_longue, heure, majuscule, nom_mois};
+use crate::rythme::{Occurrence, Timestamp, fuseau};
 
 /// How far ahead the page lists rendez-vous, in days.
 const JOURS: i64 = 92;
@@ -75,7 +76,7 @@ pub fn html(territoire: &Territoire, agenda: &Agenda, now: Timestamp) -> String 
         h.push_str("</ul>\n");
     }
     if prochains.len() > MAX {
-        let _ = writeln!(h, "<p>Et {} autres rendez-vous : voir l'agenda complet.</p>", prochains.len() - MAX);
+        let _ = writeln!(h, "<p>Et {} autres rendez-vous\u{a0}: voir l'agenda complet.</p>", prochains.len() - MAX);
     }
     h.push_str("</section>\n");
 
@@ -89,10 +90,10 @@ pub fn html(territoire: &Territoire, agenda: &Agenda, now: Timestamp) -> String 
                 let _ = write!(h, " (heure de {})", echapper(&r.rythme.fuseau));
             }
             if let Some(lieu) = r.lieu_texte() {
-                let _ = write!(h, "<br>Lieu : {}", echapper(&lieu));
+                let _ = write!(h, "<br>Lieu\u{a0}: {}", echapper(&lieu));
             }
             if let Some(lien) = r.lien_en_ligne.filter(|l| lien_valide(l)) {
-                let _ = write!(h, "<br>En ligne : <a href=\"{0}\">{0}</a>", echapper(lien));
+                let _ = write!(h, "<br>En ligne\u{a0}: <a href=\"{0}\">{0}</a>", echapper(lien));
             }
             let texte = if r.resume.trim().is_empty() { r.description } else { r.resume };
             if !texte.trim().is_empty() {
@@ -126,9 +127,9 @@ fn ligne(h: &mut String, r: &RendezVousPublic<'_>, o: &Occurrence, tz: &TimeZone
         let _ = write!(h, " (heure de {})", echapper(&r.rythme.fuseau));
     }
     if r.rythme.regle.is_some() {
-        let _ = write!(h, " : <a href=\"#{}\">{}</a>", echapper(&r.ancre()), echapper(r.titre));
+        let _ = write!(h, "\u{a0}: <a href=\"#{}\">{}</a>", echapper(&r.ancre()), echapper(r.titre));
     } else {
-        let _ = write!(h, " : {}", echapper(r.titre));
+        let _ = write!(h, "\u{a0}: {}", echapper(r.titre));
     }
     if let Some(lieu) = o.lieu.clone().or_else(|| r.lieu_texte()) {
         let _ = write!(h, ", {}", echapper(&lieu));
@@ -143,29 +144,15 @@ fn ligne(h: &mut String, r: &RendezVousPublic<'_>, o: &Occurrence, tz: &TimeZone
 }
 
 /// "Mercredi 7 janvier 2026, de 18 h 30 à 20 h 30" (end on another day:
-/// "jusqu'au jeudi 8 janvier 2026 à 1 h").
+/// "jusqu'au jeudi 8 janvier 2026 à 1 h"), in [`crate::rythme::mots`]'s
+/// words.
 fn quand(o: &Occurrence) -> String {
-    let debut = format!("{}, de {}", date_longue(o.debut.jour()), heure(o.debut));
+    let debut = format!("{}, de {}", majuscule(&date_longue(o.debut.jour())), heure(o.debut));
     if o.fin.jour() == o.debut.jour() {
         format!("{debut} à {}", heure(o.fin))
     } else {
-        format!("{debut} jusqu'au {} à {}", date_longue(o.fin.jour()).to_lowercase(), heure(o.fin))
+        format!("{debut} jusqu'au {} à {}", date_longue(o.fin.jour()), heure(o.fin))
     }
-}
-
-fn date_longue(j: Jour) -> String {
-    let quantieme = if j.jour() == 1 { "1er".to_owned() } else { j.jour().to_string() };
-    format!("{} {quantieme} {} {}", majuscule(nom_jour(j.jour_semaine())), nom_mois(j.mois()), j.annee())
-}
-
-/// "18 h 30", "18 h".
-fn heure(d: DateHeure) -> String {
-    if d.minute() == 0 { format!("{} h", d.heure()) } else { format!("{} h {:02}", d.heure(), d.minute()) }
-}
-
-fn majuscule(s: &str) -> String {
-    let mut c = s.chars();
-    c.next().map(|p| p.to_uppercase().chain(c).collect()).unwrap_or_default()
 }
 
 /// At most `max` characters, cut at a word with "…".

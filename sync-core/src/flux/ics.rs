@@ -198,7 +198,7 @@ fn contenu<'a>(
     }
     let mut parties: Vec<String> = Vec::new();
     if let Some(t) = r.type_instance {
-        parties.push(super::type_instance(t).to_owned());
+        parties.push(t.libelle().to_owned());
     }
     for p in [r.resume, r.description] {
         if !p.trim().is_empty() {

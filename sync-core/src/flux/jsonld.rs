@@ -149,7 +149,7 @@ fn evenement(territoire: &Territoire, r: &RendezVousPublic<'_>, du: Timestamp, a
     e.insert("identifier".into(), r.uid(territoire).into());
     e.insert("name".into(), r.titre.into());
     let description = match (r.resume.trim(), r.description.trim(), r.type_instance) {
-        (_, _, Some(t)) => super::type_instance(t).to_owned(),
+        (_, _, Some(t)) => t.libelle().to_owned(),
         ("", d, None) => d.to_owned(),
         (resume, _, None) => resume.to_owned(),
     };

@@ -276,7 +276,7 @@ impl RendezVousPublic<'_> {
 
     /// Themes as French labels, then free keywords.
     fn categories(&self) -> Vec<String> {
-        let themes = self.themes.iter().map(|t| theme(*t).to_owned());
+        let themes = self.themes.iter().map(|t| t.libelle().to_owned());
         themes.chain(self.mots_cles.iter().filter(|m| !m.trim().is_empty()).cloned()).collect()
     }
 
@@ -320,48 +320,13 @@ fn occurrences<'a, 'b>(
     toutes
 }
 
-/// French label of a theme.
-pub fn theme(t: Theme) -> &'static str {
-    match t {
-        Theme::EconomieLocale => "Économie locale",
-        Theme::AlimentationAgriculture => "Alimentation et agriculture",
-        Theme::GouvernanceDemocratie => "Gouvernance et démocratie",
-        Theme::EnvironnementBiodiversiteEau => "Environnement, biodiversité et eau",
-        Theme::HabitatUrbanisme => "Habitat et urbanisme",
-        Theme::Energie => "Énergie",
-        Theme::Mobilite => "Mobilité",
-        Theme::DechetsReemploi => "Déchets et réemploi",
-        Theme::SolidaritesInclusion => "Solidarités et inclusion",
-        Theme::CultureEducationLienSocial => "Culture, éducation et lien social",
-        Theme::SanteBienEtre => "Santé et bien-être",
-        Theme::NumeriqueCommuns => "Numérique et communs",
-    }
-}
-
-/// French label of a kind of governance body.
-fn type_instance(t: TypeInstance) -> &'static str {
-    match t {
-        TypeInstance::ComitePilotage => "Comité de pilotage",
-        TypeInstance::AssembleeCitoyenne => "Assemblée citoyenne",
-        TypeInstance::ConseilMunicipal => "Conseil municipal",
-        TypeInstance::CommissionExtraMunicipale => "Commission extra-municipale",
-        TypeInstance::GroupeDeTravail => "Groupe de travail",
-        TypeInstance::Cercle => "Cercle",
-        TypeInstance::Autre => "Instance de gouvernance",
-    }
-}
-
-/// The state of an occurrence in French words, `None` when nothing needs
-/// saying (scheduled as planned).
+/// The state of an occurrence in French words ([`EtatOccurrence::libelle`]),
+/// `None` when nothing needs saying (scheduled as planned); a moved one is
+/// "reprogrammé".
 fn etat_en_mots(o: &Occurrence) -> Option<&'static str> {
     match o.etat {
-        EtatOccurrence::Programme if o.deplacee => Some("reprogrammé"),
+        EtatOccurrence::Programme if o.deplacee => Some(EtatOccurrence::Reprogramme.libelle()),
         EtatOccurrence::Programme => None,
-        EtatOccurrence::AConfirmer => Some("à confirmer"),
-        EtatOccurrence::Reprogramme => Some("reprogrammé"),
-        EtatOccurrence::DeplaceEnLigne => Some("déplacé en ligne"),
-        EtatOccurrence::Reporte => Some("reporté, nouvelle date à venir"),
-        EtatOccurrence::Complet => Some("complet"),
-        EtatOccurrence::Annule => Some("annulé"),
+        etat => Some(etat.libelle()),
     }
 }

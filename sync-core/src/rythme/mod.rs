@@ -8,7 +8,7 @@
 //! This module validates it ([`Rythme::valider`]), expands it over a window
 //! of instants ([`Rythme::occurrences`]), splits a series for "this and
 //! following" edits ([`Rythme::scinder`]) and says it in French
-//! ([`Rythme::phrase`]).
+//! ([`Rythme::phrase`]); [`mots`] writes every day, date and time in French.
 //!
 //! # Does not do
 //!
@@ -28,6 +28,7 @@
 //! - A moved occurrence is placed, and windowed, by its new start.
 
 mod expansion;
+pub mod mots;
 mod phrase;
 mod regle;
 mod temps;
@@ -37,10 +38,9 @@ mod tests;
 
 use std::collections::BTreeMap;
 
-pub(crate) use phrase::{nom_jour, nom_mois};
-
 use jiff::tz::TimeZone;
 use serde::{Deserialize, Serialize};
+use ts_rs::TS;
 
 pub use expansion::{PERIODES_MAX, PERIODES_VIDES_MAX};
 /// The date-time library of this module's API (instants, civil times).
@@ -94,7 +94,7 @@ pub enum RythmeError {
 }
 
 /// State of one occurrence (domain model §4.4).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize, TS)]
 #[serde(rename_all = "snake_case")]
 pub enum EtatOccurrence {
     /// Scheduled, as planned.
@@ -114,9 +114,36 @@ pub enum EtatOccurrence {
     Annule,
 }
 
+impl EtatOccurrence {
+    /// Every state, in the order screens list them.
+    pub const TOUS: &'static [EtatOccurrence] = &[
+        EtatOccurrence::Programme,
+        EtatOccurrence::AConfirmer,
+        EtatOccurrence::Reprogramme,
+        EtatOccurrence::DeplaceEnLigne,
+        EtatOccurrence::Reporte,
+        EtatOccurrence::Complet,
+        EtatOccurrence::Annule,
+    ];
+
+    /// The state in French words, as every screen and feed shows it (lower
+    /// case: it follows the date).
+    pub fn libelle(self) -> &'static str {
+        match self {
+            EtatOccurrence::Programme => "programmé",
+            EtatOccurrence::AConfirmer => "à confirmer",
+            EtatOccurrence::Reprogramme => "reprogrammé",
+            EtatOccurrence::DeplaceEnLigne => "déplacé en ligne",
+            EtatOccurrence::Reporte => "reporté, nouvelle date à venir",
+            EtatOccurrence::Complet => "complet",
+            EtatOccurrence::Annule => "annulé",
+        }
+    }
+}
+
 /// A break in a series: no occurrence whose original local day is between
 /// `du` and `au`, both included.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 pub struct Pause {
     /// First day without rendez-vous.
     pub du: Jour,
@@ -129,7 +156,7 @@ pub struct Pause {
 
 /// What changes for one occurrence. Every field is optional; absent fields
 /// keep the series' value.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
 pub struct Exception {
     /// Its state.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -153,7 +180,7 @@ pub struct Exception {
 
 /// When the rendez-vous of an action or a governance body happen (domain
 /// model §5.2).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 pub struct Rythme {
     /// Local wall time of the first occurrence, in `fuseau`.
     pub debut: DateHeure,
@@ -177,12 +204,14 @@ pub struct Rythme {
     /// Per-occurrence changes, keyed by the original local start in
     /// canonical form (`2025-12-06T18:30:00`).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[ts(type = "Record<string, Exception>")]
     pub exceptions: BTreeMap<String, Exception>,
     /// Day by which the organisers must re-confirm an open-ended rhythm.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub confirmer_avant: Option<Jour>,
     /// Id of the record whose series this one continues (after a split).
     #[serde(default)]
+    #[ts(optional = nullable)]
     pub serie_precedente: Option<String>,
 }
 
@@ -191,7 +220,7 @@ fn fuseau_par_defaut() -> String {
 }
 
 /// Why an occurrence is left out of [`Rythme::occurrences`].
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "snake_case", tag = "type")]
 pub enum Retrait {
     /// Listed in `exclusions`.
@@ -204,7 +233,7 @@ pub enum Retrait {
 }
 
 /// One computed occurrence.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 pub struct Occurrence {
     /// Nominal local start of the original occurrence: the key of its
     /// exception, of exclusions and of pauses. Unchanged by a move and by a
@@ -216,8 +245,10 @@ pub struct Occurrence {
     /// Effective local end.
     pub fin: DateHeure,
     /// Effective start instant (RFC 3339 in JSON).
+    #[ts(type = "string")]
     pub debut_utc: Timestamp,
     /// Effective end instant.
+    #[ts(type = "string")]
     pub fin_utc: Timestamp,
     /// State: `programme` unless an exception says otherwise.
     pub etat: EtatOccurrence,

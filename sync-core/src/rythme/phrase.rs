@@ -1,31 +1,16 @@
 //! The rhythm in one French sentence, for the UI.
 //!
-//! French typography: "18 h 30" and "18 h" (never "18:00"), "1er" for the
-//! first, "2e" after, no leading zero on days, month and day names in lower
-//! case, "dernier" for rank -1. Plain spaces (the UI may swap them for
-//! non-breaking ones). It does not list exclusions, added dates or
-//! exceptions: the occurrence list shows those.
+//! Days, dates and times are written by [`super::mots`] (French
+//! typography, no-break spaces in "18 h 30"); this adds the ranks ("1er",
+//! "2e", "dernier" for -1) and the rule's wording. It does not list
+//! exclusions, added dates or exceptions: the occurrence list shows those.
 
 use jiff::tz::TimeZone;
 
+use super::mots::{date, heure_minutes, majuscule, nom_jour, nom_mois, numero_jour};
 use super::regle::{Frequence, JourRegle, JourSemaine, Jusqu, Regle};
 use super::temps::{DateHeure, Jour};
 use super::{Pause, Rythme};
-
-const MOIS: [&str; 12] = [
-    "janvier",
-    "février",
-    "mars",
-    "avril",
-    "mai",
-    "juin",
-    "juillet",
-    "août",
-    "septembre",
-    "octobre",
-    "novembre",
-    "décembre",
-];
 
 pub(super) fn phrase(r: &Rythme) -> String {
     let mut texte = match &r.regle {
@@ -190,13 +175,6 @@ fn horaire(debut: DateHeure, minutes: u32) -> String {
     format!("de {} à {}", heure_minutes(depart), heure_minutes(fin))
 }
 
-fn heure_minutes(minutes: i64) -> String {
-    match (minutes / 60, minutes % 60) {
-        (h, 0) => format!("{h} h"),
-        (h, m) => format!("{h} h {m:02}"),
-    }
-}
-
 /// "du 1er juillet au 31 août", "le 11 novembre", with years only when the
 /// pause spans two.
 fn periode(p: &Pause) -> String {
@@ -205,16 +183,6 @@ fn periode(p: &Pause) -> String {
     }
     let annees = p.du.annee() != p.au.annee();
     format!("du {} au {}", date(p.du, annees), date(p.au, annees))
-}
-
-/// "3 septembre 2025", "1er juillet".
-fn date(j: Jour, annee: bool) -> String {
-    let texte = format!("{} {}", numero_jour(j.jour()), nom_mois(j.mois()));
-    if annee { format!("{texte} {}", j.annee()) } else { texte }
-}
-
-fn numero_jour(d: i8) -> String {
-    if d == 1 { "1er".to_owned() } else { d.to_string() }
 }
 
 fn rang(r: Option<i8>) -> String {
@@ -226,20 +194,10 @@ fn rang(r: Option<i8>) -> String {
     }
 }
 
-/// "janvier" … "décembre" for 1 … 12.
-pub(crate) fn nom_mois(m: i8) -> &'static str {
-    usize::try_from(m - 1).ok().and_then(|i| MOIS.get(i)).copied().unwrap_or("?")
-}
-
 /// "de mai", "d'avril", "d'août", "d'octobre".
 fn de_mois(m: i8) -> String {
     let nom = nom_mois(m);
     if nom.starts_with(['a', 'o']) { format!("d'{nom}") } else { format!("de {nom}") }
-}
-
-/// "lundi" … "dimanche".
-pub(crate) fn nom_jour(j: JourSemaine) -> &'static str {
-    ["lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche"][usize::from(j.lundi_zero())]
 }
 
 /// "a", "a et b", "a, b et c".
@@ -252,11 +210,6 @@ fn liste<T: AsRef<str>>(items: &[T]) -> String {
             format!("{} et {}", tete.join(", "), dernier.as_ref())
         }
     }
-}
-
-fn majuscule(s: &str) -> String {
-    let mut c = s.chars();
-    c.next().map(|p| p.to_uppercase().chain(c).collect()).unwrap_or_default()
 }
 
 fn minuscule(s: &str) -> String {

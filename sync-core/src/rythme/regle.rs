@@ -12,7 +12,8 @@ use std::str::FromStr;
 
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde::{Deserialize, Serialize};
+use ts_rs::TS;
 
 use super::temps::{DateHeure, Jour};
 
@@ -79,7 +80,7 @@ pub enum RegleError {
 }
 
 /// How often the rule repeats (`FREQ`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, TS)]
 pub enum Frequence {
     /// `DAILY`.
     #[serde(rename = "DAILY")]
@@ -142,27 +143,36 @@ pub enum Jusqu {
 
 /// A recurrence rule in Essaim's subset. Build it by parsing or
 /// deserialising (both validate) or by hand, then call [`Regle::valider`].
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+///
+/// Its TypeScript type says which fields may be left out when written
+/// (ts-rs does not read `try_from`, and says so at build time).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(try_from = "RegleBrute")]
 pub struct Regle {
     /// `FREQ`.
     pub freq: Frequence,
     /// `INTERVAL`, 1–52: every `interval` days, weeks, months or years.
+    #[ts(as = "Option<_>", optional)]
     pub interval: u8,
     /// `BYDAY`.
+    #[ts(as = "Option<_>", optional)]
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub par_jour: Vec<JourRegle>,
     /// `BYMONTHDAY`: 1–31, or -1 for the last day of the month.
+    #[ts(as = "Option<_>", optional)]
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub par_jour_du_mois: Vec<i8>,
     /// `BYMONTH`: 1–12.
+    #[ts(as = "Option<_>", optional)]
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub par_mois: Vec<i8>,
     /// `UNTIL`, inclusive.
+    #[ts(optional)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub jusqu_au: Option<Jusqu>,
     /// `COUNT`: how many occurrences the rule makes, counted before
     /// exclusions (RFC 5545).
+    #[ts(optional)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub nombre: Option<u32>,
 }
@@ -283,17 +293,7 @@ impl FromStr for JourRegle {
     }
 }
 
-impl Serialize for JourRegle {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(self)
-    }
-}
-
-impl<'de> Deserialize<'de> for JourRegle {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<JourRegle, D::Error> {
-        String::deserialize(d)?.parse().map_err(serde::de::Error::custom)
-    }
-}
+super::temps::serde_par_texte!(JourRegle);
 
 impl fmt::Display for Jusqu {
     /// The JSON form: `2026-06-27`, `2026-06-27T18:30:00` or
@@ -325,17 +325,7 @@ impl FromStr for Jusqu {
     }
 }
 
-impl Serialize for Jusqu {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(self)
-    }
-}
-
-impl<'de> Deserialize<'de> for Jusqu {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Jusqu, D::Error> {
-        String::deserialize(d)?.parse().map_err(serde::de::Error::custom)
-    }
-}
+super::temps::serde_par_texte!(Jusqu);
 
 impl Jusqu {
     /// RFC 5545 form: `20260627`, `20260627T183000`, `20260627T163000Z`.

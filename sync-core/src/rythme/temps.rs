@@ -15,7 +15,6 @@ use std::str::FromStr;
 use jiff::Timestamp;
 use jiff::civil::DateTime;
 use jiff::tz::{TimeZone, TimeZoneDatabase};
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// The time zone used when a territory names none.
 ///
@@ -358,21 +357,38 @@ impl fmt::Display for Duree {
     }
 }
 
+/// Serialised as their text form (`Display` and `FromStr`), so a string in
+/// TypeScript too.
 macro_rules! serde_par_texte {
     ($($t:ty),*) => {$(
-        impl Serialize for $t {
-            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        impl ts_rs::TS for $t {
+            type WithoutGenerics = Self;
+            type OptionInnerType = Self;
+
+            fn name(_: &ts_rs::Config) -> String {
+                "string".to_owned()
+            }
+
+            fn inline(_: &ts_rs::Config) -> String {
+                "string".to_owned()
+            }
+        }
+
+        impl serde::Serialize for $t {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
                 s.collect_str(self)
             }
         }
 
-        impl<'de> Deserialize<'de> for $t {
-            fn deserialize<D: Deserializer<'de>>(d: D) -> Result<$t, D::Error> {
-                let texte = String::deserialize(d)?;
+        impl<'de> serde::Deserialize<'de> for $t {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<$t, D::Error> {
+                let texte = <String as serde::Deserialize>::deserialize(d)?;
                 texte.parse().map_err(serde::de::Error::custom)
             }
         }
     )*};
 }
+
+pub(crate) use serde_par_texte;
 
 serde_par_texte!(DateHeure, Jour, Duree);

@@ -241,8 +241,8 @@ fn the_domain_model_example_round_trips() {
         2026-06-06T18:30:00 -> 2026-06-06T18:30:00 .. 2026-06-06T20:30:00 = 2026-06-06T16:30:00Z
     "#]],
     );
-    expect!["Le 1er samedi du mois, de 18 h 30 à 20 h 30, jusqu'au 27 juin 2026 (pause du 1er juillet au 31 août)"]
-        .assert_eq(&r.phrase());
+    expect!["Le 1er samedi du mois, de 18⍽h⍽30 à 20⍽h⍽30, jusqu'au 27 juin 2026 (pause du 1er juillet au 31 août)"]
+        .assert_eq(&visible(&r.phrase()));
     expect!["FREQ=MONTHLY;BYDAY=1SA;UNTIL=20260627T215959Z"]
         .assert_eq(&r.regle_ics().expect("valid").expect("recurring"));
 }
@@ -549,9 +549,9 @@ fn splitting_an_open_ended_series_ends_the_old_one_at_the_previous_occurrence() 
     r.valider().expect("valid");
     let (ancien, nouveau) = r.scinder("2026-05-02T10:00:00", "a1").expect("splits");
     expect![[r#"
-        Le 1er samedi du mois, de 10 h à 12 h, jusqu'au 4 avril 2026
-        Le 1er samedi du mois, de 10 h à 12 h"#]]
-    .assert_eq(&format!("{}\n{}", ancien.phrase(), nouveau.phrase()));
+        Le 1er samedi du mois, de 10⍽h à 12⍽h, jusqu'au 4 avril 2026
+        Le 1er samedi du mois, de 10⍽h à 12⍽h"#]]
+    .assert_eq(&visible(&format!("{}\n{}", ancien.phrase(), nouveau.phrase())));
     assert_eq!(nouveau.serie_precedente.as_deref(), Some("a1"));
 }
 
@@ -606,34 +606,34 @@ fn french_sentences() {
         .map(|v| {
             let r = rythme(v);
             r.valider().expect("valid");
-            r.phrase()
+            visible(&r.phrase())
         })
         .collect();
     expect![[r#"
-        Le 1er samedi du mois, de 18 h 30 à 20 h 30, jusqu'au 27 juin 2026 (pause du 1er juillet au 31 août)
-        Chaque semaine le mercredi, de 18 h à 20 h, 10 fois
-        Chaque semaine le mercredi et le samedi, de 18 h à 20 h, 10 fois
-        Tous les 15 jours le mardi, de 18 h à 19 h 30, 10 fois
-        Toutes les 3 semaines le mardi, de 18 h à 19 h, 4 fois
-        Le dernier vendredi du mois, de 19 h à 21 h, 10 fois
-        Les 1er et 3e mardis du mois, de 18 h à 20 h, 10 fois
-        Le 1er mardi et le dernier jeudi du mois, de 18 h à 20 h, 10 fois
-        Chaque année, le dernier samedi de mai, de 9 h à 13 h, 3 fois
-        Le 15 de chaque mois, de 12 h à 12 h 45, 10 fois
-        Les 1er et 15 de chaque mois, de 12 h à 12 h 45, 10 fois
-        Le dernier jour du mois, de 17 h à 18 h, 10 fois
-        Le 15 et le dernier jour du mois, de 17 h à 18 h, 10 fois
-        Le 15 de chaque mois, tous les 3 mois, de 17 h à 18 h, 4 fois
-        Le 1er samedi du mois, d'avril à octobre, de 9 h à 12 h, 7 fois
-        Tous les mercredis, en avril et juin, de 9 h à 12 h, 7 fois
-        Tous les jours, de 7 h 05 à 7 h 30, 10 fois
-        Tous les 2 jours, de 7 h à 7 h 25, jusqu'au 1er octobre 2025
-        Chaque année, le 14 juillet, de 22 h à 1 h, jusqu'au 15 juillet 2030
-        Chaque année, le dernier jour de février et d'août, de 10 h à 11 h, 4 fois
-        Tous les 2 ans, le 1er mai, de 10 h à 11 h, 4 fois
-        Le mercredi 3 septembre 2025, de 18 h 30 à 20 h 30
-        Le mercredi 1er octobre 2025, à 9 h, pendant 26 h
-        Chaque semaine le mercredi, de 18 h à 20 h, 40 fois (pauses le 11 novembre et du 20 décembre 2025 au 4 janvier 2026)"#]].assert_eq(&rendu.join("\n"));
+        Le 1er samedi du mois, de 18⍽h⍽30 à 20⍽h⍽30, jusqu'au 27 juin 2026 (pause du 1er juillet au 31 août)
+        Chaque semaine le mercredi, de 18⍽h à 20⍽h, 10 fois
+        Chaque semaine le mercredi et le samedi, de 18⍽h à 20⍽h, 10 fois
+        Tous les 15 jours le mardi, de 18⍽h à 19⍽h⍽30, 10 fois
+        Toutes les 3 semaines le mardi, de 18⍽h à 19⍽h, 4 fois
+        Le dernier vendredi du mois, de 19⍽h à 21⍽h, 10 fois
+        Les 1er et 3e mardis du mois, de 18⍽h à 20⍽h, 10 fois
+        Le 1er mardi et le dernier jeudi du mois, de 18⍽h à 20⍽h, 10 fois
+        Chaque année, le dernier samedi de mai, de 9⍽h à 13⍽h, 3 fois
+        Le 15 de chaque mois, de 12⍽h à 12⍽h⍽45, 10 fois
+        Les 1er et 15 de chaque mois, de 12⍽h à 12⍽h⍽45, 10 fois
+        Le dernier jour du mois, de 17⍽h à 18⍽h, 10 fois
+        Le 15 et le dernier jour du mois, de 17⍽h à 18⍽h, 10 fois
+        Le 15 de chaque mois, tous les 3 mois, de 17⍽h à 18⍽h, 4 fois
+        Le 1er samedi du mois, d'avril à octobre, de 9⍽h à 12⍽h, 7 fois
+        Tous les mercredis, en avril et juin, de 9⍽h à 12⍽h, 7 fois
+        Tous les jours, de 7⍽h⍽05 à 7⍽h⍽30, 10 fois
+        Tous les 2 jours, de 7⍽h à 7⍽h⍽25, jusqu'au 1er octobre 2025
+        Chaque année, le 14 juillet, de 22⍽h à 1⍽h, jusqu'au 15 juillet 2030
+        Chaque année, le dernier jour de février et d'août, de 10⍽h à 11⍽h, 4 fois
+        Tous les 2 ans, le 1er mai, de 10⍽h à 11⍽h, 4 fois
+        Le mercredi 3 septembre 2025, de 18⍽h⍽30 à 20⍽h⍽30
+        Le mercredi 1er octobre 2025, à 9⍽h, pendant 26⍽h
+        Chaque semaine le mercredi, de 18⍽h à 20⍽h, 40 fois (pauses le 11 novembre et du 20 décembre 2025 au 4 janvier 2026)"#]].assert_eq(&rendu.join("\n"));
 }
 
 #[test]
@@ -644,4 +644,10 @@ fn export_writes_until_in_utc() {
     }));
     expect!["FREQ=WEEKLY;BYDAY=WE;UNTIL=20260625T025959Z"]
         .assert_eq(&r.regle_ics().expect("valid").expect("recurring"));
+}
+
+/// A sentence with its no-break spaces shown as "⍽", so that expectations
+/// say where they are.
+fn visible(texte: &str) -> String {
+    texte.replace(super::mots::ESPACE, "⍽")
 }

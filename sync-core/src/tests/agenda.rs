@@ -320,7 +320,7 @@ fn render_rendez_vous(agenda: &Agenda) -> String {
         .collect();
     for (id, a) in &agenda.actions {
         if let Some(r) = &a.rythme {
-            out.push(format!("{id}: {}", r.phrase()));
+            out.push(format!("{id}: {}", r.phrase().replace(crate::rythme::mots::ESPACE, "⍽")));
         }
     }
     for c in &agenda.conflits {
@@ -376,7 +376,7 @@ fn occurrences_are_moved_cancelled_and_paused_offline_and_merge() {
             2026-03-14T10:00:00 Reprogramme repair Halle
             2026-04-04T18:30:00 Programme repair
             2026-06-06T18:30:00 Programme repair
-            repair: Le 1er samedi du mois, de 18 h 30 à 20 h 30, jusqu'au 27 juin 2026 (pauses du 1er janvier au 31 janvier et du 1er mai au 31 mai)
+            repair: Le 1er samedi du mois, de 18⍽h⍽30 à 20⍽h⍽30, jusqu'au 27 juin 2026 (pauses du 1er janvier au 31 janvier et du 1er mai au 31 mai)
             bob refused: rythme invalide : 2025-11-08T18:30:00 n'est pas une occurrence de ce rythme"#]],
     );
 }
@@ -393,17 +393,39 @@ fn a_series_is_split_for_this_and_following() {
     check_rendez_vous(
         &script,
         expect![[r#"
-        2025-09-06T18:30:00 Programme repair
-        2025-10-04T18:30:00 Programme repair
-        2025-11-01T18:30:00 Programme repair
-        2025-12-06T18:30:00 Programme repair
-        2026-01-03T18:30:00 Programme repair
-        2026-02-07T18:30:00 Programme repair
-        2026-03-07T18:30:00 Programme repair-2
-        2026-04-04T18:30:00 Programme repair-2
-        2026-05-02T18:30:00 Programme repair-2
-        2026-06-06T18:30:00 Programme repair-2
-        repair: Le 1er samedi du mois, de 18 h 30 à 20 h 30, jusqu'au 7 février 2026
-        repair-2: Le 1er samedi du mois, de 18 h 30 à 20 h 30, jusqu'au 27 juin 2026"#]],
+            2025-09-06T18:30:00 Programme repair
+            2025-10-04T18:30:00 Programme repair
+            2025-11-01T18:30:00 Programme repair
+            2025-12-06T18:30:00 Programme repair
+            2026-01-03T18:30:00 Programme repair
+            2026-02-07T18:30:00 Programme repair
+            2026-03-07T18:30:00 Programme repair-2
+            2026-04-04T18:30:00 Programme repair-2
+            2026-05-02T18:30:00 Programme repair-2
+            2026-06-06T18:30:00 Programme repair-2
+            repair: Le 1er samedi du mois, de 18⍽h⍽30 à 20⍽h⍽30, jusqu'au 7 février 2026
+            repair-2: Le 1er samedi du mois, de 18⍽h⍽30 à 20⍽h⍽30, jusqu'au 27 juin 2026"#]],
     );
+}
+
+#[test]
+fn an_action_without_a_nature_takes_the_one_its_rhythm_implies() {
+    let (sim, refused) = run(r#"
+        alice: edit {"type":"creer","collection":"actions","id":"chantier","valeur":{"titre":"Jardin partagé"}}
+        alice: edit {"type":"creer","collection":"actions","id":"fete","valeur":{"titre":"Fête","rythme":{"debut":"2025-09-06T18:30:00","duree":"PT2H"}}}
+        alice: edit {"type":"creer","collection":"actions","id":"permanence","valeur":{"titre":"Permanence","nature":"permanence","rythme":{"debut":"2025-09-06T18:30:00","duree":"PT2H"}}}
+        alice: edit {"type":"creer","collection":"actions","id":"repair","valeur":{"titre":"Repair café","rythme":{"debut":"2025-09-06T18:30:00","duree":"PT2H","regle":{"freq":"MONTHLY","par_jour":["1SA"],"jusqu_au":"2026-06-27"}}}}
+        alice: edit {"type":"modifier","collection":"actions","id":"fete","champs":{"rythme":{"debut":"2025-09-06T18:30:00","duree":"PT2H","regle":{"freq":"WEEKLY","nombre":3}}}}
+        alice: edit {"type":"modifier","collection":"actions","id":"permanence","champs":{"rythme":{"debut":"2025-09-06T18:30:00","duree":"PT2H","regle":{"freq":"WEEKLY","nombre":3}}}}
+        alice: edit {"type":"modifier","collection":"actions","id":"repair","champs":{"rythme":{"debut":"2025-09-06T18:30:00","duree":"PT2H"}}}
+    "#);
+    assert!(refused.is_empty(), "{refused:?}");
+    let agenda = sim.nodes[RELAY].repo.agenda(&Sim::doc_id(DOC)).expect("loaded");
+    let natures: Vec<String> = agenda.actions.iter().map(|(id, a)| format!("{id}: {:?}", a.nature)).collect();
+    expect![[r#"
+        chantier: ChantierProjet
+        fete: RendezVousRecurrent
+        permanence: Permanence
+        repair: RendezVousPonctuel"#]]
+    .assert_eq(&natures.join("\n"));
 }

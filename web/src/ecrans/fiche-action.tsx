@@ -6,30 +6,23 @@
 
 import { useState } from "preact/hooks";
 import type { Driver } from "../driver";
-import { Cases, Champ, Choix, Refuse, useRefus } from "../formulaire";
 import {
-  type Action,
-  type Agenda,
-  aujourdhui,
-  type Besoin,
-  debutDuJour,
-  ETATS,
-  idAleatoire,
-  MODES,
-  phrase,
-  PUBLICATIONS,
-  pluriel,
-  quand,
-  type RendezVous,
-  STATUTS_ACTION,
-  STATUTS_BESOIN,
-  THEMES,
-  TYPES_BESOIN,
-  VISIBILITES_ACTION,
-} from "../modele";
+  appliquer,
+  Cases,
+  Champ,
+  ChampChoix,
+  ChampTexte,
+  type Edition,
+  Refuse,
+  useBrouillon,
+  useRefus,
+} from "../formulaire";
+import type { Action, Agenda, Besoin, Exception, RendezVous, StatutBesoin } from "../genere/agenda";
+import { aujourdhui, debutDuJour, idAleatoire, libelles, phrase, pluriel, quand } from "../modele";
 import { champsDuRythme, EditeurRythme, erreursRythme, rythmeDesChamps } from "../rythme-editeur";
+import { EtatOccurrence } from "./occurrence";
 
-type Edition = (edit: object) => boolean;
+type Modification = (champs: Partial<Action>) => boolean;
 
 export function FicheAction({ driver, doc, id }: { driver: Driver; doc: string; id: string }) {
   const agenda = driver.agenda(doc) as Agenda | undefined;
@@ -37,9 +30,9 @@ export function FicheAction({ driver, doc, id }: { driver: Driver; doc: string; 
   const { refus, tenter } = useRefus();
   if (!agenda || !driver.hasDocument(doc)) return <p>Chargement de l'action…</p>;
   if (!action || action.supprime) return <p role="alert">Cette action n'existe pas ou a été supprimée.</p>;
-  const editer: Edition = (edit) => tenter(() => driver.apply(doc, edit));
+  const editer: Edition = (edit) => tenter(() => appliquer(driver, doc, edit));
   const organisateur = driver.peutModifier(doc);
-  const modifier = (champs: Record<string, unknown>) => editer({ type: "modifier", collection: "actions", id, champs });
+  const modifier: Modification = (champs) => editer({ type: "modifier", collection: "actions", id, champs });
   const conflits = agenda.conflits.filter((c) => c.chemin.startsWith(`actions/${id}/`));
   const debutJour = debutDuJour();
   const prochains = (driver.rendezVous(doc, debutJour, debutJour + 90 * 86_400_000) as RendezVous[])
@@ -57,12 +50,12 @@ export function FicheAction({ driver, doc, id }: { driver: Driver; doc: string; 
         const champ = c.chemin.split("/").slice(2);
         return (
           <section key={c.chemin} class="conflit" aria-labelledby={`c-${c.chemin}`}>
-            <h2 id={`c-${c.chemin}`}>Modifications simultanées : {champ.join(" / ")}</h2>
+            <h2 id={`c-${c.chemin}`}>Modifications simultanées&nbsp;: {champ.join(" / ")}</h2>
             <ul class="liste">
               {c.valeurs.map((v, i) => (
                 <li key={i}>
                   « {enTexte(v.valeur)} » par {v.auteur ? v.auteur.slice(0, 8) : "inconnu"}{" "}
-                  <button type="button" onClick={() => modifier(valeurAuChemin(action, champ, v.valeur))}>
+                  <button type="button" onClick={() => modifier(valeurAuChemin(action, champ, v.valeur) as Partial<Action>)}>
                     Garder « {enTexte(v.valeur)} »
                   </button>
                 </li>
@@ -82,12 +75,13 @@ export function FicheAction({ driver, doc, id }: { driver: Driver; doc: string; 
 
 /** A concurrent value as a person reads it. */
 function enTexte(valeur: unknown): string {
-  if (Array.isArray(valeur)) return valeur.map((v) => THEMES[v as string] ?? enTexte(v)).join(", ");
+  const { theme, statut, mode_participation } = libelles() as unknown as Record<string, Record<string, string>>;
+  if (Array.isArray(valeur)) return valeur.map((v) => theme[v as string] ?? enTexte(v)).join(", ");
   if (valeur && typeof valeur === "object") {
     const o = valeur as Record<string, unknown>;
     return String(o.libelle ?? o.titre ?? o.nom ?? JSON.stringify(valeur));
   }
-  return STATUTS_ACTION[valeur as string] ?? MODES[valeur as string] ?? String(valeur);
+  return statut[valeur as string] ?? mode_participation[valeur as string] ?? String(valeur);
 }
 
 /** `{lieu: {…lieu, libelle: v}}` for a conflict on `lieu/libelle`. */
@@ -98,16 +92,17 @@ function valeurAuChemin(action: Action, chemin: string[], valeur: unknown): Reco
 }
 
 function Resume({ action }: { action: Action }) {
+  const l = libelles();
   const lignes: [string, string | undefined, string][] = [
     ["Quand", action.rythme ? phrase(action.rythme) : "Chantier au long cours, sans date de rendez-vous", "phrase-rythme"],
-    ["État", STATUTS_ACTION[action.statut], "etat"],
-    ["Thèmes", action.portes_entree.map((t) => THEMES[t] ?? t).join(", ") || undefined, "themes"],
+    ["État", l.statut[action.statut], "etat"],
+    ["Thèmes", action.portes_entree.map((t) => l.theme[t] ?? t).join(", ") || undefined, "themes"],
     ["Lieu", action.lieu?.libelle || undefined, "lieu"],
     ["Adresse", action.lieu?.adresse || undefined, "adresse"],
-    ["Participation", action.mode_participation !== "sur_place" ? MODES[action.mode_participation] : undefined, "participation"],
-    ["Lien en ligne", action.lien_en_ligne, "lien-en-ligne"],
+    ["Participation", action.mode_participation !== "sur_place" ? l.mode_participation[action.mode_participation] : undefined, "participation"],
+    ["Lien en ligne", action.lien_en_ligne ?? undefined, "lien-en-ligne"],
     ["En bref", action.resume || undefined, "en-bref"],
-    ["Publication", action.publication === "publie" ? undefined : PUBLICATIONS[action.publication], "publication"],
+    ["Publication", action.publication === "publie" ? undefined : l.publication[action.publication], "publication"],
   ];
   return (
     <>
@@ -128,7 +123,7 @@ function Resume({ action }: { action: Action }) {
 
 /** Without `editer` (a resident's link), the list only. */
 function Prochains({ prochains, editer, id }: { prochains: RendezVous[]; editer?: Edition; id: string }) {
-  const occurrence = (origine: string, exception: object) =>
+  const occurrence = (origine: string, exception: Partial<Exception>) =>
     editer?.({ type: "modifier_occurrence", collection: "actions", id, origine, exception }) ?? false;
   return (
     <section aria-labelledby="prochains">
@@ -139,8 +134,7 @@ function Prochains({ prochains, editer, id }: { prochains: RendezVous[]; editer?
           return (
             <li key={o.origine}>
               {quand(o.debut)}
-              {ETATS[o.etat] && <strong> · {ETATS[o.etat]}</strong>}
-              {o.deplacee && <strong> · déplacé (prévu {quand(o.origine)})</strong>}
+              <EtatOccurrence occurrence={o} prevu />
               {o.lieu && <span> · {o.lieu}</span>}{" "}
               {!editer ? null : o.etat === "annule" ? (
                 <button type="button" onClick={() => occurrence(o.origine, { etat: "programme" })}>
@@ -207,7 +201,7 @@ function Besoins({ action, id, editer }: { action: Action; id: string; editer?: 
 
 function libelleBesoin(b: Besoin): string {
   const quantite = b.quantite ? ` (${b.quantite}${b.unite ? ` ${b.unite}` : ""})` : "";
-  return `${TYPES_BESOIN[b.type] ?? b.type}${b.description ? ` : ${b.description}` : ""}${quantite}`;
+  return `${libelles().type_besoin[b.type] ?? b.type}${b.description ? `\u00a0: ${b.description}` : ""}${quantite}`;
 }
 
 function UnBesoin({ action, id, besoin, editer }: { action: string; id: string; besoin: Besoin; editer?: Edition }) {
@@ -223,15 +217,15 @@ function UnBesoin({ action, id, besoin, editer }: { action: string; id: string; 
     if (editer?.({ type: "ajouter_volontaire", action_id: action, besoin_id: id, volontaire_id: idAleatoire(), volontaire })) setNom("");
   };
   const { volontaires: _, ...sansVolontaires } = besoin;
-  const changerStatut = (statut: string) =>
+  const changerStatut = (statut: StatutBesoin) =>
     editer?.({ type: "definir_besoin", action_id: action, besoin_id: id, besoin: { ...sansVolontaires, statut } });
   return (
     <li data-testid="besoin">
-      <strong>{libelle}</strong> · {STATUTS_BESOIN[besoin.statut] ?? besoin.statut}
+      <strong>{libelle}</strong> · {libelles().statut_besoin[besoin.statut] ?? besoin.statut}
       <br />
       {volontaires.length === 0
         ? "Personne ne s'est encore proposé."
-        : `${pluriel(volontaires.length, "volontaire")} : ${volontaires.map((v) => v.nom ?? "membre").join(", ")}`}
+        : `${pluriel(volontaires.length, "volontaire")}\u00a0: ${volontaires.map((v) => v.nom ?? "membre").join(", ")}`}
       {editer && (
       <>
       <form onSubmit={proposer} noValidate class="en-ligne-form">
@@ -240,9 +234,13 @@ function UnBesoin({ action, id, besoin, editer }: { action: string; id: string; 
         </Champ>
         <button type="submit">Je me propose</button>
       </form>
-      <Champ id={`statut-${id}`} label={`État du besoin « ${libelle} »`}>
-        <Choix valeur={besoin.statut} choix={STATUTS_BESOIN} onChoix={changerStatut} />
-      </Champ>
+      <ChampChoix
+        id={`statut-${id}`}
+        label={`État du besoin « ${libelle} »`}
+        valeur={besoin.statut}
+        choix={libelles().statut_besoin}
+        onChoix={changerStatut}
+      />
       </>
       )}
     </li>
@@ -250,7 +248,7 @@ function UnBesoin({ action, id, besoin, editer }: { action: string; id: string; 
 }
 
 function NouveauBesoin({ action, editer }: { action: string; editer: Edition }) {
-  const [type, setType] = useState("benevoles");
+  const [type, setType] = useState<Besoin["type"]>("benevoles");
   const [description, setDescription] = useState("");
   const [quantite, setQuantite] = useState("");
   const { refus, verifier } = useRefus();
@@ -260,7 +258,12 @@ function NouveauBesoin({ action, editer }: { action: string; editer: Edition }) 
     if (!description.trim()) erreurs.description = "Dites ce qu'il faut.";
     if (quantite && !/^[1-9]\d{0,5}$/.test(quantite)) erreurs.quantite = "Un nombre entier, 1 ou plus.";
     if (!verifier(erreurs)) return;
-    const besoin = { type, description: description.trim(), ...(quantite ? { quantite: Number(quantite) } : {}), statut: "ouvert" };
+    const besoin: Partial<Besoin> & Pick<Besoin, "type"> = {
+      type,
+      description: description.trim(),
+      ...(quantite ? { quantite: Number(quantite) } : {}),
+      statut: "ouvert",
+    };
     if (editer({ type: "definir_besoin", action_id: action, besoin_id: idAleatoire(), besoin })) {
       setDescription("");
       setQuantite("");
@@ -270,39 +273,37 @@ function NouveauBesoin({ action, editer }: { action: string; editer: Edition }) 
     <details>
       <summary>Ajouter un besoin</summary>
       <form onSubmit={ajouter} noValidate>
-        <Champ id="besoin-type" label="Type de besoin">
-          <Choix valeur={type} choix={TYPES_BESOIN} onChoix={setType} />
-        </Champ>
-        <Champ id="besoin-description" label="Ce qu'il faut" erreur={refus.erreurs.description}>
-          <input value={description} onInput={(e) => setDescription(e.currentTarget.value)} />
-        </Champ>
-        <Champ id="besoin-quantite" label="Combien (facultatif)" erreur={refus.erreurs.quantite}>
-          <input inputMode="numeric" value={quantite} onInput={(e) => setQuantite(e.currentTarget.value)} />
-        </Champ>
+        <ChampChoix id="besoin-type" label="Type de besoin" valeur={type} choix={libelles().type_besoin} onChoix={setType} />
+        <ChampTexte
+          id="besoin-description"
+          label="Ce qu'il faut"
+          erreur={refus.erreurs.description}
+          valeur={description}
+          onTexte={setDescription}
+        />
+        <ChampTexte
+          id="besoin-quantite"
+          label="Combien (facultatif)"
+          erreur={refus.erreurs.quantite}
+          inputMode="numeric"
+          valeur={quantite}
+          onTexte={setQuantite}
+        />
         <button type="submit">Ajouter le besoin</button>
       </form>
     </details>
   );
 }
 
-interface Brouillon {
-  titre?: string;
-  resume?: string;
-  description?: string;
-  portes_entree?: string[];
-  statut?: string;
-  libelle?: string;
-  adresse?: string;
-  mode_participation?: string;
-  lien_en_ligne?: string;
-  visibilite?: string;
-  publication?: string;
-}
+/** The form's fields: the action's, with its place's label and address. */
+type Brouillon = Pick<
+  Action,
+  "titre" | "resume" | "description" | "portes_entree" | "statut" | "mode_participation" | "visibilite" | "publication"
+> & { libelle: string; adresse: string; lien_en_ligne: string };
 
-function Modifier({ action, modifier }: { action: Action; modifier: (champs: Record<string, unknown>) => boolean }) {
-  const [b, setB] = useState<Brouillon>({});
+function Modifier({ action, modifier }: { action: Action; modifier: Modification }) {
   const { refus, verifier, effacer } = useRefus();
-  const actuel = {
+  const actuel: Brouillon = {
     titre: action.titre,
     resume: action.resume,
     description: action.description,
@@ -315,8 +316,8 @@ function Modifier({ action, modifier }: { action: Action; modifier: (champs: Rec
     visibilite: action.visibilite,
     publication: action.publication,
   };
-  const v = { ...actuel, ...b };
-  const maj = (champ: keyof Brouillon) => (valeur: string | string[]) => (setB({ ...b, [champ]: valeur }), effacer(champ));
+  const { v, maj, lie, vider } = useBrouillon(actuel, effacer);
+  const l = libelles();
   const enregistrer = (event: Event) => {
     event.preventDefault();
     const erreurs: Record<string, string> = {};
@@ -325,73 +326,68 @@ function Modifier({ action, modifier }: { action: Action; modifier: (champs: Rec
     if (v.mode_participation !== "sur_place" && !/^https?:\/\/\S+$/.test(v.lien_en_ligne.trim()))
       erreurs.lien_en_ligne = "Indiquez le lien de participation (https://…).";
     if (!verifier(erreurs)) return;
-    const champs: Record<string, unknown> = {};
-    for (const cle of ["titre", "resume", "statut", "mode_participation", "visibilite", "publication"] as const) {
-      if (v[cle].trim() !== actuel[cle]) champs[cle] = v[cle].trim();
+    const champs: Partial<Action> = {};
+    if (v.titre.trim() !== actuel.titre) champs.titre = v.titre.trim();
+    if (v.resume.trim() !== actuel.resume) champs.resume = v.resume.trim();
+    for (const cle of ["statut", "mode_participation", "visibilite", "publication"] as const) {
+      if (v[cle] !== actuel[cle]) Object.assign(champs, { [cle]: v[cle] });
     }
     if (v.description !== actuel.description) champs.description = v.description;
     if (JSON.stringify(v.portes_entree) !== JSON.stringify(actuel.portes_entree)) champs.portes_entree = v.portes_entree;
     if (v.lien_en_ligne.trim() !== actuel.lien_en_ligne) champs.lien_en_ligne = v.lien_en_ligne.trim() || null;
     if (v.libelle.trim() !== actuel.libelle || v.adresse.trim() !== actuel.adresse) {
-      champs.lieu =
-        v.libelle.trim() || v.adresse.trim() ? { ...action.lieu, libelle: v.libelle.trim(), adresse: v.adresse.trim() } : null;
+      const lieu = action.lieu ?? { libelle: "", adresse: "", code_insee: null, lat: null, lon: null, acces: "" };
+      champs.lieu = v.libelle.trim() || v.adresse.trim() ? { ...lieu, libelle: v.libelle.trim(), adresse: v.adresse.trim() } : null;
     }
-    if (Object.keys(champs).length === 0 || modifier(champs)) setB({});
+    if (Object.keys(champs).length === 0 || modifier(champs)) vider();
   };
   return (
     <form onSubmit={enregistrer} noValidate>
       <h2>Modifier l'action</h2>
-      <Champ id="titre-action" label="Titre" erreur={refus.erreurs.titre}>
-        <input value={v.titre} onInput={(e) => maj("titre")(e.currentTarget.value)} />
-      </Champ>
-      <Champ id="resume-action" label="En bref" aide="Une phrase, 200 caractères au plus." erreur={refus.erreurs.resume}>
-        <input value={v.resume} onInput={(e) => maj("resume")(e.currentTarget.value)} />
-      </Champ>
+      <ChampTexte id="titre-action" label="Titre" erreur={refus.erreurs.titre} valeur={v.titre} onTexte={maj("titre")} />
+      <ChampTexte
+        id="resume-action"
+        label="En bref"
+        aide="Une phrase, 200 caractères au plus."
+        erreur={refus.erreurs.resume}
+        valeur={v.resume}
+        onTexte={maj("resume")}
+      />
       <Champ id="description-action" label="Description">
         <textarea rows={4} value={v.description} onInput={(e) => maj("description")(e.currentTarget.value)} />
       </Champ>
-      <Cases id="themes-action" legende="Thèmes" valeurs={v.portes_entree} choix={THEMES} onChoix={maj("portes_entree")} />
-      <Champ id="statut-action" label="État de l'action">
-        <Choix valeur={v.statut} choix={STATUTS_ACTION} onChoix={maj("statut")} />
-      </Champ>
-      <Champ id="lieu-action" label="Lieu">
-        <input value={v.libelle} onInput={(e) => maj("libelle")(e.currentTarget.value)} />
-      </Champ>
-      <Champ id="adresse-action" label="Adresse">
-        <input autoComplete="street-address" value={v.adresse} onInput={(e) => maj("adresse")(e.currentTarget.value)} />
-      </Champ>
-      <Champ id="mode-action" label="Participation">
-        <Choix valeur={v.mode_participation} choix={MODES} onChoix={maj("mode_participation")} />
-      </Champ>
+      <Cases id="themes-action" legende="Thèmes" valeurs={v.portes_entree} choix={l.theme} onChoix={maj("portes_entree")} />
+      <ChampChoix id="statut-action" label="État de l'action" choix={l.statut} {...lie("statut")} />
+      <ChampTexte id="lieu-action" label="Lieu" valeur={v.libelle} onTexte={maj("libelle")} />
+      <ChampTexte id="adresse-action" label="Adresse" autoComplete="street-address" valeur={v.adresse} onTexte={maj("adresse")} />
+      <ChampChoix id="mode-action" label="Participation" choix={l.mode_participation} {...lie("mode_participation")} />
       {v.mode_participation !== "sur_place" && (
-        <Champ id="lien-action" label="Lien de participation en ligne" erreur={refus.erreurs.lien_en_ligne}>
-          <input type="url" value={v.lien_en_ligne} onInput={(e) => maj("lien_en_ligne")(e.currentTarget.value)} />
-        </Champ>
+        <ChampTexte
+          id="lien-action"
+          label="Lien de participation en ligne"
+          erreur={refus.erreurs.lien_en_ligne}
+          type="url"
+          valeur={v.lien_en_ligne}
+          onTexte={maj("lien_en_ligne")}
+        />
       )}
-      <Champ id="visibilite-action" label="Qui la voit">
-        <Choix valeur={v.visibilite} choix={VISIBILITES_ACTION} onChoix={maj("visibilite")} />
-      </Champ>
-      <Champ id="publication-action" label="Publication">
-        <Choix valeur={v.publication} choix={PUBLICATIONS} onChoix={maj("publication")} />
-      </Champ>
+      <ChampChoix id="visibilite-action" label="Qui la voit" choix={l.visibilite} {...lie("visibilite")} />
+      <ChampChoix id="publication-action" label="Publication" choix={l.publication} {...lie("publication")} />
       <button type="submit">Enregistrer les modifications</button>
     </form>
   );
 }
 
-function ChangerRythme({ action, modifier }: { action: Action; modifier: (champs: Record<string, unknown>) => boolean }) {
+function ChangerRythme({ action, modifier }: { action: Action; modifier: Modification }) {
   const base = action.rythme!;
   const [champs, setChamps] = useState(() => champsDuRythme(base));
   const { refus, verifier, effacer } = useRefus();
   const enregistrer = (event: Event) => {
     event.preventDefault();
     if (!verifier(erreursRythme(champs))) return;
-    const rythme = rythmeDesChamps(champs, base);
-    const edit: Record<string, unknown> = { rythme };
-    // A one-off that becomes recurring (or back) changes nature too.
-    const natures = ["rendez_vous_ponctuel", "rendez_vous_recurrent"];
-    if (natures.includes(action.nature)) edit.nature = natures[rythme.regle ? 1 : 0];
-    modifier(edit);
+    // A one-off that becomes recurring (or back) changes nature too:
+    // sync-core infers it.
+    modifier({ rythme: rythmeDesChamps(champs, base) });
   };
   return (
     <details>

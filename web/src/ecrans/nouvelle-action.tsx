@@ -1,16 +1,18 @@
 // Creating an action: a rendez-vous (one-off or with a rhythm) or a
-// long-running chantier, with its themes and place.
+// long-running chantier, with its themes and place. Its nature (one-off,
+// recurring, chantier) is sync-core's to infer from the rhythm.
 
 import { useState } from "preact/hooks";
 import type { Driver } from "../driver";
-import { Cases, Champ, Refuse, useRefus } from "../formulaire";
-import { idAleatoire, THEMES } from "../modele";
+import { appliquer, Cases, Champ, Refuse, useRefus } from "../formulaire";
+import type { Action, Theme } from "../genere/agenda";
+import { idAleatoire, libelles } from "../modele";
 import { champsVides, EditeurRythme, erreursRythme, rythmeDesChamps } from "../rythme-editeur";
 
 export function NouvelleAction({ driver, doc }: { driver: Driver; doc: string }) {
   const [titre, setTitre] = useState("");
   const [lieu, setLieu] = useState("");
-  const [themes, setThemes] = useState<string[]>([]);
+  const [themes, setThemes] = useState<Theme[]>([]);
   const [chantier, setChantier] = useState(false);
   const [publier, setPublier] = useState(true);
   const [rythme, setRythme] = useState(champsVides);
@@ -21,16 +23,14 @@ export function NouvelleAction({ driver, doc }: { driver: Driver; doc: string })
     const erreurs: Record<string, string> = chantier ? {} : erreursRythme(rythme);
     if (!titre.trim()) erreurs.titre = "Le titre est obligatoire.";
     if (!verifier(erreurs)) return;
-    const valeur: Record<string, unknown> = {
+    const valeur: Partial<Action> = {
       titre: titre.trim(),
       portes_entree: themes,
       publication: publier ? "publie" : "brouillon",
     };
-    if (lieu.trim()) valeur.lieu = { libelle: lieu.trim() };
+    if (lieu.trim()) valeur.lieu = { libelle: lieu.trim(), adresse: "", code_insee: null, lat: null, lon: null, acces: "" };
     if (!chantier) valeur.rythme = rythmeDesChamps(rythme);
-    valeur.nature = chantier ? "chantier_projet" : rythme.modele === "aucun" ? "rendez_vous_ponctuel" : "rendez_vous_recurrent";
-    const id = idAleatoire();
-    if (tenter(() => driver.apply(doc, { type: "creer", collection: "actions", id, valeur }))) {
+    if (tenter(() => appliquer(driver, doc, { type: "creer", collection: "actions", id: idAleatoire(), valeur }))) {
       location.hash = `#/territoire/${doc}`;
     }
   };
@@ -45,7 +45,7 @@ export function NouvelleAction({ driver, doc }: { driver: Driver; doc: string })
       <Champ id="lieu" label="Lieu">
         <input value={lieu} onInput={(e) => setLieu(e.currentTarget.value)} />
       </Champ>
-      <Cases id="themes" legende="Thèmes" valeurs={themes} choix={THEMES} onChoix={setThemes} />
+      <Cases id="themes" legende="Thèmes" valeurs={themes} choix={libelles().theme} onChoix={setThemes} />
       <p>
         <input id="chantier" type="checkbox" checked={chantier} onChange={(e) => setChantier(e.currentTarget.checked)} />{" "}
         <label for="chantier">Chantier au long cours, sans date de rendez-vous</label>

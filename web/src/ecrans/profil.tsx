@@ -3,33 +3,17 @@
 
 import { useState } from "preact/hooks";
 import type { Driver } from "../driver";
-import { Cases, Champ, Choix, Refuse, useRefus } from "../formulaire";
-import {
-  type Agenda,
-  idAleatoire,
-  jourEnLettres,
-  type Phase,
-  type Profil,
-  STATUTS_PHASE,
-  THEMES,
-  TYPES_TERRITOIRE,
-  VISIBILITES_TERRITOIRE,
-} from "../modele";
-
-type Edition = (edit: object) => boolean;
+import { appliquer, Cases, Champ, ChampChoix, ChampTexte, type Edition, Refuse, useBrouillon, useRefus } from "../formulaire";
+import type { Agenda, Phase, Profil } from "../genere/agenda";
+import { idAleatoire, libelles, periode } from "../modele";
 
 export function ProfilTerritoire({ driver, doc }: { driver: Driver; doc: string }) {
   const agenda = driver.agenda(doc) as Agenda | undefined;
   const { refus, tenter } = useRefus();
   if (!agenda || !driver.hasDocument(doc)) return <p>Chargement du territoire…</p>;
-  const editer: Edition = (edit) => tenter(() => driver.apply(doc, edit));
-  const profil: Profil = agenda.profil ?? {
-    nom: "",
-    type: "commune",
-    presentation: "",
-    portes_entree: [],
-    visibilite: "prive",
-  };
+  const editer: Edition = (edit) => tenter(() => appliquer(driver, doc, edit));
+  const profil: Champs = agenda.profil ?? { nom: "", type: "commune", presentation: "", portes_entree: [], visibilite: "prive" };
+  const l = libelles();
   const route = agenda.feuille_de_route;
   const phases = Object.entries(route.phases).sort(([, a], [, b]) => (a.debut ?? "9999").localeCompare(b.debut ?? "9999"));
   return (
@@ -41,15 +25,15 @@ export function ProfilTerritoire({ driver, doc }: { driver: Driver; doc: string 
       <dl class="resume">
         <div data-testid="type-territoire">
           <dt>Type</dt>
-          <dd>{TYPES_TERRITOIRE[profil.type] ?? profil.type}</dd>
+          <dd>{l.type_territoire[profil.type] ?? profil.type}</dd>
         </div>
         <div data-testid="themes-territoire">
           <dt>Thèmes</dt>
-          <dd>{profil.portes_entree.map((t) => THEMES[t] ?? t).join(", ") || "aucun pour l'instant"}</dd>
+          <dd>{profil.portes_entree.map((t) => l.theme[t] ?? t).join(", ") || "aucun pour l'instant"}</dd>
         </div>
         <div>
           <dt>Visibilité</dt>
-          <dd>{VISIBILITES_TERRITOIRE[profil.visibilite] ?? profil.visibilite}</dd>
+          <dd>{l.visibilite_territoire[profil.visibilite] ?? profil.visibilite}</dd>
         </div>
       </dl>
       {profil.presentation && <p class="description">{profil.presentation}</p>}
@@ -57,7 +41,7 @@ export function ProfilTerritoire({ driver, doc }: { driver: Driver; doc: string 
       <h2>Feuille de route</h2>
       <p data-testid="horizon">
         {route.horizon_debut || route.horizon_fin
-          ? `Horizon : ${route.horizon_debut ?? "…"} – ${route.horizon_fin ?? "…"}`
+          ? `Horizon\u00a0: ${route.horizon_debut ?? "…"} – ${route.horizon_fin ?? "…"}`
           : "Pas encore d'horizon fixé."}
       </p>
       {phases.length === 0 ? (
@@ -72,7 +56,7 @@ export function ProfilTerritoire({ driver, doc }: { driver: Driver; doc: string 
       {driver.peutModifier(doc) && (
         <>
           <NouvellePhase editer={editer} />
-          <Horizon debut={route.horizon_debut} fin={route.horizon_fin} editer={editer} />
+          <Horizon debut={route.horizon_debut ?? undefined} fin={route.horizon_fin ?? undefined} editer={editer} />
           <ModifierProfil profil={profil} editer={editer} />
         </>
       )}
@@ -80,26 +64,20 @@ export function ProfilTerritoire({ driver, doc }: { driver: Driver; doc: string 
   );
 }
 
-function periode(p: Phase): string {
-  if (p.debut && p.fin) return `du ${jourEnLettres(p.debut)} au ${jourEnLettres(p.fin)}`;
-  if (p.debut) return `à partir du ${jourEnLettres(p.debut)}`;
-  if (p.fin) return `jusqu'au ${jourEnLettres(p.fin)}`;
-  return "dates à fixer";
-}
-
 function UnePhase({ id, phase, editer }: { id: string; phase: Phase; editer?: Edition }) {
   return (
     <li data-testid="phase">
-      <strong>{phase.titre}</strong> · {periode(phase)} · {STATUTS_PHASE[phase.statut] ?? phase.statut}
+      <strong>{phase.titre}</strong> · {periode(phase.debut ?? undefined, phase.fin ?? undefined)} ·{" "}
+      {libelles().statut_phase[phase.statut] ?? phase.statut}
       {phase.description && <p>{phase.description}</p>}
       {editer && (
-        <Champ id={`statut-${id}`} label={`État de la phase « ${phase.titre} »`}>
-          <Choix
-            valeur={phase.statut}
-            choix={STATUTS_PHASE}
-            onChoix={(statut) => editer({ type: "modifier", collection: "phases", id, champs: { statut } })}
-          />
-        </Champ>
+        <ChampChoix
+          id={`statut-${id}`}
+          label={`État de la phase « ${phase.titre} »`}
+          valeur={phase.statut}
+          choix={libelles().statut_phase}
+          onChoix={(statut) => editer({ type: "modifier", collection: "phases", id, champs: { statut } })}
+        />
       )}
     </li>
   );
@@ -118,7 +96,7 @@ function NouvellePhase({ editer }: { editer: Edition }) {
     if (!p.titre.trim()) erreurs.titre = "Donnez un titre à la phase.";
     if (p.debut && p.fin && p.fin < p.debut) erreurs.fin = "La fin doit suivre le début.";
     if (!verifier(erreurs)) return;
-    const valeur = {
+    const valeur: Partial<Phase> = {
       titre: p.titre.trim(),
       description: p.description.trim(),
       ...(p.debut ? { debut: p.debut } : {}),
@@ -177,38 +155,34 @@ function Horizon({ debut, fin, editer }: { debut?: string; fin?: string; editer:
   );
 }
 
-function ModifierProfil({ profil, editer }: { profil: Profil; editer: Edition }) {
-  const [b, setB] = useState<Partial<Profil>>({});
+/** The profile's fields this screen shows and edits. */
+type Champs = Pick<Profil, "nom" | "type" | "presentation" | "portes_entree" | "visibilite">;
+
+function ModifierProfil({ profil, editer }: { profil: Champs; editer: Edition }) {
   const { refus, verifier, effacer } = useRefus();
-  const v = { ...profil, ...b };
-  const maj = (champ: keyof Profil) => (valeur: string | string[]) => (setB({ ...b, [champ]: valeur }), effacer(champ));
+  const { v, maj, lie, vider } = useBrouillon(profil, effacer);
+  const l = libelles();
   const enregistrer = (event: Event) => {
     event.preventDefault();
     if (!verifier(v.nom.trim() ? {} : { nom: "Le nom du territoire est obligatoire." })) return;
-    const champs: Record<string, unknown> = {};
+    const champs: Partial<Profil> = {};
     if (v.nom.trim() !== profil.nom) champs.nom = v.nom.trim();
-    for (const cle of ["type", "presentation", "visibilite"] as const) {
-      if (v[cle] !== profil[cle]) champs[cle] = v[cle];
-    }
+    if (v.type !== profil.type) champs.type = v.type;
+    if (v.presentation !== profil.presentation) champs.presentation = v.presentation;
+    if (v.visibilite !== profil.visibilite) champs.visibilite = v.visibilite;
     if (JSON.stringify(v.portes_entree) !== JSON.stringify(profil.portes_entree)) champs.portes_entree = v.portes_entree;
-    if (Object.keys(champs).length === 0 || editer({ type: "modifier_profil", champs })) setB({});
+    if (Object.keys(champs).length === 0 || editer({ type: "modifier_profil", champs })) vider();
   };
   return (
     <form onSubmit={enregistrer} noValidate>
       <h2>Modifier le profil</h2>
-      <Champ id="profil-nom" label="Nom du territoire" erreur={refus.erreurs.nom}>
-        <input value={v.nom} onInput={(e) => maj("nom")(e.currentTarget.value)} />
-      </Champ>
-      <Champ id="profil-type" label="Type de territoire">
-        <Choix valeur={v.type} choix={TYPES_TERRITOIRE} onChoix={maj("type")} />
-      </Champ>
+      <ChampTexte id="profil-nom" label="Nom du territoire" erreur={refus.erreurs.nom} valeur={v.nom} onTexte={maj("nom")} />
+      <ChampChoix id="profil-type" label="Type de territoire" choix={l.type_territoire} {...lie("type")} />
       <Champ id="profil-presentation" label="Présentation">
         <textarea rows={4} value={v.presentation} onInput={(e) => maj("presentation")(e.currentTarget.value)} />
       </Champ>
-      <Cases id="profil-themes" legende="Thèmes du territoire" valeurs={v.portes_entree} choix={THEMES} onChoix={maj("portes_entree")} />
-      <Champ id="profil-visibilite" label="Visibilité">
-        <Choix valeur={v.visibilite} choix={VISIBILITES_TERRITOIRE} onChoix={maj("visibilite")} />
-      </Champ>
+      <Cases id="profil-themes" legende="Thèmes du territoire" valeurs={v.portes_entree} choix={l.theme} onChoix={maj("portes_entree")} />
+      <ChampChoix id="profil-visibilite" label="Visibilité" choix={l.visibilite_territoire} {...lie("visibilite")} />
       <button type="submit">Enregistrer le profil</button>
     </form>
   );

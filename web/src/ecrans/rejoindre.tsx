@@ -51,7 +51,7 @@ export function Rejoindre({ driver, invitation }: { driver: Driver; invitation: 
   if (erreur) {
     return (
       <p role="alert" class="erreur">
-        Cet appareil n'a pas pu lire ses invitations : rien n'a été changé. Rouvrez le lien plus tard.
+        Cet appareil n'a pas pu lire ses invitations&nbsp;: rien n'a été changé. Rouvrez le lien plus tard.
       </p>
     );
   }
@@ -102,9 +102,9 @@ function RemplacerInvitation({ lien, tenue, nom, choisir }: {
   if (tenue === lien) {
     changement = `Ce lien est une autre invitation ${DE_ROLE[lien]} pour ${territoire}. Votre rôle ne change pas, mais l'invitation que cet appareil utilise aujourd'hui serait oubliée.`;
   } else if (tenue) {
-    changement = `Ce lien vous donne le rôle ${lien} sur ${territoire} : ${CE_QUE_PERMET[lien]}. Vous y êtes aujourd'hui ${tenue}.`;
+    changement = `Ce lien vous donne le rôle ${lien} sur ${territoire}\u00a0: ${CE_QUE_PERMET[lien]}. Vous y êtes aujourd'hui ${tenue}.`;
   } else {
-    changement = `Ce lien vous donne le rôle ${lien} sur ${territoire} : ${CE_QUE_PERMET[lien]}. Cet appareil détient déjà une autre invitation pour ce territoire, qui serait oubliée.`;
+    changement = `Ce lien vous donne le rôle ${lien} sur ${territoire}\u00a0: ${CE_QUE_PERMET[lien]}. Cet appareil détient déjà une autre invitation pour ce territoire, qui serait oubliée.`;
   }
   return (
     <dialog

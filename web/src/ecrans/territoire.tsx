@@ -7,7 +7,9 @@
 import { useEffect } from "preact/hooks";
 import type { Driver } from "../driver";
 import { Champ, Choix } from "../formulaire";
-import { type Agenda, debutDuJour, ETATS, pluriel, quand, type RendezVous, THEMES } from "../modele";
+import { EtatOccurrence } from "./occurrence";
+import type { Agenda, RendezVous, Theme } from "../genere/agenda";
+import { aLeTheme, debutDuJour, libelles, pluriel, quand } from "../modele";
 
 const JOUR = 86_400_000;
 
@@ -23,14 +25,15 @@ export function Territoire({ driver, doc, theme }: { driver: Driver; doc: string
 
   if (!agenda || !driver.hasDocument(doc)) {
     return driver.isUnavailable(doc) ? (
-      <p role="alert">Ce territoire est introuvable : le lien est peut-être erroné, ou le territoire n'existe plus.</p>
+      <p role="alert">Ce territoire est introuvable&nbsp;: le lien est peut-être erroné, ou le territoire n'existe plus.</p>
     ) : (
       <p>Chargement du territoire…</p>
     );
   }
-  const filtre = theme && THEMES[theme] ? theme : undefined;
+  const themes = libelles().theme;
+  const filtre = theme && theme in themes ? (theme as Theme) : undefined;
   const retenue = (id: string, collection = "actions") =>
-    !filtre || (collection === "actions" ? agenda.actions[id]?.portes_entree.includes(filtre) : filtre === "gouvernance_democratie");
+    !filtre || aLeTheme(collection, agenda.actions[id]?.portes_entree ?? [], filtre);
   const debutJour = debutDuJour();
   const rendezVous = (driver.rendezVous(doc, debutJour, debutJour + 31 * JOUR) as RendezVous[]).filter((r) =>
     retenue(r.id, r.collection),
@@ -55,20 +58,20 @@ export function Territoire({ driver, doc, theme }: { driver: Driver; doc: string
             Nouvelle action
           </a>
         ) : (
-          <span data-testid="lecture-seule">Vous consultez ce territoire avec un lien d'habitant : en lecture seule.</span>
+          <span data-testid="lecture-seule">Vous consultez ce territoire avec un lien d'habitant&nbsp;: en lecture seule.</span>
         )}{" "}
         <a href={`#/territoire/${doc}/profil`}>Profil et feuille de route</a>
       </p>
       {agenda.conflits.length > 0 && (
         <p role="note">
           {pluriel(agenda.conflits.length, "modification")} simultanée{agenda.conflits.length > 1 ? "s" : ""} à
-          départager : ouvrez la fiche concernée.
+          départager&nbsp;: ouvrez la fiche concernée.
         </p>
       )}
       <Champ id="filtre-theme" label="Thème">
-        <Choix valeur={filtre ?? ""} choix={{ "": "Tous les thèmes", ...THEMES }} onChoix={filtrer} />
+        <Choix valeur={filtre ?? ""} choix={{ "": "Tous les thèmes", ...themes }} onChoix={filtrer} />
       </Champ>
-      <h2>Rendez-vous{filtre && ` · ${THEMES[filtre]}`}</h2>
+      <h2>Rendez-vous{filtre && ` · ${themes[filtre]}`}</h2>
       {groupes.map(([titre, liste], i) => (
         <section key={titre} aria-labelledby={`groupe-${i}`}>
           <h3 id={`groupe-${i}`}>{titre}</h3>
@@ -79,15 +82,14 @@ export function Territoire({ driver, doc, theme }: { driver: Driver; doc: string
               {liste.map((r) => (
                 <li key={`${r.id}-${r.occurrence.origine}`}>
                   <a href={`#/territoire/${doc}/action/${r.id}`}>{r.titre}</a> <span>{quand(r.occurrence.debut)}</span>
-                  {ETATS[r.occurrence.etat] && <strong> · {ETATS[r.occurrence.etat]}</strong>}
-                  {r.occurrence.deplacee && <strong> · déplacé</strong>}
+                  <EtatOccurrence occurrence={r.occurrence} />
                 </li>
               ))}
             </ul>
           )}
         </section>
       ))}
-      <h2>Chantiers{filtre && ` · ${THEMES[filtre]}`}</h2>
+      <h2>Chantiers{filtre && ` · ${themes[filtre]}`}</h2>
       {chantiers.length === 0 ? (
         <p>Aucun chantier en cours.</p>
       ) : (
@@ -101,7 +103,7 @@ export function Territoire({ driver, doc, theme }: { driver: Driver; doc: string
       )}
       <h2>Inviter</h2>
       <p>
-        Partagez ce lien : <code data-testid="lien-territoire">{lien}</code>
+        Partagez ce lien&nbsp;: <code data-testid="lien-territoire">{lien}</code>
       </p>
     </>
   );
