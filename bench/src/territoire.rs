@@ -6,7 +6,7 @@
 //! edits a minute apart): they create actions with rhythms, reword them,
 //! add needs, sign volunteers up, cancel or move occurrences, now and then
 //! create a one-off. The mix follows what the PWA's screens write. It is
-//! built with [`sync_core::agenda::modifier`], the code the repo runs for
+//! built with [`sync_core::agenda::appliquer`], the code the repo runs for
 //! an edit, so every change passes the schema's validation.
 
 use client::MemoryStore;
@@ -60,7 +60,7 @@ pub fn realiste(changes: usize, seed: u64) -> Territoire {
         now += 60_000;
         let auteur = hex(&actor_bytes(organiser));
         let edit = next_edit(&mut rng, made, &mut actions, &mut besoins);
-        agenda::modifier(&mut am, now, &auteur, edit).expect("the generator writes valid edits");
+        agenda::appliquer(&mut am, now, &auteur, edit).expect("the generator writes valid edits");
         made += 1;
     }
     let doc = DocumentId::from_bytes(&id).expect("16 bytes make a document id");

@@ -88,7 +88,7 @@ fn edit(am: &mut Automerge) {
         // The edits above are well-formed; one the schema refuses is
         // simply not applied.
         let Ok(edit) = serde_json::from_value::<Edit>(edit) else { continue };
-        let _ = agenda::modifier(am, NOW_SECONDS * 1000, &auteur, edit);
+        let _ = agenda::appliquer(am, NOW_SECONDS * 1000, &auteur, edit);
     }
     let _ = am.get_heads();
 }

@@ -343,7 +343,7 @@ fn territory_with_conflicts() -> Automerge {
         let edit: Edit = serde_json::from_value(json!({ "type": "modifier", "collection": "actions", "id": "a1",
             "champs": { "titre": titre } }))
         .expect("a well-formed edit");
-        agenda::modifier(am, now, &auteur, edit).expect("a valid edit");
+        agenda::appliquer(am, now, &auteur, edit).expect("a valid edit");
     }
     first.merge(&mut second).expect("forks of one document merge");
     first

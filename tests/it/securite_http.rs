@@ -82,7 +82,7 @@ async fn r12_04_concurrent_feed_requests_load_a_territory_once() {
     let mut territoire = bench::territoire::realiste(3_000, 4);
     let mut champs = serde_json::Map::new();
     champs.insert("visibilite".into(), json!("public"));
-    sync_core::agenda::modifier(&mut territoire.am, 1_767_603_600_000, "essai", Edit::ModifierProfil { champs })
+    sync_core::agenda::appliquer(&mut territoire.am, 1_767_603_600_000, "essai", Edit::ModifierProfil { champs })
         .expect("public");
     let doc = territoire.doc.clone();
     {

@@ -17,7 +17,7 @@ use crate::set;
 /// The generated declarations the signatures below name, from where
 /// wasm-bindgen writes its output (`web/src/pkg`).
 #[wasm_bindgen(typescript_custom_section)]
-const IMPORTS_TS: &str = r#"import type { Libelles, Theme } from "../genere/agenda";"#;
+const IMPORTS_TS: &str = r#"import type { Libelles, Output, Theme } from "../genere/agenda";"#;
 
 /// The French label of every enum value, by enum then value, in the order
 /// screens list them: `libelles().theme.economie_locale` is "Économie
@@ -123,6 +123,7 @@ pub fn declarations() -> String {
         Exception,
         Occurrence,
         Retrait,
+        crate::BrowserOutput,
         // The enums of `Libelles`, in its order.
         TypeTerritoire,
         VisibiliteTerritoire,

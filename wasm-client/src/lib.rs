@@ -243,84 +243,102 @@ fn timestamp(ms: f64) -> Result<Timestamp, JsError> {
 }
 
 /// The TypeScript type of one output object, as [`output`] builds it.
-#[wasm_bindgen(typescript_custom_section)]
-const OUTPUT_TS: &str = r#"
-/** One output of the repo, to carry out in order (see wasm-client's `outputs`). */
-export type Output =
-  | { kind: "send"; conn: number; bytes: Uint8Array }
-  | { kind: "close"; conn: number; reason: string }
-  | { kind: "load"; doc: string }
-  | { kind: "write"; put: [string, Uint8Array][]; delete: string[] }
-  | { kind: "changed"; doc: string }
-  | { kind: "unavailable"; doc: string }
-  | { kind: "ephemeral"; doc: string; sender: string; data: Uint8Array };
-"#;
-
-/// Outputs as JavaScript objects ([`OUTPUT_TS`]), in order:
-/// - `{ kind: "send", conn, bytes }`, `{ kind: "close", conn, reason }`
-/// - `{ kind: "load", doc }`
-/// - `{ kind: "write", put: [[key, bytes], …], delete: [key, …] }`, to apply
-///   in one IndexedDB transaction before anything after it
-/// - `{ kind: "changed", doc }`, `{ kind: "unavailable", doc }`
-/// - `{ kind: "ephemeral", doc, sender, data }`
-pub fn outputs(outputs: Vec<Output>) -> Array {
-    outputs.into_iter().filter_map(output).collect()
+/// One output of the repo as the browser receives it, to carry out in
+/// order. The one definition of its shape: serde turns it into a plain
+/// JavaScript object (byte fields as `Uint8Array`), ts-rs into the
+/// `Output` type of `web/src/genere/agenda.ts`.
+/// - `write`: `put` as `[[key, bytes], …]` and `delete` as `[key, …]`,
+///   to apply in one IndexedDB transaction before anything after it.
+#[derive(Debug, serde::Serialize, ts_rs::TS)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+#[ts(rename = "Output")]
+pub enum BrowserOutput {
+    /// Send these bytes on that connection.
+    Send {
+        /// The connection.
+        conn: u32,
+        /// The frame.
+        #[serde(with = "serde_bytes")]
+        #[ts(type = "Uint8Array")]
+        bytes: Vec<u8>,
+    },
+    /// Close that connection, saying why.
+    Close {
+        /// The connection.
+        conn: u32,
+        /// Why, for the log.
+        reason: String,
+    },
+    /// Read everything stored under this document's key range.
+    Load {
+        /// The document.
+        doc: String,
+    },
+    /// Store these entries and delete those keys, atomically.
+    Write {
+        /// Text keys and their bytes.
+        #[ts(type = "Array<[string, Uint8Array]>")]
+        put: Vec<(String, serde_bytes::ByteBuf)>,
+        /// Text keys.
+        delete: Vec<String>,
+    },
+    /// The document changed: screens showing it read it again.
+    Changed {
+        /// The document.
+        doc: String,
+    },
+    /// No peer has this document.
+    Unavailable {
+        /// The document.
+        doc: String,
+    },
+    /// An ephemeral message for the app.
+    Ephemeral {
+        /// The document it is about.
+        doc: String,
+        /// The peer that sent it.
+        sender: String,
+        /// Its payload.
+        #[serde(with = "serde_bytes")]
+        #[ts(type = "Uint8Array")]
+        data: Vec<u8>,
+    },
 }
 
-fn output(output: Output) -> Option<JsValue> {
-    let object = Object::new();
-    let kind = match output {
-        Output::Send { conn, bytes } => {
-            set(&object, "conn", &JsValue::from(conn.0 as u32));
-            set(&object, "bytes", &Uint8Array::from(&bytes[..]));
-            "send"
-        }
-        Output::Close { conn, reason } => {
-            set(&object, "conn", &JsValue::from(conn.0 as u32));
-            set(&object, "reason", &JsValue::from_str(&reason.to_string()));
-            "close"
-        }
-        Output::Load { doc } => {
-            set(&object, "doc", &JsValue::from_str(&doc.to_string()));
-            "load"
-        }
-        Output::Write(StorageWrite { put, delete }) => {
-            let puts: Array = put
-                .into_iter()
-                .map(|(key, value)| {
-                    let pair = Array::new();
-                    pair.push(&JsValue::from_str(&key.to_string()));
-                    pair.push(&Uint8Array::from(&value[..]));
-                    JsValue::from(pair)
-                })
-                .collect();
-            let deletes: Array = delete.into_iter().map(|key| JsValue::from_str(&key.to_string())).collect();
-            set(&object, "put", &puts);
-            set(&object, "delete", &deletes);
-            "write"
-        }
-        Output::DocumentChanged { doc } => {
-            set(&object, "doc", &JsValue::from_str(&doc.to_string()));
-            "changed"
-        }
-        Output::DocumentUnavailable { doc } => {
-            set(&object, "doc", &JsValue::from_str(&doc.to_string()));
-            "unavailable"
-        }
-        Output::Ephemeral { doc, sender, data } => {
-            set(&object, "doc", &JsValue::from_str(&doc.to_string()));
-            set(&object, "sender", &JsValue::from_str(sender.as_str()));
-            set(&object, "data", &Uint8Array::from(&data[..]));
-            "ephemeral"
-        }
-        // The client runs with `AllowAll`: the core never asks.
-        Output::CheckAccess { .. } => return None,
-        // The client leaves `offload_changes_above_ops` unset (one thread):
-        // the core applies every change in place and hands out no job.
-        Output::ApplyChanges(_) => return None,
-    };
-    set(&object, "kind", &JsValue::from_str(kind));
-    Some(object.into())
+impl BrowserOutput {
+    /// The browser's form of `output`; `None` for the outputs a browser
+    /// repo never produces.
+    fn from_core(output: Output) -> Option<BrowserOutput> {
+        Some(match output {
+            Output::Send { conn, bytes } => BrowserOutput::Send { conn: conn.0 as u32, bytes },
+            Output::Close { conn, reason } => BrowserOutput::Close { conn: conn.0 as u32, reason: reason.to_string() },
+            Output::Load { doc } => BrowserOutput::Load { doc: doc.to_string() },
+            Output::Write(StorageWrite { put, delete }) => BrowserOutput::Write {
+                put: put.into_iter().map(|(key, value)| (key.to_string(), serde_bytes::ByteBuf::from(value))).collect(),
+                delete: delete.into_iter().map(|key| key.to_string()).collect(),
+            },
+            Output::DocumentChanged { doc } => BrowserOutput::Changed { doc: doc.to_string() },
+            Output::DocumentUnavailable { doc } => BrowserOutput::Unavailable { doc: doc.to_string() },
+            Output::Ephemeral { doc, sender, data } => {
+                BrowserOutput::Ephemeral { doc: doc.to_string(), sender: sender.as_str().to_owned(), data }
+            }
+            // The client runs with `AllowAll`: the core never asks.
+            Output::CheckAccess { .. } => return None,
+            // The client leaves `offload_changes_above_ops` unset (one thread):
+            // the core applies every change in place and hands out no job.
+            Output::ApplyChanges(_) => return None,
+        })
+    }
+}
+
+/// Outputs as JavaScript objects ([`BrowserOutput`]), in order.
+pub fn outputs(outputs: Vec<Output>) -> Array {
+    outputs
+        .into_iter()
+        .filter_map(BrowserOutput::from_core)
+        // Strings, numbers and bytes: serialising them cannot fail.
+        .map(|output| serde_wasm_bindgen::to_value(&output).expect("an output serialises"))
+        .collect()
 }
 
 fn set(object: &Object, key: &str, value: &JsValue) {

@@ -211,7 +211,7 @@ pub(crate) const SUIVI: &[&str] = &["cree_le", "modifie_le", "modifie_par", "sup
 
 /// Validates `edit` and writes it in `tx`. `now` is in milliseconds,
 /// `auteur` is the actor id of the person editing.
-pub(crate) fn appliquer(tx: &mut Transaction<'_>, now: i64, auteur: &str, edit: Edit) -> Result<(), EditError> {
+pub(crate) fn appliquer_dans(tx: &mut Transaction<'_>, now: i64, auteur: &str, edit: Edit) -> Result<(), EditError> {
     let suivi = |creation: bool| {
         let mut m = Map::new();
         if creation {
@@ -225,7 +225,7 @@ pub(crate) fn appliquer(tx: &mut Transaction<'_>, now: i64, auteur: &str, edit: 
     match edit {
         Edit::ModifierProfil { champs } => {
             let obj = tree::ensure_map(tx, &ROOT, &["profil"])?;
-            modifier::<Profil>(tx, &obj, 1, champs, suivi(false))
+            modifier_enregistrement::<Profil>(tx, &obj, 1, champs, suivi(false))
         }
         Edit::ModifierHorizon { horizon_debut, horizon_fin } => {
             let annee = |champ: &'static str, v: &Option<String>| match v {
@@ -271,12 +271,16 @@ pub(crate) fn appliquer(tx: &mut Transaction<'_>, now: i64, auteur: &str, edit: 
             match collection {
                 Collection::Actions => {
                     let champs = nature_au_changement_de_rythme(tx, &record, champs);
-                    modifier::<Action>(tx, &record, profondeur, champs, suivi(false))
+                    modifier_enregistrement::<Action>(tx, &record, profondeur, champs, suivi(false))
                 }
-                Collection::Acteurs => modifier::<Acteur>(tx, &record, profondeur, champs, suivi(false)),
-                Collection::Instances => modifier::<Instance>(tx, &record, profondeur, champs, suivi(false)),
-                Collection::Decisions => modifier::<Decision>(tx, &record, profondeur, champs, suivi(false)),
-                Collection::Phases => modifier::<Phase>(tx, &record, profondeur, champs, suivi(false)),
+                Collection::Acteurs => modifier_enregistrement::<Acteur>(tx, &record, profondeur, champs, suivi(false)),
+                Collection::Instances => {
+                    modifier_enregistrement::<Instance>(tx, &record, profondeur, champs, suivi(false))
+                }
+                Collection::Decisions => {
+                    modifier_enregistrement::<Decision>(tx, &record, profondeur, champs, suivi(false))
+                }
+                Collection::Phases => modifier_enregistrement::<Phase>(tx, &record, profondeur, champs, suivi(false)),
             }
         }
         Edit::Supprimer { collection, id } => {
@@ -355,7 +359,13 @@ pub(crate) fn appliquer(tx: &mut Transaction<'_>, now: i64, auteur: &str, edit: 
             }
             let mut ancien_champs = Map::new();
             ancien_champs.insert("rythme".into(), serde_json::to_value(&ancien).map_err(valeur_invalide)?);
-            modifier::<Action>(tx, &record, Collection::Actions.profondeur(), ancien_champs, suivi(false))?;
+            modifier_enregistrement::<Action>(
+                tx,
+                &record,
+                Collection::Actions.profondeur(),
+                ancien_champs,
+                suivi(false),
+            )?;
             let parent = tree::ensure_map(tx, &ROOT, Collection::Actions.path())?;
             if vivant(tx, &parent, &nouvel_id).is_some() {
                 return Err(EditError::DejaUtilise(nouvel_id));
@@ -489,7 +499,7 @@ where
     ecrire(tx, record, canonique, suivi)
 }
 
-fn modifier<T>(
+fn modifier_enregistrement<T>(
     tx: &mut Transaction<'_>,
     record: &ObjId,
     profondeur: usize,

@@ -26,7 +26,7 @@ pub use edit::{Collection, Edit, EditError};
 pub use repo::ApplyError;
 pub use schema::*;
 
-pub(crate) use edit::{SUIVI, appliquer};
+pub(crate) use edit::{SUIVI, appliquer_dans};
 #[cfg(test)]
 pub(crate) use tree::ENTREES_MAX as ENTREES_MAX_POUR_TESTS;
 
@@ -177,9 +177,9 @@ impl Agenda {
 ///
 /// [`crate::Repo::apply`] uses it on the documents it holds; it is public for
 /// code that builds documents outside a repo (benchmarks, fixtures).
-pub fn modifier(am: &mut Automerge, now_millis: i64, auteur: &str, edit: Edit) -> Result<(), EditError> {
+pub fn appliquer(am: &mut Automerge, now_millis: i64, auteur: &str, edit: Edit) -> Result<(), EditError> {
     let message = message(auteur, &edit);
-    un_changement(am, now_millis, message, |tx| appliquer(tx, now_millis, auteur, edit))
+    un_changement(am, now_millis, message, |tx| appliquer_dans(tx, now_millis, auteur, edit))
 }
 
 /// Writes a new territory document's first change, made by `auteur` at
@@ -201,7 +201,7 @@ pub(crate) fn creer_territoire(
     let message = message(auteur, &edit);
     un_changement(am, now_millis, message, |tx| {
         initialiser(tx)?;
-        appliquer(tx, now_millis, auteur, edit)
+        appliquer_dans(tx, now_millis, auteur, edit)
     })
 }
 

@@ -55,7 +55,7 @@ impl Repo {
         edit: Edit,
     ) -> Result<Vec<Output>, ApplyError> {
         self.change_document_with(doc, |am: &mut Automerge| {
-            super::modifier(am, millis(now), auteur, edit).map_err(ApplyError::from)
+            super::appliquer(am, millis(now), auteur, edit).map_err(ApplyError::from)
         })
     }
 

@@ -35,9 +35,9 @@ fn territoire() -> Automerge {
     let mut am = Automerge::new();
     am.transact(agenda::initialiser).expect("containers");
     let champs = json!({"nom": "Commune", "visibilite": "public"}).as_object().expect("object").clone();
-    agenda::modifier(&mut am, 1_000, "auteur", Edit::ModifierProfil { champs }).expect("profil");
+    agenda::appliquer(&mut am, 1_000, "auteur", Edit::ModifierProfil { champs }).expect("profil");
     let creer = Edit::Creer { collection: Collection::Actions, id: "a1".into(), valeur: action("Repair café", None) };
-    agenda::modifier(&mut am, 2_000, "auteur", creer).expect("action");
+    agenda::appliquer(&mut am, 2_000, "auteur", creer).expect("action");
     am
 }
 
@@ -69,7 +69,7 @@ fn r12_02_deeply_nested_maps_are_not_read_and_the_agenda_still_reads() {
     // See: issue #12, item 2.
     let mut am = territoire();
     let creer = Edit::Creer { collection: Collection::Actions, id: "a2".into(), valeur: action("Visée", None) };
-    agenda::modifier(&mut am, 2_000, "auteur", creer).expect("action");
+    agenda::appliquer(&mut am, 2_000, "auteur", creer).expect("action");
     imbriquer(&mut am, &[], "inconnu");
     imbriquer(&mut am, &["actions", "a1"], "champ_inconnu");
     imbriquer(&mut am, &["actions", "a2", "lieu"], "libelle");
@@ -98,7 +98,7 @@ fn r12_02_deeply_nested_maps_are_not_read_and_the_agenda_still_reads() {
         id: "a1".into(),
         champs: json!({"statut": "en_cours"}).as_object().expect("object").clone(),
     };
-    agenda::modifier(&mut am, 3_000, "auteur", edit).expect("the record reads, so it can be edited");
+    agenda::appliquer(&mut am, 3_000, "auteur", edit).expect("the record reads, so it can be edited");
     assert_eq!(agenda::lire(&am).actions["a1"].statut, crate::agenda::Statut::EnCours);
 }
 
@@ -133,7 +133,7 @@ fn r12_12_only_http_links_are_accepted_read_and_rendered() {
     {
         let creer =
             Edit::Creer { collection: Collection::Actions, id: "a2".into(), valeur: action("Visio", Some(lien)) };
-        let refus = agenda::modifier(&mut am, 3_000, "auteur", creer);
+        let refus = agenda::appliquer(&mut am, 3_000, "auteur", creer);
         assert_eq!(refus, Err(EditError::Validation(ValidationError::LienInvalide("lien_en_ligne"))), "{lien}");
         let exception = Edit::ModifierOccurrence {
             collection: Collection::Actions,
@@ -142,7 +142,7 @@ fn r12_12_only_http_links_are_accepted_read_and_rendered() {
             exception: serde_json::from_value(json!({"etat": "deplace_en_ligne", "lien_en_ligne": lien}))
                 .expect("exception"),
         };
-        assert!(agenda::modifier(&mut am, 3_000, "auteur", exception).is_err(), "{lien}");
+        assert!(agenda::appliquer(&mut am, 3_000, "auteur", exception).is_err(), "{lien}");
     }
     assert_eq!(am.get_heads(), heads, "a refused edit wrote something");
     let ok = Edit::Creer {
@@ -150,7 +150,7 @@ fn r12_12_only_http_links_are_accepted_read_and_rendered() {
         id: "a2".into(),
         valeur: action("Visio", Some("https://visio.example/salle")),
     };
-    agenda::modifier(&mut am, 3_000, "auteur", ok).expect("an https link is fine");
+    agenda::appliquer(&mut am, 3_000, "auteur", ok).expect("an https link is fine");
 
     // Written raw, bypassing the edit: dropped when read.
     am.transact(|tx| {

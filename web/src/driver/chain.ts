@@ -12,7 +12,7 @@
 
 import type { WasmRepo } from "../pkg/wasm_client.js";
 import type { Storage } from "../storage";
-import type { Output } from "./outputs";
+import type { Output } from "../genere/agenda";
 
 /** What the chain needs from the driver to carry outputs out. */
 export interface Carrier {

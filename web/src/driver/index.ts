@@ -21,7 +21,7 @@ import { OutputChain } from "./chain";
 import { Connection } from "./connection";
 import { FirstLoads } from "./first-load";
 import { type Comparaison, type Invitation, Invitations } from "./invitations";
-import type { Output } from "./outputs";
+import type { Agenda, Edit, Output, Profil, RendezVous } from "../genere/agenda";
 
 export type { Comparaison, Invitation };
 
@@ -164,7 +164,7 @@ export class Driver {
     return this.repo.hasDocument(doc);
   }
 
-  createTerritory(profil: object): string {
+  createTerritory(profil: Partial<Profil>): string {
     if (this.chain.stopped) throw new Error(CANNOT_EDIT);
     const id = crypto.getRandomValues(new Uint8Array(16));
     const created = this.repo.createTerritory(Date.now(), id, JSON.stringify(profil)) as {
@@ -177,19 +177,19 @@ export class Driver {
   }
 
   /** Applies an edit; throws the core's French message if it is invalid. */
-  apply(doc: string, edit: object): void {
+  apply(doc: string, edit: Edit): void {
     if (this.chain.stopped) throw new Error(CANNOT_EDIT);
     this.chain.carry(this.repo.apply(Date.now(), doc, JSON.stringify(edit)));
   }
 
   /** The agenda read model, if the document is loaded. */
-  agenda(doc: string): unknown {
+  agenda(doc: string): Agenda | undefined {
     const json = this.repo.agendaJson(doc);
     return json === undefined ? undefined : JSON.parse(json);
   }
 
   /** Rendez-vous between two instants (ms since the epoch), recurring ones expanded. */
-  rendezVous(doc: string, from: number, to: number): unknown[] {
+  rendezVous(doc: string, from: number, to: number): RendezVous[] {
     const json = this.repo.rendezVousJson(doc, from, to);
     return json === undefined ? [] : JSON.parse(json);
   }

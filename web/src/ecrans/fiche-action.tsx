@@ -17,7 +17,7 @@ import {
   useBrouillon,
   useRefus,
 } from "../formulaire";
-import type { Action, Agenda, Besoin, Exception, RendezVous, StatutBesoin } from "../genere/agenda";
+import type { Action, Besoin, Exception, RendezVous, StatutBesoin } from "../genere/agenda";
 import { aujourdhui, debutDuJour, idAleatoire, libelles, phrase, pluriel, quand } from "../modele";
 import { champsDuRythme, EditeurRythme, erreursRythme, rythmeDesChamps } from "../rythme-editeur";
 import { EtatOccurrence } from "./occurrence";
@@ -25,7 +25,7 @@ import { EtatOccurrence } from "./occurrence";
 type Modification = (champs: Partial<Action>) => boolean;
 
 export function FicheAction({ driver, doc, id }: { driver: Driver; doc: string; id: string }) {
-  const agenda = driver.agenda(doc) as Agenda | undefined;
+  const agenda = driver.agenda(doc);
   const action = agenda?.actions[id];
   const { refus, tenter } = useRefus();
   if (!agenda || !driver.hasDocument(doc)) return <p>Chargement de l'action…</p>;
@@ -35,7 +35,7 @@ export function FicheAction({ driver, doc, id }: { driver: Driver; doc: string; 
   const modifier: Modification = (champs) => editer({ type: "modifier", collection: "actions", id, champs });
   const conflits = agenda.conflits.filter((c) => c.chemin.startsWith(`actions/${id}/`));
   const debutJour = debutDuJour();
-  const prochains = (driver.rendezVous(doc, debutJour, debutJour + 90 * 86_400_000) as RendezVous[])
+  const prochains = driver.rendezVous(doc, debutJour, debutJour + 90 * 86_400_000)
     .filter((r) => r.collection === "actions" && r.id === id)
     .slice(0, 12);
   return (

@@ -4,11 +4,11 @@
 import { useState } from "preact/hooks";
 import type { Driver } from "../driver";
 import { appliquer, Cases, Champ, ChampChoix, ChampTexte, type Edition, Refuse, useBrouillon, useRefus } from "../formulaire";
-import type { Agenda, Phase, Profil } from "../genere/agenda";
+import type { Phase, Profil } from "../genere/agenda";
 import { idAleatoire, libelles, periode } from "../modele";
 
 export function ProfilTerritoire({ driver, doc }: { driver: Driver; doc: string }) {
-  const agenda = driver.agenda(doc) as Agenda | undefined;
+  const agenda = driver.agenda(doc);
   const { refus, tenter } = useRefus();
   if (!agenda || !driver.hasDocument(doc)) return <p>Chargement du territoire…</p>;
   const editer: Edition = (edit) => tenter(() => appliquer(driver, doc, edit));

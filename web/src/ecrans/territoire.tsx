@@ -8,13 +8,13 @@ import { useEffect } from "preact/hooks";
 import type { Driver } from "../driver";
 import { Champ, Choix } from "../formulaire";
 import { EtatOccurrence } from "./occurrence";
-import type { Agenda, RendezVous, Theme } from "../genere/agenda";
+import type { RendezVous, Theme } from "../genere/agenda";
 import { aLeTheme, debutDuJour, libelles, pluriel, quand } from "../modele";
 
 const JOUR = 86_400_000;
 
 export function Territoire({ driver, doc, theme }: { driver: Driver; doc: string; theme?: string }) {
-  const agenda = driver.agenda(doc) as Agenda | undefined;
+  const agenda = driver.agenda(doc);
   const nom = agenda?.profil?.nom;
   useEffect(() => {
     if (nom) driver.storage.retenir({ doc, nom });
@@ -35,7 +35,7 @@ export function Territoire({ driver, doc, theme }: { driver: Driver; doc: string
   const retenue = (id: string, collection = "actions") =>
     !filtre || aLeTheme(collection, agenda.actions[id]?.portes_entree ?? [], filtre);
   const debutJour = debutDuJour();
-  const rendezVous = (driver.rendezVous(doc, debutJour, debutJour + 31 * JOUR) as RendezVous[]).filter((r) =>
+  const rendezVous = driver.rendezVous(doc, debutJour, debutJour + 31 * JOUR).filter((r) =>
     retenue(r.id, r.collection),
   );
   const debut = (r: RendezVous) => Date.parse(r.occurrence.debut_utc);

@@ -63,6 +63,8 @@ export type Occurrence = { origine: string, debut: string, fin: string, debut_ut
 
 export type Retrait = { "type": "exclue" } | { "type": "en_pause", motif: string | null, };
 
+export type Output = { "kind": "send", conn: number, bytes: Uint8Array, } | { "kind": "close", conn: number, reason: string, } | { "kind": "load", doc: string, } | { "kind": "write", put: Array<[string, Uint8Array]>, delete: Array<string>, } | { "kind": "changed", doc: string, } | { "kind": "unavailable", doc: string, } | { "kind": "ephemeral", doc: string, sender: string, data: Uint8Array, };
+
 export type TypeTerritoire = "commune" | "commune_nouvelle" | "intercommunalite_epci" | "pays_petr" | "parc_naturel_regional" | "quartier" | "bassin_de_vie" | "departement" | "autre";
 
 export type VisibiliteTerritoire = "public" | "reseau" | "prive";
