@@ -1,5 +1,9 @@
 //! Validation of a peer's Automerge sync message before Automerge uses it.
 //!
+//! Longer than the ~600 lines a file usually gets, on purpose: every check
+//! of a peer's bytes before Automerge sees them is in this one file, so
+//! that a review of what a peer can make Automerge do reads one file.
+//!
 //! Automerge trusts what a peer sends. The parameters of the Bloom filters
 //! in its `have`s: a filter with entries but no bits makes it compute
 //! `x % 0` when it next generates a message for that peer (a panic, which

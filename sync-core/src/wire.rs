@@ -1,5 +1,9 @@
 //! The wire codec of the automerge-repo websocket protocol, version "1".
 //!
+//! Longer than the ~600 lines a file usually gets, on purpose: only this
+//! file knows the wire format, and each message's encoding sits beside its
+//! decoding and its bounds, so a change to one is seen with the other.
+//!
 //! One websocket binary frame carries one definite-length CBOR map with text
 //! keys; its `type` field names the message:
 //!

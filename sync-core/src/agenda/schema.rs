@@ -1,10 +1,15 @@
 //! The records of a territory document, with their validation.
 //!
-//! Field names and enum values are French, as in the domain model
-//! (`shared/reference/domain-model.md` §5). These types are the UI boundary:
+//! Field names and enum values are French, as in the domain model (the
+//! layout and its sources: `docs/schema.md`). These types are the UI boundary:
 //! the read model serialises them, edits carry them, and `tree.rs` stores
 //! them in Automerge. Validation here is what makes an invalid edit change
 //! nothing. The document layout is documented in `docs/schema.md`.
+//!
+//! Longer than the ~600 lines a file usually gets, on purpose: it is the
+//! one place a reader compares the records with the domain model, each
+//! record beside its validation; the enums and their labels are apart
+//! (`schema/valeurs.rs`).
 
 use std::collections::BTreeMap;
 
