@@ -1,7 +1,7 @@
 //! Bindings of [`sync_core::Repo`] for the browser: conversions only, no
 //! decisions.
 //!
-//! The TypeScript driver (`web/src/driver.ts`) owns a [`WasmRepo`], feeds it
+//! The TypeScript driver (`web/src/driver/`) owns a [`WasmRepo`], feeds it
 //! what happens (a websocket opened, a frame arrived, storage answered, the
 //! user edited) with the current time, and carries out the outputs each
 //! call returns, in order: a plain JavaScript object per
