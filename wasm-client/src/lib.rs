@@ -5,7 +5,7 @@
 //! what happens (a websocket opened, a frame arrived, storage answered, the
 //! user edited) with the current time, and carries out the outputs each
 //! call returns, in order: a plain JavaScript object per
-//! [`sync_core::Output`] with a `kind` field (see [`output`]).
+//! [`sync_core::Output`] with a `kind` field ([`BrowserOutput`]).
 //!
 //! Agenda data crosses as JSON text: edits in, the read model out, both in
 //! `sync-core`'s own serde shapes (`docs/schema.md`). Storage keys cross as
