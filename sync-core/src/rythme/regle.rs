@@ -144,10 +144,10 @@ pub enum Jusqu {
 /// A recurrence rule in Essaim's subset. Build it by parsing or
 /// deserialising (both validate) or by hand, then call [`Regle::valider`].
 ///
-/// Its TypeScript type says which fields may be left out when written
-/// (ts-rs does not read `try_from`, and says so at build time).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
-#[serde(try_from = "RegleBrute")]
+/// Its TypeScript type says which fields may be left out when written.
+/// Read through [`RegleBrute`] and validated (the `Deserialize` impl below,
+/// written by hand rather than `#[serde(try_from)]`, which ts-rs cannot read).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
 pub struct Regle {
     /// `FREQ`.
     pub freq: Frequence,
@@ -198,6 +198,12 @@ struct RegleBrute {
 
 fn un() -> u8 {
     1
+}
+
+impl<'de> Deserialize<'de> for Regle {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Regle, D::Error> {
+        Regle::try_from(RegleBrute::deserialize(deserializer)?).map_err(serde::de::Error::custom)
+    }
 }
 
 impl TryFrom<RegleBrute> for Regle {
