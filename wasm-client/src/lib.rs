@@ -40,10 +40,26 @@ pub struct WasmRepo {
     actor: String,
     /// What starting produced (the storage id to write, at first start).
     started: Vec<Output>,
-    /// The last read model of each document, with the heads it was read
-    /// at: screens ask for it and for its rendez-vous after every change,
-    /// and reading 500 actions costs tens of milliseconds.
-    agendas: HashMap<DocumentId, (Vec<ChangeHash>, agenda::Agenda)>,
+    /// The last read model of each document and its JSON answers, at the
+    /// heads they were read at: screens ask for them at every render, and
+    /// reading 500 actions costs tens of milliseconds.
+    read_models: HashMap<DocumentId, ReadModel>,
+}
+
+/// The rendez-vous windows whose JSON a [`ReadModel`] keeps (the screens
+/// ask for two: the agenda's month, an action's next occurrences).
+const RENDEZ_VOUS_WINDOWS: usize = 4;
+
+/// A document's read model at the heads it was read at, with the JSON the
+/// screens asked for at those heads: the agenda, and the rendez-vous of the
+/// last [`RENDEZ_VOUS_WINDOWS`] windows (from, to in milliseconds). A render
+/// then costs the browser a `JSON.parse`, not a read, an expansion and a
+/// serialisation by the core.
+struct ReadModel {
+    heads: Vec<ChangeHash>,
+    agenda: agenda::Agenda,
+    agenda_json: Option<String>,
+    rendez_vous_json: Vec<((i64, i64), String)>,
 }
 
 #[wasm_bindgen]
@@ -66,7 +82,7 @@ impl WasmRepo {
         let mut config = sync_core::Config::new(peer, actor.clone(), session_id.to_owned());
         config.access = AccessPolicy::AllowAll;
         let (repo, started) = Repo::start(config, stored_storage_id.as_deref(), random)?;
-        Ok(WasmRepo { repo, actor: actor.to_hex_string(), started, agendas: HashMap::new() })
+        Ok(WasmRepo { repo, actor: actor.to_hex_string(), started, read_models: HashMap::new() })
     }
 
     /// The outputs of starting (once; empty afterwards).
@@ -158,7 +174,11 @@ impl WasmRepo {
     #[wasm_bindgen(js_name = agendaJson)]
     pub fn agenda_json(&mut self, doc: &str) -> Result<Option<String>, JsError> {
         let doc = DocumentId::from_str(doc)?;
-        Ok(self.agenda(&doc).map(serde_json::to_string).transpose()?)
+        let Some(model) = self.read_model(&doc) else { return Ok(None) };
+        if model.agenda_json.is_none() {
+            model.agenda_json = Some(serde_json::to_string(&model.agenda)?);
+        }
+        Ok(model.agenda_json.clone())
     }
 
     /// The rendez-vous between two instants (Unix milliseconds), recurring
@@ -167,8 +187,17 @@ impl WasmRepo {
     pub fn rendez_vous_json(&mut self, doc: &str, from: f64, to: f64) -> Result<Option<String>, JsError> {
         let doc = DocumentId::from_str(doc)?;
         let (from, to) = (timestamp(from)?, timestamp(to)?);
-        let Some(agenda) = self.agenda(&doc) else { return Ok(None) };
-        Ok(Some(serde_json::to_string(&agenda.rendez_vous(from, to))?))
+        let window = (from.as_millisecond(), to.as_millisecond());
+        let Some(model) = self.read_model(&doc) else { return Ok(None) };
+        if let Some((_, json)) = model.rendez_vous_json.iter().find(|(asked, _)| *asked == window) {
+            return Ok(Some(json.clone()));
+        }
+        let json = serde_json::to_string(&model.agenda.rendez_vous(from, to))?;
+        if model.rendez_vous_json.len() == RENDEZ_VOUS_WINDOWS {
+            model.rendez_vous_json.remove(0);
+        }
+        model.rendez_vous_json.push((window, json.clone()));
+        Ok(Some(json))
     }
 
     /// Local changes the relay has not acknowledged yet, if loaded.
@@ -184,15 +213,16 @@ impl WasmRepo {
         DocumentId::from_str(doc).ok().and_then(|d| self.repo.document(&d)).is_some_and(|am| !am.get_heads().is_empty())
     }
 
-    /// The read model at the document's current heads, read again only
-    /// when they moved.
-    fn agenda(&mut self, doc: &DocumentId) -> Option<&agenda::Agenda> {
+    /// The read model at the document's current heads, read again (and its
+    /// JSON answers dropped) only when they moved.
+    fn read_model(&mut self, doc: &DocumentId) -> Option<&mut ReadModel> {
         let heads = self.repo.document(doc)?.get_heads();
-        if self.agendas.get(doc).is_none_or(|(read_at, _)| *read_at != heads) {
+        if self.read_models.get(doc).is_none_or(|model| model.heads != heads) {
             let agenda = self.repo.agenda(doc)?;
-            self.agendas.insert(doc.clone(), (heads, agenda));
+            let model = ReadModel { heads, agenda, agenda_json: None, rendez_vous_json: Vec::new() };
+            self.read_models.insert(doc.clone(), model);
         }
-        self.agendas.get(doc).map(|(_, agenda)| agenda)
+        self.read_models.get_mut(doc)
     }
 
     fn handle(&mut self, now: f64, input: Input) -> Array {
@@ -242,7 +272,6 @@ fn timestamp(ms: f64) -> Result<Timestamp, JsError> {
     Ok(Timestamp::from_millisecond(ms as i64)?)
 }
 
-/// The TypeScript type of one output object, as [`output`] builds it.
 /// One output of the repo as the browser receives it, to carry out in
 /// order. The one definition of its shape: serde turns it into a plain
 /// JavaScript object (byte fields as `Uint8Array`), ts-rs into the
