@@ -33,7 +33,7 @@ use tower_http::services::ServeDir;
 use crate::error::{HttpError, Source};
 use crate::feeds::Feeds;
 use crate::frames;
-use crate::gate::{Gate, Verdict};
+use crate::gate::{Gate, Refusal, Verdict};
 use crate::hub::{CLOSE_GOING_AWAY, ConnHandle, Event, Outbound};
 use crate::invitations::{Grant, Invitations};
 use crate::metrics::{ErrorKind, Metrics};
@@ -237,6 +237,33 @@ pub(crate) async fn admit(
         Ok(Verdict::Unavailable(error)) => Err(HttpError::Unavailable(Source::Invitations, error.to_string())),
         Err(panic) => Err(HttpError::Internal(panic.to_string())),
     }
+}
+
+/// The one grant an API request (`/t/{doc}/…` writes and invitation
+/// management) holds on `doc`: its `Authorization: Bearer <token>` checked
+/// by the same door as `/sync` (same failure count and lockout), keeping
+/// the strongest grant for `doc`. Open mode does not matter here: the API
+/// always needs a token, so no token is 401 `required`, and a token for
+/// another territory is 401 `unknown`, exactly like a wrong one.
+#[expect(dead_code, reason = "the API routes of issue 14 use it; remove this line with the first")]
+pub(crate) async fn admit_bearer(
+    state: &AppState,
+    from: std::net::SocketAddr,
+    headers: &axum::http::HeaderMap,
+    doc: &sync_core::DocumentId,
+) -> Result<Grant, HttpError> {
+    let client = state.gate.client_address(from, headers);
+    let token = headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.strip_prefix("Bearer "))
+        .map(|token| token.trim().to_owned())
+        .filter(|token| !token.is_empty() && !token.contains(','));
+    let Some(token) = token else { return Err(HttpError::Unauthorized(Refusal::Required)) };
+    let grants = admit(&state.gate, client, Some(token)).await?.unwrap_or_default();
+    let mut grants: Vec<Grant> = grants.into_iter().filter(|g| g.territory == *doc).collect();
+    grants.sort_by_key(|g| g.role != crate::invitations::Role::Organisateur);
+    grants.into_iter().next().ok_or(HttpError::Unauthorized(Refusal::Unknown))
 }
 
 /// `GET /sync`: the websocket upgrade, done here rather than by axum's

@@ -6,157 +6,25 @@
 // Run by scripts/test.sh after scripts/build-web.sh and the relay's build.
 // Every wait is a condition with a timeout; nothing sleeps.
 
+
 import assert from "node:assert/strict";
-import { execFileSync, spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { afterEach, test } from "node:test";
-import { chromium } from "playwright-core";
-
-const ROOT = new URL("../..", import.meta.url).pathname;
-const ESSAIM = process.env.ESSAIM_BIN ?? join(ROOT, "target/debug/essaim");
-const CHROMIUM = process.env.CHROMIUM ?? "/usr/bin/chromium";
-const WAIT = 15_000;
-const cleanups = [];
-// Each test's devices and relays go when it ends, so that later tests do
-// not share the two cores with browsers still retrying a stopped relay.
-afterEach(async () => {
-  while (cleanups.length > 0) await cleanups.pop()();
-});
-
-/** The relay on 127.0.0.1 (port 0, or a given one to restart in place). */
-async function startRelay(data, port = 0, { open = true } = {}) {
-  const child = spawn(
-    ESSAIM,
-    ["serve", ...(open ? ["--open"] : []), "--listen", `127.0.0.1:${port}`, "--data", data, "--web", join(ROOT, "web/dist")],
-    { env: { ...process.env, ESSAIM_LOG: "info", NO_COLOR: "1" }, stdio: ["ignore", "pipe", "inherit"] },
-  );
-  const address = await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error("the relay did not log its address in time")), WAIT);
-    let buffer = "";
-    child.stdout.on("data", (chunk) => {
-      buffer += chunk;
-      const match = buffer.match(/address=(\S+)/);
-      if (match) {
-        clearTimeout(timer);
-        resolve(match[1]);
-      }
-    });
-    child.on("exit", (code) => reject(new Error(`the relay exited with ${code}`)));
-  });
-  const exited = new Promise((resolve) => child.on("exit", resolve));
-  const relay = {
-    url: `http://${address}`,
-    port: Number(address.split(":")[1]),
-    async stop() {
-      if (child.exitCode === null) child.kill("SIGTERM");
-      await exited;
-    },
-  };
-  cleanups.push(() => relay.stop());
-  return relay;
-}
-
-/** A relay on a fresh data directory, removed at the end. */
-async function freshRelay() {
-  const data = mkdtempSync(join(tmpdir(), "essaim-relay-"));
-  cleanups.push(() => rmSync(data, { recursive: true, force: true }));
-  return { data, relay: await startRelay(data) };
-}
-
-/** A device: a browser context with its own profile (and extra Chromium flags, if any). */
-async function device(extraArgs = []) {
-  const profile = mkdtempSync(join(tmpdir(), "essaim-e2e-"));
-  const context = await chromium.launchPersistentContext(profile, {
-    executablePath: CHROMIUM,
-    headless: true,
-    locale: "fr-FR",
-    timezoneId: "Europe/Paris",
-    args: [
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-quic",
-      "--no-first-run",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-      ...extraArgs,
-    ],
-  });
-  context.setDefaultTimeout(WAIT);
-  // The pages' errors go to the test's output, to explain a failure.
-  context.on("console", (message) => {
-    // A device whose relay is gone retries; those failures are expected.
-    if (message.text().startsWith("WebSocket connection to")) return;
-    if (message.type() === "error" || message.type() === "warning") console.error(`[page] ${message.text()}`);
-  });
-  context.on("weberror", (error) => console.error(`[page] ${error.error()}`));
-  cleanups.push(async () => {
-    await context.close();
-    rmSync(profile, { recursive: true, force: true });
-  });
-  return context;
-}
-
-/** Opens the app and waits until the service worker controls the page. */
-async function openApp(context, url) {
-  const page = context.pages()[0] ?? (await context.newPage());
-  await page.goto(url);
-  await page.waitForFunction(() => navigator.serviceWorker.controller !== null);
-  return page;
-}
-
-async function waitSynced(page) {
-  await page.getByTestId("en-attente").filter({ hasText: "aucune modification en attente" }).waitFor();
-}
-
-function isoDate(daysFromNow) {
-  const d = new Date(Date.now() + daysFromNow * 86_400_000);
-  return `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, "0")}-${String(d.getDate()).padStart(2, "0")}`;
-}
-
-const AXE = readFileSync(join(ROOT, "web/node_modules/axe-core/axe.min.js"), "utf8");
-
-/** axe-core on the page as it is: no serious or critical violation. */
-async function checkAxe(page, screen) {
-  // Evaluated through the DevTools protocol, which the app's
-  // Content-Security-Policy (no inline script) rightly does not allow a page to do.
-  await page.evaluate(AXE);
-  const violations = await page.evaluate(async () => {
-    const result = await globalThis.axe.run(document, { resultTypes: ["violations"] });
-    return result.violations
-      .filter((v) => v.impact === "serious" || v.impact === "critical")
-      .map((v) => `${v.id} (${v.impact}): ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`);
-  });
-  assert.deepEqual(violations, [], `${screen}: ${violations.join("; ")}`);
-}
-
-async function createTerritory(page, nom) {
-  await page.getByLabel("Nom du territoire").fill(nom);
-  await page.getByRole("button", { name: "Créer le territoire" }).click();
-  await page.getByRole("heading", { level: 1, name: nom }).waitFor();
-  return page.getByTestId("lien-territoire").innerText();
-}
-
-async function createAction(page, { titre, jours = 2, rythme, chantier = false, themes = [] }) {
-  await page.getByRole("link", { name: "Nouvelle action" }).click();
-  await page.getByLabel("Titre").fill(titre);
-  for (const theme of themes) await page.getByLabel(theme, { exact: true }).check();
-  if (chantier) {
-    await page.getByLabel("Chantier au long cours, sans date de rendez-vous").check();
-  } else {
-    await page.getByLabel("Date du premier rendez-vous").fill(isoDate(jours));
-    await page.getByLabel("Heure de début").fill("18:30");
-    if (rythme) {
-      await page.getByLabel("Rythme").selectOption(rythme);
-      await page.getByLabel("Jusqu'au").fill(isoDate(jours + 60));
-    }
-  }
-  await page.getByRole("button", { name: "Enregistrer l'action" }).click();
-  await page.getByRole("link", { name: titre }).first().waitFor();
-}
-
+import { readFileSync } from "node:fs";
+import { test } from "node:test";
+import {
+  startRelay,
+  freshRelay,
+  device,
+  openApp,
+  waitSynced,
+  isoDate,
+  checkAxe,
+  createTerritory,
+  createAction,
+  navigate,
+  storedTerritories,
+  waitNameStored,
+  dataDirectory,
+} from "./support.mjs";
 test("an organiser's actions reach a resident, and offline edits survive reloads and reach everyone", async () => {
   const { data, relay } = await freshRelay();
 
@@ -435,9 +303,7 @@ test("the territory's profile and roadmap, read and edited", async () => {
 });
 
 test("invitation links: an organiser edits, a resident only reads, a revoked invitation says so", async () => {
-  const data = mkdtempSync(join(tmpdir(), "essaim-relay-"));
-  cleanups.push(() => rmSync(data, { recursive: true, force: true }));
-  const essaim = (...args) => execFileSync(ESSAIM, [...args, "--data", data], { encoding: "utf8" });
+  const { data, essaim } = dataDirectory();
   const created = essaim("territory", "create", "--name", "Commune de Plessé", "--kind", "commune", "--insee", "44128");
   const doc = created.match(/^territoire: (\S+)$/m)[1];
   const relay = await startRelay(data, 0, { open: false });
@@ -494,9 +360,7 @@ test("a broken link and a link to no territory say so plainly", async () => {
 });
 
 test("a resident's first visit downloads the territory in chunks over HTTP, and an interrupted download resumes after a reload", async () => {
-  const data = mkdtempSync(join(tmpdir(), "essaim-relay-"));
-  cleanups.push(() => rmSync(data, { recursive: true, force: true }));
-  const essaim = (...args) => execFileSync(ESSAIM, [...args, "--data", data], { encoding: "utf8" });
+  const { data, essaim } = dataDirectory();
   const created = essaim("territory", "create", "--name", "Commune de Guémené", "--kind", "commune");
   const doc = created.match(/^territoire: (\S+)$/m)[1];
   const relay = await startRelay(data, 0, { open: false });
@@ -593,69 +457,9 @@ test("a resident's first visit downloads the territory in chunks over HTTP, and 
   assert.ok(resumed.length > 0 && resumed.every((r) => r === `bytes=${half}-`), resumed.join(" "));
   await relay.stop();
 });
-
-/**
- * Opens `url` in `page` as a person would (a navigation): the relay's
- * answer (`response`, null when the network failed) or, for a file the
- * browser saves rather than shows (a calendar), its `download`.
- */
-async function navigate(page, url) {
-  const download = page.waitForEvent("download", { timeout: WAIT }).catch(() => undefined);
-  try {
-    return { response: await page.goto(url) };
-  } catch (error) {
-    if (!/Download is starting/.test(error.message)) return { response: null, error };
-    return { download: await download };
-  }
-}
-
-/** Reads the `territoires` store of IndexedDB, in the page. */
-const readTerritories = () =>
-  new Promise((resolve, reject) => {
-    const open = indexedDB.open("essaim");
-    open.onerror = () => reject(open.error);
-    open.onsuccess = () => {
-      const read = open.result.transaction("territoires").objectStore("territoires").getAll();
-      read.onerror = () => reject(read.error);
-      read.onsuccess = () => (open.result.close(), resolve(read.result));
-    };
-  });
-
-/** The territories the page's IndexedDB holds, as stored. */
-function storedTerritories(page) {
-  return page.evaluate(readTerritories);
-}
-
-/** Waits until the territory `doc` is stored with its name (the agenda screen stores it). */
-async function waitNameStored(page, doc) {
-  const stored = await page.evaluate(
-    async ([doc, wait]) => {
-      const until = Date.now() + wait;
-      while (Date.now() < until) {
-        const t = await new Promise((resolve, reject) => {
-          const open = indexedDB.open("essaim");
-          open.onerror = () => reject(open.error);
-          open.onsuccess = () => {
-            const read = open.result.transaction("territoires").objectStore("territoires").get(doc);
-            read.onerror = () => reject(read.error);
-            read.onsuccess = () => (open.result.close(), resolve(read.result));
-          };
-        });
-        if (t?.nom) return true;
-        await new Promise((resolve) => requestAnimationFrame(resolve));
-      }
-      return false;
-    },
-    [doc, WAIT],
-  );
-  assert.ok(stored, `${doc}: no name stored`);
-}
-
 // See: issue #12, item 19.
 test("r12_19: with the service worker in control, a territory's page, its feeds and the relay's routes come from the relay, and only the app's own pages are the app, offline too", async () => {
-  const data = mkdtempSync(join(tmpdir(), "essaim-relay-"));
-  cleanups.push(() => rmSync(data, { recursive: true, force: true }));
-  const essaim = (...args) => execFileSync(ESSAIM, [...args, "--data", data], { encoding: "utf8" });
+  const { data, essaim } = dataDirectory();
   const created = essaim("territory", "create", "--name", "Commune de Saint-Nolff", "--kind", "commune", "--public");
   const doc = created.match(/^territoire: (\S+)$/m)[1];
   const relay = await startRelay(data, 0, { open: false });
@@ -726,9 +530,7 @@ test("r12_19: with the service worker in control, a territory's page, its feeds 
 
 // See: issue #12, item 20.
 test("r12_20: an invitation link for a territory already joined with another invitation asks before replacing it; the same link or a new territory does not", async () => {
-  const data = mkdtempSync(join(tmpdir(), "essaim-relay-"));
-  cleanups.push(() => rmSync(data, { recursive: true, force: true }));
-  const essaim = (...args) => execFileSync(ESSAIM, [...args, "--data", data], { encoding: "utf8" });
+  const { data, essaim } = dataDirectory();
   const first = essaim("territory", "create", "--name", "Commune de Melle", "--kind", "commune");
   const second = essaim("territory", "create", "--name", "Quartier de la Croix", "--kind", "quartier");
   const doc = first.match(/^territoire: (\S+)$/m)[1];

@@ -1,0 +1,222 @@
+// Shared pieces of the browser tests: the real relay binary on 127.0.0.1,
+// devices (one Chromium context each, its own profile), the app's common
+// gestures, and IndexedDB readers. Every wait is a condition with a
+// timeout; nothing sleeps. Each test's devices, relays and directories go
+// when it ends (`cleanups`, run after each test of the importing file).
+
+import assert from "node:assert/strict";
+import { execFileSync, spawn } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach } from "node:test";
+import { chromium } from "playwright-core";
+
+export const ROOT = new URL("../..", import.meta.url).pathname;
+export const ESSAIM = process.env.ESSAIM_BIN ?? join(ROOT, "target/debug/essaim");
+export const CHROMIUM = process.env.CHROMIUM ?? "/usr/bin/chromium";
+export const WAIT = 15_000;
+export const cleanups = [];
+// Each test's devices and relays go when it ends, so that later tests do
+// not share the two cores with browsers still retrying a stopped relay.
+afterEach(async () => {
+  while (cleanups.length > 0) await cleanups.pop()();
+});
+
+/** The relay on 127.0.0.1 (port 0, or a given one to restart in place). */
+export async function startRelay(data, port = 0, { open = true } = {}) {
+  const child = spawn(
+    ESSAIM,
+    ["serve", ...(open ? ["--open"] : []), "--listen", `127.0.0.1:${port}`, "--data", data, "--web", join(ROOT, "web/dist")],
+    { env: { ...process.env, ESSAIM_LOG: "info", NO_COLOR: "1" }, stdio: ["ignore", "pipe", "inherit"] },
+  );
+  const address = await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error("the relay did not log its address in time")), WAIT);
+    let buffer = "";
+    child.stdout.on("data", (chunk) => {
+      buffer += chunk;
+      const match = buffer.match(/address=(\S+)/);
+      if (match) {
+        clearTimeout(timer);
+        resolve(match[1]);
+      }
+    });
+    child.on("exit", (code) => reject(new Error(`the relay exited with ${code}`)));
+  });
+  const exited = new Promise((resolve) => child.on("exit", resolve));
+  const relay = {
+    url: `http://${address}`,
+    port: Number(address.split(":")[1]),
+    async stop() {
+      if (child.exitCode === null) child.kill("SIGTERM");
+      await exited;
+    },
+  };
+  cleanups.push(() => relay.stop());
+  return relay;
+}
+
+/** A relay on a fresh data directory, removed at the end. */
+export async function freshRelay() {
+  const data = mkdtempSync(join(tmpdir(), "essaim-relay-"));
+  cleanups.push(() => rmSync(data, { recursive: true, force: true }));
+  return { data, relay: await startRelay(data) };
+}
+
+/** A device: a browser context with its own profile (and extra Chromium flags, if any). */
+export async function device(extraArgs = []) {
+  const profile = mkdtempSync(join(tmpdir(), "essaim-e2e-"));
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM,
+    headless: true,
+    locale: "fr-FR",
+    timezoneId: "Europe/Paris",
+    args: [
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-quic",
+      "--no-first-run",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+      ...extraArgs,
+    ],
+  });
+  context.setDefaultTimeout(WAIT);
+  // The pages' errors go to the test's output, to explain a failure.
+  context.on("console", (message) => {
+    // A device whose relay is gone retries; those failures are expected.
+    if (message.text().startsWith("WebSocket connection to")) return;
+    if (message.type() === "error" || message.type() === "warning") console.error(`[page] ${message.text()}`);
+  });
+  context.on("weberror", (error) => console.error(`[page] ${error.error()}`));
+  cleanups.push(async () => {
+    await context.close();
+    rmSync(profile, { recursive: true, force: true });
+  });
+  return context;
+}
+
+/** Opens the app and waits until the service worker controls the page. */
+export async function openApp(context, url) {
+  const page = context.pages()[0] ?? (await context.newPage());
+  await page.goto(url);
+  await page.waitForFunction(() => navigator.serviceWorker.controller !== null);
+  return page;
+}
+
+export async function waitSynced(page) {
+  await page.getByTestId("en-attente").filter({ hasText: "aucune modification en attente" }).waitFor();
+}
+
+export function isoDate(daysFromNow) {
+  const d = new Date(Date.now() + daysFromNow * 86_400_000);
+  return `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, "0")}-${String(d.getDate()).padStart(2, "0")}`;
+}
+
+export const AXE = readFileSync(join(ROOT, "web/node_modules/axe-core/axe.min.js"), "utf8");
+
+/** axe-core on the page as it is: no serious or critical violation. */
+export async function checkAxe(page, screen) {
+  // Evaluated through the DevTools protocol, which the app's
+  // Content-Security-Policy (no inline script) rightly does not allow a page to do.
+  await page.evaluate(AXE);
+  const violations = await page.evaluate(async () => {
+    const result = await globalThis.axe.run(document, { resultTypes: ["violations"] });
+    return result.violations
+      .filter((v) => v.impact === "serious" || v.impact === "critical")
+      .map((v) => `${v.id} (${v.impact}): ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`);
+  });
+  assert.deepEqual(violations, [], `${screen}: ${violations.join("; ")}`);
+}
+
+export async function createTerritory(page, nom) {
+  await page.getByLabel("Nom du territoire").fill(nom);
+  await page.getByRole("button", { name: "Créer le territoire" }).click();
+  await page.getByRole("heading", { level: 1, name: nom }).waitFor();
+  return page.getByTestId("lien-territoire").innerText();
+}
+
+export async function createAction(page, { titre, jours = 2, rythme, chantier = false, themes = [] }) {
+  await page.getByRole("link", { name: "Nouvelle action" }).click();
+  await page.getByLabel("Titre").fill(titre);
+  for (const theme of themes) await page.getByLabel(theme, { exact: true }).check();
+  if (chantier) {
+    await page.getByLabel("Chantier au long cours, sans date de rendez-vous").check();
+  } else {
+    await page.getByLabel("Date du premier rendez-vous").fill(isoDate(jours));
+    await page.getByLabel("Heure de début").fill("18:30");
+    if (rythme) {
+      await page.getByLabel("Rythme").selectOption(rythme);
+      await page.getByLabel("Jusqu'au").fill(isoDate(jours + 60));
+    }
+  }
+  await page.getByRole("button", { name: "Enregistrer l'action" }).click();
+  await page.getByRole("link", { name: titre }).first().waitFor();
+}
+
+
+/**
+ * Opens `url` in `page` as a person would (a navigation): the relay's
+ * answer (`response`, null when the network failed) or, for a file the
+ * browser saves rather than shows (a calendar), its `download`.
+ */
+export async function navigate(page, url) {
+  const download = page.waitForEvent("download", { timeout: WAIT }).catch(() => undefined);
+  try {
+    return { response: await page.goto(url) };
+  } catch (error) {
+    if (!/Download is starting/.test(error.message)) return { response: null, error };
+    return { download: await download };
+  }
+}
+
+/** Reads the `territoires` store of IndexedDB, in the page. */
+export const readTerritories = () =>
+  new Promise((resolve, reject) => {
+    const open = indexedDB.open("essaim");
+    open.onerror = () => reject(open.error);
+    open.onsuccess = () => {
+      const read = open.result.transaction("territoires").objectStore("territoires").getAll();
+      read.onerror = () => reject(read.error);
+      read.onsuccess = () => (open.result.close(), resolve(read.result));
+    };
+  });
+
+/** The territories the page's IndexedDB holds, as stored. */
+export function storedTerritories(page) {
+  return page.evaluate(readTerritories);
+}
+
+/** Waits until the territory `doc` is stored with its name (the agenda screen stores it). */
+export async function waitNameStored(page, doc) {
+  const stored = await page.evaluate(
+    async ([doc, wait]) => {
+      const until = Date.now() + wait;
+      while (Date.now() < until) {
+        const t = await new Promise((resolve, reject) => {
+          const open = indexedDB.open("essaim");
+          open.onerror = () => reject(open.error);
+          open.onsuccess = () => {
+            const read = open.result.transaction("territoires").objectStore("territoires").get(doc);
+            read.onerror = () => reject(read.error);
+            read.onsuccess = () => (open.result.close(), resolve(read.result));
+          };
+        });
+        if (t?.nom) return true;
+        await new Promise((resolve) => requestAnimationFrame(resolve));
+      }
+      return false;
+    },
+    [doc, WAIT],
+  );
+  assert.ok(stored, `${doc}: no name stored`);
+}
+
+/** A fresh data directory, removed when the test ends, and the CLI on it. */
+export function dataDirectory() {
+  const data = mkdtempSync(join(tmpdir(), "essaim-relay-"));
+  cleanups.push(() => rmSync(data, { recursive: true, force: true }));
+  const essaim = (...args) => execFileSync(ESSAIM, [...args, "--data", data], { encoding: "utf8" });
+  return { data, essaim };
+}
