@@ -76,6 +76,8 @@ pub(crate) struct AppState {
     pub(crate) inbound: Arc<frames::InboundLimits>,
     /// Websocket connections per address and per invitation.
     pub(crate) slots: Arc<Slots>,
+    /// The creation policy, the candidatures, recent creations.
+    pub(crate) creations: Arc<crate::territoires::Creations>,
 }
 
 /// The query string of `/sync`, `/invitation`, the chunk routes and the
@@ -105,6 +107,7 @@ pub(crate) fn router(state: AppState, web: Option<PathBuf>) -> Router {
         .route("/d/{doc}/chunks/{kind}/{name}", get(crate::chunks::chunk))
         .route("/healthz", get(healthz))
         .merge(crate::feeds::routes())
+        .merge(crate::territoires::routes())
         .with_state(state);
     match web {
         Some(dir) => {

@@ -31,6 +31,15 @@ pub struct Config {
     /// A client that does send a token is still bound to it.
     #[arg(long, env = "ESSAIM_OPEN")]
     pub open: bool,
+    /// Who may create a territory from the app (`POST /territoires`):
+    /// anyone (`ouverte`), anyone as a candidature the relay's team accepts
+    /// or refuses (`sur-candidature`), or nobody (`fermee`: only `essaim
+    /// territory create`).
+    ///
+    /// `sur-candidature` by default: a relay on the internet does not host
+    /// whatever anyone creates unless its operator says so.
+    #[arg(long, env = "ESSAIM_CREATION", value_enum, default_value_t = Creation::SurCandidature)]
+    pub creation: Creation,
     /// Directory of static files served at `/` (the web app).
     #[arg(long = "web", value_name = "WEB", env = "ESSAIM_WEB")]
     pub web_dir: Option<PathBuf>,
@@ -203,6 +212,20 @@ pub struct Config {
     pub feed_cache_documents: usize,
 }
 
+/// The relay's creation policy (`--creation`), named as the app and
+/// `GET /territoires/creation` name it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Creation {
+    /// A territory created in the app is registered at once.
+    Ouverte,
+    /// It becomes a candidature (`essaim candidatures`), accepted or
+    /// refused by the relay's team.
+    SurCandidature,
+    /// Only `essaim territory create` creates territories.
+    Fermee,
+}
+
 impl Config {
     /// The defaults, serving from `data_dir`; `open` is false. Read from the
     /// attributes above, as `essaim serve` without flags would, but never
@@ -266,6 +289,7 @@ mod tests {
         let config = Config::new("/tmp/essaim");
         assert_eq!(config.data_dir, PathBuf::from("/tmp/essaim"));
         assert!(!config.open);
+        assert_eq!(config.creation, Creation::SurCandidature);
         assert_eq!(config.max_message_bytes, 64 * 1024 * 1024);
         assert_eq!(config.max_document_bytes, 16 * 1024 * 1024);
         assert_eq!(config.max_connections, 10_000);

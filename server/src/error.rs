@@ -32,6 +32,8 @@ pub(crate) enum Source {
     Chunks,
     /// A territory or its read model (the feeds).
     Feed,
+    /// The candidatures table, or a territory's registration.
+    Creation,
 }
 
 /// Why a request gets no answer but a refusal or an error.
@@ -64,6 +66,33 @@ pub(crate) enum HttpError {
     /// queue is full.
     #[error("agenda occupé : réessayez dans un instant")]
     FeedsBusy,
+    /// 403 on `POST /territoires`: the relay's policy is `fermee`.
+    #[error("Ce relais ne permet pas de créer un territoire depuis l'application : demandez à son équipe.")]
+    CreationFermee,
+    /// 413: a JSON body past its limit.
+    #[error("demande trop volumineuse : {0} Kio au plus")]
+    TropVolumineux(usize),
+    /// 415: a JSON route called without `Content-Type: application/json`.
+    #[error("la demande doit être du JSON (Content-Type: application/json)")]
+    PasDuJson,
+    /// 400: a body that is not what the route takes; says what is wrong.
+    #[error("{0}")]
+    Invalide(String),
+    /// 409: the document is already a territory, or stored, on this relay.
+    #[error("ce territoire existe déjà sur ce relais")]
+    DejaPresent,
+    /// 429 with `Retry-After` (seconds): too many creations from this
+    /// address, or too many candidatures waiting.
+    #[error("{message}")]
+    TropDeCreations {
+        /// What the person reads.
+        message: &'static str,
+        /// Seconds to wait.
+        retry_after: u64,
+    },
+    /// 404 on `GET /candidatures/{id}`.
+    #[error("aucune candidature à cette adresse")]
+    PasDeCandidature,
     /// 503: storage could not be read (or a task reading it panicked).
     #[error("{}", unavailable(.0))]
     Unavailable(Source, String),
@@ -90,8 +119,15 @@ impl HttpError {
         match self {
             HttpError::NotWebsocket(_) => StatusCode::BAD_REQUEST,
             HttpError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
-            HttpError::TooManyAttempts | HttpError::TooManyOpen(_) => StatusCode::TOO_MANY_REQUESTS,
-            HttpError::NoSuchChunk | HttpError::NoFeed => StatusCode::NOT_FOUND,
+            HttpError::TooManyAttempts | HttpError::TooManyOpen(_) | HttpError::TropDeCreations { .. } => {
+                StatusCode::TOO_MANY_REQUESTS
+            }
+            HttpError::NoSuchChunk | HttpError::NoFeed | HttpError::PasDeCandidature => StatusCode::NOT_FOUND,
+            HttpError::CreationFermee => StatusCode::FORBIDDEN,
+            HttpError::TropVolumineux(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            HttpError::PasDuJson => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            HttpError::Invalide(_) => StatusCode::BAD_REQUEST,
+            HttpError::DejaPresent => StatusCode::CONFLICT,
             HttpError::TooManyConnections | HttpError::FeedsBusy | HttpError::Unavailable(..) => {
                 StatusCode::SERVICE_UNAVAILABLE
             }
@@ -106,6 +142,7 @@ fn unavailable(source: &Source) -> &'static str {
         Source::Invitations => "invitations unavailable",
         Source::Chunks => "chunks unavailable",
         Source::Feed => "agenda indisponible",
+        Source::Creation => "création de territoire indisponible : réessayez plus tard",
     }
 }
 
@@ -117,6 +154,7 @@ impl IntoResponse for HttpError {
                     Source::Invitations => "cannot read the invitations",
                     Source::Chunks => "cannot read a document's chunks",
                     Source::Feed => "cannot read a feed",
+                    Source::Creation => "cannot read or write the candidatures or a registration",
                 };
                 tracing::error!(%error, "{what}");
             }
@@ -136,6 +174,9 @@ impl IntoResponse for HttpError {
             }
             HttpError::FeedsBusy => {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from_static(FEEDS_BUSY_RETRY_SECS));
+            }
+            HttpError::TropDeCreations { retry_after, .. } => {
+                headers.insert(header::RETRY_AFTER, HeaderValue::from(*retry_after));
             }
             _ => {}
         }

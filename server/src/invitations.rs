@@ -96,6 +96,21 @@ pub struct Grant {
     pub role: Role,
 }
 
+/// What an invitation is for, apart from its id and secret.
+#[derive(Debug, Clone, Copy)]
+pub struct NewInvitation<'a> {
+    /// The territory it opens.
+    pub territory: &'a DocumentId,
+    /// What it grants.
+    pub role: Role,
+    /// A note for organisers.
+    pub label: Option<&'a str>,
+    /// When it stops opening anything (ms), if ever.
+    pub expires_at: Option<i64>,
+    /// Its creation time (ms).
+    pub now: i64,
+}
+
 /// Why a token opens nothing. The HTTP status is the same for all of them
 /// (401); its body and `Essaim-Refusal` header say which (`gate::Refusal`),
 /// so a device learns why its link stopped working.
@@ -230,25 +245,57 @@ impl Invitations {
         now: i64,
         random: [u8; 24],
     ) -> Result<(Invitation, String), StoreError> {
-        let id = hex(&random[..8]);
         let secret = hex(&random[8..]);
+        let mut id = [0; 8];
+        id.copy_from_slice(&random[..8]);
+        let new = NewInvitation { territory, role, label, expires_at, now };
+        let invitation = self.create_from_hash(new, id, &digest(&secret))?;
+        let token = format!("{}.{secret}", invitation.id);
+        Ok((invitation, token))
+    }
+
+    /// Creates an invitation whose secret only its holder knows: the relay
+    /// gets `secret_sha256`, the SHA-256 of the secret's text (a device
+    /// making its own organiser token when it creates a territory, see
+    /// `territoires.rs`). The token is `<id>.<secret>` as for any other.
+    /// `id` is 8 random bytes from the OS.
+    pub fn create_from_hash(
+        &self,
+        new: NewInvitation<'_>,
+        id: [u8; 8],
+        secret_sha256: &[u8],
+    ) -> Result<Invitation, StoreError> {
+        let id = hex(&id);
+        let NewInvitation { territory, role, label, expires_at, now } = new;
         self.conn
             .execute(
                 "INSERT INTO invitations (id, territory, role, secret_sha256, label, created_at, expires_at)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                params![id, territory.to_string(), role.as_str(), digest(&secret), label, now, expires_at],
+                params![id, territory.to_string(), role.as_str(), secret_sha256, label, now, expires_at],
             )
             .map_err(sqlite("creating an invitation"))?;
-        let invitation = Invitation {
-            id: id.clone(),
+        Ok(Invitation {
+            id,
             territory: territory.clone(),
             role,
             label: label.map(str::to_owned),
             created_at: now,
             expires_at,
             revoked_at: None,
-        };
-        Ok((invitation, format!("{id}.{secret}")))
+        })
+    }
+
+    /// The id of `territory`'s invitation whose secret hashes to
+    /// `secret_sha256`, if any: a creation replayed finds what it made.
+    pub fn find_by_hash(&self, territory: &DocumentId, secret_sha256: &[u8]) -> Result<Option<String>, StoreError> {
+        self.conn
+            .query_row(
+                "SELECT id FROM invitations WHERE territory = ?1 AND secret_sha256 = ?2",
+                params![territory.to_string(), secret_sha256],
+                |row| row.get(0),
+            )
+            .optional()
+            .map_err(sqlite("finding an invitation"))
     }
 
     /// The invitations of a territory, oldest first.

@@ -27,12 +27,16 @@
 //!   ranges, so a first download resumes (`client::download` is its Rust
 //!   client).
 //! - `invitations.rs`: the invitations and territories tables.
+//! - `territoires.rs`: creating a territory from the app, by the relay's
+//!   policy (`--creation`); `candidatures.rs`: the candidatures table,
+//!   and their acceptance or refusal.
 //! - `hub.rs`: the one task owning the `Repo`; the durability ordering.
 //! - `store.rs`: the SQLite thread and the table layout.
 //! - `metrics.rs`: counters and the Prometheus text.
 //!
 //! Start it with [`run`]: `main.rs` and the integration tests do the same.
 
+pub mod candidatures;
 pub mod invitations;
 
 #[cfg(feature = "fault-injection")]
@@ -50,6 +54,7 @@ mod listen;
 mod metrics;
 mod slots;
 mod store;
+mod territoires;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -62,7 +67,7 @@ use sync_core::{IdError, PeerId, Repo, StartError, StorageId, StorageKey};
 use tokio::net::TcpListener;
 use tokio::sync::mpsc;
 
-pub use config::{Config, DEFAULT_DATA_DIR};
+pub use config::{Config, Creation, DEFAULT_DATA_DIR};
 pub use store::{DATABASE_FILE, StoreError};
 
 /// The protocol version the relay speaks, from `sync-core`.
@@ -193,6 +198,10 @@ pub async fn run_with_metrics(
         feeds: Arc::new(feeds::Feeds::new(&config, public_url, local)),
         inbound: Arc::new(inbound),
         slots: Arc::new(slots),
+        creations: Arc::new(territoires::Creations::new(
+            config.creation,
+            candidatures::Candidatures::open(&config.data_dir)?,
+        )),
     };
     let revocations = tokio::spawn(watch_revocations(invitations.clone(), events.clone()));
     // Only when served: the router holds the state, whose `alive` sender
@@ -344,7 +353,7 @@ pub fn create_territory(
     Ok(doc)
 }
 
-fn random_bytes<const N: usize>() -> Result<[u8; N], RunError> {
+pub(crate) fn random_bytes<const N: usize>() -> Result<[u8; N], RunError> {
     let mut bytes = [0; N];
     getrandom::fill(&mut bytes).map_err(|e| RunError::Random(e.to_string()))?;
     Ok(bytes)

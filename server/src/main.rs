@@ -35,6 +35,53 @@ enum Command {
     Invites(Invites),
     /// Revokes an invitation: its live connections close within seconds.
     Revoke(Revoke),
+    /// Lists the candidatures waiting (territories proposed from the app on
+    /// a `--creation sur-candidature` relay), one a line: id, date, name,
+    /// kind, INSEE codes, contact, motivation.
+    Candidatures(Candidatures),
+    /// Accepts or refuses a candidature.
+    #[command(subcommand)]
+    Candidature(CandidatureCommand),
+}
+
+#[derive(Debug, clap::Args)]
+struct Candidatures {
+    /// Directory holding the SQLite database (the relay's --data).
+    #[arg(long, env = "ESSAIM_DATA", default_value = server::DEFAULT_DATA_DIR)]
+    data: PathBuf,
+}
+
+#[derive(Debug, Subcommand)]
+enum CandidatureCommand {
+    /// Creates the candidature's territory on the relay, with its name,
+    /// kind, INSEE codes, entry doors and networks; the applicant's app
+    /// becomes its organiser. Prints the territory's id.
+    Accept(AcceptCandidature),
+    /// Refuses the candidature; the applicant's app shows the reason.
+    /// Nothing is created.
+    Refuse(RefuseCandidature),
+}
+
+#[derive(Debug, clap::Args)]
+struct AcceptCandidature {
+    /// The candidature's id (first column of `essaim candidatures`).
+    id: String,
+    /// Listed in the national feeds, and its own feeds need no token.
+    #[arg(long)]
+    public: bool,
+    #[command(flatten)]
+    place: Candidatures,
+}
+
+#[derive(Debug, clap::Args)]
+struct RefuseCandidature {
+    /// The candidature's id (first column of `essaim candidatures`).
+    id: String,
+    /// Why, in a sentence the applicant reads.
+    #[arg(long)]
+    motif: String,
+    #[command(flatten)]
+    place: Candidatures,
 }
 
 #[derive(Debug, Subcommand)]
@@ -137,6 +184,18 @@ fn main() -> anyhow::Result<()> {
         Command::Invite(args) => invite(args),
         Command::Invites(args) => list_invites(args),
         Command::Revoke(args) => revoke(args),
+        Command::Candidatures(args) => list_candidatures(args),
+        Command::Candidature(CandidatureCommand::Accept(args)) => {
+            let (doc, invitation) = server::candidatures::accept(&args.place.data, &args.id, args.public, now())?;
+            println!("territoire: {doc}");
+            println!("invitation: {invitation}");
+            Ok(())
+        }
+        Command::Candidature(CandidatureCommand::Refuse(args)) => {
+            server::candidatures::refuse(&args.place.data, &args.id, &args.motif, now())?;
+            println!("candidature {} refusée", args.id);
+            Ok(())
+        }
     }
 }
 
@@ -198,6 +257,26 @@ fn revoke(args: Revoke) -> anyhow::Result<()> {
         args.invitation
     );
     println!("invitation {} révoquée", args.invitation);
+    Ok(())
+}
+
+fn list_candidatures(args: Candidatures) -> anyhow::Result<()> {
+    let one_line = |text: &str| text.split_whitespace().collect::<Vec<_>>().join(" ");
+    for c in server::candidatures::Candidatures::open(&args.data)?.pending()? {
+        let date = jiff::Timestamp::from_millisecond(c.created_at)
+            .map(|t| t.strftime("%Y-%m-%d %H:%M UTC").to_string())
+            .unwrap_or_default();
+        let d = c.demande;
+        println!(
+            "{}\t{date}\t{}\t{}\t{}\t{}\t{}",
+            c.id,
+            one_line(&d.nom),
+            d.type_territoire.libelle(),
+            d.insee.join(","),
+            one_line(&d.contact),
+            one_line(&d.motivation)
+        );
+    }
     Ok(())
 }
 

@@ -106,7 +106,7 @@ fn release<K: std::hash::Hash + Eq>(counts: &mut HashMap<K, usize>, key: &K) {
 /// IPv6 address counts as its IPv4 one), or an IPv6 /64, since one host is
 /// usually given a whole /64 and could otherwise take a new address for
 /// every connection.
-fn address_key(address: IpAddr) -> IpAddr {
+pub(crate) fn address_key(address: IpAddr) -> IpAddr {
     match address {
         IpAddr::V4(v4) => IpAddr::V4(v4),
         IpAddr::V6(v6) => match v6.to_ipv4_mapped() {

@@ -1,0 +1,456 @@
+//! Creating a territory from the app, by the relay's policy (`--creation`):
+//! `GET /territoires/creation` says the policy, `POST /territoires`
+//! registers a territory (`ouverte`) or records a candidature
+//! (`sur-candidature`), `GET /candidatures/{id}` says where a candidature
+//! stands.
+//!
+//! `ouverte`: the device made the document and a new organiser secret; it
+//! sends the document's id and `cle`, the SHA-256 of the secret's text.
+//! The relay records the territory and an organiser invitation whose
+//! secret hash is `cle`, and answers the invitation's id: the device's
+//! token is `<id>.<its secret>`, with which it uploads its document over
+//! `/sync`. The same (document, cle) sent again answers the same.
+//!
+//! Hostile by default: the body is at most [`MAX_BODY_BYTES`] of JSON,
+//! every field is checked ([`valider`]) before anything is stored, each
+//! refusal is a French [`HttpError`] and stores nothing, and creations are
+//! limited per client address ([`Recent`]) and candidatures waiting per
+//! address and in all, so that anonymous requests cannot fill the disk.
+//!
+//! Does not: create documents (a device does, or `candidatures::accept`),
+//! or decide who may sync them (the gate does, from the invitation).
+
+use std::collections::{HashMap, VecDeque};
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use axum::Json;
+use axum::extract::{ConnectInfo, Path, Request, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde::{Deserialize, Serialize};
+use sync_core::DocumentId;
+use sync_core::agenda::{Reseau, Theme, TypeTerritoire};
+
+use crate::app::AppState;
+use crate::candidatures::{CREATOR_LABEL, Candidatures, Demande, Etat};
+use crate::config::Creation;
+use crate::error::{HttpError, Source};
+use crate::invitations::{Invitations, NewInvitation, Role};
+
+/// Largest `POST /territoires` body.
+pub(crate) const MAX_BODY_BYTES: usize = 16 * 1024;
+/// Most creations (registrations and candidatures) per address and
+/// [`WINDOW`].
+pub(crate) const MAX_PER_WINDOW: usize = 10;
+/// The window of [`MAX_PER_WINDOW`].
+pub(crate) const WINDOW: Duration = Duration::from_secs(3600);
+/// Most candidatures waiting from one address.
+pub(crate) const MAX_PENDING_PER_ADDRESS: u64 = 20;
+/// Most candidatures waiting in all.
+pub(crate) const MAX_PENDING: u64 = 1000;
+/// Most addresses [`Recent`] remembers; past it, those with nothing in the
+/// window are forgotten.
+const MAX_ADDRESSES: usize = 10_000;
+
+const MAX_NOM_CHARS: usize = 120;
+const MAX_INSEE: usize = 50;
+const MAX_CONTACT_CHARS: usize = 200;
+const MAX_MOTIVATION_CHARS: usize = 2000;
+
+/// What the routes share: the policy, the candidatures table and the
+/// recent creations per address.
+pub(crate) struct Creations {
+    pub(crate) policy: Creation,
+    candidatures: Mutex<Candidatures>,
+    recent: Mutex<Recent>,
+}
+
+impl Creations {
+    pub(crate) fn new(policy: Creation, candidatures: Candidatures) -> Creations {
+        Creations { policy, candidatures: Mutex::new(candidatures), recent: Mutex::new(Recent::default()) }
+    }
+}
+
+/// When each address created something, within [`WINDOW`].
+#[derive(Default)]
+struct Recent {
+    by_address: HashMap<IpAddr, VecDeque<Instant>>,
+}
+
+impl Recent {
+    /// Seconds `address` must wait before it may create again, if it must.
+    fn wait(&mut self, address: IpAddr, now: Instant) -> Option<u64> {
+        let times = self.by_address.get_mut(&address)?;
+        while times.front().is_some_and(|t| now.duration_since(*t) >= WINDOW) {
+            times.pop_front();
+        }
+        let oldest = times.front().copied()?;
+        (times.len() >= MAX_PER_WINDOW).then(|| (WINDOW - now.duration_since(oldest)).as_secs().max(1))
+    }
+
+    fn record(&mut self, address: IpAddr, now: Instant) {
+        if self.by_address.len() >= MAX_ADDRESSES {
+            self.by_address.retain(|_, times| times.back().is_some_and(|t| now.duration_since(*t) < WINDOW));
+        }
+        self.by_address.entry(address).or_default().push_back(now);
+    }
+}
+
+/// The routes, merged into the relay's router.
+pub(crate) fn routes() -> axum::Router<AppState> {
+    axum::Router::new()
+        .route("/territoires/creation", get(politique))
+        .route("/territoires", post(creer))
+        .route("/candidatures/{id}", get(candidature))
+}
+
+#[derive(Serialize)]
+struct Politique {
+    politique: Creation,
+}
+
+/// `GET /territoires/creation`.
+async fn politique(State(state): State<AppState>) -> Json<Politique> {
+    Json(Politique { politique: state.creations.policy })
+}
+
+/// The body of `POST /territoires`, as sent; [`valider`] checks it.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Corps {
+    #[serde(default)]
+    document: Option<String>,
+    cle: String,
+    nom: String,
+    #[serde(rename = "type")]
+    type_territoire: String,
+    #[serde(default)]
+    insee: Vec<String>,
+    #[serde(default)]
+    portes_entree: Vec<String>,
+    #[serde(default)]
+    reseaux: Vec<String>,
+    #[serde(default)]
+    contact: Option<String>,
+    #[serde(default)]
+    motivation: Option<String>,
+}
+
+/// What `POST /territoires` and `GET /candidatures/{id}` answer.
+#[derive(Debug, Serialize)]
+struct Reponse {
+    #[serde(flatten)]
+    etat: Etat,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    candidature: Option<String>,
+}
+
+/// `POST /territoires`.
+async fn creer(
+    State(state): State<AppState>,
+    ConnectInfo(from): ConnectInfo<SocketAddr>,
+    request: Request,
+) -> Result<Response, HttpError> {
+    let policy = state.creations.policy;
+    if policy == Creation::Fermee {
+        return Err(HttpError::CreationFermee);
+    }
+    let client = crate::slots::address_key(state.gate.client_address(from, request.headers()));
+    let json = request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(';').next().is_some_and(|m| m.trim().eq_ignore_ascii_case("application/json")));
+    if !json {
+        return Err(HttpError::PasDuJson);
+    }
+    let body = axum::body::to_bytes(request.into_body(), MAX_BODY_BYTES)
+        .await
+        .map_err(|_| HttpError::TropVolumineux(MAX_BODY_BYTES / 1024))?;
+    let corps: Corps = serde_json::from_slice(&body).map_err(|e| {
+        HttpError::Invalide(format!(
+            "demande illisible (ligne {}, colonne {}) : un objet JSON avec cle, nom, type et insee est attendu",
+            e.line(),
+            e.column()
+        ))
+    })?;
+    let (document, cle, demande) = valider(corps, policy)?;
+    let mut id = [0u8; 8];
+    getrandom::fill(&mut id).map_err(|e| HttpError::Unavailable(Source::Creation, e.to_string()))?;
+    let now_ms = crate::hub::now().0 as i64;
+    let state2 = state.clone();
+    let done = tokio::task::spawn_blocking(move || {
+        let creations = &state2.creations;
+        match document {
+            Some(doc) => {
+                let invitations = state2.invitations.lock().unwrap_or_else(|p| p.into_inner());
+                let candidatures = creations.candidatures.lock().unwrap_or_else(|p| p.into_inner());
+                register(&invitations, &candidatures, &creations.recent, client, &doc, &cle, id, now_ms)
+            }
+            None => {
+                let candidatures = creations.candidatures.lock().unwrap_or_else(|p| p.into_inner());
+                submit(&candidatures, &creations.recent, client, &demande, &cle, id, now_ms)
+            }
+        }
+    })
+    .await;
+    let (status, reponse) = match done {
+        Ok(result) => result?,
+        Err(panic) => return Err(HttpError::Unavailable(Source::Creation, panic.to_string())),
+    };
+    Ok((status, Json(reponse)).into_response())
+}
+
+/// `ouverte`: the territory and its creator's invitation, or what was
+/// recorded for the same (document, cle).
+#[expect(clippy::too_many_arguments, reason = "one call site, each argument named")]
+fn register(
+    invitations: &Invitations,
+    candidatures: &Candidatures,
+    recent: &Mutex<Recent>,
+    client: IpAddr,
+    doc: &DocumentId,
+    cle: &[u8],
+    id: [u8; 8],
+    now_ms: i64,
+) -> Result<(StatusCode, Reponse), HttpError> {
+    let unavailable = |e: crate::StoreError| HttpError::Unavailable(Source::Creation, e.to_string());
+    let acceptee = |invitation: String| Reponse {
+        etat: Etat::Acceptee { territoire: doc.to_string(), invitation },
+        candidature: None,
+    };
+    if let Some(invitation) = invitations.find_by_hash(doc, cle).map_err(unavailable)? {
+        // A registration cut short between its two rows ends here.
+        invitations.add_territory(doc, now_ms).map_err(unavailable)?;
+        return Ok((StatusCode::OK, acceptee(invitation)));
+    }
+    if invitations.territories().map_err(unavailable)?.contains(doc)
+        || candidatures.document_stored(doc).map_err(unavailable)?
+    {
+        return Err(HttpError::DejaPresent);
+    }
+    let mut recent = recent.lock().unwrap_or_else(|p| p.into_inner());
+    let now = Instant::now();
+    if let Some(retry_after) = recent.wait(client, now) {
+        return Err(trop_de_creations(retry_after));
+    }
+    let new = NewInvitation {
+        territory: doc,
+        role: Role::Organisateur,
+        label: Some(CREATOR_LABEL),
+        expires_at: None,
+        now: now_ms,
+    };
+    let invitation = invitations.create_from_hash(new, id, cle).map_err(unavailable)?;
+    invitations.add_territory(doc, now_ms).map_err(unavailable)?;
+    recent.record(client, now);
+    tracing::info!(territory = %doc, "territory registered from the app");
+    Ok((StatusCode::CREATED, acceptee(invitation.id)))
+}
+
+/// `sur-candidature`: a new candidature, or the one made with this cle.
+fn submit(
+    candidatures: &Candidatures,
+    recent: &Mutex<Recent>,
+    client: IpAddr,
+    demande: &Demande,
+    cle: &[u8],
+    id: [u8; 8],
+    now_ms: i64,
+) -> Result<(StatusCode, Reponse), HttpError> {
+    let unavailable = |e: crate::StoreError| HttpError::Unavailable(Source::Creation, e.to_string());
+    let en_attente = |id: String| Reponse { etat: Etat::EnAttente, candidature: Some(id) };
+    if let Some(id) = candidatures.find_by_cle(cle).map_err(unavailable)? {
+        return Ok((StatusCode::ACCEPTED, en_attente(id)));
+    }
+    let mut recent = recent.lock().unwrap_or_else(|p| p.into_inner());
+    let now = Instant::now();
+    if let Some(retry_after) = recent.wait(client, now) {
+        return Err(trop_de_creations(retry_after));
+    }
+    let address = client.to_string();
+    if candidatures.pending_count(Some(&address)).map_err(unavailable)? >= MAX_PENDING_PER_ADDRESS {
+        return Err(trop_de_creations(WINDOW.as_secs()));
+    }
+    if candidatures.pending_count(None).map_err(unavailable)? >= MAX_PENDING {
+        return Err(HttpError::TropDeCreations {
+            message: "trop de candidatures en attente sur ce relais : réessayez plus tard",
+            retry_after: WINDOW.as_secs(),
+        });
+    }
+    let id = candidatures.submit(id, demande, cle, &address, now_ms).map_err(unavailable)?;
+    recent.record(client, now);
+    tracing::info!(candidature = %id, "candidature recorded");
+    Ok((StatusCode::ACCEPTED, en_attente(id)))
+}
+
+fn trop_de_creations(retry_after: u64) -> HttpError {
+    HttpError::TropDeCreations {
+        message: "trop de créations de territoire depuis cette adresse : réessayez plus tard",
+        retry_after,
+    }
+}
+
+/// `GET /candidatures/{id}`: where it stands; 404 for an unknown id.
+async fn candidature(State(state): State<AppState>, Path(id): Path<String>) -> Result<Response, HttpError> {
+    if id.len() != 16 || !id.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
+        return Err(HttpError::PasDeCandidature);
+    }
+    let creations = state.creations.clone();
+    let found =
+        tokio::task::spawn_blocking(move || creations.candidatures.lock().unwrap_or_else(|p| p.into_inner()).get(&id))
+            .await;
+    let candidature = HttpError::or_unavailable(Source::Creation, found)?.ok_or(HttpError::PasDeCandidature)?;
+    Ok(Json(Reponse { etat: candidature.etat, candidature: None }).into_response())
+}
+
+/// Checks every field of a body: the document (required by `ouverte`,
+/// ignored otherwise), the cle's bytes, and the demande.
+fn valider(corps: Corps, policy: Creation) -> Result<(Option<DocumentId>, Vec<u8>, Demande), HttpError> {
+    let invalide = |message: String| HttpError::Invalide(message);
+    let document = match (policy, corps.document) {
+        (Creation::Ouverte, None) => return Err(invalide("`document` est obligatoire sur ce relais".into())),
+        (Creation::Ouverte, Some(doc)) => Some(
+            doc.parse::<DocumentId>()
+                .map_err(|_| invalide("`document` n'est pas un identifiant de document valide".into()))?,
+        ),
+        _ => None,
+    };
+    let cle = parse_cle(&corps.cle)
+        .ok_or_else(|| invalide("`cle` doit faire 64 caractères hexadécimaux minuscules".into()))?;
+    let nom = texte("nom", &corps.nom, MAX_NOM_CHARS)?;
+    if nom.is_empty() {
+        return Err(invalide("`nom` ne peut pas être vide".into()));
+    }
+    let type_territoire: TypeTerritoire = valeur(&corps.type_territoire)
+        .ok_or_else(|| invalide(format!("type de territoire inconnu : {}", extrait(&corps.type_territoire))))?;
+    if corps.insee.len() > MAX_INSEE {
+        return Err(invalide(format!("{MAX_INSEE} codes INSEE au plus")));
+    }
+    let mut insee = Vec::new();
+    for code in &corps.insee {
+        if !code_insee_valide(code) {
+            return Err(invalide(format!(
+                "code INSEE invalide : {} (5 caractères, comme 44109, 2A004 ou 97411)",
+                extrait(code)
+            )));
+        }
+        if !insee.contains(code) {
+            insee.push(code.clone());
+        }
+    }
+    let portes_entree: Vec<Theme> = valeurs(&corps.portes_entree, Theme::TOUS.len(), "porte d'entrée inconnue")?;
+    let reseaux: Vec<Reseau> = valeurs(&corps.reseaux, Reseau::TOUS.len(), "réseau inconnu")?;
+    let contact = texte("contact", corps.contact.as_deref().unwrap_or_default(), MAX_CONTACT_CHARS)?;
+    let motivation = texte("motivation", corps.motivation.as_deref().unwrap_or_default(), MAX_MOTIVATION_CHARS)?;
+    let demande = Demande { nom, type_territoire, insee, portes_entree, reseaux, contact, motivation };
+    Ok((document, cle, demande))
+}
+
+/// `cle`'s 32 bytes, if it is 64 lowercase hex digits.
+fn parse_cle(cle: &str) -> Option<Vec<u8>> {
+    let lower_hex = |b: u8| b.is_ascii_digit() || (b'a'..=b'f').contains(&b);
+    if cle.len() != 64 || !cle.bytes().all(lower_hex) {
+        return None;
+    }
+    (0..32).map(|i| u8::from_str_radix(&cle[2 * i..2 * i + 2], 16).ok()).collect()
+}
+
+/// A text trimmed, at most `max` characters, no control character but
+/// line breaks and tabs.
+fn texte(champ: &str, valeur: &str, max: usize) -> Result<String, HttpError> {
+    let valeur = valeur.trim();
+    if valeur.chars().count() > max {
+        return Err(HttpError::Invalide(format!("`{champ}` dépasse {max} caractères")));
+    }
+    if valeur.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
+        return Err(HttpError::Invalide(format!("`{champ}` contient un caractère de contrôle")));
+    }
+    Ok(valeur.to_owned())
+}
+
+/// The schema's enum value spelt `mot`, if any.
+fn valeur<T: serde::de::DeserializeOwned>(mot: &str) -> Option<T> {
+    serde_json::from_value(serde_json::Value::String(mot.to_owned())).ok()
+}
+
+/// Each of `mots` as the schema's enum value, once each, at most `max`.
+fn valeurs<T: serde::de::DeserializeOwned + PartialEq>(
+    mots: &[String],
+    max: usize,
+    inconnu: &str,
+) -> Result<Vec<T>, HttpError> {
+    let mut found = Vec::new();
+    for mot in mots {
+        let v: T = valeur(mot).ok_or_else(|| HttpError::Invalide(format!("{inconnu} : {}", extrait(mot))))?;
+        if !found.contains(&v) {
+            found.push(v);
+        }
+    }
+    if found.len() > max {
+        return Err(HttpError::Invalide(format!("{inconnu} : trop de valeurs")));
+    }
+    Ok(found)
+}
+
+/// At most 40 characters of a refused value, for the message.
+fn extrait(valeur: &str) -> String {
+    let court: String = valeur.chars().take(40).filter(|c| !c.is_control()).collect();
+    format!("« {court} »")
+}
+
+/// The shape of an INSEE commune code: two digits (01 to 95, 2A or 2B for
+/// Corsica) then three, or 97x/98x then two for overseas.
+pub(crate) fn code_insee_valide(code: &str) -> bool {
+    let b = code.as_bytes();
+    if b.len() != 5 || !b[2..].iter().all(u8::is_ascii_digit) {
+        return false;
+    }
+    match &b[..2] {
+        b"2A" | b"2B" => true,
+        [d1, d2] if d1.is_ascii_digit() && d2.is_ascii_digit() => {
+            matches!((d1 - b'0') * 10 + (d2 - b'0'), 1..=19 | 21..=95 | 97 | 98)
+        }
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn insee_codes_have_their_shape() {
+        for good in ["44109", "01001", "2A004", "2B033", "97411", "98735", "75056"] {
+            assert!(code_insee_valide(good), "{good}");
+        }
+        for bad in ["", "4410", "441090", "2C004", "2a004", "00123", "20123", "96123", "99123", "4410x", "٤٤١٠٩"] {
+            assert!(!code_insee_valide(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn an_address_creates_its_share_per_window_and_no_more() {
+        let mut recent = Recent::default();
+        let (a, b) = (IpAddr::from([10, 0, 0, 1]), IpAddr::from([10, 0, 0, 2]));
+        let start = Instant::now();
+        for _ in 0..MAX_PER_WINDOW {
+            assert_eq!(recent.wait(a, start), None);
+            recent.record(a, start);
+        }
+        assert_eq!(recent.wait(a, start), Some(WINDOW.as_secs()));
+        assert_eq!(recent.wait(b, start), None);
+        assert_eq!(recent.wait(a, start + WINDOW), None);
+    }
+
+    #[test]
+    fn cle_is_64_lowercase_hex() {
+        assert_eq!(parse_cle(&"ab".repeat(32)), Some(vec![0xab; 32]));
+        for bad in ["AB".repeat(32), "ab".repeat(31), "ab".repeat(33), format!("{}zz", "ab".repeat(31))] {
+            assert_eq!(parse_cle(&bad), None, "{bad}");
+        }
+    }
+}
