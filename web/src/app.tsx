@@ -76,6 +76,11 @@ export function App({ driver }: { driver: Driver }) {
             {status.invitationRefused}
           </p>
         )}
+        {doc && driver.creations.waiting(doc) && (
+          <p role="status" data-testid="non-enregistre">
+            Pas encore enregistré sur le relais&nbsp;: envoi dès le retour du réseau.
+          </p>
+        )}
         {page}
       </main>
     </>

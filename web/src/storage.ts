@@ -4,7 +4,9 @@
 // keys this module needs come from the wasm client (`storageIdKey`,
 // `documentKeyRange`, `chunkKey`). Each storage write of the core is
 // applied in one transaction.
-// Also remembers the territories joined on this device (`territoires`), and
+// Also remembers the territories joined on this device (`territoires`), the
+// territories created here and not yet registered on the relay, or proposed
+// to it (`creations`, see `driver/creations.ts`), and
 // keeps a first download's chunks while they arrive (`telechargements`):
 // `[doc, kind, name]` holds a chunk's size, `[doc, kind, name, offset]` the
 // bytes received from that offset, so a reload resumes where it stopped.
@@ -17,10 +19,11 @@
 import { chunkKey, documentKeyRange, storageIdKey } from "./pkg/wasm_client.js";
 
 const DATABASE = "essaim";
-const VERSION = 2;
+const VERSION = 3;
 const KV = "kv";
 const TERRITOIRES = "territoires";
 const DOWNLOADS = "telechargements";
+const CREATIONS = "creations";
 
 export interface TerritoireConnu {
   doc: string;
@@ -30,6 +33,11 @@ export interface TerritoireConnu {
   invitation?: string;
   /** What that invitation lets this device do. */
   role?: Role;
+}
+
+/** A creation kept until the relay answered it: the shape is `driver/creations.ts`'s. */
+export interface CreationGardee {
+  cle: string;
 }
 
 /** From the invitation link: organisers edit, residents read. */
@@ -48,6 +56,7 @@ export class Storage {
           db.createObjectStore(TERRITOIRES, { keyPath: "doc" });
         }
         if (event.oldVersion < 2) db.createObjectStore(DOWNLOADS);
+        if (event.oldVersion < 3) db.createObjectStore(CREATIONS, { keyPath: "cle" });
       };
       // Another tab still has version 1 open: it closes on `versionchange`.
       request.onblocked = () => console.warn("Essaim : mise à jour du stockage en attente d'un autre onglet");
@@ -183,6 +192,21 @@ export class Storage {
 
   territoires(): Promise<TerritoireConnu[]> {
     return done(this.db.transaction(TERRITOIRES).objectStore(TERRITOIRES).getAll());
+  }
+
+  /** The creations and candidatures kept on this device (`driver/creations.ts`). */
+  creations<T extends CreationGardee>(): Promise<T[]> {
+    return done(this.db.transaction(CREATIONS).objectStore(CREATIONS).getAll());
+  }
+
+  /** Keeps (or replaces) one creation, by its `cle`. */
+  garderCreation<T extends CreationGardee>(creation: T): Promise<void> {
+    return this.writeTo(CREATIONS, (store) => store.put(creation));
+  }
+
+  /** Forgets one creation. */
+  oublierCreation(cle: string): Promise<void> {
+    return this.writeTo(CREATIONS, (store) => store.delete(cle));
   }
 
   /** Remembers a territory; fields not given keep their stored value. */

@@ -23,11 +23,17 @@ afterEach(async () => {
   while (cleanups.length > 0) await cleanups.pop()();
 });
 
-/** The relay on 127.0.0.1 (port 0, or a given one to restart in place). */
-export async function startRelay(data, port = 0, { open = true } = {}) {
+/**
+ * The relay on 127.0.0.1 (port 0, or a given one to restart in place).
+ * `args`: extra flags; `--creation ouverte` unless they set `--creation`
+ * (as the run command does).
+ */
+export async function startRelay(data, port = 0, { open = true, args = [] } = {}) {
+  const creation = args.includes("--creation") ? [] : ["--creation", "ouverte"];
+  const flags = [...(open ? ["--open"] : []), ...creation, ...args];
   const child = spawn(
     ESSAIM,
-    ["serve", ...(open ? ["--open"] : []), "--listen", `127.0.0.1:${port}`, "--data", data, "--web", join(ROOT, "web/dist")],
+    ["serve", ...flags, "--listen", `127.0.0.1:${port}`, "--data", data, "--web", join(ROOT, "web/dist")],
     { env: { ...process.env, ESSAIM_LOG: "info", NO_COLOR: "1" }, stdio: ["ignore", "pipe", "inherit"] },
   );
   const address = await new Promise((resolve, reject) => {

@@ -9,6 +9,8 @@
 // - `invitations.ts`: the invitations held, their roles, and why the relay
 //   refused one;
 // - `first-load.ts` and `download.ts`: a territory's first download over HTTP;
+// - `creations.ts`: territories created here until the relay registered
+//   them, and candidatures until its team answered;
 // - `outputs.ts`: the outputs' type.
 //
 // Does not: decide anything about protocol or schema (the repo does), or
@@ -19,6 +21,7 @@ import type { WasmRepo } from "../pkg/wasm_client.js";
 import type { Storage } from "../storage";
 import { OutputChain } from "./chain";
 import { Connection } from "./connection";
+import { Creations } from "./creations";
 import { FirstLoads } from "./first-load";
 import { type Comparaison, type Invitation, Invitations } from "./invitations";
 import type { Agenda, Edit, Output, Profil, RendezVous } from "../genere/agenda";
@@ -59,6 +62,8 @@ export class Driver {
   private readonly connection: Connection;
   private readonly invitations: Invitations;
   private readonly firstLoads: FirstLoads;
+  /** Creations and candidatures kept until the relay answered them. */
+  readonly creations: Creations;
 
   /** `url`: the relay's `/sync` (ws: or wss:); `held`: the invitations IndexedDB holds, oldest first. */
   constructor(
@@ -93,12 +98,23 @@ export class Driver {
       (percent) => this.showDownload(percent),
       (doc) => this.openLoaded(doc),
     );
+    this.creations = new Creations(storage, base, {
+      accepted: async (doc, token, nom, candidature) => {
+        await storage.retenir({ doc, nom });
+        await this.rejoindre({ doc, token, role: "organisateur" });
+        this.openDocument(doc);
+        // An accepted candidature opens, if the person is on the home screen.
+        if (candidature && location.hash.replace(/^#\/?/, "") === "") location.hash = `#/territoire/${doc}`;
+      },
+      changed: () => this.notify(),
+    });
     this.chain.carry(repo.takeStarted());
   }
 
-  /** Opens the connection to the relay; it stays open, reconnecting by itself. */
+  /** Opens the connection to the relay; it stays open, reconnecting by itself. Sends the creations kept. */
   connect(): void {
     this.connection.connect();
+    void this.creations.start();
   }
 
   /** Subscribes to any change (documents, connection state). */

@@ -1,34 +1,23 @@
-// The home screen: the territories this device has joined, and forms to
-// create one or to join one from a link.
+// The home screen: the territories this device has joined, the form to
+// create one (`creation.tsx`), and the form to join one from a link.
 
 import { useEffect, useState } from "preact/hooks";
 import type { Driver } from "../driver";
 import { Champ } from "../formulaire";
-import { messageDe } from "../modele";
 import type { TerritoireConnu } from "../storage";
+import { Creation } from "./creation";
 
 export function Accueil({ driver }: { driver: Driver }) {
   const [territoires, setTerritoires] = useState<TerritoireConnu[]>([]);
-  const [nom, setNom] = useState("");
   const [lien, setLien] = useState("");
-  const [erreurNom, setErreurNom] = useState<string>();
   const [erreurLien, setErreurLien] = useState<string>();
+  // Read again when a creation is answered (an accepted candidature is a new territory).
+  const enAttente = driver.creations.list().length;
   useEffect(() => {
     document.title = "Essaim";
     driver.storage.territoires().then(setTerritoires);
-  }, [driver]);
+  }, [driver, enAttente]);
 
-  const creer = async (event: Event) => {
-    event.preventDefault();
-    if (!nom.trim()) return setErreurNom("Donnez un nom au territoire.");
-    try {
-      const doc = driver.createTerritory({ nom: nom.trim() });
-      await driver.storage.retenir({ doc, nom: nom.trim(), rejointLe: Date.now() });
-      location.hash = `#/territoire/${doc}`;
-    } catch (error) {
-      setErreurNom(messageDe(error));
-    }
-  };
   const rejoindre = (event: Event) => {
     event.preventDefault();
     const doc = documentDuLien(lien);
@@ -50,13 +39,7 @@ export function Accueil({ driver }: { driver: Driver }) {
           ))}
         </ul>
       )}
-      <form onSubmit={creer} noValidate>
-        <h2>Créer un territoire</h2>
-        <Champ id="nom" label="Nom du territoire" erreur={erreurNom}>
-          <input value={nom} onInput={(e) => (setNom(e.currentTarget.value), setErreurNom(undefined))} />
-        </Champ>
-        <button type="submit">Créer le territoire</button>
-      </form>
+      <Creation driver={driver} />
       <form onSubmit={rejoindre} noValidate>
         <h2>Rejoindre un territoire</h2>
         <Champ id="lien" label="Lien reçu" erreur={erreurLien}>
