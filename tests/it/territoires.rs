@@ -369,3 +369,24 @@ async fn candidatures_are_rate_limited_per_address() {
     assert_eq!(counts(relay.data.path())[..3], [0, 0, 10]);
     relay.stop().await;
 }
+
+/// A document some device already uploaded (here, to an `--open` relay)
+/// is not anyone's to register.
+#[tokio::test]
+async fn a_document_already_stored_cannot_be_registered() {
+    let relay = start_relay_with(TempDir::new().expect("temp dir"), |config| config.creation = Creation::Ouverte).await;
+    let device = relay.client().await;
+    let doc = device.create().await.expect("created");
+    device
+        .change(&doc, |tx| sync_core::automerge::transaction::Transactable::put(tx, sync_core::automerge::ROOT, "nom", "x"))
+        .await
+        .expect("changed");
+    let heads = device.heads(&doc).await.expect("heads");
+    device.wait_relay_has(&doc, heads, WAIT).await.expect("stored");
+    let (_, cle) = secret_and_cle(1);
+    let before = counts(relay.data.path());
+    let (status, _, body) = post_json(&relay, &demande(Some(&doc), &cle)).await;
+    assert_eq!((status, body.as_str()), (409, "ce territoire existe déjà sur ce relais\n"));
+    assert_eq!(counts(relay.data.path()), before);
+    relay.stop().await;
+}
