@@ -200,6 +200,7 @@ pub async fn run_with_metrics(
         slots: Arc::new(slots),
         creations: Arc::new(territoires::Creations::new(
             config.creation,
+            config.open,
             candidatures::Candidatures::open(&config.data_dir)?,
         )),
     };

@@ -64,13 +64,17 @@ const MAX_MOTIVATION_CHARS: usize = 2000;
 /// recent creations per address.
 pub(crate) struct Creations {
     pub(crate) policy: Creation,
+    /// `--open`: every device writes every document already, so a document
+    /// stored before its registration (synced the moment it was created)
+    /// may still be registered.
+    open: bool,
     candidatures: Mutex<Candidatures>,
     recent: Mutex<Recent>,
 }
 
 impl Creations {
-    pub(crate) fn new(policy: Creation, candidatures: Candidatures) -> Creations {
-        Creations { policy, candidatures: Mutex::new(candidatures), recent: Mutex::new(Recent::default()) }
+    pub(crate) fn new(policy: Creation, open: bool, candidatures: Candidatures) -> Creations {
+        Creations { policy, open, candidatures: Mutex::new(candidatures), recent: Mutex::new(Recent::default()) }
     }
 }
 
@@ -183,12 +187,14 @@ async fn creer(
     let now_ms = crate::hub::now().0 as i64;
     let state2 = state.clone();
     let done = tokio::task::spawn_blocking(move || {
+        let unavailable = |e: crate::StoreError| HttpError::Unavailable(Source::Creation, e.to_string());
         let creations = &state2.creations;
         match document {
             Some(doc) => {
                 let invitations = state2.invitations.lock().unwrap_or_else(|p| p.into_inner());
                 let candidatures = creations.candidatures.lock().unwrap_or_else(|p| p.into_inner());
-                register(&invitations, &candidatures, &creations.recent, client, &doc, &cle, id, now_ms)
+                let stored = !creations.open && candidatures.document_stored(&doc).map_err(unavailable)?;
+                register(&invitations, stored, &creations.recent, client, &doc, &cle, id, now_ms)
             }
             None => {
                 let candidatures = creations.candidatures.lock().unwrap_or_else(|p| p.into_inner());
@@ -205,11 +211,12 @@ async fn creer(
 }
 
 /// `ouverte`: the territory and its creator's invitation, or what was
-/// recorded for the same (document, cle).
+/// recorded for the same (document, cle). `stored`: the document is in
+/// `kv` already (and the relay is not `--open`).
 #[expect(clippy::too_many_arguments, reason = "one call site, each argument named")]
 fn register(
     invitations: &Invitations,
-    candidatures: &Candidatures,
+    stored: bool,
     recent: &Mutex<Recent>,
     client: IpAddr,
     doc: &DocumentId,
@@ -227,9 +234,7 @@ fn register(
         invitations.add_territory(doc, now_ms).map_err(unavailable)?;
         return Ok((StatusCode::OK, acceptee(invitation)));
     }
-    if invitations.territories().map_err(unavailable)?.contains(doc)
-        || candidatures.document_stored(doc).map_err(unavailable)?
-    {
+    if stored || invitations.territories().map_err(unavailable)?.contains(doc) {
         return Err(HttpError::DejaPresent);
     }
     let mut recent = recent.lock().unwrap_or_else(|p| p.into_inner());

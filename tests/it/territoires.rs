@@ -370,22 +370,40 @@ async fn candidatures_are_rate_limited_per_address() {
     relay.stop().await;
 }
 
-/// A document some device already uploaded (here, to an `--open` relay)
-/// is not anyone's to register.
+/// A document some device already uploaded is not anyone's to register;
+/// on an `--open` relay, where every device writes every document anyway,
+/// a territory synced the moment it was created still registers.
 #[tokio::test]
-async fn a_document_already_stored_cannot_be_registered() {
+async fn a_document_already_stored_registers_only_on_an_open_relay() {
     let relay = start_relay_with(TempDir::new().expect("temp dir"), |config| config.creation = Creation::Ouverte).await;
     let device = relay.client().await;
-    let doc = device.create().await.expect("created");
-    device
-        .change(&doc, |tx| sync_core::automerge::transaction::Transactable::put(tx, sync_core::automerge::ROOT, "nom", "x"))
-        .await
-        .expect("changed");
-    let heads = device.heads(&doc).await.expect("heads");
-    device.wait_relay_has(&doc, heads, WAIT).await.expect("stored");
+    let mut docs = Vec::new();
+    for _ in 0..2 {
+        let doc = device.create().await.expect("created");
+        device
+            .change(&doc, |tx| {
+                sync_core::automerge::transaction::Transactable::put(tx, sync_core::automerge::ROOT, "nom", "x")
+            })
+            .await
+            .expect("changed");
+        let heads = device.heads(&doc).await.expect("heads");
+        device.wait_relay_has(&doc, heads, WAIT).await.expect("stored");
+        docs.push(doc);
+    }
     let (_, cle) = secret_and_cle(1);
+    let (status, _, body) = post_json(&relay, &demande(Some(&docs[0]), &cle)).await;
+    assert_eq!(status, 201, "{body}");
+    drop(device);
+    let data = relay.stop().await;
+
+    let relay = start_relay_with(data, |config| {
+        config.open = false;
+        config.creation = Creation::Ouverte;
+    })
+    .await;
     let before = counts(relay.data.path());
-    let (status, _, body) = post_json(&relay, &demande(Some(&doc), &cle)).await;
+    let (_, cle) = secret_and_cle(2);
+    let (status, _, body) = post_json(&relay, &demande(Some(&docs[1]), &cle)).await;
     assert_eq!((status, body.as_str()), (409, "ce territoire existe déjà sur ce relais\n"));
     assert_eq!(counts(relay.data.path()), before);
     relay.stop().await;
