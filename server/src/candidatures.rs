@@ -104,17 +104,18 @@ pub struct Candidature {
     pub etat: Etat,
 }
 
-/// Why a candidature could not be accepted or refused. The CLI prints it.
+/// Why a candidature could not be accepted or refused. The CLI prints it
+/// (for operators: English).
 #[derive(Debug, thiserror::Error)]
 pub enum DecisionError {
     /// No candidature with that id.
-    #[error("aucune candidature {0}")]
+    #[error("no candidature {0} (see `essaim candidatures`)")]
     Unknown(String),
     /// Accepted or refused already.
-    #[error("la candidature {0} n'est plus en attente")]
+    #[error("candidature {0} was already accepted or refused")]
     Decided(String),
     /// An empty or too long reason.
-    #[error("le motif ne peut pas être vide et fait au plus {MAX_MOTIF_CHARS} caractères")]
+    #[error("--motif must be 1 to {MAX_MOTIF_CHARS} characters: the applicant reads it")]
     Motif,
     /// Storage failed.
     #[error(transparent)]

@@ -187,7 +187,6 @@ async fn creer(
     let now_ms = crate::hub::now().0 as i64;
     let state2 = state.clone();
     let done = tokio::task::spawn_blocking(move || {
-        let unavailable = |e: crate::StoreError| HttpError::Unavailable(Source::Creation, e.to_string());
         let creations = &state2.creations;
         match document {
             Some(doc) => {
@@ -224,7 +223,6 @@ fn register(
     id: [u8; 8],
     now_ms: i64,
 ) -> Result<(StatusCode, Reponse), HttpError> {
-    let unavailable = |e: crate::StoreError| HttpError::Unavailable(Source::Creation, e.to_string());
     let acceptee = |invitation: String| Reponse {
         etat: Etat::Acceptee { territoire: doc.to_string(), invitation },
         candidature: None,
@@ -266,7 +264,6 @@ fn submit(
     id: [u8; 8],
     now_ms: i64,
 ) -> Result<(StatusCode, Reponse), HttpError> {
-    let unavailable = |e: crate::StoreError| HttpError::Unavailable(Source::Creation, e.to_string());
     let en_attente = |id: String| Reponse { etat: Etat::EnAttente, candidature: Some(id) };
     if let Some(id) = candidatures.find_by_cle(cle).map_err(unavailable)? {
         return Ok((StatusCode::ACCEPTED, en_attente(id)));
@@ -290,6 +287,11 @@ fn submit(
     recent.record(client, now);
     tracing::info!(candidature = %id, "candidature recorded");
     Ok((StatusCode::ACCEPTED, en_attente(id)))
+}
+
+/// A 503: the tables could not be read or written.
+fn unavailable(error: crate::StoreError) -> HttpError {
+    HttpError::Unavailable(Source::Creation, error.to_string())
 }
 
 fn trop_de_creations(retry_after: u64) -> HttpError {
