@@ -51,9 +51,10 @@ pub(crate) const WINDOW: Duration = Duration::from_secs(3600);
 pub(crate) const MAX_PENDING_PER_ADDRESS: u64 = 20;
 /// Most candidatures waiting in all.
 pub(crate) const MAX_PENDING: u64 = 1000;
-/// Most addresses [`Recent`] remembers; past it, those with nothing in the
-/// window are forgotten.
-const MAX_ADDRESSES: usize = 10_000;
+/// Most creations per [`WINDOW`] from all addresses together: what many
+/// addresses (an IPv6 /48 holds 65,536 /64s) can add to the tables in an
+/// hour, and so what [`Recent`] remembers.
+pub(crate) const MAX_ALL_PER_WINDOW: usize = 1000;
 
 const MAX_NOM_CHARS: usize = 120;
 const MAX_INSEE: usize = 50;
@@ -78,28 +79,47 @@ impl Creations {
     }
 }
 
-/// When each address created something, within [`WINDOW`].
+/// When each address, and all together, created something within
+/// [`WINDOW`]. Bounded: at most [`MAX_ALL_PER_WINDOW`] instants in all
+/// (addresses with none left are forgotten).
 #[derive(Default)]
 struct Recent {
     by_address: HashMap<IpAddr, VecDeque<Instant>>,
+    all: VecDeque<Instant>,
 }
 
 impl Recent {
-    /// Seconds `address` must wait before it may create again, if it must.
-    fn wait(&mut self, address: IpAddr, now: Instant) -> Option<u64> {
-        let times = self.by_address.get_mut(&address)?;
-        while times.front().is_some_and(|t| now.duration_since(*t) >= WINDOW) {
-            times.pop_front();
+    /// The 429 (with the seconds to wait) if `address` must wait before it
+    /// may create again: it made [`MAX_PER_WINDOW`] creations in the
+    /// window, or everyone together [`MAX_ALL_PER_WINDOW`].
+    fn wait(&mut self, address: IpAddr, now: Instant) -> Option<HttpError> {
+        let expired = |t: &Instant| now.duration_since(*t) >= WINDOW;
+        while self.all.front().is_some_and(expired) {
+            self.all.pop_front();
         }
-        let oldest = times.front().copied()?;
-        (times.len() >= MAX_PER_WINDOW).then(|| (WINDOW - now.duration_since(oldest)).as_secs().max(1))
+        self.by_address.retain(|_, times| {
+            while times.front().is_some_and(expired) {
+                times.pop_front();
+            }
+            !times.is_empty()
+        });
+        let full = |times: &VecDeque<Instant>, max: usize| {
+            let oldest = times.front().filter(|_| times.len() >= max)?;
+            Some((WINDOW - now.duration_since(*oldest)).as_secs().max(1))
+        };
+        let mine = self.by_address.get(&address).and_then(|times| full(times, MAX_PER_WINDOW));
+        let message = "trop de créations de territoire depuis cette adresse : réessayez plus tard";
+        let mine = mine.map(|retry_after| HttpError::TropDeCreations { message, retry_after });
+        mine.or_else(|| {
+            let message = "trop de créations de territoire sur ce relais en ce moment : réessayez plus tard";
+            full(&self.all, MAX_ALL_PER_WINDOW).map(|retry_after| HttpError::TropDeCreations { message, retry_after })
+        })
     }
 
+    /// A creation by `address` at `now` (after [`Recent::wait`] said none).
     fn record(&mut self, address: IpAddr, now: Instant) {
-        if self.by_address.len() >= MAX_ADDRESSES {
-            self.by_address.retain(|_, times| times.back().is_some_and(|t| now.duration_since(*t) < WINDOW));
-        }
         self.by_address.entry(address).or_default().push_back(now);
+        self.all.push_back(now);
     }
 }
 
@@ -237,8 +257,8 @@ fn register(
     }
     let mut recent = recent.lock().unwrap_or_else(|p| p.into_inner());
     let now = Instant::now();
-    if let Some(retry_after) = recent.wait(client, now) {
-        return Err(trop_de_creations(retry_after));
+    if let Some(refusal) = recent.wait(client, now) {
+        return Err(refusal);
     }
     let new = NewInvitation {
         territory: doc,
@@ -270,12 +290,15 @@ fn submit(
     }
     let mut recent = recent.lock().unwrap_or_else(|p| p.into_inner());
     let now = Instant::now();
-    if let Some(retry_after) = recent.wait(client, now) {
-        return Err(trop_de_creations(retry_after));
+    if let Some(refusal) = recent.wait(client, now) {
+        return Err(refusal);
     }
     let address = client.to_string();
     if candidatures.pending_count(Some(&address)).map_err(unavailable)? >= MAX_PENDING_PER_ADDRESS {
-        return Err(trop_de_creations(WINDOW.as_secs()));
+        return Err(HttpError::TropDeCreations {
+            message: "trop de candidatures en attente depuis cette adresse : réessayez plus tard",
+            retry_after: WINDOW.as_secs(),
+        });
     }
     if candidatures.pending_count(None).map_err(unavailable)? >= MAX_PENDING {
         return Err(HttpError::TropDeCreations {
@@ -292,13 +315,6 @@ fn submit(
 /// A 503: the tables could not be read or written.
 fn unavailable(error: crate::StoreError) -> HttpError {
     HttpError::Unavailable(Source::Creation, error.to_string())
-}
-
-fn trop_de_creations(retry_after: u64) -> HttpError {
-    HttpError::TropDeCreations {
-        message: "trop de créations de territoire depuis cette adresse : réessayez plus tard",
-        retry_after,
-    }
 }
 
 /// `GET /candidatures/{id}`: where it stands; 404 for an unknown id.
@@ -445,12 +461,38 @@ mod tests {
         let (a, b) = (IpAddr::from([10, 0, 0, 1]), IpAddr::from([10, 0, 0, 2]));
         let start = Instant::now();
         for _ in 0..MAX_PER_WINDOW {
-            assert_eq!(recent.wait(a, start), None);
+            assert!(recent.wait(a, start).is_none());
             recent.record(a, start);
         }
-        assert_eq!(recent.wait(a, start), Some(WINDOW.as_secs()));
-        assert_eq!(recent.wait(b, start), None);
-        assert_eq!(recent.wait(a, start + WINDOW), None);
+        let retry = |refusal: Option<HttpError>| match refusal {
+            Some(HttpError::TropDeCreations { message, retry_after }) => {
+                Some((message.contains("adresse"), retry_after))
+            }
+            _ => None,
+        };
+        assert_eq!(retry(recent.wait(a, start)), Some((true, WINDOW.as_secs())));
+        assert!(recent.wait(b, start).is_none());
+        assert!(recent.wait(a, start + WINDOW).is_none());
+        assert!(recent.by_address.is_empty() && recent.all.is_empty(), "what left the window is forgotten");
+    }
+
+    #[test]
+    fn all_addresses_together_create_their_share_per_window() {
+        let mut recent = Recent::default();
+        let start = Instant::now();
+        for n in 0..MAX_ALL_PER_WINDOW as u32 {
+            let address = IpAddr::from(n.to_be_bytes());
+            assert!(recent.wait(address, start).is_none());
+            recent.record(address, start);
+        }
+        match recent.wait(IpAddr::from([192, 0, 2, 1]), start) {
+            Some(HttpError::TropDeCreations { message, retry_after }) => {
+                assert!(message.contains("sur ce relais"), "{message}");
+                assert_eq!(retry_after, WINDOW.as_secs());
+            }
+            other => panic!("expected a 429, got {other:?}"),
+        }
+        assert!(recent.wait(IpAddr::from([192, 0, 2, 1]), start + WINDOW).is_none());
     }
 
     #[test]
