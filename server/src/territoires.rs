@@ -57,7 +57,6 @@ pub(crate) const MAX_PENDING: u64 = 1000;
 pub(crate) const MAX_ALL_PER_WINDOW: usize = 1000;
 
 const MAX_NOM_CHARS: usize = 120;
-const MAX_INSEE: usize = 50;
 const MAX_CONTACT_CHARS: usize = 200;
 const MAX_MOTIVATION_CHARS: usize = 2000;
 
@@ -350,19 +349,11 @@ fn valider(corps: Corps, policy: Creation) -> Result<(Option<DocumentId>, Vec<u8
     }
     let type_territoire: TypeTerritoire = valeur(&corps.type_territoire)
         .ok_or_else(|| invalide(format!("type de territoire inconnu : {}", extrait(&corps.type_territoire))))?;
-    if corps.insee.len() > MAX_INSEE {
-        return Err(invalide(format!("{MAX_INSEE} codes INSEE au plus")));
-    }
-    let mut insee = Vec::new();
-    for code in &corps.insee {
-        if !code_insee_valide(code) {
-            return Err(invalide(format!(
-                "code INSEE invalide : {} (5 caractères, comme 44109, 2A004 ou 97411)",
-                extrait(code)
-            )));
-        }
-        if !insee.contains(code) {
-            insee.push(code.clone());
+    sync_core::agenda::verifier_codes_insee(&corps.insee).map_err(|e| invalide(e.to_string()))?;
+    let mut insee: Vec<String> = Vec::new();
+    for code in corps.insee {
+        if !insee.contains(&code) {
+            insee.push(code);
         }
     }
     let portes_entree: Vec<Theme> = valeurs(&corps.portes_entree, Theme::TOUS.len(), "porte d'entrée inconnue")?;
@@ -425,35 +416,9 @@ fn extrait(valeur: &str) -> String {
     format!("« {court} »")
 }
 
-/// The shape of an INSEE commune code: two digits (01 to 95, 2A or 2B for
-/// Corsica) then three, or 97x/98x then two for overseas.
-pub(crate) fn code_insee_valide(code: &str) -> bool {
-    let b = code.as_bytes();
-    if b.len() != 5 || !b[2..].iter().all(u8::is_ascii_digit) {
-        return false;
-    }
-    match &b[..2] {
-        b"2A" | b"2B" => true,
-        [d1, d2] if d1.is_ascii_digit() && d2.is_ascii_digit() => {
-            matches!((d1 - b'0') * 10 + (d2 - b'0'), 1..=19 | 21..=95 | 97 | 98)
-        }
-        _ => false,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn insee_codes_have_their_shape() {
-        for good in ["44109", "01001", "2A004", "2B033", "97411", "98735", "75056"] {
-            assert!(code_insee_valide(good), "{good}");
-        }
-        for bad in ["", "4410", "441090", "2C004", "2a004", "00123", "20123", "96123", "99123", "4410x", "٤٤١٠٩"] {
-            assert!(!code_insee_valide(bad), "{bad}");
-        }
-    }
 
     #[test]
     fn an_address_creates_its_share_per_window_and_no_more() {

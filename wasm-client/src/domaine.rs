@@ -1,11 +1,13 @@
 //! What the app's screens need of the agenda's domain, besides the read
 //! model: the French labels of enum values, days, dates and times in French
-//! words, a rhythm's sentence, which themes governance bodies belong to, and
+//! words, a rhythm's sentence, which themes governance bodies belong to, the
+//! check of INSEE codes, and
 //! the TypeScript declarations of the read model and edits
 //! ([`declarations`], committed as `web/src/genere/agenda.ts`).
 //!
 //! Conversions only: every word and every rule is `sync-core`'s
-//! (`agenda::libelles`, `rythme::mots`, `Instance::THEMES`).
+//! (`agenda::libelles`, `rythme::mots`, `Instance::THEMES`,
+//! `agenda::verifier_codes_insee`).
 
 use js_sys::{Array, Object};
 use sync_core::agenda::{self, Instance};
@@ -43,6 +45,15 @@ pub fn themes_des_instances() -> Array {
         .filter_map(|t| serde_json::to_value(t).ok())
         .map(|t| JsValue::from_str(t.as_str().unwrap_or_default()))
         .collect()
+}
+
+/// Checks a territory's INSEE codes as its profile's validation does (at
+/// most 50, each of a commune code's shape); throws the core's French
+/// message. The creation form checks a candidature with it, which no edit
+/// validates before it is sent.
+#[wasm_bindgen(js_name = verifierCodesInsee)]
+pub fn verifier_codes_insee(codes: Vec<String>) -> Result<(), JsError> {
+    Ok(agenda::verifier_codes_insee(&codes)?)
 }
 
 /// "samedi 6 décembre à 18 h 30" from a local `AAAA-MM-JJTHH:MM[:SS]`.

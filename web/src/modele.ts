@@ -7,7 +7,7 @@
 import type { Libelles, Theme } from "./genere/agenda";
 import { libelles as libellesDuCoeur, phraseRythme, themesDesInstances } from "./pkg/wasm_client.js";
 
-export { jourEnLettres, periode, quand } from "./pkg/wasm_client.js";
+export { jourEnLettres, periode, quand, verifierCodesInsee } from "./pkg/wasm_client.js";
 
 let memo: Libelles | undefined;
 

@@ -50,6 +50,11 @@ test("ouverte relay without --open: a territory created with its kind and commun
   const page = await openApp(context, relay.url);
   await page.getByRole("heading", { level: 2, name: "Créer un territoire" }).waitFor();
   await checkAxe(page, "home screen, ouverte");
+  // A code that is not a commune's: said at once (sync-core's rule), nothing created.
+  await fillCreation(page, { nom: "Saint-Essaim-sur-Loire", type: "Commune", insee: "44109, 4410" });
+  await page.getByRole("button", { name: "Créer le territoire" }).click();
+  await page.getByText("code INSEE invalide : « 4410 »").waitFor();
+  assert.equal(new URL(page.url()).hash.includes("territoire"), false);
   await fillCreation(page, { nom: "Saint-Essaim-sur-Loire", type: "Commune nouvelle", insee: "44109" });
   await page.getByRole("button", { name: "Créer le territoire" }).click();
   await page.getByRole("heading", { level: 1, name: "Saint-Essaim-sur-Loire" }).waitFor();

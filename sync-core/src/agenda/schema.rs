@@ -114,6 +114,45 @@ pub struct Codes {
     pub code_epci: Option<String>,
 }
 
+/// Most INSEE codes a territory's profile holds (an intercommunality's
+/// communes).
+pub const MAX_CODES_INSEE: usize = 50;
+
+/// Whether `code` has the shape of an INSEE commune code: two digits (01
+/// to 95, or 2A and 2B for Corsica) then three, or 97x and 98x then two for
+/// overseas. The shape only: whether the commune exists is not known here.
+pub fn code_insee_valide(code: &str) -> bool {
+    let b = code.as_bytes();
+    if b.len() != 5 || !b[2..].iter().all(u8::is_ascii_digit) {
+        return false;
+    }
+    match &b[..2] {
+        b"2A" | b"2B" => true,
+        [d1, d2] if d1.is_ascii_digit() && d2.is_ascii_digit() => {
+            matches!((d1 - b'0') * 10 + (d2 - b'0'), 1..=19 | 21..=95 | 97 | 98)
+        }
+        _ => false,
+    }
+}
+
+/// Checks a territory's INSEE codes: at most [`MAX_CODES_INSEE`], each of
+/// the shape [`code_insee_valide`] checks. The profile's validation, the
+/// relay's creation requests and the app's creation form all use it.
+pub fn verifier_codes_insee(codes: &[String]) -> Result<(), ValidationError> {
+    if codes.len() > MAX_CODES_INSEE {
+        return Err(ValidationError::Autre(format!("{MAX_CODES_INSEE} codes INSEE au plus")));
+    }
+    match codes.iter().find(|code| !code_insee_valide(code)) {
+        Some(code) => {
+            let extrait: String = code.chars().take(40).filter(|c| !c.is_control()).collect();
+            Err(ValidationError::Autre(format!(
+                "code INSEE invalide : « {extrait} » (5 caractères, comme 44109, 2A004 ou 97411)"
+            )))
+        }
+        None => Ok(()),
+    }
+}
+
 /// A national network's link with the territory.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, TS)]
 pub struct LienReseau {
@@ -647,6 +686,7 @@ pub(crate) fn liens_du_rythme(r: &Rythme) -> Result<(), ValidationError> {
 impl Valider for Profil {
     fn valider(&self) -> Result<(), ValidationError> {
         non_vide("nom", &self.nom, 200)?;
+        verifier_codes_insee(&self.codes.insee)?;
         crate::rythme::valider_fuseau(&self.fuseau).map_err(|e| ValidationError::Autre(e.to_string()))?;
         for e in &self.engagements_pacte {
             let numero = e.mesure.strip_prefix('M').and_then(|n| n.parse::<u8>().ok());

@@ -218,6 +218,7 @@ fn invalid_edits_change_nothing() {
         r#"{"type":"supprimer","collection":"acteurs","id":"a1"}"#,
         r#"{"type":"modifier_profil","champs":{"nom":"X","fuseau":"Mars/Olympus"}}"#,
         r#"{"type":"modifier_profil","champs":{"nom":"X","engagements_pacte":[{"mesure":"M33","niveau":1}]}}"#,
+        r#"{"type":"modifier_profil","champs":{"nom":"X","codes":{"insee":["44109","20004"]}}}"#,
         r#"{"type":"creer","collection":"actions","id":"a4","valeur":{"titre":"X","rythme":{"debut":"2026-01-07T18:00:00","fuseau":"Europe/Paris","duree":"PT2H","regle":{"freq":"WEEKLY","par_jour":["MO"],"nombre":3,"jusqu_au":"2026-03-01"}}}}"#,
     ]
     .iter()
@@ -240,7 +241,22 @@ fn invalid_edits_change_nothing() {
         identifiant inconnu : a1
         fuseau horaire inconnu : « Mars/Olympus »
         mesure du Pacte inconnue : M33
+        code INSEE invalide : « 20004 » (5 caractères, comme 44109, 2A004 ou 97411)
         valeur invalide : COUNT et UNTIL ne vont pas ensemble"#]].assert_eq(&refused.join("\n"));
+}
+
+#[test]
+fn insee_codes_have_their_shape() {
+    use crate::agenda::{code_insee_valide, verifier_codes_insee};
+    for good in ["44109", "01001", "2A004", "2B033", "97411", "98735", "75056"] {
+        assert!(code_insee_valide(good), "{good}");
+    }
+    for bad in ["", "4410", "441090", "2C004", "2a004", "00123", "20123", "96123", "99123", "4410x", "٤٤١٠٩"] {
+        assert!(!code_insee_valide(bad), "{bad}");
+    }
+    assert!(verifier_codes_insee(&vec!["44109".to_owned(); 50]).is_ok());
+    let trop = verifier_codes_insee(&vec!["44109".to_owned(); 51]).map_err(|e| e.to_string());
+    assert_eq!(trop, Err("50 codes INSEE au plus".to_owned()));
 }
 
 #[test]

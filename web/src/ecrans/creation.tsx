@@ -13,13 +13,7 @@ import type { Creation as Gardee, Demande, Politique } from "../driver/creations
 import { INTERVALLE_INTERROGATION } from "../driver/creations";
 import { Cases, Champ, ChampChoix, ChampTexte } from "../formulaire";
 import type { Reseau, Theme, TypeTerritoire } from "../genere/agenda";
-import { libelles, messageDe } from "../modele";
-
-/**
- * The shape of an INSEE commune code, for an answer before sending: the
- * relay checks it too (`server/src/territoires.rs`, `code_insee_valide`).
- */
-const CODE_INSEE = /^(?:0[1-9]|1\d|2[1-9AB]|[3-8]\d|9[0-578])\d{3}$/;
+import { libelles, messageDe, verifierCodesInsee } from "../modele";
 
 const FERMEE = "Ce relais ne permet pas de créer un territoire depuis l'application\u00a0: demandez à son équipe.";
 
@@ -66,11 +60,13 @@ function Formulaire({ driver, candidature }: { driver: Driver; candidature: bool
       .split(/[\s,;]+/)
       .map((c) => c.trim().toUpperCase())
       .filter(Boolean);
-    const mauvais = codes.find((c) => !CODE_INSEE.test(c));
-    const trouvees = {
-      nom: nom.trim() ? undefined : "Donnez un nom au territoire.",
-      insee: mauvais ? `« ${mauvais} » n'est pas un code INSEE de commune (5 caractères, comme 44109 ou 2A004).` : undefined,
-    };
+    let erreurInsee: string | undefined;
+    try {
+      verifierCodesInsee(codes); // sync-core's rule, which the relay applies too
+    } catch (error) {
+      erreurInsee = messageDe(error);
+    }
+    const trouvees = { nom: nom.trim() ? undefined : "Donnez un nom au territoire.", insee: erreurInsee };
     if (trouvees.nom || trouvees.insee) return setErreurs(trouvees);
     const demande: Demande = {
       nom: nom.trim(),
