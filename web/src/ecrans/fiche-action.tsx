@@ -257,7 +257,7 @@ function UnBesoin({ driver, doc, action, id, besoin, editer }: {
     <li data-testid="besoin">
       <strong>{libelle}</strong> · {libelles().statut_besoin[besoin.statut] ?? besoin.statut}
       <br />
-      {total === 0 ? "Personne ne s'est encore proposé." : `${pluriel(total, "volontaire")}\u00a0:`}
+      {total === 0 ? "Personne ne s'est encore proposé." : `${pluriel(total, "volontaire")}\u00a0: `}
       {total > 0 && (
         <ul class="volontaires" data-testid="volontaires">
           {volontaires.map(([vid, v]) => (
