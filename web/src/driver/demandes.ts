@@ -176,7 +176,11 @@ export class Demandes {
       const after = Number(response.headers.get("Retry-After"));
       return after > 0 ? Math.min(after * 1000, 3_600_000) : backoff(this.attempts++);
     }
-    const raison = (await response.text().catch(() => "")).trim() || `refus du relais (${response.status})`;
+    // A 401's body is the relay's English for programs: the person reads this.
+    const raison =
+      response.status === 401
+        ? "votre invitation n'est plus valable ; demandez un nouveau lien à un organisateur."
+        : (await response.text().catch(() => "")).trim() || `refus du relais (${response.status})`;
     this.refus.set(`${v.doc}/${v.action}/${v.besoin}`, raison);
     await this.oublier(v);
     return undefined;
