@@ -2,7 +2,8 @@
 // without `--open`, "Je me propose" goes through the relay's HTTP API, kept
 // on the device while offline (also across a reload), sent when online,
 // and the organiser's device shows the name and the message; "Me retirer"
-// takes it away again. Run: node --test tests/volontaires.test.mjs
+// takes it away again; a request the relay refuses is dropped and its
+// reason shown. Run: node --test tests/volontaires.test.mjs
 
 import assert from "node:assert/strict";
 import { test } from "node:test";
@@ -60,5 +61,17 @@ test("a resident volunteers offline, sends it once online, the organiser sees it
   await besoin.filter({ hasText: "Personne ne s'est encore proposé." }).waitFor();
   await besoinOrga.filter({ hasText: "Personne ne s'est encore proposé." }).waitFor();
   assert.equal(await mien.count(), 0);
+
+  // Offline again, a second volunteering; meanwhile the organiser fills the
+  // need: once online, the relay refuses it and the resident reads why.
+  await resident.setOffline(true);
+  await besoin.getByRole("button", { name: "Je me propose" }).click();
+  await mien.filter({ hasText: "En attente d'envoi" }).waitFor();
+  await besoinOrga.getByLabel(/^État du besoin/).selectOption("pourvu");
+  await waitSynced(orga);
+  await resident.setOffline(false);
+  await besoin.getByRole("alert").filter({ hasText: "Demande refusée par le relais : Ce besoin est déjà pourvu" }).waitFor({ timeout: 30_000 });
+  assert.equal(await mien.count(), 0, "a refused request is dropped");
+  await besoinOrga.filter({ hasText: "Personne ne s'est encore proposé." }).waitFor();
   await relay.stop();
 });
