@@ -76,6 +76,8 @@ pub(crate) struct AppState {
     pub(crate) inbound: Arc<frames::InboundLimits>,
     /// Websocket connections per address and per invitation.
     pub(crate) slots: Arc<Slots>,
+    /// Residents' requests per invitation ([`crate::volontaires`]).
+    pub(crate) quota: Arc<crate::volontaires::Quota>,
 }
 
 /// The query string of `/sync`, `/invitation`, the chunk routes and the
@@ -105,6 +107,7 @@ pub(crate) fn router(state: AppState, web: Option<PathBuf>) -> Router {
         .route("/d/{doc}/chunks/{kind}/{name}", get(crate::chunks::chunk))
         .route("/healthz", get(healthz))
         .merge(crate::feeds::routes())
+        .merge(crate::volontaires::routes())
         .with_state(state);
     match web {
         Some(dir) => {
@@ -245,7 +248,6 @@ pub(crate) async fn admit(
 /// the strongest grant for `doc`. Open mode does not matter here: the API
 /// always needs a token, so no token is 401 `required`, and a token for
 /// another territory is 401 `unknown`, exactly like a wrong one.
-#[expect(dead_code, reason = "the API routes of issue 14 use it; remove this line with the first")]
 pub(crate) async fn admit_bearer(
     state: &AppState,
     from: std::net::SocketAddr,

@@ -50,6 +50,7 @@ mod listen;
 mod metrics;
 mod slots;
 mod store;
+mod volontaires;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -193,6 +194,7 @@ pub async fn run_with_metrics(
         feeds: Arc::new(feeds::Feeds::new(&config, public_url, local)),
         inbound: Arc::new(inbound),
         slots: Arc::new(slots),
+        quota: Arc::new(volontaires::Quota::default()),
     };
     let revocations = tokio::spawn(watch_revocations(invitations.clone(), events.clone()));
     // Only when served: the router holds the state, whose `alive` sender

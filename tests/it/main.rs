@@ -21,3 +21,4 @@ mod securite_protocole;
 mod securite_ws;
 mod shaper;
 mod support;
+mod volontaires;

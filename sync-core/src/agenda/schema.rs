@@ -239,6 +239,25 @@ pub struct Volontaire {
     /// Confirmed by a carrier.
     #[serde(default)]
     pub confirme: bool,
+    /// What they wrote to the organisers, at most [`MESSAGE_MAX`]
+    /// characters.
+    #[serde(default)]
+    pub message: Option<String>,
+    /// For a resident's volunteering through the relay: the hex SHA-256 of
+    /// the secret their device keeps, which alone withdraws it (see
+    /// `demande.rs`). Every reader of the document sees it, so never the
+    /// secret itself.
+    #[serde(default)]
+    pub preuve: Option<String>,
+}
+
+/// Longest message a volunteer leaves, in characters.
+pub const MESSAGE_MAX: usize = 500;
+
+/// Is `preuve` a volunteering's proof: 64 lowercase hexadecimal digits
+/// (a SHA-256)? The same shape is asked of the secret that withdraws it.
+pub fn preuve_valide(preuve: &str) -> bool {
+    preuve.len() == 64 && preuve.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
 /// A need of an action.
@@ -695,6 +714,12 @@ impl Valider for Besoin {
                 return Err(ValidationError::Requis("acteur_id ou nom"));
             }
             date("date", &v.date)?;
+            if let Some(message) = &v.message {
+                au_plus("message", message, MESSAGE_MAX)?;
+            }
+            if v.preuve.as_deref().is_some_and(|p| !preuve_valide(p)) {
+                return Err(ValidationError::Autre("preuve invalide : 64 chiffres hexadécimaux attendus".into()));
+            }
         }
         Ok(())
     }

@@ -9,6 +9,7 @@
 // - `invitations.ts`: the invitations held, their roles, and why the relay
 //   refused one;
 // - `first-load.ts` and `download.ts`: a territory's first download over HTTP;
+// - `demandes.ts`: a resident's volunteerings, sent to the relay's HTTP API;
 // - `outputs.ts`: the outputs' type.
 //
 // Does not: decide anything about protocol or schema (the repo does), or
@@ -19,6 +20,7 @@ import type { WasmRepo } from "../pkg/wasm_client.js";
 import type { Storage } from "../storage";
 import { OutputChain } from "./chain";
 import { Connection } from "./connection";
+import { Demandes } from "./demandes";
 import { FirstLoads } from "./first-load";
 import { type Comparaison, type Invitation, Invitations } from "./invitations";
 import type { Agenda, Edit, Output, Profil, RendezVous } from "../genere/agenda";
@@ -59,6 +61,8 @@ export class Driver {
   private readonly connection: Connection;
   private readonly invitations: Invitations;
   private readonly firstLoads: FirstLoads;
+  /** A resident's volunteerings, kept until the relay takes them. */
+  readonly demandes: Demandes;
 
   /** `url`: the relay's `/sync` (ws: or wss:); `held`: the invitations IndexedDB holds, oldest first. */
   constructor(
@@ -79,7 +83,10 @@ export class Driver {
     this.connection = new Connection(url, () => this.invitations.tokens(), {
       opened: (conn) => this.chain.carry(repo.connected(Date.now(), conn)),
       // The relay is reachable again: so are its chunks.
-      joined: () => this.firstLoads.resume(),
+      joined: () => {
+        this.firstLoads.resume();
+        this.demandes.resume();
+      },
       received: (conn, bytes) => this.chain.carry(repo.received(Date.now(), conn, bytes)),
       closed: (conn, refusedTokens) => {
         if (refusedTokens.length > 0) void this.checkRefused(base, refusedTokens);
@@ -93,6 +100,7 @@ export class Driver {
       (percent) => this.showDownload(percent),
       (doc) => this.openLoaded(doc),
     );
+    this.demandes = new Demandes(storage, base, async (doc) => (await storage.territoire(doc))?.invitation, () => this.notify());
     this.chain.carry(repo.takeStarted());
   }
 

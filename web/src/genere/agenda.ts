@@ -19,7 +19,7 @@ export type Porteur = { acteur_id: string, role: RolePorteur, };
 
 export type Besoin = { type: TypeBesoin, description: string, quantite: number | null, unite: string | null, echeance: string | null, occurrence: string | null, statut: StatutBesoin, volontaires: Record<string, Volontaire>, };
 
-export type Volontaire = { acteur_id: string | null, nom: string | null, date: string | null, confirme: boolean, };
+export type Volontaire = { acteur_id: string | null, nom: string | null, date: string | null, confirme: boolean, message: string | null, preuve: string | null, };
 
 export type Accessibilite = { auditif: boolean, visuel: boolean, psychique: boolean, moteur: boolean, intellectuel: boolean, falc: boolean, notes: string, };
 
