@@ -190,7 +190,35 @@ impl Invitations {
              CREATE INDEX IF NOT EXISTS invitations_by_territory ON invitations (territory);",
         )
         .map_err(sqlite("preparing the invitations tables"))?;
+        add_demonstration_column(&conn)?;
         Ok(Invitations { conn })
+    }
+
+    /// Records a demonstration territory (`essaim demo`): anyone may read
+    /// it, token or not (`gate.rs`).
+    pub fn add_demonstration(&self, territory: &DocumentId, now: i64) -> Result<(), StoreError> {
+        self.conn
+            .execute(
+                "INSERT INTO territories (id, created_at, demonstration) VALUES (?1, ?2, 1)
+                 ON CONFLICT (id) DO UPDATE SET demonstration = 1",
+                params![territory.to_string(), now],
+            )
+            .map_err(sqlite("recording a demonstration territory"))?;
+        Ok(())
+    }
+
+    /// The demonstration territories of this relay, oldest first.
+    pub fn demonstrations(&self) -> Result<Vec<DocumentId>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT id FROM territories WHERE demonstration = 1 ORDER BY created_at, id")
+            .map_err(sqlite("listing demonstration territories"))?;
+        let ids = stmt
+            .query_map([], |row| row.get::<_, String>(0))
+            .map_err(sqlite("listing demonstration territories"))?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(sqlite("listing demonstration territories"))?;
+        Ok(ids.iter().filter_map(|id| id.parse().ok()).collect())
     }
 
     /// Records a territory created on this relay (listed by national feeds
@@ -332,6 +360,31 @@ impl Invitations {
             .map_err(sqlite("listing revoked invitations"))?
             .collect::<Result<Vec<_>, _>>()
             .map_err(sqlite("listing revoked invitations"))
+    }
+}
+
+/// The `demonstration` column (issue 14), added to a database made before
+/// it: existing territories are not demonstrations. Safe to run from two
+/// processes at once (the relay and the CLI): a column another one just
+/// added is not an error.
+fn add_demonstration_column(conn: &Connection) -> Result<(), StoreError> {
+    let has = |conn: &Connection| -> Result<bool, StoreError> {
+        let mut stmt = conn.prepare("PRAGMA table_info(territories)").map_err(sqlite("reading the territories table"))?;
+        let names = stmt
+            .query_map([], |row| row.get::<_, String>(1))
+            .map_err(sqlite("reading the territories table"))?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(sqlite("reading the territories table"))?;
+        Ok(names.iter().any(|n| n == "demonstration"))
+    };
+    if has(conn)? {
+        return Ok(());
+    }
+    let added = conn.execute_batch("ALTER TABLE territories ADD COLUMN demonstration INTEGER NOT NULL DEFAULT 0");
+    match added {
+        Ok(()) => Ok(()),
+        Err(_) if has(conn)? => Ok(()),
+        Err(error) => Err(sqlite("adding the demonstration column")(error)),
     }
 }
 
