@@ -96,6 +96,23 @@ pub struct Grant {
     pub role: Role,
 }
 
+impl Grant {
+    /// The invitation id of the grants every request gets on a
+    /// demonstration territory (`gate.rs`): not a real invitation (those
+    /// are 16 hex digits), so nothing counts, revokes or rate-limits by it.
+    pub const DEMONSTRATION: &'static str = "demonstration";
+
+    /// A resident's grant on a demonstration territory, held by anyone.
+    pub fn demonstration(territory: DocumentId) -> Grant {
+        Grant { invitation: Grant::DEMONSTRATION.to_owned(), territory, role: Role::Habitant }
+    }
+
+    /// Given to anyone for a demonstration territory, not by a token.
+    pub fn is_demonstration(&self) -> bool {
+        self.invitation == Grant::DEMONSTRATION
+    }
+}
+
 /// Why a token opens nothing. The HTTP status is the same for all of them
 /// (401); its body and `Essaim-Refusal` header say which (`gate::Refusal`),
 /// so a device learns why its link stopped working.
