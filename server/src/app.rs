@@ -262,8 +262,7 @@ pub(crate) async fn admit_bearer(
     let Some(token) = token else { return Err(HttpError::Unauthorized(Refusal::Required)) };
     let grants = admit(&state.gate, client, Some(token)).await?.unwrap_or_default();
     // A demonstration territory's grant is anyone's, not the token's.
-    let mut grants: Vec<Grant> =
-        grants.into_iter().filter(|g| g.territory == *doc && !g.is_demonstration()).collect();
+    let mut grants: Vec<Grant> = grants.into_iter().filter(|g| g.territory == *doc && !g.is_demonstration()).collect();
     grants.sort_by_key(|g| g.role != crate::invitations::Role::Organisateur);
     grants.into_iter().next().ok_or(HttpError::Unauthorized(Refusal::Unknown))
 }

@@ -150,7 +150,13 @@ pub(crate) struct Gate {
 
 impl Gate {
     pub(crate) fn new(open: bool, invitations: Arc<Mutex<Invitations>>, trusted_proxies: Vec<IpAddr>) -> Gate {
-        Gate { open, invitations, failures: Mutex::new(HashMap::new()), trusted_proxies, demonstrations: Mutex::new(None) }
+        Gate {
+            open,
+            invitations,
+            failures: Mutex::new(HashMap::new()),
+            trusted_proxies,
+            demonstrations: Mutex::new(None),
+        }
     }
 
     /// [`client_address`] with the relay's trusted proxies.

@@ -386,7 +386,8 @@ impl Invitations {
 /// added is not an error.
 fn add_demonstration_column(conn: &Connection) -> Result<(), StoreError> {
     let has = |conn: &Connection| -> Result<bool, StoreError> {
-        let mut stmt = conn.prepare("PRAGMA table_info(territories)").map_err(sqlite("reading the territories table"))?;
+        let mut stmt =
+            conn.prepare("PRAGMA table_info(territories)").map_err(sqlite("reading the territories table"))?;
         let names = stmt
             .query_map([], |row| row.get::<_, String>(1))
             .map_err(sqlite("reading the territories table"))?

@@ -347,12 +347,14 @@ pub(crate) fn write_territory(
     let stored_id = store.get(&StorageKey::storage_id())?;
     let (mut repo, started) = start_repo(&Config::new(data_dir), stored_id.as_deref())?;
     let now = hub::now();
-    let (doc, created) =
-        repo.create_territory(now, &random_bytes::<16>()?, auteur, profil).map_err(|e| RunError::Territory(e.to_string()))?;
+    let (doc, created) = repo
+        .create_territory(now, &random_bytes::<16>()?, auteur, profil)
+        .map_err(|e| RunError::Territory(e.to_string()))?;
     let mut outputs: Vec<sync_core::Output> = started.into_iter().chain(created).collect();
     for edit in edits {
         let described = format!("{edit:?}");
-        let applied = repo.apply(now, &doc, auteur, edit).map_err(|e| RunError::Territory(format!("{e}: {described}")))?;
+        let applied =
+            repo.apply(now, &doc, auteur, edit).map_err(|e| RunError::Territory(format!("{e}: {described}")))?;
         outputs.extend(applied);
     }
     let writes: Vec<_> = outputs

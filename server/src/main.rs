@@ -203,7 +203,9 @@ fn demo(args: Demo) -> anyhow::Result<()> {
         Some(text) => text.parse().with_context(|| format!("invalid --date {text:?}: use AAAA-MM-JJ"))?,
         // Today in Paris: every place's daily rendez-vous falls on that day.
         None => sync_core::rythme::jiff::Timestamp::now()
-            .to_zoned_datetime(sync_core::rythme::fuseau(sync_core::rythme::FUSEAU_PAR_DEFAUT).context("no Paris zone")?)
+            .to_zoned_datetime(
+                sync_core::rythme::fuseau(sync_core::rythme::FUSEAU_PAR_DEFAUT).context("no Paris zone")?,
+            )
             .date(),
     };
     match seed(&args.place.data, date, args.territories, now())? {
@@ -216,7 +218,10 @@ fn demo(args: Demo) -> anyhow::Result<()> {
         Outcome::Created(created) => {
             for t in created {
                 println!("territoire: {}\t{}", t.doc, t.name);
-                println!("lien organisateurs: {}", link(&args.place.url, &t.doc, Role::Organisateur, &t.organiser_token));
+                println!(
+                    "lien organisateurs: {}",
+                    link(&args.place.url, &t.doc, Role::Organisateur, &t.organiser_token)
+                );
                 println!("lien habitants: {}", link(&args.place.url, &t.doc, Role::Habitant, &t.resident_token));
             }
         }

@@ -10,8 +10,8 @@
 //! Nothing here writes: `mod.rs` applies the edits through the core.
 
 use serde_json::{Value, json};
-use sync_core::rythme::jiff::civil::{Date, Weekday};
 use sync_core::rythme::jiff::Span;
+use sync_core::rythme::jiff::civil::{Date, Weekday};
 
 use super::lieux::{AVERTISSEMENT, Modele};
 
@@ -94,7 +94,8 @@ fn code(jour: Weekday) -> &'static str {
 pub(super) fn edits(m: &Modele, index: usize, jour: Date) -> Vec<Value> {
     let c = Calendrier { jour, fuseau: m.fuseau };
     let mut e = Vec::new();
-    let lieu = |i: usize| json!({ "libelle": m.lieux[i].libelle, "adresse": m.lieux[i].adresse, "code_insee": m.insee[0] });
+    let lieu =
+        |i: usize| json!({ "libelle": m.lieux[i].libelle, "adresse": m.lieux[i].adresse, "code_insee": m.insee[0] });
     let libelle = |i: usize| m.lieux[i].libelle;
     // Weekdays move with the index, so territories differ.
     let jour_semaine = |decalage: usize| {
@@ -148,8 +149,13 @@ pub(super) fn edits(m: &Modele, index: usize, jour: Date) -> Vec<Value> {
     let debut_permanence = Calendrier::prochain(depart, jour_permanence);
     let annee_pause = if (c.jour.month(), c.jour.day()) <= (8, 24) { c.jour.year() } else { c.jour.year() + 1 };
     let exclue = Calendrier::prochain(c.plus(15), jour_permanence);
-    let mut permanence = c.rythme(debut_permanence, 9, 30, "PT2H30M",
-        Some(json!({ "freq": "WEEKLY", "par_jour": [code(jour_permanence)] })));
+    let mut permanence = c.rythme(
+        debut_permanence,
+        9,
+        30,
+        "PT2H30M",
+        Some(json!({ "freq": "WEEKLY", "par_jour": [code(jour_permanence)] })),
+    );
     permanence["exclusions"] = json!([heure_locale(exclue, 9, 30)]);
     action(
         "permanence",
@@ -293,7 +299,8 @@ pub(super) fn edits(m: &Modele, index: usize, jour: Date) -> Vec<Value> {
     );
     // The long projects.
     for (i, (titre, resume, theme)) in m.chantiers.iter().enumerate() {
-        let (phase, avancement, priorite) = [("mise_en_oeuvre", 60, "haute"), ("preparation", 25, "moyenne"), ("idee", 5, "basse")][i];
+        let (phase, avancement, priorite) =
+            [("mise_en_oeuvre", 60, "haute"), ("preparation", 25, "moyenne"), ("idee", 5, "basse")][i];
         action(
             &format!("chantier-{}", i + 1),
             json!({
@@ -326,26 +333,44 @@ pub(super) fn edits(m: &Modele, index: usize, jour: Date) -> Vec<Value> {
     );
 
     // Needs, and who answered.
-    let besoin = |action_id: &str, besoin_id: &str, b: Value| {
-        json!({ "type": "definir_besoin", "action_id": action_id, "besoin_id": besoin_id, "besoin": b })
-    };
+    let besoin = |action_id: &str, besoin_id: &str, b: Value| json!({ "type": "definir_besoin", "action_id": action_id, "besoin_id": besoin_id, "besoin": b });
     let volontaire = |action_id: &str, besoin_id: &str, id: &str, nom: &str, il_y_a: i64| {
         json!({ "type": "ajouter_volontaire", "action_id": action_id, "besoin_id": besoin_id, "volontaire_id": id,
                 "volontaire": { "nom": nom, "date": c.plus(-il_y_a).to_string(), "confirme": il_y_a > 3 } })
     };
-    e.push(besoin("repair-cafe", "reparateurs", json!({ "type": "benevoles",
-        "description": "Des bricoleuses et bricoleurs pour réparer", "quantite": 4, "statut": "partiellement_pourvu" })));
+    e.push(besoin(
+        "repair-cafe",
+        "reparateurs",
+        json!({ "type": "benevoles",
+        "description": "Des bricoleuses et bricoleurs pour réparer", "quantite": 4, "statut": "partiellement_pourvu" }),
+    ));
     e.push(volontaire("repair-cafe", "reparateurs", "v1", "Lucie F.", 12));
     e.push(volontaire("repair-cafe", "reparateurs", "v2", "Ahmed B.", 2));
-    e.push(besoin("panier", "distribution", json!({ "type": "benevoles",
-        "description": "Aide à la distribution, une heure", "quantite": 2, "statut": "partiellement_pourvu" })));
+    e.push(besoin(
+        "panier",
+        "distribution",
+        json!({ "type": "benevoles",
+        "description": "Aide à la distribution, une heure", "quantite": 2, "statut": "partiellement_pourvu" }),
+    ));
     e.push(volontaire("panier", "distribution", "v1", "Jeanne M.", 5));
-    e.push(besoin("fete", "barnums", json!({ "type": "materiel",
-        "description": "Barnums, tables et bancs", "quantite": 10, "unite": "barnums" })));
-    e.push(besoin("fete", "son", json!({ "type": "competence",
-        "description": "Quelqu'un qui s'y connaît en sonorisation" })));
-    e.push(besoin("chantier-1", "financement", json!({ "type": "financement",
-        "description": "Compléter le plan de financement", "echeance": c.plus(90).to_string() })));
+    e.push(besoin(
+        "fete",
+        "barnums",
+        json!({ "type": "materiel",
+        "description": "Barnums, tables et bancs", "quantite": 10, "unite": "barnums" }),
+    ));
+    e.push(besoin(
+        "fete",
+        "son",
+        json!({ "type": "competence",
+        "description": "Quelqu'un qui s'y connaît en sonorisation" }),
+    ));
+    e.push(besoin(
+        "chantier-1",
+        "financement",
+        json!({ "type": "financement",
+        "description": "Compléter le plan de financement", "echeance": c.plus(90).to_string() }),
+    ));
 
     // One occurrence cancelled, the next workshop online.
     e.push(json!({ "type": "modifier_occurrence", "collection": "actions", "id": "panier",

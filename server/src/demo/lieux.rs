@@ -62,7 +62,9 @@ pub(super) const MODELES: [Modele; 6] = [
              avec son école, ses agriculteurs et son café associatif.",
         lieux: [
             Lieu { libelle: "Salle des fêtes", adresse: "2 place de l'Église, 58000 Saint-Aubin-des-Bois" },
-            Lieu { libelle: "Jardin partagé du Presbytère", adresse: "Rue du Presbytère, 58000 Saint-Aubin-des-Bois" },
+            Lieu {
+                libelle: "Jardin partagé du Presbytère", adresse: "Rue du Presbytère, 58000 Saint-Aubin-des-Bois"
+            },
             Lieu { libelle: "Café associatif La Grange", adresse: "14 route de Nevers, 58000 Saint-Aubin-des-Bois" },
             Lieu { libelle: "École communale", adresse: "1 rue des Écoles, 58000 Saint-Aubin-des-Bois" },
             Lieu { libelle: "Place du marché", adresse: "Place du Champ-de-Foire, 58000 Saint-Aubin-des-Bois" },
@@ -117,7 +119,11 @@ pub(super) const MODELES: [Modele; 6] = [
         chantiers: [
             ("Rénovation énergétique de l'école", "Isolation, chaudière bois et suivi des consommations.", "energie"),
             ("Cantine 100 % locale", "Des produits du canton à la cantine d'ici deux ans.", "alimentation_agriculture"),
-            ("Haies bocagères", "Replanter deux kilomètres de haies avec les agriculteurs.", "environnement_biodiversite_eau"),
+            (
+                "Haies bocagères",
+                "Replanter deux kilomètres de haies avec les agriculteurs.",
+                "environnement_biodiversite_eau",
+            ),
         ],
         conseil: "Conseil municipal",
     },
@@ -184,9 +190,17 @@ pub(super) const MODELES: [Modele; 6] = [
         atelier: ("Atelier vélo", "Apprenez à réparer votre vélo avec les bénévoles de La Rustine."),
         fete: ("Fête du quartier", 6),
         chantiers: [
-            ("Cour d'école végétalisée", "Débitumer et planter la cour du groupe scolaire.", "environnement_biodiversite_eau"),
+            (
+                "Cour d'école végétalisée",
+                "Débitumer et planter la cour du groupe scolaire.",
+                "environnement_biodiversite_eau",
+            ),
             ("Ressourcerie de quartier", "Un local de réemploi ouvert trois jours par semaine.", "dechets_reemploi"),
-            ("Rénovation de la résidence Jacquard", "Isolation des 120 logements avec les locataires.", "habitat_urbanisme"),
+            (
+                "Rénovation de la résidence Jacquard",
+                "Isolation des 120 logements avec les locataires.",
+                "habitat_urbanisme",
+            ),
         ],
         conseil: "Conseil de quartier",
     },
@@ -250,12 +264,23 @@ pub(super) const MODELES: [Modele; 6] = [
             },
         ],
         panier: "Marché paysan du vendredi",
-        atelier: ("Atelier rénovation énergétique", "Conseils gratuits pour isoler et chauffer mieux, avec l'espace conseil France Rénov'."),
+        atelier: (
+            "Atelier rénovation énergétique",
+            "Conseils gratuits pour isoler et chauffer mieux, avec l'espace conseil France Rénov'.",
+        ),
         fete: ("Fête de la rivière", 7),
         chantiers: [
             ("Plan vélo intercommunal", "Quarante kilomètres de voies cyclables entre les bourgs.", "mobilite"),
-            ("Projet alimentaire territorial", "Relier producteurs, cantines et habitants.", "alimentation_agriculture"),
-            ("Restauration de la Loue", "Renaturer les berges et suivre la qualité de l'eau.", "environnement_biodiversite_eau"),
+            (
+                "Projet alimentaire territorial",
+                "Relier producteurs, cantines et habitants.",
+                "alimentation_agriculture",
+            ),
+            (
+                "Restauration de la Loue",
+                "Renaturer les berges et suivre la qualité de l'eau.",
+                "environnement_biodiversite_eau",
+            ),
         ],
         conseil: "Conseil communautaire",
     },
@@ -319,12 +344,23 @@ pub(super) const MODELES: [Modele; 6] = [
             },
         ],
         panier: "Distribution des paniers péi",
-        atelier: ("Atelier tisanes et plantes lontan", "Reconnaître, cultiver et préparer les plantes médicinales créoles."),
+        atelier: (
+            "Atelier tisanes et plantes lontan",
+            "Reconnaître, cultiver et préparer les plantes médicinales créoles.",
+        ),
         fete: ("Fête des jardins créoles", 10),
         chantiers: [
-            ("Récupération de l'eau de pluie", "Des citernes pour les jardins et l'école avant la saison sèche.", "environnement_biodiversite_eau"),
+            (
+                "Récupération de l'eau de pluie",
+                "Des citernes pour les jardins et l'école avant la saison sèche.",
+                "environnement_biodiversite_eau",
+            ),
             ("Cantine péi", "Des produits de l'île à la cantine, avec les planteurs.", "alimentation_agriculture"),
-            ("Sentier du littoral", "Entretenir et baliser le sentier avec les associations.", "culture_education_lien_social"),
+            (
+                "Sentier du littoral",
+                "Entretenir et baliser le sentier avec les associations.",
+                "culture_education_lien_social",
+            ),
         ],
         conseil: "Conseil municipal",
     },

@@ -141,7 +141,8 @@ mod tests {
         let (profil, edits) = territory(index, date).expect("valid content");
         let config = Config::new("demo".parse().expect("peer id"), ActorId::from([3u8; 16]), "s".into());
         let (mut repo, _) = Repo::start(config, None, [3; 16]).expect("start");
-        let (doc, _) = repo.create_territory(UnixMillis(1_000), &[index as u8 + 1; 16], "demo", profil).expect("create");
+        let (doc, _) =
+            repo.create_territory(UnixMillis(1_000), &[index as u8 + 1; 16], "demo", profil).expect("create");
         for edit in edits {
             let text = format!("{edit:?}");
             repo.apply(UnixMillis(2_000), &doc, "demo", edit).unwrap_or_else(|e| panic!("{e}: {text}"));
@@ -171,7 +172,8 @@ mod tests {
                 assert!((15..=25).contains(&actions), "{index} {date}: {actions} actions");
                 assert!(rendez_vous(&agenda, date, 1) >= 1, "{index} {date}: a rendez-vous today");
                 assert!(rendez_vous(&agenda, date, 7) >= 5, "{index} {date}: several this week");
-                let drafts = agenda.actions.values().filter(|a| a.publication == agenda::Publication::Brouillon).count();
+                let drafts =
+                    agenda.actions.values().filter(|a| a.publication == agenda::Publication::Brouillon).count();
                 assert!(drafts >= 1, "drafts");
                 let families: std::collections::BTreeSet<_> =
                     agenda.acteurs.values().filter_map(|a| a.famille()).collect();
