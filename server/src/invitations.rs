@@ -438,7 +438,7 @@ fn hex(bytes: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::DATABASE_FILE;
+    use crate::store::{DATABASE_FILE, open_database};
 
     fn doc(n: u8) -> DocumentId {
         DocumentId::from_bytes(&[n; 16]).expect("valid id")
@@ -501,6 +501,27 @@ mod tests {
         for long in ["36501d", "999999999999999d", "99999999999999999999999999d", "18446744073709551615m"] {
             assert_eq!(parse_validity(long), Err(ValidityError::TooLong(long.to_owned())), "{long:?}");
         }
+    }
+
+    #[test]
+    fn a_database_from_before_demonstrations_gains_the_column() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let old = open_database(dir.path()).expect("open");
+        old.execute_batch(
+            "CREATE TABLE territories (id TEXT PRIMARY KEY NOT NULL, created_at INTEGER NOT NULL) WITHOUT ROWID;",
+        )
+        .expect("old table");
+        old.execute("INSERT INTO territories (id, created_at) VALUES (?1, 1)", params![doc(1).to_string()])
+            .expect("old row");
+        let inv = Invitations::open(dir.path()).expect("migrated");
+        assert_eq!(inv.territories().expect("list"), vec![doc(1)]);
+        assert_eq!(inv.demonstrations().expect("list"), Vec::<DocumentId>::new());
+        inv.add_demonstration(&doc(2), 2).expect("add");
+        assert_eq!(inv.territories().expect("list"), vec![doc(1), doc(2)]);
+        assert_eq!(inv.demonstrations().expect("list"), vec![doc(2)]);
+        // Opening again (another process, say) finds the column there.
+        drop(inv);
+        assert_eq!(Invitations::open(dir.path()).expect("reopen").demonstrations().expect("list"), vec![doc(2)]);
     }
 
     #[test]
