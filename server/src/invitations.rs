@@ -224,20 +224,6 @@ impl Invitations {
         Ok(())
     }
 
-    /// The demonstration territories of this relay, oldest first.
-    pub fn demonstrations(&self) -> Result<Vec<DocumentId>, StoreError> {
-        let mut stmt = self
-            .conn
-            .prepare_cached("SELECT id FROM territories WHERE demonstration = 1 ORDER BY created_at, id")
-            .map_err(sqlite("listing demonstration territories"))?;
-        let ids = stmt
-            .query_map([], |row| row.get::<_, String>(0))
-            .map_err(sqlite("listing demonstration territories"))?
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(sqlite("listing demonstration territories"))?;
-        Ok(ids.iter().filter_map(|id| id.parse().ok()).collect())
-    }
-
     /// Records a territory created on this relay (listed by national feeds
     /// when its profile is public).
     pub fn add_territory(&self, territory: &DocumentId, now: i64) -> Result<(), StoreError> {
@@ -252,10 +238,17 @@ impl Invitations {
 
     /// The territories created on this relay, oldest first.
     pub fn territories(&self) -> Result<Vec<DocumentId>, StoreError> {
-        let mut stmt = self
-            .conn
-            .prepare_cached("SELECT id FROM territories ORDER BY created_at, id")
-            .map_err(sqlite("listing territories"))?;
+        self.territory_ids("SELECT id FROM territories ORDER BY created_at, id")
+    }
+
+    /// The demonstration territories of this relay, oldest first.
+    pub fn demonstrations(&self) -> Result<Vec<DocumentId>, StoreError> {
+        self.territory_ids("SELECT id FROM territories WHERE demonstration = 1 ORDER BY created_at, id")
+    }
+
+    /// The ids `query` selects from the territories table.
+    fn territory_ids(&self, query: &'static str) -> Result<Vec<DocumentId>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(query).map_err(sqlite("listing territories"))?;
         let ids = stmt
             .query_map([], |row| row.get::<_, String>(0))
             .map_err(sqlite("listing territories"))?

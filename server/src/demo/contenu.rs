@@ -13,14 +13,18 @@ use serde_json::{Value, json};
 use sync_core::rythme::jiff::Span;
 use sync_core::rythme::jiff::civil::{Date, Weekday};
 
-use super::lieux::{AVERTISSEMENT, Modele};
+use super::lieux::Modele;
+
+/// Shown first in every presentation.
+const AVERTISSEMENT: &str = "Territoire de démonstration d'Essaim : les personnes, les lieux et les rendez-vous \
+     sont inventés. Explorez librement, rien de ce que vous voyez n'engage personne.";
 
 /// The profile of the territory, as JSON (`Profil`).
 pub(super) fn profil(m: &Modele) -> Value {
     json!({
         "nom": m.nom,
         "type": m.genre,
-        "codes": { "insee": m.insee, "code_epci": m.epci },
+        "codes": { "insee": m.insee, "code_epci": m.code_epci },
         "fuseau": m.fuseau,
         "presentation": format!("{AVERTISSEMENT}\n\n{}", m.presentation),
         "portes_entree": ["alimentation_agriculture", "energie", "mobilite", "dechets_reemploi",
@@ -32,12 +36,12 @@ pub(super) fn profil(m: &Modele) -> Value {
 }
 
 /// Dates relative to the day the demonstration is made for.
-struct Calendrier {
+struct Calendrier<'a> {
     jour: Date,
-    fuseau: &'static str,
+    fuseau: &'a str,
 }
 
-impl Calendrier {
+impl Calendrier<'_> {
     fn plus(&self, jours: i64) -> Date {
         decaler(self.jour, jours)
     }
@@ -92,11 +96,13 @@ fn code(jour: Weekday) -> &'static str {
 /// Every edit of territory `index` (0-based) made from model `m` for the
 /// day `jour`, as JSON `Edit`s, in the order an organiser would make them.
 pub(super) fn edits(m: &Modele, index: usize, jour: Date) -> Vec<Value> {
-    let c = Calendrier { jour, fuseau: m.fuseau };
+    let c = Calendrier { jour, fuseau: &m.fuseau };
     let mut e = Vec::new();
-    let lieu =
-        |i: usize| json!({ "libelle": m.lieux[i].libelle, "adresse": m.lieux[i].adresse, "code_insee": m.insee[0] });
-    let libelle = |i: usize| m.lieux[i].libelle;
+    let lieu = |i: usize| {
+        let l = &m.lieux[i];
+        json!({ "libelle": l.libelle, "adresse": l.adresse, "code_insee": m.insee.first() })
+    };
+    let libelle = |i: usize| m.lieux[i].libelle.as_str();
     // Weekdays move with the index, so territories differ.
     let jour_semaine = |decalage: usize| {
         const JOURS: [Weekday; 5] =
@@ -127,7 +133,8 @@ pub(super) fn edits(m: &Modele, index: usize, jour: Date) -> Vec<Value> {
         json!({
             "titre": format!("{} : ouvert à tous", libelle(1)),
             "resume": "Le jardin est ouvert à toutes et tous chaque matin : arrosage, récolte, un café.",
-            "nature": "rendez_vous_recurrent", "portes_entree": ["alimentation_agriculture", "culture_education_lien_social"],
+            "nature": "rendez_vous_recurrent",
+            "portes_entree": ["alimentation_agriculture", "culture_education_lien_social"],
             "lieu": lieu(1), "porteurs": [{ "acteur_id": "acteur-4", "role": "pilote" }],
             "rythme": c.rythme(depart, 9, 0, "PT3H", Some(json!({ "freq": "DAILY" }))),
         }),
@@ -161,10 +168,12 @@ pub(super) fn edits(m: &Modele, index: usize, jour: Date) -> Vec<Value> {
         "permanence",
         json!({
             "titre": "Permanence transition",
-            "resume": "Une question sur l'énergie, les déchets, les aides ? Les élus et l'agent de la mairie vous reçoivent.",
+            "resume": "Une question sur l'énergie, les déchets, les aides ? \
+                       Les élus et l'agent de la mairie vous reçoivent.",
             "nature": "permanence", "portes_entree": ["energie", "gouvernance_democratie"],
             "lieu": lieu(0),
-            "porteurs": [{ "acteur_id": "acteur-1", "role": "referent_elu" }, { "acteur_id": "acteur-2", "role": "referent_technique" }],
+            "porteurs": [{ "acteur_id": "acteur-1", "role": "referent_elu" },
+                         { "acteur_id": "acteur-2", "role": "referent_technique" }],
             "rythme": permanence,
         }),
     );
@@ -175,7 +184,8 @@ pub(super) fn edits(m: &Modele, index: usize, jour: Date) -> Vec<Value> {
         json!({
             "titre": "Repair café",
             "resume": "Apportez ce qui est cassé : on répare ensemble, autour d'un café.",
-            "description": "Petit électroménager, vêtements, vélos, informatique : des bénévoles vous aident à réparer. \
+            "description": "Petit électroménager, vêtements, vélos, informatique : \
+                            des bénévoles vous aident à réparer. \
                             Gratuit, participation libre pour le café.",
             "nature": "rendez_vous_recurrent", "portes_entree": ["dechets_reemploi", "culture_education_lien_social"],
             "lieu": lieu(2), "porteurs": [{ "acteur_id": "acteur-4", "role": "pilote" }],
@@ -207,7 +217,7 @@ pub(super) fn edits(m: &Modele, index: usize, jour: Date) -> Vec<Value> {
     action(
         "atelier",
         json!({
-            "titre": m.atelier.0, "resume": m.atelier.1,
+            "titre": m.atelier.titre, "resume": m.atelier.resume,
             "nature": "formation_atelier", "portes_entree": ["culture_education_lien_social", "solidarites_inclusion"],
             "lieu": lieu(2), "porteurs": [{ "acteur_id": "acteur-4", "role": "pilote" }],
             "rythme": c.rythme(debut_atelier, 18, 30, "PT2H",
@@ -220,7 +230,8 @@ pub(super) fn edits(m: &Modele, index: usize, jour: Date) -> Vec<Value> {
         json!({
             "titre": "Café des habitants",
             "resume": "On se retrouve, on parle des projets, on en lance de nouveaux.",
-            "nature": "temps_de_concertation", "portes_entree": ["gouvernance_democratie", "culture_education_lien_social"],
+            "nature": "temps_de_concertation",
+            "portes_entree": ["gouvernance_democratie", "culture_education_lien_social"],
             "lieu": lieu(2),
             "rythme": c.rythme(Calendrier::prochain(depart, Weekday::Saturday), 10, 0, "PT2H",
                 Some(json!({ "freq": "WEEKLY", "par_jour": ["SA"] }))),
@@ -260,7 +271,7 @@ pub(super) fn edits(m: &Modele, index: usize, jour: Date) -> Vec<Value> {
         }),
     );
     // The yearly festival, the last Saturday of its month, five editions.
-    let (titre_fete, mois_fete) = m.fete;
+    let (titre_fete, mois_fete) = (&m.fete.titre, m.fete.mois);
     let debut_fete = Date::new(c.jour.year() - 1, mois_fete, 1)
         .map(|d| Calendrier::du_mois(d, -1, Weekday::Saturday))
         .unwrap_or(c.jour);
@@ -271,7 +282,8 @@ pub(super) fn edits(m: &Modele, index: usize, jour: Date) -> Vec<Value> {
             "resume": "Stands, ateliers, repas partagé et concert : la grande fête de la transition.",
             "nature": "rendez_vous_recurrent", "portes_entree": ["culture_education_lien_social", "economie_locale"],
             "lieu": lieu(4), "publics": ["tout_public", "familles", "enfants"],
-            "porteurs": [{ "acteur_id": "acteur-1", "role": "referent_elu" }, { "acteur_id": "acteur-4", "role": "pilote" }],
+            "porteurs": [{ "acteur_id": "acteur-1", "role": "referent_elu" },
+                         { "acteur_id": "acteur-4", "role": "pilote" }],
             "rythme": c.rythme(debut_fete, 10, 0, "PT8H",
                 Some(json!({ "freq": "YEARLY", "par_mois": [mois_fete], "par_jour": ["-1SA"], "nombre": 5 }))),
         }),
@@ -298,16 +310,19 @@ pub(super) fn edits(m: &Modele, index: usize, jour: Date) -> Vec<Value> {
         }),
     );
     // The long projects.
-    for (i, (titre, resume, theme)) in m.chantiers.iter().enumerate() {
+    for (i, chantier) in m.chantiers.iter().enumerate() {
         let (phase, avancement, priorite) =
             [("mise_en_oeuvre", 60, "haute"), ("preparation", 25, "moyenne"), ("idee", 5, "basse")][i];
         action(
             &format!("chantier-{}", i + 1),
             json!({
-                "titre": titre, "resume": resume, "nature": "chantier_projet", "portes_entree": [theme],
+                "titre": chantier.titre, "resume": chantier.resume, "nature": "chantier_projet",
+                "portes_entree": [chantier.theme],
                 "statut": "en_cours", "phase": phase, "avancement": avancement, "priorite": priorite,
-                "debut": c.plus(-300 + 90 * i as i64).to_string(), "fin_prevue": c.plus(400 + 120 * i as i64).to_string(),
-                "porteurs": [{ "acteur_id": "acteur-2", "role": "pilote" }, { "acteur_id": format!("acteur-{}", 4 + i), "role": "partenaire" }],
+                "debut": c.plus(-300 + 90 * i as i64).to_string(),
+                "fin_prevue": c.plus(400 + 120 * i as i64).to_string(),
+                "porteurs": [{ "acteur_id": "acteur-2", "role": "pilote" },
+                             { "acteur_id": format!("acteur-{}", 4 + i), "role": "partenaire" }],
             }),
         );
     }
@@ -333,44 +348,46 @@ pub(super) fn edits(m: &Modele, index: usize, jour: Date) -> Vec<Value> {
     );
 
     // Needs, and who answered.
-    let besoin = |action_id: &str, besoin_id: &str, b: Value| json!({ "type": "definir_besoin", "action_id": action_id, "besoin_id": besoin_id, "besoin": b });
-    let volontaire = |action_id: &str, besoin_id: &str, id: &str, nom: &str, il_y_a: i64| {
-        json!({ "type": "ajouter_volontaire", "action_id": action_id, "besoin_id": besoin_id, "volontaire_id": id,
-                "volontaire": { "nom": nom, "date": c.plus(-il_y_a).to_string(), "confirme": il_y_a > 3 } })
-    };
-    e.push(besoin(
-        "repair-cafe",
-        "reparateurs",
-        json!({ "type": "benevoles",
-        "description": "Des bricoleuses et bricoleurs pour réparer", "quantite": 4, "statut": "partiellement_pourvu" }),
-    ));
-    e.push(volontaire("repair-cafe", "reparateurs", "v1", "Lucie F.", 12));
-    e.push(volontaire("repair-cafe", "reparateurs", "v2", "Ahmed B.", 2));
-    e.push(besoin(
-        "panier",
-        "distribution",
-        json!({ "type": "benevoles",
-        "description": "Aide à la distribution, une heure", "quantite": 2, "statut": "partiellement_pourvu" }),
-    ));
-    e.push(volontaire("panier", "distribution", "v1", "Jeanne M.", 5));
-    e.push(besoin(
-        "fete",
-        "barnums",
-        json!({ "type": "materiel",
-        "description": "Barnums, tables et bancs", "quantite": 10, "unite": "barnums" }),
-    ));
-    e.push(besoin(
-        "fete",
-        "son",
-        json!({ "type": "competence",
-        "description": "Quelqu'un qui s'y connaît en sonorisation" }),
-    ));
-    e.push(besoin(
-        "chantier-1",
-        "financement",
-        json!({ "type": "financement",
-        "description": "Compléter le plan de financement", "echeance": c.plus(90).to_string() }),
-    ));
+    let chantier_echeance = c.plus(90).to_string();
+    let (pourvu_en_partie, ouvert) = ("partiellement_pourvu", "ouvert");
+    let besoins = [
+        (
+            "repair-cafe",
+            "reparateurs",
+            "benevoles",
+            "Des bricoleuses et bricoleurs pour réparer",
+            Some(4),
+            None,
+            pourvu_en_partie,
+        ),
+        ("panier", "distribution", "benevoles", "Aide à la distribution, une heure", Some(2), None, pourvu_en_partie),
+        ("fete", "barnums", "materiel", "Barnums, tables et bancs", Some(10), None, ouvert),
+        ("fete", "son", "competence", "Quelqu'un qui s'y connaît en sonorisation", None, None, ouvert),
+        (
+            "chantier-1",
+            "financement",
+            "financement",
+            "Compléter le plan de financement",
+            None,
+            Some(chantier_echeance),
+            ouvert,
+        ),
+    ];
+    for (action_id, besoin_id, genre, description, quantite, echeance, statut) in besoins {
+        let besoin = json!({ "type": genre, "description": description, "quantite": quantite, "echeance": echeance,
+                             "statut": statut });
+        e.push(json!({ "type": "definir_besoin", "action_id": action_id, "besoin_id": besoin_id, "besoin": besoin }));
+    }
+    let volontaires = [
+        ("repair-cafe", "reparateurs", "v1", "Lucie F.", 12),
+        ("repair-cafe", "reparateurs", "v2", "Ahmed B.", 2),
+        ("panier", "distribution", "v1", "Jeanne M.", 5),
+    ];
+    for (action_id, besoin_id, id, nom, il_y_a) in volontaires {
+        let volontaire = json!({ "nom": nom, "date": c.plus(-il_y_a).to_string(), "confirme": il_y_a > 3 });
+        e.push(json!({ "type": "ajouter_volontaire", "action_id": action_id, "besoin_id": besoin_id,
+                       "volontaire_id": id, "volontaire": volontaire }));
+    }
 
     // One occurrence cancelled, the next workshop online.
     e.push(json!({ "type": "modifier_occurrence", "collection": "actions", "id": "panier",
@@ -382,11 +399,14 @@ pub(super) fn edits(m: &Modele, index: usize, jour: Date) -> Vec<Value> {
                        "motif": "Salle indisponible : l'atelier a lieu en visio." } }));
     // The summer pause.
     e.push(json!({ "type": "pauser", "collection": "actions", "id": "permanence",
-        "pause": { "du": format!("{annee_pause}-08-01"), "au": format!("{annee_pause}-08-24"), "motif": "pause estivale" } }));
+        "pause": { "du": format!("{annee_pause}-08-01"), "au": format!("{annee_pause}-08-24"),
+                   "motif": "pause estivale" } }));
 
     // Governance: bodies with their rhythm, decisions, a roadmap.
-    let membres = json!([{ "acteur_id": "acteur-1", "role": "présidence" }, { "acteur_id": "acteur-2", "role": "secrétariat" },
-                         { "acteur_id": "acteur-3", "role": "invitée" }, { "acteur_id": "acteur-4", "role": "membre" }]);
+    let membres = json!([{ "acteur_id": "acteur-1", "role": "présidence" },
+                         { "acteur_id": "acteur-2", "role": "secrétariat" },
+                         { "acteur_id": "acteur-3", "role": "invitée" },
+                         { "acteur_id": "acteur-4", "role": "membre" }]);
     e.push(json!({ "type": "creer", "collection": "instances", "id": "conseil", "valeur": {
         "nom": m.conseil,
         "type": if m.genre.starts_with("commune") { "conseil_municipal" } else { "autre" },
@@ -399,9 +419,11 @@ pub(super) fn edits(m: &Modele, index: usize, jour: Date) -> Vec<Value> {
             Some(json!({ "freq": "MONTHLY", "interval": 3, "par_jour": ["1MO"] }))),
         "membres": membres } }));
     e.push(json!({ "type": "pauser", "collection": "instances", "id": "copil",
-        "pause": { "du": format!("{annee_pause}-07-15"), "au": format!("{annee_pause}-08-31"), "motif": "pause estivale" } }));
+        "pause": { "du": format!("{annee_pause}-07-15"), "au": format!("{annee_pause}-08-31"),
+                   "motif": "pause estivale" } }));
     e.push(json!({ "type": "creer", "collection": "decisions", "id": "plan-velo", "valeur": {
-        "titre": "Adopter le schéma des itinéraires cyclables", "contexte": "Après trois ateliers avec les habitants.",
+        "titre": "Adopter le schéma des itinéraires cyclables",
+        "contexte": "Après trois ateliers avec les habitants.",
         "instance_id": "copil", "processus": "consentement", "statut": "actee",
         "issue": { "enonce": "Le schéma est adopté ; première tranche de travaux l'an prochain.",
                    "date": c.plus(-40).to_string(), "a_revoir_le": c.plus(325).to_string() },
@@ -415,7 +437,8 @@ pub(super) fn edits(m: &Modele, index: usize, jour: Date) -> Vec<Value> {
         "titre": "Choisir les projets du budget participatif", "contexte": "Douze projets proposés par les habitants.",
         "processus": "jugement_majoritaire", "statut": "ouverte", "cloture": c.plus(20).to_string() } }));
     let annee = c.jour.year();
-    e.push(json!({ "type": "modifier_horizon", "horizon_debut": (annee - 1).to_string(), "horizon_fin": (annee + 4).to_string() }));
+    let (horizon_debut, horizon_fin) = ((annee - 1).to_string(), (annee + 4).to_string());
+    e.push(json!({ "type": "modifier_horizon", "horizon_debut": horizon_debut, "horizon_fin": horizon_fin }));
     for (id, titre, debut, fin, statut) in [
         ("diagnostic", "Diagnostic partagé", -400, -120, "realisee"),
         ("plan", "Plan d'actions et premiers chantiers", -120, 500, "en_cours"),

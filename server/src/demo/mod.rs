@@ -9,8 +9,8 @@
 //! (`gate.rs`), with an organiser and a resident invitation. Its profile
 //! says `demonstration: true` too, for the app and the feeds.
 //!
-//! The content (`lieux.rs`: the places and people, data only; `contenu.rs`:
-//! the edits) is deterministic from the date and the index; document ids
+//! The content (`lieux.json`: the places and people, data only, read by
+//! `lieux.rs`; `contenu.rs`: the edits) is deterministic from the date and the index; document ids
 //! and tokens are random. A data directory that holds any demonstration
 //! territory gets nothing more: a second run creates nothing.
 //!
@@ -29,9 +29,6 @@ use sync_core::rythme::jiff::civil::Date;
 use crate::invitations::{Invitations, Role};
 use crate::listing::{TerritorySummary, territories};
 use crate::{RunError, StoreError, random_bytes, write_territory};
-
-/// The most demonstration territories one run makes: one per place.
-pub const MAX_TERRITORIES: usize = lieux::MODELES.len();
 
 /// The years `--date` may name: the rhythms reach a year either side.
 pub const YEARS: std::ops::RangeInclusive<i16> = 2000..=2100;
@@ -62,11 +59,16 @@ pub enum Outcome {
 /// Why a run failed.
 #[derive(Debug, thiserror::Error)]
 pub enum DemoError {
-    /// `--territoires` is 0 or more than [`MAX_TERRITORIES`].
-    #[error("--territoires must be between 1 and {MAX_TERRITORIES}, not {0}")]
-    Count(usize),
+    /// `--territoires` is 0 or more than there are places (`lieux.json`).
+    #[error("--territoires must be between 1 and {max}, not {asked}")]
+    Count {
+        /// What was asked.
+        asked: usize,
+        /// How many places there are.
+        max: usize,
+    },
     /// `--date` outside [`YEARS`].
-    #[error("--date must be between {first}-01-01 and {last}-12-31, not {0}", first = YEARS.start(), last = YEARS.end())]
+    #[error("--date must be in the years {first} to {last}, not {0}", first = YEARS.start(), last = YEARS.end())]
     Date(Date),
     /// The demonstration content does not pass the core's validation (a
     /// bug in `contenu.rs`).
@@ -83,7 +85,8 @@ pub enum DemoError {
 /// The profile and edits of territory `index` for `date`: what [`seed`]
 /// writes, also for checks that build it in memory.
 pub fn territory(index: usize, date: Date) -> Result<(Profil, Vec<Edit>), DemoError> {
-    let modele = lieux::MODELES.get(index).ok_or(DemoError::Count(index + 1))?;
+    let modeles = lieux::modeles().map_err(|e| DemoError::Content(format!("lieux.json: {e}")))?;
+    let modele = modeles.get(index).ok_or(DemoError::Count { asked: index + 1, max: modeles.len() })?;
     let profil: Profil =
         serde_json::from_value(contenu::profil(modele)).map_err(|e| DemoError::Content(format!("profil: {e}")))?;
     let edits = contenu::edits(modele, index, date)
@@ -99,8 +102,9 @@ pub fn territory(index: usize, date: Date) -> Result<(Profil, Vec<Edit>), DemoEr
 /// Makes `count` demonstration territories for `date` in `data_dir`,
 /// unless it holds some already. `now` (ms) dates the invitations.
 pub fn seed(data_dir: &Path, date: Date, count: usize, now: i64) -> Result<Outcome, DemoError> {
-    if !(1..=MAX_TERRITORIES).contains(&count) {
-        return Err(DemoError::Count(count));
+    let max = lieux::modeles().map_err(|e| DemoError::Content(format!("lieux.json: {e}")))?.len();
+    if !(1..=max).contains(&count) {
+        return Err(DemoError::Count { asked: count, max });
     }
     if !YEARS.contains(&date.year()) {
         return Err(DemoError::Date(date));
@@ -163,7 +167,7 @@ mod tests {
         let dates = ["2026-03-02", "2026-03-08", "2027-01-01", "2028-02-29", "2026-08-15", "2026-12-31", "2026-10-25"];
         for date in dates {
             let date: Date = date.parse().expect("date");
-            for index in 0..MAX_TERRITORIES {
+            for index in 0..lieux::modeles().expect("lieux.json").len() {
                 let agenda = built(index, date);
                 assert!(agenda.erreurs.is_empty(), "{index} {date}: {:?}", agenda.erreurs);
                 let profil = agenda.profil.as_ref().expect("profile");
