@@ -225,8 +225,14 @@ impl Hub {
             let Some(event) = event else { return Ok(()) };
             match event {
                 Event::Connected { conn, handle } if !self.shutting_down => {
-                    let credentials: BTreeSet<String> =
-                        handle.grants.iter().flatten().map(|g| g.invitation.clone()).collect();
+                    // Demonstration grants are anyone's: not a credential.
+                    let credentials: BTreeSet<String> = handle
+                        .grants
+                        .iter()
+                        .flatten()
+                        .filter(|g| !g.is_demonstration())
+                        .map(|g| g.invitation.clone())
+                        .collect();
                     self.conns.insert(conn, handle);
                     self.feed(Input::Connected { conn, direction: Direction::Inbound, expected_peer: None });
                     // Before any frame: a `join` may take over a peer id

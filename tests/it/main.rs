@@ -7,6 +7,7 @@
 mod access;
 mod chunks;
 mod crash;
+mod demo;
 mod feeds;
 mod flux_oracle;
 mod interop;

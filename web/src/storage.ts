@@ -35,6 +35,8 @@ export interface TerritoireConnu {
   invitation?: string;
   /** What that invitation lets this device do. */
   role?: Role;
+  /** A demonstration territory, opened without an invitation: read-only. */
+  demonstration?: boolean;
 }
 
 /** From the invitation link: organisers edit, residents read. */

@@ -164,6 +164,10 @@ pub struct Profil {
     /// Who may see the territory.
     #[serde(default)]
     pub visibilite: VisibiliteTerritoire,
+    /// A demonstration territory (`essaim demo`): invented content, which
+    /// anyone may read on the relay that made it.
+    #[serde(default)]
+    pub demonstration: bool,
     /// Bookkeeping.
     #[serde(flatten)]
     pub suivi: Suivi,
@@ -182,6 +186,7 @@ impl Default for Profil {
             reseaux: Vec::new(),
             engagements_pacte: Vec::new(),
             visibilite: VisibiliteTerritoire::default(),
+            demonstration: false,
             suivi: Suivi::default(),
         }
     }

@@ -143,6 +143,16 @@ export class Driver {
   }
 
   /**
+   * Keeps a demonstration territory on this device, read-only, without an
+   * invitation (the relay lets anyone read it); `nom` is shown until the
+   * document arrives. Also called at start for those kept.
+   */
+  async consulter(doc: string, nom?: string): Promise<void> {
+    this.invitations.readOnly(doc);
+    if (nom !== undefined) await this.storage.retenir({ doc, nom, demonstration: true });
+  }
+
+  /**
    * Opens a document: loaded from IndexedDB, then synced with the relay;
    * downloaded first if this device has nothing of it. False if `doc` is
    * not a valid document id (a broken link).
