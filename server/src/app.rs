@@ -78,6 +78,8 @@ pub(crate) struct AppState {
     pub(crate) slots: Arc<Slots>,
     /// The creation policy, the candidatures, recent creations.
     pub(crate) creations: Arc<crate::territoires::Creations>,
+    /// Residents' requests per invitation ([`crate::volontaires`]).
+    pub(crate) quota: Arc<crate::volontaires::Quota>,
 }
 
 /// The query string of `/sync`, `/invitation`, the chunk routes and the
@@ -108,6 +110,7 @@ pub(crate) fn router(state: AppState, web: Option<PathBuf>) -> Router {
         .route("/healthz", get(healthz))
         .merge(crate::feeds::routes())
         .merge(crate::territoires::routes())
+        .merge(crate::volontaires::routes())
         .with_state(state);
     match web {
         Some(dir) => {
@@ -248,7 +251,6 @@ pub(crate) async fn admit(
 /// the strongest grant for `doc`. Open mode does not matter here: the API
 /// always needs a token, so no token is 401 `required`, and a token for
 /// another territory is 401 `unknown`, exactly like a wrong one.
-#[expect(dead_code, reason = "the API routes of issue 14 use it; remove this line with the first")]
 pub(crate) async fn admit_bearer(
     state: &AppState,
     from: std::net::SocketAddr,
@@ -264,7 +266,8 @@ pub(crate) async fn admit_bearer(
         .filter(|token| !token.is_empty() && !token.contains(','));
     let Some(token) = token else { return Err(HttpError::Unauthorized(Refusal::Required)) };
     let grants = admit(&state.gate, client, Some(token)).await?.unwrap_or_default();
-    let mut grants: Vec<Grant> = grants.into_iter().filter(|g| g.territory == *doc).collect();
+    // A demonstration territory's grant is anyone's, not the token's.
+    let mut grants: Vec<Grant> = grants.into_iter().filter(|g| g.territory == *doc && !g.is_demonstration()).collect();
     grants.sort_by_key(|g| g.role != crate::invitations::Role::Organisateur);
     grants.into_iter().next().ok_or(HttpError::Unauthorized(Refusal::Unknown))
 }
@@ -290,7 +293,9 @@ async fn sync(
         state.metrics.connections_refused.fetch_add(1, Ordering::Relaxed);
         return Err(HttpError::TooManyConnections);
     }
-    let invitations: Vec<String> = grant.iter().flatten().map(|g| g.invitation.clone()).collect();
+    // Demonstration grants are everyone's: no slot per invitation for them.
+    let invitations: Vec<String> =
+        grant.iter().flatten().filter(|g| !g.is_demonstration()).map(|g| g.invitation.clone()).collect();
     let place = match state.slots.take(client, &invitations) {
         Ok(place) => place,
         Err(refusal) => {

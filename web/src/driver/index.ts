@@ -11,6 +11,7 @@
 // - `first-load.ts` and `download.ts`: a territory's first download over HTTP;
 // - `creations.ts`: territories created here until the relay registered
 //   them, and candidatures until its team answered;
+// - `demandes.ts`: a resident's volunteerings, sent to the relay's HTTP API;
 // - `outputs.ts`: the outputs' type.
 //
 // Does not: decide anything about protocol or schema (the repo does), or
@@ -22,6 +23,7 @@ import type { Storage } from "../storage";
 import { OutputChain } from "./chain";
 import { Connection } from "./connection";
 import { Creations } from "./creations";
+import { Demandes } from "./demandes";
 import { FirstLoads } from "./first-load";
 import { type Comparaison, type Invitation, Invitations } from "./invitations";
 import type { Agenda, Edit, Output, Profil, RendezVous } from "../genere/agenda";
@@ -64,6 +66,8 @@ export class Driver {
   private readonly firstLoads: FirstLoads;
   /** Creations and candidatures kept until the relay answered them. */
   readonly creations: Creations;
+  /** A resident's volunteerings, kept until the relay takes them. */
+  readonly demandes: Demandes;
 
   /** `url`: the relay's `/sync` (ws: or wss:); `held`: the invitations IndexedDB holds, oldest first. */
   constructor(
@@ -84,7 +88,10 @@ export class Driver {
     this.connection = new Connection(url, () => this.invitations.tokens(), {
       opened: (conn) => this.chain.carry(repo.connected(Date.now(), conn)),
       // The relay is reachable again: so are its chunks.
-      joined: () => this.firstLoads.resume(),
+      joined: () => {
+        this.firstLoads.resume();
+        this.demandes.resume();
+      },
       received: (conn, bytes) => this.chain.carry(repo.received(Date.now(), conn, bytes)),
       closed: (conn, refusedTokens) => {
         if (refusedTokens.length > 0) void this.checkRefused(base, refusedTokens);
@@ -108,6 +115,7 @@ export class Driver {
       },
       changed: () => this.notify(),
     });
+    this.demandes = new Demandes(storage, base, async (doc) => (await storage.territoire(doc))?.invitation, () => this.notify());
     this.chain.carry(repo.takeStarted());
   }
 
@@ -148,6 +156,16 @@ export class Driver {
     this.status = { ...this.status, invitationRefused: undefined };
     this.connection.drop();
     this.connection.reconnectNow();
+  }
+
+  /**
+   * Keeps a demonstration territory on this device, read-only, without an
+   * invitation (the relay lets anyone read it); `nom` is shown until the
+   * document arrives. Also called at start for those kept.
+   */
+  async consulter(doc: string, nom?: string): Promise<void> {
+    this.invitations.readOnly(doc);
+    if (nom !== undefined) await this.storage.retenir({ doc, nom, demonstration: true });
   }
 
   /**
