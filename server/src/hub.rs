@@ -31,7 +31,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use sync_core::{Access, CloseReason, ConnId, Direction, Input, Message, Output, Repo, UnixMillis};
 use tokio::sync::{mpsc, oneshot};
 
-use crate::invitations::Grant;
+use crate::gate::Pass;
 use crate::metrics::{ErrorKind, HubGauges, Metrics};
 use crate::store::{Request, StoreError};
 
@@ -81,8 +81,8 @@ pub(crate) struct ConnHandle {
     pub(crate) queued_bytes: Arc<AtomicUsize>,
     /// Closes the connection even when its queue is full.
     pub(crate) kill: oneshot::Sender<(u16, String)>,
-    /// The invitations it entered with; `None` in open mode without any.
-    pub(crate) grants: Option<Vec<Grant>>,
+    /// What it entered with: its invitations, and the relay's open mode.
+    pub(crate) pass: Pass,
 }
 
 /// A `Send` or `Close` waiting for a commit.
@@ -177,7 +177,7 @@ impl Hub {
             match event {
                 Event::Connected { conn, handle } if !self.shutting_down => {
                     let credentials: BTreeSet<String> =
-                        handle.grants.iter().flatten().map(|g| g.invitation.clone()).collect();
+                        handle.pass.grants.iter().map(|g| g.invitation.clone()).collect();
                     self.conns.insert(conn, handle);
                     self.feed(Input::Connected { conn, direction: Direction::Inbound, expected_peer: None });
                     // Before any frame: a `join` may take over a peer id
@@ -340,7 +340,7 @@ impl Hub {
                 // A connection already gone is answered like a document
                 // that does not exist.
                 let access = match self.conns.get(&conn) {
-                    Some(handle) => crate::gate::access(handle.grants.as_deref(), &doc),
+                    Some(handle) => crate::gate::access(&handle.pass, &doc),
                     None => Access::Denied,
                 };
                 self.inbox.push_back(Input::AccessDecided { conn, doc, access })
@@ -431,7 +431,7 @@ impl Hub {
         let gone: Vec<ConnId> = self
             .conns
             .iter()
-            .filter(|(_, c)| c.grants.iter().flatten().any(|g| invitations.contains(&g.invitation)))
+            .filter(|(_, c)| c.pass.grants.iter().any(|g| invitations.contains(&g.invitation)))
             .map(|(conn, _)| *conn)
             .collect();
         for conn in gone {

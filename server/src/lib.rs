@@ -27,6 +27,8 @@
 //!   ranges, so a first download resumes (`client::download` is its Rust
 //!   client).
 //! - `invitations.rs`: the invitations and territories tables.
+//! - `invitations_api.rs`: a territory's invitations over HTTP, for its
+//!   organisers (list, create, revoke).
 //! - `hub.rs`: the one task owning the `Repo`; the durability ordering.
 //! - `store.rs`: the SQLite thread and the table layout.
 //! - `metrics.rs`: counters and the Prometheus text.
@@ -46,6 +48,7 @@ mod feeds;
 mod frames;
 mod gate;
 mod hub;
+mod invitations_api;
 mod listen;
 mod metrics;
 mod slots;
