@@ -33,15 +33,15 @@ use crate::error::{HttpError, Source};
 use crate::invitations::{Grant, Invitation, Role};
 
 /// Largest request body, refused (413) before parsing.
-pub(crate) const MAX_BODY_BYTES: usize = 16 * 1024;
+pub const MAX_BODY_BYTES: usize = 16 * 1024;
 /// Longest label, in characters.
-pub(crate) const MAX_LABEL_CHARS: usize = 80;
+pub const MAX_LABEL_CHARS: usize = 80;
 /// Longest validity, in days (ten years; leave it out for no expiry).
-pub(crate) const MAX_DAYS: u32 = 3650;
+pub const MAX_DAYS: u32 = 3650;
 /// Most valid invitations a territory may hold.
-pub(crate) const MAX_LIVE: u64 = 1000;
+pub const MAX_LIVE: u64 = 1000;
 /// Most invitations a territory's organisers may create in an hour.
-pub(crate) const MAX_PER_HOUR: u64 = 50;
+pub const MAX_PER_HOUR: u64 = 50;
 
 const HOUR_MS: i64 = 3_600_000;
 const DAY_MS: i64 = 86_400_000;

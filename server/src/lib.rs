@@ -36,6 +36,7 @@
 //! Start it with [`run`]: `main.rs` and the integration tests do the same.
 
 pub mod invitations;
+pub mod invitations_api;
 
 #[cfg(feature = "fault-injection")]
 pub mod fault;
@@ -48,7 +49,6 @@ mod feeds;
 mod frames;
 mod gate;
 mod hub;
-mod invitations_api;
 mod listen;
 mod metrics;
 mod slots;

@@ -10,6 +10,7 @@ mod crash;
 mod feeds;
 mod flux_oracle;
 mod interop;
+mod invitations_api;
 mod relay;
 mod reseau;
 mod rythme_oracle;
