@@ -202,7 +202,7 @@ async fn residents_other_territories_bad_input_and_limits_are_refused_with_nothi
     let two_hours_ago = now() - 2 * 3_600_000;
     for n in 0..MAX_LIVE {
         let mut random = [0u8; 24];
-        random[..8].copy_from_slice(&(n as u64 + 1).to_be_bytes());
+        random[..8].copy_from_slice(&(n + 1).to_be_bytes());
         random[8] = 0xee;
         full.create(&other, Role::Habitant, None, None, two_hours_ago, random).expect("created");
     }

@@ -23,7 +23,6 @@ async function start(): Promise<void> {
     .sort((a, b) => a.rejointLe - b.rejointLe)
     .map((t) => ({ doc: t.doc, token: t.invitation!, role: t.role! }));
   const driver = new Driver(repo, storage, `${scheme}://${location.host}/sync`, invitations);
-  driver.connect();
   const root = document.getElementById("app")!;
   root.textContent = "";
   render(<App driver={driver} />, root);
