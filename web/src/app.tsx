@@ -7,7 +7,7 @@ import { useEffect, useState } from "preact/hooks";
 import type { Driver, Status } from "./driver";
 import { Accueil } from "./ecrans/accueil";
 import { FicheAction } from "./ecrans/fiche-action";
-import { Invitations } from "./ecrans/invitations";
+import { Inviter } from "./ecrans/invitations";
 import { NouvelleAction } from "./ecrans/nouvelle-action";
 import { ProfilTerritoire } from "./ecrans/profil";
 import { Rejoindre } from "./ecrans/rejoindre";
@@ -66,7 +66,7 @@ export function App({ driver }: { driver: Driver }) {
     else if (route[2] === "nouvelle-action") page = <NouvelleAction driver={driver} doc={doc} />;
     else if (route[2] === "action" && route[3]) page = <FicheAction key={route[3]} driver={driver} doc={doc} id={route[3]} />;
     else if (route[2] === "profil") page = <ProfilTerritoire driver={driver} doc={doc} />;
-    else if (route[2] === "inviter") page = <Invitations driver={driver} doc={doc} />;
+    else if (route[2] === "inviter") page = <Inviter driver={driver} doc={doc} />;
     else page = <Territoire driver={driver} doc={doc} theme={route[2] === "theme" ? route[3] : undefined} />;
   } else {
     page = <Accueil driver={driver} />;

@@ -62,7 +62,7 @@ async function api(driver: Driver, jeton: string, chemin: string, init: RequestI
 
 const date = (ms: number) => new Date(ms).toLocaleDateString("fr-FR", { day: "numeric", month: "long", year: "numeric" });
 
-export function Invitations({ driver, doc }: { driver: Driver; doc: string }) {
+export function Inviter({ driver, doc }: { driver: Driver; doc: string }) {
   const nom = driver.agenda(doc)?.profil?.nom;
   const jeton = driver.jetonOrganisateur(doc);
   const [liste, setListe] = useState<InvitationListee[]>();
