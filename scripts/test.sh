@@ -3,7 +3,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-./scripts/setup.sh
+./scripts/setup-tests.sh
 
 # The browser tests drive Debian's Chromium (playwright-core cannot
 # download browsers here). Installed when missing if we may (root).

@@ -76,6 +76,8 @@ pub(crate) struct AppState {
     pub(crate) inbound: Arc<frames::InboundLimits>,
     /// Websocket connections per address and per invitation.
     pub(crate) slots: Arc<Slots>,
+    /// Residents' requests per invitation ([`crate::volontaires`]).
+    pub(crate) quota: Arc<crate::volontaires::Quota>,
 }
 
 /// The query string of `/sync`, `/invitation`, the chunk routes and the
@@ -106,6 +108,7 @@ pub(crate) fn router(state: AppState, web: Option<PathBuf>) -> Router {
         .route("/healthz", get(healthz))
         .merge(crate::feeds::routes())
         .merge(crate::invitations_api::routes())
+        .merge(crate::volontaires::routes())
         .with_state(state);
     match web {
         Some(dir) => {
@@ -260,7 +263,8 @@ pub(crate) async fn admit_bearer(
         .filter(|token| !token.is_empty() && !token.contains(','));
     let Some(token) = token else { return Err(HttpError::Unauthorized(Refusal::Required)) };
     let grants = admit(&state.gate, client, Some(token)).await?.grants;
-    let mut grants: Vec<Grant> = grants.into_iter().filter(|g| g.territory == *doc).collect();
+    // A demonstration territory's grant is anyone's, not the token's.
+    let mut grants: Vec<Grant> = grants.into_iter().filter(|g| g.territory == *doc && !g.is_demonstration()).collect();
     grants.sort_by_key(|g| g.role != crate::invitations::Role::Organisateur);
     grants.into_iter().next().ok_or(HttpError::Unauthorized(Refusal::Unknown))
 }
@@ -286,7 +290,9 @@ async fn sync(
         state.metrics.connections_refused.fetch_add(1, Ordering::Relaxed);
         return Err(HttpError::TooManyConnections);
     }
-    let invitations: Vec<String> = pass.grants.iter().map(|g| g.invitation.clone()).collect();
+    // Demonstration grants are everyone's: no slot per invitation for them.
+    let invitations: Vec<String> =
+        pass.grants.iter().filter(|g| !g.is_demonstration()).map(|g| g.invitation.clone()).collect();
     let place = match state.slots.take(client, &invitations) {
         Ok(place) => place,
         Err(refusal) => {

@@ -73,6 +73,25 @@ pub(crate) enum HttpError {
     /// 500: the token check panicked.
     #[error("internal error")]
     Internal(String),
+    /// 404 on the API: not a document id.
+    #[error("Territoire inconnu")]
+    TerritoireInconnu,
+    /// 413: a resident's request over `volontaires::BODY_MAX`.
+    #[error("Demande trop grande : 4 Kio au plus")]
+    DemandeTropGrande,
+    /// 400: a resident's request that is not the JSON expected.
+    #[error("Demande illisible : un objet JSON avec les champs attendus, et eux seuls")]
+    DemandeIllisible,
+    /// 400: the core refused a resident's request; its French reason.
+    #[error("{0}")]
+    DemandeRefusee(String),
+    /// 429 with `Retry-After` (these seconds): the invitation's quota of
+    /// requests is spent.
+    #[error("Trop de demandes avec cette invitation : réessayez dans {} min", .0.div_ceil(60))]
+    TropDeDemandes(u64),
+    /// 503: the hub did not answer (stopping, or storage failed).
+    #[error("Relais indisponible : réessayez dans un instant")]
+    RelaisIndisponible(String),
 }
 
 impl HttpError {
@@ -91,7 +110,13 @@ impl HttpError {
 
     fn status(&self) -> StatusCode {
         match self {
-            HttpError::NotWebsocket(_) => StatusCode::BAD_REQUEST,
+            HttpError::NotWebsocket(_) | HttpError::DemandeIllisible | HttpError::DemandeRefusee(_) => {
+                StatusCode::BAD_REQUEST
+            }
+            HttpError::TerritoireInconnu => StatusCode::NOT_FOUND,
+            HttpError::DemandeTropGrande => StatusCode::PAYLOAD_TOO_LARGE,
+            HttpError::TropDeDemandes(_) => StatusCode::TOO_MANY_REQUESTS,
+            HttpError::RelaisIndisponible(_) => StatusCode::SERVICE_UNAVAILABLE,
             HttpError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             HttpError::TooManyAttempts | HttpError::TooManyOpen(_) => StatusCode::TOO_MANY_REQUESTS,
             HttpError::NoSuchChunk | HttpError::NoFeed => StatusCode::NOT_FOUND,
@@ -125,6 +150,7 @@ impl IntoResponse for HttpError {
                 tracing::error!(%error, "{what}");
             }
             HttpError::Internal(panic) => tracing::error!(%panic, "the token check panicked"),
+            HttpError::RelaisIndisponible(why) => tracing::warn!(%why, "a resident's request got no answer"),
             _ => {}
         }
         let mut response = (self.status(), format!("{self}\n")).into_response();
@@ -140,6 +166,9 @@ impl IntoResponse for HttpError {
             }
             HttpError::FeedsBusy => {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from_static(FEEDS_BUSY_RETRY_SECS));
+            }
+            HttpError::TropDeDemandes(secs) => {
+                headers.insert(header::RETRY_AFTER, HeaderValue::from(*secs));
             }
             _ => {}
         }

@@ -4,7 +4,14 @@
 //! websocket), and failed attempts are counted per client address.
 //!
 //! Without `--open`, no valid token means HTTP 401; a wrong, revoked or
-//! expired token is 401 in every mode. An address with too many failures
+//! expired token is 401 in every mode.
+//!
+//! Demonstration territories (`essaim demo`) are readable by anyone: every
+//! request that enters also holds a resident's grant on each of them
+//! ([`Grant::demonstration`]), and a request without a token on a relay
+//! that is not `--open` enters with only those, when there are any. Their
+//! list is read from the territories table at most every
+//! [`DEMONSTRATIONS_FRESH`]. An address with too many failures
 //! in a window gets 429 until the window ends, whatever it sends.
 //!
 //! What the [`Pass`] a request entered with opens is decided per document
@@ -34,6 +41,9 @@ pub(crate) const MAX_TOKENS: usize = 32;
 pub(crate) const MAX_FAILURES: u32 = 10;
 /// The window.
 pub(crate) const FAILURE_WINDOW: Duration = Duration::from_secs(60);
+/// How long the list of demonstration territories is kept before it is
+/// read again (only `essaim demo` changes it).
+pub(crate) const DEMONSTRATIONS_FRESH: Duration = Duration::from_secs(2);
 
 /// What a request entered with: the grants of its tokens, and whether the
 /// relay is `--open`. Both are kept: the grants for the per-invitation
@@ -48,9 +58,10 @@ pub(crate) struct Pass {
 }
 
 impl Pass {
-    /// What tokens alone open, whatever the relay's mode (the feeds: open
-    /// mode opens no private feed).
-    pub(crate) fn tokens_only(grants: Vec<Grant>) -> Pass {
+    /// What `grants` alone open, whatever the relay's mode (the feeds: open
+    /// mode opens no private feed; a request without a token on a closed
+    /// relay: the demonstration territories).
+    pub(crate) fn granted(grants: Vec<Grant>) -> Pass {
         Pass { open: false, grants }
     }
 }
@@ -120,7 +131,7 @@ impl From<TokenError> for Refusal {
 /// strongest of the grants for that territory (organiser: read-write,
 /// resident: read-only), and any other document `Denied`, which every
 /// caller answers exactly like a document that does not exist. The feeds
-/// pass [`Pass::tokens_only`] (a private territory's feed needs its token)
+/// pass [`Pass::granted`] (a private territory's feed needs its token)
 /// and also serve a public territory to anyone.
 pub(crate) fn access(pass: &Pass, doc: &DocumentId) -> Access {
     if pass.open {
@@ -158,11 +169,19 @@ pub(crate) struct Gate {
     invitations: Arc<Mutex<Invitations>>,
     failures: Mutex<HashMap<IpAddr, (Instant, u32)>>,
     trusted_proxies: Vec<IpAddr>,
+    /// The demonstration territories, and when they were read.
+    demonstrations: Mutex<Option<(Instant, Vec<DocumentId>)>>,
 }
 
 impl Gate {
     pub(crate) fn new(open: bool, invitations: Arc<Mutex<Invitations>>, trusted_proxies: Vec<IpAddr>) -> Gate {
-        Gate { open, invitations, failures: Mutex::new(HashMap::new()), trusted_proxies }
+        Gate {
+            open,
+            invitations,
+            failures: Mutex::new(HashMap::new()),
+            trusted_proxies,
+            demonstrations: Mutex::new(None),
+        }
     }
 
     /// [`client_address`] with the relay's trusted proxies.
@@ -177,12 +196,19 @@ impl Gate {
             return Verdict::TooManyAttempts;
         }
         let tokens: Vec<&str> = token.unwrap_or_default().split(',').filter(|t| !t.is_empty()).collect();
+        if tokens.is_empty() && self.open {
+            return Verdict::Enter(Pass { open: true, grants: Vec::new() });
+        }
+        let mut grants = match self.demonstration_grants() {
+            Ok(grants) => grants,
+            Err(error) => return Verdict::Unavailable(error),
+        };
         if tokens.is_empty() {
-            return if self.open {
-                Verdict::Enter(Pass { open: true, grants: Vec::new() })
-            } else {
+            return if grants.is_empty() {
                 self.failed(from);
                 Verdict::Unauthorized(Refusal::Required)
+            } else {
+                Verdict::Enter(Pass::granted(grants))
             };
         }
         if tokens.len() > MAX_TOKENS {
@@ -190,7 +216,6 @@ impl Gate {
             return Verdict::Unauthorized(Refusal::TooMany);
         }
         let invitations = self.invitations.lock().unwrap_or_else(|p| p.into_inner());
-        let mut grants = Vec::with_capacity(tokens.len());
         for token in tokens {
             match invitations.check(token, now_ms) {
                 Ok(Ok(grant)) => grants.push(grant),
@@ -205,6 +230,22 @@ impl Gate {
             }
         }
         Verdict::Enter(Pass { open: self.open, grants })
+    }
+
+    /// A resident's grant on each demonstration territory, from the list
+    /// read at most [`DEMONSTRATIONS_FRESH`] ago.
+    fn demonstration_grants(&self) -> Result<Vec<Grant>, StoreError> {
+        let mut cached = self.demonstrations.lock().unwrap_or_else(|p| p.into_inner());
+        let fresh = cached.as_ref().filter(|(read, _)| read.elapsed() < DEMONSTRATIONS_FRESH);
+        let docs = match fresh {
+            Some((_, docs)) => docs.clone(),
+            None => {
+                let docs = self.invitations.lock().unwrap_or_else(|p| p.into_inner()).demonstrations()?;
+                *cached = Some((Instant::now(), docs.clone()));
+                docs
+            }
+        };
+        Ok(docs.into_iter().map(Grant::demonstration).collect())
     }
 
     fn blocked(&self, from: IpAddr) -> bool {
@@ -245,10 +286,10 @@ mod tests {
         }
         assert_eq!(access(&Pass { open: true, grants: Vec::new() }, &doc(2)), Access::ReadWrite);
         // Without open mode, only what the tokens grant.
-        let closed = Pass::tokens_only(resident_of_1);
+        let closed = Pass::granted(resident_of_1);
         assert_eq!(access(&closed, &doc(1)), Access::ReadOnly);
         assert_eq!(access(&closed, &doc(2)), Access::Denied);
-        let both = Pass::tokens_only(vec![grant(1, Role::Habitant), grant(1, Role::Organisateur)]);
+        let both = Pass::granted(vec![grant(1, Role::Habitant), grant(1, Role::Organisateur)]);
         assert_eq!(access(&both, &doc(1)), Access::ReadWrite);
         assert_eq!(access(&Pass::default(), &doc(1)), Access::Denied);
     }

@@ -15,6 +15,14 @@
 //! (a lost one costs a longer sync), and the storage thread still commits
 //! them in order, so none is durable before the changes it follows.
 //!
+//! Residents' requests ([`Event::Demande`]): the hub applies them to the
+//! document as the relay's own change, loading the document first if it is
+//! not in memory ([`Input::Load`]: the request waits in `demandes` until
+//! its `Loaded`, while the hub goes on serving everything else) or after a
+//! [`sync_core::ChangesJob`] on it is back. The outputs are carried out as
+//! any others (the write, then the sync messages, held until it is
+//! durable), and the request is answered once that write is committed.
+//!
 //! Containment: a panic while the repo handles one connection's input (a
 //! bug that peer input reached) is caught around that one call; the
 //! connections whose input it was get an `error` frame and a close, and the
@@ -28,7 +36,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc as std_mpsc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use sync_core::{Access, CloseReason, ConnId, Direction, Input, Message, Output, Repo, UnixMillis};
+use sync_core::agenda::{DemandeError, DemandeHabitant, SuiteDemande};
+use sync_core::{
+    Access, ApplyError, CloseReason, ConnId, Direction, DocumentId, Input, Message, Output, Repo, UnixMillis,
+};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::gate::Pass;
@@ -60,8 +71,39 @@ pub(crate) enum Event {
     /// A document's large changes were applied off the hub
     /// ([`sync_core::ChangesJob`]).
     ChangesApplied(Box<sync_core::ChangesApplied>),
+    /// A resident's request (`/t/{doc}/volontaires`), to apply as the
+    /// relay's own change.
+    Demande(Box<Demande>),
     /// Stop: flush storage, close every connection with a reason.
     Shutdown,
+}
+
+/// A resident's request and where to answer it.
+#[derive(Debug)]
+pub(crate) struct Demande {
+    pub(crate) doc: DocumentId,
+    /// Who asked, recorded as the change's author: the invitation's id.
+    pub(crate) auteur: String,
+    pub(crate) demande: DemandeHabitant,
+    pub(crate) reply: oneshot::Sender<Result<DemandeFaite, DemandeRatee>>,
+}
+
+/// What a resident's request did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum DemandeFaite {
+    /// Written, and the write is durable.
+    Ecrite,
+    /// Done already: nothing written.
+    DejaFaite,
+}
+
+/// Why a resident's request was not applied.
+#[derive(Debug)]
+pub(crate) enum DemandeRatee {
+    /// The core refused it (the resident reads why).
+    Refusee(DemandeError),
+    /// The relay could not apply it (shutting down, a bug).
+    Indisponible(String),
 }
 
 /// What a connection's writer task sends.
@@ -125,6 +167,11 @@ pub(crate) struct Hub {
     metrics: Arc<Metrics>,
     max_queue_bytes: usize,
     shutting_down: bool,
+    /// Residents' requests waiting for their document to load or for its
+    /// [`sync_core::ChangesJob`] to come back, in arrival order.
+    demandes: HashMap<DocumentId, Vec<Demande>>,
+    /// Answers of written requests, each with the write it waits for.
+    ecrites: VecDeque<(u64, oneshot::Sender<Result<DemandeFaite, DemandeRatee>>)>,
     /// Where a [`sync_core::ChangesJob`] run on a blocking thread sends its
     /// result: the hub's own queue, held weakly so that the hub still ends
     /// when everyone else has gone.
@@ -151,6 +198,8 @@ impl Hub {
             metrics,
             max_queue_bytes,
             shutting_down: false,
+            demandes: HashMap::new(),
+            ecrites: VecDeque::new(),
             jobs_done,
         }
     }
@@ -176,8 +225,14 @@ impl Hub {
             let Some(event) = event else { return Ok(()) };
             match event {
                 Event::Connected { conn, handle } if !self.shutting_down => {
-                    let credentials: BTreeSet<String> =
-                        handle.pass.grants.iter().map(|g| g.invitation.clone()).collect();
+                    // Demonstration grants are anyone's: not a credential.
+                    let credentials: BTreeSet<String> = handle
+                        .pass
+                        .grants
+                        .iter()
+                        .filter(|g| !g.is_demonstration())
+                        .map(|g| g.invitation.clone())
+                        .collect();
                     self.conns.insert(conn, handle);
                     self.feed(Input::Connected { conn, direction: Direction::Inbound, expected_peer: None });
                     // Before any frame: a `join` may take over a peer id
@@ -216,7 +271,10 @@ impl Hub {
                     self.conns.remove(&conn);
                     self.feed(Input::Disconnected { conn });
                 }
-                Event::Loaded { doc, entries } => self.feed(Input::Loaded { doc, entries }),
+                Event::Loaded { doc, entries } => {
+                    self.feed(Input::Loaded { doc: doc.clone(), entries });
+                    self.retry_demandes(&doc);
+                }
                 Event::Committed { seq } => self.committed(seq),
                 Event::StoreFailed { error } => return Err(error),
                 Event::Gauges { reply } => {
@@ -228,13 +286,71 @@ impl Hub {
                     });
                 }
                 Event::Revoked { invitations } => self.revoke(&invitations),
-                Event::ChangesApplied(done) => self.feed(Input::ChangesApplied(done)),
+                Event::ChangesApplied(done) => {
+                    let doc = done.doc().clone();
+                    self.feed(Input::ChangesApplied(done));
+                    self.retry_demandes(&doc);
+                }
+                Event::Demande(demande) if !self.shutting_down => self.demande(*demande),
+                Event::Demande(demande) => {
+                    let _ = demande.reply.send(Err(DemandeRatee::Indisponible("relay shutting down".into())));
+                }
                 Event::Shutdown => self.shutting_down = true,
             }
             if self.shutting_down && self.committed_seq == self.sent_seq {
                 self.close_all();
                 return Ok(());
             }
+        }
+    }
+
+    /// Applies a resident's request, or keeps it until its document is
+    /// ready (loaded, no job out); answers it, after the commit for a write.
+    fn demande(&mut self, demande: Demande) {
+        let Demande { doc, auteur, demande: request, reply } = demande;
+        let repo = &mut self.repo;
+        let applied = catch_unwind(AssertUnwindSafe(|| repo.appliquer_demande(now(), &doc, &auteur, &request)));
+        let answer = match applied {
+            Ok(Ok(SuiteDemande::Ecrite(outputs))) => {
+                self.carry_out_all(outputs);
+                // The change's write is the last holding document data.
+                if self.committed_seq >= self.gating_seq {
+                    Ok(DemandeFaite::Ecrite)
+                } else {
+                    self.ecrites.push_back((self.gating_seq, reply));
+                    return;
+                }
+            }
+            Ok(Ok(SuiteDemande::DejaFaite)) => Ok(DemandeFaite::DejaFaite),
+            Ok(Err(ApplyError::Refusee(refus))) => Err(DemandeRatee::Refusee(refus)),
+            Ok(Err(ApplyError::NotLoaded(_) | ApplyError::Busy(_))) => {
+                let loading = self.repo.document(&doc).is_none();
+                self.demandes.entry(doc.clone()).or_default().push(Demande {
+                    doc: doc.clone(),
+                    auteur,
+                    demande: request,
+                    reply,
+                });
+                if loading {
+                    self.feed(Input::Load { doc });
+                }
+                return;
+            }
+            Ok(Err(other)) => Err(DemandeRatee::Indisponible(other.to_string())),
+            Err(panic) => {
+                tracing::error!(panic = %panic_message(panic.as_ref()), %doc, "the repo panicked on a resident's request");
+                self.metrics.error(ErrorKind::Internal);
+                Err(DemandeRatee::Indisponible("internal error".into()))
+            }
+        };
+        let _ = reply.send(answer);
+    }
+
+    /// The requests that waited for `doc`, tried again now that it loaded
+    /// or its job came back.
+    fn retry_demandes(&mut self, doc: &DocumentId) {
+        for demande in self.demandes.remove(doc).unwrap_or_default() {
+            self.demande(demande);
         }
     }
 
@@ -360,6 +476,10 @@ impl Hub {
 
     fn committed(&mut self, seq: u64) {
         self.committed_seq = self.committed_seq.max(seq);
+        while self.ecrites.front().is_some_and(|(needs, _)| *needs <= self.committed_seq) {
+            let (_, reply) = self.ecrites.pop_front().expect("front checked just above");
+            let _ = reply.send(Ok(DemandeFaite::Ecrite));
+        }
         while self.held.front().is_some_and(|(needs, _)| *needs <= self.committed_seq) {
             let (_, action) = self.held.pop_front().expect("front checked just above");
             self.perform(action);

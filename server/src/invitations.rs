@@ -96,6 +96,23 @@ pub struct Grant {
     pub role: Role,
 }
 
+impl Grant {
+    /// The invitation id of the grants every request gets on a
+    /// demonstration territory (`gate.rs`): not a real invitation (those
+    /// are 16 hex digits), so nothing counts, revokes or rate-limits by it.
+    pub const DEMONSTRATION: &'static str = "demonstration";
+
+    /// A resident's grant on a demonstration territory, held by anyone.
+    pub fn demonstration(territory: DocumentId) -> Grant {
+        Grant { invitation: Grant::DEMONSTRATION.to_owned(), territory, role: Role::Habitant }
+    }
+
+    /// Given to anyone for a demonstration territory, not by a token.
+    pub fn is_demonstration(&self) -> bool {
+        self.invitation == Grant::DEMONSTRATION
+    }
+}
+
 /// Why a token opens nothing. The HTTP status is the same for all of them
 /// (401); its body and `Essaim-Refusal` header say which (`gate::Refusal`),
 /// so a device learns why its link stopped working.
@@ -190,7 +207,21 @@ impl Invitations {
              CREATE INDEX IF NOT EXISTS invitations_by_territory ON invitations (territory);",
         )
         .map_err(sqlite("preparing the invitations tables"))?;
+        add_demonstration_column(&conn)?;
         Ok(Invitations { conn })
+    }
+
+    /// Records a demonstration territory (`essaim demo`): anyone may read
+    /// it, token or not (`gate.rs`).
+    pub fn add_demonstration(&self, territory: &DocumentId, now: i64) -> Result<(), StoreError> {
+        self.conn
+            .execute(
+                "INSERT INTO territories (id, created_at, demonstration) VALUES (?1, ?2, 1)
+                 ON CONFLICT (id) DO UPDATE SET demonstration = 1",
+                params![territory.to_string(), now],
+            )
+            .map_err(sqlite("recording a demonstration territory"))?;
+        Ok(())
     }
 
     /// Records a territory created on this relay (listed by national feeds
@@ -207,10 +238,17 @@ impl Invitations {
 
     /// The territories created on this relay, oldest first.
     pub fn territories(&self) -> Result<Vec<DocumentId>, StoreError> {
-        let mut stmt = self
-            .conn
-            .prepare_cached("SELECT id FROM territories ORDER BY created_at, id")
-            .map_err(sqlite("listing territories"))?;
+        self.territory_ids("SELECT id FROM territories ORDER BY created_at, id")
+    }
+
+    /// The demonstration territories of this relay, oldest first.
+    pub fn demonstrations(&self) -> Result<Vec<DocumentId>, StoreError> {
+        self.territory_ids("SELECT id FROM territories WHERE demonstration = 1 ORDER BY created_at, id")
+    }
+
+    /// The ids `query` selects from the territories table.
+    fn territory_ids(&self, query: &'static str) -> Result<Vec<DocumentId>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(query).map_err(sqlite("listing territories"))?;
         let ids = stmt
             .query_map([], |row| row.get::<_, String>(0))
             .map_err(sqlite("listing territories"))?
@@ -364,6 +402,32 @@ impl Invitations {
     }
 }
 
+/// The `demonstration` column (issue 14), added to a database made before
+/// it: existing territories are not demonstrations. Safe to run from two
+/// processes at once (the relay and the CLI): a column another one just
+/// added is not an error.
+fn add_demonstration_column(conn: &Connection) -> Result<(), StoreError> {
+    let has = |conn: &Connection| -> Result<bool, StoreError> {
+        let mut stmt =
+            conn.prepare("PRAGMA table_info(territories)").map_err(sqlite("reading the territories table"))?;
+        let names = stmt
+            .query_map([], |row| row.get::<_, String>(1))
+            .map_err(sqlite("reading the territories table"))?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(sqlite("reading the territories table"))?;
+        Ok(names.iter().any(|n| n == "demonstration"))
+    };
+    if has(conn)? {
+        return Ok(());
+    }
+    let added = conn.execute_batch("ALTER TABLE territories ADD COLUMN demonstration INTEGER NOT NULL DEFAULT 0");
+    match added {
+        Ok(()) => Ok(()),
+        Err(_) if has(conn)? => Ok(()),
+        Err(error) => Err(sqlite("adding the demonstration column")(error)),
+    }
+}
+
 fn row_to_invitation(row: &rusqlite::Row<'_>) -> rusqlite::Result<Option<Invitation>> {
     let territory: String = row.get(1)?;
     let role: String = row.get(2)?;
@@ -396,7 +460,7 @@ fn hex(bytes: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::DATABASE_FILE;
+    use crate::store::{DATABASE_FILE, open_database};
 
     fn doc(n: u8) -> DocumentId {
         DocumentId::from_bytes(&[n; 16]).expect("valid id")
@@ -459,6 +523,27 @@ mod tests {
         for long in ["36501d", "999999999999999d", "99999999999999999999999999d", "18446744073709551615m"] {
             assert_eq!(parse_validity(long), Err(ValidityError::TooLong(long.to_owned())), "{long:?}");
         }
+    }
+
+    #[test]
+    fn a_database_from_before_demonstrations_gains_the_column() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let old = open_database(dir.path()).expect("open");
+        old.execute_batch(
+            "CREATE TABLE territories (id TEXT PRIMARY KEY NOT NULL, created_at INTEGER NOT NULL) WITHOUT ROWID;",
+        )
+        .expect("old table");
+        old.execute("INSERT INTO territories (id, created_at) VALUES (?1, 1)", params![doc(1).to_string()])
+            .expect("old row");
+        let inv = Invitations::open(dir.path()).expect("migrated");
+        assert_eq!(inv.territories().expect("list"), vec![doc(1)]);
+        assert_eq!(inv.demonstrations().expect("list"), Vec::<DocumentId>::new());
+        inv.add_demonstration(&doc(2), 2).expect("add");
+        assert_eq!(inv.territories().expect("list"), vec![doc(1), doc(2)]);
+        assert_eq!(inv.demonstrations().expect("list"), vec![doc(2)]);
+        // Opening again (another process, say) finds the column there.
+        drop(inv);
+        assert_eq!(Invitations::open(dir.path()).expect("reopen").demonstrations().expect("list"), vec![doc(2)]);
     }
 
     #[test]

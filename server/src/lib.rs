@@ -29,14 +29,19 @@
 //! - `invitations.rs`: the invitations and territories tables.
 //! - `invitations_api.rs`: a territory's invitations over HTTP, for its
 //!   organisers (list, create, revoke).
+//! - `listing.rs`: the territories of a data directory, read from SQLite
+//!   (`essaim territory list`).
+//! - `demo/`: `essaim demo`, the demonstration territories.
 //! - `hub.rs`: the one task owning the `Repo`; the durability ordering.
 //! - `store.rs`: the SQLite thread and the table layout.
 //! - `metrics.rs`: counters and the Prometheus text.
 //!
 //! Start it with [`run`]: `main.rs` and the integration tests do the same.
 
+pub mod demo;
 pub mod invitations;
 pub mod invitations_api;
+pub mod listing;
 
 #[cfg(feature = "fault-injection")]
 pub mod fault;
@@ -53,6 +58,7 @@ mod listen;
 mod metrics;
 mod slots;
 mod store;
+mod volontaires;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -196,6 +202,7 @@ pub async fn run_with_metrics(
         feeds: Arc::new(feeds::Feeds::new(&config, public_url, local)),
         inbound: Arc::new(inbound),
         slots: Arc::new(slots),
+        quota: Arc::new(volontaires::Quota::default()),
     };
     let revocations = tokio::spawn(watch_revocations(invitations.clone(), events.clone()));
     // Only when served: the router holds the state, whose `alive` sender
@@ -326,28 +333,47 @@ pub fn create_territory(
     data_dir: &std::path::Path,
     profil: sync_core::agenda::Profil,
 ) -> Result<sync_core::DocumentId, RunError> {
+    let doc = write_territory(data_dir, profil, "essaim-cli", Vec::new())?;
+    invitations::Invitations::open(data_dir)?.add_territory(&doc, hub::now().0 as i64)?;
+    Ok(doc)
+}
+
+/// Writes a new territory's document into the relay's storage: created
+/// with `profil`, then each of `edits` applied through the core's
+/// validation ([`sync_core::Repo::apply`]), all written in one storage
+/// transaction. Records nothing in the territories table: the caller does.
+pub(crate) fn write_territory(
+    data_dir: &std::path::Path,
+    profil: sync_core::agenda::Profil,
+    auteur: &str,
+    edits: Vec<sync_core::agenda::Edit>,
+) -> Result<sync_core::DocumentId, RunError> {
     let mut store = store::Store::open(data_dir)?;
     let stored_id = store.get(&StorageKey::storage_id())?;
     let (mut repo, started) = start_repo(&Config::new(data_dir), stored_id.as_deref())?;
     let now = hub::now();
-    let auteur = "essaim-cli";
-    let (doc, outputs) = repo
+    let (doc, created) = repo
         .create_territory(now, &random_bytes::<16>()?, auteur, profil)
         .map_err(|e| RunError::Territory(e.to_string()))?;
-    let writes: Vec<_> = started
+    let mut outputs: Vec<sync_core::Output> = started.into_iter().chain(created).collect();
+    for edit in edits {
+        let described = format!("{edit:?}");
+        let applied =
+            repo.apply(now, &doc, auteur, edit).map_err(|e| RunError::Territory(format!("{e}: {described}")))?;
+        outputs.extend(applied);
+    }
+    let writes: Vec<_> = outputs
         .into_iter()
-        .chain(outputs)
         .filter_map(|o| match o {
             sync_core::Output::Write(w) => Some(w),
             _ => None,
         })
         .collect();
     store.apply(&writes)?;
-    invitations::Invitations::open(data_dir)?.add_territory(&doc, now.0 as i64)?;
     Ok(doc)
 }
 
-fn random_bytes<const N: usize>() -> Result<[u8; N], RunError> {
+pub(crate) fn random_bytes<const N: usize>() -> Result<[u8; N], RunError> {
     let mut bytes = [0; N];
     getrandom::fill(&mut bytes).map_err(|e| RunError::Random(e.to_string()))?;
     Ok(bytes)

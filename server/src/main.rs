@@ -35,6 +35,9 @@ enum Command {
     Invites(Invites),
     /// Revokes an invitation: its live connections close within seconds.
     Revoke(Revoke),
+    /// Creates public demonstration territories (invented, lively, relative
+    /// to today), readable by anyone; does nothing if there are some.
+    Demo(Demo),
 }
 
 #[derive(Debug, Subcommand)]
@@ -42,6 +45,29 @@ enum TerritoryCommand {
     /// Creates a territory's document on the relay, and prints its id, an
     /// organiser invitation link and a resident invitation link.
     Create(CreateTerritory),
+    /// Lists the territories: id, name, kind, public, demonstration
+    /// (tab-separated).
+    List(ListTerritories),
+}
+
+#[derive(Debug, clap::Args)]
+struct ListTerritories {
+    /// Directory holding the SQLite database (the relay's --data).
+    #[arg(long, env = "ESSAIM_DATA", default_value = server::DEFAULT_DATA_DIR)]
+    data: PathBuf,
+}
+
+#[derive(Debug, clap::Args)]
+struct Demo {
+    /// The day the agenda is made for (AAAA-MM-JJ); today by default.
+    #[arg(long)]
+    date: Option<String>,
+    /// How many territories (a rural commune, an urban quartier, an
+    /// intercommunality, an overseas commune, then others).
+    #[arg(long = "territoires", default_value_t = 3)]
+    territories: usize,
+    #[command(flatten)]
+    place: Place,
 }
 
 #[derive(Debug, clap::Args)]
@@ -134,6 +160,8 @@ fn main() -> anyhow::Result<()> {
             runtime.block_on(serve(*args))
         }
         Command::Territory(TerritoryCommand::Create(args)) => create_territory(args),
+        Command::Territory(TerritoryCommand::List(args)) => list_territories(args),
+        Command::Demo(args) => demo(args),
         Command::Invite(args) => invite(args),
         Command::Invites(args) => list_invites(args),
         Command::Revoke(args) => revoke(args),
@@ -155,6 +183,48 @@ fn create_territory(args: CreateTerritory) -> anyhow::Result<()> {
     for (role, label) in [(Role::Organisateur, "organisateurs"), (Role::Habitant, "habitants")] {
         let (_, token) = invitations.create(&doc, role, Some(label), None, now(), random()?)?;
         println!("lien {label}: {}", link(&args.place.url, &doc, role, &token));
+    }
+    Ok(())
+}
+
+fn list_territories(args: ListTerritories) -> anyhow::Result<()> {
+    for t in server::listing::territories(&args.data)? {
+        // The schema's value (`intercommunalite_epci`), as `--kind` takes it.
+        let kind = t.profil.as_ref().and_then(|p| serde_json::to_value(p.type_territoire).ok());
+        let kind = kind.as_ref().and_then(|k| k.as_str()).unwrap_or_default();
+        println!("{}\t{}\t{kind}\t{}\t{}", t.doc, t.name(), t.public(), t.demonstration);
+    }
+    Ok(())
+}
+
+fn demo(args: Demo) -> anyhow::Result<()> {
+    use server::demo::{Outcome, seed};
+    let date = match args.date.as_deref() {
+        Some(text) => text.parse().with_context(|| format!("invalid --date {text:?}: use AAAA-MM-JJ"))?,
+        // Today in Paris: every place's daily rendez-vous falls on that day.
+        None => sync_core::rythme::jiff::Timestamp::now()
+            .to_zoned_datetime(
+                sync_core::rythme::fuseau(sync_core::rythme::FUSEAU_PAR_DEFAUT).context("no Paris zone")?,
+            )
+            .date(),
+    };
+    match seed(&args.place.data, date, args.territories, now())? {
+        Outcome::AlreadyThere(existing) => {
+            println!("territoires de démonstration déjà présents, aucun créé :");
+            for t in existing {
+                println!("territoire: {}\t{}", t.doc, t.name());
+            }
+        }
+        Outcome::Created(created) => {
+            for t in created {
+                println!("territoire: {}\t{}", t.doc, t.name);
+                println!(
+                    "lien organisateurs: {}",
+                    link(&args.place.url, &t.doc, Role::Organisateur, &t.organiser_token)
+                );
+                println!("lien habitants: {}", link(&args.place.url, &t.doc, Role::Habitant, &t.resident_token));
+            }
+        }
     }
     Ok(())
 }

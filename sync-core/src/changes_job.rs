@@ -57,6 +57,13 @@ pub struct ChangesApplied {
     pub(crate) outcome: Result<Applied, String>,
 }
 
+impl ChangesApplied {
+    /// The document the job changed.
+    pub fn doc(&self) -> &DocumentId {
+        &self.doc
+    }
+}
+
 #[derive(Clone)]
 pub(crate) struct Applied {
     pub(crate) am: Automerge,

@@ -217,7 +217,7 @@ async fn a_revoked_invitation_closes_its_live_connection_within_seconds() {
 }
 
 /// `essaim` run as the CLI, in its own process, on `data`; its stdout.
-fn cli(data: &std::path::Path, args: &[&str]) -> String {
+pub(crate) fn cli(data: &std::path::Path, args: &[&str]) -> String {
     let output = std::process::Command::new(crate::crash::essaim_binary())
         .args(args)
         .arg("--data")

@@ -34,7 +34,8 @@ use crate::support::python_oracle;
 
 const NOW: &str = "2026-01-15T10:00:00Z";
 
-type Occurrence = (String, String, String, bool);
+/// (UID base, start instant, end instant, cancelled).
+pub(crate) type Occurrence = (String, String, String, bool);
 
 fn territoire() -> (Territoire, sync_core::agenda::Agenda) {
     let config = Config::new("oracle".parse().expect("peer id"), ActorId::from([9u8; 16]), "session".into());
@@ -179,7 +180,7 @@ fn instant(s: &str) -> Timestamp {
 
 /// The expanded occurrences the JSON-LD publishes: each recurring event's
 /// `subEvent`s, and one-off events starting in the window.
-fn occurrences_json_ld(ld: &Value, du: Timestamp, au: Timestamp) -> BTreeSet<Occurrence> {
+pub(crate) fn occurrences_json_ld(ld: &Value, du: Timestamp, au: Timestamp) -> BTreeSet<Occurrence> {
     let mut toutes = BTreeSet::new();
     let evenements = ld["itemListElement"].as_array().expect("itemListElement");
     for e in evenements {
@@ -223,7 +224,7 @@ fn occurrences_dans_un_trou(
     (trous, locaux)
 }
 
-fn differences(nom: &str, attendu: &BTreeSet<Occurrence>, obtenu: &BTreeSet<Occurrence>) -> Option<String> {
+pub(crate) fn differences(nom: &str, attendu: &BTreeSet<Occurrence>, obtenu: &BTreeSet<Occurrence>) -> Option<String> {
     if attendu == obtenu {
         return None;
     }

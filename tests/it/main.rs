@@ -7,6 +7,7 @@
 mod access;
 mod chunks;
 mod crash;
+mod demo;
 mod feeds;
 mod flux_oracle;
 mod interop;
@@ -22,3 +23,4 @@ mod securite_protocole;
 mod securite_ws;
 mod shaper;
 mod support;
+mod volontaires;

@@ -18,11 +18,13 @@ async function start(): Promise<void> {
   const peer = `essaim-web-${hex(crypto.getRandomValues(new Uint8Array(8)))}`;
   const repo = new WasmRepo(peer, random(), hex(random()), storedId, random());
   const scheme = location.protocol === "https:" ? "wss" : "ws";
-  const invitations = (await storage.territoires())
+  const territoires = await storage.territoires();
+  const invitations = territoires
     .filter((t) => t.invitation && t.role)
     .sort((a, b) => a.rejointLe - b.rejointLe)
     .map((t) => ({ doc: t.doc, token: t.invitation!, role: t.role! }));
   const driver = new Driver(repo, storage, `${scheme}://${location.host}/sync`, invitations);
+  for (const t of territoires) if (t.demonstration) void driver.consulter(t.doc);
   const root = document.getElementById("app")!;
   root.textContent = "";
   render(<App driver={driver} />, root);

@@ -11,16 +11,21 @@
 // A complete download ends in one transaction that also stores the sync
 // state with the relay it came from (see `finishDownload`).
 //
+// Also keeps the resident's volunteerings waiting for the relay
+// (`volontariats`, see `driver/demandes.ts`, which alone knows their shape).
+//
 // Does not: decide what to write or when (the repo does), or fetch
 // anything (`driver/download.ts` does).
 
 import { chunkKey, documentKeyRange, storageIdKey } from "./pkg/wasm_client.js";
 
 const DATABASE = "essaim";
-const VERSION = 2;
+const VERSION = 3;
 const KV = "kv";
 const TERRITOIRES = "territoires";
 const DOWNLOADS = "telechargements";
+/** A resident's volunteerings and their secrets, keyed by volunteer id. */
+export const VOLONTARIATS = "volontariats";
 
 export interface TerritoireConnu {
   doc: string;
@@ -30,6 +35,8 @@ export interface TerritoireConnu {
   invitation?: string;
   /** What that invitation lets this device do. */
   role?: Role;
+  /** A demonstration territory, opened without an invitation: read-only. */
+  demonstration?: boolean;
 }
 
 /** From the invitation link: organisers edit, residents read. */
@@ -48,6 +55,7 @@ export class Storage {
           db.createObjectStore(TERRITOIRES, { keyPath: "doc" });
         }
         if (event.oldVersion < 2) db.createObjectStore(DOWNLOADS);
+        if (event.oldVersion < 3) db.createObjectStore(VOLONTARIATS, { keyPath: "volontaire" });
       };
       // Another tab still has version 1 open: it closes on `versionchange`.
       request.onblocked = () => console.warn("Essaim : mise à jour du stockage en attente d'un autre onglet");
@@ -164,6 +172,21 @@ export class Storage {
       tx.onerror = () => reject(tx.error);
       tx.onabort = () => reject(tx.error ?? new Error("transaction IndexedDB annulée"));
     });
+  }
+
+  /** Every record of a small object store (`volontariats`). */
+  all<T>(name: string): Promise<T[]> {
+    return done(this.db.transaction(name).objectStore(name).getAll()) as Promise<T[]>;
+  }
+
+  /** Puts a record (with its own key path) into a small object store, durably. */
+  put(name: string, value: unknown): Promise<void> {
+    return this.writeTo(name, (store) => store.put(value));
+  }
+
+  /** Deletes a record from a small object store. */
+  remove(name: string, key: string): Promise<void> {
+    return this.writeTo(name, (store) => store.delete(key));
   }
 
   private writeTo(name: string, write: (store: IDBObjectStore) => void): Promise<void> {

@@ -342,7 +342,7 @@ async fn territory(
     };
     let version = HttpError::or_unavailable(Source::Feed, probe)?.ok_or(HttpError::NoFeed)?;
     // Open mode opens no private feed: only the request's own tokens do.
-    let granted = crate::gate::access(&crate::gate::Pass::tokens_only(grants), &doc) != Access::Denied;
+    let granted = crate::gate::access(&crate::gate::Pass::granted(grants), &doc) != Access::Denied;
     let feeds = &state.feeds;
     let entry = feeds.cache.entry(&doc, version);
     let base = feeds.site.base(&headers);
@@ -380,7 +380,7 @@ async fn national(State(state): State<AppState>, headers: HeaderMap, kind: Kind)
         let (data_dir, invitations) = (state.data_dir.clone(), state.invitations.clone());
         tokio::task::spawn_blocking(move || versions(&data_dir, &invitations)).await
     };
-    let known = HttpError::or_unavailable(Source::Feed, probe)?;
+    let (known, demonstrations) = HttpError::or_unavailable(Source::Feed, probe)?;
     // Each territory's read model, from the cache or loaded once; only
     // the public ones count, for the ETag as for the body.
     let feeds = &state.feeds;
@@ -395,8 +395,13 @@ async fn national(State(state): State<AppState>, headers: HeaderMap, kind: Kind)
     }
     let base = feeds.site.base(&headers);
     let (now, hour) = this_hour();
-    let ids: Vec<Vec<u8>> =
-        public.iter().map(|(doc, version, _)| [doc.to_string().as_bytes(), &version[..]].concat()).collect();
+    // The relay's table, not the document, says which are demonstrations
+    // (anyone may read those): a profile cannot claim it.
+    let demonstration = |doc: &DocumentId| demonstrations.contains(doc);
+    let ids: Vec<Vec<u8>> = public
+        .iter()
+        .map(|(doc, version, _)| [doc.to_string().as_bytes(), &version[..], &[u8::from(demonstration(doc))]].concat())
+        .collect();
     let refs: Vec<&[u8]> = ids.iter().map(Vec::as_slice).collect();
     let etag = etag(&refs, kind, hour, &base.url);
     if matches(&headers, &etag) {
@@ -407,7 +412,13 @@ async fn national(State(state): State<AppState>, headers: HeaderMap, kind: Kind)
     let body = body(&state, &slot, move || {
         let pairs: Vec<(Territoire, Agenda)> = public
             .iter()
-            .map(|(doc, _, read)| (Territoire::new(doc.to_string(), &read.agenda, url.clone()), read.agenda.clone()))
+            .map(|(doc, _, read)| {
+                let mut agenda = read.agenda.clone();
+                if let Some(profil) = agenda.profil.as_mut() {
+                    profil.demonstration = demonstrations.contains(doc);
+                }
+                (Territoire::new(doc.to_string(), &agenda, url.clone()), agenda)
+            })
             .collect();
         match kind {
             Kind::Ics => flux::ics_national(&pairs, now),
@@ -432,9 +443,16 @@ fn version(data_dir: &Path, invitations: &Mutex<Invitations>, doc: &DocumentId) 
     Ok(version.filter(|_| known))
 }
 
-/// Every territory of this relay with stored chunks, and its version.
-fn versions(data_dir: &Path, invitations: &Mutex<Invitations>) -> Result<Vec<(DocumentId, Version)>, String> {
-    let known = lock(invitations).territories().map_err(|e| e.to_string())?;
+/// Every territory of this relay with stored chunks, and its version; and
+/// the demonstration territories.
+type Versions = (Vec<(DocumentId, Version)>, Vec<DocumentId>);
+
+fn versions(data_dir: &Path, invitations: &Mutex<Invitations>) -> Result<Versions, String> {
+    let (known, demonstrations) = {
+        let invitations = lock(invitations);
+        let known = invitations.territories().map_err(|e| e.to_string())?;
+        (known, invitations.demonstrations().map_err(|e| e.to_string())?)
+    };
     let conn = open_read_only(data_dir).map_err(|e| e.to_string())?;
     let mut all = Vec::new();
     for doc in known {
@@ -442,7 +460,7 @@ fn versions(data_dir: &Path, invitations: &Mutex<Invitations>) -> Result<Vec<(Do
             all.push((doc, version));
         }
     }
-    Ok(all)
+    Ok((all, demonstrations))
 }
 
 fn chunk_version(conn: &rusqlite::Connection, doc: &DocumentId) -> Result<Option<Version>, String> {

@@ -402,7 +402,7 @@ fn nature_au_changement_de_rythme(
     if champs.contains_key("nature") {
         return champs;
     }
-    let actuelle = champs_du_record::<Action>(tx, record, Collection::Actions.profondeur()).remove("nature");
+    let actuelle = champs_du_record::<Action, _>(tx, record, Collection::Actions.profondeur()).remove("nature");
     let actuelle: Nature = actuelle.and_then(|n| serde_json::from_value(n).ok()).unwrap_or_default();
     if matches!(actuelle, Nature::RendezVousPonctuel | Nature::RendezVousRecurrent) {
         let nature = Nature::du_rythme(Some(regle));
@@ -424,7 +424,7 @@ fn valeur_invalide(e: serde_json::Error) -> EditError {
     EditError::ValeurInvalide(e.to_string())
 }
 
-fn objet<T: Serialize>(value: &T) -> Result<Map<String, Value>, EditError> {
+pub(super) fn objet<T: Serialize>(value: &T) -> Result<Map<String, Value>, EditError> {
     match serde_json::to_value(value).map_err(valeur_invalide)? {
         Value::Object(m) => Ok(m),
         _ => Err(EditError::ValeurInvalide("un objet JSON était attendu".into())),
@@ -433,19 +433,19 @@ fn objet<T: Serialize>(value: &T) -> Result<Map<String, Value>, EditError> {
 
 /// Ids are map keys shared with storage paths and URLs: short and simple
 /// ([`identifiant_valide`]).
-fn verifier_id(id: &str) -> Result<(), EditError> {
+pub(super) fn verifier_id(id: &str) -> Result<(), EditError> {
     if identifiant_valide(id) { Ok(()) } else { Err(EditError::IdentifiantInvalide(id.to_owned())) }
 }
 
 /// The record's map if it exists and is not deleted.
-fn vivant(tx: &Transaction<'_>, parent: &ObjId, id: &str) -> Option<ObjId> {
+pub(super) fn vivant<R: ReadDoc>(tx: &R, parent: &ObjId, id: &str) -> Option<ObjId> {
     let record = tree::find_map(tx, parent, &[id])?;
     let supprime =
         matches!(tx.get(&record, "supprime"), Ok(Some((automerge::Value::Scalar(s), _))) if s.as_bool() == Some(true));
     (!supprime).then_some(record)
 }
 
-fn existant(tx: &Transaction<'_>, collection: Collection, id: &str) -> Result<ObjId, EditError> {
+pub(super) fn existant<R: ReadDoc>(tx: &R, collection: Collection, id: &str) -> Result<ObjId, EditError> {
     // A record under an invalid id (written raw) is not read, so not edited.
     verifier_id(id)?;
     let parent = tree::find_map(tx, &ROOT, collection.path()).ok_or_else(|| EditError::Inconnu(id.to_owned()))?;
@@ -454,8 +454,8 @@ fn existant(tx: &Transaction<'_>, collection: Collection, id: &str) -> Result<Ob
 
 /// The schema's fields of a record at depth `profondeur`, read with the
 /// reader's bounds (unknown fields are not read).
-fn champs_du_record<T: Default + Serialize>(
-    tx: &Transaction<'_>,
+fn champs_du_record<T: Default + Serialize, R: ReadDoc>(
+    tx: &R,
     record: &ObjId,
     profondeur: usize,
 ) -> Map<String, Value> {
@@ -464,8 +464,11 @@ fn champs_du_record<T: Default + Serialize>(
     Lecteur::new(tx).champs(record, &Chemin::RACINE, profondeur, &cles, false)
 }
 
-fn lire<T: Default + Serialize + DeserializeOwned>(tx: &Transaction<'_>, record: &ObjId) -> Result<T, EditError> {
-    let json = champs_du_record::<T>(tx, record, Collection::Actions.profondeur());
+pub(super) fn lire<T: Default + Serialize + DeserializeOwned, R: ReadDoc>(
+    tx: &R,
+    record: &ObjId,
+) -> Result<T, EditError> {
+    let json = champs_du_record::<T, R>(tx, record, Collection::Actions.profondeur());
     serde_json::from_value(Value::Object(json)).map_err(valeur_invalide)
 }
 
@@ -510,7 +513,7 @@ where
     T: Default + Serialize + DeserializeOwned + Valider,
 {
     verifier_champs::<T>(&champs)?;
-    let mut actuel = champs_du_record::<T>(tx, record, profondeur);
+    let mut actuel = champs_du_record::<T, _>(tx, record, profondeur);
     for (k, v) in &champs {
         actuel.insert(k.clone(), v.clone());
     }

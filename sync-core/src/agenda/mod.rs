@@ -1,7 +1,9 @@
 //! The territory agenda: one Automerge document per territory.
 //!
 //! `schema.rs` declares the records (French names, as in the domain model)
-//! and their validation; `edit.rs` turns an [`Edit`] into writes; `tree.rs`
+//! and their validation; `edit.rs` turns an [`Edit`] into writes;
+//! `demande.rs` checks and writes a resident's request ([`DemandeHabitant`]),
+//! which the relay applies for them; `tree.rs`
 //! maps JSON-shaped records onto Automerge objects. This module builds the
 //! read model, [`Agenda`], with every concurrent value of a field that two
 //! people changed at once ([`Conflit`]) and who made each change.
@@ -10,6 +12,7 @@
 //! down in `docs/schema.md`. Only this module knows it; the relay never
 //! interprets agenda content except through this read model (for feeds).
 
+mod demande;
 mod edit;
 mod repo;
 mod schema;
@@ -22,8 +25,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use ts_rs::TS;
 
+pub use demande::{DemandeError, DemandeHabitant, NOM_MAX, preuve_du_secret};
 pub use edit::{Collection, Edit, EditError};
-pub use repo::ApplyError;
+pub use repo::{ApplyError, SuiteDemande};
 pub use schema::*;
 
 pub(crate) use edit::{SUIVI, appliquer_dans};
@@ -405,10 +409,24 @@ fn assainir_action(id: &str, action: &mut Action, erreurs: &mut Erreurs) {
     let avant = action.besoins.len();
     action.besoins.retain(|b, _| identifiant_valide(b));
     let mut retires = avant - action.besoins.len();
-    for besoin in action.besoins.values_mut() {
+    for (bid, besoin) in &mut action.besoins {
         let avant = besoin.volontaires.len();
         besoin.volontaires.retain(|v, _| identifiant_valide(v));
         retires += avant - besoin.volontaires.len();
+        for (vid, v) in &mut besoin.volontaires {
+            if v.preuve.as_deref().is_some_and(|p| !preuve_valide(p)) {
+                v.preuve = None;
+                erreurs.push(format!("actions/{id}/besoins/{bid}/volontaires/{vid}/preuve : preuve invalide, ignorée"));
+            }
+            if let Some(message) = &mut v.message
+                && let Some((fin, _)) = message.char_indices().nth(MESSAGE_MAX)
+            {
+                message.truncate(fin);
+                erreurs.push(format!(
+                    "actions/{id}/besoins/{bid}/volontaires/{vid}/message : coupé à {MESSAGE_MAX} caractères"
+                ));
+            }
+        }
     }
     if retires > 0 {
         erreurs.push(format!("actions/{id} : {retires} besoins ou volontaires sous un identifiant invalide, ignorés"));

@@ -7,7 +7,7 @@
 
 use automerge::Automerge;
 
-use super::{Agenda, Edit, EditError, Profil};
+use super::{Agenda, DemandeError, DemandeHabitant, Edit, EditError, Profil};
 use crate::{ChangeError, DocumentId, Output, Repo, UnixMillis};
 
 /// Why an agenda edit was not applied.
@@ -23,9 +23,35 @@ pub enum ApplyError {
     /// The edit is invalid; nothing was written.
     #[error(transparent)]
     Invalid(#[from] EditError),
+    /// A resident's request was refused; nothing was written.
+    #[error(transparent)]
+    Refusee(#[from] DemandeError),
     /// The document could not be created.
     #[error("cannot create the document: {0}")]
     Create(String),
+}
+
+/// What a resident's request did.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SuiteDemande {
+    /// It was written in one change: carry out these outputs (the write,
+    /// then the sync messages to every peer).
+    Ecrite(Vec<Output>),
+    /// It was done already (the same volunteering again, an entry
+    /// withdrawn already): nothing changed.
+    DejaFaite,
+}
+
+/// A request that changes nothing, or failed, inside `change_document_with`.
+enum Echec {
+    DejaFaite,
+    Erreur(ApplyError),
+}
+
+impl From<ChangeError> for Echec {
+    fn from(e: ChangeError) -> Echec {
+        Echec::Erreur(e.into())
+    }
 }
 
 impl From<ChangeError> for ApplyError {
@@ -59,6 +85,31 @@ impl Repo {
         })
     }
 
+    /// Applies a resident's request as this repo's own change, made by
+    /// `auteur` (the relay: the invitation it came with) at `now`: checked
+    /// against the document (`demande.rs`), then written in one change, or
+    /// refused with nothing written. The document must be loaded.
+    pub fn appliquer_demande(
+        &mut self,
+        now: UnixMillis,
+        doc: &DocumentId,
+        auteur: &str,
+        demande: &DemandeHabitant,
+    ) -> Result<SuiteDemande, ApplyError> {
+        let ecrite = self.change_document_with(doc, |am: &mut Automerge| {
+            match super::demande::appliquer(am, millis(now), auteur, demande) {
+                Ok(true) => Ok(()),
+                Ok(false) => Err(Echec::DejaFaite),
+                Err(e) => Err(Echec::Erreur(e.into())),
+            }
+        });
+        match ecrite {
+            Ok(outputs) => Ok(SuiteDemande::Ecrite(outputs)),
+            Err(Echec::DejaFaite) => Ok(SuiteDemande::DejaFaite),
+            Err(Echec::Erreur(e)) => Err(e),
+        }
+    }
+
     /// Creates a territory document, open locally, in one change made by
     /// `auteur`: the agenda's containers and the profile. One change means
     /// one storage write and one round of sync messages; the containers
@@ -87,6 +138,7 @@ mod tests {
     use automerge::ReadDoc;
 
     use super::*;
+    use crate::agenda::NOM_MAX;
     use crate::wire::{Message, PROTOCOL_VERSION, PeerMetadata};
     use crate::{Config, ConnId, Direction, Input, PeerId};
 
@@ -165,5 +217,169 @@ mod tests {
         assert!(matches!(refused, Err(ApplyError::Invalid(_))), "{refused:?}");
         assert_eq!(repo.documents_in_memory().count(), 0, "nothing half-created");
         repo.create_territory(UnixMillis(6_000), &[3; 16], "auteur", profil()).expect("the id is still free");
+    }
+
+    /// A territory with action `a1` and its open need `b1`.
+    fn territoire_avec_besoin() -> (Repo, DocumentId) {
+        let mut repo = client();
+        let (doc, _) = repo.create_territory(UnixMillis(1_000), &[4; 16], "org", profil()).expect("territory");
+        let creer = serde_json::from_value(serde_json::json!(
+            {"type": "creer", "collection": "actions", "id": "a1", "valeur": {"titre": "Chantier"}}
+        ))
+        .expect("an edit");
+        repo.apply(UnixMillis(2_000), &doc, "org", creer).expect("action");
+        let besoin = serde_json::from_value(serde_json::json!(
+            {"type": "definir_besoin", "action_id": "a1", "besoin_id": "b1", "besoin": {"type": "benevoles", "statut": "ouvert"}}
+        ))
+        .expect("an edit");
+        repo.apply(UnixMillis(3_000), &doc, "org", besoin).expect("need");
+        (repo, doc)
+    }
+
+    fn propose(volontaire: &str, nom: &str, message: Option<&str>, secret: &str) -> DemandeHabitant {
+        DemandeHabitant::SePropose {
+            action_id: "a1".into(),
+            besoin_id: "b1".into(),
+            volontaire_id: volontaire.into(),
+            nom: nom.into(),
+            message: message.map(str::to_owned),
+            preuve: super::super::preuve_du_secret(secret),
+        }
+    }
+
+    fn retire(volontaire: &str, secret: &str) -> DemandeHabitant {
+        DemandeHabitant::SeRetire {
+            action_id: "a1".into(),
+            besoin_id: "b1".into(),
+            volontaire_id: volontaire.into(),
+            secret: secret.into(),
+        }
+    }
+
+    fn heads(repo: &Repo, doc: &DocumentId) -> Vec<automerge::ChangeHash> {
+        repo.document(doc).expect("loaded").get_heads()
+    }
+
+    #[test]
+    fn a_resident_volunteers_once_and_withdraws_with_the_secret_only() {
+        let (mut repo, doc) = territoire_avec_besoin();
+        let secret = "a".repeat(64);
+        let demande = propose("v1", "  Camille  ", Some("Je viens avec une brouette\r\nà 10 h"), &secret);
+        let suite = repo.appliquer_demande(UnixMillis(1_767_225_600_000), &doc, "inv1", &demande).expect("applied");
+        assert!(matches!(&suite, SuiteDemande::Ecrite(out) if out.iter().any(|o| matches!(o, Output::Write(_)))));
+        let agenda = repo.agenda(&doc).expect("agenda");
+        let v = &agenda.actions["a1"].besoins["b1"].volontaires["v1"];
+        assert_eq!(v.nom.as_deref(), Some("Camille"));
+        assert_eq!(v.message.as_deref(), Some("Je viens avec une brouette\nà 10 h"));
+        assert_eq!(v.preuve, Some(super::super::preuve_du_secret(&secret)));
+        assert_eq!(v.date.as_deref(), Some("2026-01-01"));
+        assert!(!v.confirme && v.acteur_id.is_none());
+        let historique = super::super::historique(repo.document(&doc).expect("loaded"));
+        assert_eq!(historique.last().and_then(|m| m.auteur.as_deref()), Some("inv1"));
+
+        // The same request again (a retry): nothing more.
+        let avant = heads(&repo, &doc);
+        assert_eq!(repo.appliquer_demande(UnixMillis(9_000), &doc, "inv1", &demande), Ok(SuiteDemande::DejaFaite));
+        // The same id with another proof: refused.
+        let autre = propose("v1", "Sacha", None, &"b".repeat(64));
+        assert_eq!(
+            repo.appliquer_demande(UnixMillis(9_000), &doc, "inv2", &autre),
+            Err(ApplyError::Refusee(DemandeError::DejaPris))
+        );
+        // A wrong secret, then a malformed one: refused.
+        for (secret, error) in
+            [("b".repeat(64), DemandeError::SecretIncorrect), ("court".to_owned(), DemandeError::PreuveInvalide)]
+        {
+            assert_eq!(
+                repo.appliquer_demande(UnixMillis(9_000), &doc, "inv2", &retire("v1", &secret)),
+                Err(ApplyError::Refusee(error))
+            );
+        }
+        assert_eq!(heads(&repo, &doc), avant, "nothing written");
+
+        let suite =
+            repo.appliquer_demande(UnixMillis(10_000), &doc, "inv1", &retire("v1", &secret)).expect("withdrawn");
+        assert!(matches!(suite, SuiteDemande::Ecrite(_)));
+        assert!(repo.agenda(&doc).expect("agenda").actions["a1"].besoins["b1"].volontaires.is_empty());
+        assert_eq!(
+            repo.appliquer_demande(UnixMillis(11_000), &doc, "inv1", &retire("v1", &secret)),
+            Ok(SuiteDemande::DejaFaite)
+        );
+    }
+
+    #[test]
+    fn a_request_the_core_refuses_writes_nothing() {
+        let (mut repo, doc) = territoire_avec_besoin();
+        let secret = "c".repeat(64);
+        let edit = |json: serde_json::Value| serde_json::from_value::<Edit>(json).expect("an edit");
+        // An organiser's own entry, without a proof.
+        repo.apply(
+            UnixMillis(4_000),
+            &doc,
+            "org",
+            edit(serde_json::json!({"type": "ajouter_volontaire", "action_id": "a1", "besoin_id": "b1",
+                "volontaire_id": "vo", "volontaire": {"nom": "Dominique"}})),
+        )
+        .expect("organiser's volunteer");
+        let avant = heads(&repo, &doc);
+        let refus = |repo: &mut Repo, demande: DemandeHabitant| match repo.appliquer_demande(
+            UnixMillis(5_000),
+            &doc,
+            "inv",
+            &demande,
+        ) {
+            Err(ApplyError::Refusee(e)) => e,
+            other => panic!("accepted: {other:?}"),
+        };
+        for nom in ["", "   ", &"x".repeat(NOM_MAX + 1), "Ca\u{7}mille", "Ca\nmille"] {
+            assert_eq!(refus(&mut repo, propose("v2", nom, None, &secret)), DemandeError::NomInvalide, "{nom:?}");
+        }
+        let long = "m".repeat(crate::agenda::MESSAGE_MAX + 1);
+        assert_eq!(refus(&mut repo, propose("v2", "Camille", Some(&long), &secret)), DemandeError::MessageInvalide);
+        assert_eq!(refus(&mut repo, propose("v/2", "Camille", None, &secret)), DemandeError::IdentifiantInvalide);
+        let mut sans_preuve = propose("v2", "Camille", None, &secret);
+        if let DemandeHabitant::SePropose { preuve, .. } = &mut sans_preuve {
+            *preuve = "Z".repeat(64);
+        }
+        assert_eq!(refus(&mut repo, sans_preuve), DemandeError::PreuveInvalide);
+        assert_eq!(refus(&mut repo, retire("vo", &secret)), DemandeError::NonRetirable);
+        let mut ailleurs = propose("v2", "Camille", None, &secret);
+        if let DemandeHabitant::SePropose { besoin_id, .. } = &mut ailleurs {
+            *besoin_id = "b9".into();
+        }
+        assert_eq!(refus(&mut repo, ailleurs), DemandeError::BesoinInconnu);
+        assert_eq!(heads(&repo, &doc), avant, "nothing written");
+
+        for (statut, error) in [("pourvu", DemandeError::BesoinPourvu), ("clos", DemandeError::BesoinClos)] {
+            repo.apply(
+                UnixMillis(6_000),
+                &doc,
+                "org",
+                edit(serde_json::json!({"type": "definir_besoin", "action_id": "a1", "besoin_id": "b1",
+                    "besoin": {"type": "benevoles", "statut": statut}})),
+            )
+            .expect("need's state");
+            assert_eq!(refus(&mut repo, propose("v2", "Camille", None, &secret)), error);
+        }
+        repo.apply(
+            UnixMillis(7_000),
+            &doc,
+            "org",
+            edit(serde_json::json!({"type": "supprimer", "collection": "actions", "id": "a1"})),
+        )
+        .expect("deleted");
+        let avant = heads(&repo, &doc);
+        assert_eq!(refus(&mut repo, propose("v2", "Camille", None, &secret)), DemandeError::ActionInconnue);
+        assert_eq!(refus(&mut repo, retire("vo", &secret)), DemandeError::ActionInconnue);
+        assert_eq!(heads(&repo, &doc), avant, "nothing written");
+        assert!(matches!(
+            repo.appliquer_demande(
+                UnixMillis(8_000),
+                &DocumentId::from_bytes(&[9; 16]).expect("id"),
+                "inv",
+                &retire("vo", &secret)
+            ),
+            Err(ApplyError::NotLoaded(_))
+        ));
     }
 }

@@ -164,6 +164,10 @@ pub struct Profil {
     /// Who may see the territory.
     #[serde(default)]
     pub visibilite: VisibiliteTerritoire,
+    /// A demonstration territory (`essaim demo`): invented content, which
+    /// anyone may read on the relay that made it.
+    #[serde(default)]
+    pub demonstration: bool,
     /// Bookkeeping.
     #[serde(flatten)]
     pub suivi: Suivi,
@@ -182,6 +186,7 @@ impl Default for Profil {
             reseaux: Vec::new(),
             engagements_pacte: Vec::new(),
             visibilite: VisibiliteTerritoire::default(),
+            demonstration: false,
             suivi: Suivi::default(),
         }
     }
@@ -239,6 +244,25 @@ pub struct Volontaire {
     /// Confirmed by a carrier.
     #[serde(default)]
     pub confirme: bool,
+    /// What they wrote to the organisers, at most [`MESSAGE_MAX`]
+    /// characters.
+    #[serde(default)]
+    pub message: Option<String>,
+    /// For a resident's volunteering through the relay: the hex SHA-256 of
+    /// the secret their device keeps, which alone withdraws it (see
+    /// `demande.rs`). Every reader of the document sees it, so never the
+    /// secret itself.
+    #[serde(default)]
+    pub preuve: Option<String>,
+}
+
+/// Longest message a volunteer leaves, in characters.
+pub const MESSAGE_MAX: usize = 500;
+
+/// Is `preuve` a volunteering's proof: 64 lowercase hexadecimal digits
+/// (a SHA-256)? The same shape is asked of the secret that withdraws it.
+pub fn preuve_valide(preuve: &str) -> bool {
+    preuve.len() == 64 && preuve.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
 /// A need of an action.
@@ -695,6 +719,12 @@ impl Valider for Besoin {
                 return Err(ValidationError::Requis("acteur_id ou nom"));
             }
             date("date", &v.date)?;
+            if let Some(message) = &v.message {
+                au_plus("message", message, MESSAGE_MAX)?;
+            }
+            if v.preuve.as_deref().is_some_and(|p| !preuve_valide(p)) {
+                return Err(ValidationError::Autre("preuve invalide : 64 chiffres hexadécimaux attendus".into()));
+            }
         }
         Ok(())
     }

@@ -64,6 +64,7 @@ pub fn territoires_json(territoires: &[(Territoire, Agenda)]) -> Value {
                 "codes": p.codes,
                 "presentation": p.presentation,
                 "portes_entree": p.portes_entree,
+                "demonstration": p.demonstration,
                 "page": t.page(),
                 "agenda_ics": format!("{}agenda.ics", t.page()),
                 "agenda_compat_ics": format!("{}agenda-compat.ics", t.page()),

@@ -471,8 +471,7 @@ fn national_views_keep_public_territories_and_public_fields() {
     let json = json_ld_national(&paires, now());
     assert_eq!(json["numberOfItems"], 1);
     let territoires = territoires_json(&paires);
-    expect![[r#"
-        ["agenda_compat_ics","agenda_ics","agenda_json","codes","id","nom","page","portes_entree","presentation","type"]"#]]
+    expect![[r#"["agenda_compat_ics","agenda_ics","agenda_json","codes","demonstration","id","nom","page","portes_entree","presentation","type"]"#]]
     .assert_eq(&serde_json::to_string(&territoires["territoires"][0].as_object().map(|o| o.keys().collect::<Vec<_>>())).unwrap_or_default());
     assert_eq!(territoires["territoires"].as_array().map(Vec::len), Some(1));
 }

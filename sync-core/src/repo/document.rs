@@ -349,6 +349,16 @@ impl Repo {
         }
     }
 
+    /// [`Input::Load`]: loads a document not in memory, opening nothing.
+    pub(super) fn on_load(&mut self, now: UnixMillis, doc: DocumentId, out: &mut Vec<Output>) {
+        if self.docs.contains_key(&doc) {
+            return;
+        }
+        let loading = Doc { phase: DocPhase::Loading(Vec::new()), last_used: now, locally_open: false };
+        self.docs.insert(doc.clone(), loading);
+        out.push(Output::Load { doc });
+    }
+
     pub(super) fn on_open(&mut self, now: UnixMillis, doc: DocumentId, out: &mut Vec<Output>) {
         match self.docs.get_mut(&doc) {
             Some(d) => {

@@ -66,6 +66,16 @@ pub enum Input {
         /// The document.
         doc: DocumentId,
     },
+    /// The driver wants to change this document itself (the relay applying
+    /// a resident's request): load it from storage if it is not in memory,
+    /// without opening it locally, so it is neither announced to peers nor
+    /// kept longer than any idle document. The driver learns it is ready
+    /// when its [`Input::Loaded`] has been fed (or at once if it was in
+    /// memory: [`Repo::document`]).
+    Load {
+        /// The document.
+        doc: DocumentId,
+    },
     /// The driver's decision on a peer's access to a document. Sent after
     /// [`Output::CheckAccess`], or at any time to change a decision
     /// (a revoked token, say).

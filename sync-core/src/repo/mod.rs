@@ -312,6 +312,7 @@ impl Repo {
             Input::Disconnected { conn } => self.forget_conn(conn, out),
             Input::Loaded { doc, entries } => self.on_loaded(now, doc, entries, out),
             Input::Open { doc } => self.on_open(now, doc, out),
+            Input::Load { doc } => self.on_load(now, doc, out),
             Input::AccessDecided { conn, doc, access } => self.on_access_decided(now, conn, doc, access, out),
             Input::Broadcast { doc, data } => self.on_broadcast(doc, data, out),
             Input::Tick => self.on_tick(now, out),

@@ -217,4 +217,21 @@ mod tests {
         repo.handle(UnixMillis(91_000), Input::Loaded { doc: doc.clone(), entries: Vec::new() });
         assert_eq!(repo.next_deadline(), None);
     }
+
+    #[test]
+    fn a_document_loaded_for_the_driver_is_announced_to_nobody_and_unloaded_when_idle() {
+        let mut repo = relay();
+        connect(&mut repo, 0, 1);
+        join(&mut repo, 0, 1);
+        let doc = DocumentId::from_bytes(&[6; 16]).expect("id");
+        let out = repo.handle(UnixMillis(1_000), Input::Load { doc: doc.clone() });
+        assert_eq!(out, [Output::Load { doc: doc.clone() }]);
+        assert!(repo.handle(UnixMillis(1_000), Input::Load { doc: doc.clone() }).is_empty(), "loaded once");
+        let out = repo.handle(UnixMillis(2_000), Input::Loaded { doc: doc.clone(), entries: Vec::new() });
+        assert!(out.iter().all(|o| !matches!(o, Output::Send { .. } | Output::CheckAccess { .. })), "{out:?}");
+        assert!(repo.document(&doc).is_some(), "ready for the driver's change");
+        assert_eq!(repo.next_deadline(), Some(UnixMillis(62_000)));
+        repo.handle(UnixMillis(62_000), Input::Tick);
+        assert_eq!(repo.documents_in_memory().count(), 0, "unloaded like any idle document");
+    }
 }

@@ -10,6 +10,7 @@
 //   refused one;
 // - `last-sync.ts`: the last synchronisation's time, kept across reloads;
 // - `first-load.ts` and `download.ts`: a territory's first download over HTTP;
+// - `demandes.ts`: a resident's volunteerings, sent to the relay's HTTP API;
 // - `outputs.ts`: the outputs' type.
 //
 // Does not: decide anything about protocol or schema (the repo does), or
@@ -20,6 +21,7 @@ import type { WasmRepo } from "../pkg/wasm_client.js";
 import type { Storage } from "../storage";
 import { OutputChain } from "./chain";
 import { Connection } from "./connection";
+import { Demandes } from "./demandes";
 import { FirstLoads } from "./first-load";
 import { type Comparaison, type Invitation, Invitations } from "./invitations";
 import * as lastSyncStore from "./last-sync";
@@ -63,6 +65,8 @@ export class Driver {
   private readonly firstLoads: FirstLoads;
   /** The relay's HTTP address (`/invitation`, the chunks, the invitations API). */
   readonly base: string;
+  /** A resident's volunteerings, kept until the relay takes them. */
+  readonly demandes: Demandes;
 
   /** `url`: the relay's `/sync` (ws: or wss:); `held`: the invitations IndexedDB holds, oldest first. */
   constructor(
@@ -85,7 +89,10 @@ export class Driver {
     this.connection = new Connection(url, () => this.invitations.tokens(), {
       opened: (conn) => this.chain.carry(repo.connected(Date.now(), conn)),
       // The relay is reachable again: so are its chunks.
-      joined: () => this.firstLoads.resume(),
+      joined: () => {
+        this.firstLoads.resume();
+        this.demandes.resume();
+      },
       received: (conn, bytes) => this.chain.carry(repo.received(Date.now(), conn, bytes)),
       closed: (conn, refusedTokens) => {
         if (refusedTokens) void this.checkRefused(refusedTokens);
@@ -99,6 +106,7 @@ export class Driver {
       (percent) => this.showDownload(percent),
       (doc) => this.openLoaded(doc),
     );
+    this.demandes = new Demandes(storage, base, async (doc) => (await storage.territoire(doc))?.invitation, () => this.notify());
     this.chain.carry(repo.takeStarted());
   }
 
@@ -143,6 +151,16 @@ export class Driver {
     this.status = { ...this.status, invitationRefused: undefined };
     this.connection.drop();
     this.connection.reconnectNow();
+  }
+
+  /**
+   * Keeps a demonstration territory on this device, read-only, without an
+   * invitation (the relay lets anyone read it); `nom` is shown until the
+   * document arrives. Also called at start for those kept.
+   */
+  async consulter(doc: string, nom?: string): Promise<void> {
+    this.invitations.readOnly(doc);
+    if (nom !== undefined) await this.storage.retenir({ doc, nom, demonstration: true });
   }
 
   /**

@@ -85,6 +85,11 @@ export class Invitations {
     return this.held.find((i) => i.doc === doc && i.role === "organisateur")?.token;
   }
 
+  /** A territory read without an invitation (a demonstration): read-only, unless an invitation says otherwise. */
+  readOnly(doc: string): void {
+    if (!this.roles.has(doc)) this.roles.set(doc, "habitant");
+  }
+
   /** Whether this device may edit the territory (not a resident's link). */
   canEdit(doc: string): boolean {
     return this.roles.get(doc) !== "habitant";

@@ -6,6 +6,7 @@ import type { Driver } from "../driver";
 import { Champ } from "../formulaire";
 import { messageDe } from "../modele";
 import type { TerritoireConnu } from "../storage";
+import { Demonstrations } from "./demonstration";
 
 export function Accueil({ driver }: { driver: Driver }) {
   const [territoires, setTerritoires] = useState<TerritoireConnu[]>([]);
@@ -40,7 +41,10 @@ export function Accueil({ driver }: { driver: Driver }) {
     <>
       <h1>Vos territoires</h1>
       {territoires.length === 0 ? (
-        <p>Vous n'avez encore rejoint aucun territoire.</p>
+        <>
+          <p>Vous n'avez encore rejoint aucun territoire.</p>
+          <Demonstrations driver={driver} />
+        </>
       ) : (
         <ul class="liste">
           {territoires.map((t) => (

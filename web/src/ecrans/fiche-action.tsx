@@ -6,6 +6,7 @@
 
 import { useState } from "preact/hooks";
 import type { Driver } from "../driver";
+import type { Volontariat } from "../driver/demandes";
 import {
   appliquer,
   Cases,
@@ -65,7 +66,7 @@ export function FicheAction({ driver, doc, id }: { driver: Driver; doc: string; 
         );
       })}
       {prochains.length > 0 && <Prochains prochains={prochains} editer={organisateur ? editer : undefined} id={id} />}
-      <Besoins action={action} id={id} editer={organisateur ? editer : undefined} />
+      <Besoins driver={driver} doc={doc} action={action} id={id} editer={organisateur ? editer : undefined} />
       {organisateur && <Modifier action={action} modifier={modifier} />}
       {organisateur && action.rythme && <ChangerRythme action={action} modifier={modifier} />}
       {organisateur && action.rythme?.regle && <Pause id={id} editer={editer} />}
@@ -180,7 +181,11 @@ function Deplacer({ cle, debut, deplacer }: { cle: string; debut: string; deplac
   );
 }
 
-function Besoins({ action, id, editer }: { action: Action; id: string; editer?: Edition }) {
+/**
+ * Without `editer` (a resident's link), volunteering goes through the
+ * relay (`driver.demandes`); an organiser's is a direct edit.
+ */
+function Besoins({ driver, doc, action, id, editer }: { driver: Driver; doc: string; action: Action; id: string; editer?: Edition }) {
   const besoins = Object.entries(action.besoins);
   return (
     <section aria-labelledby="besoins">
@@ -190,7 +195,7 @@ function Besoins({ action, id, editer }: { action: Action; id: string; editer?: 
       ) : (
         <ul class="liste">
           {besoins.map(([bid, b]) => (
-            <UnBesoin key={bid} action={id} id={bid} besoin={b} editer={editer} />
+            <UnBesoin key={bid} driver={driver} doc={doc} action={id} id={bid} besoin={b} editer={editer} />
           ))}
         </ul>
       )}
@@ -204,44 +209,102 @@ function libelleBesoin(b: Besoin): string {
   return `${libelles().type_besoin[b.type] ?? b.type}${b.description ? `\u00a0: ${b.description}` : ""}${quantite}`;
 }
 
-function UnBesoin({ action, id, besoin, editer }: { action: string; id: string; besoin: Besoin; editer?: Edition }) {
-  const [nom, setNom] = useState("");
-  const [erreur, setErreur] = useState<string>();
-  const volontaires = Object.values(besoin.volontaires);
+/** What this device's volunteering shows while the relay has not synced it back. */
+function etatVolontariat(v: Volontariat, present: boolean): string {
+  if (v.etat === "a-retirer") return "Retrait en attente d'envoi";
+  if (present) return "Confirmé";
+  return v.etat === "a-envoyer" ? "En attente d'envoi" : "Envoyé, en attente de synchronisation";
+}
+
+function UnBesoin({ driver, doc, action, id, besoin, editer }: {
+  driver: Driver;
+  doc: string;
+  action: string;
+  id: string;
+  besoin: Besoin;
+  editer?: Edition;
+}) {
+  const [nom, setNom] = useState(() => driver.demandes.nomRetenu());
+  const [message, setMessage] = useState("");
+  const [erreurs, setErreurs] = useState<{ nom?: string; message?: string }>({});
+  const miens = driver.demandes.du(doc, action, id);
+  const refus = driver.demandes.refusPour(doc, action, id);
+  const volontaires = Object.entries(besoin.volontaires).filter(([vid]) => !miens.some((m) => m.volontaire === vid));
   const libelle = libelleBesoin(besoin);
+  const ouvert = besoin.statut === "ouvert" || besoin.statut === "partiellement_pourvu";
   const proposer = (event: Event) => {
     event.preventDefault();
-    if (!nom.trim()) return setErreur("Indiquez votre nom.");
-    setErreur(undefined);
-    const volontaire = { nom: nom.trim(), date: aujourdhui(), confirme: false };
-    if (editer?.({ type: "ajouter_volontaire", action_id: action, besoin_id: id, volontaire_id: idAleatoire(), volontaire })) setNom("");
+    const n = nom.trim();
+    const m = message.trim();
+    const e: typeof erreurs = {};
+    if (!n) e.nom = "Indiquez votre nom.";
+    else if ([...n].length > 80) e.nom = "80 caractères au plus.";
+    if ([...m].length > 500) e.message = "500 caractères au plus.";
+    setErreurs(e);
+    if (e.nom || e.message) return;
+    if (editer) {
+      const volontaire = { nom: n, date: aujourdhui(), confirme: false, ...(m ? { message: m } : {}) };
+      if (editer({ type: "ajouter_volontaire", action_id: action, besoin_id: id, volontaire_id: idAleatoire(), volontaire })) setMessage("");
+    } else {
+      void driver.demandes.proposer(doc, action, id, n, m || undefined).then(() => setMessage(""));
+    }
   };
   const { volontaires: _, ...sansVolontaires } = besoin;
   const changerStatut = (statut: StatutBesoin) =>
     editer?.({ type: "definir_besoin", action_id: action, besoin_id: id, besoin: { ...sansVolontaires, statut } });
+  const total = volontaires.length + miens.length;
   return (
     <li data-testid="besoin">
       <strong>{libelle}</strong> · {libelles().statut_besoin[besoin.statut] ?? besoin.statut}
       <br />
-      {volontaires.length === 0
-        ? "Personne ne s'est encore proposé."
-        : `${pluriel(volontaires.length, "volontaire")}\u00a0: ${volontaires.map((v) => v.nom ?? "membre").join(", ")}`}
+      {total === 0 ? "Personne ne s'est encore proposé." : `${pluriel(total, "volontaire")}\u00a0: `}
+      {total > 0 && (
+        <ul class="volontaires" data-testid="volontaires">
+          {volontaires.map(([vid, v]) => (
+            <li key={vid}>
+              {v.nom ?? "membre"}
+              {editer && v.message && <span class="message-volontaire"> · « {v.message} »</span>}
+            </li>
+          ))}
+          {miens.map((v) => (
+            <li key={v.volontaire} data-testid="mon-volontariat">
+              {v.nom} (vous)
+              {v.message && <span class="message-volontaire"> · « {v.message} »</span>}
+              {" · "}
+              <span role="status">{etatVolontariat(v, v.volontaire in besoin.volontaires)}</span>{" "}
+              {v.etat !== "a-retirer" && (
+                <button type="button" onClick={() => void driver.demandes.retirer(v.volontaire)}>
+                  Me retirer
+                </button>
+              )}
+            </li>
+          ))}
+        </ul>
+      )}
+      {refus && (
+        <p role="alert" class="erreur">
+          Demande refusée par le relais&nbsp;: {refus}
+        </p>
+      )}
+      {ouvert && (
+        <form onSubmit={proposer} noValidate class="en-ligne-form">
+          <Champ id={`vol-${id}`} label={`Votre nom, pour « ${libelle} »`} erreur={erreurs.nom}>
+            <input autoComplete="name" maxLength={80} value={nom} onInput={(e) => setNom(e.currentTarget.value)} />
+          </Champ>
+          <Champ id={`vol-msg-${id}`} label="Un mot pour les organisateurs (facultatif)" erreur={erreurs.message}>
+            <textarea rows={2} maxLength={500} value={message} onInput={(e) => setMessage(e.currentTarget.value)} />
+          </Champ>
+          <button type="submit">Je me propose</button>
+        </form>
+      )}
       {editer && (
-      <>
-      <form onSubmit={proposer} noValidate class="en-ligne-form">
-        <Champ id={`vol-${id}`} label={`Votre nom, pour « ${libelle} »`} erreur={erreur}>
-          <input autoComplete="name" value={nom} onInput={(e) => setNom(e.currentTarget.value)} />
-        </Champ>
-        <button type="submit">Je me propose</button>
-      </form>
-      <ChampChoix
-        id={`statut-${id}`}
-        label={`État du besoin « ${libelle} »`}
-        valeur={besoin.statut}
-        choix={libelles().statut_besoin}
-        onChoix={changerStatut}
-      />
-      </>
+        <ChampChoix
+          id={`statut-${id}`}
+          label={`État du besoin « ${libelle} »`}
+          valeur={besoin.statut}
+          choix={libelles().statut_besoin}
+          onChoix={changerStatut}
+        />
       )}
     </li>
   );

@@ -57,7 +57,11 @@ export function Territoire({ driver, doc, theme }: { driver: Driver; doc: string
             Nouvelle action
           </a>
         ) : (
-          <span data-testid="lecture-seule">Vous consultez ce territoire avec un lien d'habitant&nbsp;: en lecture seule.</span>
+          <span data-testid="lecture-seule">
+            {agenda.profil?.demonstration
+              ? "Territoire de démonstration, aux personnes et rendez-vous inventés\u00a0: en lecture seule."
+              : "Vous consultez ce territoire avec un lien d'habitant\u00a0: en lecture seule."}
+          </span>
         )}{" "}
         <a href={`#/territoire/${doc}/profil`}>Profil et feuille de route</a>
         {driver.peutModifier(doc) && (

@@ -3,7 +3,7 @@
 
 export type Agenda = { profil: Profil | null, actions: Record<string, Action>, acteurs: Record<string, Acteur>, contacts_prives: Record<string, ContactPrive>, feuille_de_route: FeuilleDeRoute, instances: Record<string, Instance>, decisions: Record<string, Decision>, conflits: Array<Conflit>, erreurs: Array<string>, };
 
-export type Profil = { nom: string, type: TypeTerritoire, codes: Codes, fuseau: string, presentation: string, portes_entree: Array<Theme>, reseaux: Array<LienReseau>, engagements_pacte: Array<Engagement>, visibilite: VisibiliteTerritoire, cree_le: number | null, modifie_le: number | null, modifie_par: string | null, supprime: boolean, };
+export type Profil = { nom: string, type: TypeTerritoire, codes: Codes, fuseau: string, presentation: string, portes_entree: Array<Theme>, reseaux: Array<LienReseau>, engagements_pacte: Array<Engagement>, visibilite: VisibiliteTerritoire, demonstration: boolean, cree_le: number | null, modifie_le: number | null, modifie_par: string | null, supprime: boolean, };
 
 export type Codes = { insee: Array<string>, siren: string | null, code_epci: string | null, };
 
@@ -19,7 +19,7 @@ export type Porteur = { acteur_id: string, role: RolePorteur, };
 
 export type Besoin = { type: TypeBesoin, description: string, quantite: number | null, unite: string | null, echeance: string | null, occurrence: string | null, statut: StatutBesoin, volontaires: Record<string, Volontaire>, };
 
-export type Volontaire = { acteur_id: string | null, nom: string | null, date: string | null, confirme: boolean, };
+export type Volontaire = { acteur_id: string | null, nom: string | null, date: string | null, confirme: boolean, message: string | null, preuve: string | null, };
 
 export type Accessibilite = { auditif: boolean, visuel: boolean, psychique: boolean, moteur: boolean, intellectuel: boolean, falc: boolean, notes: string, };
 
