@@ -15,10 +15,8 @@ use sync_core::automerge::transaction::Transactable;
 use sync_core::automerge::{ROOT, ReadDoc};
 use sync_core::{DocumentId, agenda};
 use tempfile::TempDir;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
 
-use crate::support::{Relay, WAIT, start_relay_with};
+use crate::support::{Relay, WAIT, http_request, start_relay_with};
 
 fn now() -> i64 {
     SystemTime::now().duration_since(UNIX_EPOCH).expect("after 1970").as_millis() as i64
@@ -34,29 +32,10 @@ fn invite(data: &TempDir, doc: &DocumentId, role: Role, seed: u8) -> String {
     invitations.create(doc, role, None, None, now(), [seed; 24]).expect("created").1
 }
 
-/// One HTTP/1.1 request with an optional bearer token and JSON body:
-/// (status, body).
+/// [`http_request`], without the response head.
 async fn request(addr: SocketAddr, method: &str, path: &str, token: Option<&str>, body: &str) -> (u16, String) {
-    let exchange = async {
-        let mut stream = TcpStream::connect(addr).await.expect("connect");
-        let auth = token.map(|t| format!("Authorization: Bearer {t}\r\n")).unwrap_or_default();
-        let head = format!(
-            "{method} {path} HTTP/1.1\r\nHost: {addr}\r\n{auth}Content-Type: application/json\r\n\
-             Content-Length: {}\r\nConnection: close\r\n\r\n",
-            body.len()
-        );
-        stream.write_all(head.as_bytes()).await.expect("write head");
-        // A refused body may be left unread: the relay may close first.
-        let _ = stream.write_all(body.as_bytes()).await;
-        let mut response = Vec::new();
-        let _ = stream.read_to_end(&mut response).await;
-        response
-    };
-    let response = tokio::time::timeout(WAIT, exchange).await.expect("HTTP answer in time");
-    let text = String::from_utf8_lossy(&response).into_owned();
-    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
-    let status = head.split(' ').nth(1).and_then(|s| s.parse().ok()).expect("status code");
-    (status, body.to_owned())
+    let (status, _, body) = http_request(addr, method, path, token, body).await;
+    (status, body)
 }
 
 fn json(body: &str) -> serde_json::Value {
