@@ -33,7 +33,7 @@ use tower_http::services::ServeDir;
 use crate::error::{HttpError, Source};
 use crate::feeds::Feeds;
 use crate::frames;
-use crate::gate::{Gate, Refusal, Verdict};
+use crate::gate::{Gate, Pass, Refusal, Verdict};
 use crate::hub::{CLOSE_GOING_AWAY, ConnHandle, Event, Outbound};
 use crate::invitations::{Grant, Invitations};
 use crate::metrics::{ErrorKind, Metrics};
@@ -110,6 +110,7 @@ pub(crate) fn router(state: AppState, web: Option<PathBuf>) -> Router {
         .route("/healthz", get(healthz))
         .merge(crate::feeds::routes())
         .merge(crate::territoires::routes())
+        .merge(crate::invitations_api::routes())
         .merge(crate::volontaires::routes())
         .with_state(state);
     match web {
@@ -224,20 +225,19 @@ async fn check_invitation(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// The gate's verdict on a request's tokens (the grants; `None` in open
-/// mode without a token), or the refusal: what `/sync` answers, and the
+/// The gate's verdict on a request's tokens (its [`Pass`]), or the refusal: what `/sync` answers, and the
 /// chunk routes and the feeds too. `client` is the request's
 /// [`crate::gate::client_address`].
 pub(crate) async fn admit(
     gate: &Arc<Gate>,
     client: std::net::IpAddr,
     token: Option<String>,
-) -> Result<Option<Vec<Grant>>, HttpError> {
+) -> Result<Pass, HttpError> {
     let gate = gate.clone();
     let now = crate::hub::now().0 as i64;
     let verdict = tokio::task::spawn_blocking(move || gate.admit(client, token.as_deref(), now)).await;
     match verdict {
-        Ok(Verdict::Enter(grant)) => Ok(grant),
+        Ok(Verdict::Enter(pass)) => Ok(pass),
         Ok(Verdict::Unauthorized(refusal)) => Err(HttpError::Unauthorized(refusal)),
         Ok(Verdict::TooManyAttempts) => Err(HttpError::TooManyAttempts),
         Ok(Verdict::Unavailable(error)) => Err(HttpError::Unavailable(Source::Invitations, error.to_string())),
@@ -265,7 +265,7 @@ pub(crate) async fn admit_bearer(
         .map(|token| token.trim().to_owned())
         .filter(|token| !token.is_empty() && !token.contains(','));
     let Some(token) = token else { return Err(HttpError::Unauthorized(Refusal::Required)) };
-    let grants = admit(&state.gate, client, Some(token)).await?.unwrap_or_default();
+    let grants = admit(&state.gate, client, Some(token)).await?.grants;
     // A demonstration territory's grant is anyone's, not the token's.
     let mut grants: Vec<Grant> = grants.into_iter().filter(|g| g.territory == *doc && !g.is_demonstration()).collect();
     grants.sort_by_key(|g| g.role != crate::invitations::Role::Organisateur);
@@ -286,7 +286,7 @@ async fn sync(
 ) -> Result<Response, HttpError> {
     let accept = websocket_accept(&request)?;
     let client = state.gate.client_address(from, &headers);
-    let grant = admit(&state.gate, client, query.token).await?;
+    let pass = admit(&state.gate, client, query.token).await?;
     let open = state.metrics.connections_open.fetch_add(1, Ordering::Relaxed);
     let slot = OpenSlot { metrics: state.metrics.clone(), _alive: state.alive.clone() };
     if open >= state.transport.max_connections as u64 {
@@ -295,7 +295,7 @@ async fn sync(
     }
     // Demonstration grants are everyone's: no slot per invitation for them.
     let invitations: Vec<String> =
-        grant.iter().flatten().filter(|g| !g.is_demonstration()).map(|g| g.invitation.clone()).collect();
+        pass.grants.iter().filter(|g| !g.is_demonstration()).map(|g| g.invitation.clone()).collect();
     let place = match state.slots.take(client, &invitations) {
         Ok(place) => place,
         Err(refusal) => {
@@ -334,7 +334,7 @@ async fn sync(
         };
         let io = frames::Inbound::new(TokioIo::new(upgraded), state.inbound.clone());
         let socket = WebSocketStream::from_raw_socket(io, Role::Server, Some(config)).await;
-        connection(socket, state, slot, place, grant).await;
+        connection(socket, state, slot, place, pass).await;
     });
     let mut response = Response::new(axum::body::Body::empty());
     *response.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
@@ -377,13 +377,13 @@ fn websocket_accept(request: &Request) -> Result<HeaderValue, HttpError> {
 /// The upgraded socket, read through the frame watch.
 type Socket = WebSocketStream<frames::Inbound<TokioIo<Upgraded>>>;
 
-async fn connection(socket: Socket, state: AppState, _slot: OpenSlot, _place: Slot, grants: Option<Vec<Grant>>) {
+async fn connection(socket: Socket, state: AppState, _slot: OpenSlot, _place: Slot, pass: Pass) {
     let conn = ConnId(state.next_conn.fetch_add(1, Ordering::Relaxed));
     state.metrics.connections_total.fetch_add(1, Ordering::Relaxed);
     let (outbound, queue) = mpsc::channel(state.transport.queue_frames);
     let (kill, killed) = oneshot::channel();
     let queued_bytes = Arc::new(AtomicUsize::new(0));
-    let handle = ConnHandle { outbound, queued_bytes: queued_bytes.clone(), kill, grants };
+    let handle = ConnHandle { outbound, queued_bytes: queued_bytes.clone(), kill, pass };
     if state.hub.send(Event::Connected { conn, handle }).await.is_err() {
         return;
     }

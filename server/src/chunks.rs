@@ -151,9 +151,9 @@ async fn allowed(
     doc: &str,
 ) -> Result<DocumentId, HttpError> {
     let client = state.gate.client_address(from, headers);
-    let grants = admit(&state.gate, client, query.token).await?;
+    let pass = admit(&state.gate, client, query.token).await?;
     let doc: DocumentId = doc.parse().map_err(|_| HttpError::NoSuchChunk)?;
-    match crate::gate::access(grants.as_deref(), &doc) {
+    match crate::gate::access(&pass, &doc) {
         Access::Denied => Err(HttpError::NoSuchChunk),
         Access::ReadOnly | Access::ReadWrite => Ok(doc),
     }

@@ -1,6 +1,6 @@
 //! [`HttpError`]: every refusal and failure the relay's HTTP routes answer
 //! (`/sync` before the upgrade, `/invitation`, the chunk routes, the
-//! feeds), each turned into its response in one place, as in axum's
+//! feeds, the invitations API), each turned into its response in one place, as in axum's
 //! error-handling example: handlers return `Result<Response, HttpError>`
 //! and use `?`.
 //!
@@ -96,6 +96,9 @@ pub(crate) enum HttpError {
     /// 503: storage could not be read (or a task reading it panicked).
     #[error("{}", unavailable(.0))]
     Unavailable(Source, String),
+    /// The invitations API's refusals (403, 413, 400, 404, 429), French.
+    #[error("{0}")]
+    Invitations(#[from] crate::invitations_api::InvitationsApiError),
     /// 500: the token check panicked.
     #[error("internal error")]
     Internal(String),
@@ -157,6 +160,7 @@ impl HttpError {
                 StatusCode::SERVICE_UNAVAILABLE
             }
             HttpError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            HttpError::Invitations(refusal) => refusal.status(),
         }
     }
 }

@@ -14,8 +14,8 @@
 //! [`DEMONSTRATIONS_FRESH`]. An address with too many failures
 //! in a window gets 429 until the window ends, whatever it sends.
 //!
-//! What the grants a request entered with open is decided per document by
-//! [`access`], the one rule that the hub (per connection and document),
+//! What the [`Pass`] a request entered with opens is decided per document
+//! by [`access`], the one rule that the hub (per connection and document),
 //! the chunk routes and the feeds all apply.
 //!
 //! The address is the client's ([`client_address`]): the peer's, or,
@@ -45,11 +45,32 @@ pub(crate) const FAILURE_WINDOW: Duration = Duration::from_secs(60);
 /// read again (only `essaim demo` changes it).
 pub(crate) const DEMONSTRATIONS_FRESH: Duration = Duration::from_secs(2);
 
+/// What a request entered with: the grants of its tokens, and whether the
+/// relay is `--open`. Both are kept: the grants for the per-invitation
+/// limits and for closing the connection when one is revoked, the open mode
+/// for [`access`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct Pass {
+    /// The relay is `--open`: every document is read-write, tokens or not.
+    pub(crate) open: bool,
+    /// What the request's tokens grant (none without a token).
+    pub(crate) grants: Vec<Grant>,
+}
+
+impl Pass {
+    /// What `grants` alone open, whatever the relay's mode (the feeds: open
+    /// mode opens no private feed; a request without a token on a closed
+    /// relay: the demonstration territories).
+    pub(crate) fn granted(grants: Vec<Grant>) -> Pass {
+        Pass { open: false, grants }
+    }
+}
+
 /// What the door answers.
 #[derive(Debug)]
 pub(crate) enum Verdict {
-    /// Upgrade, bound to these grants (`None`: open mode, no token).
-    Enter(Option<Vec<Grant>>),
+    /// Upgrade, with this pass.
+    Enter(Pass),
     /// 401.
     Unauthorized(Refusal),
     /// 429.
@@ -103,16 +124,20 @@ impl From<TokenError> for Refusal {
     }
 }
 
-/// What `grants` open of `doc`: the one access rule of the relay.
-/// `None` is open mode without a token: every document, read-write.
-/// Otherwise the strongest of the grants for that territory (organiser:
-/// read-write, resident: read-only), and any other document `Denied`, which
-/// every caller answers exactly like a document that does not exist. The
-/// feeds pass `Some` even in open mode (a private territory's feed needs
-/// its token) and also serve a public territory to anyone.
-pub(crate) fn access(grants: Option<&[Grant]>, doc: &DocumentId) -> Access {
-    let Some(grants) = grants else { return Access::ReadWrite };
-    let roles = grants.iter().filter(|g| g.territory == *doc).map(|g| g.role);
+/// What `pass` opens of `doc`: the one access rule of the relay.
+/// On an `--open` relay, every document, read-write, whatever tokens the
+/// request also carries (a device holding an invitation keeps syncing the
+/// territories it created itself: issue 14, problem 2). Otherwise the
+/// strongest of the grants for that territory (organiser: read-write,
+/// resident: read-only), and any other document `Denied`, which every
+/// caller answers exactly like a document that does not exist. The feeds
+/// pass [`Pass::granted`] (a private territory's feed needs its token)
+/// and also serve a public territory to anyone.
+pub(crate) fn access(pass: &Pass, doc: &DocumentId) -> Access {
+    if pass.open {
+        return Access::ReadWrite;
+    }
+    let roles = pass.grants.iter().filter(|g| g.territory == *doc).map(|g| g.role);
     roles.fold(Access::Denied, |best, role| match (best, role) {
         (_, Role::Organisateur) | (Access::ReadWrite, _) => Access::ReadWrite,
         _ => Access::ReadOnly,
@@ -172,7 +197,7 @@ impl Gate {
         }
         let tokens: Vec<&str> = token.unwrap_or_default().split(',').filter(|t| !t.is_empty()).collect();
         if tokens.is_empty() && self.open {
-            return Verdict::Enter(None);
+            return Verdict::Enter(Pass { open: true, grants: Vec::new() });
         }
         let mut grants = match self.demonstration_grants() {
             Ok(grants) => grants,
@@ -183,7 +208,7 @@ impl Gate {
                 self.failed(from);
                 Verdict::Unauthorized(Refusal::Required)
             } else {
-                Verdict::Enter(Some(grants))
+                Verdict::Enter(Pass::granted(grants))
             };
         }
         if tokens.len() > MAX_TOKENS {
@@ -204,7 +229,7 @@ impl Gate {
                 Err(error) => return Verdict::Unavailable(error),
             }
         }
-        Verdict::Enter(Some(grants))
+        Verdict::Enter(Pass { open: self.open, grants })
     }
 
     /// A resident's grant on each demonstration territory, from the list
@@ -242,6 +267,32 @@ mod tests {
     use axum::http::HeaderValue;
 
     use super::*;
+
+    fn doc(n: u8) -> DocumentId {
+        DocumentId::from_bytes(&[n; 16]).expect("valid id")
+    }
+
+    fn grant(territory: u8, role: Role) -> Grant {
+        Grant { invitation: format!("{territory:016x}"), territory: doc(territory), role }
+    }
+
+    // See: issue 14, problem 2.
+    #[test]
+    fn r14_2_tokens_never_close_what_open_mode_opens() {
+        let resident_of_1 = vec![grant(1, Role::Habitant)];
+        let open = Pass { open: true, grants: resident_of_1.clone() };
+        for n in [1, 2] {
+            assert_eq!(access(&open, &doc(n)), Access::ReadWrite, "open relay, document {n}");
+        }
+        assert_eq!(access(&Pass { open: true, grants: Vec::new() }, &doc(2)), Access::ReadWrite);
+        // Without open mode, only what the tokens grant.
+        let closed = Pass::granted(resident_of_1);
+        assert_eq!(access(&closed, &doc(1)), Access::ReadOnly);
+        assert_eq!(access(&closed, &doc(2)), Access::Denied);
+        let both = Pass::granted(vec![grant(1, Role::Habitant), grant(1, Role::Organisateur)]);
+        assert_eq!(access(&both, &doc(1)), Access::ReadWrite);
+        assert_eq!(access(&Pass::default(), &doc(1)), Access::Denied);
+    }
 
     fn headers(forwarded: &[&str]) -> HeaderMap {
         let mut headers = HeaderMap::new();

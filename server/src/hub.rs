@@ -42,7 +42,7 @@ use sync_core::{
 };
 use tokio::sync::{mpsc, oneshot};
 
-use crate::invitations::Grant;
+use crate::gate::Pass;
 use crate::metrics::{ErrorKind, HubGauges, Metrics};
 use crate::store::{Request, StoreError};
 
@@ -123,8 +123,8 @@ pub(crate) struct ConnHandle {
     pub(crate) queued_bytes: Arc<AtomicUsize>,
     /// Closes the connection even when its queue is full.
     pub(crate) kill: oneshot::Sender<(u16, String)>,
-    /// The invitations it entered with; `None` in open mode without any.
-    pub(crate) grants: Option<Vec<Grant>>,
+    /// What it entered with: its invitations, and the relay's open mode.
+    pub(crate) pass: Pass,
 }
 
 /// A `Send` or `Close` waiting for a commit.
@@ -227,9 +227,9 @@ impl Hub {
                 Event::Connected { conn, handle } if !self.shutting_down => {
                     // Demonstration grants are anyone's: not a credential.
                     let credentials: BTreeSet<String> = handle
+                        .pass
                         .grants
                         .iter()
-                        .flatten()
                         .filter(|g| !g.is_demonstration())
                         .map(|g| g.invitation.clone())
                         .collect();
@@ -456,7 +456,7 @@ impl Hub {
                 // A connection already gone is answered like a document
                 // that does not exist.
                 let access = match self.conns.get(&conn) {
-                    Some(handle) => crate::gate::access(handle.grants.as_deref(), &doc),
+                    Some(handle) => crate::gate::access(&handle.pass, &doc),
                     None => Access::Denied,
                 };
                 self.inbox.push_back(Input::AccessDecided { conn, doc, access })
@@ -551,7 +551,7 @@ impl Hub {
         let gone: Vec<ConnId> = self
             .conns
             .iter()
-            .filter(|(_, c)| c.grants.iter().flatten().any(|g| invitations.contains(&g.invitation)))
+            .filter(|(_, c)| c.pass.grants.iter().any(|g| invitations.contains(&g.invitation)))
             .map(|(conn, _)| *conn)
             .collect();
         for conn in gone {

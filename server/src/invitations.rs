@@ -362,6 +362,35 @@ impl Invitations {
         Ok(changed > 0)
     }
 
+    /// Revokes an invitation of `territory` only; false if that territory
+    /// has no invitation `id` (the HTTP API answers another territory's
+    /// invitation like a missing one).
+    pub fn revoke_of(&self, territory: &DocumentId, id: &str, now: i64) -> Result<bool, StoreError> {
+        let changed = self
+            .conn
+            .execute(
+                "UPDATE invitations SET revoked_at = COALESCE(revoked_at, ?3) WHERE id = ?1 AND territory = ?2",
+                params![id, territory.to_string(), now],
+            )
+            .map_err(sqlite("revoking an invitation"))?;
+        Ok(changed > 0)
+    }
+
+    /// How many invitations of `territory` are valid at `now`, and how many
+    /// were created since `since` (the HTTP API's limits).
+    pub fn counts(&self, territory: &DocumentId, now: i64, since: i64) -> Result<(u64, u64), StoreError> {
+        self.conn
+            .query_row(
+                "SELECT
+                     COUNT(*) FILTER (WHERE revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ?2)),
+                     COUNT(*) FILTER (WHERE created_at > ?3)
+                 FROM invitations WHERE territory = ?1",
+                params![territory.to_string(), now, since],
+                |row| Ok((row.get::<_, u64>(0)?, row.get::<_, u64>(1)?)),
+            )
+            .map_err(sqlite("counting invitations"))
+    }
+
     /// What a token grants at `now`.
     pub fn check(&self, token: &str, now: i64) -> Result<Result<Grant, TokenError>, StoreError> {
         let Some((id, secret)) = token.split_once('.') else { return Ok(Err(TokenError::Unknown)) };

@@ -30,6 +30,8 @@
 //! - `territoires.rs`: creating a territory from the app, by the relay's
 //!   policy (`--creation`); `candidatures.rs`: the candidatures table,
 //!   and their acceptance or refusal.
+//! - `invitations_api.rs`: a territory's invitations over HTTP, for its
+//!   organisers (list, create, revoke).
 //! - `listing.rs`: the territories of a data directory, read from SQLite
 //!   (`essaim territory list`).
 //! - `demo/`: `essaim demo`, the demonstration territories.
@@ -42,6 +44,7 @@
 pub mod candidatures;
 pub mod demo;
 pub mod invitations;
+pub mod invitations_api;
 pub mod listing;
 
 #[cfg(feature = "fault-injection")]

@@ -11,6 +11,7 @@ mod demo;
 mod feeds;
 mod flux_oracle;
 mod interop;
+mod invitations_api;
 mod relay;
 mod reseau;
 mod rythme_oracle;

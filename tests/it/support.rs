@@ -113,6 +113,37 @@ pub async fn http_get_bytes(addr: SocketAddr, path: &str, headers: &[(&str, &str
     (status, head, response.get(split + 4..).unwrap_or_default().to_vec())
 }
 
+/// One HTTP/1.1 request with an optional bearer token and a JSON body:
+/// (status, response head, body).
+pub async fn http_request(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    body: &str,
+) -> (u16, String, String) {
+    let exchange = async {
+        let mut stream = TcpStream::connect(addr).await.expect("connect");
+        let auth = token.map(|t| format!("Authorization: Bearer {t}\r\n")).unwrap_or_default();
+        let head = format!(
+            "{method} {path} HTTP/1.1\r\nHost: {addr}\r\n{auth}Content-Type: application/json\r\n\
+             Content-Length: {}\r\nConnection: close\r\n\r\n",
+            body.len()
+        );
+        stream.write_all(head.as_bytes()).await.expect("write head");
+        // A refused body may not be read whole: the answer still comes.
+        let _ = stream.write_all(body.as_bytes()).await;
+        let mut response = Vec::new();
+        let _ = stream.read_to_end(&mut response).await;
+        response
+    };
+    let response = tokio::time::timeout(WAIT, exchange).await.expect("HTTP answer in time");
+    let split = response.windows(4).position(|w| w == b"\r\n\r\n").unwrap_or(response.len());
+    let head = String::from_utf8_lossy(&response[..split]).into_owned();
+    let status = head.split(' ').nth(1).and_then(|s| s.parse().ok()).expect("status code");
+    (status, head, String::from_utf8_lossy(response.get(split + 4..).unwrap_or_default()).into_owned())
+}
+
 /// One unlabelled metric from `GET /metrics` of the relay at `addr`
 /// (read from its metrics address).
 pub async fn metric(addr: SocketAddr, name: &str) -> f64 {

@@ -4,7 +4,6 @@
 //! French reason and nothing stored when a rule is broken, rate-limited
 //! per invitation; residents' websocket sync stays read-only.
 
-use std::net::SocketAddr;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use client::{Client, ClientOptions};
@@ -15,10 +14,8 @@ use sync_core::agenda::{self, Edit};
 use sync_core::automerge::transaction::Transactable;
 use sync_core::automerge::{Automerge, ROOT, ReadDoc};
 use tempfile::TempDir;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
 
-use crate::support::{Relay, WAIT, http_get, start_relay_with, stored_rows};
+use crate::support::{Relay, WAIT, http_get, http_request, start_relay_with, stored_rows};
 
 fn now() -> i64 {
     SystemTime::now().duration_since(UNIX_EPOCH).expect("after 1970").as_millis() as i64
@@ -72,30 +69,6 @@ async fn agenda_with_needs(organiser: &Client, doc: &DocumentId) {
     organiser.wait_relay_has(doc, heads, WAIT).await.expect("the relay has the agenda");
 }
 
-/// One HTTP/1.1 request: (status, response head, body).
-async fn request(addr: SocketAddr, method: &str, path: &str, token: Option<&str>, body: &str) -> (u16, String, String) {
-    let exchange = async {
-        let mut stream = TcpStream::connect(addr).await.expect("connect");
-        let auth = token.map(|t| format!("Authorization: Bearer {t}\r\n")).unwrap_or_default();
-        let head = format!(
-            "{method} {path} HTTP/1.1\r\nHost: {addr}\r\n{auth}Content-Type: application/json\r\n\
-             Content-Length: {}\r\nConnection: close\r\n\r\n",
-            body.len()
-        );
-        stream.write_all(head.as_bytes()).await.expect("write head");
-        // A refused body may not be read whole: the answer still comes.
-        let _ = stream.write_all(body.as_bytes()).await;
-        let mut response = Vec::new();
-        let _ = stream.read_to_end(&mut response).await;
-        response
-    };
-    let response = tokio::time::timeout(WAIT, exchange).await.expect("HTTP answer in time");
-    let split = response.windows(4).position(|w| w == b"\r\n\r\n").unwrap_or(response.len());
-    let head = String::from_utf8_lossy(&response[..split]).into_owned();
-    let status = head.split(' ').nth(1).and_then(|s| s.parse().ok()).expect("status code");
-    (status, head, String::from_utf8_lossy(response.get(split + 4..).unwrap_or_default()).into_owned())
-}
-
 fn proof(secret: &str) -> String {
     agenda::preuve_du_secret(secret)
 }
@@ -107,14 +80,14 @@ fn proposal(action: &str, besoin: &str, volontaire: &str, nom: &str, secret: &st
 
 async fn propose(relay: &Relay, doc: &DocumentId, token: &str, body: &Value) -> (u16, String) {
     let (status, _, text) =
-        request(relay.addr, "POST", &format!("/t/{doc}/volontaires"), Some(token), &body.to_string()).await;
+        http_request(relay.addr, "POST", &format!("/t/{doc}/volontaires"), Some(token), &body.to_string()).await;
     (status, text)
 }
 
 async fn withdraw(relay: &Relay, doc: &DocumentId, token: &str, volontaire: &str, secret: &str) -> (u16, String) {
     let body = json!({"action": "a1", "besoin": "b1", "secret": secret}).to_string();
     let (status, _, text) =
-        request(relay.addr, "DELETE", &format!("/t/{doc}/volontaires/{volontaire}"), Some(token), &body).await;
+        http_request(relay.addr, "DELETE", &format!("/t/{doc}/volontaires/{volontaire}"), Some(token), &body).await;
     (status, text)
 }
 
@@ -231,20 +204,21 @@ async fn refused_requests_get_a_french_reason_and_change_nothing() {
         let (status, text) = propose(&relay, &doc, resident, body).await;
         assert_eq!((status, text.as_str()), (400, *reason), "{body}");
     }
-    let (status, _, text) = request(relay.addr, "POST", &path, Some(resident), "pas du JSON").await;
+    let (status, _, text) = http_request(relay.addr, "POST", &path, Some(resident), "pas du JSON").await;
     assert_eq!(
         (status, text.as_str()),
         (400, "Demande illisible : un objet JSON avec les champs attendus, et eux seuls\n")
     );
     let huge = json!({"action": "a1", "besoin": "b1", "volontaire": "v2", "nom": "Camille", "preuve": proof(&secret),
         "message": "m".repeat(5_000)});
-    let (status, _, text) = request(relay.addr, "POST", &path, Some(resident), &huge.to_string()).await;
+    let (status, _, text) = http_request(relay.addr, "POST", &path, Some(resident), &huge.to_string()).await;
     assert_eq!((status, text.as_str()), (413, "Demande trop grande : 4 Kio au plus\n"));
     // No token, another territory's token, a broken document id.
     let valid = proposal("a1", "b1", "v2", "Camille", &secret).to_string();
-    assert_eq!(request(relay.addr, "POST", &path, None, &valid).await.0, 401);
-    assert_eq!(request(relay.addr, "POST", &path, Some(&other), &valid).await.0, 401);
-    let (status, _, text) = request(relay.addr, "POST", "/t/pas-un-document/volontaires", Some(resident), &valid).await;
+    assert_eq!(http_request(relay.addr, "POST", &path, None, &valid).await.0, 401);
+    assert_eq!(http_request(relay.addr, "POST", &path, Some(&other), &valid).await.0, 401);
+    let (status, _, text) =
+        http_request(relay.addr, "POST", "/t/pas-un-document/volontaires", Some(resident), &valid).await;
     assert_eq!((status, text.as_str()), (404, "Territoire inconnu\n"));
 
     // The quota: every request of an invitation counts, the 21st in the
@@ -253,7 +227,7 @@ async fn refused_requests_get_a_french_reason_and_change_nothing() {
     for _ in 0..20 {
         assert_eq!(propose(&relay, &doc, spender, &proposal("a1", "b2", "v3", "Sacha", &secret)).await.0, 400);
     }
-    let (status, head, text) = request(relay.addr, "POST", &path, Some(spender), &valid).await;
+    let (status, head, text) = http_request(relay.addr, "POST", &path, Some(spender), &valid).await;
     assert_eq!(status, 429);
     assert!(text.starts_with("Trop de demandes avec cette invitation : réessayez dans "), "{text}");
     let retry = head.lines().find_map(|l| l.strip_prefix("retry-after: ")).and_then(|v| v.parse::<u64>().ok());

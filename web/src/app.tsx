@@ -7,6 +7,7 @@ import { useEffect, useState } from "preact/hooks";
 import type { Driver, Status } from "./driver";
 import { Accueil } from "./ecrans/accueil";
 import { FicheAction } from "./ecrans/fiche-action";
+import { Inviter } from "./ecrans/invitations";
 import { NouvelleAction } from "./ecrans/nouvelle-action";
 import { ProfilTerritoire } from "./ecrans/profil";
 import { Rejoindre } from "./ecrans/rejoindre";
@@ -45,6 +46,13 @@ export function App({ driver }: { driver: Driver }) {
   useEffect(() => {
     if (doc && !invitation) driver.openDocument(doc);
   }, [driver, doc, invitation]);
+  // The connection opens (once; it then stays open) away from an
+  // invitation link, whose screen decides first (joined, or the invitation
+  // held kept): a socket without the link's token would be refused by a
+  // relay that takes only invitations, and counted against this address.
+  useEffect(() => {
+    if (!invitation) driver.connect();
+  }, [driver, invitation]);
   let page;
   if (doc && !driver.isValidDocument(doc)) {
     page = (
@@ -58,6 +66,7 @@ export function App({ driver }: { driver: Driver }) {
     else if (route[2] === "nouvelle-action") page = <NouvelleAction driver={driver} doc={doc} />;
     else if (route[2] === "action" && route[3]) page = <FicheAction key={route[3]} driver={driver} doc={doc} id={route[3]} />;
     else if (route[2] === "profil") page = <ProfilTerritoire driver={driver} doc={doc} />;
+    else if (route[2] === "inviter") page = <Inviter driver={driver} doc={doc} />;
     else page = <Territoire driver={driver} doc={doc} theme={route[2] === "theme" ? route[3] : undefined} />;
   } else {
     page = <Accueil driver={driver} />;

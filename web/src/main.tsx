@@ -25,7 +25,6 @@ async function start(): Promise<void> {
     .map((t) => ({ doc: t.doc, token: t.invitation!, role: t.role! }));
   const driver = new Driver(repo, storage, `${scheme}://${location.host}/sync`, invitations);
   for (const t of territoires) if (t.demonstration) void driver.consulter(t.doc);
-  driver.connect();
   const root = document.getElementById("app")!;
   root.textContent = "";
   render(<App driver={driver} />, root);

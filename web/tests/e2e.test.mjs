@@ -342,7 +342,7 @@ test("invitation links: an organiser edits, a resident only reads, a revoked inv
   // The first invitation revoked: the app says so, and the second territory still syncs.
   const id = essaim("invites", "--territory", doc).split("\n").find((l) => l.includes("resident")).split("\t")[0];
   essaim("revoke", id);
-  await res.getByTestId("invitation-refusee").filter({ hasText: "Votre invitation a été révoquée." }).waitFor({ timeout: 30_000 });
+  await res.getByTestId("invitation-refusee").filter({ hasText: "Votre invitation à «\u00a0Commune de Plessé\u00a0» a été révoquée." }).waitFor({ timeout: 30_000 });
   await createAction(orga, { titre: "Fête de quartier", jours: 3 });
   await res.getByRole("link", { name: "Fête de quartier" }).first().waitFor({ timeout: 30_000 });
   await relay.stop();

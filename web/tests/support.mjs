@@ -136,11 +136,18 @@ export async function checkAxe(page, screen) {
   assert.deepEqual(violations, [], `${screen}: ${violations.join("; ")}`);
 }
 
+/**
+ * Creates a territory in the app; returns its bare document address
+ * (`<origin>/#/territoire/<doc>`). The app never shows that address to
+ * share (its links are invitations): the tests that use it run on `--open`
+ * relays, where any device may open any document without a token.
+ */
 export async function createTerritory(page, nom) {
   await page.getByLabel("Nom du territoire").fill(nom);
   await page.getByRole("button", { name: "Créer le territoire" }).click();
   await page.getByRole("heading", { level: 1, name: nom }).waitFor();
-  return page.getByTestId("lien-territoire").innerText();
+  const doc = page.url().match(/#\/territoire\/([^/]+)/)[1];
+  return `${new URL(page.url()).origin}/#/territoire/${doc}`;
 }
 
 export async function createAction(page, { titre, jours = 2, rythme, chantier = false, themes = [] }) {

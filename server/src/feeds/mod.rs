@@ -330,7 +330,7 @@ async fn territory(
     let grants = match token {
         Some(token) => {
             let client = state.gate.client_address(from, &headers);
-            admit(&state.gate, client, Some(token)).await?.unwrap_or_default()
+            admit(&state.gate, client, Some(token)).await?.grants
         }
         None => Vec::new(),
     };
@@ -342,7 +342,7 @@ async fn territory(
     };
     let version = HttpError::or_unavailable(Source::Feed, probe)?.ok_or(HttpError::NoFeed)?;
     // Open mode opens no private feed: only the request's own tokens do.
-    let granted = crate::gate::access(Some(&grants), &doc) != Access::Denied;
+    let granted = crate::gate::access(&crate::gate::Pass::granted(grants), &doc) != Access::Denied;
     let feeds = &state.feeds;
     let entry = feeds.cache.entry(&doc, version);
     let base = feeds.site.base(&headers);

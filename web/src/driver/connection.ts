@@ -4,7 +4,9 @@
 // jitter (`backoff.ts`), at once when the browser says it is online; when
 // the browser says it is offline it drops the socket (one can outlive the
 // network by minutes before TCP notices; edits queue locally). `stop`
-// closes it for good.
+// closes it for good; `waitForTokens` holds it closed until there is a
+// token to send (a relay that takes only invitations refuses every socket
+// without one, and counts each against this address).
 //
 // Does not: read frames (the repo does), decide which tokens to send or
 // why the relay refused them (`invitations.ts`), or carry out outputs.
@@ -19,9 +21,10 @@ export interface ConnectionEvents {
   received(conn: number, bytes: Uint8Array): void;
   /**
    * The socket is gone. `refusedTokens`: it closed by itself before the
-   * relay answered, with these tokens (a refusal, or the relay is down).
+   * relay answered, with these tokens, maybe none (a refusal, or the relay
+   * is down); undefined when the relay had answered, or the driver closed it.
    */
-  closed(conn: number, refusedTokens: string[]): void;
+  closed(conn: number, refusedTokens: string[] | undefined): void;
 }
 
 export class Connection {
@@ -32,6 +35,8 @@ export class Connection {
   private hasJoined = false;
   private reconnectTimer?: ReturnType<typeof setTimeout>;
   private isStopped = false;
+  /** The relay takes only invitations: no socket until there is a token to send. */
+  private tokensRequired = false;
 
   /** `tokens`: those to send, asked again for each socket. */
   constructor(
@@ -51,8 +56,9 @@ export class Connection {
   connect(): void {
     clearTimeout(this.reconnectTimer);
     if (this.socket || this.isStopped) return;
-    const conn = ++this.conn;
     const tokens = this.tokens();
+    if (this.tokensRequired && tokens.length === 0) return;
+    const conn = ++this.conn;
     const query = tokens.length > 0 ? `?token=${encodeURIComponent(tokens.join(","))}` : "";
     const socket = new WebSocket(`${this.url}${query}`);
     socket.binaryType = "arraybuffer";
@@ -72,7 +78,7 @@ export class Connection {
       const answered = this.hasJoined;
       this.socket = undefined;
       this.hasJoined = false;
-      this.events.closed(conn, answered ? [] : tokens);
+      this.events.closed(conn, answered ? undefined : tokens);
       this.scheduleReconnect();
     };
   }
@@ -90,7 +96,7 @@ export class Connection {
   /** Forgets the socket at once (its close handshake may never finish), and reconnects later. */
   drop(): void {
     if (!this.forget()) return;
-    this.events.closed(this.conn, []);
+    this.events.closed(this.conn, undefined);
     this.scheduleReconnect();
   }
 
@@ -98,6 +104,11 @@ export class Connection {
   reconnectNow(): void {
     this.attempts = 0;
     if (!this.socket) this.connect();
+  }
+
+  /** Opens no socket without a token from now on (the relay said `required`). */
+  waitForTokens(): void {
+    this.tokensRequired = true;
   }
 
   /** Closes the socket for good: no reconnection, whatever happens. */

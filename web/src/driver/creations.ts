@@ -77,6 +77,7 @@ export class Creations {
   private retryTimer?: ReturnType<typeof setTimeout>;
   private sending = false;
   private lastPoll = 0;
+  private started = false;
 
   constructor(
     private readonly storage: Storage,
@@ -90,8 +91,10 @@ export class Creations {
     });
   }
 
-  /** Reads what IndexedDB keeps, then sends what waits and asks about candidatures. */
+  /** Reads what IndexedDB keeps, then sends what waits and asks about candidatures; once. */
   async start(): Promise<void> {
+    if (this.started) return;
+    this.started = true;
     this.kept = await this.storage.creations<Creation>();
     this.events.changed();
     void this.sendAll();

@@ -8,6 +8,7 @@
 // - `connection.ts`: the one websocket to the relay and its reconnection;
 // - `invitations.ts`: the invitations held, their roles, and why the relay
 //   refused one;
+// - `last-sync.ts`: the last synchronisation's time, kept across reloads;
 // - `first-load.ts` and `download.ts`: a territory's first download over HTTP;
 // - `creations.ts`: territories created here until the relay registered
 //   them, and candidatures until its team answered;
@@ -26,6 +27,7 @@ import { Creations } from "./creations";
 import { Demandes } from "./demandes";
 import { FirstLoads } from "./first-load";
 import { type Comparaison, type Invitation, Invitations } from "./invitations";
+import * as lastSyncStore from "./last-sync";
 import type { Agenda, Edit, Output, Profil, RendezVous } from "../genere/agenda";
 
 export type { Comparaison, Invitation };
@@ -66,6 +68,8 @@ export class Driver {
   private readonly firstLoads: FirstLoads;
   /** Creations and candidatures kept until the relay answered them. */
   readonly creations: Creations;
+  /** The relay's HTTP address (`/invitation`, the chunks, the invitations API). */
+  readonly base: string;
   /** A resident's volunteerings, kept until the relay takes them. */
   readonly demandes: Demandes;
 
@@ -77,6 +81,8 @@ export class Driver {
     held: Invitation[] = [],
   ) {
     const base = url.replace(/^ws/, "http").replace(/\/sync$/, "");
+    this.base = base;
+    this.status = { ...this.status, lastSync: lastSyncStore.read() };
     this.invitations = new Invitations(storage, held);
     this.chain = new OutputChain(repo, storage, {
       send: (conn, bytes) => this.connection.send(conn, bytes),
@@ -94,7 +100,7 @@ export class Driver {
       },
       received: (conn, bytes) => this.chain.carry(repo.received(Date.now(), conn, bytes)),
       closed: (conn, refusedTokens) => {
-        if (refusedTokens.length > 0) void this.checkRefused(base, refusedTokens);
+        if (refusedTokens) void this.checkRefused(refusedTokens);
         this.chain.carry(repo.disconnected(Date.now(), conn));
       },
     });
@@ -129,6 +135,11 @@ export class Driver {
   subscribe(listener: () => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
+  }
+
+  /** The organiser's token this device holds for `doc`, if any: the invitations API needs one. */
+  jetonOrganisateur(doc: string): string | undefined {
+    return this.invitations.organiserToken(doc);
   }
 
   /** Whether this device may edit the territory (not a resident's link). */
@@ -245,12 +256,21 @@ export class Driver {
     this.chain.carry(outputs);
   }
 
-  private async checkRefused(base: string, tokens: string[]): Promise<void> {
-    const message = await this.invitations.checkRefused(base, tokens);
-    if (message === undefined) return;
+  /**
+   * Why the socket was refused with `tokens`, told in French; the
+   * invitations that no longer hold are forgotten and the others reconnect
+   * at once, so every other territory keeps syncing.
+   */
+  private async checkRefused(tokens: string[]): Promise<void> {
+    const refusal = await this.invitations.checkRefused(this.base, tokens);
+    // Joined meanwhile: the next socket carries a token.
+    if (refusal === undefined || (refusal.kind === "required" && this.invitations.tokens().length > 0)) return;
+    const before = this.status.invitationRefused;
+    const message = before && !before.includes(refusal.message) ? `${before} ${refusal.message}` : refusal.message;
     this.status = { ...this.status, invitationRefused: message };
     this.notify();
-    this.connection.reconnectNow();
+    if (refusal.kind === "required") this.connection.waitForTokens();
+    else this.connection.reconnectNow();
   }
 
   private showDownload(percent: number | undefined): void {
@@ -275,6 +295,7 @@ export class Driver {
     const before = this.status;
     const online = this.connection.online;
     const lastSync = online && unacknowledged === 0 ? Date.now() : before.lastSync;
+    if (lastSync !== before.lastSync && lastSync !== undefined) lastSyncStore.write(lastSync);
     this.status = { ...before, online, unacknowledged, lastSync };
     this.scheduleTick();
     if (changed || before.unacknowledged !== unacknowledged || before.online !== online) this.notify();

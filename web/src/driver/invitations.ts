@@ -7,7 +7,9 @@
 // the relay answered, `checkRefused` asks the relay's `/invitation` about
 // each token, reads why from its `Essaim-Refusal` header, forgets the
 // invitations that no longer hold (one refused token refuses the whole
-// connection) and words the reason in French for the person.
+// connection, so the others reconnect without it at once) and words the
+// reason in French for the person, naming the territory. A socket refused
+// with no token at all is a relay that takes only invitations (`required`).
 //
 // Does not: open or close the socket (the driver reconnects after a
 // change), or decide access (the relay does).
@@ -35,17 +37,30 @@ export type Comparaison =
 /** The relay's header saying why it refused a token (`server/src/gate.rs`, `Refusal`). */
 const REFUSAL_HEADER = "Essaim-Refusal";
 
-/** What a person reads when an invitation no longer holds, by the relay's reason. */
-function refusalMessage(reason: string | null): string {
+/** What a person reads when an invitation to `nom` no longer holds, by the relay's reason. */
+function refusalMessage(reason: string | null, nom: string | undefined): string {
+  const a = nom ? `à «\u00a0${nom}\u00a0»` : "à ce territoire";
   switch (reason) {
     case "revoked":
-      return "Votre invitation a été révoquée.";
+      return `Votre invitation ${a} a été révoquée.`;
     case "expired":
-      return "Votre invitation a expiré.";
+      return `Votre invitation ${a} a expiré.`;
     default:
-      return "Votre invitation n'est pas reconnue.";
+      return `Votre invitation ${a} n'est pas reconnue.`;
   }
 }
+
+/** What a person reads when the relay takes only invitations and this device holds none. */
+export const REQUIRED =
+  "Ce relais n'accepte que les invitations\u00a0: vos territoires restent sur cet appareil, sans synchronisation, " +
+  "jusqu'à ce que vous ouvriez un lien d'invitation reçu d'un organisateur.";
+
+/** What `checkRefused` found. */
+export type Refusal =
+  /** Some invitations no longer hold: forgotten; `message` names their territories. */
+  | { kind: "forgotten"; message: string }
+  /** The relay takes only invitations, and this device sent none. */
+  | { kind: "required"; message: string };
 
 export class Invitations {
   private held: Invitation[];
@@ -63,6 +78,11 @@ export class Invitations {
   /** The tokens to send on the connection. */
   tokens(): string[] {
     return this.held.map((i) => i.token);
+  }
+
+  /** The organiser's token this device holds for `doc`, if any (the invitations API needs one). */
+  organiserToken(doc: string): string | undefined {
+    return this.held.find((i) => i.doc === doc && i.role === "organisateur")?.token;
   }
 
   /** A territory read without an invitation (a demonstration): read-only, unless an invitation says otherwise. */
@@ -92,25 +112,32 @@ export class Invitations {
 
   /**
    * Asks the relay at `base` about each of `tokens` (those a socket was
-   * refused with) and forgets those it refuses (401). Returns what to tell
-   * the person, in French, if any was refused; undefined if none was, or
-   * the network failed first.
+   * refused with; none: the relay may take only invitations) and forgets
+   * those it refuses (401). Returns what to tell the person, in French;
+   * undefined if nothing was refused, or the network failed first.
    */
-  async checkRefused(base: string, tokens: string[]): Promise<string | undefined> {
-    let first: string | undefined;
+  async checkRefused(base: string, tokens: string[]): Promise<Refusal | undefined> {
+    if (tokens.length === 0) {
+      const response = await fetch(`${base}/invitation`).catch(() => undefined);
+      const required = response?.status === 401 && response.headers.get(REFUSAL_HEADER) === "required";
+      return required ? { kind: "required", message: REQUIRED } : undefined;
+    }
+    const messages: string[] = [];
     for (const invitation of this.held.filter((i) => tokens.includes(i.token))) {
       let response: Response;
       try {
         response = await fetch(`${base}/invitation?token=${encodeURIComponent(invitation.token)}`);
       } catch {
-        return undefined; // Offline: nothing to tell yet.
+        break; // Offline: nothing more to tell yet.
       }
       if (response.status !== 401) continue;
-      first ??= refusalMessage(response.headers.get(REFUSAL_HEADER));
+      const nom = (await this.storage.territoire(invitation.doc))?.nom || undefined;
+      messages.push(refusalMessage(response.headers.get(REFUSAL_HEADER), nom));
       this.held = this.held.filter((i) => i.token !== invitation.token);
       await this.storage.retenir({ doc: invitation.doc, invitation: undefined });
     }
-    if (first === undefined) return undefined;
-    return `${first} Demandez un nouveau lien à un organisateur du territoire ; vos données restent sur cet appareil.`;
+    if (messages.length === 0) return undefined;
+    const conseil = "Demandez un nouveau lien à un organisateur du territoire\u00a0; vos données restent sur cet appareil.";
+    return { kind: "forgotten", message: `${messages.join(" ")} ${conseil}` };
   }
 }

@@ -41,6 +41,7 @@ export function Rejoindre({ driver, invitation }: { driver: Driver; invitation: 
       })
       .catch((error) => {
         console.error("Essaim : invitation illisible", error);
+        driver.connect(); // With the invitations held as they were.
         if (actuel) setErreur(true);
       });
     return () => {

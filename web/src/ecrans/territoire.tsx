@@ -45,7 +45,6 @@ export function Territoire({ driver, doc, theme }: { driver: Driver; doc: string
     ["Ce mois-ci", rendezVous.filter((r) => debut(r) >= debutJour + 7 * JOUR)],
   ];
   const chantiers = Object.entries(agenda.actions).filter(([id, a]) => !a.rythme && !a.supprime && retenue(id));
-  const lien = `${location.origin}/#/territoire/${doc}`;
   const filtrer = (valeur: string) => {
     location.hash = valeur ? `#/territoire/${doc}/theme/${valeur}` : `#/territoire/${doc}`;
   };
@@ -65,6 +64,12 @@ export function Territoire({ driver, doc, theme }: { driver: Driver; doc: string
           </span>
         )}{" "}
         <a href={`#/territoire/${doc}/profil`}>Profil et feuille de route</a>
+        {driver.peutModifier(doc) && (
+          <>
+            {" "}
+            <a href={`#/territoire/${doc}/inviter`}>Inviter</a>
+          </>
+        )}
       </p>
       {agenda.conflits.length > 0 && (
         <p role="note">
@@ -105,10 +110,6 @@ export function Territoire({ driver, doc, theme }: { driver: Driver; doc: string
           ))}
         </ul>
       )}
-      <h2>Inviter</h2>
-      <p>
-        Partagez ce lien&nbsp;: <code data-testid="lien-territoire">{lien}</code>
-      </p>
     </>
   );
 }
