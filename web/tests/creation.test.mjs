@@ -8,40 +8,19 @@
 
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { WAIT, checkAxe, createAction, dataDirectory, device, openApp, startRelay, waitSynced } from "./support.mjs";
-
-/** Polls `check` (async, truthy when done) until it holds, or fails after `timeout`. */
-async function until(what, check, timeout = WAIT) {
-  const deadline = Date.now() + timeout;
-  let last;
-  while (Date.now() < deadline) {
-    try {
-      last = await check();
-      if (last) return last;
-    } catch (error) {
-      last = error;
-    }
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-  assert.fail(`${what}: not within ${timeout} ms (last: ${last})`);
-}
-
-/** The creation form's fields, then its button. */
-async function fillCreation(page, { nom, type, insee }) {
-  await page.getByLabel("Nom du territoire").fill(nom);
-  await page.getByLabel("Type de territoire").selectOption({ label: type });
-  await page.getByLabel("Code INSEE de la commune").fill(insee);
-}
-
-async function makePublic(page, doc) {
-  await page.goto(`${new URL(page.url()).origin}/#/territoire/${doc}/profil`);
-  await page.getByLabel("Visibilité").selectOption("public");
-  await page.getByRole("button", { name: "Enregistrer le profil" }).click();
-  await page.getByText("Public\u00a0: visible de tous").first().waitFor();
-  await page.getByRole("link", { name: "Retour à l'agenda" }).click();
-}
-
-const docOf = (page) => new URL(page.url()).hash.match(/#\/territoire\/([^/]+)/)[1];
+import {
+  checkAxe,
+  createAction,
+  dataDirectory,
+  device,
+  docOf,
+  fillCreation,
+  makePublic,
+  openApp,
+  startRelay,
+  until,
+  waitSynced,
+} from "./support.mjs";
 
 test("ouverte relay without --open: a territory created with its kind and commune is registered, and once public its feeds serve it", async () => {
   const { data, essaim } = dataDirectory();

@@ -233,3 +233,36 @@ export function dataDirectory() {
   const essaim = (...args) => execFileSync(ESSAIM, [...args, "--data", data], { encoding: "utf8" });
   return { data, essaim };
 }
+
+/** Polls `check` (async, truthy when done) until it holds, or fails after `timeout`. */
+export async function until(what, check, timeout = WAIT) {
+  const deadline = Date.now() + timeout;
+  let last;
+  while (Date.now() < deadline) {
+    try {
+      last = await check();
+      if (last) return last;
+    } catch (error) {
+      last = error;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  assert.fail(`${what}: not within ${timeout} ms (last: ${last})`);
+}
+
+/** The creation form's fields, then its button. */
+export async function fillCreation(page, { nom, type, insee }) {
+  await page.getByLabel("Nom du territoire").fill(nom);
+  await page.getByLabel("Type de territoire").selectOption({ label: type });
+  await page.getByLabel("Code INSEE de la commune").fill(insee);
+}
+
+export async function makePublic(page, doc) {
+  await page.goto(`${new URL(page.url()).origin}/#/territoire/${doc}/profil`);
+  await page.getByLabel("Visibilité").selectOption("public");
+  await page.getByRole("button", { name: "Enregistrer le profil" }).click();
+  await page.getByText("Public\u00a0: visible de tous").first().waitFor();
+  await page.getByRole("link", { name: "Retour à l'agenda" }).click();
+}
+
+export const docOf = (page) => new URL(page.url()).hash.match(/#\/territoire\/([^/]+)/)[1];
