@@ -20,7 +20,7 @@ const SHOTS = join(ROOT, "docs/screenshots");
 const ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"];
 
 const data = mkdtempSync(join(tmpdir(), "essaim-bench-"));
-const relay = spawn(ESSAIM, ["serve", "--open", "--listen", "127.0.0.1:0", "--data", data, "--web", join(ROOT, "web/dist")], {
+const relay = spawn(ESSAIM, ["serve", "--open", "--creation", "ouverte", "--listen", "127.0.0.1:0", "--data", data, "--web", join(ROOT, "web/dist")], {
   env: { ...process.env, NO_COLOR: "1" },
   stdio: ["ignore", "pipe", "inherit"],
 });
@@ -74,9 +74,11 @@ try {
   // A territory with 500 actions, 100 of them recurring.
   await page.getByLabel("Nom du territoire").fill("Communauté de communes du Val d'Essaim");
   await page.getByRole("button", { name: "Créer le territoire" }).click();
-  await page.getByTestId("lien-territoire").waitFor();
-  const lien = await page.getByTestId("lien-territoire").innerText();
-  const doc = lien.split("/").pop();
+  await page.getByRole("heading", { level: 1, name: "Communauté de communes du Val d'Essaim" }).waitFor();
+  // The territory's own address (on this --open relay any device opens it;
+  // the app itself shares only invitation links).
+  const doc = page.url().match(/#\/territoire\/([^/]+)/)[1];
+  const lien = `${url}/#/territoire/${doc}`;
   // Set-up, not measured: from the home screen, whose rendering does not
   // depend on the agenda (the agenda screen re-reads it on every change).
   await page.evaluate(() => (location.hash = "#/"));
@@ -147,7 +149,7 @@ try {
     const phase = { titre: "Diagnostic partagé", debut: "2026-01-15", fin: "2026-06-30", statut: "en_cours" };
     globalThis.essaim.apply(doc, { type: "creer", collection: "phases", id: "p1", valeur: phase });
   }, doc);
-  await rpage.getByText("1 volontaire : Camille").waitFor();
+  await rpage.getByTestId("volontaires").filter({ hasText: "Camille" }).waitFor();
   await rpage.screenshot({ path: join(SHOTS, "fiche-action.png"), fullPage: true });
   await rpage.goto(`${lien}/profil`);
   await rpage.getByText("Diagnostic partagé", { exact: true }).waitFor();
@@ -160,6 +162,8 @@ try {
   await rpage.getByTestId("apercu-rythme").waitFor();
   await rpage.screenshot({ path: join(SHOTS, "nouvelle-action.png") });
   await rpage.goto(url);
+  await rpage.getByRole("heading", { level: 2, name: "Créer un territoire" }).waitFor();
+  await rpage.getByText("En ligne", { exact: true }).waitFor();
   await rpage.screenshot({ path: join(SHOTS, "accueil.png") });
   await organiser.close();
   await resident.close();
