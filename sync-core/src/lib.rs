@@ -74,6 +74,8 @@ mod wire;
 
 // Domain: builds on the protocol's public types.
 pub mod agenda;
+// The public feeds: the relay's, not the browser's (feature `flux`).
+#[cfg(feature = "flux")]
 pub mod flux;
 pub mod rythme;
 

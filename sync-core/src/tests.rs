@@ -8,6 +8,7 @@ mod golden;
 mod hostile;
 mod regressions;
 mod scenarios;
+#[cfg(feature = "flux")]
 mod securite_agenda;
 mod securite_expansion;
 mod securite_pairs;
