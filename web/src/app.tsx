@@ -7,11 +7,14 @@ import { useEffect, useState } from "preact/hooks";
 import type { Driver, Status } from "./driver";
 import { Accueil } from "./ecrans/accueil";
 import { FicheAction } from "./ecrans/fiche-action";
-import { Inviter } from "./ecrans/invitations";
-import { NouvelleAction } from "./ecrans/nouvelle-action";
 import { ProfilTerritoire } from "./ecrans/profil";
 import { Rejoindre } from "./ecrans/rejoindre";
 import { Territoire } from "./ecrans/territoire";
+import { paresseux } from "./paresseux";
+
+// Organisers' screens: separate chunks, loaded when opened (paresseux.tsx).
+const Inviter = paresseux(() => import("./ecrans/invitations").then((m) => m.Inviter));
+const NouvelleAction = paresseux(() => import("./ecrans/nouvelle-action").then((m) => m.NouvelleAction));
 
 function useRoute(): string[] {
   const read = () => location.hash.replace(/^#\/?/, "").split("/").filter(Boolean).map(decodeURIComponent);
