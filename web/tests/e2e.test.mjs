@@ -65,7 +65,7 @@ test("an organiser's actions reach a resident, and offline edits survive reloads
   await reopened.getByText("Hors ligne").waitFor();
   await createAction(reopened, { titre: "Conseil de quartier", jours: 5 });
   const restarted = await startRelay(data, relay.port);
-  await reopened.getByText("En ligne", { exact: true }).waitFor({ timeout: 45_000 });
+  await reopened.getByTestId("etat-sync").filter({ hasText: "Synchronisé" }).waitFor({ timeout: 45_000 });
   await waitSynced(reopened);
   await res.getByRole("link", { name: "Conseil de quartier" }).first().waitFor({ timeout: 45_000 });
   await restarted.stop();
@@ -444,7 +444,7 @@ test("a resident's first visit downloads the territory in chunks over HTTP, and 
   });
   await page.goto(lienDe("habitants"));
   await interrupted;
-  await page.getByTestId("telechargement").filter({ hasText: /Téléchargement du territoire : \d+\u00a0%/ }).waitFor();
+  await page.getByTestId("telechargement").filter({ hasText: /Téléchargement du territoire\s:\s\d+\u00a0%/ }).waitFor();
   assert.equal(await page.getByRole("link", { name: "Troc de graines" }).count(), 0);
 
   // After a reload, the rest only: `Range: bytes=<half>-`, and the agenda.
@@ -561,7 +561,7 @@ test("r12_20: an invitation link for a territory already joined with another inv
   await page.goto(resident);
   await dialog(page).waitFor();
   const texte = await dialog(page).innerText();
-  assert.match(texte, /Ce lien vous donne le rôle habitant sur « Commune de Melle »\s: vous pourrez lire l'agenda, sans le modifier\./);
+  assert.match(texte, /Ce lien vous donne le rôle habitant sur «\sCommune de Melle\s»\s: vous pourrez lire l'agenda, sans le modifier\./);
   assert.match(texte, /Vous y êtes aujourd'hui organisateur\./);
   assert.equal(await page.evaluate(() => document.activeElement?.textContent), "Garder mon invitation actuelle");
   await checkAxe(page, "remplacer une invitation");
@@ -628,7 +628,7 @@ test("the app runs under a strict Content-Security-Policy without a violation", 
   await createTerritory(page, "Pays de Fougères");
   await createAction(page, { titre: "Atelier réparation", rythme: "hebdo" });
   await waitSynced(page);
-  await page.getByText("En ligne", { exact: true }).waitFor();
+  await page.getByTestId("etat-sync").filter({ hasText: "Synchronisé" }).waitFor();
   assert.equal(await page.evaluate(() => getComputedStyle(document.body).maxWidth), "640px", "the stylesheet did not apply");
   assert.deepEqual(await page.evaluate(() => globalThis.violations), []);
   // The policy is in force: an inline script is refused.
@@ -664,7 +664,7 @@ test("a failed IndexedDB write stops syncing once, says so, and never reconnects
   const page = await openApp(context, relay.url);
   const lien = await createTerritory(page, "Presqu'île de Rhuys");
   await waitSynced(page);
-  await page.getByText("En ligne", { exact: true }).waitFor();
+  await page.getByTestId("etat-sync").filter({ hasText: "Synchronisé" }).waitFor();
 
   // From now on, IndexedDB refuses every write (a full disk, say).
   await page.evaluate(() => {
