@@ -8,6 +8,8 @@ import type { Libelles, Theme } from "./genere/agenda";
 import { libelles as libellesDuCoeur, phraseRythme, themesDesInstances } from "./pkg/wasm_client.js";
 
 export { jourEnLettres, periode, quand, verifierCodesInsee } from "./pkg/wasm_client.js";
+// The agenda's views (issue 15): the time alone, short weekdays, month titles.
+export { heure, jourCourt, moisEnLettres } from "./pkg/wasm_client.js";
 
 let memo: Libelles | undefined;
 
