@@ -388,7 +388,8 @@ fn one_action_or_one_occurrence_as_its_own_calendar() {
     assert!(simple.contains("DTSTART;TZID=Europe/Paris:20260204T183000\r\n") && simple.contains("STATUS:CONFIRMED"));
 
     // Excluded, paused, not a start of the rule, not canonical, or junk.
-    for origine in ["2026-02-11T18:30:00", "2026-04-15T18:30:00", "2026-02-05T18:30:00", "2026-02-04T18:30", "../x", ""] {
+    for origine in ["2026-02-11T18:30:00", "2026-04-15T18:30:00", "2026-02-05T18:30:00", "2026-02-04T18:30", "../x", ""]
+    {
         assert_eq!(une(origine), None, "{origine}");
     }
     // Not public, deleted, unknown: nothing.
