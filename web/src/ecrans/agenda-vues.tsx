@@ -11,6 +11,7 @@ import type { Agenda, RendezVous, Theme } from "../genere/agenda";
 import { Icone } from "../icones";
 import { heure, jourCourt, jourEnLettres, libelles, quand } from "../modele";
 import { PastilleTheme, couleurDuTheme } from "../themes";
+import { adresseIcs } from "./calendrier";
 import { EtatOccurrence } from "./occurrence";
 
 /** A local day as `AAAA-MM-JJ`. */
@@ -77,7 +78,7 @@ function Carte({ r, agenda, doc, flux }: { r: RendezVous; agenda: Agenda; doc: s
   // The relay serves only what its public feeds hold.
   const ics =
     action?.visibilite === "public" && action.publication === "publie"
-      ? avecJeton(`${flux.base}/actions/${r.id}.ics`, flux.jeton, `occurrence=${encodeURIComponent(o.origine)}`)
+      ? adresseIcs(doc, r.id, o.origine, flux.jeton)
       : undefined;
   return (
     <li
