@@ -86,6 +86,30 @@ pub fn phrase_rythme(rythme_json: &str) -> Result<String, JsError> {
     Ok(rythme.phrase())
 }
 
+// Issue 15, the agenda's views (H2): the time alone, short weekdays and
+// month titles, all from `mots`.
+
+/// "18 h 30", "10 h" from a local `AAAA-MM-JJTHH:MM[:SS]`.
+#[wasm_bindgen]
+pub fn heure(local: &str) -> Result<String, JsError> {
+    Ok(mots::heure(local.parse::<DateHeure>()?))
+}
+
+/// "lun." … "dim.": the short weekday of `AAAA-MM-JJ` (the first three
+/// letters of `mots::nom_jour`, which are ASCII for every day).
+#[wasm_bindgen(js_name = jourCourt)]
+pub fn jour_court(jour: &str) -> Result<String, JsError> {
+    let nom = mots::nom_jour(jour.parse::<Jour>()?.jour_semaine());
+    Ok(format!("{}.", nom.get(..3).unwrap_or(nom)))
+}
+
+/// "Décembre 2026": the month of `AAAA-MM-JJ` with its year.
+#[wasm_bindgen(js_name = moisEnLettres)]
+pub fn mois_en_lettres(jour: &str) -> Result<String, JsError> {
+    let j = jour.parse::<Jour>()?;
+    Ok(mots::majuscule(&format!("{} {}", mots::nom_mois(j.mois()), j.annee())))
+}
+
 /// The TypeScript declarations of the read model and of edits, from the
 /// Rust types (ts-rs), with the `Libelles` table of [`libelles`].
 pub fn declarations() -> String {

@@ -30,6 +30,8 @@ export function jourEnLettres(jour: string): string {
 export function periode(debut?: string | null, fin?: string | null): string {
   return periodeDuCoeur(debut ?? undefined, fin ?? undefined, aujourdhui());
 }
+// The agenda's views: the time alone, short weekdays, month titles.
+export { heure, jourCourt, moisEnLettres } from "./pkg/wasm_client.js";
 
 let memo: Libelles | undefined;
 
