@@ -13,6 +13,7 @@ import type { Driver, Status } from "./driver";
 import { Icone, type NomIcone } from "./icones";
 import { dernierTerritoire, heureDe, retenirDernier } from "./modele";
 import { Accueil } from "./ecrans/accueil";
+import { ModifierAction } from "./ecrans/action-modifier";
 import { FicheAction } from "./ecrans/fiche-action";
 import { Inviter } from "./ecrans/invitations";
 import { Moi } from "./ecrans/moi";
@@ -118,6 +119,8 @@ export function App({ driver }: { driver: Driver }) {
     if (invitation && (route[3] === "organisateur" || route[3] === "habitant") && route[4])
       page = <Rejoindre driver={driver} invitation={{ doc, role: route[3], token: route[4] }} />;
     else if (route[2] === "nouvelle-action") page = <NouvelleAction driver={driver} doc={doc} />;
+    else if (route[2] === "action" && route[3] && route[4] === "modifier")
+      page = <ModifierAction key={route[3]} driver={driver} doc={doc} id={route[3]} />;
     else if (route[2] === "action" && route[3]) page = <FicheAction key={route[3]} driver={driver} doc={doc} id={route[3]} />;
     else if (route[2] === "profil") page = <ProfilTerritoire driver={driver} doc={doc} />;
     else if (route[2] === "inviter") page = <Inviter driver={driver} doc={doc} />;

@@ -3,7 +3,7 @@
 
 import { useState } from "preact/hooks";
 import type { Driver } from "../driver";
-import { appliquer, Cases, Champ, ChampChoix, ChampTexte, type Edition, Refuse, useBrouillon, useRefus } from "../formulaire";
+import { appliquer, Cases, Champ, ChampChoix, ChampDate, ChampTexte, type Edition, Refuse, useBrouillon, useRefus } from "../formulaire";
 import type { Phase, Profil } from "../genere/agenda";
 import { Icone } from "../icones";
 import { idAleatoire, libelles, periode } from "../modele";
@@ -120,12 +120,8 @@ function NouvellePhase({ editer }: { editer: Edition }) {
         <Champ id="phase-titre" label="Titre de la phase" erreur={refus.erreurs.titre}>
           <input value={p.titre} onInput={maj("titre")} />
         </Champ>
-        <Champ id="phase-debut" label="Début (facultatif)">
-          <input type="date" value={p.debut} onInput={maj("debut")} />
-        </Champ>
-        <Champ id="phase-fin" label="Fin (facultatif)" erreur={refus.erreurs.fin}>
-          <input type="date" value={p.fin} onInput={maj("fin")} />
-        </Champ>
+        <ChampDate id="phase-debut" label="Début (facultatif)" valeur={p.debut} onDate={(debut) => maj("debut")({ currentTarget: { value: debut } })} />
+        <ChampDate id="phase-fin" label="Fin (facultatif)" erreur={refus.erreurs.fin} valeur={p.fin} onDate={(fin) => maj("fin")({ currentTarget: { value: fin } })} />
         <Champ id="phase-description" label="Ce qui s'y fait">
           <textarea rows={3} value={p.description} onInput={maj("description")} />
         </Champ>
