@@ -171,11 +171,20 @@ test("an action's sheet: its rhythm in French, one occurrence cancelled and rest
   await page.getByTestId("confirmation").getByRole("button", { name: "Annuler ce rendez-vous" }).click();
   await first.getByRole("button", { name: "Rétablir ce rendez-vous" }).click();
   await first.getByRole("button", { name: "Annuler ce rendez-vous" }).waitFor();
+  // The status message stays until closed or the screen changes.
+  await page.getByTestId("annonce").getByRole("button", { name: "Fermer ce message" }).click();
+  await page.getByTestId("annonce").waitFor({ state: "detached" });
 
   // A pause that ends before it starts is refused, in French, next to the field.
   const toutes = async () => {
     const suivants = page.getByRole("button", { name: "Voir les suivants" });
-    while ((await suivants.count()) > 0) await suivants.click();
+    // Bounded; centred first so that the status message and the bottom bar,
+    // both fixed at the bottom of the screen, do not cover it.
+    for (let i = 0; i < 20 && (await suivants.count()) > 0; i++) {
+      await suivants.evaluate((e) => e.scrollIntoView({ block: "center" }));
+      await suivants.click();
+    }
+    assert.equal(await suivants.count(), 0, "« Voir les suivants » never ran out");
     return page.getByTestId("occurrence").count();
   };
   const before = await toutes();
@@ -646,7 +655,7 @@ test("the app runs under a strict Content-Security-Policy without a violation", 
   await createAction(page, { titre: "Atelier réparation", rythme: "hebdo" });
   await waitSynced(page);
   await page.getByTestId("etat-sync").filter({ hasText: "Synchronisé" }).waitFor();
-  assert.equal(await page.evaluate(() => getComputedStyle(document.body).maxWidth), "640px", "the stylesheet did not apply");
+  assert.equal(await page.evaluate(() => getComputedStyle(document.body).marginTop), "0px", "the stylesheet did not apply");
   assert.deepEqual(await page.evaluate(() => globalThis.violations), []);
   // The policy is in force: an inline script is refused.
   const ran = await page.evaluate(() => {
