@@ -12,18 +12,18 @@ use tempfile::TempDir;
 
 use crate::support::{Relay, WAIT, http_get, http_get_with, start_relay_with};
 
-fn territory(data: &TempDir, nom: &str, public: bool) -> DocumentId {
+pub(crate) fn territory(data: &TempDir, nom: &str, public: bool) -> DocumentId {
     let visibilite = if public { VisibiliteTerritoire::Public } else { VisibiliteTerritoire::Prive };
     let profil = Profil { nom: nom.into(), visibilite, ..Profil::default() };
     server::create_territory(data.path(), profil).expect("territory")
 }
 
-fn token(data: &TempDir, doc: &DocumentId, role: Role, seed: u8) -> String {
+pub(crate) fn token(data: &TempDir, doc: &DocumentId, role: Role, seed: u8) -> String {
     let invitations = Invitations::open(data.path()).expect("invitations");
     invitations.create(doc, role, None, None, 0, [seed; 24]).expect("invitation").1
 }
 
-fn action(id: &str, titre: &str, visibilite: &str) -> Edit {
+pub(crate) fn action(id: &str, titre: &str, visibilite: &str) -> Edit {
     Edit::Creer {
         collection: Collection::Actions,
         id: id.into(),
@@ -38,7 +38,7 @@ fn action(id: &str, titre: &str, visibilite: &str) -> Edit {
 }
 
 /// An organiser adds actions through the relay, which stores them.
-async fn organise(relay: &Relay, token: &str, doc: &DocumentId, edits: Vec<Edit>) {
+pub(crate) async fn organise(relay: &Relay, token: &str, doc: &DocumentId, edits: Vec<Edit>) {
     let url = format!("{}?token={token}", relay.url());
     let client = Client::connect(&url, ClientOptions::default()).await.expect("organiser connects");
     client.open(doc).await.expect("open");

@@ -9,6 +9,7 @@ mod chunks;
 mod crash;
 mod demo;
 mod feeds;
+mod feeds_action;
 mod flux_oracle;
 mod interop;
 mod invitations_api;

@@ -182,17 +182,17 @@ async fn refused_requests_get_a_french_reason_and_change_nothing() {
         (proposal("a1", "b9", "v2", "Camille", &secret), "Besoin inconnu\n"),
         (
             proposal("a1", "b1", "v2", "  ", &secret),
-            "Nom invalide : de 1 à 80 caractères, sans caractère de contrôle\n",
+            "Nom invalide\u{a0}: de 1 à 80 caractères, sans caractère de contrôle\n",
         ),
         (
             proposal("a1", "b1", "v2", &long_name, &secret),
-            "Nom invalide : de 1 à 80 caractères, sans caractère de contrôle\n",
+            "Nom invalide\u{a0}: de 1 à 80 caractères, sans caractère de contrôle\n",
         ),
         (
             proposal("a1", "b1", "v2", "Ca\u{1b}mille", &secret),
-            "Nom invalide : de 1 à 80 caractères, sans caractère de contrôle\n",
+            "Nom invalide\u{a0}: de 1 à 80 caractères, sans caractère de contrôle\n",
         ),
-        (long_message, "Message invalide : 500 caractères au plus, sans caractère de contrôle\n"),
+        (long_message, "Message invalide\u{a0}: 500 caractères au plus, sans caractère de contrôle\n"),
         (proposal("a1", "b1", "v 2", "Camille", &secret), "Identifiant de volontaire invalide\n"),
         (
             json!({"action": "a1", "besoin": "b1", "volontaire": "v2", "nom": "Camille", "preuve": proof(&secret),

@@ -56,24 +56,27 @@ pub fn verifier_codes_insee(codes: Vec<String>) -> Result<(), JsError> {
     Ok(agenda::verifier_codes_insee(&codes)?)
 }
 
-/// "samedi 6 décembre à 18 h 30" from a local `AAAA-MM-JJTHH:MM[:SS]`.
+/// "samedi 6 décembre à 18 h 30" from a local `AAAA-MM-JJTHH:MM[:SS]`;
+/// the year when not in `aujourdhui`'s (`AAAA-MM-JJ`, the device's date).
 #[wasm_bindgen]
-pub fn quand(local: &str) -> Result<String, JsError> {
-    Ok(mots::quand(local.parse::<DateHeure>()?))
+pub fn quand(local: &str, aujourdhui: &str) -> Result<String, JsError> {
+    Ok(mots::quand(local.parse::<DateHeure>()?, aujourdhui.parse::<Jour>()?))
 }
 
-/// "samedi 6 décembre" from `AAAA-MM-JJ`.
+/// "samedi 6 décembre" from `AAAA-MM-JJ`; the year when not in
+/// `aujourdhui`'s.
 #[wasm_bindgen(js_name = jourEnLettres)]
-pub fn jour_en_lettres(jour: &str) -> Result<String, JsError> {
-    Ok(mots::jour_en_lettres(jour.parse::<Jour>()?))
+pub fn jour_en_lettres(jour: &str, aujourdhui: &str) -> Result<String, JsError> {
+    Ok(mots::jour_en_lettres(jour.parse::<Jour>()?, aujourdhui.parse::<Jour>()?))
 }
 
 /// "du jeudi 15 janvier au mardi 30 juin", "à partir du …", "jusqu'au …",
-/// "dates à fixer", from optional `AAAA-MM-JJ` days.
+/// "dates à fixer", from optional `AAAA-MM-JJ` days; years on both ends
+/// when either is outside `aujourdhui`'s year.
 #[wasm_bindgen]
-pub fn periode(debut: Option<String>, fin: Option<String>) -> Result<String, JsError> {
+pub fn periode(debut: Option<String>, fin: Option<String>, aujourdhui: &str) -> Result<String, JsError> {
     let jour = |j: Option<String>| j.map(|j| j.parse::<Jour>()).transpose();
-    Ok(mots::periode(jour(debut)?, jour(fin)?))
+    Ok(mots::periode(jour(debut)?, jour(fin)?, aujourdhui.parse::<Jour>()?))
 }
 
 /// The French sentence of a rhythm (JSON of `Rythme`), or its error.
@@ -81,6 +84,30 @@ pub fn periode(debut: Option<String>, fin: Option<String>) -> Result<String, JsE
 pub fn phrase_rythme(rythme_json: &str) -> Result<String, JsError> {
     let rythme: Rythme = serde_json::from_str(rythme_json)?;
     Ok(rythme.phrase())
+}
+
+// Issue 15, the agenda's views (H2): the time alone, short weekdays and
+// month titles, all from `mots`.
+
+/// "18 h 30", "10 h" from a local `AAAA-MM-JJTHH:MM[:SS]`.
+#[wasm_bindgen]
+pub fn heure(local: &str) -> Result<String, JsError> {
+    Ok(mots::heure(local.parse::<DateHeure>()?))
+}
+
+/// "lun." … "dim.": the short weekday of `AAAA-MM-JJ` (the first three
+/// letters of `mots::nom_jour`, which are ASCII for every day).
+#[wasm_bindgen(js_name = jourCourt)]
+pub fn jour_court(jour: &str) -> Result<String, JsError> {
+    let nom = mots::nom_jour(jour.parse::<Jour>()?.jour_semaine());
+    Ok(format!("{}.", nom.get(..3).unwrap_or(nom)))
+}
+
+/// "Décembre 2026": the month of `AAAA-MM-JJ` with its year.
+#[wasm_bindgen(js_name = moisEnLettres)]
+pub fn mois_en_lettres(jour: &str) -> Result<String, JsError> {
+    let j = jour.parse::<Jour>()?;
+    Ok(mots::majuscule(&format!("{} {}", mots::nom_mois(j.mois()), j.annee())))
 }
 
 /// The TypeScript declarations of the read model and of edits, from the

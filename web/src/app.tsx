@@ -1,12 +1,20 @@
-// The shell of the app: the route, the status bar, and which screen to
-// show. Routes live in the URL's hash (`#/territoire/<document>/…`), so
-// every link opens the same cached shell, offline included. Everything a
-// screen shows comes from sync-core's read model, through the driver.
+// The shell of the app: the route, the header (the territory's name, the
+// sync state as an icon with words), the bottom navigation (Agenda, the
+// territory's page, Moi), and which screen to show. Routes live in the
+// URL's hash (`#/territoire/<document>/…`, `#/moi`), so every link opens
+// the same cached shell, offline included. A new screen opens at the top
+// with the focus on its title. Everything a screen shows comes from
+// sync-core's read model, through the driver.
+//
+// Does not: lay out the screens (each does), or word dates (sync-core).
 
 import { useEffect, useState } from "preact/hooks";
 import type { Driver, Status } from "./driver";
+import { Icone, type NomIcone } from "./icones";
+import { dernierTerritoire, heureDe, retenirDernier } from "./modele";
 import { Accueil } from "./ecrans/accueil";
 import { FicheAction } from "./ecrans/fiche-action";
+import { Moi } from "./ecrans/moi";
 import { ProfilTerritoire } from "./ecrans/profil";
 import { Rejoindre } from "./ecrans/rejoindre";
 import { Territoire } from "./ecrans/territoire";
@@ -15,6 +23,7 @@ import { paresseux } from "./paresseux";
 // Organisers' screens: separate chunks, loaded when opened (paresseux.tsx).
 const Inviter = paresseux(() => import("./ecrans/invitations").then((m) => m.Inviter));
 const NouvelleAction = paresseux(() => import("./ecrans/nouvelle-action").then((m) => m.NouvelleAction));
+const ModifierAction = paresseux(() => import("./ecrans/action-modifier").then((m) => m.ModifierAction));
 
 function useRoute(): string[] {
   const read = () => location.hash.replace(/^#\/?/, "").split("/").filter(Boolean).map(decodeURIComponent);
@@ -39,6 +48,47 @@ function useDriver(driver: Driver): Status {
   return driver.status;
 }
 
+/**
+ * Which screen a route shows, for the scroll and focus reset: the theme
+ * filter of the agenda stays on the same screen.
+ */
+function cleEcran(route: string[]): string {
+  return (route[0] === "territoire" && route[2] === "theme" ? route.slice(0, 2) : route).join("/");
+}
+
+/**
+ * A new screen opens at the top, with the focus on its title (`h1`, made
+ * focusable), so keyboard and screen reader users start there too. The
+ * title may come a little later (a document loading): it is waited for,
+ * briefly.
+ */
+function useNouvelEcran(cle: string): void {
+  const [premier, setPremier] = useState(true);
+  useEffect(() => {
+    if (premier) {
+      setPremier(false);
+      return;
+    }
+    window.scrollTo(0, 0);
+    const main = document.getElementById("contenu");
+    const focaliser = () => {
+      const h1 = main?.querySelector("h1");
+      if (!h1) return false;
+      h1.setAttribute("tabindex", "-1");
+      h1.focus({ preventScroll: true });
+      return true;
+    };
+    if (focaliser() || !main) return;
+    const observateur = new MutationObserver(() => focaliser() && observateur.disconnect());
+    observateur.observe(main, { childList: true, subtree: true });
+    const fin = setTimeout(() => observateur.disconnect(), 5000);
+    return () => {
+      observateur.disconnect();
+      clearTimeout(fin);
+    };
+  }, [cle]);
+}
+
 export function App({ driver }: { driver: Driver }) {
   const status = useDriver(driver);
   const route = useRoute();
@@ -56,31 +106,52 @@ export function App({ driver }: { driver: Driver }) {
   useEffect(() => {
     if (!invitation) driver.connect();
   }, [driver, invitation]);
+  const valide = doc !== undefined && driver.isValidDocument(doc);
+  useEffect(() => {
+    if (valide && !invitation) retenirDernier(doc);
+  }, [doc, valide, invitation]);
+  useNouvelEcran(cleEcran(route));
   let page;
-  if (doc && !driver.isValidDocument(doc)) {
+  if (doc && !valide) {
     page = (
       <p role="alert">
-        Ce lien n'est pas valide : il ne désigne aucun territoire. Vérifiez qu'il a été copié en entier.
+        Ce lien n'est pas valide&nbsp;: il ne désigne aucun territoire. Vérifiez qu'il a été copié en entier.
       </p>
     );
   } else if (doc) {
     if (invitation && (route[3] === "organisateur" || route[3] === "habitant") && route[4])
       page = <Rejoindre driver={driver} invitation={{ doc, role: route[3], token: route[4] }} />;
     else if (route[2] === "nouvelle-action") page = <NouvelleAction driver={driver} doc={doc} />;
+    else if (route[2] === "action" && route[3] && route[4] === "modifier")
+      page = <ModifierAction key={route[3]} driver={driver} doc={doc} id={route[3]} />;
     else if (route[2] === "action" && route[3]) page = <FicheAction key={route[3]} driver={driver} doc={doc} id={route[3]} />;
     else if (route[2] === "profil") page = <ProfilTerritoire driver={driver} doc={doc} />;
     else if (route[2] === "inviter") page = <Inviter driver={driver} doc={doc} />;
     else page = <Territoire driver={driver} doc={doc} theme={route[2] === "theme" ? route[3] : undefined} />;
+  } else if (route[0] === "moi") {
+    page = <Moi driver={driver} />;
   } else {
     page = <Accueil driver={driver} />;
   }
+  const nom = valide ? driver.agenda(doc)?.profil?.nom : undefined;
+  const cible = valide && !invitation ? doc : dernierTerritoire();
+  const rubrique: Rubrique = route[0] === "moi" ? "moi" : route[2] === "profil" ? "territoire" : "agenda";
   return (
     <>
-      <header>
-        <a href="#/" class="marque">
-          Essaim
-        </a>
-        <Statut status={status} />
+      <header class="entete">
+        <div class="entete-ligne">
+          <p class="entete-titre">
+            <a href="#/" class="marque">
+              Essaim
+            </a>
+            {nom && (
+              <span class="entete-territoire" data-testid="entete-territoire">
+                {nom}
+              </span>
+            )}
+          </p>
+          <Statut status={status} />
+        </div>
       </header>
       <main id="contenu">
         {status.invitationRefused && (
@@ -95,39 +166,77 @@ export function App({ driver }: { driver: Driver }) {
         )}
         {page}
       </main>
+      <Navigation rubrique={rubrique} doc={cible} />
     </>
   );
 }
 
-function Statut({ status }: { status: Status }) {
-  const heure = status.lastSync
-    ? new Date(status.lastSync).toLocaleTimeString("fr-FR", { hour: "2-digit", minute: "2-digit" })
-    : undefined;
+type Rubrique = "agenda" | "territoire" | "moi";
+
+/** The bottom navigation: the agenda and page of the territory at hand (or the last one), and Moi. */
+function Navigation({ rubrique, doc }: { rubrique: Rubrique; doc?: string }) {
+  const liens: { id: Rubrique; nom: string; icone: NomIcone; href?: string }[] = [
+    { id: "agenda", nom: "Agenda", icone: "agenda", href: doc ? `#/territoire/${doc}` : "#/" },
+    { id: "territoire", nom: "Territoire", icone: "territoire", href: doc && `#/territoire/${doc}/profil` },
+    { id: "moi", nom: "Moi", icone: "moi", href: "#/moi" },
+  ];
   return (
-    <p class="statut" role="status" aria-live="polite">
-      <span class={status.online ? "en-ligne" : "hors-ligne"}>{status.online ? "En ligne" : "Hors ligne"}</span>
-      {" · "}
-      <span>{heure ? `synchronisé à ${heure}` : "jamais synchronisé"}</span>
-      {" · "}
-      <span data-testid="en-attente">
-        {status.unacknowledged === 0
-          ? "aucune modification en attente"
-          : `${status.unacknowledged} modification${status.unacknowledged > 1 ? "s" : ""} en attente`}
-      </span>
-      {status.download !== undefined && (
-        <>
-          {" · "}
-          <span data-testid="telechargement">Téléchargement du territoire : {status.download}&nbsp;%</span>
-        </>
-      )}
-      {status.stopped && (
-        <>
-          {" · "}
-          <span class="erreur" data-testid="arret">
-            {status.stopped}
-          </span>
-        </>
-      )}
-    </p>
+    <nav class="barre-bas" aria-label="Navigation principale">
+      <ul>
+        {liens
+          .filter((l) => l.href)
+          .map((l) => (
+            <li key={l.id}>
+              <a href={l.href} aria-current={rubrique === l.id ? "page" : undefined} data-testid={`nav-${l.id}`}>
+                <Icone nom={l.icone} taille={22} />
+                <span>{l.nom}</span>
+              </a>
+            </li>
+          ))}
+      </ul>
+    </nav>
+  );
+}
+
+/** The sync state in one word with its icon, then the details in small text. */
+function Statut({ status }: { status: Status }) {
+  const [etat, icone]: [string, NomIcone] = status.stopped
+    ? ["Hors ligne", "alerte"]
+    : !status.online
+      ? ["Hors ligne", "hors_ligne"]
+      : status.unacknowledged > 0 || status.download !== undefined
+        ? ["Synchronisation…", "en_cours"]
+        : ["Synchronisé", "synchronise"];
+  const heure = status.lastSync ? heureDe(status.lastSync) : undefined;
+  return (
+    <div class="statut" role="status" aria-live="polite">
+      <p class={`etat-sync ${status.online ? "en-ligne" : "hors-ligne"}`} data-testid="etat-sync">
+        <Icone nom={icone} taille={20} />
+        <span>{etat}</span>
+      </p>
+      <p class="statut-details">
+        <span>{heure ? `synchronisé à ${heure}` : "jamais synchronisé"}</span>
+        {" · "}
+        <span data-testid="en-attente">
+          {status.unacknowledged === 0
+            ? "aucune modification en attente"
+            : `${status.unacknowledged} modification${status.unacknowledged > 1 ? "s" : ""} en attente`}
+        </span>
+        {status.download !== undefined && (
+          <>
+            {" · "}
+            <span data-testid="telechargement">Téléchargement du territoire&nbsp;: {status.download}&nbsp;%</span>
+          </>
+        )}
+        {status.stopped && (
+          <>
+            {" · "}
+            <span class="erreur" data-testid="arret">
+              {status.stopped}
+            </span>
+          </>
+        )}
+      </p>
+    </div>
   );
 }

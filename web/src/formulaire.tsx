@@ -3,13 +3,17 @@
 // choices, a group of check boxes, and the "try this edit, or say why not"
 // state every form uses. Validation itself is sync-core's: a form checks
 // only what it needs to build an edit, and shows the core's French message
-// when the core refuses.
+// when the core refuses. Also French date and time fields (typed as
+// "6/12/2026" and "18 h 30", whatever the browser's language; the edits get
+// `AAAA-MM-JJ` and `HH:MM`), the move to another screen after saving, and a
+// status message that outlives the screen (with an undo).
 
-import { cloneElement, type VNode } from "preact";
-import { useState } from "preact/hooks";
+import { cloneElement, type ComponentChildren, render, type VNode } from "preact";
+import { useEffect, useState } from "preact/hooks";
 import type { Driver } from "./driver";
 import type { Edit } from "./genere/agenda";
-import { messageDe } from "./modele";
+import { Icone } from "./icones";
+import { jourEnLettres, messageDe } from "./modele";
 
 /** Applies an edit of the generated `Edit` type: a misspelt field is a compile error. */
 export function appliquer(driver: Driver, doc: string, edit: Edit): void {
@@ -19,12 +23,14 @@ export function appliquer(driver: Driver, doc: string, edit: Edit): void {
 /** A form's way to apply an edit: true if the core accepted it. */
 export type Edition = (edit: Edit) => boolean;
 
-export function Champ({ id, label, erreur, aide, children }: {
+export function Champ({ id, label, erreur, aide, children, suite }: {
   id: string;
   label: string;
   erreur?: string;
   aide?: string;
   children: VNode;
+  /** Shown under the field (a date in words). */
+  suite?: ComponentChildren;
 }) {
   const decrit = [aide && `${id}-aide`, erreur && `${id}-erreur`].filter(Boolean).join(" ") || undefined;
   return (
@@ -36,6 +42,7 @@ export function Champ({ id, label, erreur, aide, children }: {
         </span>
       )}
       {cloneElement(children, { id, "aria-invalid": erreur ? true : undefined, "aria-describedby": decrit })}
+      {suite}
       {erreur && (
         <span class="erreur" id={`${id}-erreur`} role="alert">
           {erreur}
@@ -68,7 +75,7 @@ export function ChampTexte({ id, label, valeur, onTexte, erreur, aide, type, aut
   onTexte: (valeur: string) => void;
   erreur?: string;
   aide?: string;
-  type?: "text" | "date" | "time" | "url";
+  type?: "text" | "url";
   autoComplete?: string;
   inputMode?: "numeric";
 }) {
@@ -187,4 +194,157 @@ export function Refuse({ refus, prefixe }: { refus: Refus; prefixe?: string }) {
       {prefixe ?? "Modification refusée"}&nbsp;: {refus.globale}
     </p>
   ) : null;
+}
+
+const deux = (n: number) => String(n).padStart(2, "0");
+
+/**
+ * `AAAA-MM-JJ` from a French date as typed ("6/12/2026", "06/12/2026",
+ * "6 12 2026", "06122026"; `AAAA-MM-JJ` too), or "" when it is no real day.
+ */
+export function dateDuTexte(texte: string): string {
+  const t = texte.trim();
+  const fr = t.match(/^(\d{1,2})[\s/.-]+(\d{1,2})[\s/.-]+(\d{4})$/) ?? t.match(/^(\d\d)(\d\d)(\d{4})$/);
+  const iso = t.match(/^(\d{4})-(\d\d)-(\d\d)$/);
+  const [j, m, a] = fr ? [+fr[1], +fr[2], +fr[3]] : iso ? [+iso[3], +iso[2], +iso[1]] : [0, 0, 0];
+  if (a < 1000 || m < 1 || m > 12 || j < 1 || j > new Date(a, m, 0).getDate()) return "";
+  return `${a}-${deux(m)}-${deux(j)}`;
+}
+
+/** `HH:MM` from a French time as typed ("18 h 30", "18h30", "18:30", "18 h", "1830"), or "". */
+export function heureDuTexte(texte: string): string {
+  const t = texte.trim().match(/^(\d{1,2})(?:\s*[h:.]?\s*(\d\d))?\s*h?$/i);
+  if (!t || +t[1] > 23 || +(t[2] ?? 0) > 59) return "";
+  return `${deux(+t[1])}:${t[2] ?? "00"}`;
+}
+
+/** A French date field: `valeur` and `onDate` are `AAAA-MM-JJ` ("" while it is not a date). */
+export function ChampDate({ id, label, valeur, onDate, erreur }: {
+  id: string;
+  label: string;
+  valeur: string;
+  onDate: (valeur: string) => void;
+  erreur?: string;
+}) {
+  const ecrire = (v: string) => (v ? v.split("-").reverse().join("/") : "");
+  const [texte, setTexte] = useState(() => ecrire(valeur));
+  const [quitte, setQuitte] = useState(false);
+  const lue = dateDuTexte(texte);
+  // The form changed the value (emptied after saving, say): show it.
+  useEffect(() => {
+    if (valeur !== dateDuTexte(texte)) setTexte(ecrire(valeur));
+  }, [valeur]);
+  const invalide = texte.trim() !== "" && !lue && (quitte || !!erreur);
+  let enLettres = "";
+  try {
+    enLettres = lue ? jourEnLettres(lue) : "";
+  } catch {
+    // Out of sync-core's range: the field says it is not a date.
+  }
+  return (
+    <Champ
+      id={id}
+      label={label}
+      aide="jj/mm/aaaa"
+      erreur={invalide ? "Cette date n'existe pas\u00a0: écrivez-la jj/mm/aaaa, par exemple 6/12/2026." : erreur}
+      suite={
+        <span class="en-lettres" aria-live="polite" data-testid={`${id}-en-lettres`}>
+          {enLettres}
+        </span>
+      }
+    >
+      <input
+        inputMode="numeric"
+        autoComplete="off"
+        placeholder="jj/mm/aaaa"
+        value={texte}
+        onInput={(e) => {
+          setTexte(e.currentTarget.value);
+          onDate(dateDuTexte(e.currentTarget.value));
+        }}
+        onBlur={() => setQuitte(true)}
+      />
+    </Champ>
+  );
+}
+
+/** "18\u00a0h\u00a030", "10\u00a0h" from `HH:MM`. */
+export function heureEnTexte(hhmm: string): string {
+  if (!hhmm) return "";
+  const [h, m] = hhmm.split(":");
+  return `${+h}\u00a0h${m === "00" ? "" : `\u00a0${m}`}`;
+}
+
+/** A French time field: `valeur` and `onHeure` are `HH:MM` ("" while it is not a time). */
+export function ChampHeure({ id, label, valeur, onHeure, erreur }: {
+  id: string;
+  label: string;
+  valeur: string;
+  onHeure: (valeur: string) => void;
+  erreur?: string;
+}) {
+  const [texte, setTexte] = useState(() => heureEnTexte(valeur));
+  const [quitte, setQuitte] = useState(false);
+  useEffect(() => {
+    if (valeur !== heureDuTexte(texte)) setTexte(heureEnTexte(valeur));
+  }, [valeur]);
+  const invalide = texte.trim() !== "" && !heureDuTexte(texte) && (quitte || !!erreur);
+  return (
+    <Champ
+      id={id}
+      label={label}
+      aide="hh h mm, par exemple 18 h 30"
+      erreur={invalide ? "Heure non reconnue\u00a0: écrivez-la hh h mm, par exemple 18\u00a0h\u00a030." : erreur}
+    >
+      <input
+        autoComplete="off"
+        placeholder="hh h mm"
+        value={texte}
+        onInput={(e) => {
+          setTexte(e.currentTarget.value);
+          onHeure(heureDuTexte(e.currentTarget.value));
+        }}
+        onBlur={() => setQuitte(true)}
+      />
+    </Champ>
+  );
+}
+
+/** Opens another screen after saving, at its top. */
+export function allerA(hash: string): void {
+  location.hash = hash;
+  scrollTo(0, 0);
+}
+
+let zone: HTMLElement | undefined;
+let ecranAnnonce = "";
+
+/**
+ * A status message above the bottom bar ("Rendez-vous du … annulé"), with
+ * an optional undo; it stays until closed, replaced, or a screen other
+ * than `ecran` opens, so it can follow a move to another screen.
+ */
+export function annoncer(texte: string, defaire?: { libelle: string; faire: () => void }, ecran = location.hash): void {
+  if (!zone) {
+    zone = document.body.appendChild(document.createElement("div"));
+    zone.className = "annonce";
+    zone.setAttribute("role", "status");
+    addEventListener("hashchange", () => location.hash !== ecranAnnonce && render(null, zone!));
+  }
+  ecranAnnonce = ecran;
+  const fermer = () => render(null, zone!);
+  render(
+    <p class="carte" data-testid="annonce">
+      <span>{texte}</span>
+      {defaire && (
+        <button type="button" class="secondaire" onClick={() => (fermer(), defaire.faire())}>
+          {defaire.libelle}
+        </button>
+      )}
+      <button type="button" class="discret" aria-label="Fermer ce message" onClick={fermer}>
+        <Icone nom="fermer" />
+      </button>
+    </p>,
+    zone,
+  );
 }

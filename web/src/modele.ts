@@ -5,9 +5,33 @@
 // through the wasm client.
 
 import type { Libelles, Theme } from "./genere/agenda";
-import { libelles as libellesDuCoeur, phraseRythme, themesDesInstances } from "./pkg/wasm_client.js";
+import {
+  jourEnLettres as jourEnLettresDuCoeur,
+  libelles as libellesDuCoeur,
+  periode as periodeDuCoeur,
+  phraseRythme,
+  quand as quandDuCoeur,
+  themesDesInstances,
+} from "./pkg/wasm_client.js";
 
-export { jourEnLettres, periode, quand, verifierCodesInsee } from "./pkg/wasm_client.js";
+export { verifierCodesInsee } from "./pkg/wasm_client.js";
+
+/** "samedi 6 décembre à 18 h 30" from a local `AAAA-MM-JJTHH:MM`; the year when not this year (sync-core's words). */
+export function quand(local: string): string {
+  return quandDuCoeur(local, aujourdhui());
+}
+
+/** "samedi 6 décembre" from `AAAA-MM-JJ`; the year when not this year. */
+export function jourEnLettres(jour: string): string {
+  return jourEnLettresDuCoeur(jour, aujourdhui());
+}
+
+/** "du mardi 1er septembre 2026 au mercredi 31 mars 2027", "à partir du …", "dates à fixer"; years when either end is not this year. */
+export function periode(debut?: string | null, fin?: string | null): string {
+  return periodeDuCoeur(debut ?? undefined, fin ?? undefined, aujourdhui());
+}
+// The agenda's views: the time alone, short weekdays, month titles.
+export { heure, jourCourt, moisEnLettres } from "./pkg/wasm_client.js";
 
 let memo: Libelles | undefined;
 
@@ -57,6 +81,28 @@ export function aujourdhui(): string {
   return `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, "0")}-${String(d.getDate()).padStart(2, "0")}`;
 }
 
+/** Where the navigation remembers the last territory opened on this device. */
+const DERNIER = "essaim.dernier-territoire";
+
+/** The last territory opened here, for the navigation when no route names one. */
+export function dernierTerritoire(): string | undefined {
+  try {
+    return localStorage.getItem(DERNIER) ?? undefined;
+  } catch {
+    return undefined; // Private browsing: nothing remembered.
+  }
+}
+
+/** Remembers `doc` as the last territory opened, or forgets it (`oublier`, when left). */
+export function retenirDernier(doc: string, oublier = false): void {
+  try {
+    if (!oublier) localStorage.setItem(DERNIER, doc);
+    else if (localStorage.getItem(DERNIER) === doc) localStorage.removeItem(DERNIER);
+  } catch {
+    // Private browsing: the navigation just won't remember.
+  }
+}
+
 /** A new record id: random, so records are created offline without clashes. */
 export function idAleatoire(): string {
   const octets = crypto.getRandomValues(new Uint8Array(9));
@@ -66,4 +112,16 @@ export function idAleatoire(): string {
 /** "1 modification", "2 modifications". */
 export function pluriel(n: number, mot: string): string {
   return `${n} ${mot}${n > 1 ? "s" : ""}`;
+}
+
+/**
+ * "18 h 30", "9 h 05": the local time of an instant (ms since the epoch),
+ * in sync-core's words (the end of `quand`'s sentence).
+ */
+export function heureDe(ms: number): string {
+  const d = new Date(ms);
+  const deux = (n: number) => String(n).padStart(2, "0");
+  const local = `${d.getFullYear()}-${deux(d.getMonth() + 1)}-${deux(d.getDate())}T${deux(d.getHours())}:${deux(d.getMinutes())}`;
+  const texte = quand(local);
+  return texte.slice(texte.lastIndexOf(" à ") + 3);
 }

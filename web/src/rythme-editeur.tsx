@@ -4,7 +4,7 @@
 // sentence while it is typed. Rules the presets cannot express (written by
 // another tool, or by a feed import) are kept as they are.
 
-import { ChampChoix, ChampTexte } from "./formulaire";
+import { ChampChoix, ChampDate, ChampHeure } from "./formulaire";
 import type { Regle, Rythme } from "./genere/agenda";
 import { apercu } from "./modele";
 
@@ -64,7 +64,7 @@ export function champsDuRythme(r: Rythme): ChampsRythme {
 export function erreursRythme(c: ChampsRythme): Record<string, string> {
   const erreurs: Record<string, string> = {};
   if (!c.date) erreurs.date = "Indiquez la date du premier rendez-vous.";
-  if (!/^\d\d:\d\d$/.test(c.heure)) erreurs.heure = "Indiquez l'heure (HH:MM).";
+  if (!/^\d\d:\d\d$/.test(c.heure)) erreurs.heure = "Indiquez l'heure de début, par exemple 18\u00a0h\u00a030.";
   const repete = c.modele !== "aucun" && c.modele !== "personnalise";
   if (repete && !c.jusquau) erreurs.jusquau = "Indiquez jusqu'à quand ce rendez-vous se répète.";
   if (repete && c.jusquau && c.date && c.jusquau < c.date) erreurs.jusquau = "La date de fin doit suivre la date de début.";
@@ -126,20 +126,11 @@ export function EditeurRythme({ champs, erreurs, onChange, base }: {
   const duree = DUREES[champs.duree] ? DUREES : { ...DUREES, [champs.duree]: `durée actuelle (${champs.duree})` };
   return (
     <>
-      <ChampTexte
-        id="date"
-        label="Date du premier rendez-vous"
-        erreur={erreurs.date}
-        type="date"
-        valeur={champs.date}
-        onTexte={maj("date")}
-      />
-      <ChampTexte id="heure" label="Heure de début" erreur={erreurs.heure} type="time" valeur={champs.heure} onTexte={maj("heure")} />
+      <ChampDate id="date" label="Date du premier rendez-vous" erreur={erreurs.date} valeur={champs.date} onDate={maj("date")} />
+      <ChampHeure id="heure" label="Heure de début" erreur={erreurs.heure} valeur={champs.heure} onHeure={maj("heure")} />
       <ChampChoix id="duree" label="Durée" valeur={champs.duree} choix={duree} onChoix={maj("duree")} />
       <ChampChoix id="rythme" label="Rythme" valeur={champs.modele} choix={modeles(champs)} onChoix={maj("modele")} />
-      {repete && (
-        <ChampTexte id="jusquau" label="Jusqu'au" erreur={erreurs.jusquau} type="date" valeur={champs.jusquau} onTexte={maj("jusquau")} />
-      )}
+      {repete && <ChampDate id="jusquau" label="Jusqu'au" erreur={erreurs.jusquau} valeur={champs.jusquau} onDate={maj("jusquau")} />}
       {champs.date && (!repete || champs.jusquau) && (
         <p aria-live="polite" data-testid="apercu-rythme">
           {apercu(rythmeDesChamps(champs, base))}

@@ -234,6 +234,28 @@ export class Storage {
     return this.writeTo(CREATIONS, (store) => store.delete(cle));
   }
 
+  /**
+   * Forgets everything this device keeps of a territory, in one
+   * transaction: what the repo stored (`kv`), the territory and its
+   * invitation, an unfinished download, the volunteerings not yet sent.
+   */
+  oublier(doc: string): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const tx = this.db.transaction([KV, TERRITOIRES, DOWNLOADS, VOLONTARIATS], "readwrite", { durability: "strict" });
+      tx.objectStore(KV).delete(documentRange(doc));
+      tx.objectStore(TERRITOIRES).delete(doc);
+      tx.objectStore(DOWNLOADS).delete(IDBKeyRange.bound([doc], [doc, []]));
+      const volontariats = tx.objectStore(VOLONTARIATS);
+      const tous = volontariats.getAll();
+      tous.onsuccess = () => {
+        for (const v of tous.result as { doc?: string; volontaire: string }[]) if (v.doc === doc) volontariats.delete(v.volontaire);
+      };
+      tx.oncomplete = () => resolve();
+      tx.onerror = () => reject(tx.error);
+      tx.onabort = () => reject(tx.error ?? new Error("transaction IndexedDB annulée"));
+    });
+  }
+
   /** Remembers a territory; fields not given keep their stored value. */
   async retenir(territoire: Partial<TerritoireConnu> & { doc: string }): Promise<void> {
     const tx = this.db.transaction(TERRITOIRES, "readwrite");

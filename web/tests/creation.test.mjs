@@ -52,7 +52,7 @@ test("ouverte relay without --open: a territory created with its kind and commun
       return territoires?.role === "organisateur" && /^[0-9a-f]{16}\.[0-9a-f]{32}$/.test(territoires.invitation);
     }, doc),
   );
-  await page.getByText("En ligne", { exact: true }).waitFor();
+  await page.getByTestId("etat-sync").filter({ hasText: "Synchronisé" }).waitFor();
   await makePublic(page, doc);
   await createAction(page, { titre: "Repair café de la Loire", rythme: "hebdo" });
   await waitSynced(page);
@@ -94,7 +94,7 @@ test("ouverte relay: a territory created offline registers when the network retu
   await context.setOffline(false);
   await page.getByTestId("non-enregistre").waitFor({ state: "detached" });
   await waitSynced(page);
-  await page.getByText("En ligne", { exact: true }).waitFor();
+  await page.getByTestId("etat-sync").filter({ hasText: "Synchronisé" }).waitFor();
   // The relay has it: once public, its agenda is served.
   await makePublic(page, doc);
   await waitSynced(page);

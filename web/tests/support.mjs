@@ -120,6 +120,12 @@ export function isoDate(daysFromNow) {
   return `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, "0")}-${String(d.getDate()).padStart(2, "0")}`;
 }
 
+/** The same day as the app's French date fields take it: "6/12/2026". */
+export function dateFr(daysFromNow) {
+  const [a, m, j] = isoDate(daysFromNow).split("-").map(Number);
+  return `${j}/${m}/${a}`;
+}
+
 export const AXE = readFileSync(join(ROOT, "web/node_modules/axe-core/axe.min.js"), "utf8");
 
 /** axe-core on the page as it is: no serious or critical violation. */
@@ -157,11 +163,11 @@ export async function createAction(page, { titre, jours = 2, rythme, chantier = 
   if (chantier) {
     await page.getByLabel("Chantier au long cours, sans date de rendez-vous").check();
   } else {
-    await page.getByLabel("Date du premier rendez-vous").fill(isoDate(jours));
-    await page.getByLabel("Heure de début").fill("18:30");
+    await page.getByLabel("Date du premier rendez-vous").fill(dateFr(jours));
+    await page.getByLabel("Heure de début").fill("18 h 30");
     if (rythme) {
       await page.getByLabel("Rythme").selectOption(rythme);
-      await page.getByLabel("Jusqu'au").fill(isoDate(jours + 60));
+      await page.getByLabel("Jusqu'au").fill(dateFr(jours + 60));
     }
   }
   await page.getByRole("button", { name: "Enregistrer l'action" }).click();

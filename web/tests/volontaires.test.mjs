@@ -20,6 +20,7 @@ test("a resident volunteers offline, sends it once online, the organiser sees it
   await orga.getByRole("heading", { level: 1, name: "Commune de Plessé" }).waitFor();
   await createAction(orga, { titre: "Chantier du jardin partagé", chantier: true });
   await orga.getByRole("link", { name: "Chantier du jardin partagé" }).first().click();
+  await orga.getByRole("link", { name: "Modifier", exact: true }).click();
   await orga.getByText("Ajouter un besoin").click();
   await orga.getByLabel("Ce qu'il faut").fill("Des bras pour bêcher");
   await orga.getByRole("button", { name: "Ajouter le besoin" }).click();
@@ -67,8 +68,10 @@ test("a resident volunteers offline, sends it once online, the organiser sees it
   await resident.setOffline(true);
   await besoin.getByRole("button", { name: "Je me propose" }).click();
   await mien.filter({ hasText: "En attente d'envoi" }).waitFor();
-  await besoinOrga.getByLabel(/^État du besoin/).selectOption("pourvu");
+  await orga.getByRole("link", { name: "Modifier", exact: true }).click();
+  await orga.getByLabel(/^État du besoin/).selectOption("pourvu");
   await waitSynced(orga);
+  await orga.getByRole("link", { name: "Retour à l'action" }).click();
   await resident.setOffline(false);
   await besoin.getByRole("alert").filter({ hasText: "Demande refusée par le relais : Ce besoin est déjà pourvu" }).waitFor({ timeout: 30_000 });
   assert.equal(await mien.count(), 0, "a refused request is dropped");

@@ -1,6 +1,9 @@
 //! Public agenda feeds over HTTP, from the relay's own copy of the
 //! documents: per territory `/t/{id}/agenda.ics`, `/t/{id}/agenda-compat.ics`,
-//! `/t/{id}/agenda.json` and the HTML page `/t/{id}/`; national
+//! `/t/{id}/agenda.json` and the HTML page `/t/{id}/`; one public action as
+//! a calendar of its own, `/t/{id}/actions/{action}.ics`, or one of its
+//! occurrences with `?occurrence=<original local start>` ("add to my
+//! calendar"); national
 //! `/agenda.ics`, `/agenda.json` and `/territoires.json` over the public
 //! territories created on this relay.
 //!
@@ -74,6 +77,12 @@ const FEED_CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; base-uri 
 /// Bodies kept per cached territory (feeds × hours × base URLs).
 const BODIES_PER_DOCUMENT: usize = 8;
 
+/// One-action calendars kept per cached territory.
+const ACTION_BODIES_PER_DOCUMENT: usize = 16;
+
+/// Longest `?occurrence=`: a local start is `AAAA-MM-JJTHH:MM:SS`.
+const ORIGIN_MAX: usize = 19;
+
 /// National bodies kept.
 const NATIONAL_BODIES: usize = 8;
 
@@ -105,6 +114,7 @@ pub(crate) fn routes() -> Router<AppState> {
     Router::new()
         .route("/t/{id}/", get(page))
         .route("/t/{id}/{file}", get(file))
+        .route("/t/{id}/actions/{file}", get(action))
         .route("/agenda.ics", get(|s: State<AppState>, h: HeaderMap| national(s, h, Kind::Ics)))
         .route("/agenda.json", get(|s: State<AppState>, h: HeaderMap| national(s, h, Kind::Json)))
         .route("/territoires.json", get(|s: State<AppState>, h: HeaderMap| national(s, h, Kind::Territories)))
@@ -127,12 +137,14 @@ enum Kind {
     Json,
     Html,
     Territories,
+    /// One action, or one occurrence (`flux::ics_action`).
+    Action,
 }
 
 impl Kind {
     fn content_type(self) -> &'static str {
         match self {
-            Kind::Ics | Kind::Compat => "text/calendar; charset=utf-8",
+            Kind::Ics | Kind::Compat | Kind::Action => "text/calendar; charset=utf-8",
             Kind::Json => "application/ld+json; charset=utf-8",
             Kind::Territories => "application/json; charset=utf-8",
             Kind::Html => "text/html; charset=utf-8",
@@ -155,6 +167,9 @@ struct Read {
 /// What one request may render, by (feed, hour, base URL).
 type BodyKey = (Kind, i64, String);
 
+/// What one request for one action may render.
+type ActionKey = (String, Option<String>, i64, String);
+
 /// A body rendered once, by the first request that needs it.
 type BodySlot = Arc<OnceCell<Arc<String>>>;
 
@@ -168,6 +183,9 @@ struct Entry {
     /// chunk of the version could be read.
     read: OnceCell<Option<Arc<Read>>>,
     bodies: Bodies<BodyKey>,
+    /// One-action calendars by (action, occurrence, hour, base URL), apart
+    /// from the feeds' so that asking for many never evicts those.
+    actions: Bodies<ActionKey>,
     last_used: AtomicU64,
 }
 
@@ -199,6 +217,7 @@ impl Cache {
             version,
             read: OnceCell::new(),
             bodies: Mutex::new(Vec::new()),
+            actions: Mutex::new(Vec::new()),
             last_used: AtomicU64::new(now),
         });
         entries.insert(doc.clone(), entry.clone());
@@ -296,7 +315,7 @@ async fn page(
     query: Query<SyncQuery>,
     headers: HeaderMap,
 ) -> Result<Response, HttpError> {
-    territory(state, from, id, query, headers, Kind::Html).await
+    territory(state, from, id, query.0.token, headers, Kind::Html, None).await
 }
 
 async fn file(
@@ -312,20 +331,52 @@ async fn file(
         "agenda.json" => Kind::Json,
         _ => return Err(HttpError::NoFeed),
     };
-    territory(state, from, id, query, headers, kind).await
+    territory(state, from, id, query.0.token, headers, kind, None).await
+}
+
+/// The query string of `/t/{id}/actions/{action}.ics`.
+#[derive(Debug, serde::Deserialize)]
+struct ActionQuery {
+    /// As the feeds'.
+    token: Option<String>,
+    /// The occurrence's original local start (`Occurrence::origine`).
+    occurrence: Option<String>,
+}
+
+/// One action as a calendar, or one occurrence of it. The action id and
+/// the occurrence are checked before anything else: a malformed action id
+/// is the feeds' 404, a malformed occurrence a 400; either costs no token
+/// check, no query and no load.
+async fn action(
+    state: State<AppState>,
+    from: ConnectInfo<SocketAddr>,
+    UrlPath((id, file)): UrlPath<(String, String)>,
+    Query(query): Query<ActionQuery>,
+    headers: HeaderMap,
+) -> Result<Response, HttpError> {
+    let action = file.strip_suffix(".ics").filter(|a| agenda::identifiant_valide(a));
+    let action = action.ok_or(HttpError::NoFeed)?.to_owned();
+    let occurrence = match query.occurrence {
+        Some(o) if o.len() > ORIGIN_MAX || o.parse::<sync_core::rythme::DateHeure>().is_err() => {
+            return Err(HttpError::Invalide("occurrence : une date locale AAAA-MM-JJTHH:MM:SS".into()));
+        }
+        o => o,
+    };
+    territory(state, from, id, query.token, headers, Kind::Action, Some((action, occurrence))).await
 }
 
 async fn territory(
     State(state): State<AppState>,
     ConnectInfo(from): ConnectInfo<SocketAddr>,
     id: String,
-    Query(query): Query<SyncQuery>,
+    token: Option<String>,
     headers: HeaderMap,
     kind: Kind,
+    action: Option<(String, Option<String>)>,
 ) -> Result<Response, HttpError> {
     // A token is checked whatever the id: its answer (401, 429) says
     // nothing about the territory.
-    let token = query.token.filter(|t| !t.is_empty());
+    let token = token.filter(|t| !t.is_empty());
     let with_token = token.is_some();
     let grants = match token {
         Some(token) => {
@@ -347,7 +398,11 @@ async fn territory(
     let entry = feeds.cache.entry(&doc, version);
     let base = feeds.site.base(&headers);
     let (now, hour) = this_hour();
-    let etag = etag(&[&version], kind, hour, &base.url);
+    let what = match &action {
+        Some((a, o)) => format!("{a}\0{}", o.as_deref().unwrap_or("")),
+        None => String::new(),
+    };
+    let etag = etag(&[&version, what.as_bytes()], kind, hour, &base.url);
     // Access, then 304, with no load when the token or the cache decides.
     let cached_public = entry.read.get().map(|read| read.as_ref().is_some_and(|r| r.public));
     let read = match (granted, cached_public) {
@@ -363,13 +418,27 @@ async fn territory(
     if matches(&headers, &etag) {
         return Ok(not_modified(&etag, cache_control(with_token, &base)));
     }
-    let slot = body_slot(&entry.bodies, (kind, hour, base.url.clone()), BODIES_PER_DOCUMENT);
     let territoire = Territoire::new(doc.to_string(), &read.agenda, base.url.clone());
+    if let Some((action, occurrence)) = action {
+        // An action that is not public, or an occurrence it does not
+        // have, renders as empty: the feeds' 404, cached like a body.
+        let key = (action.clone(), occurrence.clone(), hour, base.url.clone());
+        let slot = body_slot(&entry.actions, key, ACTION_BODIES_PER_DOCUMENT);
+        let body = body(&state, &slot, move || {
+            flux::ics_action(&territoire, &read.agenda, &action, occurrence.as_deref(), now).unwrap_or_default()
+        })
+        .await?;
+        if body.is_empty() {
+            return Err(HttpError::NoFeed);
+        }
+        return Ok(respond(kind, &etag, cache_control(with_token, &base), &body));
+    }
+    let slot = body_slot(&entry.bodies, (kind, hour, base.url.clone()), BODIES_PER_DOCUMENT);
     let body = body(&state, &slot, move || match kind {
         Kind::Ics => flux::ics(&territoire, &read.agenda, now),
         Kind::Compat => flux::ics_compat(&territoire, &read.agenda, now),
         Kind::Json => flux::json_ld(&territoire, &read.agenda, now).to_string(),
-        Kind::Html | Kind::Territories => flux::html(&territoire, &read.agenda, now),
+        Kind::Html | Kind::Territories | Kind::Action => flux::html(&territoire, &read.agenda, now),
     })
     .await?;
     Ok(respond(kind, &etag, cache_control(with_token, &base), &body))

@@ -80,10 +80,10 @@ pub enum DemandeError {
     #[error("Ce besoin est clos")]
     BesoinClos,
     /// A name that is empty, too long or holds control characters.
-    #[error("Nom invalide : de 1 à {NOM_MAX} caractères, sans caractère de contrôle")]
+    #[error("Nom invalide\u{a0}: de 1 à {NOM_MAX} caractères, sans caractère de contrôle")]
     NomInvalide,
     /// A message too long or holding control characters (line breaks are fine).
-    #[error("Message invalide : {MESSAGE_MAX} caractères au plus, sans caractère de contrôle")]
+    #[error("Message invalide\u{a0}: {MESSAGE_MAX} caractères au plus, sans caractère de contrôle")]
     MessageInvalide,
     /// A volunteer id that is not an id of the schema.
     #[error("Identifiant de volontaire invalide")]
@@ -92,16 +92,16 @@ pub enum DemandeError {
     #[error("Cet identifiant de volontaire est déjà pris")]
     DejaPris,
     /// A proof or a secret that is not 64 hexadecimal digits.
-    #[error("Preuve ou secret invalide : 64 chiffres hexadécimaux attendus")]
+    #[error("Preuve ou secret invalide\u{a0}: 64 chiffres hexadécimaux attendus")]
     PreuveInvalide,
     /// The secret does not match the entry's proof.
     #[error("Ce secret ne correspond pas à cette proposition")]
     SecretIncorrect,
     /// The entry was made by an organiser: only they withdraw it.
-    #[error("Cette inscription a été faite par un organisateur : demandez-lui de la retirer")]
+    #[error("Cette inscription a été faite par un organisateur\u{a0}: demandez-lui de la retirer")]
     NonRetirable,
     /// The document refused the write.
-    #[error("Écriture refusée : {0}")]
+    #[error("Écriture refusée\u{a0}: {0}")]
     Ecriture(String),
 }
 

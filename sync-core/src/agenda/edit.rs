@@ -175,19 +175,19 @@ pub enum Edit {
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum EditError {
     /// The record does not exist (or was deleted).
-    #[error("identifiant inconnu : {0}")]
+    #[error("identifiant inconnu\u{a0}: {0}")]
     Inconnu(String),
     /// A record with this id exists already.
-    #[error("identifiant déjà utilisé : {0}")]
+    #[error("identifiant déjà utilisé\u{a0}: {0}")]
     DejaUtilise(String),
     /// An id that is empty, too long or not a simple key.
-    #[error("identifiant invalide : {0:?}")]
+    #[error("identifiant invalide\u{a0}: {0:?}")]
     IdentifiantInvalide(String),
     /// A field the schema does not have, or one only edits may set.
-    #[error("champ inconnu ou réservé : {0}")]
+    #[error("champ inconnu ou réservé\u{a0}: {0}")]
     ChampInconnu(String),
     /// A value of the wrong shape (type, enum value).
-    #[error("valeur invalide : {0}")]
+    #[error("valeur invalide\u{a0}: {0}")]
     ValeurInvalide(String),
     /// A value that breaks a rule of the schema.
     #[error(transparent)]
@@ -196,7 +196,7 @@ pub enum EditError {
     #[error("{0} n'a pas de rythme")]
     SansRythme(String),
     /// Automerge refused the write.
-    #[error("écriture refusée : {0}")]
+    #[error("écriture refusée\u{a0}: {0}")]
     Ecriture(String),
 }
 
@@ -230,7 +230,7 @@ pub(crate) fn appliquer_dans(tx: &mut Transaction<'_>, now: i64, auteur: &str, e
         Edit::ModifierHorizon { horizon_debut, horizon_fin } => {
             let annee = |champ: &'static str, v: &Option<String>| match v {
                 Some(a) if a.len() != 4 || a.parse::<u16>().is_err() => {
-                    Err(ValidationError::Autre(format!("`{champ}` doit être une année AAAA : {a}")))
+                    Err(ValidationError::Autre(format!("`{champ}` doit être une année AAAA\u{a0}: {a}")))
                 }
                 _ => Ok(()),
             };

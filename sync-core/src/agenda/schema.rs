@@ -43,7 +43,7 @@ pub enum ValidationError {
         max: i64,
     },
     /// A date that is not `AAAA-MM-JJ`.
-    #[error("`{champ}` n'est pas une date AAAA-MM-JJ : {valeur}")]
+    #[error("`{champ}` n'est pas une date AAAA-MM-JJ\u{a0}: {valeur}")]
     DateInvalide {
         /// The field.
         champ: &'static str,
@@ -65,7 +65,7 @@ pub enum ValidationError {
     #[error("`{0}` doit être une adresse web complète commençant par http:// ou https://")]
     LienInvalide(&'static str),
     /// An invalid rhythm.
-    #[error("rythme invalide : {0}")]
+    #[error("rythme invalide\u{a0}: {0}")]
     Rythme(String),
     /// Anything else, with a message.
     #[error("{0}")]
@@ -146,7 +146,7 @@ pub fn verifier_codes_insee(codes: &[String]) -> Result<(), ValidationError> {
         Some(code) => {
             let extrait: String = code.chars().take(40).filter(|c| !c.is_control()).collect();
             Err(ValidationError::Autre(format!(
-                "code INSEE invalide : « {extrait} » (5 caractères, comme 44109, 2A004 ou 97411)"
+                "code INSEE invalide\u{a0}: «\u{a0}{extrait}\u{a0}» (5 caractères, comme 44109, 2A004 ou 97411)"
             )))
         }
         None => Ok(()),
@@ -715,7 +715,7 @@ impl Valider for Profil {
         for e in &self.engagements_pacte {
             let numero = e.mesure.strip_prefix('M').and_then(|n| n.parse::<u8>().ok());
             if e.mesure.len() != 3 || !numero.is_some_and(|n| (1..=32).contains(&n)) {
-                return Err(ValidationError::Autre(format!("mesure du Pacte inconnue : {}", e.mesure)));
+                return Err(ValidationError::Autre(format!("mesure du Pacte inconnue\u{a0}: {}", e.mesure)));
             }
             if !(1..=3).contains(&e.niveau) {
                 return Err(ValidationError::HorsBornes { champ: "niveau", min: 1, max: 3 });
@@ -763,7 +763,7 @@ impl Valider for Besoin {
                 au_plus("message", message, MESSAGE_MAX)?;
             }
             if v.preuve.as_deref().is_some_and(|p| !preuve_valide(p)) {
-                return Err(ValidationError::Autre("preuve invalide : 64 chiffres hexadécimaux attendus".into()));
+                return Err(ValidationError::Autre("preuve invalide\u{a0}: 64 chiffres hexadécimaux attendus".into()));
             }
         }
         Ok(())
@@ -781,7 +781,7 @@ impl Valider for ContactPrive {
         if let Some(email) = &self.email
             && !email.contains('@')
         {
-            return Err(ValidationError::Autre(format!("adresse e-mail invalide : {email}")));
+            return Err(ValidationError::Autre(format!("adresse e-mail invalide\u{a0}: {email}")));
         }
         Ok(())
     }

@@ -1,8 +1,10 @@
 //! The territory's public agenda as a small server-rendered French page.
 //!
 //! Accessible without scripts: one `h1`, `h2` sections, `h3` per month,
-//! lists, dates and times written out in French ("mercredi 7 janvier 2026,
-//! de 18 h 30 à 20 h 30", by `rythme::mots`, no-break spaces included) inside `<time datetime>`, states in words, never
+//! lists, dates and times written out in French ("mercredi 7 janvier,
+//! de 18 h 30 à 20 h 30", by `rythme::mots`, no-break spaces included; the
+//! year only on dates outside the current year, the day of `now` in the
+//! territory's time zone) inside `<time datetime>`, states in words, never
 //! colour alone. Inline minimal CSS, no JavaScript, every text escaped. It
 //! lists the rendez-vous of the next [`JOURS`] days (at most [`MAX`]), then
 //! every public series with its French sentence, then the feed links.
@@ -15,8 +17,8 @@ use jiff::tz::TimeZone;
 
 use super::{RendezVousPublic, Territoire, etat_en_mots, occurrences, public};
 use crate::agenda::{Agenda, lien_valide};
-use crate::rythme::mots::{date_longue, heure, majuscule, nom_mois};
-use crate::rythme::{Occurrence, Timestamp, fuseau};
+use crate::rythme::mots::{heure, jour_en_lettres, majuscule, nom_mois};
+use crate::rythme::{DateHeure, Jour, Occurrence, Timestamp, fuseau};
 
 /// How far ahead the page lists rendez-vous, in days.
 const JOURS: i64 = 92;
@@ -55,6 +57,8 @@ pub fn html(territoire: &Territoire, agenda: &Agenda, now: Timestamp) -> String 
         h.push_str("<p>Aucun rendez-vous public dans les trois prochains mois.</p>\n");
     }
     let zone_territoire = territoire.profil.fuseau.as_str();
+    // Today where the territory is: dates in its year go without one.
+    let aujourdhui = DateHeure::de_instant(now, &fuseau(zone_territoire).unwrap_or(TimeZone::UTC)).jour();
     let mut mois_courant = None;
     let mut ancres_posees = std::collections::BTreeSet::new();
     for (r, o) in prochains.iter().take(MAX) {
@@ -70,7 +74,7 @@ pub fn html(territoire: &Territoire, agenda: &Agenda, now: Timestamp) -> String 
         // A one-off's anchor is its line here; a series' is in the next
         // section.
         let ancre = r.rythme.regle.is_none() && ancres_posees.insert(r.ancre());
-        ligne(&mut h, r, o, &tz, zone_territoire, ancre);
+        ligne(&mut h, r, o, &tz, zone_territoire, ancre, aujourdhui);
     }
     if mois_courant.is_some() {
         h.push_str("</ul>\n");
@@ -115,14 +119,22 @@ pub fn html(territoire: &Territoire, agenda: &Agenda, now: Timestamp) -> String 
     h
 }
 
-fn ligne(h: &mut String, r: &RendezVousPublic<'_>, o: &Occurrence, tz: &TimeZone, zone_territoire: &str, ancre: bool) {
+fn ligne(
+    h: &mut String,
+    r: &RendezVousPublic<'_>,
+    o: &Occurrence,
+    tz: &TimeZone,
+    zone_territoire: &str,
+    ancre: bool,
+    aujourdhui: Jour,
+) {
     let datetime = o.debut_utc.to_zoned_datetime(tz.clone()).strftime("%Y-%m-%dT%H:%M:%S%:z").to_string();
     if ancre {
         let _ = write!(h, "<li id=\"{}\">", echapper(&r.ancre()));
     } else {
         h.push_str("<li>");
     }
-    let _ = write!(h, "<time datetime=\"{datetime}\">{}</time>", echapper(&quand(o)));
+    let _ = write!(h, "<time datetime=\"{datetime}\">{}</time>", echapper(&quand(o, aujourdhui)));
     if r.rythme.fuseau != zone_territoire {
         let _ = write!(h, " (heure de {})", echapper(&r.rythme.fuseau));
     }
@@ -143,15 +155,15 @@ fn ligne(h: &mut String, r: &RendezVousPublic<'_>, o: &Occurrence, tz: &TimeZone
     h.push_str("</li>\n");
 }
 
-/// "Mercredi 7 janvier 2026, de 18 h 30 à 20 h 30" (end on another day:
-/// "jusqu'au jeudi 8 janvier 2026 à 1 h"), in [`crate::rythme::mots`]'s
-/// words.
-fn quand(o: &Occurrence) -> String {
-    let debut = format!("{}, de {}", majuscule(&date_longue(o.debut.jour())), heure(o.debut));
+/// "Mercredi 7 janvier, de 18 h 30 à 20 h 30" (end on another day:
+/// "jusqu'au jeudi 8 janvier à 1 h"; the year outside `aujourdhui`'s), in
+/// [`crate::rythme::mots`]'s words.
+fn quand(o: &Occurrence, aujourdhui: Jour) -> String {
+    let debut = format!("{}, de {}", majuscule(&jour_en_lettres(o.debut.jour(), aujourdhui)), heure(o.debut));
     if o.fin.jour() == o.debut.jour() {
         format!("{debut} à {}", heure(o.fin))
     } else {
-        format!("{debut} jusqu'au {} à {}", date_longue(o.fin.jour()), heure(o.fin))
+        format!("{debut} jusqu'au {} à {}", jour_en_lettres(o.fin.jour(), aujourdhui), heure(o.fin))
     }
 }
 

@@ -73,6 +73,56 @@ pub fn ics_national(territoires: &[(Territoire, Agenda)], now: Timestamp) -> Str
     cal.fin()
 }
 
+/// One action as its own calendar, for "add this rendez-vous to my
+/// calendar": its series (or one-off) exactly as in [`ics`], or, with
+/// `origine` (an occurrence's original local start, `AAAA-MM-JJTHH:MM:SS`),
+/// that one occurrence as a single `VEVENT` with its exception applied (UID
+/// as in [`ics_compat`], so it never overrides a subscribed series; local
+/// start with its `TZID` and `VTIMEZONE`; a cancelled one `STATUS:CANCELLED`
+/// and "Annulé : " before its summary). No `VALARM`: reminders are the
+/// calendar app's choice.
+///
+/// `None` when the action is not in [`public`] (unknown, deleted, not
+/// public, draft, no valid rhythm) or when `origine` is not one of its
+/// occurrences (not a start of its rhythm, excluded or paused).
+pub fn ics_action(
+    territoire: &Territoire,
+    agenda: &Agenda,
+    id: &str,
+    origine: Option<&str>,
+    now: Timestamp,
+) -> Option<String> {
+    let rdv = public(agenda);
+    let r = rdv.iter().find(|r| r.genre == super::Genre::Action && r.id == id)?;
+    let rythme = r.rythme;
+    let mut cal = Calendrier::new(r.titre);
+    let Some(origine) = origine else {
+        vtimezone(&mut cal.w, &rythme.fuseau, annees(&[r], now));
+        serie(&mut cal.w, territoire, r, now, None);
+        return Some(cal.fin());
+    };
+    rythme.verifier_origine(origine).ok()?;
+    let origine: DateHeure = origine.parse().ok()?;
+    if retirees(r).contains(&origine) {
+        return None;
+    }
+    vtimezone(&mut cal.w, &rythme.fuseau, annees(&[r], now));
+    let exception = rythme.exceptions.get(&origine.to_string());
+    let etat = exception.and_then(|e| e.etat);
+    let statut_serie = if r.a_reconfirmer(now) { "TENTATIVE" } else { "CONFIRMED" };
+    let mut c = contenu(r, exception, etat.map_or(statut_serie, statut), None);
+    if etat == Some(EtatOccurrence::Annule) {
+        c.summary = format!("Annulé : {}", c.summary);
+    }
+    let tz_param = format!(";TZID={}", rythme.fuseau);
+    entete(&mut cal.w, &r.uid_origine(territoire, origine), r, now);
+    cal.w.ligne(&format!("DTSTART{tz_param}"), &locale(exception.and_then(|e| e.debut).unwrap_or(origine)));
+    cal.w.ligne("DURATION", &exception.and_then(|e| e.duree).unwrap_or(rythme.duree).to_string());
+    ecrire_contenu(&mut cal.w, territoire, r, &c);
+    cal.w.ligne("END", "VEVENT");
+    Some(cal.fin())
+}
+
 /// Content lines, CRLF-terminated and folded.
 pub(super) struct Ecrivain {
     pub(super) texte: String,

@@ -19,6 +19,8 @@
 //! - [`json_ld`]: a schema.org `ItemList` of `Event`s, recurring ones with an
 //!   `eventSchedule`; the expanded occurrences of the same window are each
 //!   recurring event's `subEvent` list (see below).
+//! - [`ics_action`]: one action's series, or one of its occurrences, as a
+//!   calendar of its own ("add to my calendar").
 //! - [`html`]: a small French page, accessible, no JavaScript.
 //! - [`ics_national`], [`json_ld_national`], [`territoires_json`]: the
 //!   national aggregation over several public territories.
@@ -90,7 +92,7 @@ use crate::agenda::{
 use crate::rythme::{EtatOccurrence, Occurrence, Rythme, Timestamp};
 
 pub use html::html;
-pub use ics::{ics, ics_compat, ics_national};
+pub use ics::{ics, ics_action, ics_compat, ics_national};
 pub use jsonld::{json_ld, json_ld_national, territoires_json};
 
 /// A territory as the feeds need it: where it lives and what it says of
@@ -244,7 +246,13 @@ impl RendezVousPublic<'_> {
 
     /// The UID of one occurrence in the compat feed.
     pub fn uid_occurrence(&self, territoire: &Territoire, occurrence: &Occurrence) -> String {
-        let origine = occurrence.origine.to_string().replace(['-', ':'], "");
+        self.uid_origine(territoire, occurrence.origine)
+    }
+
+    /// The UID of the occurrence originally starting at `origine`: the
+    /// compat feed's, and the one-occurrence calendar's ([`ics_action`]).
+    pub fn uid_origine(&self, territoire: &Territoire, origine: crate::rythme::DateHeure) -> String {
+        let origine = origine.to_string().replace(['-', ':'], "");
         format!("{}-{}-{origine}@{}", self.genre.code(), self.id, territoire.document)
     }
 

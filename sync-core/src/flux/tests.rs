@@ -7,7 +7,7 @@ use expect_test::expect;
 use serde_json::{Value, json};
 
 use super::ics::{Ecrivain, echapper};
-use super::{Territoire, html, ics, ics_compat, ics_national, json_ld, json_ld_national, territoires_json};
+use super::{Territoire, html, ics, ics_action, ics_compat, ics_national, json_ld, json_ld_national, territoires_json};
 use crate::agenda::{Agenda, Edit, Profil, VisibiliteTerritoire};
 use crate::rythme::Timestamp;
 use crate::{Config, DocumentId, Repo, UnixMillis};
@@ -366,6 +366,41 @@ fn moved_and_cancelled_occurrences() {
 }
 
 #[test]
+fn one_action_or_one_occurrence_as_its_own_calendar() {
+    let t = terrain();
+    let (territoire, agenda) = (t.territoire(), t.agenda());
+    let serie = deplie(&ics_action(&territoire, &agenda, "repair", None, now()).expect("the series"));
+    assert!(serie.contains("X-WR-CALNAME:Repair café\r\n") && serie.contains("BEGIN:VTIMEZONE\r\nTZID:Europe/Paris"));
+    assert_eq!(vevents(&serie).len(), 3, "the master and its two overrides: {serie}");
+    assert!(serie.contains("RRULE:FREQ=WEEKLY") && !serie.contains("Fête") && !serie.contains("VALARM"));
+
+    let une = |origine: &str| ics_action(&territoire, &agenda, "repair", Some(origine), now()).map(|c| deplie(&c));
+    let deplacee = une("2026-01-21T18:30:00").expect("the moved occurrence");
+    let evenements = vevents(&deplacee);
+    assert_eq!(evenements.len(), 1, "{deplacee}");
+    let e = evenements[0];
+    assert!(e.contains(&format!("UID:action-repair-20260121T183000@{}\r\n", t.doc)), "{e}");
+    assert!(e.contains("DTSTART;TZID=Europe/Paris:20260122T190000\r\nDURATION:PT2H\r\n"), "{e}");
+    assert!(e.contains("Pour cette date : salle prise") && !e.contains("RRULE") && !e.contains("RECURRENCE-ID"));
+    let annulee = une("2026-01-28T18:30:00").expect("the cancelled occurrence");
+    assert!(annulee.contains("SUMMARY:Annulé : Repair café\r\n") && annulee.contains("STATUS:CANCELLED\r\n"));
+    let simple = une("2026-02-04T18:30:00").expect("a plain occurrence");
+    assert!(simple.contains("DTSTART;TZID=Europe/Paris:20260204T183000\r\n") && simple.contains("STATUS:CONFIRMED"));
+
+    // Excluded, paused, not a start of the rule, not canonical, or junk.
+    for origine in ["2026-02-11T18:30:00", "2026-04-15T18:30:00", "2026-02-05T18:30:00", "2026-02-04T18:30", "../x", ""]
+    {
+        assert_eq!(une(origine), None, "{origine}");
+    }
+    // Not public, deleted, unknown: nothing.
+    for id in ["secret", "brouillon", "efface", "inconnue", "../repair"] {
+        assert_eq!(ics_action(&territoire, &agenda, id, None, now()), None, "{id}");
+    }
+    let fete = deplie(&ics_action(&territoire, &agenda, "fete", Some("2026-03-21T14:00:00"), now()).expect("one-off"));
+    assert!(fete.contains("DTSTART;TZID=Europe/Paris:20260321T140000\r\nDURATION:PT3H\r\n"), "{fete}");
+}
+
+#[test]
 fn time_zones_come_from_the_tz_database() {
     let mut t = Terrain::new(3, "La Réunion");
     t.action(
@@ -430,7 +465,8 @@ fn the_page_is_french_accessible_and_escaped() {
     assert!(page.contains("Un territoire &lt;en&gt; transition &amp; en réseau."));
     assert!(page.contains("<h1>Agenda – Val d&#39;Essaim</h1>"));
     assert!(page.contains("<h3>Janvier 2026</h3>"));
-    assert!(page.contains(">Mercredi 28 janvier 2026, de 18\u{a0}h\u{a0}30 à 20\u{a0}h\u{a0}30</time>"));
+    // In the year of `now` where the territory is: no year.
+    assert!(page.contains(">Mercredi 28 janvier, de 18\u{a0}h\u{a0}30 à 20\u{a0}h\u{a0}30</time>"));
     assert!(page.contains("<span class=\"etat\">(annulé)</span>"));
     assert!(page.contains("<span class=\"etat\">(reprogrammé)</span> – salle prise"));
     assert!(page.contains("id=\"action-repair\""));

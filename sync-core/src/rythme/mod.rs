@@ -53,7 +53,7 @@ pub use temps::{DateHeure, Duree, FUSEAU_PAR_DEFAUT, FUSEAUX, FormatError, Jour,
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum RythmeError {
     /// The time zone is not an IANA name of the compiled-in database.
-    #[error("fuseau horaire inconnu : « {0} »")]
+    #[error("fuseau horaire inconnu\u{a0}: «\u{a0}{0}\u{a0}»")]
     FuseauInconnu(String),
     /// The rule is outside the subset.
     #[error(transparent)]
@@ -72,7 +72,7 @@ pub enum RythmeError {
     #[error("durée nulle")]
     DureeNulle,
     /// A pause ending before it starts.
-    #[error("pause inversée : du {du} au {au}")]
+    #[error("pause inversée\u{a0}: du {du} au {au}")]
     PauseInversee {
         /// Its first day.
         du: Jour,
@@ -80,7 +80,7 @@ pub enum RythmeError {
         au: Jour,
     },
     /// An occurrence key that is not a canonical local wall time.
-    #[error("occurrence invalide : « {0} » (attendu AAAA-MM-JJTHH:MM:SS)")]
+    #[error("occurrence invalide\u{a0}: «\u{a0}{0}\u{a0}» (attendu AAAA-MM-JJTHH:MM:SS)")]
     OrigineInvalide(String),
     /// A local start that is not an occurrence of the rhythm.
     #[error("{0} n'est pas une occurrence de ce rythme")]

@@ -8,6 +8,13 @@
 //! space inside a time and before a colon is the no-break space [`ESPACE`]
 //! (U+00A0), so "18 h 30" and "Lieu :" never break across lines.
 //!
+//! A date carries its year only when it is not in the reference year
+//! ("samedi 6 décembre", "mardi 1er septembre 2026"); a period reaching
+//! outside the reference year carries it on both ends. The reference day
+//! is the caller's ("today" where the reader is: the app passes the
+//! device's local date, the relay's pages the day in the territory's time
+//! zone), since the core reads no clock.
+//!
 //! It knows nothing of time zones or instants: it writes local wall times
 //! and days as they are given.
 
@@ -67,28 +74,33 @@ pub fn date(j: Jour, annee: bool) -> String {
     if annee { format!("{texte} {}", j.annee()) } else { texte }
 }
 
-/// "samedi 1er décembre": a day with its weekday, without the year.
-pub fn jour_en_lettres(j: Jour) -> String {
-    format!("{} {}", nom_jour(j.jour_semaine()), date(j, false))
-}
-
 /// "mercredi 7 janvier 2026": a day with its weekday and year.
 pub fn date_longue(j: Jour) -> String {
     format!("{} {}", nom_jour(j.jour_semaine()), date(j, true))
 }
 
-/// "samedi 6 décembre à 18 h 30": when a rendez-vous starts.
-pub fn quand(d: DateHeure) -> String {
-    format!("{} à {}", jour_en_lettres(d.jour()), heure(d))
+/// "samedi 1er décembre" in the reference year, "mardi 1er septembre 2026"
+/// in another: a day with its weekday.
+pub fn jour_en_lettres(j: Jour, reference: Jour) -> String {
+    format!("{} {}", nom_jour(j.jour_semaine()), date(j, j.annee() != reference.annee()))
+}
+
+/// "samedi 6 décembre à 18 h 30" (with the year outside the reference
+/// year): when a rendez-vous starts.
+pub fn quand(d: DateHeure, reference: Jour) -> String {
+    format!("{} à {}", jour_en_lettres(d.jour(), reference), heure(d))
 }
 
 /// "du jeudi 15 janvier au mardi 30 juin", "à partir du …", "jusqu'au …",
-/// "dates à fixer": the days of a period whose ends may be unknown.
-pub fn periode(debut: Option<Jour>, fin: Option<Jour>) -> String {
+/// "dates à fixer": the days of a period whose ends may be unknown. Both
+/// ends carry their year when either is outside the reference year.
+pub fn periode(debut: Option<Jour>, fin: Option<Jour>, reference: Jour) -> String {
+    let autre = [debut, fin].iter().flatten().any(|j| j.annee() != reference.annee());
+    let ecrire = |j: Jour| format!("{} {}", nom_jour(j.jour_semaine()), date(j, autre));
     match (debut, fin) {
-        (Some(d), Some(f)) => format!("du {} au {}", jour_en_lettres(d), jour_en_lettres(f)),
-        (Some(d), None) => format!("à partir du {}", jour_en_lettres(d)),
-        (None, Some(f)) => format!("jusqu'au {}", jour_en_lettres(f)),
+        (Some(d), Some(f)) => format!("du {} au {}", ecrire(d), ecrire(f)),
+        (Some(d), None) => format!("à partir du {}", ecrire(d)),
+        (None, Some(f)) => format!("jusqu'au {}", ecrire(f)),
         (None, None) => "dates à fixer".to_owned(),
     }
 }
@@ -124,29 +136,41 @@ mod tests {
 
     #[test]
     fn jours_et_dates() {
+        let ref_2025 = j("2025-12-06");
+        let ref_2026 = j("2026-03-10");
         let rendu = [
-            quand(dh("2025-12-06T18:30:00")),
-            quand(dh("2025-12-01T18:00:00")),
-            jour_en_lettres(j("2026-01-15")),
+            quand(dh("2025-12-06T18:30:00"), ref_2025),
+            quand(dh("2025-12-01T18:00:00"), ref_2025),
+            quand(dh("2026-01-03T09:05:00"), ref_2025),
+            jour_en_lettres(j("2026-01-15"), ref_2026),
+            jour_en_lettres(j("2026-01-15"), ref_2025),
             date_longue(j("2026-01-01")),
             date(j("2025-09-03"), true),
             date(j("2025-07-01"), false),
-            periode(Some(j("2026-01-15")), Some(j("2026-06-30"))),
-            periode(Some(j("2026-03-01")), None),
-            periode(None, Some(j("2026-06-30"))),
-            periode(None, None),
+            periode(Some(j("2026-01-15")), Some(j("2026-06-30")), ref_2026),
+            periode(Some(j("2026-09-01")), Some(j("2027-03-31")), ref_2026),
+            periode(Some(j("2026-09-01")), Some(j("2027-03-31")), ref_2025),
+            periode(Some(j("2026-03-01")), None, ref_2026),
+            periode(Some(j("2027-03-01")), None, ref_2026),
+            periode(None, Some(j("2026-06-30")), ref_2026),
+            periode(None, None, ref_2026),
             majuscule("mercredi"),
         ];
         let rendu: Vec<String> = rendu.iter().map(|s| s.replace(ESPACE, "⍽")).collect();
         expect![[r#"
             samedi 6 décembre à 18⍽h⍽30
             lundi 1er décembre à 18⍽h
+            samedi 3 janvier 2026 à 9⍽h⍽05
             jeudi 15 janvier
+            jeudi 15 janvier 2026
             jeudi 1er janvier 2026
             3 septembre 2025
             1er juillet
             du jeudi 15 janvier au mardi 30 juin
+            du mardi 1er septembre 2026 au mercredi 31 mars 2027
+            du mardi 1er septembre 2026 au mercredi 31 mars 2027
             à partir du dimanche 1er mars
+            à partir du lundi 1er mars 2027
             jusqu'au mardi 30 juin
             dates à fixer
             Mercredi"#]]

@@ -32,21 +32,21 @@ pub enum RegleError {
     #[error("règle vide")]
     Vide,
     /// A part is not `NOM=VALEUR`.
-    #[error("partie mal formée : « {0} »")]
+    #[error("partie mal formée\u{a0}: «\u{a0}{0}\u{a0}»")]
     PartieMalFormee(String),
     /// A part RFC 5545 knows but Essaim refuses (`BYSETPOS`, `BYWEEKNO`,
     /// `BYYEARDAY`, `BYHOUR`, `EXRULE`…), or a part nobody knows.
-    #[error("partie non prise en charge : {0}")]
+    #[error("partie non prise en charge\u{a0}: {0}")]
     PartieNonPriseEnCharge(String),
     /// The same part is written twice.
-    #[error("partie en double : {0}")]
+    #[error("partie en double\u{a0}: {0}")]
     PartieEnDouble(String),
     /// No `FREQ`.
     #[error("FREQ manquante")]
     FreqManquante,
     /// A value is malformed, out of range, repeated, or outside the subset
     /// (`FREQ=HOURLY`, `WKST=SU`, `INTERVAL=0`, `BYDAY=1MO` in a weekly rule).
-    #[error("valeur invalide pour {partie} : « {valeur} »")]
+    #[error("valeur invalide pour {partie}\u{a0}: «\u{a0}{valeur}\u{a0}»")]
     ValeurInvalide {
         /// The RRULE part.
         partie: &'static str,

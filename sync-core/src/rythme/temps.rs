@@ -29,13 +29,13 @@ pub const FUSEAU_PAR_DEFAUT: &str = "Europe/Paris";
 pub enum FormatError {
     /// Not `AAAA-MM-JJTHH:MM:SS` (or `AAAA-MM-JJTHH:MM`), or not a real
     /// date and time.
-    #[error("date et heure locales invalides : « {0} » (attendu AAAA-MM-JJTHH:MM:SS)")]
+    #[error("date et heure locales invalides\u{a0}: «\u{a0}{0}\u{a0}» (attendu AAAA-MM-JJTHH:MM:SS)")]
     DateHeure(String),
     /// Not `AAAA-MM-JJ`, or not a real date.
-    #[error("date invalide : « {0} » (attendu AAAA-MM-JJ)")]
+    #[error("date invalide\u{a0}: «\u{a0}{0}\u{a0}» (attendu AAAA-MM-JJ)")]
     Jour(String),
     /// Not an ISO 8601 duration `PT…H…M`.
-    #[error("durée invalide : « {0} » (attendu PT2H, PT1H30M, PT45M)")]
+    #[error("durée invalide\u{a0}: «\u{a0}{0}\u{a0}» (attendu PT2H, PT1H30M, PT45M)")]
     Duree(String),
 }
 

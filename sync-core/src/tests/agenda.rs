@@ -227,22 +227,22 @@ fn invalid_edits_change_nothing() {
     assert_eq!(sim.heads(1, &doc), heads, "a refused edit changed the document");
     expect![[r#"
         `titre` ne peut pas être vide
-        identifiant déjà utilisé : a1
-        identifiant invalide : "a b"
-        champ inconnu ou réservé : inconnu
-        valeur invalide : unknown variant `fini`, expected one of `a_venir`, `en_cours`, `en_retard`, `en_pause`, `bloquee`, `realisee`, `abandonnee`
+        identifiant déjà utilisé : a1
+        identifiant invalide : "a b"
+        champ inconnu ou réservé : inconnu
+        valeur invalide : unknown variant `fini`, expected one of `a_venir`, `en_cours`, `en_retard`, `en_pause`, `bloquee`, `realisee`, `abandonnee`
         `fin_prevue` est avant `debut`
-        `debut` n'est pas une date AAAA-MM-JJ : 2026-02-30
+        `debut` n'est pas une date AAAA-MM-JJ : 2026-02-30
         `lien_en_ligne` est obligatoire ici
         `avancement` doit être entre 0 et 100
-        identifiant inconnu : nope
-        champ inconnu ou réservé : modifie_par
+        identifiant inconnu : nope
+        champ inconnu ou réservé : modifie_par
         `titre` ne peut pas être vide
-        identifiant inconnu : a1
-        fuseau horaire inconnu : « Mars/Olympus »
-        mesure du Pacte inconnue : M33
-        code INSEE invalide : « 20004 » (5 caractères, comme 44109, 2A004 ou 97411)
-        valeur invalide : COUNT et UNTIL ne vont pas ensemble"#]].assert_eq(&refused.join("\n"));
+        identifiant inconnu : a1
+        fuseau horaire inconnu : « Mars/Olympus »
+        mesure du Pacte inconnue : M33
+        code INSEE invalide : « 20004 » (5 caractères, comme 44109, 2A004 ou 97411)
+        valeur invalide : COUNT et UNTIL ne vont pas ensemble"#]].assert_eq(&refused.join("\n"));
 }
 
 #[test]
@@ -393,7 +393,7 @@ fn occurrences_are_moved_cancelled_and_paused_offline_and_merge() {
             2026-04-04T18:30:00 Programme repair
             2026-06-06T18:30:00 Programme repair
             repair: Le 1er samedi du mois, de 18⍽h⍽30 à 20⍽h⍽30, jusqu'au 27 juin 2026 (pauses du 1er janvier au 31 janvier et du 1er mai au 31 mai)
-            bob refused: rythme invalide : 2025-11-08T18:30:00 n'est pas une occurrence de ce rythme"#]],
+            bob refused: rythme invalide : 2025-11-08T18:30:00 n'est pas une occurrence de ce rythme"#]],
     );
 }
 

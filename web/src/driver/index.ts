@@ -62,6 +62,8 @@ export class Driver {
   private readonly open = new Set<string>();
   private readonly unavailable = new Set<string>();
   private tickTimer?: ReturnType<typeof setTimeout>;
+  /** A territory is being left: no more timers until the page reloads. */
+  private leaving = false;
   private readonly chain: OutputChain;
   private readonly connection: Connection;
   private readonly invitations: Invitations;
@@ -177,6 +179,24 @@ export class Driver {
   async consulter(doc: string, nom?: string): Promise<void> {
     this.invitations.readOnly(doc);
     if (nom !== undefined) await this.storage.retenir({ doc, nom, demonstration: true });
+  }
+
+  /**
+   * Leaves a territory: this device stops syncing for good, then forgets
+   * everything it keeps of `doc` (its data, its invitation, a download,
+   * volunteerings not sent). The repo in memory still holds the document
+   * and cannot close one, so the driver syncs nothing more: the caller
+   * reloads the page, which starts without it.
+   */
+  async quitter(doc: string): Promise<void> {
+    this.leaving = true;
+    this.connection.stop();
+    this.firstLoads.stop();
+    clearTimeout(this.tickTimer);
+    this.invitations.forget(doc);
+    // Writes under way (a sync message just received) land first.
+    await this.chain.settled();
+    await this.storage.oublier(doc);
   }
 
   /**
@@ -304,7 +324,7 @@ export class Driver {
   private scheduleTick(): void {
     clearTimeout(this.tickTimer);
     const deadline = this.repo.nextDeadline();
-    if (deadline === undefined || this.chain.stopped) return;
+    if (deadline === undefined || this.chain.stopped || this.leaving) return;
     const delay = Math.max(0, Math.min(deadline - Date.now(), 2 ** 31 - 1));
     this.tickTimer = setTimeout(() => this.chain.carry(this.repo.tick(Date.now())), delay);
   }

@@ -110,6 +110,12 @@ export class Invitations {
     this.held = [...this.held.filter((i) => i.doc !== invitation.doc), invitation];
   }
 
+  /** Forgets the invitation and role held for `doc` (the territory is left; IndexedDB is the caller's). */
+  forget(doc: string): void {
+    this.roles.delete(doc);
+    this.held = this.held.filter((i) => i.doc !== doc);
+  }
+
   /**
    * Asks the relay at `base` about each of `tokens` (those a socket was
    * refused with; none: the relay may take only invitations) and forgets

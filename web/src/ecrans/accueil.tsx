@@ -4,6 +4,7 @@
 import { useEffect, useState } from "preact/hooks";
 import type { Driver } from "../driver";
 import { Champ } from "../formulaire";
+import { Icone } from "../icones";
 import type { TerritoireConnu } from "../storage";
 import { Creation } from "./creation";
 import { Demonstrations } from "./demonstration";
@@ -35,17 +36,21 @@ export function Accueil({ driver }: { driver: Driver }) {
           <Demonstrations driver={driver} />
         </>
       ) : (
-        <ul class="liste">
+        <ul class="cartes">
           {territoires.map((t) => (
             <li key={t.doc}>
-              <a href={`#/territoire/${t.doc}`}>{t.nom}</a>
+              <a class="carte carte-lien" href={`#/territoire/${t.doc}`}>
+                <Icone nom="territoire" />
+                <span class="carte-lien-texte">{t.nom || "Territoire sans nom"}</span>
+                <Icone nom="suivant" />
+              </a>
             </li>
           ))}
         </ul>
       )}
       <Creation driver={driver} />
-      <form onSubmit={rejoindre} noValidate>
-        <h2>Rejoindre un territoire</h2>
+      <form class="carte" onSubmit={rejoindre} noValidate aria-labelledby="rejoindre-titre">
+        <h2 id="rejoindre-titre">Rejoindre un territoire</h2>
         <Champ id="lien" label="Lien reçu" erreur={erreurLien}>
           <input inputMode="url" value={lien} onInput={(e) => (setLien(e.currentTarget.value), setErreurLien(undefined))} />
         </Champ>

@@ -31,7 +31,7 @@ export function Creation({ driver }: { driver: Driver }) {
       {politique === undefined ? (
         <p>Connectez-vous une première fois au relais pour savoir si l'on peut y créer un territoire.</p>
       ) : politique === "fermee" ? (
-        <section aria-labelledby="creer-titre">
+        <section class="carte" aria-labelledby="creer-titre">
           <h2 id="creer-titre">Créer un territoire</h2>
           <p data-testid="creation-fermee">{FERMEE}</p>
         </section>
@@ -105,7 +105,7 @@ function Formulaire({ driver, candidature }: { driver: Driver; candidature: bool
   };
 
   return (
-    <form onSubmit={soumettre} noValidate aria-labelledby="creer-titre">
+    <form class="carte" onSubmit={soumettre} noValidate aria-labelledby="creer-titre">
       <h2 id="creer-titre">{candidature ? "Proposer un territoire" : "Créer un territoire"}</h2>
       {candidature && (
         <p>
@@ -120,7 +120,7 @@ function Formulaire({ driver, candidature }: { driver: Driver; candidature: bool
       <ChampTexte
         id="insee"
         label="Code INSEE de la commune"
-        aide="5 caractères, par exemple 44109 (Nantes) ou 2A004 ; pour une intercommunalité, plusieurs codes séparés par des virgules."
+        aide="5 caractères, par exemple 44109 (Nantes) ou 2A004\u202f; pour une intercommunalité, plusieurs codes séparés par des virgules."
         valeur={insee}
         onTexte={(v) => (setInsee(v), setErreurs({ ...erreurs, insee: undefined }))}
         erreur={erreurs.insee}
@@ -160,14 +160,14 @@ function EnAttente({ driver }: { driver: Driver }) {
   return (
     <section aria-labelledby="en-attente-titre">
       <h2 id="en-attente-titre">En attente du relais</h2>
-      <ul class="liste" aria-live="polite">
+      <ul class="cartes" aria-live="polite">
         {creations.map((c) => (
-          <li key={c.cle} data-testid="creation">
+          <li key={c.cle} class="carte" data-testid="creation">
             <strong>{c.demande.nom}</strong>&nbsp;: {etat(c)}
             {(c.motif !== undefined || c.erreur) && (
               <>
                 {" "}
-                <button type="button" onClick={() => void driver.creations.forget(c.cle)}>
+                <button type="button" class="secondaire" onClick={() => void driver.creations.forget(c.cle)}>
                   Retirer
                 </button>
               </>

@@ -9,6 +9,7 @@
 
 import { useState } from "preact/hooks";
 import type { Driver } from "../driver";
+import { Icone } from "../icones";
 
 interface Demonstration {
   id: string;
@@ -34,7 +35,7 @@ export function Demonstrations({ driver }: { driver: Driver }) {
       setListe(trouves);
       setMessage(trouves.length === 0 ? "Ce relais ne propose pas de territoire de démonstration." : undefined);
     } catch {
-      setMessage("Impossible de joindre le relais : vérifiez votre connexion, puis réessayez.");
+      setMessage("Impossible de joindre le relais\u00a0: vérifiez votre connexion, puis réessayez.");
     }
   };
   const ouvrir = async (t: Demonstration) => {
@@ -43,17 +44,18 @@ export function Demonstrations({ driver }: { driver: Driver }) {
   };
 
   return (
-    <section aria-labelledby="titre-demonstration">
+    <section class="carte" aria-labelledby="titre-demonstration">
       <h2 id="titre-demonstration">Découvrir Essaim</h2>
       {liste === undefined || liste.length === 0 ? (
         <button type="button" onClick={decouvrir}>
           Découvrir un territoire de démonstration
         </button>
       ) : (
-        <ul class="liste">
+        <ul class="cartes">
           {liste.map((t) => (
             <li key={t.id}>
-              <button type="button" class="secondaire" onClick={() => ouvrir(t)}>
+              <button type="button" class="secondaire large" onClick={() => ouvrir(t)}>
+                <Icone nom="territoire" />
                 {t.nom}
               </button>
             </li>

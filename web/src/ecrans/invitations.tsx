@@ -16,6 +16,7 @@
 import { useEffect, useRef, useState } from "preact/hooks";
 import type { Driver } from "../driver";
 import { Champ, ChampChoix, ChampTexte } from "../formulaire";
+import { Icone } from "../icones";
 import type { CodeQr } from "../qr";
 import type { Role } from "../storage";
 
@@ -87,7 +88,10 @@ export function Inviter({ driver, doc }: { driver: Driver; doc: string }) {
   return (
     <>
       <p>
-        <a href={`#/territoire/${doc}`}>← {nom ?? "Le territoire"}</a>
+        <a class="bouton discret retour" href={`#/territoire/${doc}`}>
+          <Icone nom="retour" />
+          {nom ?? "Le territoire"}
+        </a>
       </p>
       <h1>Inviter à {nom ? `«\u00a0${nom}\u00a0»` : "ce territoire"}</h1>
       {!jeton ? (
@@ -116,7 +120,7 @@ export function Inviter({ driver, doc }: { driver: Driver; doc: string }) {
           {liste === undefined ? (
             !erreur && <p>Chargement des invitations…</p>
           ) : (
-            <ul class="liste" data-testid="liste-invitations">
+            <ul class="cartes" data-testid="liste-invitations">
               {liste.map((i) => (
                 <LigneInvitation
                   key={i.id}
@@ -164,7 +168,7 @@ function Creation({ creer }: { creer: (corps: object) => Promise<void> }) {
     }
   };
   return (
-    <form onSubmit={soumettre} aria-labelledby="creer-titre">
+    <form class="carte" onSubmit={soumettre} aria-labelledby="creer-titre">
       <h2 id="creer-titre">Nouveau lien d'invitation</h2>
       <ChampChoix id="invitation-role" label="Rôle" valeur={role} choix={ROLES} onChoix={setRole} />
       <ChampTexte
@@ -225,7 +229,7 @@ function Partage({ lien, role, nom }: { lien: string; role: Role; nom?: string }
       .then(setQr)
       .catch(() => setQrErreur(true));
   return (
-    <section aria-labelledby="lien-titre" data-testid="nouveau-lien">
+    <section class="carte" aria-labelledby="lien-titre" data-testid="nouveau-lien">
       <h2 id="lien-titre" ref={titre} tabIndex={-1}>
         Lien {role === "habitant" ? "d'habitant" : "d'organisateur"} créé
       </h2>
@@ -292,7 +296,7 @@ function LigneInvitation({ invitation, revoquer }: { invitation: InvitationListe
         ? ` · ${i.etat === "expiree" ? "expirée" : "expire"} le ${date(i.expire_le)}`
         : " · sans date de fin";
   return (
-    <li data-testid="invitation">
+    <li class="carte" data-testid="invitation">
       <strong>{ROLE_COURT[i.role]}</strong>
       {i.libelle && <> · {i.libelle}</>} · <span data-testid="etat-invitation">{ETATS[i.etat]}</span>
       {fin}

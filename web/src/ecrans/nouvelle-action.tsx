@@ -1,10 +1,12 @@
 // Creating an action: a rendez-vous (one-off or with a rhythm) or a
-// long-running chantier, with its themes and place. Its nature (one-off,
-// recurring, chantier) is sync-core's to infer from the rhythm.
+// long-running chantier, with its themes and place, in a form of a few
+// sections with one main button. Its nature (one-off, recurring, chantier)
+// is sync-core's to infer from the rhythm. Once saved, the agenda opens at
+// its top.
 
 import { useState } from "preact/hooks";
 import type { Driver } from "../driver";
-import { appliquer, Cases, Champ, Refuse, useRefus } from "../formulaire";
+import { allerA, appliquer, Cases, ChampTexte, Refuse, useRefus } from "../formulaire";
 import type { Action, Theme } from "../genere/agenda";
 import { idAleatoire, libelles } from "../modele";
 import { champsVides, EditeurRythme, erreursRythme, rythmeDesChamps } from "../rythme-editeur";
@@ -12,6 +14,7 @@ import { champsVides, EditeurRythme, erreursRythme, rythmeDesChamps } from "../r
 export function NouvelleAction({ driver, doc }: { driver: Driver; doc: string }) {
   const [titre, setTitre] = useState("");
   const [lieu, setLieu] = useState("");
+  const [adresse, setAdresse] = useState("");
   const [themes, setThemes] = useState<Theme[]>([]);
   const [chantier, setChantier] = useState(false);
   const [publier, setPublier] = useState(true);
@@ -28,40 +31,62 @@ export function NouvelleAction({ driver, doc }: { driver: Driver; doc: string })
       portes_entree: themes,
       publication: publier ? "publie" : "brouillon",
     };
-    if (lieu.trim()) valeur.lieu = { libelle: lieu.trim(), adresse: "", code_insee: null, lat: null, lon: null, acces: "" };
+    if (lieu.trim() || adresse.trim())
+      valeur.lieu = { libelle: lieu.trim(), adresse: adresse.trim(), code_insee: null, lat: null, lon: null, acces: "" };
     if (!chantier) valeur.rythme = rythmeDesChamps(rythme);
     if (tenter(() => appliquer(driver, doc, { type: "creer", collection: "actions", id: idAleatoire(), valeur }))) {
-      location.hash = `#/territoire/${doc}`;
+      allerA(`#/territoire/${doc}`);
     }
   };
 
   return (
-    <form onSubmit={enregistrer} noValidate>
+    <form onSubmit={enregistrer} noValidate class="formulaire">
       <h1>Nouvelle action</h1>
       <Refuse refus={refus} prefixe="Action refusée" />
-      <Champ id="titre" label="Titre" erreur={refus.erreurs.titre}>
-        <input value={titre} onInput={(e) => (setTitre(e.currentTarget.value), effacer("titre"))} />
-      </Champ>
-      <Champ id="lieu" label="Lieu">
-        <input value={lieu} onInput={(e) => setLieu(e.currentTarget.value)} />
-      </Champ>
-      <Cases id="themes" legende="Thèmes" valeurs={themes} choix={libelles().theme} onChoix={setThemes} />
-      <p>
-        <input id="chantier" type="checkbox" checked={chantier} onChange={(e) => setChantier(e.currentTarget.checked)} />{" "}
-        <label for="chantier">Chantier au long cours, sans date de rendez-vous</label>
-      </p>
-      <p>
-        <input id="publier" type="checkbox" checked={publier} onChange={(e) => setPublier(e.currentTarget.checked)} />{" "}
-        <label for="publier">Publier dans l'agenda public du territoire (calendriers, site)</label>
-      </p>
-      {!chantier && (
-        <EditeurRythme
-          champs={rythme}
-          erreurs={refus.erreurs}
-          onChange={(champs, modifie) => (setRythme(champs), effacer(modifie))}
+      <section class="carte" aria-labelledby="na-essentiel">
+        <h2 id="na-essentiel">L'essentiel</h2>
+        <ChampTexte id="titre" label="Titre" erreur={refus.erreurs.titre} valeur={titre} onTexte={(t) => (setTitre(t), effacer("titre"))} />
+        <Cases id="themes" legende="Thèmes" valeurs={themes} choix={libelles().theme} onChoix={setThemes} />
+      </section>
+      <section class="carte" aria-labelledby="na-quand">
+        <h2 id="na-quand">Quand</h2>
+        <p class="case">
+          <input id="chantier" type="checkbox" checked={chantier} onChange={(e) => setChantier(e.currentTarget.checked)} />
+          <label for="chantier">Chantier au long cours, sans date de rendez-vous</label>
+        </p>
+        {!chantier && (
+          <EditeurRythme
+            champs={rythme}
+            erreurs={refus.erreurs}
+            onChange={(champs, modifie) => (setRythme(champs), effacer(modifie))}
+          />
+        )}
+      </section>
+      <section class="carte" aria-labelledby="na-ou">
+        <h2 id="na-ou">Où</h2>
+        <ChampTexte id="lieu" label="Lieu" aide={"Par exemple\u00a0: salle des fêtes"} valeur={lieu} onTexte={setLieu} />
+        <ChampTexte
+          id="adresse"
+          label="Adresse (facultatif)"
+          aide="Pour le lien vers une carte."
+          autoComplete="street-address"
+          valeur={adresse}
+          onTexte={setAdresse}
         />
-      )}
-      <button type="submit">Enregistrer l'action</button> <a href={`#/territoire/${doc}`}>Annuler</a>
+      </section>
+      <section class="carte" aria-labelledby="na-diffusion">
+        <h2 id="na-diffusion">Diffusion</h2>
+        <p class="case">
+          <input id="publier" type="checkbox" checked={publier} onChange={(e) => setPublier(e.currentTarget.checked)} />
+          <label for="publier">Publier dans l'agenda public du territoire (calendriers, site)</label>
+        </p>
+      </section>
+      <p class="actions">
+        <button type="submit">Enregistrer l'action</button>
+        <a href={`#/territoire/${doc}`} class="bouton discret">
+          Annuler
+        </a>
+      </p>
     </form>
   );
 }

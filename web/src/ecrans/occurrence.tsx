@@ -8,8 +8,8 @@ import { libelles, quand } from "../modele";
 export function EtatOccurrence({ occurrence: o, prevu }: { occurrence: Occurrence; prevu?: boolean }) {
   return (
     <>
-      {o.etat !== "programme" && <strong> · {libelles().etat_occurrence[o.etat]}</strong>}
-      {o.deplacee && <strong> · déplacé{prevu && ` (prévu ${quand(o.origine)})`}</strong>}
+      {o.etat !== "programme" && <strong class="etat-occurrence"> · {libelles().etat_occurrence[o.etat]}</strong>}
+      {o.deplacee && <strong class="etat-occurrence"> · déplacé{prevu && ` (prévu ${quand(o.origine)})`}</strong>}
     </>
   );
 }

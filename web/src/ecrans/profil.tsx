@@ -3,9 +3,11 @@
 
 import { useState } from "preact/hooks";
 import type { Driver } from "../driver";
-import { appliquer, Cases, Champ, ChampChoix, ChampTexte, type Edition, Refuse, useBrouillon, useRefus } from "../formulaire";
+import { appliquer, Cases, Champ, ChampChoix, ChampDate, ChampTexte, type Edition, Refuse, useBrouillon, useRefus } from "../formulaire";
 import type { Phase, Profil } from "../genere/agenda";
+import { Icone } from "../icones";
 import { idAleatoire, libelles, periode } from "../modele";
+import { PastilleTheme } from "../themes";
 
 export function ProfilTerritoire({ driver, doc }: { driver: Driver; doc: string }) {
   const agenda = driver.agenda(doc);
@@ -18,18 +20,25 @@ export function ProfilTerritoire({ driver, doc }: { driver: Driver; doc: string 
   const phases = Object.entries(route.phases).sort(([, a], [, b]) => (a.debut ?? "9999").localeCompare(b.debut ?? "9999"));
   return (
     <>
-      <h1>{profil.nom || "Territoire sans nom"}</h1>
       <p>
-        <a href={`#/territoire/${doc}`}>Retour à l'agenda</a>
+        <a class="bouton discret retour" href={`#/territoire/${doc}`}>
+          <Icone nom="retour" />
+          Retour à l'agenda
+        </a>
       </p>
-      <dl class="resume">
+      <h1>{profil.nom || "Territoire sans nom"}</h1>
+      <dl class="resume carte">
         <div data-testid="type-territoire">
           <dt>Type</dt>
           <dd>{l.type_territoire[profil.type] ?? profil.type}</dd>
         </div>
         <div data-testid="themes-territoire">
           <dt>Thèmes</dt>
-          <dd>{profil.portes_entree.map((t) => l.theme[t] ?? t).join(", ") || "aucun pour l'instant"}</dd>
+          <dd class="pastilles">
+            {profil.portes_entree.length === 0
+              ? "aucun pour l'instant"
+              : profil.portes_entree.map((t) => <PastilleTheme key={t} theme={t} />)}
+          </dd>
         </div>
         <div>
           <dt>Visibilité</dt>
@@ -47,7 +56,7 @@ export function ProfilTerritoire({ driver, doc }: { driver: Driver; doc: string 
       {phases.length === 0 ? (
         <p>Aucune phase pour l'instant.</p>
       ) : (
-        <ol class="liste">
+        <ol class="cartes">
           {phases.map(([id, p]) => (
             <UnePhase key={id} id={id} phase={p} editer={driver.peutModifier(doc) ? editer : undefined} />
           ))}
@@ -66,7 +75,7 @@ export function ProfilTerritoire({ driver, doc }: { driver: Driver; doc: string 
 
 function UnePhase({ id, phase, editer }: { id: string; phase: Phase; editer?: Edition }) {
   return (
-    <li data-testid="phase">
+    <li class="carte" data-testid="phase">
       <strong>{phase.titre}</strong> · {periode(phase.debut ?? undefined, phase.fin ?? undefined)} ·{" "}
       {libelles().statut_phase[phase.statut] ?? phase.statut}
       {phase.description && <p>{phase.description}</p>}
@@ -111,12 +120,8 @@ function NouvellePhase({ editer }: { editer: Edition }) {
         <Champ id="phase-titre" label="Titre de la phase" erreur={refus.erreurs.titre}>
           <input value={p.titre} onInput={maj("titre")} />
         </Champ>
-        <Champ id="phase-debut" label="Début (facultatif)">
-          <input type="date" value={p.debut} onInput={maj("debut")} />
-        </Champ>
-        <Champ id="phase-fin" label="Fin (facultatif)" erreur={refus.erreurs.fin}>
-          <input type="date" value={p.fin} onInput={maj("fin")} />
-        </Champ>
+        <ChampDate id="phase-debut" label="Début (facultatif)" valeur={p.debut} onDate={(debut) => maj("debut")({ currentTarget: { value: debut } })} />
+        <ChampDate id="phase-fin" label="Fin (facultatif)" erreur={refus.erreurs.fin} valeur={p.fin} onDate={(fin) => maj("fin")({ currentTarget: { value: fin } })} />
         <Champ id="phase-description" label="Ce qui s'y fait">
           <textarea rows={3} value={p.description} onInput={maj("description")} />
         </Champ>

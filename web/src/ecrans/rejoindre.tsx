@@ -98,7 +98,7 @@ function RemplacerInvitation({ lien, tenue, nom, choisir }: {
     dialogue.current?.close();
     choisir(remplacer);
   };
-  const territoire = nom ? `« ${nom} »` : "ce territoire";
+  const territoire = nom ? `«\u00a0${nom}\u00a0»` : "ce territoire";
   let changement: string;
   if (tenue === lien) {
     changement = `Ce lien est une autre invitation ${DE_ROLE[lien]} pour ${territoire}. Votre rôle ne change pas, mais l'invitation que cet appareil utilise aujourd'hui serait oubliée.`;
@@ -119,7 +119,7 @@ function RemplacerInvitation({ lien, tenue, nom, choisir }: {
         repondre(false);
       }}
     >
-      <h2 id="remplacer-titre">Remplacer votre invitation ?</h2>
+      <h2 id="remplacer-titre">Remplacer votre invitation&nbsp;?</h2>
       <div id="remplacer-texte">
         <p>{changement}</p>
         <p>Si vous ne savez pas d'où vient ce lien, gardez votre invitation actuelle.</p>

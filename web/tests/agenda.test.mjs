@@ -1,0 +1,80 @@
+// The agenda screen (issue 15) on a demonstration territory served by the
+// real relay: day headers with date badges, the week/month switch kept
+// after a reload, the month grid listing a tapped day, the theme filter in
+// the URL with both views, the chantiers section, and "Ajouter à mon
+// calendrier" whose feed and one-event calendar are fetched and parsed.
+// Every wait is a condition with a timeout; nothing sleeps.
+
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { checkAxe, dataDirectory, device, openApp, startRelay } from "./support.mjs";
+
+/** Minimal iCalendar check: the envelope, at least one event with a start. */
+function parseIcs(texte) {
+  const lignes = texte.replace(/\r\n[ \t]/g, "").split("\r\n");
+  assert.equal(lignes[0], "BEGIN:VCALENDAR", texte.slice(0, 200));
+  assert.ok(lignes.includes("END:VCALENDAR"));
+  const evenements = lignes.filter((l) => l === "BEGIN:VEVENT").length;
+  assert.ok(evenements > 0, "at least one VEVENT");
+  assert.ok(lignes.some((l) => /^DTSTART[;:]/.test(l)), "a DTSTART");
+  return evenements;
+}
+
+test("agenda: day headers, week/month remembered, month grid, theme in URL, chantiers, calendars", async () => {
+  const { data, essaim } = dataDirectory();
+  essaim("demo");
+  const relay = await startRelay(data, 0, { open: false });
+  const context = await device();
+  const page = await openApp(context, relay.url);
+  await page.getByRole("button", { name: "Découvrir un territoire de démonstration" }).click();
+  const choix = page.getByRole("region", { name: "Découvrir Essaim" }).getByRole("listitem").getByRole("button");
+  await choix.first().click();
+  await page.locator(".journee .badge-date").first().waitFor();
+  const doc = page.url().match(/#\/territoire\/([^/]+)/)[1];
+
+  // Day headers with a date badge, and the calendar sections.
+  const jour = await page.locator(".journee h3.jour").first().innerText();
+  assert.match(jour, /\d/, jour);
+  await page.getByRole("heading", { level: 2, name: "Chantiers" }).waitFor();
+  await checkAxe(page, "agenda, semaine");
+
+  // Month view, remembered after a reload.
+  await page.getByRole("button", { name: "Mois", exact: false, pressed: false }).filter({ hasText: "Mois" }).click();
+  await page.getByTestId("grille-mois").waitFor();
+  await page.reload();
+  await page.getByTestId("grille-mois").waitFor();
+  // Tapping a day with rendez-vous lists it below.
+  const avec = page.getByTestId("grille-mois").getByRole("button", { name: /, \d+ rendez-vous$/ });
+  await avec.first().waitFor();
+  const nomJour = await avec.first().getAttribute("aria-label");
+  await avec.first().click();
+  const n = Number(nomJour.match(/, (\d+) rendez-vous$/)[1]);
+  await page.locator("#jour-choisi").filter({ hasText: `${n} rendez-vous` }).waitFor();
+  assert.equal(await page.getByRole("region", { name: /rendez-vous/ }).locator(".rdv").count(), n);
+  await checkAxe(page, "agenda, mois");
+
+  // The theme filter lives in the URL, in the month view too.
+  const options = await page.locator("#filtre-theme option").evaluateAll((o) => o.map((x) => x.value).filter(Boolean));
+  await page.locator("#filtre-theme").selectOption(options[0]);
+  await page.waitForURL(new RegExp(`#/territoire/${doc}/theme/${options[0]}$`));
+  await page.getByTestId("grille-mois").waitFor();
+
+  // Subscribe: webcal link and the https address, whose feed parses.
+  await page.getByText("Ajouter à mon calendrier").click();
+  const webcal = await page.getByRole("link", { name: "S'abonner à l'agenda" }).getAttribute("href");
+  assert.ok(webcal.startsWith("webcal://"), webcal);
+  const https = await page.locator("#adresse-agenda").inputValue();
+  assert.equal(https, `${relay.url}/t/${doc}/agenda.ics`);
+  const feed = await fetch(https);
+  assert.equal(feed.status, 200);
+  parseIcs(await feed.text());
+
+  // The one-event calendar of a listed occurrence.
+  await page.locator("#filtre-theme").selectOption("");
+  await page.getByRole("button", { name: "Semaine" }).click();
+  const ajout = page.locator("a.rdv-ajout").first();
+  await ajout.waitFor();
+  const une = await fetch(await ajout.getAttribute("href"));
+  assert.equal(une.status, 200);
+  assert.equal(parseIcs(await une.text()), 1);
+});
