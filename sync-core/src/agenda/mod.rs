@@ -31,7 +31,7 @@ pub use repo::{ApplyError, SuiteDemande};
 pub use schema::*;
 
 pub(crate) use edit::{SUIVI, appliquer_dans};
-#[cfg(test)]
+#[cfg(all(test, feature = "flux"))]
 pub(crate) use tree::ENTREES_MAX as ENTREES_MAX_POUR_TESTS;
 
 /// Who wrote one of several concurrent values, and when.

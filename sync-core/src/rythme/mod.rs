@@ -47,7 +47,7 @@ pub use expansion::{PERIODES_MAX, PERIODES_VIDES_MAX};
 pub use jiff;
 pub use jiff::Timestamp;
 pub use regle::{Frequence, INTERVAL_MAX, JourRegle, JourSemaine, Jusqu, NOMBRE_MAX, Regle, RegleError};
-pub use temps::{DateHeure, Duree, FUSEAU_PAR_DEFAUT, FUSEAUX, FormatError, Jour, fuseau};
+pub use temps::{DateHeure, Duree, FUSEAU_PAR_DEFAUT, FUSEAUX, FormatError, Jour, fuseau, fuseau_francais};
 
 /// A rhythm that does not hold together.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -200,9 +200,27 @@ impl Duree {
     }
 }
 
-/// The time zones of French territories, metropolitan and overseas: the
-/// only ones the browser build compiles in (without the `tzdb` feature).
-pub const FUSEAUX: [&str; 16] = [
+/// The time zones of French territories, metropolitan and overseas, in
+/// one list: [`FUSEAUX`] and [`fuseau_francais`] (compiled in from jiff's
+/// own copy of the IANA database by its `get!`, a few kilobytes instead of
+/// the whole database).
+macro_rules! fuseaux_francais {
+    ($($nom:literal),+ $(,)?) => {
+        /// The time zones of French territories: the only ones the browser
+        /// build (without the `tzdb` feature) knows.
+        pub const FUSEAUX: &[&str] = &[$($nom),+];
+
+        /// The time zone named `nom` if it is one of [`FUSEAUX`].
+        pub fn fuseau_francais(nom: &str) -> Option<TimeZone> {
+            match nom {
+                $($nom => Some(jiff::tz::get!($nom)),)+
+                _ => None,
+            }
+        }
+    };
+}
+
+fuseaux_francais!(
     "Europe/Paris",
     "America/Cayenne",
     "America/Guadeloupe",
@@ -219,46 +237,25 @@ pub const FUSEAUX: [&str; 16] = [
     "Pacific/Tahiti",
     "Pacific/Wallis",
     "Antarctica/DumontDUrville",
-];
+);
 
-/// The time zone named `fuseau`, from the compiled-in IANA database.
+/// The time zone named `fuseau`, from the compiled-in IANA database: all of
+/// it with the `tzdb` feature (the relay), else only [`FUSEAUX`] (the
+/// browser, whose app refuses other zones with a French error).
 ///
 /// Names must be spelled exactly as in the database (`Europe/Paris`, not
 /// `europe/paris`), so that two devices never store two spellings.
-#[cfg(feature = "tzdb")]
 pub fn fuseau(nom: &str) -> Option<TimeZone> {
-    // The bundled database, explicitly: never the system's files, whatever
-    // features other crates enable on jiff.
-    static BASE: std::sync::OnceLock<TimeZoneDatabase> = std::sync::OnceLock::new();
-    let tz = BASE.get_or_init(TimeZoneDatabase::bundled).get(nom).ok()?;
-    (tz.iana_name() == Some(nom)).then_some(tz)
-}
-
-/// The time zone named `fuseau` if it is one of [`FUSEAUX`], compiled in
-/// from the same IANA database as the `tzdb` build (jiff's `get!`): any
-/// other name is unknown to this build.
-#[cfg(not(feature = "tzdb"))]
-pub fn fuseau(nom: &str) -> Option<TimeZone> {
-    use jiff::tz::get;
-    Some(match nom {
-        "Europe/Paris" => get!("Europe/Paris"),
-        "America/Cayenne" => get!("America/Cayenne"),
-        "America/Guadeloupe" => get!("America/Guadeloupe"),
-        "America/Marigot" => get!("America/Marigot"),
-        "America/Martinique" => get!("America/Martinique"),
-        "America/Miquelon" => get!("America/Miquelon"),
-        "America/St_Barthelemy" => get!("America/St_Barthelemy"),
-        "Indian/Kerguelen" => get!("Indian/Kerguelen"),
-        "Indian/Mayotte" => get!("Indian/Mayotte"),
-        "Indian/Reunion" => get!("Indian/Reunion"),
-        "Pacific/Gambier" => get!("Pacific/Gambier"),
-        "Pacific/Marquesas" => get!("Pacific/Marquesas"),
-        "Pacific/Noumea" => get!("Pacific/Noumea"),
-        "Pacific/Tahiti" => get!("Pacific/Tahiti"),
-        "Pacific/Wallis" => get!("Pacific/Wallis"),
-        "Antarctica/DumontDUrville" => get!("Antarctica/DumontDUrville"),
-        _ => return None,
-    })
+    #[cfg(feature = "tzdb")]
+    {
+        // The bundled database, explicitly: never the system's files,
+        // whatever features other crates enable on jiff.
+        static BASE: std::sync::OnceLock<TimeZoneDatabase> = std::sync::OnceLock::new();
+        let tz = BASE.get_or_init(TimeZoneDatabase::bundled).get(nom).ok()?;
+        (tz.iana_name() == Some(nom)).then_some(tz)
+    }
+    #[cfg(not(feature = "tzdb"))]
+    fuseau_francais(nom)
 }
 
 /// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's

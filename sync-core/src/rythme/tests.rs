@@ -651,3 +651,23 @@ fn export_writes_until_in_utc() {
 fn visible(texte: &str) -> String {
     texte.replace(super::mots::ESPACE, "⍽")
 }
+
+#[test]
+fn the_browsers_french_zones_match_the_full_database() {
+    use crate::rythme::{FUSEAUX, fuseau, fuseau_francais};
+    assert_eq!(FUSEAUX.len(), 16);
+    for nom in FUSEAUX {
+        let francais = fuseau_francais(nom).unwrap_or_else(|| panic!("{nom} compiled in"));
+        let complet = fuseau(nom).unwrap_or_else(|| panic!("{nom} in the database"));
+        assert_eq!(francais.iana_name(), Some(*nom));
+        // Every 12 hours from 2000 to 2040: the same offset.
+        let mut instant = t("2000-01-01T00:00:00Z");
+        while instant < t("2040-01-01T00:00:00Z") {
+            assert_eq!(francais.to_offset(instant), complet.to_offset(instant), "{nom} at {instant}");
+            instant = instant.checked_add(jiff::SignedDuration::from_hours(12)).expect("in range");
+        }
+    }
+    for autre in ["Europe/Berlin", "europe/paris", "UTC", ""] {
+        assert!(fuseau_francais(autre).is_none(), "{autre} is not a French territory's zone");
+    }
+}
