@@ -91,7 +91,7 @@ async fn public_feeds_show_public_actions_private_territories_need_a_token() {
         assert!(head.to_ascii_lowercase().contains(&format!("content-encoding: {encoding}")), "{head}");
     }
 
-    for file in ["agenda-compat.ics", "agenda.json", ""] {
+    for file in ["agenda-compat.ics", "agenda.json", "apercu.json", ""] {
         let (status, body) = http_get(relay.addr, &format!("/t/{public}/{file}")).await;
         assert_eq!(status, 200, "{file}: {body}");
         assert!(body.contains("Repair café public") && !body.contains("Réunion interne"), "{file}: {body}");
@@ -107,6 +107,12 @@ async fn public_feeds_show_public_actions_private_territories_need_a_token() {
         assert_eq!((status, &body), (404, &absent_body), "{query}");
     }
     let (status, body) = http_get(relay.addr, &format!("/t/{private}/agenda.ics?token={resident_private}")).await;
+    assert_eq!(status, 200);
+    assert!(body.contains("Atelier du quartier"), "{body}");
+    // The first visit's preview is a feed like the others.
+    let (status, body) = http_get(relay.addr, &format!("/t/{private}/apercu.json")).await;
+    assert_eq!((status, &body), (404, &absent_body));
+    let (status, body) = http_get(relay.addr, &format!("/t/{private}/apercu.json?token={resident_private}")).await;
     assert_eq!(status, 200);
     assert!(body.contains("Atelier du quartier"), "{body}");
 

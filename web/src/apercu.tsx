@@ -1,8 +1,9 @@
 // The preview shown on a first visit while the app (its wasm core above
 // all) downloads: the territory's name and next rendez-vous, read from the
-// relay's light public feed `/t/<id>/agenda.json` (schema.org JSON-LD,
-// written by sync-core's `flux`). Plain Preact, no wasm: something useful
-// within seconds on a weak network. Marked as a preview, visually and for
+// relay's preview feed `/t/<id>/apercu.json` (agenda.json's JSON-LD
+// with only the next few rendez-vous, a kilobyte or two: sync-core's
+// `flux::apercu_json`). Plain Preact, no wasm: something useful within
+// seconds on a weak network. Marked as a preview, visually and for
 // screen readers, and replaced by the live agenda once the app has it.
 //
 // Does not: show private territories without their token (the feed
@@ -73,7 +74,7 @@ export function lireApercu(json: unknown, maintenant: number): Apercu | undefine
 export async function chargerApercu(doc: string, token?: string): Promise<Apercu | undefined> {
   const query = token ? `?token=${encodeURIComponent(token)}` : "";
   try {
-    const reponse = await fetch(`/t/${encodeURIComponent(doc)}/agenda.json${query}`);
+    const reponse = await fetch(`/t/${encodeURIComponent(doc)}/apercu.json${query}`);
     if (!reponse.ok) return undefined;
     return lireApercu(await reponse.json(), Date.now());
   } catch {
@@ -105,7 +106,7 @@ export function VueApercu({ apercu }: { apercu: Apercu }) {
       <h1 id="apercu-titre">{apercu.nom}</h1>
       <h2>Prochains rendez-vous</h2>
       {apercu.rendezVous.length === 0 ? (
-        <p>Aucun rendez-vous à venir.</p>
+        <p>Les rendez-vous arrivent avec l'application.</p>
       ) : (
         <ul class="apercu-liste">
           {apercu.rendezVous.map((r) => (

@@ -1,6 +1,8 @@
 //! Public agenda feeds over HTTP, from the relay's own copy of the
 //! documents: per territory `/t/{id}/agenda.ics`, `/t/{id}/agenda-compat.ics`,
-//! `/t/{id}/agenda.json` and the HTML page `/t/{id}/`; one public action as
+//! `/t/{id}/agenda.json` and the HTML page `/t/{id}/`; `/t/{id}/apercu.json`,
+//! the next few rendez-vous in the same JSON-LD, which the app shows on a
+//! first visit before its core arrives; one public action as
 //! a calendar of its own, `/t/{id}/actions/{action}.ics`, or one of its
 //! occurrences with `?occurrence=<original local start>` ("add to my
 //! calendar"); national
@@ -135,6 +137,8 @@ enum Kind {
     Ics,
     Compat,
     Json,
+    /// The next few rendez-vous (`flux::apercu_json`).
+    Apercu,
     Html,
     Territories,
     /// One action, or one occurrence (`flux::ics_action`).
@@ -145,7 +149,7 @@ impl Kind {
     fn content_type(self) -> &'static str {
         match self {
             Kind::Ics | Kind::Compat | Kind::Action => "text/calendar; charset=utf-8",
-            Kind::Json => "application/ld+json; charset=utf-8",
+            Kind::Json | Kind::Apercu => "application/ld+json; charset=utf-8",
             Kind::Territories => "application/json; charset=utf-8",
             Kind::Html => "text/html; charset=utf-8",
         }
@@ -329,6 +333,7 @@ async fn file(
         "agenda.ics" => Kind::Ics,
         "agenda-compat.ics" => Kind::Compat,
         "agenda.json" => Kind::Json,
+        "apercu.json" => Kind::Apercu,
         _ => return Err(HttpError::NoFeed),
     };
     territory(state, from, id, query.0.token, headers, kind, None).await
@@ -438,6 +443,7 @@ async fn territory(
         Kind::Ics => flux::ics(&territoire, &read.agenda, now),
         Kind::Compat => flux::ics_compat(&territoire, &read.agenda, now),
         Kind::Json => flux::json_ld(&territoire, &read.agenda, now).to_string(),
+        Kind::Apercu => flux::apercu_json(&territoire, &read.agenda, now).to_string(),
         Kind::Html | Kind::Territories | Kind::Action => flux::html(&territoire, &read.agenda, now),
     })
     .await?;

@@ -30,6 +30,46 @@ pub fn json_ld(territoire: &Territoire, agenda: &Agenda, now: Timestamp) -> Valu
     liste
 }
 
+/// How many rendez-vous [`apercu_json`] lists.
+pub const APERCU_NOMBRE: usize = 8;
+
+/// The preview of a first visit on a weak network (`/t/{id}/apercu.json`,
+/// shown by the app before its wasm core arrives): the same `ItemList` as
+/// [`json_ld`], but only the next [`APERCU_NOMBRE`] occurrences still to
+/// come, each an `Event` as in `subEvent`, soonest first. A kilobyte or two
+/// however large the agenda.
+pub fn apercu_json(territoire: &Territoire, agenda: &Agenda, now: Timestamp) -> Value {
+    let (du, au) = super::fenetre(now);
+    let mut prochains: Vec<(Timestamp, &str, Value)> = Vec::new();
+    for r in public(agenda) {
+        let Some(tz) = fuseau(&r.rythme.fuseau) else { continue };
+        let occurrences = if r.rythme.regle.is_none() {
+            r.ponctuelle().into_iter().collect()
+        } else {
+            r.rythme.occurrences(du, au).unwrap_or_default()
+        };
+        for o in occurrences.iter().filter(|o| o.debut_utc >= now && o.debut_utc < au) {
+            prochains.push((o.debut_utc, r.titre, sous_evenement(territoire, &r, o, &tz)));
+        }
+        // Only the soonest are kept: bounded whatever the agenda holds.
+        if prochains.len() > 4 * APERCU_NOMBRE {
+            prochains.sort_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
+            prochains.truncate(APERCU_NOMBRE);
+        }
+    }
+    prochains.sort_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
+    prochains.truncate(APERCU_NOMBRE);
+    let evenements: Vec<Value> = prochains.into_iter().map(|(_, _, e)| e).collect();
+    json!({
+        "@context": SCHEMA,
+        "@type": "ItemList",
+        "name": format!("Agenda – {}", territoire.nom()),
+        "url": territoire.page(),
+        "numberOfItems": evenements.len(),
+        "itemListElement": evenements,
+    })
+}
+
 /// The national feed: an `ItemList` whose items are the agendas
 /// ([`json_ld`] without `@context`) of every territory whose profile is
 /// `visibilite: public`.

@@ -93,7 +93,7 @@ use crate::rythme::{EtatOccurrence, Occurrence, Rythme, Timestamp};
 
 pub use html::html;
 pub use ics::{ics, ics_action, ics_compat, ics_national};
-pub use jsonld::{json_ld, json_ld_national, territoires_json};
+pub use jsonld::{APERCU_NOMBRE, apercu_json, json_ld, json_ld_national, territoires_json};
 
 /// A territory as the feeds need it: where it lives and what it says of
 /// itself.

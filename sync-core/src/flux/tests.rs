@@ -1,13 +1,17 @@
 //! Tests of the public feeds: escaping and folding, privacy, UIDs and
 //! SEQUENCE, one-off and recurring series, moved and cancelled
-//! occurrences, time zones, the page and the national views. Territories are
+//! occurrences, time zones, the page, the first visit's preview and the
+//! national views. Territories are
 //! built through `Repo::apply`, as the UI does.
 
 use expect_test::expect;
 use serde_json::{Value, json};
 
 use super::ics::{Ecrivain, echapper};
-use super::{Territoire, html, ics, ics_action, ics_compat, ics_national, json_ld, json_ld_national, territoires_json};
+use super::{
+    APERCU_NOMBRE, Territoire, apercu_json, html, ics, ics_action, ics_compat, ics_national, json_ld, json_ld_national,
+    territoires_json,
+};
 use crate::agenda::{Agenda, Edit, Profil, VisibiliteTerritoire};
 use crate::rythme::Timestamp;
 use crate::{Config, DocumentId, Repo, UnixMillis};
@@ -510,4 +514,51 @@ fn national_views_keep_public_territories_and_public_fields() {
     expect![[r#"["agenda_compat_ics","agenda_ics","agenda_json","codes","demonstration","id","nom","page","portes_entree","presentation","type"]"#]]
     .assert_eq(&serde_json::to_string(&territoires["territoires"][0].as_object().map(|o| o.keys().collect::<Vec<_>>())).unwrap_or_default());
     assert_eq!(territoires["territoires"].as_array().map(Vec::len), Some(1));
+}
+
+#[test]
+fn the_preview_lists_the_next_rendez_vous_of_every_kind_soonest_first() {
+    let mut t = terrain();
+    t.action(
+        8_000,
+        "passe",
+        json!({ "titre": "Déjà passé", "rythme": { "debut": "2026-01-10T10:00:00", "duree": "PT1H" } }),
+    );
+    t.action(
+        8_100,
+        "marche",
+        json!({ "titre": "Marché paysan", "rythme": { "debut": "2026-01-20T08:00:00", "duree": "PT4H" } }),
+    );
+    let apercu = apercu_json(&t.territoire(), &t.agenda(), now());
+    assert_eq!(apercu["name"], "Agenda – Val d'Essaim");
+    let items = apercu["itemListElement"].as_array().expect("items");
+    assert_eq!(items.len(), APERCU_NOMBRE);
+    assert_eq!(apercu["numberOfItems"], APERCU_NOMBRE);
+    let lignes: Vec<String> = items
+        .iter()
+        .map(|e| {
+            let statut = e["eventStatus"].as_str().unwrap_or_default().trim_start_matches("https://schema.org/");
+            format!(
+                "{} {} {statut}",
+                e["startDate"].as_str().unwrap_or_default(),
+                e["name"].as_str().unwrap_or_default()
+            )
+        })
+        .collect();
+    expect![[r#"
+        2026-01-20T08:00:00+01:00 Marché paysan EventScheduled
+        2026-01-22T19:00:00+01:00 Repair café EventRescheduled
+        2026-01-28T18:30:00+01:00 Repair café EventCancelled
+        2026-02-04T18:30:00+01:00 Repair café EventScheduled
+        2026-02-18T18:30:00+01:00 Repair café EventScheduled
+        2026-02-25T18:30:00+01:00 Repair café EventScheduled
+        2026-03-04T18:30:00+01:00 Repair café EventScheduled
+        2026-03-11T18:30:00+01:00 Repair café EventScheduled"#]]
+    .assert_eq(&lignes.join("\n"));
+    let texte = apercu.to_string();
+    for prive in ["ACTION-", "ACTEUR-NOM", SENTINELLE] {
+        assert!(!texte.contains(prive), "{prive} in the preview");
+    }
+    // A kilobyte an event at most, whatever the agenda's size.
+    assert!(texte.len() < APERCU_NOMBRE * 1_000, "{} bytes", texte.len());
 }
