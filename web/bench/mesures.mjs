@@ -2,25 +2,28 @@
 // not a test): bytes on the wire for a first and a repeat visit, time until
 // the agenda of a territory with 500 actions is visible with the CPU
 // throttled 4x on a slow network, and the time from an edit on one device
-// to its appearance on another through the relay. Also writes screenshots
-// of the main screens to docs/screenshots/.
+// to its appearance on another through the relay. Screenshots are
+// web/bench/captures.mjs's.
 //
 //   node web/bench/mesures.mjs        (after scripts/build-web.sh and
 //                                      cargo build --release -p server)
+//
+// ESSAIM_BIN and ESSAIM_WEB choose another relay binary and built app (to
+// measure another build side by side).
 
 import { spawn } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { chromium } from "playwright-core";
 
 const ROOT = new URL("../..", import.meta.url).pathname;
 const ESSAIM = process.env.ESSAIM_BIN ?? join(ROOT, "target/release/essaim");
-const SHOTS = join(ROOT, "docs/screenshots");
+const WEB = process.env.ESSAIM_WEB ?? join(ROOT, "web/dist");
 const ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"];
 
 const data = mkdtempSync(join(tmpdir(), "essaim-bench-"));
-const relay = spawn(ESSAIM, ["serve", "--open", "--creation", "ouverte", "--listen", "127.0.0.1:0", "--data", data, "--web", join(ROOT, "web/dist")], {
+const relay = spawn(ESSAIM, ["serve", "--open", "--creation", "ouverte", "--listen", "127.0.0.1:0", "--data", data, "--web", WEB], {
   env: { ...process.env, NO_COLOR: "1" },
   stdio: ["ignore", "pipe", "inherit"],
 });
@@ -113,6 +116,9 @@ try {
             : i % 5 === 1
               ? { titre: `Chantier ${i}` }
               : { titre: `Atelier ${i}`, rythme: { debut: `${start.slice(0, 8)}${day}T10:00:00`, fuseau: "Europe/Paris", duree: "PT2H" } };
+        // Public and published, as a territory's agenda: the feeds and the
+        // first visit's preview show them.
+        Object.assign(valeur, { visibilite: "public", publication: "publie" });
         driver.apply(doc, { type: "creer", collection: "actions", id: `a${i}`, valeur });
       }
     },
@@ -126,10 +132,6 @@ try {
   await page.evaluate(() => globalThis.essaim.settled());
   await page.waitForFunction(() => globalThis.essaim.status.unacknowledged === 0, null, { timeout: 300_000 });
   results.push(["500 new actions from one device until the relay has them all (ms)", Date.now() - t_upload]);
-  mkdirSync(SHOTS, { recursive: true });
-  await page.goto(lien);
-  await page.getByRole("link", { name: "Chantier 496" }).waitFor();
-  await page.screenshot({ path: join(SHOTS, "agenda.png") });
 
   // A resident opens it for the first time: CPU 4x slower, slow 3G-like network.
   const resident = await device();
@@ -182,31 +184,6 @@ try {
   latencies.sort((x, y) => x - y);
   results.push(["edit to another device's screen, p50 (ms)", latencies[10]]);
   results.push(["edit to another device's screen, p95 (ms)", latencies[18]]);
-  await page.evaluate((doc) => {
-    const besoin = { type: "benevoles", description: "Des bras pour le chantier", quantite: 4, statut: "ouvert" };
-    globalThis.essaim.apply(doc, { type: "definir_besoin", action_id: "a1", besoin_id: "b1", besoin });
-    const volontaire = { nom: "Camille", date: new Date().toISOString().slice(0, 10), confirme: false };
-    globalThis.essaim.apply(doc, { type: "ajouter_volontaire", action_id: "a1", besoin_id: "b1", volontaire_id: "v1", volontaire });
-    globalThis.essaim.apply(doc, { type: "modifier_horizon", horizon_debut: "2026", horizon_fin: "2032" });
-    const phase = { titre: "Diagnostic partagé", debut: "2026-01-15", fin: "2026-06-30", statut: "en_cours" };
-    globalThis.essaim.apply(doc, { type: "creer", collection: "phases", id: "p1", valeur: phase });
-  }, doc);
-  await rpage.getByTestId("volontaires").filter({ hasText: "Camille" }).waitFor();
-  await rpage.screenshot({ path: join(SHOTS, "fiche-action.png"), fullPage: true });
-  await rpage.goto(`${lien}/profil`);
-  await rpage.getByText("Diagnostic partagé", { exact: true }).waitFor();
-  await rpage.screenshot({ path: join(SHOTS, "profil.png"), fullPage: true });
-  await rpage.goto(`${lien}/nouvelle-action`);
-  await rpage.getByLabel("Titre").fill("Repair café");
-  await rpage.getByLabel("Date du premier rendez-vous").fill(isoDate(3));
-  await rpage.getByLabel("Rythme").selectOption("mensuel");
-  await rpage.getByLabel("Jusqu'au").fill(isoDate(200));
-  await rpage.getByTestId("apercu-rythme").waitFor();
-  await rpage.screenshot({ path: join(SHOTS, "nouvelle-action.png") });
-  await rpage.goto(url);
-  await rpage.getByRole("heading", { level: 2, name: "Créer un territoire" }).waitFor();
-  await rpage.getByText("En ligne", { exact: true }).waitFor();
-  await rpage.screenshot({ path: join(SHOTS, "accueil.png") });
   await organiser.close();
   await resident.close();
 } finally {

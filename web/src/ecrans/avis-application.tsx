@@ -1,10 +1,13 @@
-// Two notices about the app itself, at the bottom of every screen:
-// - "Nouvelle version disponible — recharger", when a new service worker
-//   took over this page (the worker activates at once, see
-//   web/sw-template.js; the page still runs the old code until reloaded);
-// - "Installer Essaim sur l'écran d'accueil", when the browser offers to
-//   install the app (`beforeinstallprompt`, Chromium), until installed or
-//   declined ("Plus tard" is remembered on this device).
+// The app about itself:
+// - "Nouvelle version disponible — recharger" (`AvisApplication`), at the
+//   bottom of every screen when a new service worker took over this page
+//   (the worker activates at once, see web/sw-template.js; the page still
+//   runs the old code until reloaded);
+// - "Installer Essaim sur l'écran d'accueil" (`Installation`), in Moi,
+//   when the browser offers to install the app (`beforeinstallprompt`,
+//   Chromium) and until it is installed. In the page's flow rather than
+//   floating: it never covers the agenda or its buttons, and whoever wants
+//   the app on the home screen finds it where the device's settings are.
 //
 // Does not: update or install anything by itself; the person decides.
 
@@ -16,8 +19,6 @@ interface OffreInstallation extends Event {
   prompt(): Promise<void>;
   userChoice: Promise<{ outcome: "accepted" | "dismissed" }>;
 }
-
-const REFUSEE = "essaim-installation-plus-tard";
 
 let offre: OffreInstallation | undefined;
 const abonnes = new Set<() => void>();
@@ -37,23 +38,20 @@ export function ecouterInstallation(): void {
   });
 }
 
-function plusTard(): boolean {
-  try {
-    return localStorage.getItem(REFUSEE) !== null;
-  } catch {
-    return false;
-  }
-}
-
-export function AvisApplication() {
+/** Re-renders the caller when the install offer comes or goes. */
+function useOffre(): OffreInstallation | undefined {
   const [, setVersion] = useState(0);
-  const [miseAJour, setMiseAJour] = useState(false);
-  const [refusee, setRefusee] = useState(plusTard);
   useEffect(() => {
     const f = () => setVersion((v) => v + 1);
     abonnes.add(f);
     return () => void abonnes.delete(f);
   }, []);
+  return offre;
+}
+
+/** The new-version notice, floating above the bottom navigation. */
+export function AvisApplication() {
+  const [miseAJour, setMiseAJour] = useState(false);
   useEffect(() => {
     if (!("serviceWorker" in navigator)) return;
     // A first install also takes over the page: not a new version.
@@ -65,23 +63,6 @@ export function AvisApplication() {
     navigator.serviceWorker.addEventListener("controllerchange", change);
     return () => navigator.serviceWorker.removeEventListener("controllerchange", change);
   }, []);
-
-  const installer = async () => {
-    const o = offre;
-    if (!o) return;
-    offre = undefined;
-    setVersion((v) => v + 1);
-    await o.prompt();
-  };
-  const renoncer = () => {
-    try {
-      localStorage.setItem(REFUSEE, "1");
-    } catch {
-      // Private browsing: declined for this page only.
-    }
-    setRefusee(true);
-  };
-
   return (
     <div class="avis-application" role="status">
       {miseAJour && (
@@ -94,21 +75,28 @@ export function AvisApplication() {
           </button>
         </div>
       )}
-      {offre && !refusee && (
-        <div class="avis carte" data-testid="installation">
-          <p>
-            <Icone nom="installer" /> Installer Essaim sur l'écran d'accueil&nbsp;?
-          </p>
-          <div class="actions">
-            <button type="button" onClick={installer}>
-              Installer
-            </button>
-            <button type="button" class="discret" onClick={renoncer}>
-              Plus tard
-            </button>
-          </div>
-        </div>
-      )}
     </div>
+  );
+}
+
+/** The browser's install offer, as a section of Moi; nothing when the
+ * browser makes none (installed already, or not Chromium). */
+export function Installation() {
+  const o = useOffre();
+  if (!o) return null;
+  const installer = async () => {
+    offre = undefined;
+    prevenir();
+    await o.prompt();
+  };
+  return (
+    <section aria-labelledby="titre-installation" data-testid="installation">
+      <h2 id="titre-installation">Application</h2>
+      <p>Ouvrez Essaim comme une application, même sans réseau, depuis l'écran d'accueil de cet appareil.</p>
+      <button type="button" onClick={installer}>
+        <Icone nom="installer" />
+        Installer Essaim sur l'écran d'accueil
+      </button>
+    </section>
   );
 }

@@ -2,7 +2,8 @@
 // role its invitation gives (organisateur, habitant, or a demonstration
 // read without one), and leaving one: after a confirmation, the driver
 // forgets its data and its invitation (`Driver.quitter`), then the page
-// reloads without it. Also how the look is chosen (the system's light or
+// reloads without it. Installing the app, when the browser offers it
+// (ecrans/avis-application.tsx). Also how the look is chosen (the system's light or
 // dark mode) and what Essaim is.
 //
 // Does not: delete anything on the relay (the territory lives on for its
@@ -13,6 +14,7 @@ import { Confirmation } from "../confirmation";
 import type { Driver } from "../driver";
 import { Icone } from "../icones";
 import { retenirDernier } from "../modele";
+import { Installation } from "./avis-application";
 import type { TerritoireConnu } from "../storage";
 
 /** How a territory is held on this device, in words. */
@@ -77,6 +79,7 @@ export function Moi({ driver }: { driver: Driver }) {
           </p>
         )}
       </section>
+      <Installation />
       <section aria-labelledby="titre-apparence">
         <h2 id="titre-apparence">Apparence</h2>
         <p>Essaim suit le réglage de votre appareil&nbsp;: clair le jour, sombre si vous l'avez choisi.</p>
