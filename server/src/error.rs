@@ -64,13 +64,13 @@ pub(crate) enum HttpError {
     NoFeed,
     /// 503 with `Retry-After`: every feed render slot is taken and the
     /// queue is full.
-    #[error("agenda occupé : réessayez dans un instant")]
+    #[error("agenda occupé\u{a0}: réessayez dans un instant")]
     FeedsBusy,
     /// 403 on `POST /territoires`: the relay's policy is `fermee`.
-    #[error("Ce relais ne permet pas de créer un territoire depuis l'application : demandez à son équipe.")]
+    #[error("Ce relais ne permet pas de créer un territoire depuis l'application\u{a0}: demandez à son équipe.")]
     CreationFermee,
     /// 413: a JSON body past its limit.
-    #[error("demande trop volumineuse : {0} Kio au plus")]
+    #[error("demande trop volumineuse\u{a0}: {0} Kio au plus")]
     TropVolumineux(usize),
     /// 415: a JSON route called without `Content-Type: application/json`.
     #[error("la demande doit être du JSON (Content-Type: application/json)")]
@@ -106,20 +106,20 @@ pub(crate) enum HttpError {
     #[error("Territoire inconnu")]
     TerritoireInconnu,
     /// 413: a resident's request over `volontaires::BODY_MAX`.
-    #[error("Demande trop grande : 4 Kio au plus")]
+    #[error("Demande trop grande\u{a0}: 4 Kio au plus")]
     DemandeTropGrande,
     /// 400: a resident's request that is not the JSON expected.
-    #[error("Demande illisible : un objet JSON avec les champs attendus, et eux seuls")]
+    #[error("Demande illisible\u{a0}: un objet JSON avec les champs attendus, et eux seuls")]
     DemandeIllisible,
     /// 400: the core refused a resident's request; its French reason.
     #[error("{0}")]
     DemandeRefusee(String),
     /// 429 with `Retry-After` (these seconds): the invitation's quota of
     /// requests is spent.
-    #[error("Trop de demandes avec cette invitation : réessayez dans {} min", .0.div_ceil(60))]
+    #[error("Trop de demandes avec cette invitation\u{a0}: réessayez dans {} min", .0.div_ceil(60))]
     TropDeDemandes(u64),
     /// 503: the hub did not answer (stopping, or storage failed).
-    #[error("Relais indisponible : réessayez dans un instant")]
+    #[error("Relais indisponible\u{a0}: réessayez dans un instant")]
     RelaisIndisponible(String),
 }
 
@@ -171,7 +171,7 @@ fn unavailable(source: &Source) -> &'static str {
         Source::Invitations => "invitations unavailable",
         Source::Chunks => "chunks unavailable",
         Source::Feed => "agenda indisponible",
-        Source::Creation => "création de territoire indisponible : réessayez plus tard",
+        Source::Creation => "création de territoire indisponible\u{a0}: réessayez plus tard",
     }
 }
 

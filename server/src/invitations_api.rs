@@ -54,13 +54,13 @@ pub(crate) enum InvitationsApiError {
     #[error("Seuls les organisateurs gèrent les invitations.")]
     NotOrganiser,
     /// 413: a body over [`MAX_BODY_BYTES`] (or one that could not be read).
-    #[error("Requête trop grande : 16 Kio au plus.")]
+    #[error("Requête trop grande\u{a0}: 16 Kio au plus.")]
     TooLarge,
     /// 400: not the JSON object expected.
-    #[error("Requête invalide : un objet JSON {{\"role\", \"libelle\"?, \"expire_dans_jours\"?}} est attendu.")]
+    #[error("Requête invalide\u{a0}: un objet JSON {{\"role\", \"libelle\"?, \"expire_dans_jours\"?}} est attendu.")]
     Malformed,
     /// 400: a role other than `organisateur` or `habitant`.
-    #[error("Rôle inconnu : « organisateur » ou « habitant ».")]
+    #[error("Rôle inconnu\u{a0}: «\u{a0}organisateur\u{a0}» ou «\u{a0}habitant\u{a0}».")]
     Role,
     /// 400: a label too long or with control characters.
     #[error("Le libellé doit tenir en 80 caractères, sans retour à la ligne.")]
@@ -72,10 +72,10 @@ pub(crate) enum InvitationsApiError {
     #[error("Aucune invitation de ce territoire ne porte cet identifiant.")]
     NoSuchInvitation,
     /// 429: [`MAX_LIVE`] valid invitations already.
-    #[error("Ce territoire a déjà 1000 invitations valides : révoquez-en avant d'en créer.")]
+    #[error("Ce territoire a déjà 1000 invitations valides\u{a0}: révoquez-en avant d'en créer.")]
     TooManyLive,
     /// 429: [`MAX_PER_HOUR`] creations in the last hour.
-    #[error("Trop d'invitations créées en une heure : réessayez plus tard.")]
+    #[error("Trop d'invitations créées en une heure\u{a0}: réessayez plus tard.")]
     TooManyPerHour,
 }
 

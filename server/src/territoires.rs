@@ -107,10 +107,10 @@ impl Recent {
             Some((WINDOW - now.duration_since(*oldest)).as_secs().max(1))
         };
         let mine = self.by_address.get(&address).and_then(|times| full(times, MAX_PER_WINDOW));
-        let message = "trop de créations de territoire depuis cette adresse : réessayez plus tard";
+        let message = "trop de créations de territoire depuis cette adresse\u{a0}: réessayez plus tard";
         let mine = mine.map(|retry_after| HttpError::TropDeCreations { message, retry_after });
         mine.or_else(|| {
-            let message = "trop de créations de territoire sur ce relais en ce moment : réessayez plus tard";
+            let message = "trop de créations de territoire sur ce relais en ce moment\u{a0}: réessayez plus tard";
             full(&self.all, MAX_ALL_PER_WINDOW).map(|retry_after| HttpError::TropDeCreations { message, retry_after })
         })
     }
@@ -195,7 +195,7 @@ async fn creer(
         .map_err(|_| HttpError::TropVolumineux(MAX_BODY_BYTES / 1024))?;
     let corps: Corps = serde_json::from_slice(&body).map_err(|e| {
         HttpError::Invalide(format!(
-            "demande illisible (ligne {}, colonne {}) : un objet JSON avec cle, nom, type et insee est attendu",
+            "demande illisible (ligne {}, colonne {})\u{a0}: un objet JSON avec cle, nom, type et insee est attendu",
             e.line(),
             e.column()
         ))
@@ -295,13 +295,13 @@ fn submit(
     let address = client.to_string();
     if candidatures.pending_count(Some(&address)).map_err(unavailable)? >= MAX_PENDING_PER_ADDRESS {
         return Err(HttpError::TropDeCreations {
-            message: "trop de candidatures en attente depuis cette adresse : réessayez plus tard",
+            message: "trop de candidatures en attente depuis cette adresse\u{a0}: réessayez plus tard",
             retry_after: WINDOW.as_secs(),
         });
     }
     if candidatures.pending_count(None).map_err(unavailable)? >= MAX_PENDING {
         return Err(HttpError::TropDeCreations {
-            message: "trop de candidatures en attente sur ce relais : réessayez plus tard",
+            message: "trop de candidatures en attente sur ce relais\u{a0}: réessayez plus tard",
             retry_after: WINDOW.as_secs(),
         });
     }
@@ -348,7 +348,7 @@ fn valider(corps: Corps, policy: Creation) -> Result<(Option<DocumentId>, Vec<u8
         return Err(invalide("`nom` ne peut pas être vide".into()));
     }
     let type_territoire: TypeTerritoire = valeur(&corps.type_territoire)
-        .ok_or_else(|| invalide(format!("type de territoire inconnu : {}", extrait(&corps.type_territoire))))?;
+        .ok_or_else(|| invalide(format!("type de territoire inconnu\u{a0}: {}", extrait(&corps.type_territoire))))?;
     sync_core::agenda::verifier_codes_insee(&corps.insee).map_err(|e| invalide(e.to_string()))?;
     let mut insee: Vec<String> = Vec::new();
     for code in corps.insee {
@@ -399,13 +399,13 @@ fn valeurs<T: serde::de::DeserializeOwned + PartialEq>(
 ) -> Result<Vec<T>, HttpError> {
     let mut found = Vec::new();
     for mot in mots {
-        let v: T = valeur(mot).ok_or_else(|| HttpError::Invalide(format!("{inconnu} : {}", extrait(mot))))?;
+        let v: T = valeur(mot).ok_or_else(|| HttpError::Invalide(format!("{inconnu}\u{a0}: {}", extrait(mot))))?;
         if !found.contains(&v) {
             found.push(v);
         }
     }
     if found.len() > max {
-        return Err(HttpError::Invalide(format!("{inconnu} : trop de valeurs")));
+        return Err(HttpError::Invalide(format!("{inconnu}\u{a0}: trop de valeurs")));
     }
     Ok(found)
 }
@@ -413,7 +413,7 @@ fn valeurs<T: serde::de::DeserializeOwned + PartialEq>(
 /// At most 40 characters of a refused value, for the message.
 fn extrait(valeur: &str) -> String {
     let court: String = valeur.chars().take(40).filter(|c| !c.is_control()).collect();
-    format!("« {court} »")
+    format!("«\u{a0}{court}\u{a0}»")
 }
 
 #[cfg(test)]

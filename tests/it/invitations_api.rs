@@ -174,7 +174,7 @@ async fn residents_other_territories_bad_input_and_limits_are_refused_with_nothi
         assert_eq!(status, 201, "creation {n}: {body}");
     }
     let (status, body) = request(relay.addr, "POST", &path, Some(&organiser), create).await;
-    assert_eq!((status, body.as_str()), (429, "Trop d'invitations créées en une heure : réessayez plus tard.\n"));
+    assert_eq!((status, body.as_str()), (429, "Trop d'invitations créées en une heure\u{a0}: réessayez plus tard.\n"));
     assert_eq!(stored(&dir, &doc), MAX_PER_HOUR as usize);
 
     let full = Invitations::open(&dir).expect("invitations");

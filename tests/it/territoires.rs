@@ -147,7 +147,10 @@ async fn the_policy_is_said_and_a_closed_one_refuses_in_french() {
     let doc = DocumentId::from_bytes(&[4; 16]).expect("id");
     let (status, _, body) = post_json(&relay, &demande(Some(&doc), &cle)).await;
     assert_eq!(status, 403);
-    assert_eq!(body, "Ce relais ne permet pas de créer un territoire depuis l'application : demandez à son équipe.\n");
+    assert_eq!(
+        body,
+        "Ce relais ne permet pas de créer un territoire depuis l'application\u{a0}: demandez à son équipe.\n"
+    );
     assert_eq!(counts(relay.data.path())[..3], [0, 0, 0]);
     relay.stop().await;
 }
@@ -320,12 +323,22 @@ async fn bad_creations_are_refused_in_french_and_store_nothing() {
         ("bad document", with("document", json!("pas-un-document")), 400, "`document` n'est pas"),
         ("empty name", with("nom", json!("   ")), 400, "`nom` ne peut pas être vide"),
         ("long name", with("nom", json!("é".repeat(121))), 400, "`nom` dépasse 120 caractères"),
-        ("unknown kind", with("type", json!("royaume")), 400, "type de territoire inconnu : « royaume »"),
+        (
+            "unknown kind",
+            with("type", json!("royaume")),
+            400,
+            "type de territoire inconnu\u{a0}: «\u{a0}royaume\u{a0}»",
+        ),
         ("bad insee", with("insee", json!(["4410"])), 400, "code INSEE invalide\u{a0}: «\u{a0}4410\u{a0}»"),
         ("insee 20", with("insee", json!(["20004"])), 400, "code INSEE invalide\u{a0}:"),
         ("too many insee", with("insee", json!(vec!["44109"; 51])), 400, "50 codes INSEE au plus"),
-        ("unknown door", with("portes_entree", json!(["magie"])), 400, "porte d'entrée inconnue : « magie »"),
-        ("unknown network", with("reseaux", json!(["secret"])), 400, "réseau inconnu : « secret »"),
+        (
+            "unknown door",
+            with("portes_entree", json!(["magie"])),
+            400,
+            "porte d'entrée inconnue\u{a0}: «\u{a0}magie\u{a0}»",
+        ),
+        ("unknown network", with("reseaux", json!(["secret"])), 400, "réseau inconnu\u{a0}: «\u{a0}secret\u{a0}»"),
         ("long contact", with("contact", json!("c".repeat(201))), 400, "`contact` dépasse 200 caractères"),
         ("long motivation", with("motivation", json!("m".repeat(2001))), 400, "`motivation` dépasse 2000"),
         ("control character", with("nom", json!("Saint\u{7}")), 400, "`nom` contient un caractère de contrôle"),
@@ -351,7 +364,7 @@ async fn bad_creations_are_refused_in_french_and_store_nothing() {
         post_json(&relay, &demande(Some(&DocumentId::from_bytes(&[99; 16]).expect("id")), &cle)).await;
     assert_eq!(status, 429, "{body}");
     assert!(head.to_ascii_lowercase().contains("retry-after: "), "{head}");
-    assert_eq!(body, "trop de créations de territoire depuis cette adresse : réessayez plus tard\n");
+    assert_eq!(body, "trop de créations de territoire depuis cette adresse\u{a0}: réessayez plus tard\n");
     assert_eq!(counts(&data)[..3], [10, 10, 0]);
     relay.stop().await;
 }

@@ -197,7 +197,7 @@ async fn refused_requests_get_a_french_reason_and_change_nothing() {
         (
             json!({"action": "a1", "besoin": "b1", "volontaire": "v2", "nom": "Camille", "preuve": proof(&secret),
                 "acteur_id": "x1", "confirme": true}),
-            "Demande illisible : un objet JSON avec les champs attendus, et eux seuls\n",
+            "Demande illisible\u{a0}: un objet JSON avec les champs attendus, et eux seuls\n",
         ),
     ];
     for (body, reason) in &cases {
@@ -207,12 +207,12 @@ async fn refused_requests_get_a_french_reason_and_change_nothing() {
     let (status, _, text) = http_request(relay.addr, "POST", &path, Some(resident), "pas du JSON").await;
     assert_eq!(
         (status, text.as_str()),
-        (400, "Demande illisible : un objet JSON avec les champs attendus, et eux seuls\n")
+        (400, "Demande illisible\u{a0}: un objet JSON avec les champs attendus, et eux seuls\n")
     );
     let huge = json!({"action": "a1", "besoin": "b1", "volontaire": "v2", "nom": "Camille", "preuve": proof(&secret),
         "message": "m".repeat(5_000)});
     let (status, _, text) = http_request(relay.addr, "POST", &path, Some(resident), &huge.to_string()).await;
-    assert_eq!((status, text.as_str()), (413, "Demande trop grande : 4 Kio au plus\n"));
+    assert_eq!((status, text.as_str()), (413, "Demande trop grande\u{a0}: 4 Kio au plus\n"));
     // No token, another territory's token, a broken document id.
     let valid = proposal("a1", "b1", "v2", "Camille", &secret).to_string();
     assert_eq!(http_request(relay.addr, "POST", &path, None, &valid).await.0, 401);
@@ -229,7 +229,7 @@ async fn refused_requests_get_a_french_reason_and_change_nothing() {
     }
     let (status, head, text) = http_request(relay.addr, "POST", &path, Some(spender), &valid).await;
     assert_eq!(status, 429);
-    assert!(text.starts_with("Trop de demandes avec cette invitation : réessayez dans "), "{text}");
+    assert!(text.starts_with("Trop de demandes avec cette invitation\u{a0}: réessayez dans "), "{text}");
     let retry = head.lines().find_map(|l| l.strip_prefix("retry-after: ")).and_then(|v| v.parse::<u64>().ok());
     assert!(retry.is_some_and(|s| s > 3_500 && s <= 3_600), "{head}");
 

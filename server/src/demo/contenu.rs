@@ -16,7 +16,7 @@ use sync_core::rythme::jiff::civil::{Date, Weekday};
 use super::lieux::Modele;
 
 /// Shown first in every presentation.
-const AVERTISSEMENT: &str = "Territoire de démonstration d'Essaim : les personnes, les lieux et les rendez-vous \
+const AVERTISSEMENT: &str = "Territoire de démonstration d'Essaim\u{a0}: les personnes, les lieux et les rendez-vous \
      sont inventés. Explorez librement, rien de ce que vous voyez n'engage personne.";
 
 /// The profile of the territory, as JSON (`Profil`).
@@ -131,8 +131,8 @@ pub(super) fn edits(m: &Modele, index: usize, jour: Date) -> Vec<Value> {
     action(
         "jardin-ouvert",
         json!({
-            "titre": format!("{} : ouvert à tous", libelle(1)),
-            "resume": "Le jardin est ouvert à toutes et tous chaque matin : arrosage, récolte, un café.",
+            "titre": format!("{}\u{a0}: ouvert à tous", libelle(1)),
+            "resume": "Le jardin est ouvert à toutes et tous chaque matin\u{a0}: arrosage, récolte, un café.",
             "nature": "rendez_vous_recurrent",
             "portes_entree": ["alimentation_agriculture", "culture_education_lien_social"],
             "lieu": lieu(1), "porteurs": [{ "acteur_id": "acteur-4", "role": "pilote" }],
@@ -144,7 +144,7 @@ pub(super) fn edits(m: &Modele, index: usize, jour: Date) -> Vec<Value> {
         "covoiturage",
         json!({
             "titre": "Covoiturage solidaire du matin",
-            "resume": "Départ groupé pour le travail ou les courses ; inscrivez-vous la veille.",
+            "resume": "Départ groupé pour le travail ou les courses\u{a0}; inscrivez-vous la veille.",
             "nature": "rendez_vous_recurrent", "portes_entree": ["mobilite", "solidarites_inclusion"],
             "lieu": lieu(4),
             "rythme": c.rythme(Calendrier::prochain(depart, Weekday::Monday), 7, 45, "PT30M",
@@ -168,7 +168,7 @@ pub(super) fn edits(m: &Modele, index: usize, jour: Date) -> Vec<Value> {
         "permanence",
         json!({
             "titre": "Permanence transition",
-            "resume": "Une question sur l'énergie, les déchets, les aides ? \
+            "resume": "Une question sur l'énergie, les déchets, les aides\u{a0}? \
                        Les élus et l'agent de la mairie vous reçoivent.",
             "nature": "permanence", "portes_entree": ["energie", "gouvernance_democratie"],
             "lieu": lieu(0),
@@ -183,8 +183,8 @@ pub(super) fn edits(m: &Modele, index: usize, jour: Date) -> Vec<Value> {
         "repair-cafe",
         json!({
             "titre": "Repair café",
-            "resume": "Apportez ce qui est cassé : on répare ensemble, autour d'un café.",
-            "description": "Petit électroménager, vêtements, vélos, informatique : \
+            "resume": "Apportez ce qui est cassé\u{a0}: on répare ensemble, autour d'un café.",
+            "description": "Petit électroménager, vêtements, vélos, informatique\u{a0}: \
                             des bénévoles vous aident à réparer. \
                             Gratuit, participation libre pour le café.",
             "nature": "rendez_vous_recurrent", "portes_entree": ["dechets_reemploi", "culture_education_lien_social"],
@@ -279,7 +279,7 @@ pub(super) fn edits(m: &Modele, index: usize, jour: Date) -> Vec<Value> {
         "fete",
         json!({
             "titre": titre_fete,
-            "resume": "Stands, ateliers, repas partagé et concert : la grande fête de la transition.",
+            "resume": "Stands, ateliers, repas partagé et concert\u{a0}: la grande fête de la transition.",
             "nature": "rendez_vous_recurrent", "portes_entree": ["culture_education_lien_social", "economie_locale"],
             "lieu": lieu(4), "publics": ["tout_public", "familles", "enfants"],
             "porteurs": [{ "acteur_id": "acteur-1", "role": "referent_elu" },
@@ -302,7 +302,7 @@ pub(super) fn edits(m: &Modele, index: usize, jour: Date) -> Vec<Value> {
     action(
         "reunion-publique",
         json!({
-            "titre": "Réunion publique : le plan climat",
+            "titre": "Réunion publique\u{a0}: le plan climat",
             "resume": "Présentation du plan climat et de ses actions, questions et propositions.",
             "nature": "temps_de_concertation", "portes_entree": ["gouvernance_democratie", "energie"],
             "lieu": lieu(0), "mode_participation": "mixte", "lien_en_ligne": "https://visio.example.org/plan-climat",
@@ -331,7 +331,7 @@ pub(super) fn edits(m: &Modele, index: usize, jour: Date) -> Vec<Value> {
         "troc-graines",
         json!({
             "titre": "Troc de graines et de plants",
-            "resume": "Échangez graines et plants : à confirmer avec la médiathèque.",
+            "resume": "Échangez graines et plants\u{a0}: à confirmer avec la médiathèque.",
             "nature": "rendez_vous_ponctuel", "portes_entree": ["alimentation_agriculture"],
             "lieu": lieu(1), "publication": "brouillon",
             "rythme": c.rythme(c.plus(24), 10, 0, "PT3H", None),
@@ -341,7 +341,7 @@ pub(super) fn edits(m: &Modele, index: usize, jour: Date) -> Vec<Value> {
         "ressourcerie",
         json!({
             "titre": "Étude pour une ressourcerie",
-            "resume": "Idée en cours : un lieu de réemploi ouvert toute la semaine.",
+            "resume": "Idée en cours\u{a0}: un lieu de réemploi ouvert toute la semaine.",
             "nature": "chantier_projet", "portes_entree": ["dechets_reemploi"], "statut": "a_venir", "phase": "idee",
             "publication": "brouillon", "a_discuter": true,
         }),
@@ -396,7 +396,7 @@ pub(super) fn edits(m: &Modele, index: usize, jour: Date) -> Vec<Value> {
     e.push(json!({ "type": "modifier_occurrence", "collection": "actions", "id": "atelier",
         "origine": heure_locale(en_ligne, 18, 30),
         "exception": { "etat": "deplace_en_ligne", "lien_en_ligne": "https://visio.example.org/atelier",
-                       "motif": "Salle indisponible : l'atelier a lieu en visio." } }));
+                       "motif": "Salle indisponible\u{a0}: l'atelier a lieu en visio." } }));
     // The summer pause.
     e.push(json!({ "type": "pauser", "collection": "actions", "id": "permanence",
         "pause": { "du": format!("{annee_pause}-08-01"), "au": format!("{annee_pause}-08-24"),
@@ -425,7 +425,7 @@ pub(super) fn edits(m: &Modele, index: usize, jour: Date) -> Vec<Value> {
         "titre": "Adopter le schéma des itinéraires cyclables",
         "contexte": "Après trois ateliers avec les habitants.",
         "instance_id": "copil", "processus": "consentement", "statut": "actee",
-        "issue": { "enonce": "Le schéma est adopté ; première tranche de travaux l'an prochain.",
+        "issue": { "enonce": "Le schéma est adopté\u{a0}; première tranche de travaux l'an prochain.",
                    "date": c.plus(-40).to_string(), "a_revoir_le": c.plus(325).to_string() },
         "actions": ["chantier-1"] } }));
     e.push(json!({ "type": "creer", "collection": "decisions", "id": "lieu-repair", "valeur": {

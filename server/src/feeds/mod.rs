@@ -363,7 +363,7 @@ async fn action(
     let action = action.ok_or(HttpError::NoFeed)?.to_owned();
     let occurrence = match query.occurrence {
         Some(o) if o.len() > ORIGIN_MAX || o.parse::<sync_core::rythme::DateHeure>().is_err() => {
-            return Err(HttpError::Invalide("occurrence : une date locale AAAA-MM-JJTHH:MM:SS".into()));
+            return Err(HttpError::Invalide("occurrence\u{a0}: une date locale AAAA-MM-JJTHH:MM:SS".into()));
         }
         o => o,
     };
