@@ -1,5 +1,6 @@
 // The agenda screen (issue 15) on a demonstration territory served by the
-// real relay: day headers with date badges, the week/month switch kept
+// real relay: day headers with date badges, cancelled and moved-online
+// occurrences in words, chantiers' progress as in the model, the week/month switch kept
 // after a reload, the month grid listing a tapped day, the theme filter in
 // the URL with both views, the chantiers section, and "Ajouter à mon
 // calendrier" whose feed and one-event calendar are fetched and parsed.
@@ -37,6 +38,28 @@ test("agenda: day headers, week/month remembered, month grid, theme in URL, chan
   assert.match(jour, /\d/, jour);
   await page.getByRole("heading", { level: 2, name: "Chantiers" }).waitFor();
   await checkAxe(page, "agenda, semaine");
+
+  // Cancelled and moved occurrences say so, never by colour alone: the
+  // demonstration cancels one basket distribution and moves the next
+  // workshop online.
+  const annulee = page.locator(".rdv.annule").first();
+  await annulee.waitFor();
+  assert.match(await annulee.innerText(), /annulé/);
+  assert.equal(await annulee.locator(".rdv-heure s").count(), 1, "the cancelled time is struck through");
+  await page.locator(".rdv").filter({ hasText: "déplacé en ligne" }).first().waitFor();
+
+  // Chantiers show the model's state and progress, as a bar and in words.
+  const chantiers = await page.locator(".chantier").evaluateAll((lis) =>
+    lis.map((li) => [li.querySelector(".rdv-titre").textContent, li.querySelector("progress").value, li.querySelector(".avancement span").textContent]),
+  );
+  const modele = await page.evaluate((doc) => Object.values(globalThis.essaim.agenda(doc).actions).map((a) => [a.titre, a.avancement]), doc);
+  assert.ok(chantiers.length >= 3, JSON.stringify(chantiers));
+  for (const [titre, valeur, texte] of chantiers) {
+    const attendu = modele.find(([t]) => t === titre)?.[1];
+    assert.equal(valeur, attendu, titre);
+    assert.equal(texte, `${attendu}\u00a0%`, titre);
+  }
+  assert.ok(chantiers.some(([, v]) => v > 0 && v < 100), "a chantier under way");
 
   // Month view, remembered after a reload.
   await page.getByRole("button", { name: "Mois", exact: false, pressed: false }).filter({ hasText: "Mois" }).click();
