@@ -67,7 +67,8 @@ fn read_and_render(am: &Automerge) {
     let tous = [(territoire, lu)];
     let _ = flux::ics_national(&tous, now);
     let _ = flux::json_ld_national(&tous, now);
-    let _ = flux::territoires_json(&tous);
+    let _ = flux::territoires_json(&tous, now);
+    let _ = flux::annuaire_html(&tous, &flux::Filtre::default(), now);
 }
 
 /// Edits an organiser's device makes on a document others wrote: each is

@@ -5,6 +5,7 @@
 //! binary holds only what needs real IO. It fills up with the relay's issue.
 
 mod access;
+mod annuaire;
 mod chunks;
 mod crash;
 mod demo;

@@ -6,7 +6,8 @@
 //! a calendar of its own, `/t/{id}/actions/{action}.ics`, or one of its
 //! occurrences with `?occurrence=<original local start>` ("add to my
 //! calendar"); national
-//! `/agenda.ics`, `/agenda.json` and `/territoires.json` over the public
+//! `/agenda.ics`, `/agenda.json`, `/territoires.json` and the directory page
+//! `/territoires/` (filtered by its query string) over the public
 //! territories created on this relay.
 //!
 //! The texts are `sync_core::flux`'s; this module only reads documents from
@@ -50,13 +51,14 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use axum::Router;
+use axum::extract::rejection::QueryRejection;
 use axum::extract::{ConnectInfo, Path as UrlPath, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use sha2::{Digest, Sha256};
 use sync_core::agenda::{self, Agenda, VisibiliteTerritoire};
-use sync_core::flux::{self, Territoire};
+use sync_core::flux::{self, Filtre, Territoire};
 use sync_core::rythme::Timestamp;
 use sync_core::{Access, DocumentId};
 use tokio::sync::{OnceCell, Semaphore};
@@ -117,9 +119,13 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/t/{id}/", get(page))
         .route("/t/{id}/{file}", get(file))
         .route("/t/{id}/actions/{file}", get(action))
-        .route("/agenda.ics", get(|s: State<AppState>, h: HeaderMap| national(s, h, Kind::Ics)))
-        .route("/agenda.json", get(|s: State<AppState>, h: HeaderMap| national(s, h, Kind::Json)))
-        .route("/territoires.json", get(|s: State<AppState>, h: HeaderMap| national(s, h, Kind::Territories)))
+        .route("/agenda.ics", get(|s: State<AppState>, h: HeaderMap| national(s, h, Kind::Ics, Filtre::default())))
+        .route("/agenda.json", get(|s: State<AppState>, h: HeaderMap| national(s, h, Kind::Json, Filtre::default())))
+        .route(
+            "/territoires.json",
+            get(|s: State<AppState>, h: HeaderMap| national(s, h, Kind::Territories, Filtre::default())),
+        )
+        .route("/territoires/", get(annuaire))
         // Phones poll these on weak networks: gzip or brotli, as asked.
         .layer(tower_http::compression::CompressionLayer::new())
         .layer(axum::middleware::from_fn(feed_headers))
@@ -141,6 +147,8 @@ enum Kind {
     Apercu,
     Html,
     Territories,
+    /// The directory page (`flux::annuaire_html`).
+    Annuaire,
     /// One action, or one occurrence (`flux::ics_action`).
     Action,
 }
@@ -151,7 +159,7 @@ impl Kind {
             Kind::Ics | Kind::Compat | Kind::Action => "text/calendar; charset=utf-8",
             Kind::Json | Kind::Apercu => "application/ld+json; charset=utf-8",
             Kind::Territories => "application/json; charset=utf-8",
-            Kind::Html => "text/html; charset=utf-8",
+            Kind::Html | Kind::Annuaire => "text/html; charset=utf-8",
         }
     }
 }
@@ -444,13 +452,30 @@ async fn territory(
         Kind::Compat => flux::ics_compat(&territoire, &read.agenda, now),
         Kind::Json => flux::json_ld(&territoire, &read.agenda, now).to_string(),
         Kind::Apercu => flux::apercu_json(&territoire, &read.agenda, now).to_string(),
-        Kind::Html | Kind::Territories | Kind::Action => flux::html(&territoire, &read.agenda, now),
+        Kind::Html | Kind::Territories | Kind::Annuaire | Kind::Action => flux::html(&territoire, &read.agenda, now),
     })
     .await?;
     Ok(respond(kind, &etag, cache_control(with_token, &base), &body))
 }
 
-async fn national(State(state): State<AppState>, headers: HeaderMap, kind: Kind) -> Result<Response, HttpError> {
+/// `/territoires/`: the directory, narrowed by the query string (an
+/// unknown filter is a 400 saying which, in French).
+async fn annuaire(
+    state: State<AppState>,
+    headers: HeaderMap,
+    query: Result<Query<Vec<(String, String)>>, QueryRejection>,
+) -> Result<Response, HttpError> {
+    let Query(paires) = query.map_err(|_| HttpError::Invalide("adresse illisible\u{a0}: filtres attendus".into()))?;
+    let filtre = Filtre::depuis(&paires).map_err(|e| HttpError::Invalide(e.to_string()))?;
+    national(state, headers, Kind::Annuaire, filtre).await
+}
+
+async fn national(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    kind: Kind,
+    filtre: Filtre,
+) -> Result<Response, HttpError> {
     let probe = {
         let (data_dir, invitations) = (state.data_dir.clone(), state.invitations.clone());
         tokio::task::spawn_blocking(move || versions(&data_dir, &invitations)).await
@@ -478,7 +503,8 @@ async fn national(State(state): State<AppState>, headers: HeaderMap, kind: Kind)
         .map(|(doc, version, _)| [doc.to_string().as_bytes(), &version[..], &[u8::from(demonstration(doc))]].concat())
         .collect();
     let refs: Vec<&[u8]> = ids.iter().map(Vec::as_slice).collect();
-    let etag = etag(&refs, kind, hour, &base.url);
+    // One body per filter: its canonical query string is part of the ETag.
+    let etag = etag(&refs, kind, hour, &format!("{}{}", base.url, filtre.requete()));
     if matches(&headers, &etag) {
         return Ok(not_modified(&etag, cache_control(false, &base)));
     }
@@ -498,7 +524,8 @@ async fn national(State(state): State<AppState>, headers: HeaderMap, kind: Kind)
         match kind {
             Kind::Ics => flux::ics_national(&pairs, now),
             Kind::Json => flux::json_ld_national(&pairs, now).to_string(),
-            _ => flux::territoires_json(&pairs).to_string(),
+            Kind::Annuaire => flux::annuaire_html(&pairs, &filtre, now),
+            _ => flux::territoires_json(&pairs, now).to_string(),
         }
     })
     .await?;

@@ -3,6 +3,7 @@
 //! `schema.rs` declares the records (French names, as in the domain model)
 //! and their validation; `edit.rs` turns an [`Edit`] into writes;
 //! `demande.rs` checks and writes a resident's request ([`DemandeHabitant`]),
+//! `departements.rs` names the département of a commune's INSEE code,
 //! which the relay applies for them; `tree.rs`
 //! maps JSON-shaped records onto Automerge objects. This module builds the
 //! read model, [`Agenda`], with every concurrent value of a field that two
@@ -13,6 +14,7 @@
 //! interprets agenda content except through this read model (for feeds).
 
 mod demande;
+mod departements;
 mod edit;
 mod repo;
 mod schema;
@@ -26,6 +28,7 @@ use serde_json::Value;
 use ts_rs::TS;
 
 pub use demande::{DemandeError, DemandeHabitant, NOM_MAX, preuve_du_secret};
+pub use departements::{DEPARTEMENTS, Departement, departement, departement_de_commune};
 pub use edit::{Collection, Edit, EditError};
 pub use repo::{ApplyError, SuiteDemande};
 pub use schema::*;

@@ -88,33 +88,6 @@ pub fn json_ld_national(territoires: &[(Territoire, Agenda)], now: Timestamp) ->
     })
 }
 
-/// The public directory: for every territory whose profile is `visibilite:
-/// public`, its name, kind, codes, presentation, themes and links. Nothing
-/// else of the profile, and nothing of its actors or contacts.
-pub fn territoires_json(territoires: &[(Territoire, Agenda)]) -> Value {
-    let liste: Vec<Value> = territoires
-        .iter()
-        .filter(|(t, _)| t.profil.visibilite == VisibiliteTerritoire::Public)
-        .map(|(t, _)| {
-            let p = &t.profil;
-            json!({
-                "id": t.document,
-                "nom": p.nom,
-                "type": p.type_territoire,
-                "codes": p.codes,
-                "presentation": p.presentation,
-                "portes_entree": p.portes_entree,
-                "demonstration": p.demonstration,
-                "page": t.page(),
-                "agenda_ics": format!("{}agenda.ics", t.page()),
-                "agenda_compat_ics": format!("{}agenda-compat.ics", t.page()),
-                "agenda_json": format!("{}agenda.json", t.page()),
-            })
-        })
-        .collect();
-    json!({ "territoires": liste })
-}
-
 fn liste_territoire(territoire: &Territoire, agenda: &Agenda, now: Timestamp) -> Value {
     let rdv = public(agenda);
     let (du, au) = super::fenetre(now);

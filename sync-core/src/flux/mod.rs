@@ -23,7 +23,8 @@
 //!   calendar of its own ("add to my calendar").
 //! - [`html`]: a small French page, accessible, no JavaScript.
 //! - [`ics_national`], [`json_ld_national`], [`territoires_json`]: the
-//!   national aggregation over several public territories.
+//!   national aggregation over several public territories; [`annuaire_html`]
+//!   the directory page, narrowed by a [`Filtre`].
 //!
 //! # Choices
 //!
@@ -77,6 +78,7 @@
 //! (which edits refuse anyway) are left out rather than failing a feed, so
 //! nothing here returns an error.
 
+mod annuaire;
 mod html;
 mod ics;
 mod jsonld;
@@ -91,9 +93,10 @@ use crate::agenda::{
 };
 use crate::rythme::{EtatOccurrence, Occurrence, Rythme, Timestamp};
 
+pub use annuaire::{Fiche, Filtre, FiltreError, JOURS_A_VENIR, annuaire_html, fiches, territoires_json};
 pub use html::html;
 pub use ics::{ics, ics_action, ics_compat, ics_national};
-pub use jsonld::{APERCU_NOMBRE, apercu_json, json_ld, json_ld_national, territoires_json};
+pub use jsonld::{APERCU_NOMBRE, apercu_json, json_ld, json_ld_national};
 
 /// A territory as the feeds need it: where it lives and what it says of
 /// itself.

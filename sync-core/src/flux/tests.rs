@@ -9,8 +9,8 @@ use serde_json::{Value, json};
 
 use super::ics::{Ecrivain, echapper};
 use super::{
-    APERCU_NOMBRE, Territoire, apercu_json, html, ics, ics_action, ics_compat, ics_national, json_ld, json_ld_national,
-    territoires_json,
+    APERCU_NOMBRE, Filtre, Territoire, annuaire_html, apercu_json, html, ics, ics_action, ics_compat, ics_national,
+    json_ld, json_ld_national, territoires_json,
 };
 use crate::agenda::{Agenda, Edit, Profil, VisibiliteTerritoire};
 use crate::rythme::Timestamp;
@@ -208,7 +208,8 @@ fn private_records_and_contacts_never_reach_a_feed() {
         ("html", html(&territoire, &agenda, now())),
         ("ics national", ics_national(&paire, now())),
         ("json national", json_ld_national(&paire, now()).to_string()),
-        ("territoires", territoires_json(&paire).to_string()),
+        ("territoires", territoires_json(&paire, now()).to_string()),
+        ("annuaire", annuaire_html(&paire, &Filtre::default(), now())),
     ];
     assert_eq!(agenda.contacts_prives["p1"].email.as_deref(), Some(SENTINELLE), "the sentinel is in the document");
     for (nom, sortie) in &sorties {
@@ -510,8 +511,8 @@ fn national_views_keep_public_territories_and_public_fields() {
     assert_eq!(texte.matches("BEGIN:VTIMEZONE").count(), 1);
     let json = json_ld_national(&paires, now());
     assert_eq!(json["numberOfItems"], 1);
-    let territoires = territoires_json(&paires);
-    expect![[r#"["agenda_compat_ics","agenda_ics","agenda_json","codes","demonstration","id","nom","page","portes_entree","presentation","type"]"#]]
+    let territoires = territoires_json(&paires, now());
+    expect![[r#"["agenda_compat_ics","agenda_ics","agenda_json","codes","demonstration","departements","engagements_pacte","id","nom","page","portes_entree","presentation","rendez_vous_30_jours","reseaux","type"]"#]]
     .assert_eq(&serde_json::to_string(&territoires["territoires"][0].as_object().map(|o| o.keys().collect::<Vec<_>>())).unwrap_or_default());
     assert_eq!(territoires["territoires"].as_array().map(Vec::len), Some(1));
 }
@@ -561,4 +562,114 @@ fn the_preview_lists_the_next_rendez_vous_of_every_kind_soonest_first() {
     }
     // A kilobyte an event at most, whatever the agenda's size.
     assert!(texte.len() < APERCU_NOMBRE * 1_000, "{} bytes", texte.len());
+}
+
+/// Three public territories and a private one, with what the directory filters on.
+fn annuaire() -> Vec<(Territoire, Agenda)> {
+    let mut nantes = terrain();
+    nantes.edit(
+        9_000,
+        json!({ "type": "modifier_profil", "champs": {
+            "codes": { "insee": ["44109", "44020"] }, "portes_entree": ["energie", "mobilite"],
+            "reseaux": [{ "reseau": "colibris", "role": "accompagnement" }],
+            "engagements_pacte": [{ "mesure": "M05", "niveau": 2 }, { "mesure": "M12", "niveau": 1 }] } }),
+    );
+    let mut reunion = Terrain::new(6, "Saint-Paul en transition");
+    reunion.edit(
+        9_000,
+        json!({ "type": "modifier_profil", "champs": {
+            "type": "intercommunalite_epci", "codes": { "insee": ["97415", "44001"] },
+            "portes_entree": ["energie"], "fuseau": "Indian/Reunion" } }),
+    );
+    let corse = Terrain::new(7, "Ajaccio");
+    let mut secret = Terrain::new(8, "TERRITOIRE-PRIVE");
+    secret.edit(
+        9_000,
+        json!({ "type": "modifier_profil", "champs": { "visibilite": "prive", "codes": { "insee": ["44109"] },
+                "portes_entree": ["energie"] } }),
+    );
+    [nantes, reunion, corse, secret].iter().map(|t| (t.territoire(), t.agenda())).collect()
+}
+
+fn filtre(requete: &[(&str, &str)]) -> Result<Filtre, super::FiltreError> {
+    let paires: Vec<(String, String)> = requete.iter().map(|(a, b)| ((*a).to_owned(), (*b).to_owned())).collect();
+    Filtre::depuis(&paires)
+}
+
+fn noms(territoires: &[(Territoire, Agenda)], requete: &[(&str, &str)]) -> Vec<String> {
+    let f = filtre(requete).expect("valid filter");
+    super::fiches(territoires, &f, now()).iter().map(|f| f.territoire.nom().to_owned()).collect()
+}
+
+#[test]
+fn the_directory_lists_public_territories_and_each_filter_narrows() {
+    let tous = annuaire();
+    assert_eq!(noms(&tous, &[]), ["Ajaccio", "Saint-Paul en transition", "Val d'Essaim"]);
+    assert_eq!(noms(&tous, &[("theme", "energie")]), ["Saint-Paul en transition", "Val d'Essaim"]);
+    assert_eq!(noms(&tous, &[("theme", "mobilite")]), ["Val d'Essaim"]);
+    assert_eq!(noms(&tous, &[("type", "intercommunalite_epci")]), ["Saint-Paul en transition"]);
+    assert_eq!(noms(&tous, &[("departement", "44")]), ["Saint-Paul en transition", "Val d'Essaim"]);
+    assert_eq!(noms(&tous, &[("departement", "974")]), ["Saint-Paul en transition"]);
+    assert_eq!(noms(&tous, &[("departement", "2A")]), Vec::<String>::new());
+    assert_eq!(noms(&tous, &[("reseau", "colibris")]), ["Val d'Essaim"]);
+    assert_eq!(noms(&tous, &[("mesure", "M12")]), ["Val d'Essaim"]);
+    assert_eq!(noms(&tous, &[("mesure", "M13")]), Vec::<String>::new());
+    assert_eq!(noms(&tous, &[("theme", "energie"), ("departement", "974")]), ["Saint-Paul en transition"]);
+    // A form's blank choice means any.
+    assert_eq!(noms(&tous, &[("theme", ""), ("type", "")]).len(), 3);
+
+    let page = annuaire_html(&tous, &filtre(&[("departement", "44")]).expect("filter"), now());
+    assert!(page.starts_with("<!doctype html>\n<html lang=\"fr\">"));
+    assert!(!page.to_lowercase().contains("<script"), "no JavaScript");
+    assert!(!page.contains("TERRITOIRE-PRIVE"));
+    assert!(page.contains("<h2 id=\"liste\">2\u{a0}territoires</h2>"), "{page}");
+    assert!(page.contains("<option value=\"44\" selected>Loire-Atlantique (44)</option>"));
+    assert!(page.contains("<h3><a href=\"https://essaim.example/t/"));
+    assert!(page.contains("Val d&#39;Essaim</a></h3>\n<p>Commune · Loire-Atlantique (44)</p>"), "{page}");
+    assert!(page.contains("<p>Portes d'entrée\u{a0}: Énergie, Mobilité</p>"));
+    assert!(page.contains("<p>Réseaux\u{a0}: Colibris</p>"));
+    assert!(page.contains("<p>2\u{a0}engagements du Pacte pour la transition</p>"));
+    // The départements list counts every public territory, whatever the filter.
+    assert!(
+        page.contains("<a href=\"/territoires/?departement=44\">Loire-Atlantique (44)</a>\u{a0}: 2\u{a0}territoires")
+    );
+    assert!(page.contains("<a href=\"/territoires/?departement=974\">La Réunion (974)</a>\u{a0}: 1\u{a0}territoire"));
+}
+
+#[test]
+fn directory_cards_count_the_next_thirty_days_without_cancelled_ones() {
+    let tous = annuaire();
+    let fiches = super::fiches(&tous, &Filtre::default(), now());
+    let val = fiches.iter().find(|f| f.territoire.nom() == "Val d'Essaim").expect("listed");
+    // From 2026-01-15 to 2026-02-14: the Wednesday repair café on 21 Jan
+    // (moved to the 22nd), 4 Feb and 11 Feb excluded, 28 Jan cancelled: 2.
+    assert_eq!(val.a_venir, 2);
+    let json = territoires_json(&tous, now());
+    let entree =
+        json["territoires"].as_array().and_then(|l| l.iter().find(|t| t["nom"] == "Val d'Essaim")).expect("in JSON");
+    assert_eq!(entree["rendez_vous_30_jours"], 2);
+    assert_eq!(entree["departements"], json!([{ "code": "44", "nom": "Loire-Atlantique" }]));
+    assert_eq!(entree["reseaux"], json!(["colibris"]));
+    assert_eq!(entree["engagements_pacte"][1]["mesure"], "M12");
+    assert_eq!(json["territoires"].as_array().map(Vec::len), Some(3));
+}
+
+#[test]
+fn bad_directory_filters_are_refused_in_french() {
+    let cas = [
+        (vec![("pays", "fr")], "filtre inconnu\u{a0}: «\u{a0}pays\u{a0}» (theme, type, departement, reseau ou mesure)"),
+        (vec![("theme", "magie")], "valeur inconnue pour theme\u{a0}: «\u{a0}magie\u{a0}»"),
+        (vec![("departement", "20")], "valeur inconnue pour departement\u{a0}: «\u{a0}20\u{a0}»"),
+        (vec![("mesure", "M33")], "valeur inconnue pour mesure\u{a0}: «\u{a0}M33\u{a0}»"),
+        (vec![("mesure", "M+1")], "valeur inconnue pour mesure\u{a0}: «\u{a0}M+1\u{a0}»"),
+        (vec![("type", "commune"), ("type", "quartier")], "filtre donné deux fois\u{a0}: type"),
+    ];
+    for (requete, message) in cas {
+        assert_eq!(filtre(&requete).map_err(|e| e.to_string()), Err(message.to_owned()), "{requete:?}");
+    }
+    assert_eq!(
+        filtre(&[("theme", "energie"), ("departement", "2A")]).expect("valid").requete(),
+        "?theme=energie&departement=2A"
+    );
+    assert_eq!(Filtre::default().requete(), "");
 }

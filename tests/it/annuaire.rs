@@ -1,0 +1,180 @@
+//! The national directory from the real relay (issue 16): `/territoires/`,
+//! a French page without script listing the public territories as cards,
+//! narrowed by its query string, and `/territoires.json` with the same
+//! facts. Private territories never appear; demonstrations say so.
+
+use sync_core::agenda::{Codes, Engagement, LienReseau, Profil, Reseau, Theme, TypeTerritoire, VisibiliteTerritoire};
+use tempfile::TempDir;
+
+use crate::support::{http_get, http_get_bytes, http_get_with, start_relay_with};
+
+struct Fiche<'a> {
+    nom: &'a str,
+    type_territoire: TypeTerritoire,
+    insee: &'a [&'a str],
+    themes: &'a [Theme],
+    reseaux: &'a [Reseau],
+    mesures: &'a [&'a str],
+    public: bool,
+}
+
+fn creer(data: &TempDir, f: &Fiche<'_>) {
+    let profil = Profil {
+        nom: f.nom.into(),
+        type_territoire: f.type_territoire,
+        codes: Codes { insee: f.insee.iter().map(|c| (*c).to_owned()).collect(), ..Codes::default() },
+        portes_entree: f.themes.to_vec(),
+        reseaux: f.reseaux.iter().map(|r| LienReseau { reseau: *r, ..LienReseau::default() }).collect(),
+        engagements_pacte: f.mesures.iter().map(|m| Engagement { mesure: (*m).into(), niveau: 1 }).collect(),
+        visibilite: if f.public { VisibiliteTerritoire::Public } else { VisibiliteTerritoire::Prive },
+        ..Profil::default()
+    };
+    server::create_territory(data.path(), profil).expect("territory");
+}
+
+/// The names of the cards on a directory page.
+fn cartes(page: &str) -> Vec<String> {
+    page.split("<h3><a href=\"")
+        .skip(1)
+        .filter_map(|s| {
+            s.split_once("\">").and_then(|(_, rest)| rest.split_once("</a>")).map(|(nom, _)| nom.to_owned())
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn the_directory_lists_public_territories_only_and_each_filter_narrows() {
+    let data = TempDir::new().expect("temp dir");
+    let today =
+        sync_core::rythme::Timestamp::now().to_zoned_datetime(sync_core::rythme::jiff::tz::TimeZone::UTC).date();
+    let server::demo::Outcome::Created(demos) = server::demo::seed(data.path(), today, 2, 0).expect("demo") else {
+        panic!("demonstrations created")
+    };
+    let nantes = Fiche {
+        nom: "Nantes en transition",
+        type_territoire: TypeTerritoire::Commune,
+        insee: &["44109"],
+        themes: &[Theme::Energie, Theme::Mobilite],
+        reseaux: &[Reseau::Colibris],
+        mesures: &["M05", "M12"],
+        public: true,
+    };
+    creer(&data, &nantes);
+    creer(
+        &data,
+        &Fiche {
+            nom: "Le Port",
+            type_territoire: TypeTerritoire::IntercommunaliteEpci,
+            insee: &["97407", "97415"],
+            themes: &[Theme::Energie],
+            reseaux: &[],
+            mesures: &["M05"],
+            public: true,
+        },
+    );
+    creer(&data, &Fiche { nom: "QUARTIER-PRIVE", public: false, ..nantes });
+    let relay = start_relay_with(data, |config| config.open = false).await;
+
+    let (status, head, page) = http_get_with(relay.addr, "/territoires/", &[]).await;
+    assert_eq!(status, 200, "{page}");
+    assert!(head.to_ascii_lowercase().contains("content-type: text/html; charset=utf-8"), "{head}");
+    assert!(page.starts_with("<!doctype html>\n<html lang=\"fr\">"));
+    assert!(!page.to_lowercase().contains("<script"), "no script");
+    let mut attendus: Vec<String> = demos.iter().map(|d| d.name.clone()).collect();
+    attendus.extend(["Le Port".to_owned(), "Nantes en transition".to_owned()]);
+    let mut listes = cartes(&page);
+    listes.sort();
+    attendus.sort();
+    assert_eq!(listes, attendus, "exactly the public territories");
+    assert!(!page.contains("QUARTIER-PRIVE"));
+    assert_eq!(page.matches("Territoire de démonstration (contenu inventé)").count(), demos.len());
+    assert!(page.contains("<p>Intercommunalité (EPCI) · La Réunion (974)</p>"), "{page}");
+
+    let filtres: [(&str, &[&str]); 6] = [
+        ("?departement=44", &["Nantes en transition"]),
+        ("?departement=974", &["Le Port"]),
+        ("?reseau=colibris", &["Nantes en transition"]),
+        ("?mesure=M05", &["Le Port", "Nantes en transition"]),
+        ("?mesure=M12&theme=mobilite", &["Nantes en transition"]),
+        ("?type=intercommunalite_epci&mesure=M05", &["Le Port"]),
+    ];
+    for (requete, noms) in filtres {
+        let (status, page) = http_get(relay.addr, &format!("/territoires/{requete}")).await;
+        assert_eq!(status, 200, "{requete}: {page}");
+        let mut listes = cartes(&page);
+        listes.sort();
+        assert_eq!(listes, noms, "{requete}");
+        assert!(page.contains(&format!("<h2 id=\"liste\">{}\u{a0}territoire", noms.len())), "{requete}");
+    }
+    // A theme the demonstrations share with the others: each of them too.
+    let (_, page) = http_get(relay.addr, "/territoires/?theme=energie").await;
+    assert_eq!(cartes(&page).len(), demos.len() + 2);
+
+    // Bad filters: 400 in French, whatever else the query holds.
+    for (requete, message) in [
+        ("?theme=magie", "valeur inconnue pour theme\u{a0}: «\u{a0}magie\u{a0}»\n"),
+        ("?departement=20", "valeur inconnue pour departement\u{a0}: «\u{a0}20\u{a0}»\n"),
+        ("?admin=1", "filtre inconnu\u{a0}: «\u{a0}admin\u{a0}» (theme, type, departement, reseau ou mesure)\n"),
+        ("?mesure=M05&mesure=M12", "filtre donné deux fois\u{a0}: mesure\n"),
+    ] {
+        assert_eq!(http_get(relay.addr, &format!("/territoires/{requete}")).await, (400, message.to_owned()));
+    }
+
+    // One ETag per filter; the same filter again is a 304.
+    let etag = |head: &str| head.lines().find_map(|l| l.strip_prefix("etag: ")).map(str::to_owned).expect("ETag");
+    let (_, tous, _) = http_get_with(relay.addr, "/territoires/", &[]).await;
+    let (_, filtre, _) = http_get_with(relay.addr, "/territoires/?departement=44", &[]).await;
+    assert_ne!(etag(&tous), etag(&filtre));
+    let (status, _, body) =
+        http_get_with(relay.addr, "/territoires/?departement=44", &[("If-None-Match", &etag(&filtre))]).await;
+    assert_eq!((status, body.as_str()), (304, ""));
+
+    // The JSON directory: the same territories, with the directory's facts.
+    let (status, json) = http_get(relay.addr, "/territoires.json").await;
+    assert_eq!(status, 200);
+    let json: serde_json::Value = serde_json::from_str(&json).expect("JSON");
+    let liste = json["territoires"].as_array().expect("list");
+    assert_eq!(liste.len(), demos.len() + 2);
+    let port = liste.iter().find(|t| t["nom"] == "Le Port").expect("Le Port");
+    assert_eq!(port["departements"], serde_json::json!([{ "code": "974", "nom": "La Réunion" }]));
+    assert_eq!(port["engagements_pacte"], serde_json::json!([{ "mesure": "M05", "niveau": 1 }]));
+    assert_eq!(port["rendez_vous_30_jours"], 0);
+    assert_eq!(port["demonstration"], false);
+    assert!(liste.iter().filter(|t| t["demonstration"] == true).all(|t| t["rendez_vous_30_jours"].as_u64() > Some(0)));
+    relay.stop().await;
+}
+
+#[tokio::test]
+async fn a_directory_of_a_hundred_territories_stays_light() {
+    let data = TempDir::new().expect("temp dir");
+    let noms: Vec<String> = (0..100).map(|i| format!("Communauté de communes numéro {i} en transition")).collect();
+    for (i, nom) in noms.iter().enumerate() {
+        let insee = [format!("{:02}{:03}", 1 + i % 95, i), format!("{:02}{:03}", 1 + (i + 7) % 95, i)];
+        let insee: Vec<&str> = insee.iter().map(String::as_str).collect();
+        let insee: Vec<&str> = insee.into_iter().filter(|c| !c.starts_with("20")).collect();
+        creer(
+            &data,
+            &Fiche {
+                nom,
+                type_territoire: TypeTerritoire::IntercommunaliteEpci,
+                insee: &insee,
+                themes: &Theme::TOUS[..4],
+                reseaux: &[Reseau::Colibris, Reseau::FabriqueDesTransitions],
+                mesures: &["M01", "M05", "M12", "M20", "M31"],
+                public: true,
+            },
+        );
+    }
+    let relay = start_relay_with(data, |config| config.open = false).await;
+    let (status, page) = http_get(relay.addr, "/territoires/").await;
+    assert_eq!(status, 200);
+    assert_eq!(cartes(&page).len(), 100);
+    for encoding in ["br", "gzip"] {
+        let (status, head, body) = http_get_bytes(relay.addr, "/territoires/", &[("Accept-Encoding", encoding)]).await;
+        assert_eq!(status, 200);
+        assert!(head.to_ascii_lowercase().contains(&format!("content-encoding: {encoding}")), "{head}");
+        println!("/territoires/ with 100 territories: {} B raw, {} B {encoding}", page.len(), body.len());
+        assert!(body.len() < 60_000, "{} B in {encoding}", body.len());
+    }
+    relay.stop().await;
+}
