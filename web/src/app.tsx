@@ -18,7 +18,7 @@ import { Moi } from "./ecrans/moi";
 import { ProfilTerritoire } from "./ecrans/profil";
 import { Rejoindre } from "./ecrans/rejoindre";
 import { Territoire } from "./ecrans/territoire";
-import { paresseux } from "./paresseux";
+import { annoncerOrganisateur, paresseux } from "./paresseux";
 
 // Organisers' screens: separate chunks, loaded when opened (paresseux.tsx).
 const Inviter = paresseux(() => import("./ecrans/invitations").then((m) => m.Inviter));
@@ -110,6 +110,14 @@ export function App({ driver }: { driver: Driver }) {
   useEffect(() => {
     if (valide && !invitation) retenirDernier(doc);
   }, [doc, valide, invitation]);
+  // This device may edit the territory shown (an organiser's invitation
+  // joined since the page started, a territory created here, an open
+  // relay): the organiser screens load now, while the network is there,
+  // for editing offline later.
+  const organise = valide && !invitation && driver.peutModifier(doc);
+  useEffect(() => {
+    if (organise) annoncerOrganisateur();
+  }, [organise]);
   useNouvelEcran(cleEcran(route));
   let page;
   if (doc && !valide) {

@@ -6,8 +6,9 @@
 //
 // A device that organises loads them all ahead (`annoncerOrganisateur`,
 // called at start when a territory is held as organiser or created here,
-// on the home screen where territories are created, and when one of these
-// screens opens): this page then has them even if the network goes, and
+// on the home screen where territories are created, by the shell whenever
+// the territory shown may be edited from this device (app.tsx), and when
+// one of these screens opens): this page then has them even if the network goes, and
 // the service worker caches them for the next visits offline.
 //
 // Does not: decide who may see a screen (the screens and the relay do).

@@ -32,10 +32,13 @@ function listes(dist = join(ROOT, "web/dist")) {
   return { precache: liste("PRECACHE"), organisateur: liste("ORGANISATEUR") };
 }
 
-/** A demonstration territory seeded with `essaim demo`: its id and name. */
+/** A demonstration territory seeded with `essaim demo`: its id, name and
+ * the route of its resident link (`#/territoire/<id>/invitation/habitant/<token>`). */
 function demonstration(essaim) {
-  const [, doc, nom] = essaim("demo").match(/territoire: (\S+)\t(.+)/);
-  return { doc, nom: nom.trim() };
+  const sortie = essaim("demo");
+  const [, doc, nom] = sortie.match(/territoire: (\S+)\t(.+)/);
+  const [, habitant] = sortie.match(/lien habitants: \S*?(#\/territoire\/\S+)/);
+  return { doc, nom: nom.trim(), habitant };
 }
 
 /** Bytes on the wire and the paths fetched from the network (not the
@@ -63,8 +66,8 @@ async function reseau(page, action, fin) {
 
 test("a resident's first visit: a preview before the wasm, then the live agenda; no organiser screen fetched; a repeat visit downloads no app byte", async () => {
   const { data, essaim } = dataDirectory();
-  const { doc, nom } = demonstration(essaim);
-  const relay = await startRelay(data);
+  const { nom, habitant } = demonstration(essaim);
+  const relay = await startRelay(data, 0, { open: false });
   const { precache, organisateur } = listes();
   assert.ok(organisateur.length >= 2, `organiser chunks apart from the precache: ${organisateur}`);
   assert.ok(precache.some((f) => f.endsWith(".wasm")), "the wasm is precached");
@@ -83,7 +86,9 @@ test("a resident's first visit: a preview before the wasm, then the live agenda;
     await libere;
     await route.continue();
   });
-  await page.goto(`${relay.url}/#/territoire/${doc}`);
+  // A resident's link: a device that may not edit (an organiser's, or any
+  // device on an open relay, loads the organiser screens ahead).
+  await page.goto(`${relay.url}/${habitant}`);
   const apercu = page.getByTestId("apercu");
   await apercu.getByRole("heading", { level: 1, name: nom }).waitFor();
   assert.ok((await apercu.getByRole("listitem").count()) > 0, "upcoming rendez-vous in the preview");
@@ -192,7 +197,9 @@ test("a new service worker taking over shows « Nouvelle version disponible » a
   for (const ext of [".br", ".gz"]) rmSync(sw + ext, { force: true });
   await page.evaluate(() => navigator.serviceWorker.getRegistration().then((r) => r.update()));
   const avis = page.getByTestId("nouvelle-version");
-  await avis.getByText("Nouvelle version disponible").waitFor();
+  // The new worker installs the whole precache first (the wasm included):
+  // seconds here, more on a loaded machine.
+  await avis.getByText("Nouvelle version disponible").waitFor({ timeout: 4 * WAIT });
   await avis.getByRole("button", { name: "Recharger" }).click();
   await page.getByRole("heading", { level: 2, name: "Créer un territoire" }).waitFor();
   await page.waitForFunction(() => caches.keys().then((k) => k.includes("essaim-nouvelle")));
