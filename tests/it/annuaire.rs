@@ -178,3 +178,53 @@ async fn a_directory_of_a_hundred_territories_stays_light() {
     }
     relay.stop().await;
 }
+
+#[tokio::test]
+async fn the_national_agenda_page_lists_public_rendez_vous_and_filters_like_the_directory() {
+    let data = TempDir::new().expect("temp dir");
+    let today =
+        sync_core::rythme::Timestamp::now().to_zoned_datetime(sync_core::rythme::jiff::tz::TimeZone::UTC).date();
+    let server::demo::Outcome::Created(demos) = server::demo::seed(data.path(), today, 2, 0).expect("demo") else {
+        panic!("demonstrations created")
+    };
+    creer(
+        &data,
+        &Fiche {
+            nom: "QUARTIER-PRIVE",
+            type_territoire: TypeTerritoire::Quartier,
+            insee: &["44109"],
+            themes: &[],
+            reseaux: &[],
+            mesures: &[],
+            public: false,
+        },
+    );
+    let relay = start_relay_with(data, |config| config.open = false).await;
+    let (status, head, page) = http_get_with(relay.addr, "/agenda/", &[]).await;
+    assert_eq!(status, 200, "{page}");
+    assert!(head.to_ascii_lowercase().contains("content-type: text/html; charset=utf-8"), "{head}");
+    assert!(!page.to_lowercase().contains("<script"), "no script");
+    assert!(page.contains("<h2 id=\"jour-par-jour\">Jour par jour</h2>"));
+    for demo in &demos {
+        assert!(page.contains(&format!("({})", demo.name.replace('\'', "&#39;"))), "{} in the agenda", demo.name);
+    }
+    assert!(!page.contains("QUARTIER-PRIVE"));
+
+    // A département keeps its territory's rendez-vous only.
+    let (_, json) = http_get(relay.addr, "/territoires.json").await;
+    let json: serde_json::Value = serde_json::from_str(&json).expect("JSON");
+    let premier = &json["territoires"][0];
+    let (nom, code) =
+        (premier["nom"].as_str().expect("name"), premier["departements"][0]["code"].as_str().expect("code"));
+    let (status, filtree) = http_get(relay.addr, &format!("/agenda/?departement={code}")).await;
+    assert_eq!(status, 200);
+    assert!(filtree.contains(&format!("({})", nom.replace('\'', "&#39;"))));
+    for autre in demos.iter().filter(|d| d.name != nom) {
+        assert!(!filtree.contains(&format!("({})", autre.name.replace('\'', "&#39;"))), "{} filtered out", autre.name);
+    }
+    assert_eq!(
+        http_get(relay.addr, "/agenda/?reseau=inconnu").await,
+        (400, "valeur inconnue pour reseau\u{a0}: «\u{a0}inconnu\u{a0}»\n".to_owned())
+    );
+    relay.stop().await;
+}

@@ -1,7 +1,8 @@
 // The action's page and its edit screen (issue 15), on a real relay in
 // Chromium at 390 px: the summary before needs and rendez-vous, the map
 // link, the next 3 rendez-vous then "Voir les suivants", cancelling one
-// behind a confirmation with an undo, the edit screen and deleting, the
+// behind a confirmation with an undo, the edit screen (a highlight of the
+// year too) and deleting, the
 // screen at its top after saving, French date and time fields, and axe in
 // light and dark. Run: node --test tests/action.test.mjs
 
@@ -123,10 +124,13 @@ test("the edit screen saves and returns to the page at its top; deleting asks fi
   await page.getByRole("heading", { level: 1, name: "Modifier l'action" }).waitFor();
   await page.getByLabel("Titre").fill("Chantier du four à pain");
   await page.getByLabel("Adresse").fill("Le Bourg, 44320 Frossay");
+  await page.getByLabel("Temps fort de l'année (festival, grande journée)").check();
   await page.getByRole("button", { name: "Enregistrer les modifications" }).click();
   await page.getByRole("heading", { level: 1, name: "Chantier du four à pain" }).waitFor();
   assert.equal(await scrollApresRendu(page), 0, "the page opened scrolled");
   await page.getByTestId("adresse").filter({ hasText: "Le Bourg, 44320 Frossay" }).waitFor();
+  // A highlight of the year (the national agenda lists those first).
+  await page.getByTestId("temps-fort").filter({ hasText: "Temps fort de l'année" }).waitFor();
 
   // Deleting: declined, nothing; confirmed, gone from the agenda, said so.
   await page.getByRole("link", { name: "Modifier", exact: true }).click();

@@ -6,8 +6,9 @@
 //! a calendar of its own, `/t/{id}/actions/{action}.ics`, or one of its
 //! occurrences with `?occurrence=<original local start>` ("add to my
 //! calendar"); national
-//! `/agenda.ics`, `/agenda.json`, `/territoires.json` and the directory page
-//! `/territoires/` (filtered by its query string) over the public
+//! `/agenda.ics`, `/agenda.json`, `/territoires.json`, the directory page
+//! `/territoires/` and the agenda page `/agenda/` (both filtered by their
+//! query string) over the public
 //! territories created on this relay.
 //!
 //! The texts are `sync_core::flux`'s; this module only reads documents from
@@ -125,7 +126,8 @@ pub(crate) fn routes() -> Router<AppState> {
             "/territoires.json",
             get(|s: State<AppState>, h: HeaderMap| national(s, h, Kind::Territories, Filtre::default())),
         )
-        .route("/territoires/", get(annuaire))
+        .route("/territoires/", get(|s, h, q| filtered(s, h, q, Kind::Annuaire)))
+        .route("/agenda/", get(|s, h, q| filtered(s, h, q, Kind::AgendaNational)))
         // Phones poll these on weak networks: gzip or brotli, as asked.
         .layer(tower_http::compression::CompressionLayer::new())
         .layer(axum::middleware::from_fn(feed_headers))
@@ -149,6 +151,8 @@ enum Kind {
     Territories,
     /// The directory page (`flux::annuaire_html`).
     Annuaire,
+    /// The national agenda page (`flux::agenda_national_html`).
+    AgendaNational,
     /// One action, or one occurrence (`flux::ics_action`).
     Action,
 }
@@ -159,7 +163,7 @@ impl Kind {
             Kind::Ics | Kind::Compat | Kind::Action => "text/calendar; charset=utf-8",
             Kind::Json | Kind::Apercu => "application/ld+json; charset=utf-8",
             Kind::Territories => "application/json; charset=utf-8",
-            Kind::Html | Kind::Annuaire => "text/html; charset=utf-8",
+            Kind::Html | Kind::Annuaire | Kind::AgendaNational => "text/html; charset=utf-8",
         }
     }
 }
@@ -452,22 +456,25 @@ async fn territory(
         Kind::Compat => flux::ics_compat(&territoire, &read.agenda, now),
         Kind::Json => flux::json_ld(&territoire, &read.agenda, now).to_string(),
         Kind::Apercu => flux::apercu_json(&territoire, &read.agenda, now).to_string(),
-        Kind::Html | Kind::Territories | Kind::Annuaire | Kind::Action => flux::html(&territoire, &read.agenda, now),
+        Kind::Html | Kind::Territories | Kind::Annuaire | Kind::AgendaNational | Kind::Action => {
+            flux::html(&territoire, &read.agenda, now)
+        }
     })
     .await?;
     Ok(respond(kind, &etag, cache_control(with_token, &base), &body))
 }
 
-/// `/territoires/`: the directory, narrowed by the query string (an
-/// unknown filter is a 400 saying which, in French).
-async fn annuaire(
+/// `/territoires/` and `/agenda/`: national pages narrowed by the query
+/// string (an unknown filter is a 400 saying which, in French).
+async fn filtered(
     state: State<AppState>,
     headers: HeaderMap,
     query: Result<Query<Vec<(String, String)>>, QueryRejection>,
+    kind: Kind,
 ) -> Result<Response, HttpError> {
     let Query(paires) = query.map_err(|_| HttpError::Invalide("adresse illisible\u{a0}: filtres attendus".into()))?;
     let filtre = Filtre::depuis(&paires).map_err(|e| HttpError::Invalide(e.to_string()))?;
-    national(state, headers, Kind::Annuaire, filtre).await
+    national(state, headers, kind, filtre).await
 }
 
 async fn national(
@@ -525,6 +532,7 @@ async fn national(
             Kind::Ics => flux::ics_national(&pairs, now),
             Kind::Json => flux::json_ld_national(&pairs, now).to_string(),
             Kind::Annuaire => flux::annuaire_html(&pairs, &filtre, now),
+            Kind::AgendaNational => flux::agenda_national_html(&pairs, &filtre, now),
             _ => flux::territoires_json(&pairs, now).to_string(),
         }
     })

@@ -386,6 +386,10 @@ pub struct Action {
     /// Flag: to discuss.
     #[serde(default)]
     pub a_discuter: bool,
+    /// A highlight of the territory's year (a festival, a big day): listed
+    /// first in the national agenda.
+    #[serde(default)]
+    pub temps_fort: bool,
     /// Phase.
     #[serde(default)]
     pub phase: PhaseAction,

@@ -127,8 +127,14 @@ impl Filtre {
 
     fn garde(&self, fiche: &Fiche<'_>) -> bool {
         let p = &fiche.territoire.profil;
-        self.theme.is_none_or(|t| p.portes_entree.contains(&t))
-            && self.type_territoire.is_none_or(|t| p.type_territoire == t)
+        self.theme.is_none_or(|t| p.portes_entree.contains(&t)) && self.garde_territoire(fiche)
+    }
+
+    /// Every criterion but the theme, which the national agenda checks on
+    /// each rendez-vous rather than on its territory.
+    pub(super) fn garde_territoire(&self, fiche: &Fiche<'_>) -> bool {
+        let p = &fiche.territoire.profil;
+        self.type_territoire.is_none_or(|t| p.type_territoire == t)
             && self.departement.is_none_or(|d| fiche.departements.contains(&d))
             && self.reseau.is_none_or(|r| p.reseaux.iter().any(|l| l.reseau == r))
             && self.mesure.as_ref().is_none_or(|m| p.engagements_pacte.iter().any(|e| &e.mesure == m))
@@ -222,7 +228,7 @@ pub fn territoires_json(territoires: &[(Territoire, Agenda)], now: Timestamp) ->
     json!({ "territoires": liste })
 }
 
-const CSS: &str = "body{font:1rem/1.5 system-ui,sans-serif;max-width:48rem;margin:0 auto;padding:1rem;color:#1a1a1a}\
+pub(super) const CSS: &str = "body{font:1rem/1.5 system-ui,sans-serif;max-width:48rem;margin:0 auto;padding:1rem;color:#1a1a1a}\
 a{color:#0b4f8a}h1{font-size:1.6rem}h2{font-size:1.3rem;margin-top:1.5rem}h3{font-size:1.1rem;margin:.2rem 0}\
 form{display:flex;flex-wrap:wrap;gap:.5rem 1rem;align-items:end}label{display:grid;font-size:.9rem}\
 select,button{font:inherit;min-height:44px}ul.fiches{list-style:none;padding:0}\
@@ -239,7 +245,7 @@ fn choix(h: &mut String, nom: &str, libelle: &str, options: &[(String, String)],
     h.push_str("</select></label>\n");
 }
 
-fn pluriel(n: usize, un: &str, plusieurs: &str) -> String {
+pub(super) fn pluriel(n: usize, un: &str, plusieurs: &str) -> String {
     if n <= 1 { format!("{n}\u{a0}{un}") } else { format!("{n}\u{a0}{plusieurs}") }
 }
 
@@ -258,21 +264,9 @@ pub fn annuaire_html(territoires: &[(Territoire, Agenda)], filtre: &Filtre, now:
          <link rel=\"alternate\" type=\"application/json\" href=\"/territoires.json\">\n\
          <style>{CSS}</style>\n</head>\n<body>\n<header>\n<h1>Territoires en transition</h1>\n\
          <p>Les communes, quartiers, intercommunalités et pays qui publient leur agenda sur ce relais.</p>\n\
-         </header>\n<main>\n<form method=\"get\" action=\"/territoires/\" aria-label=\"Filtrer les territoires\">\n"
+         </header>\n<main>\n"
     );
-    let themes: Vec<(String, String)> = Theme::TOUS.iter().map(|t| (texte_json(t), t.libelle().to_owned())).collect();
-    let types: Vec<(String, String)> =
-        TypeTerritoire::TOUS.iter().map(|t| (texte_json(t), t.libelle().to_owned())).collect();
-    let departements: Vec<(String, String)> =
-        DEPARTEMENTS.iter().map(|d| (d.code.to_owned(), format!("{} ({})", d.nom, d.code))).collect();
-    let reseaux: Vec<(String, String)> = Reseau::TOUS.iter().map(|r| (texte_json(r), r.libelle().to_owned())).collect();
-    let mesures: Vec<(String, String)> = (1..=32).map(|n| (format!("M{n:02}"), format!("Mesure {n}"))).collect();
-    choix(&mut h, "theme", "Porte d'entrée", &themes, filtre.theme.map(|t| texte_json(&t)).as_deref());
-    choix(&mut h, "type", "Type", &types, filtre.type_territoire.map(|t| texte_json(&t)).as_deref());
-    choix(&mut h, "departement", "Département", &departements, filtre.departement.map(|d| d.code));
-    choix(&mut h, "reseau", "Réseau", &reseaux, filtre.reseau.map(|r| texte_json(&r)).as_deref());
-    choix(&mut h, "mesure", "Mesure du Pacte", &mesures, filtre.mesure.as_deref());
-    h.push_str("<button type=\"submit\">Filtrer</button>\n</form>\n");
+    formulaire(&mut h, "/territoires/", "Filtrer les territoires", filtre);
 
     let _ = write!(
         h,
@@ -319,6 +313,25 @@ pub fn annuaire_html(territoires: &[(Territoire, Agenda)], filtre: &Filtre, now:
     }
     h.push_str("</section>\n</main>\n</body>\n</html>\n");
     h
+}
+
+/// The filter form (a plain GET to `action`, which works without script),
+/// each choice showing `filtre`'s.
+pub(super) fn formulaire(h: &mut String, action: &str, nom: &str, filtre: &Filtre) {
+    let _ = writeln!(h, "<form method=\"get\" action=\"{action}\" aria-label=\"{nom}\">");
+    let themes: Vec<(String, String)> = Theme::TOUS.iter().map(|t| (texte_json(t), t.libelle().to_owned())).collect();
+    let types: Vec<(String, String)> =
+        TypeTerritoire::TOUS.iter().map(|t| (texte_json(t), t.libelle().to_owned())).collect();
+    let departements: Vec<(String, String)> =
+        DEPARTEMENTS.iter().map(|d| (d.code.to_owned(), format!("{} ({})", d.nom, d.code))).collect();
+    let reseaux: Vec<(String, String)> = Reseau::TOUS.iter().map(|r| (texte_json(r), r.libelle().to_owned())).collect();
+    let mesures: Vec<(String, String)> = (1..=32).map(|n| (format!("M{n:02}"), format!("Mesure {n}"))).collect();
+    choix(h, "theme", "Porte d'entrée", &themes, filtre.theme.map(|t| texte_json(&t)).as_deref());
+    choix(h, "type", "Type", &types, filtre.type_territoire.map(|t| texte_json(&t)).as_deref());
+    choix(h, "departement", "Département", &departements, filtre.departement.map(|d| d.code));
+    choix(h, "reseau", "Réseau", &reseaux, filtre.reseau.map(|r| texte_json(&r)).as_deref());
+    choix(h, "mesure", "Mesure du Pacte", &mesures, filtre.mesure.as_deref());
+    h.push_str("<button type=\"submit\">Filtrer</button>\n</form>\n");
 }
 
 fn carte(h: &mut String, f: &Fiche<'_>) {

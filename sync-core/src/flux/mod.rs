@@ -24,7 +24,8 @@
 //! - [`html`]: a small French page, accessible, no JavaScript.
 //! - [`ics_national`], [`json_ld_national`], [`territoires_json`]: the
 //!   national aggregation over several public territories; [`annuaire_html`]
-//!   the directory page, narrowed by a [`Filtre`].
+//!   the directory page, narrowed by a [`Filtre`]; [`agenda_national_html`]
+//!   the national agenda page of the next 30 days, highlights first.
 //!
 //! # Choices
 //!
@@ -78,6 +79,7 @@
 //! (which edits refuse anyway) are left out rather than failing a feed, so
 //! nothing here returns an error.
 
+mod agenda_national;
 mod annuaire;
 mod html;
 mod ics;
@@ -93,6 +95,7 @@ use crate::agenda::{
 };
 use crate::rythme::{EtatOccurrence, Occurrence, Rythme, Timestamp};
 
+pub use agenda_national::agenda_national_html;
 pub use annuaire::{Fiche, Filtre, FiltreError, JOURS_A_VENIR, annuaire_html, fiches, territoires_json};
 pub use html::html;
 pub use ics::{ics, ics_action, ics_compat, ics_national};
@@ -180,6 +183,8 @@ pub struct RendezVousPublic<'a> {
     pub themes: &'a [Theme],
     /// Free keywords.
     pub mots_cles: &'a [String],
+    /// A highlight of the year (actions only): first in the national agenda.
+    pub temps_fort: bool,
     /// When (valid: checked by [`public`]).
     pub rythme: &'a Rythme,
     /// Bookkeeping: creation and last change, for `SEQUENCE`.
@@ -205,6 +210,7 @@ pub fn public(agenda: &Agenda) -> Vec<RendezVousPublic<'_>> {
             lien_en_ligne: a.lien_en_ligne.as_deref().filter(|l| lien_valide(l)),
             themes: &a.portes_entree,
             mots_cles: &a.mots_cles,
+            temps_fort: a.temps_fort,
             rythme,
             suivi: &a.suivi,
         })
@@ -223,6 +229,7 @@ pub fn public(agenda: &Agenda) -> Vec<RendezVousPublic<'_>> {
             lien_en_ligne: None,
             themes: &[],
             mots_cles: &[],
+            temps_fort: false,
             rythme,
             suivi: &i.suivi,
         })

@@ -9,8 +9,8 @@ use serde_json::{Value, json};
 
 use super::ics::{Ecrivain, echapper};
 use super::{
-    APERCU_NOMBRE, Filtre, Territoire, annuaire_html, apercu_json, html, ics, ics_action, ics_compat, ics_national,
-    json_ld, json_ld_national, territoires_json,
+    APERCU_NOMBRE, Filtre, Territoire, agenda_national_html, annuaire_html, apercu_json, html, ics, ics_action,
+    ics_compat, ics_national, json_ld, json_ld_national, territoires_json,
 };
 use crate::agenda::{Agenda, Edit, Profil, VisibiliteTerritoire};
 use crate::rythme::Timestamp;
@@ -672,4 +672,53 @@ fn bad_directory_filters_are_refused_in_french() {
         "?theme=energie&departement=2A"
     );
     assert_eq!(Filtre::default().requete(), "");
+}
+
+#[test]
+fn the_national_agenda_lists_thirty_days_highlights_first_and_filters() {
+    let mut tous = annuaire();
+    let mut val = terrain();
+    val.action(
+        9_500,
+        "festival",
+        json!({ "titre": "Festival des transitions", "temps_fort": true, "portes_entree": ["culture_education_lien_social"],
+                "lieu": { "libelle": "Parc de la mairie" },
+                "rythme": { "debut": "2026-02-07T14:00:00", "duree": "PT6H" } }),
+    );
+    val.edit(9_600, json!({ "type": "modifier_profil", "champs": { "codes": { "insee": ["44109"] } } }));
+    tous[0] = (val.territoire(), val.agenda());
+    let page = agenda_national_html(&tous, &Filtre::default(), now());
+    assert!(page.starts_with("<!doctype html>\n<html lang=\"fr\">"));
+    assert!(!page.to_lowercase().contains("<script"), "no JavaScript");
+    assert!(!page.contains("TERRITOIRE-PRIVE") && !page.contains("ACTION-"));
+    let forts = page.find("<h2 id=\"temps-forts\">Temps forts</h2>").expect("highlights");
+    let jours = page.find("<h2 id=\"jour-par-jour\">Jour par jour</h2>").expect("day by day");
+    assert!(forts < jours, "highlights first");
+    assert!(page[forts..jours].contains("Samedi 7 février à 14\u{a0}h</time> – <a href=\"https://essaim.example/t/"));
+    assert!(page[forts..jours].contains("Festival des transitions</a> (Val d&#39;Essaim), Parc de la mairie</li>"));
+    let jour_par_jour = &page[jours..];
+    assert!(!jour_par_jour.contains("Festival"), "a highlight is listed once");
+    // 15 January to 14 February: the repair café moved, cancelled, then on
+    // 4 February (11 February excluded); the fête of 21 March is too far.
+    assert!(
+        jour_par_jour
+            .contains("<h3>Jeudi 22 janvier</h3>\n<ul>\n<li><time datetime=\"2026-01-22T19:00:00\">19\u{a0}h</time>")
+    );
+    assert!(
+        jour_par_jour.contains("Repair café</a> (Val d&#39;Essaim), Salle des fêtes <strong>(reprogrammé)</strong>")
+    );
+    assert!(jour_par_jour.contains("<strong>(annulé)</strong>"));
+    assert!(jour_par_jour.contains("<h3>Mercredi 4 février</h3>") && !jour_par_jour.contains("11 février"));
+    assert!(!page.contains("Fête des"));
+    assert!(page.contains("<p>4\u{a0}rendez-vous</p>"), "{page}");
+
+    let filtre = |requete: &[(&str, &str)]| {
+        super::Filtre::depuis(&requete.iter().map(|(a, b)| ((*a).to_owned(), (*b).to_owned())).collect::<Vec<_>>())
+            .expect("filter")
+    };
+    let theme = agenda_national_html(&tous, &filtre(&[("theme", "dechets_reemploi")]), now());
+    assert!(theme.contains("Repair café") && !theme.contains("Festival"), "the theme is the rendez-vous'");
+    let ailleurs = agenda_national_html(&tous, &filtre(&[("departement", "974")]), now());
+    assert!(ailleurs.contains("<p>0\u{a0}rendez-vous</p>") && ailleurs.contains("Aucun rendez-vous public ne répond"));
+    assert!(ailleurs.contains("<option value=\"974\" selected>"));
 }

@@ -95,7 +95,15 @@ export function ModifierAction({ driver, doc, id }: { driver: Driver; doc: strin
 /** The form's fields: the action's, with its place's label and address. */
 type Brouillon = Pick<
   Action,
-  "titre" | "resume" | "description" | "portes_entree" | "statut" | "mode_participation" | "visibilite" | "publication"
+  | "titre"
+  | "resume"
+  | "description"
+  | "portes_entree"
+  | "statut"
+  | "mode_participation"
+  | "visibilite"
+  | "publication"
+  | "temps_fort"
 > & { libelle: string; adresse: string; lien_en_ligne: string };
 
 function Champs({ action, modifier }: { action: Action; modifier: Modification }) {
@@ -112,6 +120,7 @@ function Champs({ action, modifier }: { action: Action; modifier: Modification }
     lien_en_ligne: action.lien_en_ligne ?? "",
     visibilite: action.visibilite,
     publication: action.publication,
+    temps_fort: action.temps_fort,
   };
   const { v, maj, lie, vider } = useBrouillon(actuel, effacer);
   const l = libelles();
@@ -126,7 +135,7 @@ function Champs({ action, modifier }: { action: Action; modifier: Modification }
     const champs: Partial<Action> = {};
     if (v.titre.trim() !== actuel.titre) champs.titre = v.titre.trim();
     if (v.resume.trim() !== actuel.resume) champs.resume = v.resume.trim();
-    for (const cle of ["statut", "mode_participation", "visibilite", "publication"] as const) {
+    for (const cle of ["statut", "mode_participation", "visibilite", "publication", "temps_fort"] as const) {
       if (v[cle] !== actuel[cle]) Object.assign(champs, { [cle]: v[cle] });
     }
     if (v.description !== actuel.description) champs.description = v.description;
@@ -177,6 +186,13 @@ function Champs({ action, modifier }: { action: Action; modifier: Modification }
         <h2 id="titre-diffusion">Diffusion</h2>
         <ChampChoix id="visibilite-action" label="Qui la voit" choix={l.visibilite} {...lie("visibilite")} />
         <ChampChoix id="publication-action" label="Publication" choix={l.publication} {...lie("publication")} />
+        <div class="champ">
+          <label class="case">
+            <input type="checkbox" checked={v.temps_fort} onChange={(e) => maj("temps_fort")(e.currentTarget.checked)} />
+            Temps fort de l'année (festival, grande journée)
+          </label>
+          <p class="aide">Mis en avant dans l'agenda national des territoires.</p>
+        </div>
       </section>
       <p class="actions">
         <button type="submit">Enregistrer les modifications</button>

@@ -145,6 +145,7 @@ function Resume({ action }: { action: Action }) {
         <Ligne icone="valider" terme="État" testid="etat">
           {l.statut[action.statut]}
           {action.publication !== "publie" && <span data-testid="publication"> · {l.publication[action.publication]}</span>}
+          {action.temps_fort && <strong data-testid="temps-fort"> · Temps fort de l'année</strong>}
         </Ligne>
         {action.mode_participation !== "sur_place" && (
           <Ligne icone="personnes" terme="Participation" testid="participation">
