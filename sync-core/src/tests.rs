@@ -4,6 +4,7 @@
 
 mod agenda;
 mod convergence;
+mod essaimage;
 mod golden;
 mod hostile;
 mod regressions;

@@ -4,6 +4,7 @@
 //! and their validation; `edit.rs` turns an [`Edit`] into writes;
 //! `demande.rs` checks and writes a resident's request ([`DemandeHabitant`]),
 //! `departements.rs` names the département of a commune's INSEE code,
+//! `essaimage.rs` copies another territory's public action as a draft,
 //! which the relay applies for them; `tree.rs`
 //! maps JSON-shaped records onto Automerge objects. This module builds the
 //! read model, [`Agenda`], with every concurrent value of a field that two
@@ -16,6 +17,7 @@
 mod demande;
 mod departements;
 mod edit;
+mod essaimage;
 mod repo;
 mod schema;
 mod tree;
@@ -30,6 +32,7 @@ use ts_rs::TS;
 pub use demande::{DemandeError, DemandeHabitant, NOM_MAX, preuve_du_secret};
 pub use departements::{DEPARTEMENTS, Departement, departement, departement_de_commune};
 pub use edit::{Collection, Edit, EditError};
+pub use essaimage::{EssaimageError, LICENCE_PAR_DEFAUT, SourceEssaimage, essaimer};
 pub use repo::{ApplyError, SuiteDemande};
 pub use schema::*;
 

@@ -439,9 +439,54 @@ pub struct Action {
     /// Parent action.
     #[serde(default)]
     pub parent_id: Option<String>,
+    /// The action of another territory this one was taken up from
+    /// (essaimage, see `agenda::essaimage`).
+    #[serde(default)]
+    pub inspire_de: Option<Provenance>,
     /// Bookkeeping.
     #[serde(flatten)]
     pub suivi: Suivi,
+}
+
+/// Where an action taken up from another territory comes from, shown as
+/// « Inspiré de : <territoire> – <titre> ».
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, TS)]
+pub struct Provenance {
+    /// The source territory's document id.
+    pub territoire: String,
+    /// Its name when the action was taken up.
+    pub territoire_nom: String,
+    /// The source action's id.
+    pub action: String,
+    /// Its title when taken up.
+    pub titre: String,
+    /// The source document's heads when taken up (hex): whether it changed since.
+    #[serde(default)]
+    pub tetes: Vec<String>,
+    /// The licence of the content taken up.
+    pub licence: String,
+}
+
+/// Most heads a provenance records.
+pub const TETES_MAX: usize = 16;
+
+impl Valider for Provenance {
+    fn valider(&self) -> Result<(), ValidationError> {
+        non_vide("inspire_de.territoire", &self.territoire, 64)?;
+        au_plus("inspire_de.territoire_nom", &self.territoire_nom, 120)?;
+        if !identifiant_valide(&self.action) {
+            return Err(ValidationError::Autre(format!("identifiant invalide\u{a0}: {:?}", self.action)));
+        }
+        au_plus("inspire_de.titre", &self.titre, 140)?;
+        non_vide("inspire_de.licence", &self.licence, 40)?;
+        let empreinte = |t: &String| t.len() == 64 && t.bytes().all(|b| b.is_ascii_hexdigit());
+        if self.tetes.len() > TETES_MAX || !self.tetes.iter().all(empreinte) {
+            return Err(ValidationError::Autre(format!(
+                "inspire_de.tetes\u{a0}: {TETES_MAX} empreintes de 64 chiffres hexadécimaux au plus"
+            )));
+        }
+        Ok(())
+    }
 }
 
 /// A person or organisation. Actors need no account.
@@ -749,6 +794,9 @@ impl Valider for Action {
         rythme(&self.rythme)?;
         for besoin in self.besoins.values() {
             besoin.valider()?;
+        }
+        if let Some(p) = &self.inspire_de {
+            p.valider()?;
         }
         Ok(())
     }

@@ -88,6 +88,9 @@ pub enum RythmeError {
     /// A one-off rendez-vous cannot be split.
     #[error("un rendez-vous ponctuel ne se scinde pas")]
     SansRegle,
+    /// No date of the rule from the day a taken-up rhythm should start.
+    #[error("aucune date de ce rythme à partir du {0}")]
+    AucuneDate(Jour),
     /// Splitting at the first occurrence would leave an empty series.
     #[error("scinder au premier rendez-vous laisserait une série vide")]
     ScissionAuDebut,
@@ -513,6 +516,67 @@ impl Rythme {
         Ok((ancien, nouveau))
     }
 
+    /// The same rhythm for another territory, from `a_partir_de` on
+    /// (essaimage): the same rule, time of day and duration, in `fuseau`,
+    /// starting on the rule's first date on or after that day, with no end,
+    /// added dates, exclusions, pauses or exceptions, and a confirmation
+    /// date three months after `a_partir_de` (a rule without end needs
+    /// one). A rule that takes its day from its start (weekly without days,
+    /// monthly without a day, yearly without a month) is made explicit
+    /// first, so the copy keeps the source's days. A one-off is placed on
+    /// `a_partir_de` at its time.
+    pub fn reprendre(&self, a_partir_de: Jour, fuseau: &str) -> Result<Rythme, RythmeError> {
+        let tz = valider_fuseau(fuseau)?;
+        let depart =
+            DateHeure::le(a_partir_de, self.debut.secondes_du_jour()).ok_or(RythmeError::AucuneDate(a_partir_de))?;
+        let mut copie = Rythme {
+            debut: depart,
+            fuseau: fuseau.to_owned(),
+            duree: self.duree,
+            regle: None,
+            ajouts: Vec::new(),
+            exclusions: Vec::new(),
+            pauses: Vec::new(),
+            exceptions: BTreeMap::new(),
+            confirmer_avant: None,
+            serie_precedente: None,
+        };
+        let Some(source) = &self.regle else {
+            copie.valider()?;
+            return Ok(copie);
+        };
+        let mut regle = source.clone();
+        regle.nombre = None;
+        regle.jusqu_au = None;
+        let jour = self.debut.jour();
+        let sans_jour = regle.par_jour.is_empty() && regle.par_jour_du_mois.is_empty();
+        match regle.freq {
+            Frequence::Hebdomadaire if regle.par_jour.is_empty() => {
+                regle.par_jour = vec![JourRegle { jour: jour.jour_semaine(), rang: None }];
+            }
+            Frequence::Mensuelle if sans_jour => regle.par_jour_du_mois = vec![jour.jour()],
+            Frequence::Annuelle => {
+                if regle.par_mois.is_empty() {
+                    regle.par_mois = vec![jour.mois()];
+                }
+                if sans_jour {
+                    regle.par_jour_du_mois = vec![jour.jour()];
+                }
+            }
+            _ => {}
+        }
+        let mut premier = None;
+        expansion::parcourir(&regle, depart, &tz, a_partir_de, |dt| {
+            premier = Some(dt);
+            false
+        });
+        copie.debut = premier.ok_or(RythmeError::AucuneDate(a_partir_de))?;
+        copie.regle = Some(regle);
+        copie.confirmer_avant = Some(trois_mois_apres(a_partir_de).ok_or(RythmeError::AucuneDate(a_partir_de))?);
+        copie.valider()?;
+        Ok(copie)
+    }
+
     /// The rule as an iCalendar `RRULE` value for export: `UNTIL` in UTC, as
     /// RFC 5545 requires when the start has a time zone (a day becomes the
     /// end of that local day). `None` for a one-off rendez-vous.
@@ -537,6 +601,14 @@ impl Rythme {
     pub fn phrase(&self) -> String {
         phrase::phrase(self)
     }
+}
+
+/// The day three months after `jour` (the month's last day when it has
+/// fewer days).
+fn trois_mois_apres(jour: Jour) -> Option<Jour> {
+    let date = jiff::civil::Date::new(jour.annee(), jour.mois(), jour.jour()).ok()?;
+    let plus_tard = date.checked_add(jiff::Span::new().months(3)).ok()?;
+    Jour::new(plus_tard.year(), plus_tard.month(), plus_tard.day())
 }
 
 /// Reads an occurrence key, which must be in canonical form so that one

@@ -671,3 +671,65 @@ fn the_browsers_french_zones_match_the_full_database() {
         assert!(fuseau_francais(autre).is_none(), "{autre} is not a French territory's zone");
     }
 }
+
+#[test]
+fn a_taken_up_rhythm_starts_on_the_rules_first_date_from_the_chosen_day_in_any_zone() {
+    use crate::rythme::Jour;
+    // Each source starts on one of its rule's dates, in Paris.
+    let regles = [
+        ("hebdomadaire", "2025-10-01", json!({ "freq": "WEEKLY", "par_jour": ["WE"], "jusqu_au": "2026-01-31" })),
+        (
+            "tous les quinze jours",
+            "2025-10-04",
+            json!({ "freq": "WEEKLY", "interval": 2, "par_jour": ["SA"], "nombre": 6 }),
+        ),
+        ("1er samedi", "2025-10-04", json!({ "freq": "MONTHLY", "par_jour": ["1SA"] })),
+        ("dernier vendredi", "2025-10-31", json!({ "freq": "MONTHLY", "par_jour": ["-1FR"] })),
+        ("hebdomadaire implicite", "2025-10-01", json!({ "freq": "WEEKLY" })),
+    ];
+    // Chosen: Tuesday 10 March 2026.
+    let depart = Jour::new(2026, 3, 10).expect("day");
+    let mut rendu = Vec::new();
+    for fuseau in ["Europe/Paris", "America/Cayenne", "Indian/Reunion"] {
+        for (nom, debut, regle) in &regles {
+            let source = rythme(json!({
+                "debut": format!("{debut}T18:30:00"), "fuseau": "Europe/Paris", "duree": "PT1H30M", "regle": regle,
+                "confirmer_avant": "2026-06-30", "pauses": [{ "du": "2025-12-20", "au": "2026-01-04" }],
+                "exceptions": { format!("{debut}T18:30:00"): { "etat": "annule" } }
+            }));
+            source.valider().expect("a valid source");
+            let copie = source.reprendre(depart, fuseau).expect("taken up");
+            copie.valider().expect("valid");
+            assert!(copie.exclusions.is_empty() && copie.pauses.is_empty() && copie.exceptions.is_empty());
+            let regle = copie.regle.as_ref().expect("rule");
+            assert!(regle.nombre.is_none() && regle.jusqu_au.is_none(), "no end");
+            assert_eq!(copie.duree, source.duree);
+            let premiere =
+                copie.occurrences(t("2026-01-01T00:00:00Z"), t("2027-01-01T00:00:00Z")).expect("occurrences");
+            rendu.push(format!(
+                "{fuseau} {nom}: {} = {} / {} (confirmer avant {})",
+                copie.debut,
+                premiere[0].debut_utc,
+                premiere[1].debut,
+                copie.confirmer_avant.map(|j| j.to_string()).unwrap_or_default()
+            ));
+        }
+    }
+    expect![[r#"
+        Europe/Paris hebdomadaire: 2026-03-11T18:30:00 = 2026-03-11T17:30:00Z / 2026-03-18T18:30:00 (confirmer avant 2026-06-10)
+        Europe/Paris tous les quinze jours: 2026-03-14T18:30:00 = 2026-03-14T17:30:00Z / 2026-03-28T18:30:00 (confirmer avant 2026-06-10)
+        Europe/Paris 1er samedi: 2026-04-04T18:30:00 = 2026-04-04T16:30:00Z / 2026-05-02T18:30:00 (confirmer avant 2026-06-10)
+        Europe/Paris dernier vendredi: 2026-03-27T18:30:00 = 2026-03-27T17:30:00Z / 2026-04-24T18:30:00 (confirmer avant 2026-06-10)
+        Europe/Paris hebdomadaire implicite: 2026-03-11T18:30:00 = 2026-03-11T17:30:00Z / 2026-03-18T18:30:00 (confirmer avant 2026-06-10)
+        America/Cayenne hebdomadaire: 2026-03-11T18:30:00 = 2026-03-11T21:30:00Z / 2026-03-18T18:30:00 (confirmer avant 2026-06-10)
+        America/Cayenne tous les quinze jours: 2026-03-14T18:30:00 = 2026-03-14T21:30:00Z / 2026-03-28T18:30:00 (confirmer avant 2026-06-10)
+        America/Cayenne 1er samedi: 2026-04-04T18:30:00 = 2026-04-04T21:30:00Z / 2026-05-02T18:30:00 (confirmer avant 2026-06-10)
+        America/Cayenne dernier vendredi: 2026-03-27T18:30:00 = 2026-03-27T21:30:00Z / 2026-04-24T18:30:00 (confirmer avant 2026-06-10)
+        America/Cayenne hebdomadaire implicite: 2026-03-11T18:30:00 = 2026-03-11T21:30:00Z / 2026-03-18T18:30:00 (confirmer avant 2026-06-10)
+        Indian/Reunion hebdomadaire: 2026-03-11T18:30:00 = 2026-03-11T14:30:00Z / 2026-03-18T18:30:00 (confirmer avant 2026-06-10)
+        Indian/Reunion tous les quinze jours: 2026-03-14T18:30:00 = 2026-03-14T14:30:00Z / 2026-03-28T18:30:00 (confirmer avant 2026-06-10)
+        Indian/Reunion 1er samedi: 2026-04-04T18:30:00 = 2026-04-04T14:30:00Z / 2026-05-02T18:30:00 (confirmer avant 2026-06-10)
+        Indian/Reunion dernier vendredi: 2026-03-27T18:30:00 = 2026-03-27T14:30:00Z / 2026-04-24T18:30:00 (confirmer avant 2026-06-10)
+        Indian/Reunion hebdomadaire implicite: 2026-03-11T18:30:00 = 2026-03-11T14:30:00Z / 2026-03-18T18:30:00 (confirmer avant 2026-06-10)"#]]
+    .assert_eq(&rendu.join("\n"));
+}
