@@ -228,3 +228,75 @@ async fn the_national_agenda_page_lists_public_rendez_vous_and_filters_like_the_
     );
     relay.stop().await;
 }
+
+/// Essaimage over the relay: B's organiser takes up A's public action
+/// from its JSON (what the app keeps to do it offline), publishes the
+/// copy, and B's calendar carries it under B's own UID.
+#[tokio::test]
+async fn a_public_action_is_served_for_essaimage_and_taken_up_by_another_territory() {
+    use server::invitations::Role;
+    use sync_core::agenda::{ActionPublique, Collection, Edit, essaimer};
+
+    let data = TempDir::new().expect("temp dir");
+    let a = crate::feeds::territory(&data, "Val d'Essaim", true);
+    let b = crate::feeds::territory(&data, "Saint-Paul en transition", true);
+    let prive = crate::feeds::territory(&data, "Quartier discret", false);
+    let (org_a, org_b) =
+        (crate::feeds::token(&data, &a, Role::Organisateur, 1), crate::feeds::token(&data, &b, Role::Organisateur, 2));
+    let org_prive = crate::feeds::token(&data, &prive, Role::Organisateur, 3);
+    let habitant_prive = crate::feeds::token(&data, &prive, Role::Habitant, 4);
+    let relay = start_relay_with(data, |config| config.open = false).await;
+    let mut repair = crate::feeds::action("a1", "Repair café", "public");
+    if let Edit::Creer { valeur, .. } = &mut repair {
+        valeur["lieu"] = serde_json::json!({ "libelle": "LIEU-DE-A", "adresse": "1 place de la Mairie" });
+    }
+    crate::feeds::organise(&relay, &org_a, &a, vec![repair, crate::feeds::action("a2", "Réunion interne", "membres")])
+        .await;
+    crate::feeds::organise(
+        &relay,
+        &org_prive,
+        &prive,
+        vec![crate::feeds::action("p1", "Atelier du quartier", "public")],
+    )
+    .await;
+
+    let (status, head, json) = http_get_with(relay.addr, &format!("/t/{a}/actions/a1.json"), &[]).await;
+    assert_eq!(status, 200, "{json}");
+    assert!(head.to_ascii_lowercase().contains("content-type: application/json"), "{head}");
+    assert!(!json.contains("LIEU-DE-A") && !json.contains("1 place de la Mairie"), "{json}");
+    let publique: ActionPublique = serde_json::from_str(&json).expect("an ActionPublique");
+    assert_eq!((publique.titre.as_str(), publique.provenance.territoire_nom.as_str()), ("Repair café", "Val d'Essaim"));
+    assert!(!publique.provenance.tetes.is_empty() && publique.provenance.tetes.iter().all(|t| t.len() == 64));
+    // Not public, not there, not an id, a private territory: the feeds' 404.
+    let (absent, absent_body) = http_get(relay.addr, &format!("/t/{a}/actions/zz.json")).await;
+    assert_eq!(absent, 404);
+    for path in [
+        format!("/t/{a}/actions/a2.json"),
+        format!("/t/{a}/actions/a%20b.json"),
+        format!("/t/{a}/actions/a1.json?occurrence=2026-01-07T18:30:00"),
+        format!("/t/{prive}/actions/p1.json"),
+    ] {
+        assert_eq!(http_get(relay.addr, &path).await, (404, absent_body.clone()), "{path}");
+    }
+    let (status, _) = http_get(relay.addr, &format!("/t/{prive}/actions/p1.json?token={habitant_prive}")).await;
+    assert_eq!(status, 200);
+
+    // B takes it up from 10 March 2026, then publishes it.
+    let depuis = sync_core::rythme::Jour::new(2026, 3, 10).expect("day");
+    let copie = essaimer(&publique, "repris", depuis, "Indian/Reunion").expect("taken up");
+    let publier = Edit::Modifier {
+        collection: Collection::Actions,
+        id: "repris".into(),
+        champs: serde_json::json!({ "publication": "publie", "visibilite": "public" })
+            .as_object()
+            .cloned()
+            .expect("fields"),
+    };
+    crate::feeds::organise(&relay, &org_b, &b, vec![copie, publier]).await;
+    let (status, ics) = http_get(relay.addr, &format!("/t/{b}/agenda.ics")).await;
+    assert_eq!(status, 200);
+    assert!(ics.contains(&format!("UID:action-repris@{b}")), "{ics}");
+    assert!(ics.contains("DTSTART;TZID=Indian/Reunion:20260311T183000"), "{ics}");
+    assert!(!ics.contains("LIEU-DE-A"));
+    relay.stop().await;
+}

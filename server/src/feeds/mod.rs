@@ -5,7 +5,9 @@
 //! first visit before its core arrives; one public action as
 //! a calendar of its own, `/t/{id}/actions/{action}.ics`, or one of its
 //! occurrences with `?occurrence=<original local start>` ("add to my
-//! calendar"); national
+//! calendar"), and as what another territory may take up,
+//! `/t/{id}/actions/{action}.json` (`agenda::ActionPublique`, with the
+//! document's heads); national
 //! `/agenda.ics`, `/agenda.json`, `/territoires.json`, the directory page
 //! `/territoires/` and the agenda page `/agenda/` (both filtered by their
 //! query string) over the public
@@ -155,6 +157,9 @@ enum Kind {
     AgendaNational,
     /// One action, or one occurrence (`flux::ics_action`).
     Action,
+    /// One public action for other territories to take up
+    /// (`agenda::ActionPublique`).
+    ActionJson,
 }
 
 impl Kind {
@@ -162,7 +167,7 @@ impl Kind {
         match self {
             Kind::Ics | Kind::Compat | Kind::Action => "text/calendar; charset=utf-8",
             Kind::Json | Kind::Apercu => "application/ld+json; charset=utf-8",
-            Kind::Territories => "application/json; charset=utf-8",
+            Kind::Territories | Kind::ActionJson => "application/json; charset=utf-8",
             Kind::Html | Kind::Annuaire | Kind::AgendaNational => "text/html; charset=utf-8",
         }
     }
@@ -178,13 +183,15 @@ type Version = [u8; 32];
 struct Read {
     agenda: Agenda,
     public: bool,
+    /// The document's heads (hex), which a public action's JSON carries.
+    tetes: Vec<String>,
 }
 
 /// What one request may render, by (feed, hour, base URL).
 type BodyKey = (Kind, i64, String);
 
 /// What one request for one action may render.
-type ActionKey = (String, Option<String>, i64, String);
+type ActionKey = (String, Option<String>, bool, i64, String);
 
 /// A body rendered once, by the first request that needs it.
 type BodySlot = Arc<OnceCell<Arc<String>>>;
@@ -371,15 +378,19 @@ async fn action(
     Query(query): Query<ActionQuery>,
     headers: HeaderMap,
 ) -> Result<Response, HttpError> {
-    let action = file.strip_suffix(".ics").filter(|a| agenda::identifiant_valide(a));
-    let action = action.ok_or(HttpError::NoFeed)?.to_owned();
+    let (action, kind) = match (file.strip_suffix(".ics"), file.strip_suffix(".json")) {
+        (Some(a), _) => (a, Kind::Action),
+        (_, Some(a)) if query.occurrence.is_none() => (a, Kind::ActionJson),
+        _ => return Err(HttpError::NoFeed),
+    };
+    let action = Some(action).filter(|a| agenda::identifiant_valide(a)).ok_or(HttpError::NoFeed)?.to_owned();
     let occurrence = match query.occurrence {
         Some(o) if o.len() > ORIGIN_MAX || o.parse::<sync_core::rythme::DateHeure>().is_err() => {
             return Err(HttpError::Invalide("occurrence\u{a0}: une date locale AAAA-MM-JJTHH:MM:SS".into()));
         }
         o => o,
     };
-    territory(state, from, id, query.token, headers, Kind::Action, Some((action, occurrence))).await
+    territory(state, from, id, query.token, headers, kind, Some((action, occurrence))).await
 }
 
 async fn territory(
@@ -439,10 +450,14 @@ async fn territory(
     if let Some((action, occurrence)) = action {
         // An action that is not public, or an occurrence it does not
         // have, renders as empty: the feeds' 404, cached like a body.
-        let key = (action.clone(), occurrence.clone(), hour, base.url.clone());
+        let key = (action.clone(), occurrence.clone(), kind == Kind::ActionJson, hour, base.url.clone());
         let slot = body_slot(&entry.actions, key, ACTION_BODIES_PER_DOCUMENT);
-        let body = body(&state, &slot, move || {
-            flux::ics_action(&territoire, &read.agenda, &action, occurrence.as_deref(), now).unwrap_or_default()
+        let body = body(&state, &slot, move || match kind {
+            Kind::ActionJson => agenda::ActionPublique::de(&read.agenda, &territoire.document, &read.tetes, &action)
+                .ok()
+                .and_then(|a| serde_json::to_string(&a).ok())
+                .unwrap_or_default(),
+            _ => flux::ics_action(&territoire, &read.agenda, &action, occurrence.as_deref(), now).unwrap_or_default(),
         })
         .await?;
         if body.is_empty() {
@@ -456,7 +471,7 @@ async fn territory(
         Kind::Compat => flux::ics_compat(&territoire, &read.agenda, now),
         Kind::Json => flux::json_ld(&territoire, &read.agenda, now).to_string(),
         Kind::Apercu => flux::apercu_json(&territoire, &read.agenda, now).to_string(),
-        Kind::Html | Kind::Territories | Kind::Annuaire | Kind::AgendaNational | Kind::Action => {
+        Kind::Html | Kind::Territories | Kind::Annuaire | Kind::AgendaNational | Kind::Action | Kind::ActionJson => {
             flux::html(&territoire, &read.agenda, now)
         }
     })
@@ -601,7 +616,8 @@ fn read_document(data_dir: &Path, doc: &DocumentId) -> Result<Option<Read>, Stri
     }
     let agenda = agenda::lire(&am);
     let public = agenda.profil.as_ref().is_some_and(|p| p.visibilite == VisibiliteTerritoire::Public);
-    Ok(Some(Read { agenda, public }))
+    let tetes = am.get_heads().iter().map(|h| h.to_string()).collect();
+    Ok(Some(Read { agenda, public, tetes }))
 }
 
 fn lock(m: &Mutex<Invitations>) -> std::sync::MutexGuard<'_, Invitations> {

@@ -32,7 +32,7 @@ use ts_rs::TS;
 pub use demande::{DemandeError, DemandeHabitant, NOM_MAX, preuve_du_secret};
 pub use departements::{DEPARTEMENTS, Departement, departement, departement_de_commune};
 pub use edit::{Collection, Edit, EditError};
-pub use essaimage::{EssaimageError, LICENCE_PAR_DEFAUT, SourceEssaimage, essaimer};
+pub use essaimage::{ActionPublique, EssaimageError, LICENCE_PAR_DEFAUT, essaimer};
 pub use repo::{ApplyError, SuiteDemande};
 pub use schema::*;
 

@@ -16,7 +16,8 @@ use std::fmt::Write;
 use jiff::tz::TimeZone;
 
 use super::{RendezVousPublic, Territoire, etat_en_mots, occurrences, public};
-use crate::agenda::{Agenda, lien_valide};
+use crate::DocumentId;
+use crate::agenda::{Agenda, Provenance, identifiant_valide, lien_valide};
 use crate::rythme::mots::{heure, jour_en_lettres, majuscule, nom_mois};
 use crate::rythme::{DateHeure, Jour, Occurrence, Timestamp, fuseau};
 
@@ -103,6 +104,9 @@ pub fn html(territoire: &Territoire, agenda: &Agenda, now: Timestamp) -> String 
             if !texte.trim().is_empty() {
                 let _ = write!(h, "<br>{}", echapper(&resume(texte.trim(), 200)));
             }
+            if let Some(p) = r.inspire_de {
+                inspire_de(&mut h, p, &territoire.base_url);
+            }
             h.push_str("</li>\n");
         }
         h.push_str("</ul>\n</section>\n");
@@ -175,6 +179,19 @@ fn resume(texte: &str, max: usize) -> String {
     let coupe: String = texte.chars().take(max).collect();
     let coupe = coupe.rsplit_once(' ').map_or(coupe.as_str(), |(a, _)| a);
     format!("{coupe}…")
+}
+
+/// « Inspiré de : <territoire> – <titre> », a link to the source action on
+/// its territory's page when its ids are well-formed (they come from the
+/// document, which anyone organising it may write).
+fn inspire_de(h: &mut String, p: &Provenance, base_url: &str) {
+    let texte = echapper(&format!("{} – {}", p.territoire_nom, p.titre));
+    if p.territoire.parse::<DocumentId>().is_ok() && identifiant_valide(&p.action) {
+        let lien = format!("{base_url}/t/{}/#action-{}", p.territoire, p.action);
+        let _ = write!(h, "<br>Inspiré de\u{a0}: <a href=\"{}\">{texte}</a>", echapper(&lien));
+    } else {
+        let _ = write!(h, "<br>Inspiré de\u{a0}: {texte}");
+    }
 }
 
 /// Escapes text for HTML content and attribute values.

@@ -91,7 +91,8 @@ mod tests;
 use jiff::tz::TimeZone;
 
 use crate::agenda::{
-    Agenda, Lieu, ModeParticipation, Profil, Publication, Suivi, Theme, TypeInstance, Visibilite, lien_valide,
+    Agenda, Lieu, ModeParticipation, Profil, Provenance, Publication, Suivi, Theme, TypeInstance, Visibilite,
+    lien_valide,
 };
 use crate::rythme::{EtatOccurrence, Occurrence, Rythme, Timestamp};
 
@@ -185,6 +186,8 @@ pub struct RendezVousPublic<'a> {
     pub mots_cles: &'a [String],
     /// A highlight of the year (actions only): first in the national agenda.
     pub temps_fort: bool,
+    /// The other territory's action it was taken up from (actions only).
+    pub inspire_de: Option<&'a Provenance>,
     /// When (valid: checked by [`public`]).
     pub rythme: &'a Rythme,
     /// Bookkeeping: creation and last change, for `SEQUENCE`.
@@ -211,6 +214,7 @@ pub fn public(agenda: &Agenda) -> Vec<RendezVousPublic<'_>> {
             themes: &a.portes_entree,
             mots_cles: &a.mots_cles,
             temps_fort: a.temps_fort,
+            inspire_de: a.inspire_de.as_ref(),
             rythme,
             suivi: &a.suivi,
         })
@@ -230,6 +234,7 @@ pub fn public(agenda: &Agenda) -> Vec<RendezVousPublic<'_>> {
             themes: &[],
             mots_cles: &[],
             temps_fort: false,
+            inspire_de: None,
             rythme,
             suivi: &i.suivi,
         })

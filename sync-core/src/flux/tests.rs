@@ -722,3 +722,32 @@ fn the_national_agenda_lists_thirty_days_highlights_first_and_filters() {
     assert!(ailleurs.contains("<p>0\u{a0}rendez-vous</p>") && ailleurs.contains("Aucun rendez-vous public ne répond"));
     assert!(ailleurs.contains("<option value=\"974\" selected>"));
 }
+
+#[test]
+fn a_copy_says_where_it_was_taken_up_from_linking_only_well_formed_sources() {
+    let source = terrain();
+    let mut copie = Terrain::new(9, "Saint-Paul");
+    let provenance = |territoire: &str| {
+        json!({ "territoire": territoire, "territoire_nom": "Val d'Essaim", "action": "repair",
+                "titre": "Repair <café>", "licence": "CC BY-SA 4.0" })
+    };
+    for (id, territoire) in [("bon", source.doc.to_string()), ("douteux", "javascript:alert(1)".to_owned())] {
+        copie.action(
+            8_000,
+            id,
+            json!({ "titre": format!("Copie {id}"), "inspire_de": provenance(&territoire),
+                    "rythme": { "debut": "2026-01-07T18:30:00", "duree": "PT2H",
+                                "regle": { "freq": "WEEKLY", "par_jour": ["WE"], "nombre": 4 } } }),
+        );
+    }
+    let page = html(&copie.territoire(), &copie.agenda(), now());
+    assert!(
+        page.contains(&format!(
+            "<br>Inspiré de\u{a0}: <a href=\"https://essaim.example/t/{}/#action-repair\">Val d&#39;Essaim – Repair &lt;café&gt;</a>",
+            source.doc
+        )),
+        "{page}"
+    );
+    assert!(page.contains("<br>Inspiré de\u{a0}: Val d&#39;Essaim – Repair &lt;café&gt;</li>"), "no link to a bad id");
+    assert!(!page.contains("javascript:"));
+}

@@ -7,7 +7,7 @@
 use proptest::prelude::*;
 use serde_json::{Value, json};
 
-use crate::agenda::{Agenda, Edit, EssaimageError, Profil, SourceEssaimage, VisibiliteTerritoire, essaimer};
+use crate::agenda::{ActionPublique, Agenda, Edit, EssaimageError, Profil, VisibiliteTerritoire, essaimer};
 use crate::rythme::Jour;
 use crate::{Config, DocumentId, Repo, UnixMillis};
 
@@ -102,9 +102,14 @@ fn an_action_taken_up_is_a_draft_with_its_rhythm_adapted_and_nothing_of_its_terr
     let source = paris.agenda();
     let tetes = vec![TETE.to_owned()];
     let doc = paris.doc.to_string();
-    let origine = SourceEssaimage { territoire: &doc, agenda: &source, tetes: &tetes };
+    let publique = ActionPublique::de(&source, &doc, &tetes, "repair").expect("public");
+    // What the relay serves and the app keeps holds nothing of the source's own.
+    let servi = serde_json::to_string(&publique).expect("json");
+    for s in SENTINELLES {
+        assert!(!servi.contains(s), "{s} in the public action");
+    }
     let depuis = Jour::new(2026, 3, 10).expect("day");
-    let edit = essaimer(origine, "repair", "repris-1", depuis, "Indian/Reunion").expect("taken up");
+    let edit = essaimer(&publique, "repris-1", depuis, "Indian/Reunion").expect("taken up");
     reunion.apply(3_000, edit).expect("the copy is a valid edit");
 
     let copie = reunion.agenda().actions.get("repris-1").cloned().expect("the copy");
@@ -142,17 +147,20 @@ fn only_public_published_living_actions_are_taken_up() {
     repair_cafe(&mut paris, "brouillon");
     let source = paris.agenda();
     let doc = paris.doc.to_string();
-    let origine = SourceEssaimage { territoire: &doc, agenda: &source, tetes: &[] };
-    let depuis = Jour::new(2026, 3, 10).expect("day");
-    assert_eq!(essaimer(origine, "repair", "x", depuis, "Europe/Paris").err(), Some(EssaimageError::NonPublique));
+    assert_eq!(ActionPublique::de(&source, &doc, &[], "repair").err(), Some(EssaimageError::NonPublique));
     assert_eq!(
-        essaimer(origine, "absente", "x", depuis, "Europe/Paris").err().map(|e| e.to_string()),
+        ActionPublique::de(&source, &doc, &[], "absente").err().map(|e| e.to_string()),
         Some("action inconnue\u{a0}: «\u{a0}absente\u{a0}»".to_owned())
     );
-    assert!(matches!(
-        essaimer(origine, "repair", "x", depuis, "Mars/Olympus"),
-        Err(EssaimageError::NonPublique | EssaimageError::Rythme(_))
-    ));
+    paris.edit(
+        5_000,
+        json!({ "type": "modifier", "collection": "actions", "id": "repair", "champs": { "publication": "publie" } }),
+    );
+    let publique = ActionPublique::de(&paris.agenda(), &doc, &[], "repair").expect("public now");
+    let depuis = Jour::new(2026, 3, 10).expect("day");
+    assert!(matches!(essaimer(&publique, "x", depuis, "Mars/Olympus"), Err(EssaimageError::Rythme(_))));
+    paris.edit(5_100, json!({ "type": "supprimer", "collection": "actions", "id": "repair" }));
+    assert!(matches!(ActionPublique::de(&paris.agenda(), &doc, &[], "repair"), Err(EssaimageError::ActionInconnue(_))));
 }
 
 /// Text that may end up anywhere in a record.
@@ -190,8 +198,8 @@ proptest! {
         let source = paris.agenda();
         let doc = paris.doc.to_string();
         let depuis = Jour::new(2026, mois, jour).expect("day");
-        let edit = essaimer(SourceEssaimage { territoire: &doc, agenda: &source, tetes: &[] }, "a", "copie", depuis, "America/Cayenne")
-            .expect("taken up");
+        let publique = ActionPublique::de(&source, &doc, &[], "a").expect("public");
+        let edit = essaimer(&publique, "copie", depuis, "America/Cayenne").expect("taken up");
         let texte = serde_json::to_string(&edit).expect("json");
         for m in &marques {
             prop_assert!(!texte.contains(m.as_str()), "{m} in {texte}");
