@@ -136,6 +136,7 @@ pub fn declarations() -> String {
         LienReseau,
         Engagement,
         Action,
+        Provenance,
         Lieu,
         Porteur,
         Besoin,

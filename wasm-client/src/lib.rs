@@ -170,6 +170,28 @@ impl WasmRepo {
         Ok(outputs(self.repo.apply(millis(now), &doc, &auteur, edit)?))
     }
 
+    /// Takes up action `action` of territory `source` into territory
+    /// `cible` as the draft `nouvel_id`, its rhythm from `a_partir_de`
+    /// (`AAAA-MM-JJ`): `Repo::essaimer`. A refusal throws its French
+    /// message and changes nothing.
+    #[wasm_bindgen(unchecked_return_type = "Output[]")]
+    #[allow(clippy::too_many_arguments)]
+    pub fn essaimer(
+        &mut self,
+        now: f64,
+        source: &str,
+        action: &str,
+        cible: &str,
+        nouvel_id: &str,
+        a_partir_de: &str,
+    ) -> Result<Array, JsError> {
+        let (source, cible) = (DocumentId::from_str(source)?, DocumentId::from_str(cible)?);
+        let jour: sync_core::rythme::Jour =
+            a_partir_de.parse().map_err(|_| JsError::new("date de début invalide\u{a0}: AAAA-MM-JJ attendu"))?;
+        let auteur = self.actor();
+        Ok(outputs(self.repo.essaimer(millis(now), &source, action, &cible, nouvel_id, jour, &auteur)?))
+    }
+
     /// The agenda read model as JSON, if the document is loaded.
     #[wasm_bindgen(js_name = agendaJson)]
     pub fn agenda_json(&mut self, doc: &str) -> Result<Option<String>, JsError> {

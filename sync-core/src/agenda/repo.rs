@@ -29,6 +29,9 @@ pub enum ApplyError {
     /// The document could not be created.
     #[error("cannot create the document: {0}")]
     Create(String),
+    /// The action cannot be taken up; nothing was written.
+    #[error(transparent)]
+    Essaimage(#[from] super::EssaimageError),
 }
 
 /// What a resident's request did.
@@ -83,6 +86,35 @@ impl Repo {
         self.change_document_with(doc, |am: &mut Automerge| {
             super::appliquer(am, millis(now), auteur, edit).map_err(ApplyError::from)
         })
+    }
+
+    /// Takes up action `action` of territory `source` into territory
+    /// `cible` as the draft `nouvel_id` (essaimage, `agenda::essaimage`),
+    /// its rhythm from `a_partir_de` in the target's time zone. Both
+    /// documents must be loaded; the source action must be public and
+    /// published. One change to `cible`, or nothing written.
+    #[allow(clippy::too_many_arguments)]
+    pub fn essaimer(
+        &mut self,
+        now: UnixMillis,
+        source: &DocumentId,
+        action: &str,
+        cible: &DocumentId,
+        nouvel_id: &str,
+        a_partir_de: crate::rythme::Jour,
+        auteur: &str,
+    ) -> Result<Vec<Output>, ApplyError> {
+        let am = self.document(source).ok_or_else(|| ApplyError::NotLoaded(source.clone()))?;
+        let tetes: Vec<String> = am.get_heads().iter().map(|h| h.to_string()).collect();
+        let publique = super::ActionPublique::de(&super::lire(am), &source.to_string(), &tetes, action)?;
+        let fuseau = self
+            .agenda(cible)
+            .ok_or_else(|| ApplyError::NotLoaded(cible.clone()))?
+            .profil
+            .map(|p| p.fuseau)
+            .unwrap_or_else(|| crate::rythme::FUSEAU_PAR_DEFAUT.to_owned());
+        let edit = super::essaimer(&publique, nouvel_id, a_partir_de, &fuseau)?;
+        self.apply(now, cible, auteur, edit)
     }
 
     /// Applies a resident's request as this repo's own change, made by

@@ -247,6 +247,17 @@ export class Driver {
     this.chain.carry(this.repo.apply(Date.now(), doc, JSON.stringify(edit)));
   }
 
+  /**
+   * Takes up action `action` of territory `source` into territory `cible`
+   * as the draft `id` (essaimage: sync-core decides what is copied and
+   * how the rhythm starts from `aPartirDe`, AAAA-MM-JJ). Both documents
+   * must be loaded. Throws the core's French refusal; nothing is written.
+   */
+  essaimer(source: string, action: string, cible: string, id: string, aPartirDe: string): void {
+    if (this.chain.stopped) throw new Error(CANNOT_EDIT);
+    this.chain.carry(this.repo.essaimer(Date.now(), source, action, cible, id, aPartirDe));
+  }
+
   /** The agenda read model, if the document is loaded. */
   agenda(doc: string): Agenda | undefined {
     const json = this.repo.agendaJson(doc);

@@ -13,6 +13,7 @@ import { debutDuJour, libelles, phrase } from "../modele";
 import { PastilleTheme } from "../themes";
 import { Besoins } from "./action-besoins";
 import { Prochains } from "./action-occurrences";
+import { Reprendre } from "./action-reprendre";
 
 /** How far ahead the page lists rendez-vous. */
 const HORIZON = 90 * 86_400_000;
@@ -74,6 +75,7 @@ export function FicheAction({ driver, doc, id }: { driver: Driver; doc: string; 
         })}
       <Besoins driver={driver} doc={doc} action={action} id={id} editer={organisateur ? editer : undefined} />
       {prochains.length > 0 && <Prochains prochains={prochains} editer={organisateur ? editer : undefined} id={id} />}
+      <Reprendre driver={driver} doc={doc} id={id} action={action} />
     </article>
   );
 }
@@ -147,6 +149,11 @@ function Resume({ action }: { action: Action }) {
           {action.publication !== "publie" && <span data-testid="publication"> · {l.publication[action.publication]}</span>}
           {action.temps_fort && <strong data-testid="temps-fort"> · Temps fort de l'année</strong>}
         </Ligne>
+        {action.inspire_de && (
+          <Ligne icone="territoire" terme="Inspiré de" testid="inspire-de">
+            {action.inspire_de.territoire_nom} – {action.inspire_de.titre}
+          </Ligne>
+        )}
         {action.mode_participation !== "sur_place" && (
           <Ligne icone="personnes" terme="Participation" testid="participation">
             {l.mode_participation[action.mode_participation]}

@@ -13,6 +13,8 @@ export type Engagement = { mesure: string, niveau: number, };
 
 export type Action = { titre: string, resume: string, description: string, nature: Nature, portes_entree: Array<Theme>, mots_cles: Array<string>, statut: Statut, a_discuter: boolean, temps_fort: boolean, phase: PhaseAction, avancement: number, priorite: Priorite, debut: string | null, fin_prevue: string | null, rythme: Rythme | null, lieu: Lieu | null, mode_participation: ModeParticipation, lien_en_ligne: string | null, porteurs: Array<Porteur>, besoins: Record<string, Besoin>, publics: Array<Public>, accessibilite: Accessibilite, publication: Publication, visibilite: Visibilite, parent_id: string | null, inspire_de: Provenance | null, cree_le: number | null, modifie_le: number | null, modifie_par: string | null, supprime: boolean, };
 
+export type Provenance = { territoire: string, territoire_nom: string, action: string, titre: string, tetes: Array<string>, licence: string, };
+
 export type Lieu = { libelle: string, adresse: string, code_insee: string | null, lat: number | null, lon: number | null, acces: string, };
 
 export type Porteur = { acteur_id: string, role: RolePorteur, };

@@ -1,0 +1,103 @@
+// « Reprendre dans … » (essaimage): on a public, published action of
+// another territory, an organiser takes it up into one of the territories
+// they organise on this device, from a start date. sync-core makes the
+// draft (what is copied, the rhythm from the first matching date, where it
+// comes from); this screen picks the territory and the date, then opens
+// the draft. Works offline: both territories are on the device.
+//
+// Does not: publish the draft (its organisers do, on its edit screen).
+
+import { useEffect, useState } from "preact/hooks";
+import type { Driver } from "../driver";
+import { allerA, ChampDate } from "../formulaire";
+import type { Action } from "../genere/agenda";
+import { Icone } from "../icones";
+import { aujourdhui, idAleatoire, messageDe } from "../modele";
+import type { TerritoireConnu } from "../storage";
+
+/** How long to wait for a territory to load from this device's storage. */
+const CHARGEMENT = 10_000;
+
+/** Resolves once `doc` is loaded, or fails after `CHARGEMENT` ms. */
+function charge(driver: Driver, doc: string): Promise<void> {
+  driver.openDocument(doc);
+  return new Promise((resolve, reject) => {
+    if (driver.hasDocument(doc)) return resolve();
+    const fin = setTimeout(() => {
+      arreter();
+      reject(new Error("Ce territoire n'est pas encore chargé sur cet appareil\u00a0: réessayez dans un instant."));
+    }, CHARGEMENT);
+    const arreter = driver.subscribe(() => {
+      if (!driver.hasDocument(doc)) return;
+      clearTimeout(fin);
+      arreter();
+      resolve();
+    });
+  });
+}
+
+export function Reprendre({ driver, doc, id, action }: { driver: Driver; doc: string; id: string; action: Action }) {
+  const [cibles, setCibles] = useState<TerritoireConnu[]>([]);
+  const [ouvert, setOuvert] = useState(false);
+  const [cible, setCible] = useState("");
+  const [date, setDate] = useState(aujourdhui());
+  const [erreur, setErreur] = useState<string>();
+  useEffect(() => {
+    driver.storage.territoires().then((ts) => {
+      const miens = ts.filter((t) => t.doc !== doc && !t.demonstration && driver.peutModifier(t.doc));
+      setCibles(miens);
+      setCible(miens[0]?.doc ?? "");
+    });
+  }, [driver, doc]);
+  if (action.visibilite !== "public" || action.publication !== "publie" || cibles.length === 0) return null;
+
+  const reprendre = async (event: Event) => {
+    event.preventDefault();
+    if (!/^\d{4}-\d{2}-\d{2}$/.test(date)) return setErreur("Indiquez la date du premier rendez-vous (jj/mm/aaaa).");
+    const nouvel = idAleatoire();
+    try {
+      await charge(driver, cible);
+      driver.essaimer(doc, id, cible, nouvel, date);
+    } catch (e) {
+      return setErreur(messageDe(e));
+    }
+    allerA(`#/territoire/${cible}/action/${nouvel}`);
+  };
+
+  return (
+    <section class="carte" aria-labelledby="titre-reprendre" data-testid="reprendre">
+      <h2 id="titre-reprendre">Reprendre dans un de vos territoires</h2>
+      {!ouvert ? (
+        <button type="button" class="secondaire" onClick={() => setOuvert(true)}>
+          <Icone nom="plus" /> Reprendre dans…
+        </button>
+      ) : (
+        <form onSubmit={reprendre} noValidate>
+          <p class="aide">
+            Un brouillon dans le territoire choisi&nbsp;: le titre, la présentation, les thèmes et le rythme, à partir de la
+            date indiquée. Ni le lieu, ni les porteurs, ni les besoins ne sont repris.
+          </p>
+          <p class="champ">
+            <label for="cible-reprendre">Territoire</label>
+            <select id="cible-reprendre" value={cible} onChange={(e) => setCible(e.currentTarget.value)}>
+              {cibles.map((t) => (
+                <option key={t.doc} value={t.doc}>
+                  {t.nom || "Territoire sans nom"}
+                </option>
+              ))}
+            </select>
+          </p>
+          <ChampDate id="date-reprendre" label="À partir du" valeur={date} onDate={setDate} />
+          {erreur && (
+            <p role="alert" class="erreur">
+              {erreur}
+            </p>
+          )}
+          <p class="actions">
+            <button type="submit">Reprendre ce rendez-vous</button>
+          </p>
+        </form>
+      )}
+    </section>
+  );
+}

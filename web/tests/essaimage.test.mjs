@@ -1,0 +1,75 @@
+// Essaimage in the app (issue 16), on a real relay in Chromium: an
+// organiser of territory B opens territory A's public repair café, goes
+// offline, takes it up into B from a start date, and sees the draft with
+// the same French rhythm and « Inspiré de »; back online, publishes it,
+// and B's calendar carries it under B's own UID.
+// Every wait is a condition with a timeout; nothing sleeps.
+
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { checkAxe, createAction, createTerritory, dateFr, device, freshRelay, openApp, until, waitSynced } from "./support.mjs";
+
+/** The rule part of the page's rhythm sentence (before its first comma). */
+async function regle(page) {
+  const texte = await page.getByTestId("phrase-rythme").innerText();
+  return texte.replace(/^Quand\s*/, "").split(",")[0].trim();
+}
+
+test("an organiser takes up another territory's public action offline, as a draft saying where it comes from, then publishes it", async () => {
+  const { relay } = await freshRelay();
+  const context = await device();
+  const page = await openApp(context, relay.url);
+
+  // Territory A and its public, published repair café.
+  const lienA = await createTerritory(page, "Val d'Essaim");
+  const a = lienA.split("/").pop();
+  await createAction(page, { titre: "Repair café", rythme: "hebdo" });
+  await page.getByRole("link", { name: "Repair café" }).first().click();
+  await page.getByRole("heading", { level: 1, name: "Repair café" }).waitFor();
+  const pageSource = page.url();
+  await page.getByRole("link", { name: "Modifier", exact: true }).click();
+  await page.getByLabel("Publication").selectOption({ label: "Publiée" });
+  await page.getByRole("button", { name: "Enregistrer les modifications" }).click();
+  await page.getByRole("heading", { level: 1, name: "Repair café" }).waitFor();
+  const regleSource = await regle(page);
+
+  // Territory B, organised here too, public so that its calendar is served.
+  await page.goto(`${relay.url}/#/`);
+  const lienB = await createTerritory(page, "Saint-Paul en transition");
+  const b = lienB.split("/").pop();
+  await page.evaluate((b) => globalThis.essaim.apply(b, { type: "modifier_profil", champs: { visibilite: "public" } }), b);
+  await waitSynced(page);
+
+  // Offline, on A's action: « Reprendre dans… » B from a date.
+  await page.goto(pageSource);
+  await page.getByRole("heading", { level: 1, name: "Repair café" }).waitFor();
+  await context.setOffline(true);
+  const reprendre = page.getByTestId("reprendre");
+  await reprendre.getByRole("button", { name: "Reprendre dans…" }).click();
+  await reprendre.getByLabel("Territoire").selectOption({ label: "Saint-Paul en transition" });
+  await reprendre.getByLabel("À partir du").fill(dateFr(10));
+  await checkAxe(page, "reprendre dans…");
+  await reprendre.getByRole("button", { name: "Reprendre ce rendez-vous" }).click();
+  await page.waitForURL(new RegExp(`#/territoire/${b}/action/[^/]+$`));
+  const copie = page.url().match(/\/action\/([^/]+)$/)[1];
+  await page.getByRole("heading", { level: 1, name: "Repair café" }).waitFor();
+  await page.getByTestId("inspire-de").filter({ hasText: "Val d'Essaim – Repair café" }).waitFor();
+  await page.getByTestId("publication").filter({ hasText: "Brouillon" }).waitFor();
+  assert.equal(await regle(page), regleSource, "the same French rule");
+  assert.equal(await page.getByTestId("lieu").count(), 0, "no place taken up");
+
+  // Back online: B's organiser publishes the draft; B's calendar has it.
+  await context.setOffline(false);
+  await page.getByRole("link", { name: "Modifier", exact: true }).click();
+  await page.getByLabel("Publication").selectOption({ label: "Publiée" });
+  await page.getByRole("button", { name: "Enregistrer les modifications" }).click();
+  await page.getByRole("heading", { level: 1, name: "Repair café" }).waitFor();
+  await waitSynced(page);
+  const uid = `UID:action-${copie}@${b}`;
+  const ics = await until(`${uid} in B's calendar`, async () => {
+    const reponse = await fetch(`${relay.url}/t/${b}/agenda.ics`);
+    const texte = reponse.ok ? await reponse.text() : "";
+    return texte.includes(uid) ? texte : undefined;
+  });
+  assert.ok(!ics.includes(`@${a}`), "the copy is B's own, not A's");
+});
