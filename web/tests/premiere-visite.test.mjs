@@ -13,12 +13,11 @@
 // Every wait is a condition with a timeout; nothing sleeps.
 
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
-import { ESSAIM, ROOT, WAIT, cleanups, dataDirectory, device, openApp, startRelay } from "./support.mjs";
+import { ROOT, WAIT, cleanups, dataDirectory, device, openApp, startRelay } from "./support.mjs";
 
 /** First visit, every byte on the wire. Issue 15 asks for 400 000; the
  * wasm alone is 539 KB in brotli (docs/benchmarks.md), so this budget
@@ -159,28 +158,7 @@ async function relaySurCopie() {
   cleanups.push(() => rmSync(web, { recursive: true, force: true }));
   cpSync(join(ROOT, "web/dist"), web, { recursive: true });
   const { data } = dataDirectory();
-  const child = spawn(ESSAIM, ["serve", "--open", "--creation", "ouverte", "--listen", "127.0.0.1:0", "--data", data, "--web", web], {
-    env: { ...process.env, ESSAIM_LOG: "info", NO_COLOR: "1" },
-    stdio: ["ignore", "pipe", "inherit"],
-  });
-  const exited = new Promise((resolve) => child.on("exit", resolve));
-  cleanups.push(async () => {
-    if (child.exitCode === null) child.kill("SIGTERM");
-    await exited;
-  });
-  const address = await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error("the relay did not log its address in time")), WAIT);
-    let buffer = "";
-    child.stdout.on("data", (chunk) => {
-      buffer += chunk;
-      const match = buffer.match(/address=(\S+)/);
-      if (match) {
-        clearTimeout(timer);
-        resolve(match[1]);
-      }
-    });
-  });
-  return { url: `http://${address}`, web };
+  return { ...(await startRelay(data, 0, { web })), web };
 }
 
 test("a new service worker taking over shows « Nouvelle version disponible » and reloads on demand", async () => {

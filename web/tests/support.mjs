@@ -26,14 +26,15 @@ afterEach(async () => {
 /**
  * The relay on 127.0.0.1 (port 0, or a given one to restart in place).
  * `args`: extra flags; `--creation ouverte` unless they set `--creation`
- * (as the run command does).
+ * (as the run command does). `web`: the built app it serves (a copy a
+ * test may change).
  */
-export async function startRelay(data, port = 0, { open = true, args = [] } = {}) {
+export async function startRelay(data, port = 0, { open = true, args = [], web = join(ROOT, "web/dist") } = {}) {
   const creation = args.includes("--creation") ? [] : ["--creation", "ouverte"];
   const flags = [...(open ? ["--open"] : []), ...creation, ...args];
   const child = spawn(
     ESSAIM,
-    ["serve", ...flags, "--listen", `127.0.0.1:${port}`, "--data", data, "--web", join(ROOT, "web/dist")],
+    ["serve", ...flags, "--listen", `127.0.0.1:${port}`, "--data", data, "--web", web],
     { env: { ...process.env, ESSAIM_LOG: "info", NO_COLOR: "1" }, stdio: ["ignore", "pipe", "inherit"] },
   );
   const address = await new Promise((resolve, reject) => {

@@ -529,18 +529,7 @@ impl Rythme {
         let tz = valider_fuseau(fuseau)?;
         let depart =
             DateHeure::le(a_partir_de, self.debut.secondes_du_jour()).ok_or(RythmeError::AucuneDate(a_partir_de))?;
-        let mut copie = Rythme {
-            debut: depart,
-            fuseau: fuseau.to_owned(),
-            duree: self.duree,
-            regle: None,
-            ajouts: Vec::new(),
-            exclusions: Vec::new(),
-            pauses: Vec::new(),
-            exceptions: BTreeMap::new(),
-            confirmer_avant: None,
-            serie_precedente: None,
-        };
+        let mut copie = Rythme { fuseau: fuseau.to_owned(), ..Rythme::ponctuel(depart, self.duree) };
         let Some(source) = &self.regle else {
             copie.valider()?;
             return Ok(copie);
