@@ -145,6 +145,11 @@ pub fn departement_de_commune(insee: &str) -> Option<&'static Departement> {
     departement(insee.get(..longueur)?)
 }
 
+/// The départements of communes `insee`, in table order, each once.
+pub fn departements_des_communes(insee: &[String]) -> Vec<&'static Departement> {
+    DEPARTEMENTS.iter().filter(|d| insee.iter().any(|c| departement_de_commune(c) == Some(*d))).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -30,7 +30,7 @@ use serde_json::Value;
 use ts_rs::TS;
 
 pub use demande::{DemandeError, DemandeHabitant, NOM_MAX, preuve_du_secret};
-pub use departements::{DEPARTEMENTS, Departement, departement, departement_de_commune};
+pub use departements::{DEPARTEMENTS, Departement, departement, departement_de_commune, departements_des_communes};
 pub use edit::{Collection, Edit, EditError};
 pub use essaimage::{ActionPublique, EssaimageError, LICENCE_PAR_DEFAUT, essaimer};
 pub use repo::{ApplyError, SuiteDemande};

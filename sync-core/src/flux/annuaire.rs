@@ -24,7 +24,7 @@ use super::html::echapper;
 use super::{Territoire, public};
 use crate::agenda::{
     Agenda, DEPARTEMENTS, Departement, Reseau, Theme, TypeTerritoire, VisibiliteTerritoire, departement,
-    departement_de_commune,
+    departements_des_communes,
 };
 use crate::rythme::{EtatOccurrence, Timestamp};
 
@@ -171,10 +171,7 @@ pub struct Fiche<'a> {
 impl<'a> Fiche<'a> {
     /// The card of `territoire` at `now`.
     pub fn new(territoire: &'a Territoire, agenda: &Agenda, now: Timestamp) -> Fiche<'a> {
-        let mut departements: Vec<&'static Departement> =
-            territoire.profil.codes.insee.iter().filter_map(|c| departement_de_commune(c)).collect();
-        departements.sort_by_key(|d| DEPARTEMENTS.iter().position(|x| x == *d));
-        departements.dedup();
+        let departements = departements_des_communes(&territoire.profil.codes.insee);
         let au = now.checked_add(jiff::SignedDuration::from_hours(24 * JOURS_A_VENIR)).unwrap_or(Timestamp::MAX);
         let rdv = public(agenda);
         let a_venir = super::occurrences(&rdv, now, au)

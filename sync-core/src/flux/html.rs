@@ -1,4 +1,6 @@
-//! The territory's public agenda as a small server-rendered French page.
+//! The territory's public page, server-rendered in French: the territory
+//! (kind, départements, entry doors, networks, Pacte commitments, roadmap,
+//! governance bodies), then its public agenda.
 //!
 //! Accessible without scripts: one `h1`, `h2` sections, `h3` per month,
 //! lists, dates and times written out in French ("mercredi 7 janvier,
@@ -17,8 +19,8 @@ use jiff::tz::TimeZone;
 
 use super::{RendezVousPublic, Territoire, etat_en_mots, occurrences, public};
 use crate::DocumentId;
-use crate::agenda::{Agenda, Provenance, identifiant_valide, lien_valide};
-use crate::rythme::mots::{heure, jour_en_lettres, majuscule, nom_mois};
+use crate::agenda::{Agenda, Provenance, departements_des_communes, identifiant_valide, lien_valide};
+use crate::rythme::mots::{date, heure, jour_en_lettres, majuscule, nom_mois};
 use crate::rythme::{DateHeure, Jour, Occurrence, Timestamp, fuseau};
 
 /// How far ahead the page lists rendez-vous, in days.
@@ -50,6 +52,7 @@ pub fn html(territoire: &Territoire, agenda: &Agenda, now: Timestamp) -> String 
         let _ = writeln!(h, "<p>{}</p>", echapper(&resume(presentation, 400)));
     }
     h.push_str("</header>\n<main>\n");
+    vitrine(&mut h, territoire, agenda);
 
     h.push_str("<section aria-labelledby=\"prochains\">\n<h2 id=\"prochains\">Prochains rendez-vous</h2>\n");
     let au = now.checked_add(jiff::SignedDuration::from_hours(24 * JOURS)).unwrap_or(Timestamp::MAX);
@@ -179,6 +182,77 @@ fn resume(texte: &str, max: usize) -> String {
     let coupe: String = texte.chars().take(max).collect();
     let coupe = coupe.rsplit_once(' ').map_or(coupe.as_str(), |(a, _)| a);
     format!("{coupe}…")
+}
+
+/// The territory itself, before its agenda: kind and départements, entry
+/// doors, networks, Pacte commitments (by measure number: the official
+/// titles are not in Essaim yet), the roadmap's phases, and the governance
+/// bodies with their rhythm (never their members). A section only when it
+/// has something to say.
+fn vitrine(h: &mut String, territoire: &Territoire, agenda: &Agenda) {
+    let p = &territoire.profil;
+    h.push_str("<section aria-labelledby=\"territoire\">\n<h2 id=\"territoire\">Le territoire</h2>\n<ul>\n");
+    let mut nature = p.type_territoire.libelle().to_owned();
+    for d in departements_des_communes(&p.codes.insee) {
+        let _ = write!(nature, " · {} ({})", d.nom, d.code);
+    }
+    let _ = writeln!(h, "<li>{}</li>", echapper(&nature));
+    if !p.portes_entree.is_empty() {
+        let portes: Vec<&str> = p.portes_entree.iter().map(|t| t.libelle()).collect();
+        let _ = writeln!(h, "<li>Portes d'entrée\u{a0}: {}</li>", echapper(&portes.join(", ")));
+    }
+    if !p.reseaux.is_empty() {
+        let reseaux: Vec<String> =
+            p.reseaux.iter().map(|l| format!("{} ({})", l.reseau.libelle(), l.role.libelle().to_lowercase())).collect();
+        let _ = writeln!(h, "<li>Réseaux\u{a0}: {}</li>", echapper(&reseaux.join(", ")));
+    }
+    if !p.engagements_pacte.is_empty() {
+        let mesures: Vec<String> = p
+            .engagements_pacte
+            .iter()
+            .map(|e| {
+                format!("mesure {} (niveau {})", e.mesure.trim_start_matches('M').trim_start_matches('0'), e.niveau)
+            })
+            .collect();
+        let _ = writeln!(h, "<li>Pacte pour la transition\u{a0}: {}</li>", echapper(&mesures.join(", ")));
+    }
+    h.push_str("</ul>\n</section>\n");
+
+    let route = &agenda.feuille_de_route;
+    if !route.phases.is_empty() {
+        h.push_str(
+            "<section aria-labelledby=\"feuille-de-route\">\n<h2 id=\"feuille-de-route\">Feuille de route</h2>\n",
+        );
+        if let (Some(du), Some(au)) = (&route.horizon_debut, &route.horizon_fin) {
+            let _ = writeln!(h, "<p>Horizon\u{a0}: {} – {}</p>", echapper(du), echapper(au));
+        }
+        let mut phases: Vec<_> = route.phases.values().collect();
+        phases.sort_by(|a, b| (a.debut.as_deref(), a.titre.as_str()).cmp(&(b.debut.as_deref(), b.titre.as_str())));
+        h.push_str("<ul>\n");
+        for phase in phases {
+            let _ = write!(h, "<li><strong>{}</strong> ({})", echapper(&phase.titre), phase.statut.libelle());
+            let jour = |d: &Option<String>| d.as_deref().and_then(|d| d.parse::<Jour>().ok());
+            if let (Some(du), Some(au)) = (jour(&phase.debut), jour(&phase.fin)) {
+                let _ = write!(h, "\u{a0}: du {} au {}", date(du, true), date(au, true));
+            }
+            h.push_str("</li>\n");
+        }
+        h.push_str("</ul>\n</section>\n");
+    }
+
+    let instances: Vec<_> = agenda.instances.values().filter(|i| !i.suivi.supprime).collect();
+    if !instances.is_empty() {
+        h.push_str("<section aria-labelledby=\"gouvernance\">\n<h2 id=\"gouvernance\">Gouvernance</h2>\n<ul>\n");
+        for i in instances {
+            let _ =
+                write!(h, "<li><strong>{}</strong> ({})", echapper(&i.nom), i.type_instance.libelle().to_lowercase());
+            if let Some(r) = i.rythme.as_ref().filter(|r| r.valider().is_ok()) {
+                let _ = write!(h, "\u{a0}: {}", echapper(&r.phrase()));
+            }
+            h.push_str("</li>\n");
+        }
+        h.push_str("</ul>\n</section>\n");
+    }
 }
 
 /// « Inspiré de : <territoire> – <titre> », a link to the source action on

@@ -751,3 +751,48 @@ fn a_copy_says_where_it_was_taken_up_from_linking_only_well_formed_sources() {
     assert!(page.contains("<br>Inspiré de\u{a0}: Val d&#39;Essaim – Repair &lt;café&gt;</li>"), "no link to a bad id");
     assert!(!page.contains("javascript:"));
 }
+
+#[test]
+fn the_territorys_page_shows_the_territory_then_its_agenda() {
+    let mut t = terrain();
+    t.edit(
+        9_000,
+        json!({ "type": "modifier_profil", "champs": {
+            "type": "intercommunalite_epci", "codes": { "insee": ["26362", "07186", "26198"] },
+            "portes_entree": ["energie", "mobilite"],
+            "reseaux": [{ "reseau": "fabrique_des_transitions", "role": "accompagnement" }],
+            "engagements_pacte": [{ "mesure": "M05", "niveau": 2 }, { "mesure": "M12", "niveau": 1 }] } }),
+    );
+    t.edit(9_100, json!({ "type": "modifier_horizon", "horizon_debut": "2026", "horizon_fin": "2030" }));
+    t.edit(
+        9_200,
+        json!({ "type": "creer", "collection": "phases", "id": "p1", "valeur": {
+            "titre": "Diagnostic <partagé>", "debut": "2026-01-15", "fin": "2026-06-30", "statut": "en_cours" } }),
+    );
+    t.edit(
+        9_300,
+        json!({ "type": "creer", "collection": "instances", "id": "copil", "valeur": {
+            "nom": "Comité de pilotage", "type": "comite_pilotage",
+            "membres": [{ "acteur_id": "p1", "role": "membre" }],
+            "rythme": { "debut": "2026-02-02T18:00:00", "duree": "PT2H",
+                        "regle": { "freq": "MONTHLY", "par_jour": ["1MO"], "jusqu_au": "2026-12-31" } } } }),
+    );
+    let page = html(&t.territoire(), &t.agenda(), now());
+    let territoire = page.find("<h2 id=\"territoire\">Le territoire</h2>").expect("the territory");
+    let agenda = page.find("<h2 id=\"prochains\">").expect("the agenda");
+    assert!(territoire < agenda, "the territory first");
+    let haut = &page[territoire..agenda];
+    assert!(haut.contains("<li>Intercommunalité (EPCI) · Ardèche (07) · Drôme (26)</li>"), "{haut}");
+    assert!(haut.contains("<li>Portes d'entrée\u{a0}: Énergie, Mobilité</li>"));
+    assert!(haut.contains("<li>Réseaux\u{a0}: Fabrique des transitions (accompagnement)</li>"));
+    assert!(haut.contains("<li>Pacte pour la transition\u{a0}: mesure 5 (niveau 2), mesure 12 (niveau 1)</li>"));
+    assert!(haut.contains("<p>Horizon\u{a0}: 2026 – 2030</p>"));
+    assert!(
+        haut.contains(
+            "<li><strong>Diagnostic &lt;partagé&gt;</strong> (en cours)\u{a0}: du 15 janvier 2026 au 30 juin 2026</li>"
+        ),
+        "{haut}"
+    );
+    assert!(haut.contains("<li><strong>Comité de pilotage</strong> (comité de pilotage)\u{a0}: "), "{haut}");
+    assert!(!page.contains("ACTEUR-NOM") && !page.contains(SENTINELLE), "no member, no contact");
+}
