@@ -1,5 +1,5 @@
 // The shell of the app: the route, the header (the territory's name, the
-// sync state as an icon with words), the bottom navigation (Agenda, the
+// sync state as an icon with words), the bottom navigation (Agenda, Découvrir, the
 // territory's page, Moi), and which screen to show. Routes live in the
 // URL's hash (`#/territoire/<document>/…`, `#/moi`), so every link opens
 // the same cached shell, offline included. A new screen opens at the top
@@ -14,6 +14,7 @@ import { Icone, type NomIcone } from "./icones";
 import { dernierTerritoire, heureDe, retenirDernier } from "./modele";
 import { Accueil } from "./ecrans/accueil";
 import { FicheAction } from "./ecrans/fiche-action";
+import { Decouvrir } from "./ecrans/decouvrir";
 import { Moi } from "./ecrans/moi";
 import { ProfilTerritoire } from "./ecrans/profil";
 import { Rejoindre } from "./ecrans/rejoindre";
@@ -138,12 +139,15 @@ export function App({ driver }: { driver: Driver }) {
     else page = <Territoire driver={driver} doc={doc} theme={route[2] === "theme" ? route[3] : undefined} />;
   } else if (route[0] === "moi") {
     page = <Moi driver={driver} />;
+  } else if (route[0] === "decouvrir") {
+    page = <Decouvrir driver={driver} />;
   } else {
     page = <Accueil driver={driver} />;
   }
   const nom = valide ? driver.agenda(doc)?.profil?.nom : undefined;
   const cible = valide && !invitation ? doc : dernierTerritoire();
-  const rubrique: Rubrique = route[0] === "moi" ? "moi" : route[2] === "profil" ? "territoire" : "agenda";
+  const rubrique: Rubrique =
+    route[0] === "moi" || route[0] === "decouvrir" ? route[0] : route[2] === "profil" ? "territoire" : "agenda";
   return (
     <>
       <header class="entete">
@@ -179,12 +183,13 @@ export function App({ driver }: { driver: Driver }) {
   );
 }
 
-type Rubrique = "agenda" | "territoire" | "moi";
+type Rubrique = "agenda" | "decouvrir" | "territoire" | "moi";
 
 /** The bottom navigation: the agenda and page of the territory at hand (or the last one), and Moi. */
 function Navigation({ rubrique, doc }: { rubrique: Rubrique; doc?: string }) {
   const liens: { id: Rubrique; nom: string; icone: NomIcone; href?: string }[] = [
     { id: "agenda", nom: "Agenda", icone: "agenda", href: doc ? `#/territoire/${doc}` : "#/" },
+    { id: "decouvrir", nom: "Découvrir", icone: "decouvrir", href: "#/decouvrir" },
     { id: "territoire", nom: "Territoire", icone: "territoire", href: doc && `#/territoire/${doc}/profil` },
     { id: "moi", nom: "Moi", icone: "moi", href: "#/moi" },
   ];

@@ -104,6 +104,12 @@ test("every screen: axe in light and dark, 320 px wide, 44 px targets, the botto
   assert.equal(await courant(page), "nav-territoire");
   await inspecter(page, "territoire");
 
+  await page.getByTestId("nav-decouvrir").click();
+  await page.getByRole("heading", { level: 1, name: "Découvrir" }).waitFor();
+  await page.getByTestId("territoire-public").first().waitFor();
+  assert.equal(await courant(page), "nav-decouvrir");
+  await inspecter(page, "découvrir");
+
   await page.getByTestId("nav-moi").click();
   await page.getByRole("heading", { level: 1, name: "Moi" }).waitFor();
   await page.getByTestId("mon-territoire").filter({ hasText: demo.nom }).waitFor();
