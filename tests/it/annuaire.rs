@@ -298,5 +298,25 @@ async fn a_public_action_is_served_for_essaimage_and_taken_up_by_another_territo
     assert!(ics.contains(&format!("UID:action-repris@{b}")), "{ics}");
     assert!(ics.contains("DTSTART;TZID=Indian/Reunion:20260311T183000"), "{ics}");
     assert!(!ics.contains("LIEU-DE-A"));
+
+    // A's page says who took it up: B by name, the private territory only counted.
+    let copie_privee = essaimer(&publique, "repris", depuis, "Europe/Paris").expect("taken up");
+    crate::feeds::organise(&relay, &org_prive, &prive, vec![copie_privee]).await;
+    let (status, page) = http_get(relay.addr, &format!("/t/{a}/")).await;
+    assert_eq!(status, 200);
+    assert!(
+        page.contains("<a href=\"#action-a1\">Repair café</a>\u{a0}: repris par 2\u{a0}territoires (Saint-Paul en transition)</li>"),
+        "{page}"
+    );
+    assert!(!page.contains("Quartier discret"));
+    // B's page says where its copy comes from.
+    let (_, page_b) = http_get(relay.addr, &format!("/t/{b}/")).await;
+    assert!(
+        page_b.contains(&format!(
+            "Inspiré de\u{a0}: <a href=\"{}/t/{a}/#action-a1\">Val d&#39;Essaim – Repair café</a>",
+            relay.url().replace("ws://", "http://").trim_end_matches("/sync")
+        )),
+        "{page_b}"
+    );
     relay.stop().await;
 }

@@ -430,7 +430,7 @@ async fn territory(
         Some((a, o)) => format!("{a}\0{}", o.as_deref().unwrap_or("")),
         None => String::new(),
     };
-    let etag = etag(&[&version, what.as_bytes()], kind, hour, &base.url);
+    let mut etag = etag(&[&version, what.as_bytes()], kind, hour, &base.url);
     // Access, then 304, with no load when the token or the cache decides.
     let cached_public = entry.read.get().map(|read| read.as_ref().is_some_and(|r| r.public));
     let read = match (granted, cached_public) {
@@ -442,6 +442,15 @@ async fn territory(
     };
     if !granted && !read.public {
         return Err(HttpError::NoFeed);
+    }
+    // The page says which of its actions other territories took up: their
+    // versions are part of its ETag and of its cached body's key.
+    let (reprises, autres) = match kind {
+        Kind::Html => reprises(&state, &doc).await?,
+        _ => (Vec::new(), String::new()),
+    };
+    if kind == Kind::Html {
+        etag = self::etag(&[&version, autres.as_bytes()], kind, hour, &base.url);
     }
     if matches(&headers, &etag) {
         return Ok(not_modified(&etag, cache_control(with_token, &base)));
@@ -465,18 +474,45 @@ async fn territory(
         }
         return Ok(respond(kind, &etag, cache_control(with_token, &base), &body));
     }
-    let slot = body_slot(&entry.bodies, (kind, hour, base.url.clone()), BODIES_PER_DOCUMENT);
+    let slot = body_slot(&entry.bodies, (kind, hour, format!("{}{autres}", base.url)), BODIES_PER_DOCUMENT);
     let body = body(&state, &slot, move || match kind {
         Kind::Ics => flux::ics(&territoire, &read.agenda, now),
         Kind::Compat => flux::ics_compat(&territoire, &read.agenda, now),
         Kind::Json => flux::json_ld(&territoire, &read.agenda, now).to_string(),
         Kind::Apercu => flux::apercu_json(&territoire, &read.agenda, now).to_string(),
         Kind::Html | Kind::Territories | Kind::Annuaire | Kind::AgendaNational | Kind::Action | Kind::ActionJson => {
-            flux::html(&territoire, &read.agenda, now)
+            flux::html_avec_reprises(&territoire, &read.agenda, now, &reprises)
         }
     })
     .await?;
     Ok(respond(kind, &etag, cache_control(with_token, &base), &body))
+}
+
+/// The copies of `doc`'s actions in the relay's other territories (their
+/// live actions whose `inspire_de` names `doc`), each territory named only
+/// if public; and a digest of the versions read, for the page's ETag.
+async fn reprises(state: &AppState, doc: &DocumentId) -> Result<(Vec<flux::Reprise>, String), HttpError> {
+    let probe = {
+        let (data_dir, invitations) = (state.data_dir.clone(), state.invitations.clone());
+        tokio::task::spawn_blocking(move || versions(&data_dir, &invitations)).await
+    };
+    let (known, _) = HttpError::or_unavailable(Source::Feed, probe)?;
+    let source = doc.to_string();
+    let mut found = Vec::new();
+    let mut digest = Sha256::new();
+    for (other, version) in known.into_iter().filter(|(other, _)| other != doc) {
+        let entry = state.feeds.cache.entry(&other, version);
+        let Some(read) = read(state, &entry, &other).await? else { continue };
+        digest.update(version);
+        let nom = read.agenda.profil.as_ref().filter(|_| read.public).map(|p| p.nom.clone());
+        for a in read.agenda.actions.values().filter(|a| !a.suivi.supprime) {
+            if let Some(p) = a.inspire_de.as_ref().filter(|p| p.territoire == source) {
+                found.push(flux::Reprise { action: p.action.clone(), territoire: nom.clone() });
+            }
+        }
+    }
+    let digest: [u8; 32] = digest.finalize().into();
+    Ok((found, digest.iter().map(|b| format!("{b:02x}")).collect()))
 }
 
 /// `/territoires/` and `/agenda/`: national pages narrowed by the query

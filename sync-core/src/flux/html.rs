@@ -17,7 +17,7 @@ use std::fmt::Write;
 
 use jiff::tz::TimeZone;
 
-use super::{RendezVousPublic, Territoire, etat_en_mots, occurrences, public};
+use super::{Genre, RendezVousPublic, Territoire, etat_en_mots, occurrences, public};
 use crate::DocumentId;
 use crate::agenda::{Agenda, Provenance, departements_des_communes, identifiant_valide, lien_valide};
 use crate::rythme::mots::{date, heure, jour_en_lettres, majuscule, nom_mois};
@@ -32,8 +32,25 @@ const CSS: &str = "body{font:1rem/1.5 system-ui,sans-serif;max-width:42rem;margi
 a{color:#0b4f8a}h1{font-size:1.6rem}h2{font-size:1.3rem;margin-top:2rem}h3{font-size:1.1rem}\
 ul{padding-left:1.2rem}li{margin:.4rem 0}.etat{font-weight:bold}";
 
+/// One copy of this territory's action in another territory
+/// (essaimage): which action, and the other territory's name when it is
+/// public (a private one is counted, never named).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reprise {
+    /// The id of this territory's action that was taken up.
+    pub action: String,
+    /// The name of the territory that took it up, if public.
+    pub territoire: Option<String>,
+}
+
 /// The page of a territory's public agenda at `now`.
 pub fn html(territoire: &Territoire, agenda: &Agenda, now: Timestamp) -> String {
+    html_avec_reprises(territoire, agenda, now, &[])
+}
+
+/// [`html`], saying which of its public actions other territories took up
+/// (« Repris par N territoires », naming the public ones).
+pub fn html_avec_reprises(territoire: &Territoire, agenda: &Agenda, now: Timestamp, reprises: &[Reprise]) -> String {
     let rdv = public(agenda);
     let nom = echapper(territoire.nom());
     let page = echapper(&territoire.page());
@@ -114,6 +131,7 @@ pub fn html(territoire: &Territoire, agenda: &Agenda, now: Timestamp) -> String 
         }
         h.push_str("</ul>\n</section>\n");
     }
+    repris(&mut h, &rdv, reprises);
     let _ = write!(
         h,
         "</main>\n<footer>\n<h2>S'abonner</h2>\n<ul>\n\
@@ -251,6 +269,38 @@ fn vitrine(h: &mut String, territoire: &Territoire, agenda: &Agenda) {
             }
             h.push_str("</li>\n");
         }
+        h.push_str("</ul>\n</section>\n");
+    }
+}
+
+/// « Repris par N territoires (A, B) » for each public action taken up elsewhere.
+fn repris(h: &mut String, rdv: &[RendezVousPublic<'_>], reprises: &[Reprise]) {
+    let mut lignes = Vec::new();
+    for r in rdv.iter().filter(|r| r.genre == Genre::Action) {
+        let copies: Vec<&Reprise> = reprises.iter().filter(|x| x.action == r.id).collect();
+        if copies.is_empty() {
+            continue;
+        }
+        let mut noms: Vec<&str> = copies.iter().filter_map(|x| x.territoire.as_deref()).collect();
+        noms.sort_unstable();
+        noms.dedup();
+        let nombre = if copies.len() == 1 {
+            "1\u{a0}territoire".to_owned()
+        } else {
+            format!("{}\u{a0}territoires", copies.len())
+        };
+        let qui = if noms.is_empty() { String::new() } else { format!(" ({})", echapper(&noms.join(", "))) };
+        lignes.push(format!(
+            "<li><a href=\"#{}\">{}</a>\u{a0}: repris par {nombre}{qui}</li>\n",
+            echapper(&r.ancre()),
+            echapper(r.titre)
+        ));
+    }
+    if !lignes.is_empty() {
+        h.push_str(
+            "<section aria-labelledby=\"repris\">\n<h2 id=\"repris\">Repris par d'autres territoires</h2>\n<ul>\n",
+        );
+        lignes.iter().for_each(|l| h.push_str(l));
         h.push_str("</ul>\n</section>\n");
     }
 }

@@ -98,7 +98,7 @@ use crate::rythme::{EtatOccurrence, Occurrence, Rythme, Timestamp};
 
 pub use agenda_national::agenda_national_html;
 pub use annuaire::{Fiche, Filtre, FiltreError, JOURS_A_VENIR, annuaire_html, fiches, territoires_json};
-pub use html::html;
+pub use html::{Reprise, html, html_avec_reprises};
 pub use ics::{ics, ics_action, ics_compat, ics_national};
 pub use jsonld::{APERCU_NOMBRE, apercu_json, json_ld, json_ld_national};
 
