@@ -2,7 +2,8 @@
 // organiser of territory B opens territory A's public repair café, goes
 // offline, takes it up into B from a start date, and sees the draft with
 // the same French rhythm and « Inspiré de »; back online, publishes it,
-// and B's calendar carries it under B's own UID.
+// and B's calendar carries it under B's own UID; when A's action changes,
+// the copy says so.
 // Every wait is a condition with a timeout; nothing sleeps.
 
 import assert from "node:assert/strict";
@@ -72,4 +73,15 @@ test("an organiser takes up another territory's public action offline, as a draf
     return texte.includes(uid) ? texte : undefined;
   });
   assert.ok(!ics.includes(`@${a}`), "the copy is B's own, not A's");
+  assert.equal(await page.getByTestId("source-changee").count(), 0, "the source has not changed");
+
+  // A's organiser changes the source: the copy says so.
+  const pageCopie = page.url();
+  await page.goto(pageSource);
+  await page.getByRole("link", { name: "Modifier", exact: true }).click();
+  await page.getByLabel("En bref").fill("On répare ensemble, outils fournis.");
+  await page.getByRole("button", { name: "Enregistrer les modifications" }).click();
+  await page.getByRole("heading", { level: 1, name: "Repair café" }).waitFor();
+  await page.goto(pageCopie);
+  await page.getByTestId("source-changee").filter({ hasText: "l'action d'origine a changé depuis" }).waitFor();
 });

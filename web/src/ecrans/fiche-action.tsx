@@ -44,7 +44,7 @@ export function FicheAction({ driver, doc, id }: { driver: Driver; doc: string; 
         )}
       </p>
       <h1>{action.titre}</h1>
-      <Resume action={action} />
+      <Resume action={action} driver={driver} />
       <Refuse refus={refus} />
       {organisateur &&
         conflits.map((c) => {
@@ -80,6 +80,21 @@ export function FicheAction({ driver, doc, id }: { driver: Driver; doc: string; 
   );
 }
 
+/** Whether the action this copy was taken up from changed (or went) since,
+ * when this device holds its territory. */
+function SourceChangee({ driver, action }: { driver: Driver; action: Action }) {
+  const p = action.inspire_de;
+  if (!p || !driver.hasDocument(p.territoire)) return null;
+  const source = driver.agenda(p.territoire)?.actions[p.action];
+  if (source && !source.supprime && (source.modifie_le ?? 0) <= (action.cree_le ?? 0)) return null;
+  return (
+    <strong data-testid="source-changee">
+      {" "}
+      · {source && !source.supprime ? "l'action d'origine a changé depuis" : "l'action d'origine a été supprimée"}
+    </strong>
+  );
+}
+
 /** A concurrent value as a person reads it. */
 function enTexte(valeur: unknown): string {
   const { theme, statut, mode_participation } = libelles() as unknown as Record<string, Record<string, string>>;
@@ -111,7 +126,7 @@ function Ligne({ icone, terme, testid, children }: { icone: NomIcone; terme: str
   );
 }
 
-function Resume({ action }: { action: Action }) {
+function Resume({ action, driver }: { action: Action; driver: Driver }) {
   const l = libelles();
   const { lieu } = action;
   const carte = lieu?.adresse && `https://www.openstreetmap.org/search?query=${encodeURIComponent(lieu.adresse)}`;
@@ -152,6 +167,7 @@ function Resume({ action }: { action: Action }) {
         {action.inspire_de && (
           <Ligne icone="territoire" terme="Inspiré de" testid="inspire-de">
             {action.inspire_de.territoire_nom} – {action.inspire_de.titre}
+            <SourceChangee driver={driver} action={action} />
           </Ligne>
         )}
         {action.mode_participation !== "sur_place" && (
