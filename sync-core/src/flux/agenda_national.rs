@@ -13,8 +13,8 @@ use std::fmt::Write;
 
 use super::annuaire::{CSS, formulaire, pluriel};
 use super::html::echapper;
-use super::{Fiche, Filtre, JOURS_A_VENIR, RendezVousPublic, Territoire, etat_en_mots, occurrences, public};
-use crate::agenda::{Agenda, VisibiliteTerritoire};
+use super::{Filtre, JOURS_A_VENIR, RendezVousPublic, Territoire, etat_en_mots, occurrences, public};
+use crate::agenda::{Agenda, VisibiliteTerritoire, departements_des_communes};
 use crate::rythme::mots::{heure, jour_en_lettres, majuscule};
 use crate::rythme::{DateHeure, Jour, Occurrence, Timestamp, fuseau};
 
@@ -34,7 +34,7 @@ pub fn agenda_national_html(territoires: &[(Territoire, Agenda)], filtre: &Filtr
     let publics: Vec<(&Territoire, Vec<RendezVousPublic<'_>>)> = territoires
         .iter()
         .filter(|(t, _)| t.profil.visibilite == VisibiliteTerritoire::Public)
-        .filter(|(t, a)| filtre.garde_territoire(&Fiche::new(t, a, now)))
+        .filter(|(t, _)| filtre.garde_territoire(&t.profil, &departements_des_communes(&t.profil.codes.insee)))
         .map(|(t, a)| (t, public(a)))
         .collect();
     let mut lignes: Vec<Ligne<'_>> = Vec::new();

@@ -23,8 +23,8 @@ use serde_json::{Value, json};
 use super::html::echapper;
 use super::{Territoire, public};
 use crate::agenda::{
-    Agenda, DEPARTEMENTS, Departement, Reseau, Theme, TypeTerritoire, VisibiliteTerritoire, departement,
-    departements_des_communes,
+    Agenda, DEPARTEMENTS, Departement, Profil, Reseau, Theme, TypeTerritoire, VisibiliteTerritoire, departement,
+    departements_des_communes, valeur_json,
 };
 use crate::rythme::{EtatOccurrence, Timestamp};
 
@@ -108,16 +108,16 @@ impl Filtre {
     pub fn requete(&self) -> String {
         let mut paires: Vec<String> = Vec::new();
         if let Some(t) = self.theme {
-            paires.push(format!("theme={}", texte_json(&t)));
+            paires.push(format!("theme={}", valeur_json(&t)));
         }
         if let Some(t) = self.type_territoire {
-            paires.push(format!("type={}", texte_json(&t)));
+            paires.push(format!("type={}", valeur_json(&t)));
         }
         if let Some(d) = self.departement {
             paires.push(format!("departement={}", d.code));
         }
         if let Some(r) = self.reseau {
-            paires.push(format!("reseau={}", texte_json(&r)));
+            paires.push(format!("reseau={}", valeur_json(&r)));
         }
         if let Some(m) = &self.mesure {
             paires.push(format!("mesure={m}"));
@@ -127,15 +127,15 @@ impl Filtre {
 
     fn garde(&self, fiche: &Fiche<'_>) -> bool {
         let p = &fiche.territoire.profil;
-        self.theme.is_none_or(|t| p.portes_entree.contains(&t)) && self.garde_territoire(fiche)
+        self.theme.is_none_or(|t| p.portes_entree.contains(&t)) && self.garde_territoire(p, &fiche.departements)
     }
 
-    /// Every criterion but the theme, which the national agenda checks on
-    /// each rendez-vous rather than on its territory.
-    pub(super) fn garde_territoire(&self, fiche: &Fiche<'_>) -> bool {
-        let p = &fiche.territoire.profil;
+    /// Every criterion but the theme, on a territory's profile and the
+    /// départements of its communes: the national agenda checks the theme
+    /// on each rendez-vous rather than on its territory.
+    pub(super) fn garde_territoire(&self, p: &Profil, departements: &[&'static Departement]) -> bool {
         self.type_territoire.is_none_or(|t| p.type_territoire == t)
-            && self.departement.is_none_or(|d| fiche.departements.contains(&d))
+            && self.departement.is_none_or(|d| departements.contains(&d))
             && self.reseau.is_none_or(|r| p.reseaux.iter().any(|l| l.reseau == r))
             && self.mesure.as_ref().is_none_or(|m| p.engagements_pacte.iter().any(|e| &e.mesure == m))
     }
@@ -147,14 +147,6 @@ fn mesure_valide(texte: &str) -> bool {
         && texte.starts_with('M')
         && texte[1..].parse::<u8>().is_ok_and(|n| (1..=32).contains(&n))
         && texte[1..].bytes().all(|b| b.is_ascii_digit())
-}
-
-/// The JSON text of an enum value, unquoted.
-fn texte_json<T: serde::Serialize>(v: &T) -> String {
-    match serde_json::to_value(v) {
-        Ok(Value::String(s)) => s,
-        _ => String::new(),
-    }
 }
 
 /// One territory as the directory shows it.
@@ -316,17 +308,18 @@ pub fn annuaire_html(territoires: &[(Territoire, Agenda)], filtre: &Filtre, now:
 /// each choice showing `filtre`'s.
 pub(super) fn formulaire(h: &mut String, action: &str, nom: &str, filtre: &Filtre) {
     let _ = writeln!(h, "<form method=\"get\" action=\"{action}\" aria-label=\"{nom}\">");
-    let themes: Vec<(String, String)> = Theme::TOUS.iter().map(|t| (texte_json(t), t.libelle().to_owned())).collect();
+    let themes: Vec<(String, String)> = Theme::TOUS.iter().map(|t| (valeur_json(t), t.libelle().to_owned())).collect();
     let types: Vec<(String, String)> =
-        TypeTerritoire::TOUS.iter().map(|t| (texte_json(t), t.libelle().to_owned())).collect();
+        TypeTerritoire::TOUS.iter().map(|t| (valeur_json(t), t.libelle().to_owned())).collect();
     let departements: Vec<(String, String)> =
         DEPARTEMENTS.iter().map(|d| (d.code.to_owned(), format!("{} ({})", d.nom, d.code))).collect();
-    let reseaux: Vec<(String, String)> = Reseau::TOUS.iter().map(|r| (texte_json(r), r.libelle().to_owned())).collect();
+    let reseaux: Vec<(String, String)> =
+        Reseau::TOUS.iter().map(|r| (valeur_json(r), r.libelle().to_owned())).collect();
     let mesures: Vec<(String, String)> = (1..=32).map(|n| (format!("M{n:02}"), format!("Mesure {n}"))).collect();
-    choix(h, "theme", "Porte d'entrée", &themes, filtre.theme.map(|t| texte_json(&t)).as_deref());
-    choix(h, "type", "Type", &types, filtre.type_territoire.map(|t| texte_json(&t)).as_deref());
+    choix(h, "theme", "Porte d'entrée", &themes, filtre.theme.map(|t| valeur_json(&t)).as_deref());
+    choix(h, "type", "Type", &types, filtre.type_territoire.map(|t| valeur_json(&t)).as_deref());
     choix(h, "departement", "Département", &departements, filtre.departement.map(|d| d.code));
-    choix(h, "reseau", "Réseau", &reseaux, filtre.reseau.map(|r| texte_json(&r)).as_deref());
+    choix(h, "reseau", "Réseau", &reseaux, filtre.reseau.map(|r| valeur_json(&r)).as_deref());
     choix(h, "mesure", "Mesure du Pacte", &mesures, filtre.mesure.as_deref());
     h.push_str("<button type=\"submit\">Filtrer</button>\n</form>\n");
 }

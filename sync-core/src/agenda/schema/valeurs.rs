@@ -336,7 +336,7 @@ libelles!(
 );
 
 /// An enum value as its JSON text (`"economie_locale"`), unquoted.
-fn valeur_json<T: Serialize>(v: &T) -> String {
+pub(crate) fn valeur_json<T: Serialize>(v: &T) -> String {
     match serde_json::to_value(v) {
         Ok(serde_json::Value::String(s)) => s,
         _ => String::new(),
