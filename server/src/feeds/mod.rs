@@ -488,21 +488,34 @@ async fn territory(
     Ok(respond(kind, &etag, cache_control(with_token, &base), &body))
 }
 
-/// The copies of `doc`'s actions in the relay's other territories (their
-/// live actions whose `inspire_de` names `doc`), each territory named only
-/// if public; and a digest of the versions read, for the page's ETag.
-async fn reprises(state: &AppState, doc: &DocumentId) -> Result<(Vec<flux::Reprise>, String), HttpError> {
+/// Every territory of this relay with stored chunks, with its version and
+/// read model (from the cache, or loaded once), and which ones are
+/// demonstrations.
+async fn territories(state: &AppState) -> Result<(Vec<(DocumentId, Version, Arc<Read>)>, Vec<DocumentId>), HttpError> {
     let probe = {
         let (data_dir, invitations) = (state.data_dir.clone(), state.invitations.clone());
         tokio::task::spawn_blocking(move || versions(&data_dir, &invitations)).await
     };
-    let (known, _) = HttpError::or_unavailable(Source::Feed, probe)?;
+    let (known, demonstrations) = HttpError::or_unavailable(Source::Feed, probe)?;
+    let mut all = Vec::with_capacity(known.len());
+    for (doc, version) in known {
+        let entry = state.feeds.cache.entry(&doc, version);
+        if let Some(read) = read(state, &entry, &doc).await? {
+            all.push((doc, version, read));
+        }
+    }
+    Ok((all, demonstrations))
+}
+
+/// The copies of `doc`'s actions in the relay's other territories (their
+/// live actions whose `inspire_de` names `doc`), each territory named only
+/// if public; and a digest of the versions read, for the page's ETag.
+async fn reprises(state: &AppState, doc: &DocumentId) -> Result<(Vec<flux::Reprise>, String), HttpError> {
+    let (all, _) = territories(state).await?;
     let source = doc.to_string();
     let mut found = Vec::new();
     let mut digest = Sha256::new();
-    for (other, version) in known.into_iter().filter(|(other, _)| other != doc) {
-        let entry = state.feeds.cache.entry(&other, version);
-        let Some(read) = read(state, &entry, &other).await? else { continue };
+    for (_, version, read) in all.iter().filter(|(other, _, _)| other != doc) {
         digest.update(version);
         let nom = read.agenda.profil.as_ref().filter(|_| read.public).map(|p| p.nom.clone());
         for a in read.agenda.actions.values().filter(|a| !a.suivi.supprime) {
@@ -534,23 +547,10 @@ async fn national(
     kind: Kind,
     filtre: Filtre,
 ) -> Result<Response, HttpError> {
-    let probe = {
-        let (data_dir, invitations) = (state.data_dir.clone(), state.invitations.clone());
-        tokio::task::spawn_blocking(move || versions(&data_dir, &invitations)).await
-    };
-    let (known, demonstrations) = HttpError::or_unavailable(Source::Feed, probe)?;
-    // Each territory's read model, from the cache or loaded once; only
-    // the public ones count, for the ETag as for the body.
+    // Only the public territories count, for the ETag as for the body.
+    let (all, demonstrations) = territories(&state).await?;
+    let public: Vec<_> = all.into_iter().filter(|(_, _, read)| read.public).collect();
     let feeds = &state.feeds;
-    let mut public = Vec::new();
-    for (doc, version) in known {
-        let entry = feeds.cache.entry(&doc, version);
-        if let Some(read) = read(&state, &entry, &doc).await?
-            && read.public
-        {
-            public.push((doc, version, read));
-        }
-    }
     let base = feeds.site.base(&headers);
     let (now, hour) = this_hour();
     // The relay's table, not the document, says which are demonstrations
