@@ -20,6 +20,7 @@ import { ProfilTerritoire } from "./ecrans/profil";
 import { Rejoindre } from "./ecrans/rejoindre";
 import { Territoire } from "./ecrans/territoire";
 import { annoncerOrganisateur, paresseux } from "./paresseux";
+import { lireRoute } from "./route";
 
 // Organisers' screens: separate chunks, loaded when opened (paresseux.tsx).
 const Inviter = paresseux(() => import("./ecrans/invitations").then((m) => m.Inviter));
@@ -27,10 +28,9 @@ const NouvelleAction = paresseux(() => import("./ecrans/nouvelle-action").then((
 const ModifierAction = paresseux(() => import("./ecrans/action-modifier").then((m) => m.ModifierAction));
 
 function useRoute(): string[] {
-  const read = () => location.hash.replace(/^#\/?/, "").split("/").filter(Boolean).map(decodeURIComponent);
-  const [route, setRoute] = useState(read);
+  const [route, setRoute] = useState(lireRoute);
   useEffect(() => {
-    const onChange = () => setRoute(read());
+    const onChange = () => setRoute(lireRoute());
     window.addEventListener("hashchange", onChange);
     return () => window.removeEventListener("hashchange", onChange);
   }, []);

@@ -10,6 +10,7 @@ import wasmUrl from "./pkg/wasm_client_bg.wasm?url";
 import { App } from "./app";
 import { Driver } from "./driver";
 import { annoncerOrganisateur } from "./paresseux";
+import { lireRoute } from "./route";
 import { Storage } from "./storage";
 
 /** Renders the app into `root` once the wasm and IndexedDB are ready. */
@@ -32,7 +33,7 @@ export async function demarrer(root: HTMLElement): Promise<Driver> {
   // Organised here (invited as organiser, or created on this device), or
   // the home screen where territories are created: the organiser screens
   // are loaded and cached, for editing offline.
-  const accueil = location.hash.replace(/^#\/?/, "") === "";
+  const accueil = lireRoute().length === 0;
   if (accueil || territoires.some((t) => t.role === "organisateur" || (!t.invitation && !t.demonstration)))
     annoncerOrganisateur();
   root.textContent = "";

@@ -15,6 +15,7 @@
 import { render } from "preact";
 import { type Apercu, chargerApercu, VueApercu } from "./apercu";
 import { AvisApplication, ecouterInstallation } from "./ecrans/avis-application";
+import { lireRoute } from "./route";
 import "./style.css";
 
 ecouterInstallation();
@@ -22,17 +23,9 @@ ecouterInstallation();
 /** Waits at most this long for the preview before loading the app anyway. */
 const ATTENTE_APERCU = 4_000;
 
-function route(): string[] {
-  try {
-    return location.hash.replace(/^#\/?/, "").split("/").filter(Boolean).map(decodeURIComponent);
-  } catch {
-    return [];
-  }
-}
-
 /** The preview, if this is a first visit to a territory's link. */
 async function apercu(): Promise<{ doc: string; element: HTMLElement } | undefined> {
-  const r = route();
+  const r = lireRoute();
   const premiereVisite = !("serviceWorker" in navigator) || navigator.serviceWorker.controller === null;
   if (!premiereVisite || r[0] !== "territoire" || !r[1]) return undefined;
   const doc = r[1];
@@ -50,7 +43,7 @@ async function apercu(): Promise<{ doc: string; element: HTMLElement } | undefin
 function retirerApercu(driver: import("./driver").Driver, doc: string, element: HTMLElement): void {
   let fait = false;
   const fin = () => {
-    if (fait || (route()[1] === doc && !(driver.hasDocument(doc) && driver.agenda(doc)))) return;
+    if (fait || (lireRoute()[1] === doc && !(driver.hasDocument(doc) && driver.agenda(doc)))) return;
     fait = true;
     render(null, element);
     element.remove();

@@ -382,6 +382,9 @@ test("a broken link and a link to no territory say so plainly", async () => {
   // A well-formed id the relay does not know.
   await page.goto(`${relay.url}/#/territoire/2ZJgRGsi1yT7MjLkg7eMrNX9fNDz`);
   await page.getByRole("alert").filter({ hasText: "Ce territoire est introuvable" }).waitFor();
+  // A hash that does not percent-decode (a truncated link): the home screen.
+  await page.goto(`${relay.url}/#/territoire/%E0%A4`);
+  await page.getByRole("heading", { level: 1, name: "Vos territoires" }).waitFor();
   await relay.stop();
 });
 
