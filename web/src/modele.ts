@@ -77,7 +77,11 @@ export function debutDuJour(): number {
 
 /** Today as `AAAA-MM-JJ`, local time. */
 export function aujourdhui(): string {
-  const d = new Date();
+  return cleJour(new Date());
+}
+
+/** A local day as `AAAA-MM-JJ`. */
+export function cleJour(d: Date): string {
   return `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, "0")}-${String(d.getDate()).padStart(2, "0")}`;
 }
 

@@ -9,14 +9,11 @@
 import { useState } from "preact/hooks";
 import type { Agenda, RendezVous, Theme } from "../genere/agenda";
 import { Icone } from "../icones";
-import { heure, jourCourt, jourEnLettres, libelles, quand } from "../modele";
+import { cleJour, heure, jourCourt, jourEnLettres, libelles, quand } from "../modele";
 import { PastilleTheme, couleurDuTheme } from "../themes";
 import { adresseIcs } from "./calendrier";
 import { EtatOccurrence } from "./occurrence";
 
-/** A local day as `AAAA-MM-JJ`. */
-export const cleJour = (d: Date) =>
-  `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, "0")}-${String(d.getDate()).padStart(2, "0")}`;
 
 /** Local midnight `n` days after `d`'s day (DST-safe). */
 export const plusJours = (d: Date, n: number) => new Date(d.getFullYear(), d.getMonth(), d.getDate() + n);

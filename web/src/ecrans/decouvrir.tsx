@@ -13,7 +13,7 @@ import { useEffect, useState } from "preact/hooks";
 import type { Driver } from "../driver";
 import type { Theme, TypeTerritoire } from "../genere/agenda";
 import { Icone } from "../icones";
-import { libelles } from "../modele";
+import { cleJour, jourEnLettres, libelles } from "../modele";
 import { PastilleTheme } from "../themes";
 
 /** One entry of `/territoires.json`, as far as this screen reads it. */
@@ -99,7 +99,7 @@ export function Decouvrir({ driver }: { driver: Driver }) {
       {etat.horsLigne && (
         <p class="note" role="status" data-testid="annuaire-hors-ligne">
           {etat.annuaire
-            ? `Hors ligne\u00a0: la liste du ${new Date(etat.annuaire.recu).toLocaleDateString("fr-FR", { day: "numeric", month: "long", year: "numeric" })}.`
+            ? `Hors ligne\u00a0: la liste du ${jourEnLettres(cleJour(new Date(etat.annuaire.recu)))}.`
             : "Hors ligne\u00a0: la liste s'affichera après une première visite en ligne."}
         </p>
       )}

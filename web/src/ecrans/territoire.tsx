@@ -15,8 +15,8 @@ import type { Driver } from "../driver";
 import { Champ, Choix } from "../formulaire";
 import type { RendezVous, Theme } from "../genere/agenda";
 import { Icone } from "../icones";
-import { aLeTheme, jourEnLettres, libelles, moisEnLettres, periode, pluriel } from "../modele";
-import { Abonnement, Chantiers, Grille, Journee, cleJour, lundi, nombreRdv, parJour, plusJours, type Flux } from "./agenda-vues";
+import { aLeTheme, cleJour, jourEnLettres, libelles, moisEnLettres, periode, pluriel } from "../modele";
+import { Abonnement, Chantiers, Grille, Journee, lundi, nombreRdv, parJour, plusJours, type Flux } from "./agenda-vues";
 
 type Vue = "semaine" | "mois";
 
