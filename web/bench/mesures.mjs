@@ -51,6 +51,15 @@ async function device() {
   context.setDefaultTimeout(120_000);
   return context;
 }
+/** A phone on 2G: the page's CPU 4x slower, 400 kbit/s each way, 400 ms
+ * latency. The CDP session, to lift the limits. */
+async function throttled(context, page) {
+  const cdp = await context.newCDPSession(page);
+  await cdp.send("Emulation.setCPUThrottlingRate", { rate: 4 });
+  await cdp.send("Network.enable");
+  await cdp.send("Network.emulateNetworkConditions", { offline: false, latency: 400, downloadThroughput: (400 * 1024) / 8, uploadThroughput: (400 * 1024) / 8 });
+  return cdp;
+}
 /** Bytes on the wire while `action` runs and until the network is idle,
  * in total and by kind of file (`parts`), and each request (`requests`). */
 async function wireBytes(page, action) {
@@ -136,10 +145,7 @@ try {
   // A resident opens it for the first time: CPU 4x slower, slow 3G-like network.
   const resident = await device();
   const rpage = resident.pages()[0];
-  const cdp = await resident.newCDPSession(rpage);
-  await cdp.send("Emulation.setCPUThrottlingRate", { rate: 4 });
-  await cdp.send("Network.enable");
-  await cdp.send("Network.emulateNetworkConditions", { offline: false, latency: 400, downloadThroughput: (400 * 1024) / 8, uploadThroughput: (400 * 1024) / 8 });
+  const cdp = await throttled(resident, rpage);
   const t0 = Date.now();
   await rpage.goto(lien);
   // Something a person can use: the territory's name and at least one of
@@ -159,10 +165,7 @@ try {
   // until its content (the creation form) is there.
   const visitor = await device();
   const vpage = visitor.pages()[0];
-  const vcdp = await visitor.newCDPSession(vpage);
-  await vcdp.send("Emulation.setCPUThrottlingRate", { rate: 4 });
-  await vcdp.send("Network.enable");
-  await vcdp.send("Network.emulateNetworkConditions", { offline: false, latency: 400, downloadThroughput: (400 * 1024) / 8, uploadThroughput: (400 * 1024) / 8 });
+  await throttled(visitor, vpage);
   const t1 = Date.now();
   await vpage.goto(url);
   await vpage.getByRole("heading", { level: 2, name: "Créer un territoire" }).waitFor();
