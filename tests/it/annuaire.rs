@@ -32,6 +32,17 @@ fn creer(data: &TempDir, f: &Fiche<'_>) {
     server::create_territory(data.path(), profil).expect("territory");
 }
 
+/// Two demonstration territories of today (`essaim demo`), public and
+/// marked as demonstrations by the relay.
+fn demonstrations(data: &TempDir) -> Vec<server::demo::Created> {
+    let today =
+        sync_core::rythme::Timestamp::now().to_zoned_datetime(sync_core::rythme::jiff::tz::TimeZone::UTC).date();
+    let server::demo::Outcome::Created(demos) = server::demo::seed(data.path(), today, 2, 0).expect("demo") else {
+        panic!("demonstrations created")
+    };
+    demos
+}
+
 /// The names of the cards on a directory page.
 fn cartes(page: &str) -> Vec<String> {
     page.split("<h3><a href=\"")
@@ -45,11 +56,7 @@ fn cartes(page: &str) -> Vec<String> {
 #[tokio::test]
 async fn the_directory_lists_public_territories_only_and_each_filter_narrows() {
     let data = TempDir::new().expect("temp dir");
-    let today =
-        sync_core::rythme::Timestamp::now().to_zoned_datetime(sync_core::rythme::jiff::tz::TimeZone::UTC).date();
-    let server::demo::Outcome::Created(demos) = server::demo::seed(data.path(), today, 2, 0).expect("demo") else {
-        panic!("demonstrations created")
-    };
+    let demos = demonstrations(&data);
     let nantes = Fiche {
         nom: "Nantes en transition",
         type_territoire: TypeTerritoire::Commune,
@@ -182,11 +189,7 @@ async fn a_directory_of_a_hundred_territories_stays_light() {
 #[tokio::test]
 async fn the_national_agenda_page_lists_public_rendez_vous_and_filters_like_the_directory() {
     let data = TempDir::new().expect("temp dir");
-    let today =
-        sync_core::rythme::Timestamp::now().to_zoned_datetime(sync_core::rythme::jiff::tz::TimeZone::UTC).date();
-    let server::demo::Outcome::Created(demos) = server::demo::seed(data.path(), today, 2, 0).expect("demo") else {
-        panic!("demonstrations created")
-    };
+    let demos = demonstrations(&data);
     creer(
         &data,
         &Fiche {
