@@ -113,7 +113,11 @@ test("sur-candidature relay: a candidature made offline is sent when online; acc
   await page.getByRole("heading", { level: 2, name: "Proposer un territoire" }).waitFor();
   await checkAxe(page, "home screen, sur-candidature");
 
+  // Offline: the browser's emulation, and no request to the creation API
+  // either (after a reload, a request may leave before the emulation is
+  // applied again to the new document).
   await context.setOffline(true);
+  await context.route("**/territoires", (route) => route.abort("internetdisconnected"));
   await fillCreation(page, { nom: "Vallée en transition", type: "Intercommunalité (EPCI)", insee: "44109, 44020" });
   await page.getByLabel("Énergie", { exact: true }).check();
   await page.getByLabel("Colibris", { exact: true }).check();
@@ -126,6 +130,7 @@ test("sur-candidature relay: a candidature made offline is sent when online; acc
   await item.filter({ hasText: "pas encore envoyée" }).waitFor();
   assert.equal(essaim("candidatures").trim(), "", "sent while offline");
 
+  await context.unroute("**/territoires");
   await context.setOffline(false);
   await item.filter({ hasText: "Candidature envoyée, en attente de l'équipe du relais" }).waitFor();
   const listed = essaim("candidatures").trim().split("\n");
