@@ -11,8 +11,13 @@
 // "organisateur", sent when a territory is held as organiser or an
 // organiser screen opened), so that an organiser can edit offline after
 // the first visit.
+// A_LA_DEMANDE: the screens no first visit needs (« Découvrir », another
+// territory's action) and the files a screen fetches when it opens (the
+// map of départements), cached when first fetched, not at install nor on
+// "organisateur".
 // Fetch: precached files from the cache (the app opens with no network);
-// organiser files from the cache, else the network (then cached);
+// organiser and on-demand files from the cache, else the network (then
+// cached);
 // anything else from the network, untouched. The app's routes live in the
 // URL's hash, so its only pages are `/` and `/index.html`: a navigation to
 // any other path (a territory's page `/t/<id>/`, a feed `*.ics` or
@@ -25,6 +30,7 @@
 const VERSION = "__VERSION__";
 const PRECACHE = __PRECACHE__;
 const ORGANISATEUR = __ORGANISATEUR__;
+const A_LA_DEMANDE = __A_LA_DEMANDE__;
 const CACHE = `essaim-${VERSION}`;
 /** The app's own pages: both are the shell, cached under `/`. */
 const SHELL_PAGES = ["/", "/index.html"];
@@ -60,7 +66,7 @@ self.addEventListener("message", (event) => {
 });
 
 /** From the cache, else from the network, kept for the next time. */
-async function organisateur(request, key) {
+async function cacheOuReseau(request, key) {
   const cache = await caches.open(CACHE);
   const hit = await cache.match(key);
   if (hit) return hit;
@@ -75,8 +81,8 @@ self.addEventListener("fetch", (event) => {
   const url = new URL(request.url);
   if (url.origin !== self.location.origin) return;
   const key = SHELL_PAGES.includes(url.pathname) ? "/" : url.pathname;
-  if (ORGANISATEUR.includes(key)) {
-    event.respondWith(organisateur(request, key));
+  if (ORGANISATEUR.includes(key) || A_LA_DEMANDE.includes(key)) {
+    event.respondWith(cacheOuReseau(request, key));
     return;
   }
   // Not one of the app's files: the relay answers (or the network fails).

@@ -63,12 +63,16 @@ fn read_and_render(am: &Automerge) {
     let _ = flux::ics_compat(&territoire, &lu, now);
     let _ = flux::json_ld(&territoire, &lu, now);
     let _ = flux::html(&territoire, &lu, now);
+    for action in lu.actions.keys() {
+        let _ = flux::action_html(&territoire, &lu, action, now, &flux::Essaimage::default());
+        let _ = agenda::ActionPublique::de(&lu, &territoire.document, &[], action);
+    }
     let _ = lu.chantiers();
     let tous = [(territoire, lu)];
     let _ = flux::ics_national(&tous, now);
     let _ = flux::json_ld_national(&tous, now);
     let _ = flux::territoires_json(&tous, now);
-    let _ = flux::annuaire_html(&tous, &flux::Filtre::default(), now);
+    let _ = flux::annuaire_html(&tous, &flux::Filtre::default(), now, None);
 }
 
 /// Edits an organiser's device makes on a document others wrote: each is

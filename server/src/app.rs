@@ -80,6 +80,8 @@ pub(crate) struct AppState {
     pub(crate) creations: Arc<crate::territoires::Creations>,
     /// Residents' requests per invitation ([`crate::volontaires`]).
     pub(crate) quota: Arc<crate::volontaires::Quota>,
+    /// Essaimages per invitation ([`crate::essaimage_api`]).
+    pub(crate) essaimages: Arc<crate::volontaires::Quota>,
 }
 
 /// The query string of `/sync`, `/invitation`, the chunk routes and the
@@ -112,6 +114,7 @@ pub(crate) fn router(state: AppState, web: Option<PathBuf>) -> Router {
         .merge(crate::territoires::routes())
         .merge(crate::invitations_api::routes())
         .merge(crate::volontaires::routes())
+        .merge(crate::essaimage_api::routes())
         .with_state(state);
     match web {
         Some(dir) => {

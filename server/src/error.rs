@@ -1,8 +1,8 @@
 //! [`HttpError`]: every refusal and failure the relay's HTTP routes answer
 //! (`/sync` before the upgrade, `/invitation`, the chunk routes, the
-//! feeds, the invitations API), each turned into its response in one place, as in axum's
-//! error-handling example: handlers return `Result<Response, HttpError>`
-//! and use `?`.
+//! feeds, the invitations, volunteering and essaimage APIs), each turned
+//! into its response in one place, as in axum's error-handling example:
+//! handlers return `Result<Response, HttpError>` and use `?`.
 //!
 //! Bodies are one line of plain text; refusals a person reads in the app
 //! or a feed reader are French where they already were. A 401 names its
@@ -99,6 +99,9 @@ pub(crate) enum HttpError {
     /// The invitations API's refusals (403, 413, 400, 404, 429), French.
     #[error("{0}")]
     Invitations(#[from] crate::invitations_api::InvitationsApiError),
+    /// The essaimage API's refusals (403, 400, 409), French.
+    #[error("{0}")]
+    Essaimage(#[from] crate::essaimage_api::EssaimageApiError),
     /// 500: the token check panicked.
     #[error("internal error")]
     Internal(String),
@@ -161,6 +164,7 @@ impl HttpError {
             }
             HttpError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
             HttpError::Invitations(refusal) => refusal.status(),
+            HttpError::Essaimage(refusal) => refusal.status(),
         }
     }
 }

@@ -22,6 +22,9 @@
 //! [`sync_core::ChangesJob`] on it is back. The outputs are carried out as
 //! any others (the write, then the sync messages, held until it is
 //! durable), and the request is answered once that write is committed.
+//! A coordinator's essaimage ([`Event::Essaimage`], from
+//! `crate::essaimage_api`) goes the same way: waits for its target to load,
+//! is written by `Repo::essaimer` as one change, answered once durable.
 //!
 //! Containment: a panic while the repo handles one connection's input (a
 //! bug that peer input reached) is caught around that one call; the
@@ -36,12 +39,14 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc as std_mpsc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use sync_core::agenda::{DemandeError, DemandeHabitant, SuiteDemande};
+use sync_core::agenda::{ActionPublique, DemandeError, DemandeHabitant, SuiteDemande};
+use sync_core::rythme::Jour;
 use sync_core::{
     Access, ApplyError, CloseReason, ConnId, Direction, DocumentId, Input, Message, Output, Repo, UnixMillis,
 };
 use tokio::sync::{mpsc, oneshot};
 
+use crate::essaimage_api::Echec;
 use crate::gate::Pass;
 use crate::metrics::{ErrorKind, HubGauges, Metrics};
 use crate::store::{Request, StoreError};
@@ -74,6 +79,9 @@ pub(crate) enum Event {
     /// A resident's request (`/t/{doc}/volontaires`), to apply as the
     /// relay's own change.
     Demande(Box<Demande>),
+    /// A coordinator's essaimage (`/t/{doc}/essaimage`): a public action
+    /// to write into a territory as a draft.
+    Essaimage(Box<Essaimage>),
     /// Stop: flush storage, close every connection with a reason.
     Shutdown,
 }
@@ -104,6 +112,59 @@ pub(crate) enum DemandeRatee {
     Refusee(DemandeError),
     /// The relay could not apply it (shutting down, a bug).
     Indisponible(String),
+}
+
+/// A public action to take up into a territory, and where to answer.
+#[derive(Debug)]
+pub(crate) struct Essaimage {
+    /// The territory the draft goes into.
+    pub(crate) cible: DocumentId,
+    /// The source action, as the feeds served it.
+    pub(crate) publique: ActionPublique,
+    /// The draft's id, minted by the API.
+    pub(crate) nouvel_id: String,
+    /// The day its rhythm starts from; `None`: today in the target's zone.
+    pub(crate) a_partir_de: Option<Jour>,
+    /// Who asked, recorded as the change's author: the invitation's id.
+    pub(crate) auteur: String,
+    pub(crate) reply: oneshot::Sender<Result<(), EssaimageRatee>>,
+}
+
+/// Why an essaimage was not written.
+#[derive(Debug)]
+pub(crate) enum EssaimageRatee {
+    /// Refused (by the core, or the target is no territory yet).
+    Refusee(crate::essaimage_api::EssaimageApiError),
+    /// The relay could not write it (shutting down, a bug).
+    Indisponible(String),
+}
+
+/// A write waiting for its document to load or for its job to come back.
+#[derive(Debug)]
+enum Attente {
+    Demande(Demande),
+    Essaimage(Box<Essaimage>),
+}
+
+/// Where to say that a write is durable.
+#[derive(Debug)]
+enum Ecrite {
+    Demande(oneshot::Sender<Result<DemandeFaite, DemandeRatee>>),
+    Essaimage(oneshot::Sender<Result<(), EssaimageRatee>>),
+}
+
+impl Ecrite {
+    /// Answers that the write is durable (the asker may have gone).
+    fn durable(self) {
+        match self {
+            Ecrite::Demande(reply) => {
+                let _ = reply.send(Ok(DemandeFaite::Ecrite));
+            }
+            Ecrite::Essaimage(reply) => {
+                let _ = reply.send(Ok(()));
+            }
+        }
+    }
 }
 
 /// What a connection's writer task sends.
@@ -167,11 +228,12 @@ pub(crate) struct Hub {
     metrics: Arc<Metrics>,
     max_queue_bytes: usize,
     shutting_down: bool,
-    /// Residents' requests waiting for their document to load or for its
-    /// [`sync_core::ChangesJob`] to come back, in arrival order.
-    demandes: HashMap<DocumentId, Vec<Demande>>,
+    /// Residents' requests and essaimages waiting for their document to
+    /// load or for its [`sync_core::ChangesJob`] to come back, in arrival
+    /// order.
+    demandes: HashMap<DocumentId, Vec<Attente>>,
     /// Answers of written requests, each with the write it waits for.
-    ecrites: VecDeque<(u64, oneshot::Sender<Result<DemandeFaite, DemandeRatee>>)>,
+    ecrites: VecDeque<(u64, Ecrite)>,
     /// Where a [`sync_core::ChangesJob`] run on a blocking thread sends its
     /// result: the hub's own queue, held weakly so that the hub still ends
     /// when everyone else has gone.
@@ -295,6 +357,10 @@ impl Hub {
                 Event::Demande(demande) => {
                     let _ = demande.reply.send(Err(DemandeRatee::Indisponible("relay shutting down".into())));
                 }
+                Event::Essaimage(essaimage) if !self.shutting_down => self.essaimage(essaimage),
+                Event::Essaimage(essaimage) => {
+                    let _ = essaimage.reply.send(Err(EssaimageRatee::Indisponible("relay shutting down".into())));
+                }
                 Event::Shutdown => self.shutting_down = true,
             }
             if self.shutting_down && self.committed_seq == self.sent_seq {
@@ -317,23 +383,15 @@ impl Hub {
                 if self.committed_seq >= self.gating_seq {
                     Ok(DemandeFaite::Ecrite)
                 } else {
-                    self.ecrites.push_back((self.gating_seq, reply));
+                    self.ecrites.push_back((self.gating_seq, Ecrite::Demande(reply)));
                     return;
                 }
             }
             Ok(Ok(SuiteDemande::DejaFaite)) => Ok(DemandeFaite::DejaFaite),
             Ok(Err(ApplyError::Refusee(refus))) => Err(DemandeRatee::Refusee(refus)),
             Ok(Err(ApplyError::NotLoaded(_) | ApplyError::Busy(_))) => {
-                let loading = self.repo.document(&doc).is_none();
-                self.demandes.entry(doc.clone()).or_default().push(Demande {
-                    doc: doc.clone(),
-                    auteur,
-                    demande: request,
-                    reply,
-                });
-                if loading {
-                    self.feed(Input::Load { doc });
-                }
+                let demande = Demande { doc: doc.clone(), auteur, demande: request, reply };
+                self.attendre(doc, Attente::Demande(demande));
                 return;
             }
             Ok(Err(other)) => Err(DemandeRatee::Indisponible(other.to_string())),
@@ -346,11 +404,55 @@ impl Hub {
         let _ = reply.send(answer);
     }
 
-    /// The requests that waited for `doc`, tried again now that it loaded
+    /// Writes a coordinator's essaimage (`crate::essaimage_api::essaimer`),
+    /// or keeps it until its target is ready; answers it after the commit.
+    fn essaimage(&mut self, essaimage: Box<Essaimage>) {
+        let repo = &mut self.repo;
+        let applied = catch_unwind(AssertUnwindSafe(|| crate::essaimage_api::essaimer(repo, now(), &essaimage)));
+        let answer = match applied {
+            Ok(Ok(outputs)) => {
+                self.carry_out_all(outputs);
+                // The change's write is the last holding document data.
+                if self.committed_seq >= self.gating_seq {
+                    Ok(())
+                } else {
+                    self.ecrites.push_back((self.gating_seq, Ecrite::Essaimage(essaimage.reply)));
+                    return;
+                }
+            }
+            Ok(Err(Echec::Attendre)) => {
+                self.attendre(essaimage.cible.clone(), Attente::Essaimage(essaimage));
+                return;
+            }
+            Ok(Err(Echec::Refus(refus))) => Err(EssaimageRatee::Refusee(refus)),
+            Ok(Err(Echec::Panne(why))) => Err(EssaimageRatee::Indisponible(why)),
+            Err(panic) => {
+                tracing::error!(panic = %panic_message(panic.as_ref()), doc = %essaimage.cible, "the repo panicked on an essaimage");
+                self.metrics.error(ErrorKind::Internal);
+                Err(EssaimageRatee::Indisponible("internal error".into()))
+            }
+        };
+        let _ = essaimage.reply.send(answer);
+    }
+
+    /// Keeps a write until `doc` is ready, loading it if it is not in
+    /// memory.
+    fn attendre(&mut self, doc: DocumentId, attente: Attente) {
+        let loading = self.repo.document(&doc).is_none();
+        self.demandes.entry(doc.clone()).or_default().push(attente);
+        if loading {
+            self.feed(Input::Load { doc });
+        }
+    }
+
+    /// The writes that waited for `doc`, tried again now that it loaded
     /// or its job came back.
     fn retry_demandes(&mut self, doc: &DocumentId) {
-        for demande in self.demandes.remove(doc).unwrap_or_default() {
-            self.demande(demande);
+        for attente in self.demandes.remove(doc).unwrap_or_default() {
+            match attente {
+                Attente::Demande(demande) => self.demande(demande),
+                Attente::Essaimage(essaimage) => self.essaimage(essaimage),
+            }
         }
     }
 
@@ -477,8 +579,8 @@ impl Hub {
     fn committed(&mut self, seq: u64) {
         self.committed_seq = self.committed_seq.max(seq);
         while self.ecrites.front().is_some_and(|(needs, _)| *needs <= self.committed_seq) {
-            let (_, reply) = self.ecrites.pop_front().expect("front checked just above");
-            let _ = reply.send(Ok(DemandeFaite::Ecrite));
+            let (_, ecrite) = self.ecrites.pop_front().expect("front checked just above");
+            ecrite.durable();
         }
         while self.held.front().is_some_and(|(needs, _)| *needs <= self.committed_seq) {
             let (_, action) = self.held.pop_front().expect("front checked just above");

@@ -32,6 +32,9 @@
 //!   and their acceptance or refusal.
 //! - `invitations_api.rs`: a territory's invitations over HTTP, for its
 //!   organisers (list, create, revoke).
+//! - `volontaires.rs`: residents volunteering over HTTP, written by the hub.
+//! - `essaimage_api.rs`: taking up another territory's public action over
+//!   HTTP, for organisers (`essaim essaimer`), written by the hub.
 //! - `listing.rs`: the territories of a data directory, read from SQLite
 //!   (`essaim territory list`).
 //! - `demo/`: `essaim demo`, the demonstration territories.
@@ -54,6 +57,7 @@ mod app;
 mod chunks;
 mod config;
 mod error;
+mod essaimage_api;
 mod feeds;
 mod frames;
 mod gate;
@@ -212,7 +216,8 @@ pub async fn run_with_metrics(
             config.open,
             candidatures::Candidatures::open(&config.data_dir)?,
         )),
-        quota: Arc::new(volontaires::Quota::default()),
+        quota: Arc::new(volontaires::Quota::new(volontaires::PAR_HEURE)),
+        essaimages: Arc::new(volontaires::Quota::new(essaimage_api::PAR_HEURE)),
     };
     let revocations = tokio::spawn(watch_revocations(invitations.clone(), events.clone()));
     // Only when served: the router holds the state, whose `alive` sender

@@ -1,7 +1,9 @@
 //! `essaim`: the relay binary. `serve` parses arguments, sets up logging,
 //! binds, and hands over to [`server::run`] until SIGTERM or Ctrl-C; the
 //! other commands create territories and manage invitations in the same
-//! data directory, also while the relay runs.
+//! data directory, also while the relay runs, except `essaimer`, which
+//! writes into a territory's document and so asks the running relay over
+//! HTTP (its hub owns the documents in memory).
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -45,6 +47,42 @@ enum Command {
     /// Creates public demonstration territories (invented, lively, relative
     /// to today), readable by anyone; does nothing if there are some.
     Demo(Demo),
+    /// Takes up another territory's public, published action as a draft of
+    /// a territory (essaimage), through the running relay, which writes it
+    /// so that the territory's connected devices receive it at once.
+    /// Prints the draft's id and the territory's page.
+    Essaimer(Essaimer),
+}
+
+#[derive(Debug, clap::Args)]
+#[command(after_help = "Le jeton est celui d'une invitation d'organisateur du territoire --vers : \
+la fin de son lien (…/invitation/organisateur/<jeton>). Sur la machine du relais :\n\
+  essaim invite --territory <vers> --role organiser --expires 1d --label coordination\n\
+puis, une fois fini : essaim revoke <invitation>. Préférez ESSAIM_JETON à --jeton, \
+qui se lit dans la liste des processus.")]
+struct Essaimer {
+    /// The action to take up, `<territoire>/<action>` as in its address
+    /// `/t/<territoire>/actions/<action>.json`: a public, published action
+    /// of a public territory of this relay.
+    #[arg(long)]
+    depuis: String,
+    /// The territory (document id) the draft goes into.
+    #[arg(long)]
+    vers: String,
+    /// The day (AAAA-MM-JJ) the copy's rhythm starts from, on its rule's
+    /// first date on or after it; today in the --vers territory's time zone
+    /// by default.
+    #[arg(long = "a-partir-de")]
+    a_partir_de: Option<String>,
+    /// The running relay, in plain http on this machine only (127.0.0.1,
+    /// [::1] or localhost): the token never crosses a network unencrypted.
+    /// For a remote relay, run this on its machine or through an SSH
+    /// tunnel (`ssh -L 3030:127.0.0.1:3030 …`).
+    #[arg(long, env = "ESSAIM_RELAIS", default_value = "http://127.0.0.1:3030")]
+    relais: String,
+    /// An organiser token of the --vers territory (`<id>.<secret>`).
+    #[arg(long, env = "ESSAIM_JETON", hide_env_values = true)]
+    jeton: Option<String>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -209,6 +247,13 @@ fn main() -> anyhow::Result<()> {
         Command::Territory(TerritoryCommand::Create(args)) => create_territory(args),
         Command::Territory(TerritoryCommand::List(args)) => list_territories(args),
         Command::Demo(args) => demo(args),
+        Command::Essaimer(args) => {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .context("cannot start the tokio runtime")?;
+            runtime.block_on(essaimer(args))
+        }
         Command::Invite(args) => invite(args),
         Command::Invites(args) => list_invites(args),
         Command::Revoke(args) => revoke(args),
@@ -350,6 +395,102 @@ fn list_candidatures(args: Candidatures) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// How long `essaim essaimer` waits for the relay (which waits at most
+/// 30 s for its own storage).
+const ESSAIMER_ATTENTE: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// `essaim essaimer`: `POST /t/<vers>/essaimage` to the running relay.
+async fn essaimer(args: Essaimer) -> anyhow::Result<()> {
+    use http_body_util::{BodyExt as _, Full};
+    use hyper::body::Bytes;
+    use hyper::header;
+
+    // The target goes into the request's path: only a document id.
+    let vers: DocumentId = args.vers.parse().context("--vers\u{a0}: l'identifiant d'un territoire est attendu")?;
+    let relais = Relais::new(&args.relais)?;
+    let jeton = args.jeton.as_deref().map(str::trim).filter(|j| !j.is_empty()).context(
+        "jeton manquant\u{a0}: --jeton ou ESSAIM_JETON, une invitation d'organisateur du territoire --vers \
+         (voir essaim essaimer --help)",
+    )?;
+    let mut corps = serde_json::json!({ "depuis": args.depuis });
+    if let Some(jour) = &args.a_partir_de {
+        corps["a_partir_de"] = jour.as_str().into();
+    }
+    let envoi = async {
+        let stream = tokio::net::TcpStream::connect((relais.host.as_str(), relais.port)).await?;
+        let (mut sender, connection) =
+            hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream)).await?;
+        tokio::spawn(connection);
+        let request = hyper::Request::post(format!("/t/{vers}/essaimage"))
+            .header(header::HOST, &relais.authority)
+            .header(header::AUTHORIZATION, format!("Bearer {jeton}"))
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Full::new(Bytes::from(corps.to_string())))?;
+        let response = sender.send_request(request).await?;
+        let (head, body) = response.into_parts();
+        let body = body.collect().await?.to_bytes();
+        anyhow::Ok((head, body))
+    };
+    let (head, body) = tokio::time::timeout(ESSAIMER_ATTENTE, envoi)
+        .await
+        .map_err(|_| anyhow::anyhow!("le relais {} n'a pas répondu à temps", relais.base))?
+        .with_context(|| format!("relais injoignable à {} (essaim serve tourne-t-il\u{a0}?)", relais.base))?;
+    if head.status != hyper::StatusCode::CREATED {
+        // The door's 401 says why in a header, for programs (the app reads
+        // it too); its text is not French.
+        let texte = String::from_utf8_lossy(&body).trim().to_owned();
+        let message = match head.headers.get("essaim-refusal").and_then(|v| v.to_str().ok()) {
+            Some("required") => "jeton absent ou mal formé (<id>.<secret>)",
+            Some("unknown") => "jeton inconnu, ou qui n'est pas une invitation du territoire --vers",
+            Some("revoked") => "cette invitation a été révoquée",
+            Some("expired") => "cette invitation a expiré",
+            Some("too-many") => "un seul jeton à la fois",
+            _ => texte.as_str(),
+        };
+        anyhow::bail!("le relais refuse ({})\u{a0}: {message}", head.status.as_u16());
+    }
+    let reponse: serde_json::Value = serde_json::from_slice(&body).context("réponse illisible du relais")?;
+    let action = reponse["action"].as_str().context("réponse du relais sans action")?;
+    println!("action: {action}");
+    println!("page: {}/t/{vers}/", relais.base);
+    Ok(())
+}
+
+/// Where `essaim essaimer` reaches the relay: plain http on this machine.
+#[derive(Debug)]
+struct Relais {
+    /// `http://<authority>`, for messages and the printed page.
+    base: String,
+    /// For `Host`.
+    authority: String,
+    host: String,
+    port: u16,
+}
+
+impl Relais {
+    fn new(url: &str) -> anyhow::Result<Relais> {
+        let local_only = || {
+            anyhow::anyhow!(
+                "--relais {url:?}\u{a0}: seuls http://127.0.0.1[:port], http://[::1][:port] et \
+                 http://localhost[:port] sont pris en charge, le jeton ne devant pas traverser un réseau en clair\u{a0}; \
+                 pour un relais distant, lancez la commande sur sa machine ou par un tunnel SSH"
+            )
+        };
+        let authority = url.strip_prefix("http://").ok_or_else(local_only)?.trim_end_matches('/');
+        let (host, port) = match authority.rsplit_once(':') {
+            Some((host, port)) if !port.contains(']') => (host, port.parse::<u16>().map_err(|_| local_only())?),
+            _ => (authority, 80),
+        };
+        let host = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')).unwrap_or(host);
+        let loopback =
+            host.eq_ignore_ascii_case("localhost") || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback());
+        if !loopback {
+            return Err(local_only());
+        }
+        Ok(Relais { base: format!("http://{authority}"), authority: authority.to_owned(), host: host.to_owned(), port })
+    }
+}
+
 /// The PWA's link: it stores the token, then opens the territory. The
 /// role in it only shapes the screens; the relay enforces it.
 fn link(url: &str, doc: &DocumentId, role: Role, token: &str) -> String {
@@ -420,5 +561,35 @@ async fn shutdown_signal() {
     tokio::select! {
         () = ctrl_c => {}
         () = terminate => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_relay_is_reached_on_this_machine_only() {
+        let ok = |url: &str| Relais::new(url).map(|r| (r.base, r.authority, r.host, r.port)).ok();
+        let attendu = |base: &str, authority: &str, host: &str, port| {
+            Some((base.to_owned(), authority.to_owned(), host.to_owned(), port))
+        };
+        assert_eq!(ok("http://127.0.0.1:3030"), attendu("http://127.0.0.1:3030", "127.0.0.1:3030", "127.0.0.1", 3030));
+        assert_eq!(ok("http://localhost:8080/"), attendu("http://localhost:8080", "localhost:8080", "localhost", 8080));
+        assert_eq!(ok("http://[::1]:3030"), attendu("http://[::1]:3030", "[::1]:3030", "::1", 3030));
+        assert_eq!(ok("http://[::1]"), attendu("http://[::1]", "[::1]", "::1", 80));
+        assert_eq!(ok("http://127.0.0.2"), attendu("http://127.0.0.2", "127.0.0.2", "127.0.0.2", 80));
+        for refuse in [
+            "https://127.0.0.1:3030",
+            "127.0.0.1:3030",
+            "http://agenda.example.org",
+            "http://192.168.1.10:3030",
+            "http://127.0.0.1@evil.example:80",
+            "http://127.0.0.1:3030/chemin",
+            "http://127.0.0.1:port",
+            "http://[::2]:3030",
+        ] {
+            assert!(Relais::new(refuse).is_err(), "{refuse}");
+        }
     }
 }

@@ -58,21 +58,28 @@ pub(crate) fn routes() -> Router<AppState> {
 }
 
 /// Requests per invitation in the current window: a fixed window per
-/// invitation, forgotten once over.
-#[derive(Default)]
+/// invitation, forgotten once over. Also the essaimage API's, with its own
+/// count (`crate::essaimage_api::PAR_HEURE`).
 pub(crate) struct Quota {
+    /// Requests one invitation may make per [`FENETRE`].
+    par_fenetre: u32,
     fenetres: Mutex<HashMap<String, (Instant, u32)>>,
 }
 
 impl Quota {
-    /// Counts one request of `invitation`; past [`PAR_HEURE`], how long
-    /// until its window ends.
-    fn prendre(&self, invitation: &str) -> Result<(), Duration> {
+    /// `par_fenetre` requests per invitation and [`FENETRE`].
+    pub(crate) fn new(par_fenetre: u32) -> Quota {
+        Quota { par_fenetre, fenetres: Mutex::default() }
+    }
+
+    /// Counts one request of `invitation`; past the quota, how long until
+    /// its window ends.
+    pub(crate) fn prendre(&self, invitation: &str) -> Result<(), Duration> {
         let mut fenetres = self.fenetres.lock().unwrap_or_else(|p| p.into_inner());
         let now = Instant::now();
         fenetres.retain(|_, (debut, _)| now.duration_since(*debut) < FENETRE);
         let (debut, compte) = fenetres.entry(invitation.to_owned()).or_insert((now, 0));
-        if *compte >= PAR_HEURE {
+        if *compte >= self.par_fenetre {
             return Err(FENETRE.saturating_sub(now.duration_since(*debut)));
         }
         *compte += 1;
@@ -192,7 +199,7 @@ mod tests {
 
     #[test]
     fn the_quota_counts_per_invitation() {
-        let quota = Quota::default();
+        let quota = Quota::new(PAR_HEURE);
         for _ in 0..PAR_HEURE {
             quota.prendre("a").expect("within the quota");
         }

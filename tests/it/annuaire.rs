@@ -151,6 +151,25 @@ async fn the_directory_lists_public_territories_only_and_each_filter_narrows() {
     relay.stop().await;
 }
 
+/// A directory like `--web`'s holding only the map of départements, made
+/// by the web app's own build script from its real geometry (Node.js and
+/// the web app's packages, which `scripts/setup-tests.sh` installs).
+fn carte_reelle() -> TempDir {
+    let web = TempDir::new().expect("temp dir");
+    let script = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../web/carte/departements.mjs");
+    let output = std::process::Command::new("node")
+        .args(["--input-type=module", "-e"])
+        .arg(format!(
+            "import {{ carteDepartements }} from {:?}; process.stdout.write(carteDepartements());",
+            script.display().to_string()
+        ))
+        .output()
+        .expect("run Node.js (scripts/setup-tests.sh installs what the map needs)");
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    std::fs::write(web.path().join("carte-departements.json"), &output.stdout).expect("write the map");
+    web
+}
+
 #[tokio::test]
 async fn a_directory_of_a_hundred_territories_stays_light() {
     let data = TempDir::new().expect("temp dir");
@@ -172,10 +191,19 @@ async fn a_directory_of_a_hundred_territories_stays_light() {
             },
         );
     }
-    let relay = start_relay_with(data, |config| config.open = false).await;
+    let web = carte_reelle();
+    let web_dir = web.path().to_owned();
+    let relay = start_relay_with(data, |config| {
+        config.open = false;
+        config.web_dir = Some(web_dir);
+    })
+    .await;
     let (status, page) = http_get(relay.addr, "/territoires/").await;
     assert_eq!(status, 200);
     assert_eq!(cartes(&page).len(), 100);
+    // With the map of départements the app's build draws (real geometry).
+    let carte = page.split("<svg").nth(1).and_then(|s| s.split("</svg>").next()).expect("the map");
+    assert_eq!(carte.matches("<a href=\"/territoires/?departement=").count(), 108, "each département, once");
     for encoding in ["br", "gzip"] {
         let (status, head, body) = http_get_bytes(relay.addr, "/territoires/", &[("Accept-Encoding", encoding)]).await;
         assert_eq!(status, 200);
@@ -313,13 +341,39 @@ async fn a_public_action_is_served_for_essaimage_and_taken_up_by_another_territo
     );
     assert!(!page.contains("Quartier discret"));
     // B's page says where its copy comes from.
+    let base = relay.url().replace("ws://", "http://").trim_end_matches("/sync").to_owned();
+    let inspire = format!("Inspiré de\u{a0}: <a href=\"{base}/t/{a}/actions/a1/\">Val d&#39;Essaim – Repair café</a>");
     let (_, page_b) = http_get(relay.addr, &format!("/t/{b}/")).await;
-    assert!(
-        page_b.contains(&format!(
-            "Inspiré de\u{a0}: <a href=\"{}/t/{a}/#action-a1\">Val d&#39;Essaim – Repair café</a>",
-            relay.url().replace("ws://", "http://").trim_end_matches("/sync")
-        )),
-        "{page_b}"
-    );
+    assert!(page_b.contains(&inspire), "{page_b}");
+    assert!(!page_b.contains("l'action d'origine"), "{page_b}");
+
+    // Each public action has its page: the source says who took it up,
+    // the copy where it comes from; none for a members' action, a private
+    // territory's without its token, or a malformed id.
+    let (status, page_a1) = http_get(relay.addr, &format!("/t/{a}/actions/a1/")).await;
+    assert_eq!(status, 200, "{page_a1}");
+    assert!(page_a1.contains("<h1>Repair café</h1>"), "{page_a1}");
+    assert!(page_a1.contains("<p>Repris par 2\u{a0}territoires (Saint-Paul en transition).</p>"), "{page_a1}");
+    assert!(page_a1.contains(&format!("<a href=\"{base}/#/decouvrir/action/{a}/a1\">Reprendre dans")));
+    assert!(!page_a1.to_lowercase().contains("<script"));
+    for path in [format!("/t/{a}/actions/a2/"), format!("/t/{a}/actions/a%20b/"), format!("/t/{prive}/actions/p1/")] {
+        assert_eq!(http_get(relay.addr, &path).await, (404, absent_body.clone()), "{path}");
+    }
+    let (status, _) = http_get(relay.addr, &format!("/t/{prive}/actions/p1/?token={habitant_prive}")).await;
+    assert_eq!(status, 200);
+
+    // A edits its action after the copy: B's pages say so.
+    let modifier = Edit::Modifier {
+        collection: Collection::Actions,
+        id: "a1".into(),
+        champs: serde_json::json!({ "resume": "Nouvelle formule" }).as_object().cloned().expect("fields"),
+    };
+    crate::feeds::organise(&relay, &org_a, &a, vec![modifier]).await;
+    let change = format!("{inspire} (l'action d'origine a changé depuis)");
+    let (_, page_b) = http_get(relay.addr, &format!("/t/{b}/")).await;
+    assert!(page_b.contains(&change), "{page_b}");
+    let (status, copie_b) = http_get(relay.addr, &format!("/t/{b}/actions/repris/")).await;
+    assert_eq!(status, 200);
+    assert!(copie_b.contains(&change), "{copie_b}");
     relay.stop().await;
 }

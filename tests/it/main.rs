@@ -9,6 +9,7 @@ mod annuaire;
 mod chunks;
 mod crash;
 mod demo;
+mod essaimage;
 mod feeds;
 mod feeds_action;
 mod flux_oracle;

@@ -137,6 +137,7 @@ pub fn declarations() -> String {
         Engagement,
         Action,
         Provenance,
+        ActionPublique,
         Lieu,
         Porteur,
         Besoin,

@@ -46,9 +46,30 @@ pub struct WasmRepo {
     read_models: HashMap<DocumentId, ReadModel>,
 }
 
+impl WasmRepo {
+    fn essaimer_action(
+        &mut self,
+        now: f64,
+        publique: &agenda::ActionPublique,
+        cible: &str,
+        nouvel_id: &str,
+        a_partir_de: &str,
+    ) -> Result<Array, JsError> {
+        let cible = DocumentId::from_str(cible)?;
+        let jour: sync_core::rythme::Jour =
+            a_partir_de.parse().map_err(|_| JsError::new("date de début invalide\u{a0}: AAAA-MM-JJ attendu"))?;
+        let auteur = self.actor();
+        Ok(outputs(self.repo.essaimer(millis(now), publique, &cible, nouvel_id, jour, &auteur)?))
+    }
+}
+
 /// The rendez-vous windows whose JSON a [`ReadModel`] keeps (the screens
 /// ask for two: the agenda's month, an action's next occurrences).
 const RENDEZ_VOUS_WINDOWS: usize = 4;
+
+/// The longest `ActionPublique` JSON `essaimer` parses (its texts are
+/// bounded by the schema well below this).
+const ACTION_PUBLIQUE_MAX: usize = 256 * 1024;
 
 /// A document's read model at the heads it was read at, with the JSON the
 /// screens asked for at those heads: the agenda, and the rendez-vous of the
@@ -170,7 +191,8 @@ impl WasmRepo {
         Ok(outputs(self.repo.apply(millis(now), &doc, &auteur, edit)?))
     }
 
-    /// Takes up action `action` of territory `source` into territory
+    /// Takes up action `action` of the loaded territory `source` (its
+    /// `ActionPublique` now, `Repo::action_publique`) into territory
     /// `cible` as the draft `nouvel_id`, its rhythm from `a_partir_de`
     /// (`AAAA-MM-JJ`): `Repo::essaimer`. A refusal throws its French
     /// message and changes nothing.
@@ -185,11 +207,29 @@ impl WasmRepo {
         nouvel_id: &str,
         a_partir_de: &str,
     ) -> Result<Array, JsError> {
-        let (source, cible) = (DocumentId::from_str(source)?, DocumentId::from_str(cible)?);
-        let jour: sync_core::rythme::Jour =
-            a_partir_de.parse().map_err(|_| JsError::new("date de début invalide\u{a0}: AAAA-MM-JJ attendu"))?;
-        let auteur = self.actor();
-        Ok(outputs(self.repo.essaimer(millis(now), &source, action, &cible, nouvel_id, jour, &auteur)?))
+        let publique = self.repo.action_publique(&DocumentId::from_str(source)?, action)?;
+        self.essaimer_action(now, &publique, cible, nouvel_id, a_partir_de)
+    }
+
+    /// [`WasmRepo::essaimer`] for an action this device does not hold:
+    /// `publique` is the JSON of its `ActionPublique`, as the relay's
+    /// `/t/{id}/actions/{action}.json` served it.
+    #[wasm_bindgen(js_name = essaimerPublique, unchecked_return_type = "Output[]")]
+    pub fn essaimer_publique(
+        &mut self,
+        now: f64,
+        publique: &str,
+        cible: &str,
+        nouvel_id: &str,
+        a_partir_de: &str,
+    ) -> Result<Array, JsError> {
+        if publique.len() > ACTION_PUBLIQUE_MAX {
+            return Err(JsError::new("action trop longue pour être reprise"));
+        }
+        // Through a `Value`, like the edits' records: the schema's types
+        // are already deserialised from one, so the wasm stays smaller.
+        let publique: agenda::ActionPublique = serde_json::from_value(serde_json::from_str(publique)?)?;
+        self.essaimer_action(now, &publique, cible, nouvel_id, a_partir_de)
     }
 
     /// The agenda read model as JSON, if the document is loaded.

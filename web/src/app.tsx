@@ -14,7 +14,6 @@ import { Icone, type NomIcone } from "./icones";
 import { dernierTerritoire, heureDe, retenirDernier } from "./modele";
 import { Accueil } from "./ecrans/accueil";
 import { FicheAction } from "./ecrans/fiche-action";
-import { Decouvrir } from "./ecrans/decouvrir";
 import { Moi } from "./ecrans/moi";
 import { ProfilTerritoire } from "./ecrans/profil";
 import { Rejoindre } from "./ecrans/rejoindre";
@@ -26,6 +25,11 @@ import { lireRoute } from "./route";
 const Inviter = paresseux(() => import("./ecrans/invitations").then((m) => m.Inviter));
 const NouvelleAction = paresseux(() => import("./ecrans/nouvelle-action").then((m) => m.NouvelleAction));
 const ModifierAction = paresseux(() => import("./ecrans/action-modifier").then((m) => m.ModifierAction));
+// Screens no first visit needs: separate chunks too, loaded only when opened.
+const Decouvrir = paresseux(() => import("./ecrans/decouvrir").then((m) => m.Decouvrir), { aLaDemande: true });
+const ActionPubliqueEcran = paresseux(() => import("./ecrans/action-publique").then((m) => m.ActionPubliqueEcran), {
+  aLaDemande: true,
+});
 
 function useRoute(): string[] {
   const [route, setRoute] = useState(lireRoute);
@@ -51,10 +55,13 @@ function useDriver(driver: Driver): Status {
 
 /**
  * Which screen a route shows, for the scroll and focus reset: the theme
- * filter of the agenda stays on the same screen.
+ * filter of the agenda and the département filter of « Découvrir » stay
+ * on the same screen.
  */
 function cleEcran(route: string[]): string {
-  return (route[0] === "territoire" && route[2] === "theme" ? route.slice(0, 2) : route).join("/");
+  if (route[0] === "territoire" && route[2] === "theme") return route.slice(0, 2).join("/");
+  if (route[0] === "decouvrir" && route[1] === "departement") return "decouvrir";
+  return route.join("/");
 }
 
 /**
@@ -139,8 +146,10 @@ export function App({ driver }: { driver: Driver }) {
     else page = <Territoire driver={driver} doc={doc} theme={route[2] === "theme" ? route[3] : undefined} />;
   } else if (route[0] === "moi") {
     page = <Moi driver={driver} />;
+  } else if (route[0] === "decouvrir" && route[1] === "action" && route[2] && route[3]) {
+    page = <ActionPubliqueEcran key={route.join("/")} driver={driver} territoire={route[2]} action={route[3]} />;
   } else if (route[0] === "decouvrir") {
-    page = <Decouvrir driver={driver} />;
+    page = <Decouvrir driver={driver} departement={route[1] === "departement" ? route[2] : undefined} />;
   } else {
     page = <Accueil driver={driver} />;
   }

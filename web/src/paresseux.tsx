@@ -1,10 +1,12 @@
 // Screens loaded when first opened: what only organisers use (a new
-// action, invitations, editing an action) is built as separate chunks, so
-// a resident's first visit on a weak network downloads none of it. The
-// build (vite.config.ts) lists these chunks apart from what the service
-// worker precaches at install.
+// action, invitations, editing an action), and what no first visit needs
+// (« Découvrir » and another territory's action, `aLaDemande`), is built
+// as separate chunks, so a resident's first visit on a weak network
+// downloads none of it. The build (vite.config.ts) lists these chunks
+// apart from what the service worker precaches at install; the worker
+// keeps each once fetched.
 //
-// A device that organises loads them all ahead (`annoncerOrganisateur`,
+// A device that organises loads the organiser screens ahead (`annoncerOrganisateur`,
 // called at start when a territory is held as organiser or created here,
 // on the home screen where territories are created, by the shell whenever
 // the territory shown may be edited from this device (app.tsx), and when
@@ -31,8 +33,13 @@ export function annoncerOrganisateur(): void {
 
 /** A component that loads `charger`'s module on first render, showing a
  * short French note meanwhile (or why it failed: offline before the
- * screen was ever cached). */
-export function paresseux<P extends object>(charger: () => Promise<ComponentType<P>>): (props: P) => JSX.Element {
+ * screen was ever cached). An organiser screen (the default) is loaded
+ * ahead with the others on a device that organises; one `aLaDemande` only
+ * when opened. */
+export function paresseux<P extends object>(
+  charger: () => Promise<ComponentType<P>>,
+  { aLaDemande = false } = {},
+): (props: P) => JSX.Element {
   let composant: ComponentType<P> | undefined;
   let promesse: Promise<ComponentType<P>> | undefined;
   const lancer = () => {
@@ -45,7 +52,7 @@ export function paresseux<P extends object>(charger: () => Promise<ComponentType
     );
     return promesse;
   };
-  chargements.push(() => void lancer().catch(() => {}));
+  if (!aLaDemande) chargements.push(() => void lancer().catch(() => {}));
   return function Paresseux(props: P) {
     const [, setPret] = useState(composant !== undefined);
     const [echec, setEchec] = useState(false);
@@ -55,7 +62,7 @@ export function paresseux<P extends object>(charger: () => Promise<ComponentType
         () => setPret(true),
         () => setEchec(true),
       );
-      annoncerOrganisateur();
+      if (!aLaDemande) annoncerOrganisateur();
     }, []);
     if (composant) {
       const C = composant;

@@ -85,3 +85,73 @@ test("an organiser takes up another territory's public action offline, as a draf
   await page.goto(pageCopie);
   await page.getByTestId("source-changee").filter({ hasText: "l'action d'origine a changé depuis" }).waitFor();
 });
+
+test("an organiser of B takes up A's public repair café from its public page, offline, on a device that never held A", async () => {
+  const { relay } = await freshRelay();
+  // A's organiser, on a device of their own: a public territory and its
+  // public, published weekly repair café.
+  const deviceA = await device();
+  const pageA = await openApp(deviceA, relay.url);
+  const a = (await createTerritory(pageA, "Val d'Essaim")).split("/").pop();
+  await pageA.evaluate((a) => globalThis.essaim.apply(a, { type: "modifier_profil", champs: { visibilite: "public" } }), a);
+  await createAction(pageA, { titre: "Repair café", rythme: "hebdo" });
+  await pageA.getByRole("link", { name: "Repair café" }).first().click();
+  await pageA.getByRole("heading", { level: 1, name: "Repair café" }).waitFor();
+  const action = pageA.url().match(/\/action\/([^/]+)$/)[1];
+  await pageA.getByRole("link", { name: "Modifier", exact: true }).click();
+  await pageA.getByLabel("Publication").selectOption({ label: "Publiée" });
+  await pageA.getByRole("button", { name: "Enregistrer les modifications" }).click();
+  await pageA.getByRole("heading", { level: 1, name: "Repair café" }).waitFor();
+  const regleSource = await regle(pageA);
+  await waitSynced(pageA);
+
+  // B's organiser, on another device, creates B, then opens A's public
+  // page for the repair café (the relay's HTML, no script).
+  const deviceB = await device();
+  const page = await openApp(deviceB, relay.url);
+  const b = (await createTerritory(page, "Saint-Paul en transition")).split("/").pop();
+  await page.evaluate((b) => globalThis.essaim.apply(b, { type: "modifier_profil", champs: { visibilite: "public" } }), b);
+  await waitSynced(page);
+  await page.goto(`${relay.url}/t/${a}/actions/${action}/`);
+  await page.getByRole("heading", { level: 1, name: "Repair café" }).waitFor();
+  await checkAxe(page, "page publique d'une action");
+  await page.getByRole("link", { name: "Reprendre dans un de mes territoires" }).click();
+
+  // The app shows the action from the relay, and keeps it: offline, after
+  // a reload, it is still there to take up.
+  await page.getByTestId("action-publique").getByRole("heading", { level: 1, name: "Repair café" }).waitFor();
+  await deviceB.setOffline(true);
+  await page.reload();
+  await page.getByTestId("action-publique").getByRole("status").filter({ hasText: /Hors ligne/ }).waitFor();
+  await checkAxe(page, "action d'un autre territoire, hors ligne");
+  const reprendre = page.getByTestId("reprendre");
+  await reprendre.getByRole("button", { name: "Reprendre dans…" }).click();
+  await reprendre.getByLabel("Territoire").selectOption({ label: "Saint-Paul en transition" });
+  await reprendre.getByLabel("À partir du").fill(dateFr(10));
+  await reprendre.getByRole("button", { name: "Reprendre ce rendez-vous" }).click();
+  await page.waitForURL(new RegExp(`#/territoire/${b}/action/[^/]+$`));
+  const copie = page.url().match(/\/action\/([^/]+)$/)[1];
+  await page.getByRole("heading", { level: 1, name: "Repair café" }).waitFor();
+  await page.getByTestId("inspire-de").filter({ hasText: "Val d'Essaim – Repair café" }).waitFor();
+  await page.getByTestId("publication").filter({ hasText: "Brouillon" }).waitFor();
+  assert.equal(await regle(page), regleSource, "the same French rule");
+
+  // Online again: published, in B's calendar under B's UID; A's page says
+  // « Repris par 1 territoire ».
+  await deviceB.setOffline(false);
+  await page.getByRole("link", { name: "Modifier", exact: true }).click();
+  await page.getByLabel("Publication").selectOption({ label: "Publiée" });
+  await page.getByRole("button", { name: "Enregistrer les modifications" }).click();
+  await page.getByRole("heading", { level: 1, name: "Repair café" }).waitFor();
+  await waitSynced(page);
+  const uid = `UID:action-${copie}@${b}`;
+  await until(`${uid} in B's calendar`, async () => {
+    const reponse = await fetch(`${relay.url}/t/${b}/agenda.ics`);
+    return reponse.ok && (await reponse.text()).includes(uid);
+  });
+  const repris = await until("« Repris par 1 territoire » on A's action page", async () => {
+    const texte = await (await fetch(`${relay.url}/t/${a}/actions/${action}/`)).text();
+    return /Repris par 1\u00a0territoire \(Saint-Paul en transition\)/.test(texte) || undefined;
+  });
+  assert.ok(repris);
+});

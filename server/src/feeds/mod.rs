@@ -94,11 +94,49 @@ const ORIGIN_MAX: usize = 19;
 const NATIONAL_BODIES: usize = 8;
 
 /// What the feeds keep besides the relay's state: where links point, the
-/// cache of read models and bodies, the bound on renders.
+/// cache of read models and bodies, the bound on renders, the directory's
+/// map.
 pub(crate) struct Feeds {
     site: Site,
     cache: Cache,
     renders: Renders,
+    carte: Option<Arc<CarteChargee>>,
+}
+
+/// The map of départements the web app's build wrote, and a digest of it
+/// for the directory's `ETag` (a new build changes the page).
+struct CarteChargee {
+    carte: flux::Carte,
+    /// What `/carte-departements.json` answers.
+    json: Arc<String>,
+    empreinte: Vec<u8>,
+}
+
+/// Where the web app's build writes the map, in `--web`'s directory.
+const CARTE_FICHIER: &str = "carte-departements.json";
+
+/// The map from `--web`'s directory: none without `--web` or without the
+/// file (the directory lists the counts as text only), none either if it
+/// is too big or not a valid map (logged).
+fn charger_carte(web_dir: Option<&Path>) -> Option<Arc<CarteChargee>> {
+    let chemin = web_dir?.join(CARTE_FICHIER);
+    let lire = || -> Result<CarteChargee, String> {
+        let taille = std::fs::metadata(&chemin).map_err(|e| e.to_string())?.len();
+        if taille > flux::CARTE_MAX_OCTETS as u64 {
+            return Err(flux::CarteError::TropGrande(taille as usize).to_string());
+        }
+        let texte = std::fs::read_to_string(&chemin).map_err(|e| e.to_string())?;
+        let carte = flux::Carte::lire(&texte).map_err(|e| e.to_string())?;
+        let json = carte.json();
+        Ok(CarteChargee { carte, empreinte: Sha256::digest(json.as_bytes()).to_vec(), json: Arc::new(json) })
+    };
+    match lire() {
+        Ok(carte) => Some(Arc::new(carte)),
+        Err(e) => {
+            tracing::warn!(path = %chemin.display(), "no map of départements in /territoires/: {e}");
+            None
+        }
+    }
 }
 
 impl Feeds {
@@ -112,6 +150,7 @@ impl Feeds {
                 running: Arc::new(Semaphore::new(config.feed_renders.max(1))),
                 admitted: Arc::new(Semaphore::new(config.feed_renders.max(1) + config.feed_queue)),
             },
+            carte: charger_carte(config.web_dir.as_deref()),
         }
     }
 }
@@ -122,6 +161,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/t/{id}/", get(page))
         .route("/t/{id}/{file}", get(file))
         .route("/t/{id}/actions/{file}", get(action))
+        .route("/t/{id}/actions/{action}/", get(action_page))
         .route("/agenda.ics", get(|s: State<AppState>, h: HeaderMap| national(s, h, Kind::Ics, Filtre::default())))
         .route("/agenda.json", get(|s: State<AppState>, h: HeaderMap| national(s, h, Kind::Json, Filtre::default())))
         .route(
@@ -129,6 +169,7 @@ pub(crate) fn routes() -> Router<AppState> {
             get(|s: State<AppState>, h: HeaderMap| national(s, h, Kind::Territories, Filtre::default())),
         )
         .route("/territoires/", get(|s, h, q| filtered(s, h, q, Kind::Annuaire)))
+        .route("/carte-departements.json", get(carte))
         .route("/agenda/", get(|s, h, q| filtered(s, h, q, Kind::AgendaNational)))
         // Phones poll these on weak networks: gzip or brotli, as asked.
         .layer(tower_http::compression::CompressionLayer::new())
@@ -160,6 +201,10 @@ enum Kind {
     /// One public action for other territories to take up
     /// (`agenda::ActionPublique`).
     ActionJson,
+    /// One public action's page (`flux::action_html`).
+    ActionPage,
+    /// The map of départements (`flux::Carte::json`).
+    Carte,
 }
 
 impl Kind {
@@ -167,8 +212,8 @@ impl Kind {
         match self {
             Kind::Ics | Kind::Compat | Kind::Action => "text/calendar; charset=utf-8",
             Kind::Json | Kind::Apercu => "application/ld+json; charset=utf-8",
-            Kind::Territories | Kind::ActionJson => "application/json; charset=utf-8",
-            Kind::Html | Kind::Annuaire | Kind::AgendaNational => "text/html; charset=utf-8",
+            Kind::Territories | Kind::ActionJson | Kind::Carte => "application/json; charset=utf-8",
+            Kind::Html | Kind::Annuaire | Kind::AgendaNational | Kind::ActionPage => "text/html; charset=utf-8",
         }
     }
 }
@@ -190,8 +235,10 @@ struct Read {
 /// What one request may render, by (feed, hour, base URL).
 type BodyKey = (Kind, i64, String);
 
-/// What one request for one action may render.
-type ActionKey = (String, Option<String>, bool, i64, String);
+/// What one request for one action may render: (action, occurrence,
+/// feed, hour, base URL and, for its page, the other territories'
+/// versions).
+type ActionKey = (String, Option<String>, Kind, i64, String);
 
 /// A body rendered once, by the first request that needs it.
 type BodySlot = Arc<OnceCell<Arc<String>>>;
@@ -313,6 +360,25 @@ async fn read(state: &AppState, entry: &Entry, doc: &DocumentId) -> Result<Optio
     Ok(read.clone())
 }
 
+/// Action `action` of territory `doc` as `/t/{id}/actions/{action}.json`
+/// serves it to anyone (no token: a public territory's public, published
+/// actions only), from the same cache and bound on loads; a private or
+/// missing territory or action is the feeds' 404. For the essaimage API.
+pub(crate) async fn action_publique(
+    state: &AppState,
+    doc: &DocumentId,
+    action: &str,
+) -> Result<agenda::ActionPublique, HttpError> {
+    let probe = {
+        let (data_dir, invitations, doc) = (state.data_dir.clone(), state.invitations.clone(), doc.clone());
+        tokio::task::spawn_blocking(move || version(&data_dir, &invitations, &doc)).await
+    };
+    let version = HttpError::or_unavailable(Source::Feed, probe)?.ok_or(HttpError::NoFeed)?;
+    let entry = state.feeds.cache.entry(doc, version);
+    let read = read(state, &entry, doc).await?.filter(|r| r.public).ok_or(HttpError::NoFeed)?;
+    agenda::ActionPublique::de(&read.agenda, &doc.to_string(), &read.tetes, action).map_err(|_| HttpError::NoFeed)
+}
+
 /// A body from `slot`, rendered once by `work`.
 async fn body(
     state: &AppState,
@@ -393,6 +459,19 @@ async fn action(
     territory(state, from, id, query.token, headers, kind, Some((action, occurrence))).await
 }
 
+/// One public action's page. A malformed action id is the feeds' 404,
+/// before anything else.
+async fn action_page(
+    state: State<AppState>,
+    from: ConnectInfo<SocketAddr>,
+    UrlPath((id, action)): UrlPath<(String, String)>,
+    query: Query<SyncQuery>,
+    headers: HeaderMap,
+) -> Result<Response, HttpError> {
+    let action = Some(action).filter(|a| agenda::identifiant_valide(a)).ok_or(HttpError::NoFeed)?;
+    territory(state, from, id, query.0.token, headers, Kind::ActionPage, Some((action, None))).await
+}
+
 async fn territory(
     State(state): State<AppState>,
     ConnectInfo(from): ConnectInfo<SocketAddr>,
@@ -443,14 +522,14 @@ async fn territory(
     if !granted && !read.public {
         return Err(HttpError::NoFeed);
     }
-    // The page says which of its actions other territories took up: their
-    // versions are part of its ETag and of its cached body's key.
-    let (reprises, autres) = match kind {
-        Kind::Html => reprises(&state, &doc).await?,
-        _ => (Vec::new(), String::new()),
-    };
-    if kind == Kind::Html {
-        etag = self::etag(&[&version, autres.as_bytes()], kind, hour, &base.url);
+    // The pages say which of its actions other territories took up, and
+    // which of its copies' sources changed: the other territories'
+    // versions are part of their ETag and of their cached body's key.
+    let pages = matches!(kind, Kind::Html | Kind::ActionPage);
+    let (essaimage, autres) =
+        if pages { essaimage(&state, &doc, &read.agenda).await? } else { (flux::Essaimage::default(), String::new()) };
+    if pages {
+        etag = self::etag(&[&version, what.as_bytes(), autres.as_bytes()], kind, hour, &base.url);
     }
     if matches(&headers, &etag) {
         return Ok(not_modified(&etag, cache_control(with_token, &base)));
@@ -459,13 +538,16 @@ async fn territory(
     if let Some((action, occurrence)) = action {
         // An action that is not public, or an occurrence it does not
         // have, renders as empty: the feeds' 404, cached like a body.
-        let key = (action.clone(), occurrence.clone(), kind == Kind::ActionJson, hour, base.url.clone());
+        let key = (action.clone(), occurrence.clone(), kind, hour, format!("{}{autres}", base.url));
         let slot = body_slot(&entry.actions, key, ACTION_BODIES_PER_DOCUMENT);
         let body = body(&state, &slot, move || match kind {
             Kind::ActionJson => agenda::ActionPublique::de(&read.agenda, &territoire.document, &read.tetes, &action)
                 .ok()
                 .and_then(|a| serde_json::to_string(&a).ok())
                 .unwrap_or_default(),
+            Kind::ActionPage => {
+                flux::action_html(&territoire, &read.agenda, &action, now, &essaimage).unwrap_or_default()
+            }
             _ => flux::ics_action(&territoire, &read.agenda, &action, occurrence.as_deref(), now).unwrap_or_default(),
         })
         .await?;
@@ -480,9 +562,14 @@ async fn territory(
         Kind::Compat => flux::ics_compat(&territoire, &read.agenda, now),
         Kind::Json => flux::json_ld(&territoire, &read.agenda, now).to_string(),
         Kind::Apercu => flux::apercu_json(&territoire, &read.agenda, now).to_string(),
-        Kind::Html | Kind::Territories | Kind::Annuaire | Kind::AgendaNational | Kind::Action | Kind::ActionJson => {
-            flux::html_avec_reprises(&territoire, &read.agenda, now, &reprises)
-        }
+        Kind::Html
+        | Kind::Territories
+        | Kind::Annuaire
+        | Kind::AgendaNational
+        | Kind::Action
+        | Kind::ActionJson
+        | Kind::ActionPage
+        | Kind::Carte => flux::html_avec_essaimage(&territoire, &read.agenda, now, &essaimage),
     })
     .await?;
     Ok(respond(kind, &etag, cache_control(with_token, &base), &body))
@@ -507,25 +594,58 @@ async fn territories(state: &AppState) -> Result<(Vec<(DocumentId, Version, Arc<
     Ok((all, demonstrations))
 }
 
-/// The copies of `doc`'s actions in the relay's other territories (their
-/// live actions whose `inspire_de` names `doc`), each territory named only
-/// if public; and a digest of the versions read, for the page's ETag.
-async fn reprises(state: &AppState, doc: &DocumentId) -> Result<(Vec<flux::Reprise>, String), HttpError> {
+/// `doc`'s links with the relay's other territories: the copies of its
+/// actions there (their live actions whose `inspire_de` names `doc`), each
+/// territory named only if public; its own copies whose source, in a
+/// public territory here, was edited after the copy was made or is no
+/// longer public; and a digest of the versions read, for the page's ETag.
+async fn essaimage(
+    state: &AppState,
+    doc: &DocumentId,
+    agenda: &Agenda,
+) -> Result<(flux::Essaimage, String), HttpError> {
     let (all, _) = territories(state).await?;
     let source = doc.to_string();
-    let mut found = Vec::new();
+    let mut essaimage = flux::Essaimage::default();
     let mut digest = Sha256::new();
-    for (_, version, read) in all.iter().filter(|(other, _, _)| other != doc) {
+    for (other, version, read) in all.iter().filter(|(other, _, _)| other != doc) {
         digest.update(version);
         let nom = read.agenda.profil.as_ref().filter(|_| read.public).map(|p| p.nom.clone());
         for a in read.agenda.actions.values().filter(|a| !a.suivi.supprime) {
             if let Some(p) = a.inspire_de.as_ref().filter(|p| p.territoire == source) {
-                found.push(flux::Reprise { action: p.action.clone(), territoire: nom.clone() });
+                essaimage.reprises.push(flux::Reprise { action: p.action.clone(), territoire: nom.clone() });
+            }
+        }
+        // This territory's copies of that one's actions, if it is public.
+        let other = other.to_string();
+        for (id, copie) in agenda.actions.iter().filter(|(_, a)| !a.suivi.supprime) {
+            let Some(p) = copie.inspire_de.as_ref().filter(|p| p.territoire == other && read.public) else { continue };
+            // The rule of what may be taken up is the core's.
+            let changement = if agenda::ActionPublique::de(&read.agenda, &other, &[], &p.action).is_err() {
+                Some(flux::Changement::Retiree)
+            } else if read.agenda.actions.get(&p.action).is_some_and(|a| a.suivi.modifie_le > copie.suivi.cree_le) {
+                Some(flux::Changement::Modifiee)
+            } else {
+                None
+            };
+            if let Some(c) = changement {
+                essaimage.sources_changees.push((id.clone(), c));
             }
         }
     }
     let digest: [u8; 32] = digest.finalize().into();
-    Ok((found, digest.iter().map(|b| format!("{b:02x}")).collect()))
+    Ok((essaimage, digest.iter().map(|b| format!("{b:02x}")).collect()))
+}
+
+/// The map of départements for the app's « Découvrir » (`flux::Carte::json`:
+/// the checked map with sync-core's names); 404 when the relay has none.
+async fn carte(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, HttpError> {
+    let carte = state.feeds.carte.clone().ok_or(HttpError::NoFeed)?;
+    let etag = format!("\"{}\"", carte.empreinte[..12].iter().map(|b| format!("{b:02x}")).collect::<String>());
+    if matches(&headers, &etag) {
+        return Ok(not_modified(&etag, "no-cache"));
+    }
+    Ok(respond(Kind::Carte, &etag, "no-cache", &carte.json))
 }
 
 /// `/territoires/` and `/agenda/`: national pages narrowed by the query
@@ -556,9 +676,11 @@ async fn national(
     // The relay's table, not the document, says which are demonstrations
     // (anyone may read those): a profile cannot claim it.
     let demonstration = |doc: &DocumentId| demonstrations.contains(doc);
+    let carte = feeds.carte.clone().filter(|_| kind == Kind::Annuaire);
     let ids: Vec<Vec<u8>> = public
         .iter()
         .map(|(doc, version, _)| [doc.to_string().as_bytes(), &version[..], &[u8::from(demonstration(doc))]].concat())
+        .chain(carte.iter().map(|c| c.empreinte.clone()))
         .collect();
     let refs: Vec<&[u8]> = ids.iter().map(Vec::as_slice).collect();
     // One body per filter: its canonical query string is part of the ETag.
@@ -582,7 +704,7 @@ async fn national(
         match kind {
             Kind::Ics => flux::ics_national(&pairs, now),
             Kind::Json => flux::json_ld_national(&pairs, now).to_string(),
-            Kind::Annuaire => flux::annuaire_html(&pairs, &filtre, now),
+            Kind::Annuaire => flux::annuaire_html(&pairs, &filtre, now, carte.as_ref().map(|c| &c.carte)),
             Kind::AgendaNational => flux::agenda_national_html(&pairs, &filtre, now),
             _ => flux::territoires_json(&pairs, now).to_string(),
         }

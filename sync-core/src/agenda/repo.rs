@@ -88,32 +88,37 @@ impl Repo {
         })
     }
 
-    /// Takes up action `action` of territory `source` into territory
-    /// `cible` as the draft `nouvel_id` (essaimage, `agenda::essaimage`),
-    /// its rhythm from `a_partir_de` in the target's time zone. Both
-    /// documents must be loaded; the source action must be public and
-    /// published. One change to `cible`, or nothing written.
-    #[allow(clippy::too_many_arguments)]
+    /// What action `action` of the loaded territory `source` offers other
+    /// territories, read at the document's current heads
+    /// (`agenda::ActionPublique`): refused unless it is public and
+    /// published.
+    pub fn action_publique(&self, source: &DocumentId, action: &str) -> Result<super::ActionPublique, ApplyError> {
+        let am = self.document(source).ok_or_else(|| ApplyError::NotLoaded(source.clone()))?;
+        let tetes: Vec<String> = am.get_heads().iter().map(|h| h.to_string()).collect();
+        Ok(super::ActionPublique::de(&super::lire(am), &source.to_string(), &tetes, action)?)
+    }
+
+    /// Takes up `publique` (from [`Repo::action_publique`], or as another
+    /// relay served it) into territory `cible` as the draft `nouvel_id`
+    /// (essaimage, `agenda::essaimage`), its rhythm from `a_partir_de` in
+    /// the target's time zone. The target must be loaded. One change to
+    /// `cible`, or nothing written.
     pub fn essaimer(
         &mut self,
         now: UnixMillis,
-        source: &DocumentId,
-        action: &str,
+        publique: &super::ActionPublique,
         cible: &DocumentId,
         nouvel_id: &str,
         a_partir_de: crate::rythme::Jour,
         auteur: &str,
     ) -> Result<Vec<Output>, ApplyError> {
-        let am = self.document(source).ok_or_else(|| ApplyError::NotLoaded(source.clone()))?;
-        let tetes: Vec<String> = am.get_heads().iter().map(|h| h.to_string()).collect();
-        let publique = super::ActionPublique::de(&super::lire(am), &source.to_string(), &tetes, action)?;
         let fuseau = self
             .agenda(cible)
             .ok_or_else(|| ApplyError::NotLoaded(cible.clone()))?
             .profil
             .map(|p| p.fuseau)
             .unwrap_or_else(|| crate::rythme::FUSEAU_PAR_DEFAUT.to_owned());
-        let edit = super::essaimer(&publique, nouvel_id, a_partir_de, &fuseau)?;
+        let edit = super::essaimer(publique, nouvel_id, a_partir_de, &fuseau)?;
         self.apply(now, cible, auteur, edit)
     }
 

@@ -11,8 +11,10 @@
 //! are ever listed; which ones are demonstrations is the caller's word
 //! (the relay's table), not the profile's.
 //!
-//! Does not: read documents, check access or do HTTP (the relay does); draw
-//! the map of départements (not built yet).
+//! The départements section draws the map (`carte.rs`) when the relay has
+//! one, and always lists the same counts as text.
+//!
+//! Does not: read documents, check access or do HTTP (the relay does).
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -21,7 +23,7 @@ use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
 use super::html::echapper;
-use super::{Territoire, public};
+use super::{Carte, Territoire, public};
 use crate::agenda::{
     Agenda, DEPARTEMENTS, Departement, Profil, Reseau, Theme, TypeTerritoire, VisibiliteTerritoire, departement,
     departements_des_communes, valeur_json,
@@ -219,8 +221,8 @@ pub fn territoires_json(territoires: &[(Territoire, Agenda)], now: Timestamp) ->
 
 pub(super) const CSS: &str = "body{font:1rem/1.5 system-ui,sans-serif;max-width:48rem;margin:0 auto;padding:1rem;color:#1a1a1a}\
 a{color:#0b4f8a}h1{font-size:1.6rem}h2{font-size:1.3rem;margin-top:1.5rem}h3{font-size:1.1rem;margin:.2rem 0}\
-form{display:flex;flex-wrap:wrap;gap:.5rem 1rem;align-items:end}label{display:grid;font-size:.9rem}\
-select,button{font:inherit;min-height:44px}ul.fiches{list-style:none;padding:0}\
+form{display:flex;flex-wrap:wrap;gap:.5rem 1rem;align-items:end}label{display:grid;grid-template-columns:minmax(0,1fr);font-size:.9rem;max-width:100%}\
+select,button{font:inherit;min-height:44px;max-width:100%}ul.fiches{list-style:none;padding:0}\
 .fiche{border:1px solid #ccc;border-radius:.5rem;padding:.75rem;margin:.75rem 0}.fiche p{margin:.2rem 0}\
 .demo{font-weight:bold}";
 
@@ -239,9 +241,14 @@ pub(super) fn pluriel(n: usize, un: &str, plusieurs: &str) -> String {
 }
 
 /// The directory page: the filter form (plain GET, works without script),
-/// the count, the cards, then the départements with their counts as links
-/// to their filter.
-pub fn annuaire_html(territoires: &[(Territoire, Agenda)], filtre: &Filtre, now: Timestamp) -> String {
+/// the départements with their counts as links to their filter, on
+/// `carte` if given and as a list, then the count and the cards.
+pub fn annuaire_html(
+    territoires: &[(Territoire, Agenda)],
+    filtre: &Filtre,
+    now: Timestamp,
+    carte: Option<&Carte>,
+) -> String {
     let tous = fiches(territoires, &Filtre::default(), now);
     let liste: Vec<&Fiche<'_>> = tous.iter().filter(|f| filtre.garde(f)).collect();
     let mut h = String::with_capacity(8192);
@@ -251,28 +258,12 @@ pub fn annuaire_html(territoires: &[(Territoire, Agenda)], filtre: &Filtre, now:
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
          <title>Territoires en transition – Essaim</title>\n\
          <link rel=\"alternate\" type=\"application/json\" href=\"/territoires.json\">\n\
-         <style>{CSS}</style>\n</head>\n<body>\n<header>\n<h1>Territoires en transition</h1>\n\
+         <style>{CSS}{}</style>\n</head>\n<body>\n<header>\n<h1>Territoires en transition</h1>\n\
          <p>Les communes, quartiers, intercommunalités et pays qui publient leur agenda sur ce relais.</p>\n\
-         </header>\n<main>\n"
+         </header>\n<main>\n",
+        if carte.is_some() { super::carte::CSS } else { "" }
     );
     formulaire(&mut h, "/territoires/", "Filtrer les territoires", filtre);
-
-    let _ = write!(
-        h,
-        "<section aria-labelledby=\"liste\">\n<h2 id=\"liste\">{}</h2>\n",
-        pluriel(liste.len(), "territoire", "territoires")
-    );
-    if !filtre.requete().is_empty() {
-        h.push_str("<p><a href=\"/territoires/\">Voir tous les territoires</a></p>\n");
-    }
-    if liste.is_empty() {
-        h.push_str("<p>Aucun territoire public ne répond à ces critères.</p>\n");
-    }
-    h.push_str("<ul class=\"fiches\">\n");
-    for f in &liste {
-        carte(&mut h, f);
-    }
-    h.push_str("</ul>\n</section>\n");
 
     // Départements with at least one public territory, as links to their
     // filter, with their count: the map's text equivalent.
@@ -284,6 +275,10 @@ pub fn annuaire_html(territoires: &[(Territoire, Agenda)], filtre: &Filtre, now:
         }
     }
     h.push_str("<section aria-labelledby=\"departements\">\n<h2 id=\"departements\">Par département</h2>\n");
+    if let Some(carte) = carte {
+        let comptes: BTreeMap<&str, usize> = par_departement.values().map(|(d, n)| (d.code, *n)).collect();
+        carte.svg(&mut h, &comptes, filtre.departement.map(|d| d.code));
+    }
     if par_departement.is_empty() {
         h.push_str("<p>Aucun territoire public n'a encore indiqué ses communes.</p>\n");
     } else {
@@ -300,7 +295,23 @@ pub fn annuaire_html(territoires: &[(Territoire, Agenda)], filtre: &Filtre, now:
         }
         h.push_str("</ul>\n");
     }
-    h.push_str("</section>\n</main>\n</body>\n</html>\n");
+    h.push_str("</section>\n");
+    let _ = write!(
+        h,
+        "<section aria-labelledby=\"liste\">\n<h2 id=\"liste\">{}</h2>\n",
+        pluriel(liste.len(), "territoire", "territoires")
+    );
+    if !filtre.requete().is_empty() {
+        h.push_str("<p><a href=\"/territoires/\">Voir tous les territoires</a></p>\n");
+    }
+    if liste.is_empty() {
+        h.push_str("<p>Aucun territoire public ne répond à ces critères.</p>\n");
+    }
+    h.push_str("<ul class=\"fiches\">\n");
+    for f in &liste {
+        fiche_html(&mut h, f);
+    }
+    h.push_str("</ul>\n</section>\n</main>\n</body>\n</html>\n");
     h
 }
 
@@ -324,7 +335,7 @@ pub(super) fn formulaire(h: &mut String, action: &str, nom: &str, filtre: &Filtr
     h.push_str("<button type=\"submit\">Filtrer</button>\n</form>\n");
 }
 
-fn carte(h: &mut String, f: &Fiche<'_>) {
+fn fiche_html(h: &mut String, f: &Fiche<'_>) {
     let t = f.territoire;
     let p = &t.profil;
     let _ = write!(

@@ -28,7 +28,7 @@ const JOURS: i64 = 92;
 /// At most this many rendez-vous in the upcoming list.
 const MAX: usize = 150;
 
-const CSS: &str = "body{font:1rem/1.5 system-ui,sans-serif;max-width:42rem;margin:0 auto;padding:1rem;color:#1a1a1a}\
+pub(super) const CSS: &str = "body{font:1rem/1.5 system-ui,sans-serif;max-width:42rem;margin:0 auto;padding:1rem;color:#1a1a1a}\
 a{color:#0b4f8a}h1{font-size:1.6rem}h2{font-size:1.3rem;margin-top:2rem}h3{font-size:1.1rem}\
 ul{padding-left:1.2rem}li{margin:.4rem 0}.etat{font-weight:bold}";
 
@@ -43,14 +43,42 @@ pub struct Reprise {
     pub territoire: Option<String>,
 }
 
+/// What became of the action one of this territory's copies was taken up
+/// from, since the copy was made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Changement {
+    /// Edited after the copy was made.
+    Modifiee,
+    /// Deleted, or no longer public.
+    Retiree,
+}
+
+/// What the relay knows of a territory's links with others through
+/// essaimage: its actions others took up, and, for its own copies whose
+/// source (a public territory of the same relay) changed since, how.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Essaimage {
+    /// Its actions taken up elsewhere.
+    pub reprises: Vec<Reprise>,
+    /// (id of its copy, what became of the copy's source).
+    pub sources_changees: Vec<(String, Changement)>,
+}
+
+impl Essaimage {
+    pub(super) fn changement(&self, copie: &str) -> Option<Changement> {
+        self.sources_changees.iter().find(|(id, _)| id == copie).map(|(_, c)| *c)
+    }
+}
+
 /// The page of a territory's public agenda at `now`.
 pub fn html(territoire: &Territoire, agenda: &Agenda, now: Timestamp) -> String {
-    html_avec_reprises(territoire, agenda, now, &[])
+    html_avec_essaimage(territoire, agenda, now, &Essaimage::default())
 }
 
 /// [`html`], saying which of its public actions other territories took up
-/// (« Repris par N territoires », naming the public ones).
-pub fn html_avec_reprises(territoire: &Territoire, agenda: &Agenda, now: Timestamp, reprises: &[Reprise]) -> String {
+/// (« Repris par N territoires », naming the public ones) and which of its
+/// copies' sources changed since.
+pub fn html_avec_essaimage(territoire: &Territoire, agenda: &Agenda, now: Timestamp, essaimage: &Essaimage) -> String {
     let rdv = public(agenda);
     let nom = echapper(territoire.nom());
     let page = echapper(&territoire.page());
@@ -95,7 +123,7 @@ pub fn html_avec_reprises(territoire: &Territoire, agenda: &Agenda, now: Timesta
         // A one-off's anchor is its line here; a series' is in the next
         // section.
         let ancre = r.rythme.regle.is_none() && ancres_posees.insert(r.ancre());
-        ligne(&mut h, r, o, &tz, zone_territoire, ancre, aujourdhui);
+        ligne(&mut h, r, o, &tz, territoire, ancre, aujourdhui);
     }
     if mois_courant.is_some() {
         h.push_str("</ul>\n");
@@ -109,7 +137,13 @@ pub fn html_avec_reprises(territoire: &Territoire, agenda: &Agenda, now: Timesta
     if !series.is_empty() {
         h.push_str("<section aria-labelledby=\"reguliers\">\n<h2 id=\"reguliers\">Rendez-vous réguliers</h2>\n<ul>\n");
         for r in series {
-            let _ = write!(h, "<li id=\"{}\"><strong>{}</strong><br>", echapper(&r.ancre()), echapper(r.titre));
+            let _ = write!(
+                h,
+                "<li id=\"{}\"><strong><a href=\"{}\">{}</a></strong><br>",
+                echapper(&r.ancre()),
+                echapper(&r.lien_relatif()),
+                echapper(r.titre)
+            );
             h.push_str(&echapper(&r.rythme.phrase()));
             if r.rythme.fuseau != zone_territoire {
                 let _ = write!(h, " (heure de {})", echapper(&r.rythme.fuseau));
@@ -125,13 +159,14 @@ pub fn html_avec_reprises(territoire: &Territoire, agenda: &Agenda, now: Timesta
                 let _ = write!(h, "<br>{}", echapper(&resume(texte.trim(), 200)));
             }
             if let Some(p) = r.inspire_de {
-                inspire_de(&mut h, p, &territoire.base_url);
+                h.push_str("<br>");
+                inspire_de(&mut h, p, &territoire.base_url, essaimage.changement(r.id));
             }
             h.push_str("</li>\n");
         }
         h.push_str("</ul>\n</section>\n");
     }
-    repris(&mut h, &rdv, reprises);
+    repris(&mut h, &rdv, &essaimage.reprises);
     let _ = write!(
         h,
         "</main>\n<footer>\n<h2>S'abonner</h2>\n<ul>\n\
@@ -149,10 +184,11 @@ fn ligne(
     r: &RendezVousPublic<'_>,
     o: &Occurrence,
     tz: &TimeZone,
-    zone_territoire: &str,
+    territoire: &Territoire,
     ancre: bool,
     aujourdhui: Jour,
 ) {
+    let zone_territoire = territoire.profil.fuseau.as_str();
     let datetime = o.debut_utc.to_zoned_datetime(tz.clone()).strftime("%Y-%m-%dT%H:%M:%S%:z").to_string();
     if ancre {
         let _ = write!(h, "<li id=\"{}\">", echapper(&r.ancre()));
@@ -163,11 +199,7 @@ fn ligne(
     if r.rythme.fuseau != zone_territoire {
         let _ = write!(h, " (heure de {})", echapper(&r.rythme.fuseau));
     }
-    if r.rythme.regle.is_some() {
-        let _ = write!(h, "\u{a0}: <a href=\"#{}\">{}</a>", echapper(&r.ancre()), echapper(r.titre));
-    } else {
-        let _ = write!(h, "\u{a0}: {}", echapper(r.titre));
-    }
+    let _ = write!(h, "\u{a0}: <a href=\"{}\">{}</a>", echapper(&r.lien_relatif()), echapper(r.titre));
     if let Some(lieu) = o.lieu.clone().or_else(|| r.lieu_texte()) {
         let _ = write!(h, ", {}", echapper(&lieu));
     }
@@ -183,7 +215,7 @@ fn ligne(
 /// "Mercredi 7 janvier, de 18 h 30 à 20 h 30" (end on another day:
 /// "jusqu'au jeudi 8 janvier à 1 h"; the year outside `aujourdhui`'s), in
 /// [`crate::rythme::mots`]'s words.
-fn quand(o: &Occurrence, aujourdhui: Jour) -> String {
+pub(super) fn quand(o: &Occurrence, aujourdhui: Jour) -> String {
     let debut = format!("{}, de {}", majuscule(&jour_en_lettres(o.debut.jour(), aujourdhui)), heure(o.debut));
     if o.fin.jour() == o.debut.jour() {
         format!("{debut} à {}", heure(o.fin))
@@ -193,7 +225,7 @@ fn quand(o: &Occurrence, aujourdhui: Jour) -> String {
 }
 
 /// At most `max` characters, cut at a word with "…".
-fn resume(texte: &str, max: usize) -> String {
+pub(super) fn resume(texte: &str, max: usize) -> String {
     if texte.chars().count() <= max {
         return texte.to_owned();
     }
@@ -275,27 +307,14 @@ fn vitrine(h: &mut String, territoire: &Territoire, agenda: &Agenda) {
 
 /// « Repris par N territoires (A, B) » for each public action taken up elsewhere.
 fn repris(h: &mut String, rdv: &[RendezVousPublic<'_>], reprises: &[Reprise]) {
-    let mut lignes = Vec::new();
-    for r in rdv.iter().filter(|r| r.genre == Genre::Action) {
-        let copies: Vec<&Reprise> = reprises.iter().filter(|x| x.action == r.id).collect();
-        if copies.is_empty() {
-            continue;
-        }
-        let mut noms: Vec<&str> = copies.iter().filter_map(|x| x.territoire.as_deref()).collect();
-        noms.sort_unstable();
-        noms.dedup();
-        let nombre = if copies.len() == 1 {
-            "1\u{a0}territoire".to_owned()
-        } else {
-            format!("{}\u{a0}territoires", copies.len())
-        };
-        let qui = if noms.is_empty() { String::new() } else { format!(" ({})", echapper(&noms.join(", "))) };
-        lignes.push(format!(
-            "<li><a href=\"#{}\">{}</a>\u{a0}: repris par {nombre}{qui}</li>\n",
-            echapper(&r.ancre()),
-            echapper(r.titre)
-        ));
-    }
+    let lignes: Vec<String> = rdv
+        .iter()
+        .filter(|r| r.genre == Genre::Action)
+        .filter_map(|r| {
+            let par = repris_par(reprises, r.id)?;
+            Some(format!("<li><a href=\"#{}\">{}</a>\u{a0}: {par}</li>\n", echapper(&r.ancre()), echapper(r.titre)))
+        })
+        .collect();
     if !lignes.is_empty() {
         h.push_str(
             "<section aria-labelledby=\"repris\">\n<h2 id=\"repris\">Repris par d'autres territoires</h2>\n<ul>\n",
@@ -305,16 +324,37 @@ fn repris(h: &mut String, rdv: &[RendezVousPublic<'_>], reprises: &[Reprise]) {
     }
 }
 
-/// « Inspiré de : <territoire> – <titre> », a link to the source action on
-/// its territory's page when its ids are well-formed (they come from the
-/// document, which anyone organising it may write).
-fn inspire_de(h: &mut String, p: &Provenance, base_url: &str) {
+/// « repris par N territoires (A, B) » (escaped), naming the public ones,
+/// if others took `action` up.
+pub(super) fn repris_par(reprises: &[Reprise], action: &str) -> Option<String> {
+    let copies: Vec<&Reprise> = reprises.iter().filter(|x| x.action == action).collect();
+    if copies.is_empty() {
+        return None;
+    }
+    let mut noms: Vec<&str> = copies.iter().filter_map(|x| x.territoire.as_deref()).collect();
+    noms.sort_unstable();
+    noms.dedup();
+    let nombre =
+        if copies.len() == 1 { "1\u{a0}territoire".to_owned() } else { format!("{}\u{a0}territoires", copies.len()) };
+    let qui = if noms.is_empty() { String::new() } else { format!(" ({})", echapper(&noms.join(", "))) };
+    Some(format!("repris par {nombre}{qui}"))
+}
+
+/// « Inspiré de : <territoire> – <titre> », a link to the source action's
+/// page when its ids are well-formed (they come from the document, which
+/// anyone organising it may write), and what became of it since, if known.
+pub(super) fn inspire_de(h: &mut String, p: &Provenance, base_url: &str, changement: Option<Changement>) {
     let texte = echapper(&format!("{} – {}", p.territoire_nom, p.titre));
     if p.territoire.parse::<DocumentId>().is_ok() && identifiant_valide(&p.action) {
-        let lien = format!("{base_url}/t/{}/#action-{}", p.territoire, p.action);
-        let _ = write!(h, "<br>Inspiré de\u{a0}: <a href=\"{}\">{texte}</a>", echapper(&lien));
+        let lien = format!("{base_url}/t/{}/actions/{}/", p.territoire, p.action);
+        let _ = write!(h, "Inspiré de\u{a0}: <a href=\"{}\">{texte}</a>", echapper(&lien));
     } else {
-        let _ = write!(h, "<br>Inspiré de\u{a0}: {texte}");
+        let _ = write!(h, "Inspiré de\u{a0}: {texte}");
+    }
+    match changement {
+        Some(Changement::Modifiee) => h.push_str(" (l'action d'origine a changé depuis)"),
+        Some(Changement::Retiree) => h.push_str(" (l'action d'origine n'est plus publiée)"),
+        None => {}
     }
 }
 

@@ -24,7 +24,8 @@
 //! - [`html`]: a small French page, accessible, no JavaScript.
 //! - [`ics_national`], [`json_ld_national`], [`territoires_json`]: the
 //!   national aggregation over several public territories; [`annuaire_html`]
-//!   the directory page, narrowed by a [`Filtre`]; [`agenda_national_html`]
+//!   the directory page, narrowed by a [`Filtre`], with the map of
+//!   départements ([`Carte`]) when the relay has one; [`agenda_national_html`]
 //!   the national agenda page of the next 30 days, highlights first.
 //!
 //! # Choices
@@ -81,9 +82,11 @@
 
 mod agenda_national;
 mod annuaire;
+mod carte;
 mod html;
 mod ics;
 mod jsonld;
+mod page_action;
 
 #[cfg(test)]
 mod tests;
@@ -98,9 +101,11 @@ use crate::rythme::{EtatOccurrence, Occurrence, Rythme, Timestamp};
 
 pub use agenda_national::agenda_national_html;
 pub use annuaire::{Fiche, Filtre, FiltreError, JOURS_A_VENIR, annuaire_html, fiches, territoires_json};
-pub use html::{Reprise, html, html_avec_reprises};
+pub use carte::{CARTE_MAX_OCTETS, Carte, CarteError};
+pub use html::{Changement, Essaimage, Reprise, html, html_avec_essaimage};
 pub use ics::{ics, ics_action, ics_compat, ics_national};
 pub use jsonld::{APERCU_NOMBRE, apercu_json, json_ld, json_ld_national};
+pub use page_action::action_html;
 
 /// A territory as the feeds need it: where it lives and what it says of
 /// itself.
@@ -279,9 +284,22 @@ impl RendezVousPublic<'_> {
         }
     }
 
-    /// Link to this rendez-vous on the territory's page.
+    /// Link to this rendez-vous: an action's own page
+    /// (`{page}actions/{id}/`, [`action_html`]), a governance body's entry
+    /// on the territory's page.
     pub fn url(&self, territoire: &Territoire) -> String {
-        format!("{}#{}", territoire.page(), self.ancre())
+        match self.genre {
+            Genre::Action => format!("{}actions/{}/", territoire.page(), self.id),
+            Genre::Instance => format!("{}#{}", territoire.page(), self.ancre()),
+        }
+    }
+
+    /// [`Self::url`] relative to the territory's page (the page's links).
+    fn lien_relatif(&self) -> String {
+        match self.genre {
+            Genre::Action => format!("actions/{}/", self.id),
+            Genre::Instance => format!("#{}", self.ancre()),
+        }
     }
 
     /// HTML anchor of this rendez-vous on the territory's page.

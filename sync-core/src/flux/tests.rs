@@ -9,7 +9,8 @@ use serde_json::{Value, json};
 
 use super::ics::{Ecrivain, echapper};
 use super::{
-    APERCU_NOMBRE, Filtre, Territoire, agenda_national_html, annuaire_html, apercu_json, html, ics, ics_action,
+    APERCU_NOMBRE, CARTE_MAX_OCTETS, Carte, CarteError, Changement, Essaimage, Filtre, Reprise, Territoire,
+    action_html, agenda_national_html, annuaire_html, apercu_json, html, html_avec_essaimage, ics, ics_action,
     ics_compat, ics_national, json_ld, json_ld_national, territoires_json,
 };
 use crate::agenda::{Agenda, Edit, Profil, VisibiliteTerritoire};
@@ -209,7 +210,7 @@ fn private_records_and_contacts_never_reach_a_feed() {
         ("ics national", ics_national(&paire, now())),
         ("json national", json_ld_national(&paire, now()).to_string()),
         ("territoires", territoires_json(&paire, now()).to_string()),
-        ("annuaire", annuaire_html(&paire, &Filtre::default(), now())),
+        ("annuaire", annuaire_html(&paire, &Filtre::default(), now(), None)),
     ];
     assert_eq!(agenda.contacts_prives["p1"].email.as_deref(), Some(SENTINELLE), "the sentinel is in the document");
     for (nom, sortie) in &sorties {
@@ -308,7 +309,7 @@ fn one_off_and_recurring_events() {
     ] {
         assert!(m.contains(attendu), "master lacks {attendu:?}:\n{m}");
     }
-    assert!(m.contains(&format!("URL;VALUE=URI:https://essaim.example/t/{}/#action-repair\r\n", t.doc)));
+    assert!(m.contains(&format!("URL;VALUE=URI:https://essaim.example/t/{}/actions/repair/\r\n", t.doc)));
 }
 
 #[test]
@@ -491,7 +492,8 @@ fn a_page_of_fifty_rendez_vous_is_a_few_kilobytes() {
     }
     let page = html(&t.territoire(), &t.agenda(), now());
     assert_eq!(page.matches("<time ").count(), 50);
-    assert!(page.len() < 10_000, "{} bytes", page.len());
+    // Each line links to its rendez-vous's own page (`actions/<id>/`): 11.2 KB.
+    assert!(page.len() < 12_000, "{} bytes", page.len());
 }
 
 #[test]
@@ -618,7 +620,7 @@ fn the_directory_lists_public_territories_and_each_filter_narrows() {
     // A form's blank choice means any.
     assert_eq!(noms(&tous, &[("theme", ""), ("type", "")]).len(), 3);
 
-    let page = annuaire_html(&tous, &filtre(&[("departement", "44")]).expect("filter"), now());
+    let page = annuaire_html(&tous, &filtre(&[("departement", "44")]).expect("filter"), now(), None);
     assert!(page.starts_with("<!doctype html>\n<html lang=\"fr\">"));
     assert!(!page.to_lowercase().contains("<script"), "no JavaScript");
     assert!(!page.contains("TERRITOIRE-PRIVE"));
@@ -634,6 +636,80 @@ fn the_directory_lists_public_territories_and_each_filter_narrows() {
         page.contains("<a href=\"/territoires/?departement=44\">Loire-Atlantique (44)</a>\u{a0}: 2\u{a0}territoires")
     );
     assert!(page.contains("<a href=\"/territoires/?departement=974\">La Réunion (974)</a>\u{a0}: 1\u{a0}territoire"));
+}
+
+/// A map of three départements (two metropolitan, one overseas in its box).
+fn petite_carte() -> Value {
+    json!({
+        "vue": "0 0 100 80",
+        "credit": "Contours : essai <libre>",
+        "departements": [
+            { "code": "44", "d": "M10 10l20 0 0 20-20 0z", "x": 20, "y": 20 },
+            { "code": "2A", "d": "M50 10l10 0 0 10-10 0z", "x": 55, "y": 15 },
+            { "code": "974", "d": "M10 60l5 0 0 5-5 0z", "x": 12.5, "y": 62.5 }
+        ],
+        "encarts": [{ "code": "974", "x": 5, "y": 55, "l": 20, "h": 20 }]
+    })
+}
+
+#[test]
+fn the_directory_draws_each_departement_as_a_link_named_with_its_count() {
+    let tous = annuaire();
+    let carte = Carte::lire(&petite_carte().to_string()).expect("valid map");
+    let page = annuaire_html(&tous, &filtre(&[("departement", "44")]).expect("filter"), now(), Some(&carte));
+    assert_eq!(
+        page.matches("<a href=\"/territoires/?departement=").count(),
+        3 + 2,
+        "three on the map, two in the list"
+    );
+    assert!(page.contains("role=\"group\" aria-label=\"Carte des départements\""), "{page}");
+    assert!(page.contains(
+        "<a href=\"/territoires/?departement=44\" class=\"n2 choisi\" aria-label=\"Loire-Atlantique (44)\u{a0}: \
+         2\u{a0}territoires\"><path d=\"M10 10l20 0 0 20-20 0z\"/><text x=\"20\" y=\"20\" aria-hidden=\"true\">2</text></a>"
+    ));
+    // No territory: a link all the same, its count said, nothing written on it.
+    assert!(page.contains(
+        "<a href=\"/territoires/?departement=2A\" class=\"n0\" aria-label=\"Corse-du-Sud (2A)\u{a0}: 0\u{a0}territoire\">\
+         <path d=\"M50 10l10 0 0 10-10 0z\"/></a>"
+    ));
+    assert!(page.contains("aria-label=\"La Réunion (974)\u{a0}: 1\u{a0}territoire\""));
+    assert!(page.contains("<rect class=\"encart\" x=\"5\" y=\"55\" width=\"20\" height=\"20\"/>"));
+    assert!(page.contains("<figcaption>Contours : essai &lt;libre&gt;</figcaption>"), "the credit, escaped");
+    assert!(!page.to_lowercase().contains("<script"));
+    // The app's JSON: the same map, each département with its name.
+    let json: Value = serde_json::from_str(&carte.json()).expect("JSON");
+    assert_eq!(
+        json["departements"][1],
+        json!({ "code": "2A", "nom": "Corse-du-Sud", "d": "M50 10l10 0 0 10-10 0z", "x": 55.0, "y": 15.0 })
+    );
+    assert_eq!(json["encarts"], json!([{ "x": 5.0, "y": 55.0, "l": 20.0, "h": 20.0 }]));
+    assert_eq!(Carte::lire(&carte.json()).as_ref(), Ok(&carte), "read back as it was");
+    // Without a map, the same counts as text only.
+    assert!(!annuaire_html(&tous, &Filtre::default(), now(), None).contains("<svg"));
+}
+
+#[test]
+fn a_map_that_is_not_plain_outlines_of_known_departements_is_refused() {
+    let avec = |chemin: &str, valeur: Value| {
+        let mut carte = petite_carte();
+        carte.pointer_mut(chemin).map(|v| *v = valeur).expect("path");
+        Carte::lire(&carte.to_string())
+    };
+    assert_eq!(avec("/departements/0/code", json!("99")), Err(CarteError::Departement("99".into())));
+    assert_eq!(avec("/departements/1/code", json!("44")), Err(CarteError::Departement("44".into())));
+    assert_eq!(avec("/encarts/0/code", json!("100")), Err(CarteError::Departement("100".into())));
+    assert_eq!(
+        avec("/departements/0/d", json!("M0 0\"/><script>alert(1)</script>")),
+        Err(CarteError::Trace("44".into()))
+    );
+    assert_eq!(avec("/departements/0/d", json!("L0 0")), Err(CarteError::Trace("44".into())));
+    assert_eq!(avec("/departements/0/x", json!(1e30)), Err(CarteError::Trace("44".into())));
+    assert_eq!(avec("/encarts/0/l", json!(0)), Err(CarteError::Trace("974".into())));
+    assert_eq!(avec("/vue", json!("0 0 100")), Err(CarteError::Trace("vue".into())));
+    assert_eq!(avec("/vue", json!("0 0 -1 80")), Err(CarteError::Trace("vue".into())));
+    assert!(matches!(Carte::lire("[]"), Err(CarteError::Illisible(_))));
+    let grande = format!("{{\"vue\":\"{}\"}}", " ".repeat(CARTE_MAX_OCTETS));
+    assert_eq!(Carte::lire(&grande), Err(CarteError::TropGrande(grande.len())));
 }
 
 #[test]
@@ -743,13 +819,91 @@ fn a_copy_says_where_it_was_taken_up_from_linking_only_well_formed_sources() {
     let page = html(&copie.territoire(), &copie.agenda(), now());
     assert!(
         page.contains(&format!(
-            "<br>Inspiré de\u{a0}: <a href=\"https://essaim.example/t/{}/#action-repair\">Val d&#39;Essaim – Repair &lt;café&gt;</a>",
+            "<br>Inspiré de\u{a0}: <a href=\"https://essaim.example/t/{}/actions/repair/\">Val d&#39;Essaim – Repair &lt;café&gt;</a>",
             source.doc
         )),
         "{page}"
     );
     assert!(page.contains("<br>Inspiré de\u{a0}: Val d&#39;Essaim – Repair &lt;café&gt;</li>"), "no link to a bad id");
     assert!(!page.contains("javascript:"));
+}
+
+#[test]
+fn each_public_action_has_a_page_with_its_dates_calendars_and_essaimage() {
+    let t = terrain();
+    let doc = t.doc.to_string();
+    let essaimage = Essaimage {
+        reprises: vec![
+            Reprise { action: "repair".into(), territoire: Some("Bourg <Neuf>".into()) },
+            Reprise { action: "repair".into(), territoire: None },
+            Reprise { action: "fete".into(), territoire: Some("Ailleurs".into()) },
+        ],
+        sources_changees: Vec::new(),
+    };
+    let page = action_html(&t.territoire(), &t.agenda(), "repair", now(), &essaimage).expect("a public action");
+    assert!(page.starts_with("<!doctype html>\n<html lang=\"fr\">"));
+    assert!(!page.to_lowercase().contains("<script"));
+    assert!(page.contains("<h1>Repair café</h1>"), "{page}");
+    assert!(page.contains(&format!("<p><a href=\"https://essaim.example/t/{doc}/\">Val d&#39;Essaim</a></p>")));
+    assert!(page.contains("<p>Chaque semaine le mercredi"), "the rhythm in words: {page}");
+    assert!(page.contains("<p>Lieu\u{a0}: Salle des fêtes, 1 place de la Mairie, 26000 Valence</p>"));
+    assert!(page.contains("<p>Portes d'entrée\u{a0}: Déchets et réemploi</p>"));
+    let calendrier = format!("https://essaim.example/t/{doc}/actions/repair.ics");
+    assert!(page.contains(&format!("<li><a href=\"{calendrier}\">Toute la série (iCalendar)</a></li>")));
+    // The next dates, each its own calendar: the 21st moved to the 22nd
+    // (its origin names it), the 28th cancelled and said so.
+    assert!(
+        page.contains(&format!("<a href=\"{calendrier}?occurrence=2026-01-21T18:30:00\">ce jour-là seulement</a>"))
+    );
+    assert!(page.contains("(annulé)"), "{page}");
+    assert_eq!(page.matches("ce jour-là seulement").count(), 8);
+    assert!(
+        page.contains(&format!("<a href=\"https://essaim.example/#/decouvrir/action/{doc}/repair\">Reprendre dans"))
+    );
+    assert!(page.contains("<p>Repris par 2\u{a0}territoires (Bourg &lt;Neuf&gt;).</p>"), "{page}");
+    assert!(page.contains("Contenu sous licence CC BY-SA 4.0"));
+    for cache in ["ACTEUR-NOM", SENTINELLE, "0600000000", "ACTION-MEMBRES"] {
+        assert!(!page.contains(cache), "{cache} on a public page");
+    }
+    let fete = action_html(&t.territoire(), &t.agenda(), "fete", now(), &Essaimage::default()).expect("public");
+    assert!(fete.contains("<p>Samedi 21 mars, de 14\u{a0}h à 17\u{a0}h</p>"), "{fete}");
+    assert!(fete.contains("Ce rendez-vous (iCalendar)"));
+    assert!(!fete.contains("ce jour-là seulement"), "a one-off is its own calendar");
+    assert!(!fete.contains("Présentation"), "no empty section");
+    assert!(!fete.contains("Repris par"));
+    // Not public, a draft, deleted, unknown: no page.
+    for id in ["secret", "brouillon", "efface", "inconnue"] {
+        assert_eq!(action_html(&t.territoire(), &t.agenda(), id, now(), &Essaimage::default()), None, "{id}");
+    }
+    // The territory's page links each rendez-vous to its page.
+    let territoire = html(&t.territoire(), &t.agenda(), now());
+    assert!(territoire.contains("<strong><a href=\"actions/repair/\">Repair café</a></strong>"), "{territoire}");
+    assert!(territoire.contains("\u{a0}: <a href=\"actions/fete/\">Fête des &lt;semences&gt;</a>"));
+}
+
+#[test]
+fn a_copy_says_when_its_source_changed_since() {
+    let source = terrain();
+    let mut copie = Terrain::new(9, "Bourg-Neuf");
+    copie.action(
+        8_000,
+        "repris",
+        json!({ "titre": "Repair café", "inspire_de": { "territoire": source.doc.to_string(),
+                "territoire_nom": "Val d'Essaim", "action": "repair", "titre": "Repair café", "licence": "CC BY-SA 4.0" },
+                "rythme": { "debut": "2026-01-08T18:30:00", "duree": "PT2H", "regle": { "freq": "WEEKLY", "nombre": 4 } } }),
+    );
+    let (territoire, agenda) = (copie.territoire(), copie.agenda());
+    let rien = action_html(&territoire, &agenda, "repris", now(), &Essaimage::default()).expect("public");
+    assert!(rien.contains("Inspiré de") && !rien.contains("l'action d'origine"), "{rien}");
+    for (changement, dit) in [
+        (Changement::Modifiee, " (l'action d'origine a changé depuis)"),
+        (Changement::Retiree, " (l'action d'origine n'est plus publiée)"),
+    ] {
+        let essaimage = Essaimage { reprises: Vec::new(), sources_changees: vec![("repris".into(), changement)] };
+        let page = action_html(&territoire, &agenda, "repris", now(), &essaimage).expect("public");
+        assert!(page.contains(&format!("Repair café</a>{dit}</p>")), "{page}");
+        assert!(html_avec_essaimage(&territoire, &agenda, now(), &essaimage).contains(dit));
+    }
 }
 
 #[test]

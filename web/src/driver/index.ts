@@ -258,6 +258,16 @@ export class Driver {
     this.chain.carry(this.repo.essaimer(Date.now(), source, action, cible, id, aPartirDe));
   }
 
+  /**
+   * `essaimer` for an action this device does not hold: `publique` is the
+   * JSON of its `ActionPublique`, as the relay's
+   * `/t/<id>/actions/<action>.json` served it. The target must be loaded.
+   */
+  essaimerPublique(publique: string, cible: string, id: string, aPartirDe: string): void {
+    if (this.chain.stopped) throw new Error(CANNOT_EDIT);
+    this.chain.carry(this.repo.essaimerPublique(Date.now(), publique, cible, id, aPartirDe));
+  }
+
   /** The agenda read model, if the document is loaded. */
   agenda(doc: string): Agenda | undefined {
     const json = this.repo.agendaJson(doc);

@@ -3,14 +3,16 @@
 // they organise on this device, from a start date. sync-core makes the
 // draft (what is copied, the rhythm from the first matching date, where it
 // comes from); this screen picks the territory and the date, then opens
-// the draft. Works offline: both territories are on the device.
+// the draft. Works offline: the target is on the device, and the action
+// either is too (its territory held here: `Driver.essaimer`) or was kept
+// when its public page was seen in the app (`action-publique.tsx`,
+// `Driver.essaimerPublique`).
 //
 // Does not: publish the draft (its organisers do, on its edit screen).
 
 import { useEffect, useState } from "preact/hooks";
 import type { Driver } from "../driver";
 import { allerA, ChampDate } from "../formulaire";
-import type { Action } from "../genere/agenda";
 import { Icone } from "../icones";
 import { aujourdhui, idAleatoire, messageDe } from "../modele";
 import type { TerritoireConnu } from "../storage";
@@ -36,7 +38,22 @@ function charge(driver: Driver, doc: string): Promise<void> {
   });
 }
 
-export function Reprendre({ driver, doc, id, action }: { driver: Driver; doc: string; id: string; action: Action }) {
+/**
+ * `source` is the action's territory (never a target); the action is
+ * `action` of it when this device holds it, else `publique`, the JSON of
+ * its `ActionPublique` as the relay served it.
+ */
+export function Reprendre({
+  driver,
+  source,
+  action,
+  publique,
+}: {
+  driver: Driver;
+  source: string;
+  action?: string;
+  publique?: string;
+}) {
   const [cibles, setCibles] = useState<TerritoireConnu[]>([]);
   const [ouvert, setOuvert] = useState(false);
   const [cible, setCible] = useState("");
@@ -44,12 +61,12 @@ export function Reprendre({ driver, doc, id, action }: { driver: Driver; doc: st
   const [erreur, setErreur] = useState<string>();
   useEffect(() => {
     driver.storage.territoires().then((ts) => {
-      const miens = ts.filter((t) => t.doc !== doc && !t.demonstration && driver.peutModifier(t.doc));
+      const miens = ts.filter((t) => t.doc !== source && !t.demonstration && driver.peutModifier(t.doc));
       setCibles(miens);
       setCible(miens[0]?.doc ?? "");
     });
-  }, [driver, doc]);
-  if (action.visibilite !== "public" || action.publication !== "publie" || cibles.length === 0) return null;
+  }, [driver, source]);
+  if (cibles.length === 0) return null;
 
   const reprendre = async (event: Event) => {
     event.preventDefault();
@@ -57,7 +74,8 @@ export function Reprendre({ driver, doc, id, action }: { driver: Driver; doc: st
     const nouvel = idAleatoire();
     try {
       await charge(driver, cible);
-      driver.essaimer(doc, id, cible, nouvel, date);
+      if (action !== undefined) driver.essaimer(source, action, cible, nouvel, date);
+      else if (publique !== undefined) driver.essaimerPublique(publique, cible, nouvel, date);
     } catch (e) {
       return setErreur(messageDe(e));
     }

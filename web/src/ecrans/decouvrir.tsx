@@ -1,8 +1,11 @@
 // « Découvrir »: the territories in transition that publish their agenda
 // on this relay (its `/territoires.json`, written by sync-core's
 // `flux::territoires_json`), with their kind, départements, entry doors and
-// upcoming rendez-vous, narrowed by an entry door or a département. The
-// list is kept on the device, so it opens offline after one visit, saying
+// upcoming rendez-vous, narrowed by an entry door or a département (in
+// the address, `#/decouvrir/departement/<code>`, so the map's départements
+// are links). The map of départements (`carte.tsx`) says how many
+// territories each has. The list is kept on the device and the map by the
+// service worker, so both open offline after one visit, the list saying
 // from when it dates. A demonstration territory opens in the app,
 // read-only; another territory's public page is the relay's `/t/<id>/`.
 //
@@ -13,6 +16,7 @@ import { useEffect, useState } from "preact/hooks";
 import type { Driver } from "../driver";
 import type { Theme, TypeTerritoire } from "../genere/agenda";
 import { Icone } from "../icones";
+import { CarteDepartements, useCarte } from "../carte";
 import { cleJour, jourEnLettres, libelles } from "../modele";
 import { PastilleTheme } from "../themes";
 
@@ -66,10 +70,13 @@ async function charger(): Promise<{ annuaire?: Annuaire; horsLigne: boolean }> {
 
 const pluriel = (n: number, un: string, plusieurs: string) => `${n}\u00a0${n <= 1 ? un : plusieurs}`;
 
-export function Decouvrir({ driver }: { driver: Driver }) {
+/** The address of the list narrowed to a département (all of them for ""). */
+const filtreDepartement = (code: string) => (code ? `#/decouvrir/departement/${encodeURIComponent(code)}` : "#/decouvrir");
+
+export function Decouvrir({ driver, departement = "" }: { driver: Driver; departement?: string }) {
   const [etat, setEtat] = useState<{ annuaire?: Annuaire; horsLigne: boolean }>();
   const [theme, setTheme] = useState("");
-  const [departement, setDepartement] = useState("");
+  const carte = useCarte();
   useEffect(() => {
     document.title = "Découvrir – Essaim";
     charger().then(setEtat);
@@ -86,6 +93,11 @@ export function Decouvrir({ driver }: { driver: Driver }) {
   const departements = [...new Map(tous.flatMap((t) => t.departements ?? []).map((d) => [d.code, d])).values()].sort(
     (a, b) => a.code.localeCompare(b.code),
   );
+  const comptes = new Map<string, number>();
+  for (const t of tous) for (const d of t.departements ?? []) comptes.set(d.code, (comptes.get(d.code) ?? 0) + 1);
+  // A département chosen on the map may have no territory: still a choice.
+  const choisi = carte?.departements.find((d) => d.code === departement);
+  if (choisi && !departements.some((d) => d.code === departement)) departements.push(choisi);
   const liste = tous.filter(
     (t) =>
       (!theme || (t.portes_entree ?? []).includes(theme as Theme)) &&
@@ -118,7 +130,11 @@ export function Decouvrir({ driver }: { driver: Driver }) {
           </p>
           <p class="champ">
             <label for="decouvrir-departement">Département</label>
-            <select id="decouvrir-departement" value={departement} onChange={(e) => setDepartement(e.currentTarget.value)}>
+            <select
+              id="decouvrir-departement"
+              value={departement}
+              onChange={(e) => location.replace(filtreDepartement(e.currentTarget.value))}
+            >
               <option value="">Tous</option>
               {departements.map((d) => (
                 <option key={d.code} value={d.code}>
@@ -128,6 +144,14 @@ export function Decouvrir({ driver }: { driver: Driver }) {
             </select>
           </p>
         </div>
+      )}
+      {carte && (
+        <CarteDepartements
+          carte={carte}
+          comptes={comptes}
+          lien={filtreDepartement}
+          choisi={departement || undefined}
+        />
       )}
       <h2 aria-live="polite">{pluriel(liste.length, "territoire", "territoires")}</h2>
       <ul class="cartes" data-testid="annuaire">

@@ -75,7 +75,9 @@ export function FicheAction({ driver, doc, id }: { driver: Driver; doc: string; 
         })}
       <Besoins driver={driver} doc={doc} action={action} id={id} editer={organisateur ? editer : undefined} />
       {prochains.length > 0 && <Prochains prochains={prochains} editer={organisateur ? editer : undefined} id={id} />}
-      <Reprendre driver={driver} doc={doc} id={id} action={action} />
+      {action.visibilite === "public" && action.publication === "publie" && (
+        <Reprendre driver={driver} source={doc} action={id} />
+      )}
     </article>
   );
 }

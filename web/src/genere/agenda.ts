@@ -15,6 +15,8 @@ export type Action = { titre: string, resume: string, description: string, natur
 
 export type Provenance = { territoire: string, territoire_nom: string, action: string, titre: string, tetes: Array<string>, licence: string, };
 
+export type ActionPublique = { provenance: Provenance, titre: string, resume: string, description: string, nature: Nature, portes_entree: Array<Theme>, publics: Array<Public>, accessibilite: Accessibilite, rythme: Rythme | null, };
+
 export type Lieu = { libelle: string, adresse: string, code_insee: string | null, lat: number | null, lon: number | null, acces: string, };
 
 export type Porteur = { acteur_id: string, role: RolePorteur, };
