@@ -95,4 +95,15 @@ test("the relay's directory draws a map of départements, each a link to its fil
   await page.waitForURL(/\/territoires\/\?departement=39$/);
   await page.getByRole("heading", { level: 2, name: /^1\s+territoire$/ }).waitFor();
   assert.equal(await page.getByText("QUARTIER-PRIVE").count(), 0, "never a private territory");
+  // The territory's page, the national agenda and an action's page pass
+  // the same checks.
+  await page.getByRole("link", { name: /Communauté de communes du Val de Loue/ }).first().click();
+  await page.getByRole("heading", { level: 1, name: /Val de Loue/ }).waitFor();
+  await checkAxe(page, "page du territoire");
+  await page.locator("#reguliers ~ ul a, #reguliers + ul a").first().click();
+  await page.getByRole("heading", { level: 2, name: "Ajouter à mon calendrier" }).waitFor();
+  assert.equal(await page.locator("script").count(), 0, "no script");
+  await checkAxe(page, "page d'une action");
+  await page.goto(`${relay.url}/agenda/`);
+  await checkAxe(page, "agenda national");
 });

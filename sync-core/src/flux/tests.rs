@@ -211,6 +211,10 @@ fn private_records_and_contacts_never_reach_a_feed() {
         ("json national", json_ld_national(&paire, now()).to_string()),
         ("territoires", territoires_json(&paire, now()).to_string()),
         ("annuaire", annuaire_html(&paire, &Filtre::default(), now(), None)),
+        (
+            "page d'action",
+            action_html(&territoire, &agenda, "repair", now(), &Essaimage::default()).unwrap_or_default(),
+        ),
     ];
     assert_eq!(agenda.contacts_prives["p1"].email.as_deref(), Some(SENTINELLE), "the sentinel is in the document");
     for (nom, sortie) in &sorties {
