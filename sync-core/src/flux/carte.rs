@@ -87,8 +87,9 @@ pub struct Carte {
     vue: [f32; 4],
     credit: String,
     traces: Vec<Trace>,
-    /// The boxes around overseas départements: (x, y, width, height).
-    encarts: Vec<[f32; 4]>,
+    /// The boxes around overseas départements: theirs, and (x, y, width,
+    /// height).
+    encarts: Vec<(&'static Departement, [f32; 4])>,
 }
 
 fn fini(v: &[f32]) -> bool {
@@ -129,13 +130,11 @@ impl Carte {
         let mut encarts = Vec::with_capacity(brute.encarts.len());
         for e in brute.encarts {
             let boite = [e.x, e.y, e.l, e.h];
-            if departement(&e.code).is_none() {
-                return Err(CarteError::Departement(coupe(&e.code)));
-            }
+            let Some(d) = departement(&e.code) else { return Err(CarteError::Departement(coupe(&e.code))) };
             if !fini(&boite) || e.l <= 0.0 || e.h <= 0.0 {
                 return Err(CarteError::Trace(coupe(&e.code)));
             }
-            encarts.push(boite);
+            encarts.push((d, boite));
         }
         Ok(Carte { vue, credit: brute.credit, traces, encarts })
     }
@@ -151,7 +150,8 @@ impl Carte {
             "departements": self.traces.iter().map(|t| serde_json::json!({
                 "code": t.departement.code, "nom": t.departement.nom, "d": t.d, "x": t.x, "y": t.y,
             })).collect::<Vec<_>>(),
-            "encarts": self.encarts.iter().map(|[x, y, l, h]| serde_json::json!({ "x": x, "y": y, "l": l, "h": h }))
+            "encarts": self.encarts.iter()
+                .map(|(d, [x, y, l, h])| serde_json::json!({ "code": d.code, "x": x, "y": y, "l": l, "h": h }))
                 .collect::<Vec<_>>(),
         })
         .to_string()
@@ -168,7 +168,7 @@ impl Carte {
             "<figure class=\"carte-departements\">\n<svg viewBox=\"{x} {y} {l} {ht}\" role=\"group\" \
              aria-label=\"Carte des départements\" xmlns=\"http://www.w3.org/2000/svg\">\n"
         );
-        for [x, y, l, ht] in &self.encarts {
+        for (_, [x, y, l, ht]) in &self.encarts {
             let _ = writeln!(h, "<rect class=\"encart\" x=\"{x}\" y=\"{y}\" width=\"{l}\" height=\"{ht}\"/>");
         }
         for t in &self.traces {

@@ -686,7 +686,7 @@ fn the_directory_draws_each_departement_as_a_link_named_with_its_count() {
         json["departements"][1],
         json!({ "code": "2A", "nom": "Corse-du-Sud", "d": "M50 10l10 0 0 10-10 0z", "x": 55.0, "y": 15.0 })
     );
-    assert_eq!(json["encarts"], json!([{ "x": 5.0, "y": 55.0, "l": 20.0, "h": 20.0 }]));
+    assert_eq!(json["encarts"], json!([{ "code": "974", "x": 5.0, "y": 55.0, "l": 20.0, "h": 20.0 }]));
     assert_eq!(Carte::lire(&carte.json()).as_ref(), Ok(&carte), "read back as it was");
     // Without a map, the same counts as text only.
     assert!(!annuaire_html(&tous, &Filtre::default(), now(), None).contains("<svg"));
