@@ -46,6 +46,7 @@ use sync_core::{
 };
 use tokio::sync::{mpsc, oneshot};
 
+use crate::attaches::{Attaches, Decision};
 use crate::essaimage_api::Echec;
 use crate::gate::Pass;
 use crate::metrics::{ErrorKind, HubGauges, Metrics};
@@ -225,6 +226,8 @@ pub(crate) struct Hub {
     held: VecDeque<(u64, Held)>,
     /// Inputs produced while carrying out outputs (a slow peer dropped).
     inbox: VecDeque<Input>,
+    /// Access to documents that belong to a territory, decided through it.
+    attaches: Attaches,
     metrics: Arc<Metrics>,
     max_queue_bytes: usize,
     shutting_down: bool,
@@ -257,6 +260,7 @@ impl Hub {
             gating_seq: 0,
             held: VecDeque::new(),
             inbox: VecDeque::new(),
+            attaches: Attaches::default(),
             metrics,
             max_queue_bytes,
             shutting_down: false,
@@ -331,11 +335,16 @@ impl Hub {
                 Event::Refused { conn, kind, message } => self.refuse(conn, kind, message),
                 Event::Disconnected { conn } => {
                     self.conns.remove(&conn);
+                    self.attaches.oublier(conn);
                     self.feed(Input::Disconnected { conn });
                 }
                 Event::Loaded { doc, entries } => {
                     self.feed(Input::Loaded { doc: doc.clone(), entries });
                     self.retry_demandes(&doc);
+                    for (conn, attache) in self.attaches.charge(&doc) {
+                        self.decider_acces(conn, attache);
+                    }
+                    self.carry_out_all(Vec::new());
                 }
                 Event::Committed { seq } => self.committed(seq),
                 Event::StoreFailed { error } => return Err(error),
@@ -554,17 +563,48 @@ impl Hub {
             }
             Output::Send { conn, bytes } => self.hold_or_do(Held::Send { conn, bytes }),
             Output::Close { conn, reason } => self.hold_or_do(Held::Close { conn, reason }),
-            Output::CheckAccess { conn, doc, .. } => {
-                // A connection already gone is answered like a document
-                // that does not exist.
-                let access = match self.conns.get(&conn) {
-                    Some(handle) => crate::gate::access(&handle.pass, &doc),
-                    None => Access::Denied,
-                };
-                self.inbox.push_back(Input::AccessDecided { conn, doc, access })
-            }
+            Output::CheckAccess { conn, doc, .. } => self.decider_acces(conn, doc),
+            // A territory changed: what it lists may open or close documents.
+            Output::DocumentChanged { doc } => self.revoir_acces(&doc),
             // The relay opens nothing locally.
-            Output::DocumentChanged { .. } | Output::DocumentUnavailable { .. } | Output::Ephemeral { .. } => {}
+            Output::DocumentUnavailable { .. } | Output::Ephemeral { .. } => {}
+        }
+    }
+
+    /// Decides what `conn` may do with `doc` (`gate::access`, then the
+    /// territories that list it: `attaches.rs`), or waits for those
+    /// territories to load. A connection already gone is answered like a
+    /// document that does not exist.
+    fn decider_acces(&mut self, conn: ConnId, doc: DocumentId) {
+        let Some(handle) = self.conns.get(&conn) else {
+            return self.inbox.push_back(Input::AccessDecided { conn, doc, access: Access::Denied });
+        };
+        match crate::attaches::decider(&self.repo, &handle.pass, &doc) {
+            Decision::Decidee { access, via } => {
+                self.attaches.retenir(&via, conn, &doc, access);
+                self.inbox.push_back(Input::AccessDecided { conn, doc, access });
+            }
+            Decision::Charger(territoires) => {
+                for territoire in territoires {
+                    self.attaches.attendre(territoire.clone(), conn, doc.clone());
+                    self.inbox.push_back(Input::Load { doc: territoire });
+                }
+            }
+        }
+    }
+
+    /// Decides again the access given through territory `doc`, which
+    /// changed; a change of access is the repo's to carry out (a pair
+    /// opened syncs, one closed is told the document is unavailable).
+    fn revoir_acces(&mut self, doc: &DocumentId) {
+        for (conn, attache, avant) in self.attaches.a_revoir(doc) {
+            let Some(handle) = self.conns.get(&conn) else { continue };
+            if let Decision::Decidee { access, via } = crate::attaches::decider(&self.repo, &handle.pass, &attache)
+                && access != avant
+            {
+                self.attaches.retenir(&via, conn, &attache, access);
+                self.inbox.push_back(Input::AccessDecided { conn, doc: attache, access });
+            }
         }
     }
 

@@ -54,6 +54,7 @@ pub mod listing;
 pub mod fault;
 
 mod app;
+mod attaches;
 mod chunks;
 mod config;
 mod error;
@@ -348,20 +349,22 @@ pub fn create_territory(
     data_dir: &std::path::Path,
     profil: sync_core::agenda::Profil,
 ) -> Result<sync_core::DocumentId, RunError> {
-    let doc = write_territory(data_dir, profil, "essaim-cli", Vec::new())?;
+    let doc = write_territory(data_dir, profil, "essaim-cli", Vec::new(), Vec::new())?;
     invitations::Invitations::open(data_dir)?.add_territory(&doc, hub::now().0 as i64)?;
     Ok(doc)
 }
 
 /// Writes a new territory's document into the relay's storage: created
 /// with `profil`, then each of `edits` applied through the core's
-/// validation ([`sync_core::Repo::apply`]), all written in one storage
-/// transaction. Records nothing in the territories table: the caller does.
+/// validation ([`sync_core::Repo::apply`]), and, if `carnet` holds any,
+/// its organisers' notebook with those contacts, all written in one
+/// storage transaction. Records nothing in the territories table: the caller does.
 pub(crate) fn write_territory(
     data_dir: &std::path::Path,
     profil: sync_core::agenda::Profil,
     auteur: &str,
     edits: Vec<sync_core::agenda::Edit>,
+    carnet: Vec<sync_core::agenda::EditCarnet>,
 ) -> Result<sync_core::DocumentId, RunError> {
     let mut store = store::Store::open(data_dir)?;
     let stored_id = store.get(&StorageKey::storage_id())?;
@@ -376,6 +379,21 @@ pub(crate) fn write_territory(
         let applied =
             repo.apply(now, &doc, auteur, edit).map_err(|e| RunError::Territory(format!("{e}: {described}")))?;
         outputs.extend(applied);
+    }
+    // Private contacts go into the organisers' notebook, listed by the
+    // territory (`sync_core::agenda::documents`).
+    if !carnet.is_empty() {
+        let (notebook, created) = repo
+            .creer_carnet(now, &random_bytes::<16>()?, &doc, auteur)
+            .map_err(|e| RunError::Territory(e.to_string()))?;
+        outputs.extend(created);
+        for edit in carnet {
+            let described = format!("{edit:?}");
+            let applied = repo
+                .appliquer_carnet(now, &notebook, auteur, edit)
+                .map_err(|e| RunError::Territory(format!("{e}: {described}")))?;
+            outputs.extend(applied);
+        }
     }
     let writes: Vec<_> = outputs
         .into_iter()

@@ -6,6 +6,7 @@
 
 mod access;
 mod annuaire;
+mod carnet;
 mod chunks;
 mod crash;
 mod demo;

@@ -94,8 +94,10 @@ fn code(jour: Weekday) -> &'static str {
 }
 
 /// Every edit of territory `index` (0-based) made from model `m` for the
-/// day `jour`, as JSON `Edit`s, in the order an organiser would make them.
-pub(super) fn edits(m: &Modele, index: usize, jour: Date) -> Vec<Value> {
+/// day `jour`, as JSON `Edit`s, in the order an organiser would make them;
+/// then the private contacts, as JSON `EditCarnet`s for the organisers'
+/// notebook.
+pub(super) fn edits(m: &Modele, index: usize, jour: Date) -> (Vec<Value>, Vec<Value>) {
     let c = Calendrier { jour, fuseau: &m.fuseau };
     let mut e = Vec::new();
     let lieu = |i: usize| {
@@ -111,12 +113,15 @@ pub(super) fn edits(m: &Modele, index: usize, jour: Date) -> Vec<Value> {
     };
     let depart = c.plus(-56);
 
-    // The actors: the four families, with private contacts.
+    // The actors: the four families, their private contacts in the
+    // organisers' notebook.
+    let mut carnet = Vec::new();
     for (i, p) in m.personnes.iter().enumerate() {
         let id = format!("acteur-{}", i + 1);
         e.push(json!({ "type": "creer", "collection": "acteurs", "id": id, "valeur": {
             "nom": p.nom, "categorie": p.categorie, "roles": [p.role], "visible_publiquement": true } }));
-        e.push(json!({ "type": "definir_contact", "acteur_id": id, "contact": { "email": p.email, "tel": p.tel } }));
+        carnet
+            .push(json!({ "type": "definir_contact", "acteur_id": id, "contact": { "email": p.email, "tel": p.tel } }));
     }
 
     let mut action = |id: &str, v: Value| {
@@ -447,5 +452,5 @@ pub(super) fn edits(m: &Modele, index: usize, jour: Date) -> Vec<Value> {
         e.push(json!({ "type": "creer", "collection": "phases", "id": id, "valeur": {
             "titre": titre, "debut": c.plus(debut).to_string(), "fin": c.plus(fin).to_string(), "statut": statut } }));
     }
-    e
+    (e, carnet)
 }

@@ -23,7 +23,7 @@ mod lieux;
 use std::path::Path;
 
 use sync_core::DocumentId;
-use sync_core::agenda::{Edit, Profil};
+use sync_core::agenda::{Edit, EditCarnet, Profil};
 use sync_core::rythme::jiff::civil::Date;
 
 use crate::invitations::{Invitations, Role};
@@ -82,21 +82,35 @@ pub enum DemoError {
     Run(#[from] RunError),
 }
 
-/// The profile and edits of territory `index` for `date`: what [`seed`]
-/// writes, also for checks that build it in memory.
-pub fn territory(index: usize, date: Date) -> Result<(Profil, Vec<Edit>), DemoError> {
+/// What territory `index` holds for `date`: what [`seed`] writes, also for
+/// checks that build it in memory.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Contenu {
+    /// Its profile.
+    pub profil: Profil,
+    /// The edits of the territory document.
+    pub edits: Vec<Edit>,
+    /// The private contacts, for the organisers' notebook.
+    pub carnet: Vec<EditCarnet>,
+}
+
+/// The content of territory `index` for `date`.
+pub fn territory(index: usize, date: Date) -> Result<Contenu, DemoError> {
     let modeles = lieux::modeles().map_err(|e| DemoError::Content(format!("lieux.json: {e}")))?;
     let modele = modeles.get(index).ok_or(DemoError::Count { asked: index + 1, max: modeles.len() })?;
     let profil: Profil =
         serde_json::from_value(contenu::profil(modele)).map_err(|e| DemoError::Content(format!("profil: {e}")))?;
-    let edits = contenu::edits(modele, index, date)
-        .into_iter()
-        .map(|edit| {
-            let text = edit.to_string();
-            serde_json::from_value(edit).map_err(|e| DemoError::Content(format!("{e}: {text}")))
-        })
-        .collect::<Result<Vec<Edit>, DemoError>>()?;
-    Ok((profil, edits))
+    fn lu<T: serde::de::DeserializeOwned>(valeurs: Vec<serde_json::Value>) -> Result<Vec<T>, DemoError> {
+        valeurs
+            .into_iter()
+            .map(|v| {
+                let text = v.to_string();
+                serde_json::from_value(v).map_err(|e| DemoError::Content(format!("{e}: {text}")))
+            })
+            .collect()
+    }
+    let (edits, carnet) = contenu::edits(modele, index, date);
+    Ok(Contenu { profil, edits: lu(edits)?, carnet: lu(carnet)? })
 }
 
 /// Makes `count` demonstration territories for `date` in `data_dir`,
@@ -117,9 +131,9 @@ pub fn seed(data_dir: &Path, date: Date, count: usize, now: i64) -> Result<Outco
     let contents = (0..count).map(|index| territory(index, date)).collect::<Result<Vec<_>, _>>()?;
     let invitations = Invitations::open(data_dir)?;
     let mut created = Vec::with_capacity(count);
-    for (index, (profil, edits)) in contents.into_iter().enumerate() {
+    for (index, Contenu { profil, edits, carnet }) in contents.into_iter().enumerate() {
         let name = profil.nom.clone();
-        let doc = write_territory(data_dir, profil, "essaim-demo", edits)?;
+        let doc = write_territory(data_dir, profil, "essaim-demo", edits, carnet)?;
         // Listed in the order made (the table sorts by creation time).
         invitations.add_demonstration(&doc, now + index as i64)?;
         let (_, organiser_token) =
@@ -140,9 +154,10 @@ mod tests {
 
     use super::*;
 
-    /// Territory `index` for `date`, built in memory through the core.
-    fn built(index: usize, date: Date) -> Agenda {
-        let (profil, edits) = territory(index, date).expect("valid content");
+    /// Territory `index` for `date`, built in memory through the core,
+    /// with its notebook.
+    fn built(index: usize, date: Date) -> (Agenda, agenda::Carnet) {
+        let Contenu { profil, edits, carnet } = territory(index, date).expect("valid content");
         let config = Config::new("demo".parse().expect("peer id"), ActorId::from([3u8; 16]), "s".into());
         let (mut repo, _) = Repo::start(config, None, [3; 16]).expect("start");
         let (doc, _) =
@@ -151,7 +166,12 @@ mod tests {
             let text = format!("{edit:?}");
             repo.apply(UnixMillis(2_000), &doc, "demo", edit).unwrap_or_else(|e| panic!("{e}: {text}"));
         }
-        repo.agenda(&doc).expect("loaded")
+        let (notebook, _) =
+            repo.creer_carnet(UnixMillis(2_000), &[index as u8 + 100; 16], &doc, "demo").expect("notebook");
+        for edit in carnet {
+            repo.appliquer_carnet(UnixMillis(2_000), &notebook, "demo", edit).expect("contact");
+        }
+        (repo.agenda(&doc).expect("loaded"), repo.carnet(&notebook).expect("loaded"))
     }
 
     /// The rendez-vous of `days` local days from `date`, in the territory's zone.
@@ -168,7 +188,7 @@ mod tests {
         for date in dates {
             let date: Date = date.parse().expect("date");
             for index in 0..lieux::modeles().expect("lieux.json").len() {
-                let agenda = built(index, date);
+                let (agenda, carnet) = built(index, date);
                 assert!(agenda.erreurs.is_empty(), "{index} {date}: {:?}", agenda.erreurs);
                 let profil = agenda.profil.as_ref().expect("profile");
                 assert!(profil.demonstration, "marked in its profile");
@@ -182,7 +202,8 @@ mod tests {
                 let families: std::collections::BTreeSet<_> =
                     agenda.acteurs.values().filter_map(|a| a.famille()).collect();
                 assert_eq!(families.len(), 4, "the four families");
-                assert_eq!(agenda.contacts_prives.len(), 6, "private contacts");
+                assert!(agenda.contacts_prives.is_empty(), "no contact in the territory document");
+                assert_eq!(carnet.contacts.len(), 6, "private contacts, in the organisers' notebook");
                 assert!(agenda.instances.values().all(|i| i.rythme.is_some()), "bodies with a rhythm");
                 assert!(!agenda.decisions.is_empty() && !agenda.feuille_de_route.phases.is_empty());
                 let volunteers: usize =
@@ -196,7 +217,7 @@ mod tests {
     #[test]
     fn the_same_date_gives_the_same_content() {
         let date: Date = "2026-05-20".parse().expect("date");
-        assert_eq!(territory(1, date).expect("valid").1, territory(1, date).expect("valid").1);
-        assert_ne!(territory(0, date).expect("valid").1, territory(1, date).expect("valid").1);
+        assert_eq!(territory(1, date).expect("valid"), territory(1, date).expect("valid"));
+        assert_ne!(territory(0, date).expect("valid").edits, territory(1, date).expect("valid").edits);
     }
 }

@@ -12,9 +12,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use ts_rs::TS;
 
+use super::documents::GenreDocument;
 use super::schema::{
-    Acteur, Action, Besoin, ContactPrive, Decision, Instance, Nature, Phase, Profil, ValidationError, Valider,
-    Volontaire, champs_connus, identifiant_valide, liens_du_rythme,
+    Acteur, Action, Besoin, Decision, Instance, Nature, Phase, Profil, ValidationError, Valider, Volontaire,
+    champs_connus, identifiant_valide, liens_du_rythme,
 };
 use super::tree::{self, Chemin, Lecteur};
 use crate::rythme::{Exception, Pause, Rythme};
@@ -102,13 +103,19 @@ pub enum Edit {
         /// Which record.
         id: String,
     },
-    /// Sets an actor's private contact, kept apart from public fields.
-    DefinirContact {
-        /// The actor.
-        acteur_id: String,
-        /// The contact.
-        #[ts(type = "Partial<ContactPrive>")]
-        contact: ContactPrive,
+    /// Lists a document as the territory's (`documents.rs`): who may open
+    /// it follows from its kind and the role held in this territory.
+    AttacherDocument {
+        /// Its id (as in its `automerge:` URL).
+        document: String,
+        /// What it is.
+        genre: GenreDocument,
+    },
+    /// Removes a document from the territory's list: no one opens it
+    /// through this territory any more.
+    DetacherDocument {
+        /// Its id.
+        document: String,
     },
     /// Adds or replaces a need of an action.
     DefinirBesoin {
@@ -289,12 +296,8 @@ pub(crate) fn appliquer_dans(tx: &mut Transaction<'_>, now: i64, auteur: &str, e
             champs.insert("supprime".into(), true.into());
             Ok(tree::write_fields(tx, &record, &champs)?)
         }
-        Edit::DefinirContact { acteur_id, contact } => {
-            existant(tx, Collection::Acteurs, &acteur_id)?;
-            contact.valider()?;
-            let obj = tree::ensure_map(tx, &ROOT, &["contacts_prives", &acteur_id])?;
-            Ok(tree::write_fields(tx, &obj, &objet(&contact)?)?)
-        }
+        Edit::AttacherDocument { document, genre } => super::documents::attacher(tx, &document, genre),
+        Edit::DetacherDocument { document } => super::documents::detacher(tx, &document),
         Edit::DefinirBesoin { action_id, besoin_id, besoin } => {
             verifier_id(&besoin_id)?;
             let record = existant(tx, Collection::Actions, &action_id)?;

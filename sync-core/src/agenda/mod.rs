@@ -16,6 +16,7 @@
 
 mod demande;
 mod departements;
+mod documents;
 mod edit;
 mod essaimage;
 mod repo;
@@ -31,6 +32,11 @@ use ts_rs::TS;
 
 pub use demande::{DemandeError, DemandeHabitant, NOM_MAX, preuve_du_secret};
 pub use departements::{DEPARTEMENTS, Departement, departement, departement_de_commune, departements_des_communes};
+#[cfg(test)]
+pub(crate) use documents::ecrire_contact_ancien;
+pub use documents::{
+    Carnet, DOCUMENTS_MAX, DocumentAttache, EditCarnet, GenreDocument, documents_attaches, lire_carnet,
+};
 pub use edit::{Collection, Edit, EditError};
 pub use essaimage::{ActionPublique, EssaimageError, LICENCE_PAR_DEFAUT, essaimer};
 pub use repo::{ApplyError, SuiteDemande};
@@ -99,9 +105,15 @@ pub struct Agenda {
     /// Actors by id (public fields).
     #[ts(type = "Record<string, Acteur>")]
     pub acteurs: BTreeMap<String, Acteur>,
-    /// Actors' private contacts by actor id; never exported by feeds.
+    /// Private contacts written in the territory document before the
+    /// organisers' notebook existed (`documents.rs`), by actor id: moved
+    /// there by `Repo::migrer_contacts`; never exported by feeds.
     #[ts(type = "Record<string, ContactPrive>")]
     pub contacts_prives: BTreeMap<String, ContactPrive>,
+    /// The documents this territory lists (the organisers' notebook…), by
+    /// document id.
+    #[ts(type = "Record<string, DocumentAttache>")]
+    pub documents: BTreeMap<String, DocumentAttache>,
     /// The roadmap.
     pub feuille_de_route: FeuilleDeRoute,
     /// Governance bodies by id.
@@ -125,8 +137,8 @@ pub(crate) fn initialiser(tx: &mut automerge::transaction::Transaction<'_>) -> R
     for path in [
         &["actions"][..],
         &["acteurs"],
-        &["contacts_prives"],
         &["instances"],
+        &[documents::DOCUMENTS],
         &["decisions"],
         &["feuille_de_route", "phases"],
     ] {
@@ -217,7 +229,7 @@ pub(crate) fn creer_territoire(
 
 /// Runs `ecrire` in one Automerge transaction, committed at `now_millis`
 /// (in seconds, as Automerge stores it) with `message`; rolled back on error.
-fn un_changement(
+pub(crate) fn un_changement(
     am: &mut Automerge,
     now_millis: i64,
     message: String,
@@ -238,7 +250,8 @@ pub(crate) fn message(auteur: &str, edit: &Edit) -> String {
             format!("modifier {collection:?} {id} {}", champs.keys().cloned().collect::<Vec<_>>().join(","))
         }
         Edit::Supprimer { collection, id } => format!("supprimer {collection:?} {id}"),
-        Edit::DefinirContact { acteur_id, .. } => format!("contact {acteur_id}"),
+        Edit::AttacherDocument { document, .. } => format!("document {document}"),
+        Edit::DetacherDocument { document } => format!("document {document}"),
         Edit::DefinirBesoin { action_id, besoin_id, .. } => format!("besoin {action_id} {besoin_id}"),
         Edit::AjouterVolontaire { action_id, besoin_id, .. } => format!("volontaire {action_id} {besoin_id}"),
         Edit::ModifierOccurrence { id, origine, .. } => format!("occurrence {id} {origine}"),
@@ -275,6 +288,7 @@ pub fn lire(doc: &Automerge) -> Agenda {
     agenda.instances = collection(&mut l, Collection::Instances.path(), &mut erreurs);
     agenda.decisions = collection(&mut l, Collection::Decisions.path(), &mut erreurs);
     agenda.contacts_prives = collection(&mut l, &["contacts_prives"], &mut erreurs);
+    agenda.documents = collection(&mut l, &[documents::DOCUMENTS], &mut erreurs);
     let feuille = racine.sous("feuille_de_route");
     let horizon = match tree::find_map(doc, &ROOT, &["feuille_de_route"]) {
         Some(obj) => l.champs(&obj, &feuille, 1, &["horizon_debut", "horizon_fin"], true),

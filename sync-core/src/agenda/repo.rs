@@ -164,6 +164,97 @@ impl Repo {
         })
     }
 
+    /// Creates the organisers' notebook of the loaded territory
+    /// `territoire` (`documents.rs`): a document of its own, its
+    /// containers in its first change, then listed by the territory in
+    /// one change. Offline too: the relay lets organisers open it once
+    /// that change reaches it.
+    pub fn creer_carnet(
+        &mut self,
+        now: UnixMillis,
+        id_bytes: &[u8],
+        territoire: &DocumentId,
+        auteur: &str,
+    ) -> Result<(DocumentId, Vec<Output>), ApplyError> {
+        if self.document(territoire).is_none() {
+            return Err(ApplyError::NotLoaded(territoire.clone()));
+        }
+        let message = serde_json::json!({ "auteur": auteur, "quoi": "carnet" }).to_string();
+        let (carnet, mut outputs) = self.create_document_with(now, id_bytes, |am: &mut Automerge| {
+            super::un_changement(am, millis(now), message, super::documents::initialiser_carnet)
+                .map_err(ApplyError::from)
+        })?;
+        let attacher = Edit::AttacherDocument { document: carnet.to_string(), genre: super::GenreDocument::Carnet };
+        outputs.extend(self.apply(now, territoire, auteur, attacher)?);
+        Ok((carnet, outputs))
+    }
+
+    /// The notebook `territoire` lists, if any (the first, should two
+    /// devices have made one each offline).
+    pub fn carnet_de(&self, territoire: &DocumentId) -> Option<DocumentId> {
+        let am = self.document(territoire)?;
+        super::documents_attaches(am).into_iter().find(|(_, g)| *g == super::GenreDocument::Carnet).map(|(d, _)| d)
+    }
+
+    /// Applies `edit` to the loaded notebook `carnet`, or writes nothing.
+    pub fn appliquer_carnet(
+        &mut self,
+        now: UnixMillis,
+        carnet: &DocumentId,
+        auteur: &str,
+        edit: super::EditCarnet,
+    ) -> Result<Vec<Output>, ApplyError> {
+        let message = serde_json::json!({ "auteur": auteur, "quoi": "contact" }).to_string();
+        self.change_document_with(carnet, |am: &mut Automerge| {
+            super::un_changement(am, millis(now), message, |tx| super::documents::appliquer_carnet(tx, edit))
+                .map_err(ApplyError::from)
+        })
+    }
+
+    /// The notebook read model, if the document is loaded.
+    pub fn carnet(&self, carnet: &DocumentId) -> Option<super::Carnet> {
+        self.document(carnet).map(super::lire_carnet)
+    }
+
+    /// Moves the private contacts written in territory `territoire` before
+    /// the notebook existed into its notebook (made with `id_bytes` if it
+    /// lists none), then removes them from the territory, in one change
+    /// each. Nothing to do (`Ok` with no output) when it holds none; the
+    /// notebook must be loaded if it exists. Earlier versions stay in the
+    /// territory document's history (`docs/schema.md`).
+    pub fn migrer_contacts(
+        &mut self,
+        now: UnixMillis,
+        territoire: &DocumentId,
+        id_bytes: &[u8],
+        auteur: &str,
+    ) -> Result<Vec<Output>, ApplyError> {
+        let agenda = self.agenda(territoire).ok_or_else(|| ApplyError::NotLoaded(territoire.clone()))?;
+        if agenda.contacts_prives.is_empty() {
+            return Ok(Vec::new());
+        }
+        let (carnet, mut outputs) = match self.carnet_de(territoire) {
+            Some(carnet) if self.document(&carnet).is_none() => return Err(ApplyError::NotLoaded(carnet)),
+            Some(carnet) => (carnet, Vec::new()),
+            None => self.creer_carnet(now, id_bytes, territoire, auteur)?,
+        };
+        let deja = self.carnet(&carnet).unwrap_or_default().contacts;
+        for (acteur_id, contact) in agenda.contacts_prives {
+            // A contact set in the notebook since wins over the old one.
+            if deja.contains_key(&acteur_id) {
+                continue;
+            }
+            let edit = super::EditCarnet::DefinirContact { acteur_id, contact };
+            outputs.extend(self.appliquer_carnet(now, &carnet, auteur, edit)?);
+        }
+        let message = serde_json::json!({ "auteur": auteur, "quoi": "contacts vers le carnet" }).to_string();
+        outputs.extend(self.change_document_with(territoire, |am: &mut Automerge| {
+            super::un_changement(am, millis(now), message, super::documents::vider_contacts_prives)
+                .map_err(ApplyError::from)
+        })?);
+        Ok(outputs)
+    }
+
     /// The agenda read model of a loaded territory document.
     pub fn agenda(&self, doc: &DocumentId) -> Option<Agenda> {
         self.document(doc).map(super::lire)
@@ -236,9 +327,11 @@ mod tests {
 
         // The containers and the profile are in that change; the history
         // names the author once.
-        for container in ["actions", "acteurs", "contacts_prives", "instances", "decisions", "feuille_de_route"] {
+        for container in ["actions", "acteurs", "instances", "decisions", "documents", "feuille_de_route"] {
             assert!(am.get(automerge::ROOT, container).expect("readable").is_some(), "{container}");
         }
+        // Private contacts live in the organisers' notebook, never here.
+        assert!(am.get(automerge::ROOT, "contacts_prives").expect("readable").is_none());
         assert_eq!(repo.agenda(&doc).and_then(|a| a.profil).map(|p| p.nom), Some("Territoire d'essai".to_owned()));
         let historique = super::super::historique(am);
         assert_eq!(historique.len(), 1);

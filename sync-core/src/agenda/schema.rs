@@ -529,7 +529,8 @@ impl Acteur {
     }
 }
 
-/// An actor's private contact, stored apart from public fields.
+/// An actor's private contact, kept in the organisers' notebook
+/// (`documents.rs`), never in the territory document residents read.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, TS)]
 pub struct ContactPrive {
     /// E-mail address.
@@ -538,6 +539,12 @@ pub struct ContactPrive {
     /// Phone number.
     #[serde(default)]
     pub tel: Option<String>,
+    /// Postal address.
+    #[serde(default)]
+    pub adresse: Option<String>,
+    /// Organisers' notes.
+    #[serde(default)]
+    pub notes: Option<String>,
 }
 
 /// A phase of the multi-year roadmap.
@@ -835,6 +842,10 @@ impl Valider for ContactPrive {
         {
             return Err(ValidationError::Autre(format!("adresse e-mail invalide\u{a0}: {email}")));
         }
+        au_plus("email", self.email.as_deref().unwrap_or_default(), 200)?;
+        au_plus("tel", self.tel.as_deref().unwrap_or_default(), 40)?;
+        au_plus("adresse", self.adresse.as_deref().unwrap_or_default(), 300)?;
+        au_plus("notes", self.notes.as_deref().unwrap_or_default(), 2_000)?;
         Ok(())
     }
 }

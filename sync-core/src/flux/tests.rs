@@ -60,6 +60,19 @@ impl Terrain {
         self.repo.agenda(&self.doc).expect("loaded")
     }
 
+    /// A private contact in the territory document, as before the notebook.
+    fn contact_ancien(&mut self, acteur: &str, email: &str, tel: &str) {
+        let contact =
+            crate::agenda::ContactPrive { email: Some(email.into()), tel: Some(tel.into()), ..Default::default() };
+        let doc = self.doc.clone();
+        self.repo
+            .change_document_with(&doc, |am| {
+                crate::agenda::ecrire_contact_ancien(am, acteur, &contact);
+                Ok::<(), crate::ChangeError>(())
+            })
+            .expect("written");
+    }
+
     fn territoire(&self) -> Territoire {
         Territoire::new(self.doc.to_string(), &self.agenda(), "https://essaim.example/")
     }
@@ -125,7 +138,7 @@ fn terrain() -> Terrain {
         json!({ "type": "creer", "collection": "acteurs", "id": "p1",
                 "valeur": { "nom": "ACTEUR-NOM", "categorie": "habitant" } }),
     );
-    t.edit(7_500, json!({ "type": "definir_contact", "acteur_id": "p1", "contact": { "email": SENTINELLE, "tel": "0600000000" } }));
+    t.contact_ancien("p1", SENTINELLE, "0600000000");
     t
 }
 

@@ -341,6 +341,13 @@ impl Repo {
                 _ => {}
             }
         }
+        // Peers granted access while it was not in memory.
+        let conns: Vec<ConnId> = self.doc_conns.get(&doc).into_iter().flatten().copied().collect();
+        for conn in conns {
+            if self.peer_doc(conn, &doc).is_some_and(|p| std::mem::take(&mut p.sync_when_loaded)) {
+                self.sync_peer(conn, &doc, out);
+            }
+        }
         if locally_open {
             if !self.is_empty(&doc) {
                 out.push(Output::DocumentChanged { doc: doc.clone() });

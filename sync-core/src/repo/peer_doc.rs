@@ -30,12 +30,22 @@ pub(super) struct PeerDoc {
     /// it is owed an answer (`sync` once the changes arrive, or
     /// `doc-unavailable` if that peer leaves first).
     pub(super) awaiting_answer: bool,
+    /// Access was granted while the document was not in memory: sync the
+    /// peer once it is loaded.
+    pub(super) sync_when_loaded: bool,
 }
 
 impl PeerDoc {
     /// A pair on first contact: nothing known, nothing shared yet.
     pub(super) fn new(access: AccessState) -> PeerDoc {
-        PeerDoc { access, sync: None, status: PeerStatus::Unknown, persisted_heads: Vec::new(), awaiting_answer: false }
+        PeerDoc {
+            access,
+            sync: None,
+            status: PeerStatus::Unknown,
+            persisted_heads: Vec::new(),
+            awaiting_answer: false,
+            sync_when_loaded: false,
+        }
     }
 
     /// The driver let the peer see the document (read-only or read-write).
@@ -430,8 +440,13 @@ impl Repo {
                 pair.restart();
                 if access == Access::Denied {
                     self.send_unavailable(conn, &doc, out);
-                } else {
+                } else if self.docs.contains_key(&doc) {
                     self.sync_peer(conn, &doc, out);
+                } else {
+                    // A peer told the document was unavailable says
+                    // nothing more: the relay loads it and speaks first.
+                    pair.sync_when_loaded = true;
+                    self.on_load(now, doc, out);
                 }
             }
         }

@@ -124,7 +124,6 @@ fn organisers_create_records_offline_and_everyone_gets_them() {
         alice: edit {"type":"modifier_profil","champs":{"nom":"Saint-Jean-du-Gard","type":"commune","codes":{"insee":["30259"]}}}
         alice: edit {"type":"creer","collection":"actions","id":"repair","valeur":{"titre":"Repair café","nature":"rendez_vous_recurrent","lieu":{"libelle":"Salle des fêtes"}}}
         bob: edit {"type":"creer","collection":"acteurs","id":"maire","valeur":{"nom":"Mme la maire","categorie":"elu"}}
-        bob: edit {"type":"definir_contact","acteur_id":"maire","contact":{"email":"mairie@example.org"}}
         bob: edit {"type":"modifier_horizon","horizon_debut":"2026","horizon_fin":"2030"}
         bob: edit {"type":"creer","collection":"phases","id":"p1","valeur":{"titre":"Diagnostic","debut":"2026-01-01","fin":"2026-06-30"}}
         bob: edit {"type":"creer","collection":"decisions","id":"d1","valeur":{"titre":"Jardin partagé","processus":"consentement","statut":"actee","issue":{"enonce":"On ouvre en mars"}}}
@@ -135,7 +134,6 @@ fn organisers_create_records_offline_and_everyone_gets_them() {
             profil: Saint-Jean-du-Gard (Commune, Europe/Paris)
             action repair: Repair café [AVenir] lieu=Salle des fêtes par=alice
             acteur maire: Mme la maire Elu 4F=Some(Elu)
-            contact maire: Some("mairie@example.org")
             feuille de route 2026–2030
             phase p1: Diagnostic Some("2026-01-01")..Some("2026-06-30")
             decision d1: Jardin partagé Actee issue=Some("On ouvre en mars")"#]],

@@ -54,10 +54,15 @@ fn repair_cafe(t: &mut Territoire, publication: &str) {
         json!({ "type": "creer", "collection": "acteurs", "id": "p1",
                 "valeur": { "nom": "ACTEUR-SOURCE", "categorie": "association" } }),
     );
-    t.edit(
-        2_100,
-        json!({ "type": "definir_contact", "acteur_id": "p1", "contact": { "email": "contact-source@example.org" } }),
-    );
+    let contact =
+        crate::agenda::ContactPrive { email: Some("contact-source@example.org".into()), ..Default::default() };
+    let doc = t.doc.clone();
+    t.repo
+        .change_document_with(&doc, |am| {
+            crate::agenda::ecrire_contact_ancien(am, "p1", &contact);
+            Ok::<(), crate::ChangeError>(())
+        })
+        .expect("written");
     t.edit(
         2_200,
         json!({ "type": "creer", "collection": "actions", "id": "repair", "valeur": {

@@ -1,7 +1,7 @@
 // Generated from sync-core's types by wasm-client (src/domaine.rs);
 // do not edit. Regenerate: UPDATE_EXPECT=1 cargo test -p wasm-client typescript
 
-export type Agenda = { profil: Profil | null, actions: Record<string, Action>, acteurs: Record<string, Acteur>, contacts_prives: Record<string, ContactPrive>, feuille_de_route: FeuilleDeRoute, instances: Record<string, Instance>, decisions: Record<string, Decision>, conflits: Array<Conflit>, erreurs: Array<string>, };
+export type Agenda = { profil: Profil | null, actions: Record<string, Action>, acteurs: Record<string, Acteur>, contacts_prives: Record<string, ContactPrive>, documents: Record<string, DocumentAttache>, feuille_de_route: FeuilleDeRoute, instances: Record<string, Instance>, decisions: Record<string, Decision>, conflits: Array<Conflit>, erreurs: Array<string>, };
 
 export type Profil = { nom: string, type: TypeTerritoire, codes: Codes, fuseau: string, presentation: string, portes_entree: Array<Theme>, reseaux: Array<LienReseau>, engagements_pacte: Array<Engagement>, visibilite: VisibiliteTerritoire, demonstration: boolean, cree_le: number | null, modifie_le: number | null, modifie_par: string | null, supprime: boolean, };
 
@@ -17,6 +17,14 @@ export type Provenance = { territoire: string, territoire_nom: string, action: s
 
 export type ActionPublique = { provenance: Provenance, titre: string, resume: string, description: string, nature: Nature, portes_entree: Array<Theme>, publics: Array<Public>, accessibilite: Accessibilite, rythme: Rythme | null, };
 
+export type DocumentAttache = { genre: GenreDocument, };
+
+export type GenreDocument = "carnet";
+
+export type Carnet = { contacts: Record<string, ContactPrive>, };
+
+export type EditCarnet = { "type": "definir_contact", acteur_id: string, contact: Partial<ContactPrive>, } | { "type": "retirer_contact", acteur_id: string, };
+
 export type Lieu = { libelle: string, adresse: string, code_insee: string | null, lat: number | null, lon: number | null, acces: string, };
 
 export type Porteur = { acteur_id: string, role: RolePorteur, };
@@ -29,7 +37,7 @@ export type Accessibilite = { auditif: boolean, visuel: boolean, psychique: bool
 
 export type Acteur = { nom: string, categorie: Categorie, famille_4f: Famille4F | null, roles: Array<string>, competences: Array<string>, visible_publiquement: boolean, cree_le: number | null, modifie_le: number | null, modifie_par: string | null, supprime: boolean, };
 
-export type ContactPrive = { email: string | null, tel: string | null, };
+export type ContactPrive = { email: string | null, tel: string | null, adresse: string | null, notes: string | null, };
 
 export type FeuilleDeRoute = { horizon_debut: string | null, horizon_fin: string | null, phases: Record<string, Phase>, };
 
@@ -51,7 +59,7 @@ export type RendezVous = { collection: Collection, id: string, titre: string, oc
 
 export type Collection = "actions" | "acteurs" | "instances" | "decisions" | "phases";
 
-export type Edit = { "type": "modifier_profil", champs: Partial<Profil>, } | { "type": "modifier_horizon", horizon_debut: string | null, horizon_fin: string | null, } | { "type": "creer", collection: Collection, id: string, valeur: Enregistrement, } | { "type": "modifier", collection: Collection, id: string, champs: Enregistrement, } | { "type": "supprimer", collection: Collection, id: string, } | { "type": "definir_contact", acteur_id: string, contact: Partial<ContactPrive>, } | { "type": "definir_besoin", action_id: string, besoin_id: string, besoin: Partial<Besoin> & Pick<Besoin, "type">, } | { "type": "ajouter_volontaire", action_id: string, besoin_id: string, volontaire_id: string, volontaire: Partial<Volontaire>, } | { "type": "modifier_occurrence", collection: Collection, id: string, origine: string, exception: Partial<Exception>, } | { "type": "pauser", collection: Collection, id: string, pause: Pick<Pause, "du" | "au"> & Partial<Pause>, } | { "type": "scinder_serie", action_id: string, a_partir_de: string, nouvel_id: string, champs?: Partial<Action>, };
+export type Edit = { "type": "modifier_profil", champs: Partial<Profil>, } | { "type": "modifier_horizon", horizon_debut: string | null, horizon_fin: string | null, } | { "type": "creer", collection: Collection, id: string, valeur: Enregistrement, } | { "type": "modifier", collection: Collection, id: string, champs: Enregistrement, } | { "type": "supprimer", collection: Collection, id: string, } | { "type": "attacher_document", document: string, genre: GenreDocument, } | { "type": "detacher_document", document: string, } | { "type": "definir_besoin", action_id: string, besoin_id: string, besoin: Partial<Besoin> & Pick<Besoin, "type">, } | { "type": "ajouter_volontaire", action_id: string, besoin_id: string, volontaire_id: string, volontaire: Partial<Volontaire>, } | { "type": "modifier_occurrence", collection: Collection, id: string, origine: string, exception: Partial<Exception>, } | { "type": "pauser", collection: Collection, id: string, pause: Pick<Pause, "du" | "au"> & Partial<Pause>, } | { "type": "scinder_serie", action_id: string, a_partir_de: string, nouvel_id: string, champs?: Partial<Action>, };
 
 export type Rythme = { debut: string, fuseau: string, duree: string, regle?: Regle | null, ajouts?: Array<string>, exclusions?: Array<string>, pauses?: Array<Pause>, exceptions?: Record<string, Exception>, confirmer_avant?: string | null, serie_precedente?: string | null, };
 
