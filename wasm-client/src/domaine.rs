@@ -138,7 +138,6 @@ pub fn declarations() -> String {
         Action,
         Provenance,
         ActionPublique,
-        DocumentAttache,
         GenreDocument,
         Carnet,
         EditCarnet,

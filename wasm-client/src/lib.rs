@@ -181,6 +181,93 @@ impl WasmRepo {
         Ok(result)
     }
 
+    /// Creates the organisers' notebook of the loaded territory
+    /// `territoire` and lists it there (`Repo::creer_carnet`). `id` is 16
+    /// random bytes. Returns `{ doc, outputs }`.
+    #[wasm_bindgen(js_name = creerCarnet, unchecked_return_type = "{ doc: string; outputs: Output[] }")]
+    pub fn creer_carnet(&mut self, now: f64, territoire: &str, id: &[u8]) -> Result<Object, JsError> {
+        let territoire = DocumentId::from_str(territoire)?;
+        let auteur = self.actor();
+        let (doc, out) = self.repo.creer_carnet(millis(now), id, &territoire, &auteur)?;
+        let result = Object::new();
+        set(&result, "doc", &JsValue::from_str(&doc.to_string()));
+        set(&result, "outputs", &outputs(out));
+        Ok(result)
+    }
+
+    /// The notebook the loaded territory `territoire` lists, if any.
+    #[wasm_bindgen(js_name = carnetDe)]
+    pub fn carnet_de(&self, territoire: &str) -> Result<Option<String>, JsError> {
+        Ok(self.repo.carnet_de(&DocumentId::from_str(territoire)?).map(|d| d.to_string()))
+    }
+
+    /// The notebook's read model as JSON (`Carnet`), if it is loaded.
+    #[wasm_bindgen(js_name = carnetJson)]
+    pub fn carnet_json(&self, carnet: &str) -> Result<Option<String>, JsError> {
+        let carnet = self.repo.carnet(&DocumentId::from_str(carnet)?);
+        Ok(carnet.map(|c| serde_json::to_string(&c)).transpose()?)
+    }
+
+    /// Sets actor `acteur`'s private contact in the loaded notebook
+    /// `carnet` (`EditCarnet::DefinirContact`; empty fields are cleared).
+    /// An invalid contact throws its French message and changes nothing.
+    #[wasm_bindgen(js_name = definirContact, unchecked_return_type = "Output[]")]
+    #[allow(clippy::too_many_arguments)]
+    pub fn definir_contact(
+        &mut self,
+        now: f64,
+        carnet: &str,
+        acteur: &str,
+        email: &str,
+        tel: &str,
+        adresse: &str,
+        notes: &str,
+    ) -> Result<Array, JsError> {
+        let carnet = DocumentId::from_str(carnet)?;
+        let champ = |v: &str| Some(v.trim().to_owned()).filter(|v| !v.is_empty());
+        let contact =
+            agenda::ContactPrive { email: champ(email), tel: champ(tel), adresse: champ(adresse), notes: champ(notes) };
+        let edit = agenda::EditCarnet::DefinirContact { acteur_id: acteur.to_owned(), contact };
+        let auteur = self.actor();
+        Ok(outputs(self.repo.appliquer_carnet(millis(now), &carnet, &auteur, edit)?))
+    }
+
+    /// Removes actor `acteur`'s private contact from the loaded notebook.
+    #[wasm_bindgen(js_name = retirerContact, unchecked_return_type = "Output[]")]
+    pub fn retirer_contact(&mut self, now: f64, carnet: &str, acteur: &str) -> Result<Array, JsError> {
+        let carnet = DocumentId::from_str(carnet)?;
+        let edit = agenda::EditCarnet::RetirerContact { acteur_id: acteur.to_owned() };
+        let auteur = self.actor();
+        Ok(outputs(self.repo.appliquer_carnet(millis(now), &carnet, &auteur, edit)?))
+    }
+
+    /// Moves the private contacts an older territory keeps in its own
+    /// document into its notebook (`Repo::migrer_contacts`; `id`: 16
+    /// random bytes, if a notebook must be made). No output when there is
+    /// nothing to move.
+    #[wasm_bindgen(js_name = migrerContacts, unchecked_return_type = "Output[]")]
+    pub fn migrer_contacts(&mut self, now: f64, territoire: &str, id: &[u8]) -> Result<Array, JsError> {
+        let territoire = DocumentId::from_str(territoire)?;
+        let auteur = self.actor();
+        Ok(outputs(self.repo.migrer_contacts(millis(now), &territoire, id, &auteur)?))
+    }
+
+    /// Each actor's *4 Fantastiques* family (set, or implied by its
+    /// category: `Acteur::famille`), by actor id, if the territory is
+    /// loaded.
+    #[wasm_bindgen(js_name = famillesActeurs, unchecked_return_type = "Record<string, Famille4F> | undefined")]
+    pub fn familles_acteurs(&mut self, doc: &str) -> Result<JsValue, JsError> {
+        let doc = DocumentId::from_str(doc)?;
+        let Some(model) = self.read_model(&doc) else { return Ok(JsValue::UNDEFINED) };
+        let familles = Object::new();
+        for (id, acteur) in &model.agenda.acteurs {
+            if let Some(serde_json::Value::String(f)) = acteur.famille().and_then(|f| serde_json::to_value(f).ok()) {
+                set(&familles, id, &JsValue::from_str(&f));
+            }
+        }
+        Ok(familles.into())
+    }
+
     /// Applies an edit (JSON of `Edit`) as this repo's actor. An invalid
     /// edit throws its French message and changes nothing.
     #[wasm_bindgen(unchecked_return_type = "Output[]")]

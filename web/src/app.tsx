@@ -26,10 +26,13 @@ const Inviter = paresseux(() => import("./ecrans/invitations").then((m) => m.Inv
 const NouvelleAction = paresseux(() => import("./ecrans/nouvelle-action").then((m) => m.NouvelleAction));
 const ModifierAction = paresseux(() => import("./ecrans/action-modifier").then((m) => m.ModifierAction));
 // Screens no first visit needs: separate chunks too, loaded only when opened.
-const Decouvrir = paresseux(() => import("./ecrans/decouvrir").then((m) => m.Decouvrir), { aLaDemande: true });
-const ActionPubliqueEcran = paresseux(() => import("./ecrans/action-publique").then((m) => m.ActionPubliqueEcran), {
-  aLaDemande: true,
-});
+const Decouvrir = paresseux(() => import("./ecrans/decouvrir").then((m) => m.Decouvrir), "a-la-demande");
+const ActionPubliqueEcran = paresseux(
+  () => import("./ecrans/action-publique").then((m) => m.ActionPubliqueEcran),
+  "a-la-demande",
+);
+// Shared by organisers (loaded ahead for them) and residents.
+const Acteurs = paresseux(() => import("./ecrans/acteurs").then((m) => m.Acteurs), "partage");
 
 function useRoute(): string[] {
   const [route, setRoute] = useState(lireRoute);
@@ -142,6 +145,7 @@ export function App({ driver }: { driver: Driver }) {
       page = <ModifierAction key={route[3]} driver={driver} doc={doc} id={route[3]} />;
     else if (route[2] === "action" && route[3]) page = <FicheAction key={route[3]} driver={driver} doc={doc} id={route[3]} />;
     else if (route[2] === "profil") page = <ProfilTerritoire driver={driver} doc={doc} />;
+    else if (route[2] === "acteurs") page = <Acteurs driver={driver} doc={doc} />;
     else if (route[2] === "inviter") page = <Inviter driver={driver} doc={doc} />;
     else page = <Territoire driver={driver} doc={doc} theme={route[2] === "theme" ? route[3] : undefined} />;
   } else if (route[0] === "moi") {
@@ -156,7 +160,7 @@ export function App({ driver }: { driver: Driver }) {
   const nom = valide ? driver.agenda(doc)?.profil?.nom : undefined;
   const cible = valide && !invitation ? doc : dernierTerritoire();
   const rubrique: Rubrique =
-    route[0] === "moi" || route[0] === "decouvrir" ? route[0] : route[2] === "profil" ? "territoire" : "agenda";
+    route[0] === "moi" || route[0] === "decouvrir" ? route[0] : route[2] === "profil" || route[2] === "acteurs" ? "territoire" : "agenda";
   return (
     <>
       <header class="entete">

@@ -324,15 +324,22 @@ let ecranAnnonce = "";
  * an optional undo; it stays until closed, replaced, or a screen other
  * than `ecran` opens, so it can follow a move to another screen.
  */
+function fermerAnnonce(): void {
+  if (zone) render(null, zone);
+  document.documentElement.classList.remove("avec-annonce");
+}
+
 export function annoncer(texte: string, defaire?: { libelle: string; faire: () => void }, ecran = location.hash): void {
   if (!zone) {
     zone = document.body.appendChild(document.createElement("div"));
     zone.className = "annonce";
     zone.setAttribute("role", "status");
-    addEventListener("hashchange", () => location.hash !== ecranAnnonce && render(null, zone!));
+    addEventListener("hashchange", () => location.hash !== ecranAnnonce && fermerAnnonce());
   }
   ecranAnnonce = ecran;
-  const fermer = () => render(null, zone!);
+  const fermer = fermerAnnonce;
+  // The page keeps room for it: nothing stays hidden under it.
+  document.documentElement.classList.add("avec-annonce");
   render(
     <p class="carte" data-testid="annonce">
       <span>{texte}</span>

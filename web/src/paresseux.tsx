@@ -1,6 +1,7 @@
 // Screens loaded when first opened: what only organisers use (a new
-// action, invitations, editing an action), and what no first visit needs
-// (« Découvrir » and another territory's action, `aLaDemande`), is built
+// action, invitations, editing an action), what residents open less often
+// (« Acteurs »), and what no first visit needs (« Découvrir » and another
+// territory's action), is built
 // as separate chunks, so a resident's first visit on a weak network
 // downloads none of it. The build (vite.config.ts) lists these chunks
 // apart from what the service worker precaches at install; the worker
@@ -31,14 +32,21 @@ export function annoncerOrganisateur(): void {
   if ("serviceWorker" in navigator) void navigator.serviceWorker.ready.then((r) => r.active?.postMessage("organisateur"));
 }
 
+/**
+ * Who a lazy screen is for: `organisateur` (the default) is loaded ahead
+ * with the others on a device that organises, and opening it says the
+ * device organises; `partage` is loaded ahead for organisers too, but
+ * residents open it as well (« Acteurs »), so opening it says nothing;
+ * `a-la-demande` is loaded only when opened.
+ */
+type Pour = "organisateur" | "partage" | "a-la-demande";
+
 /** A component that loads `charger`'s module on first render, showing a
  * short French note meanwhile (or why it failed: offline before the
- * screen was ever cached). An organiser screen (the default) is loaded
- * ahead with the others on a device that organises; one `aLaDemande` only
- * when opened. */
+ * screen was ever cached). */
 export function paresseux<P extends object>(
   charger: () => Promise<ComponentType<P>>,
-  { aLaDemande = false } = {},
+  pour: Pour = "organisateur",
 ): (props: P) => JSX.Element {
   let composant: ComponentType<P> | undefined;
   let promesse: Promise<ComponentType<P>> | undefined;
@@ -52,7 +60,7 @@ export function paresseux<P extends object>(
     );
     return promesse;
   };
-  if (!aLaDemande) chargements.push(() => void lancer().catch(() => {}));
+  if (pour !== "a-la-demande") chargements.push(() => void lancer().catch(() => {}));
   return function Paresseux(props: P) {
     const [, setPret] = useState(composant !== undefined);
     const [echec, setEchec] = useState(false);
@@ -62,7 +70,7 @@ export function paresseux<P extends object>(
         () => setPret(true),
         () => setEchec(true),
       );
-      if (!aLaDemande) annoncerOrganisateur();
+      if (pour === "organisateur") annoncerOrganisateur();
     }, []);
     if (composant) {
       const C = composant;

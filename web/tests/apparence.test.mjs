@@ -104,6 +104,12 @@ test("every screen: axe in light and dark, 320 px wide, 44 px targets, the botto
   assert.equal(await courant(page), "nav-territoire");
   await inspecter(page, "territoire");
 
+  await page.getByTestId("lien-acteurs").click();
+  await page.getByTestId("quatre-fantastiques").waitFor();
+  await page.getByTestId("acteur").first().waitFor();
+  assert.equal(await courant(page), "nav-territoire", "the actors belong to the territory");
+  await inspecter(page, "acteurs");
+
   await page.getByTestId("nav-decouvrir").click();
   await page.getByRole("heading", { level: 1, name: "Découvrir" }).waitFor();
   await page.getByTestId("territoire-public").first().waitFor();

@@ -20,9 +20,12 @@ import { test } from "node:test";
 import { ROOT, WAIT, cleanups, dataDirectory, device, openApp, startRelay } from "./support.mjs";
 
 /** First visit, every byte on the wire. Issue 15 asks for 400 000; the
- * wasm alone is 539 KB in brotli (docs/benchmarks.md), so this budget
- * guards today's figure against growth: it is not the goal, not met. */
-const BUDGET = 620_000;
+ * wasm alone is 562 KB in brotli (docs/benchmarks.md), so this budget
+ * guards today's figure against growth: it is not the goal, not met.
+ * Raised from 620 000 for issue 17 (628 385 measured): the organisers'
+ * notebook, which keeps contacts from residents, is 6.9 KB of wasm on
+ * every device, and « Acteurs » a 2.3 KB chunk organisers keep. */
+const BUDGET = 632_000;
 
 /** The two lists of web/dist/sw.js: precached at install, organiser screens. */
 function listes(dist = join(ROOT, "web/dist")) {

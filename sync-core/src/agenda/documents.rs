@@ -67,14 +67,6 @@ impl GenreDocument {
     }
 }
 
-/// One document a territory lists.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
-pub struct DocumentAttache {
-    /// Its kind.
-    #[serde(default)]
-    pub genre: GenreDocument,
-}
-
 /// The documents territory `am` lists, at most [`DOCUMENTS_MAX`], each
 /// with its kind: only well-formed document ids and known kinds, the
 /// winning value of a conflict. Reads nothing else of the territory.
@@ -248,7 +240,6 @@ mod tests {
         repo.apply(UnixMillis(2_000), &doc, "auteur", attacher).expect("attached");
         let am = repo.document(&doc).expect("loaded");
         assert_eq!(documents_attaches(am), [(autre.clone(), GenreDocument::Carnet)]);
-        assert_eq!(repo.agenda(&doc).expect("read").documents.len(), 1);
         assert_eq!(GenreDocument::Carnet.acces(true), Access::ReadWrite);
         assert_eq!(GenreDocument::Carnet.acces(false), Access::Denied);
         // Not a document id: refused, nothing written.

@@ -34,9 +34,7 @@ pub use demande::{DemandeError, DemandeHabitant, NOM_MAX, preuve_du_secret};
 pub use departements::{DEPARTEMENTS, Departement, departement, departement_de_commune, departements_des_communes};
 #[cfg(test)]
 pub(crate) use documents::ecrire_contact_ancien;
-pub use documents::{
-    Carnet, DOCUMENTS_MAX, DocumentAttache, EditCarnet, GenreDocument, documents_attaches, lire_carnet,
-};
+pub use documents::{Carnet, DOCUMENTS_MAX, EditCarnet, GenreDocument, documents_attaches, lire_carnet};
 pub use edit::{Collection, Edit, EditError};
 pub use essaimage::{ActionPublique, EssaimageError, LICENCE_PAR_DEFAUT, essaimer};
 pub use repo::{ApplyError, SuiteDemande};
@@ -110,10 +108,6 @@ pub struct Agenda {
     /// there by `Repo::migrer_contacts`; never exported by feeds.
     #[ts(type = "Record<string, ContactPrive>")]
     pub contacts_prives: BTreeMap<String, ContactPrive>,
-    /// The documents this territory lists (the organisers' notebook…), by
-    /// document id.
-    #[ts(type = "Record<string, DocumentAttache>")]
-    pub documents: BTreeMap<String, DocumentAttache>,
     /// The roadmap.
     pub feuille_de_route: FeuilleDeRoute,
     /// Governance bodies by id.
@@ -288,7 +282,6 @@ pub fn lire(doc: &Automerge) -> Agenda {
     agenda.instances = collection(&mut l, Collection::Instances.path(), &mut erreurs);
     agenda.decisions = collection(&mut l, Collection::Decisions.path(), &mut erreurs);
     agenda.contacts_prives = collection(&mut l, &["contacts_prives"], &mut erreurs);
-    agenda.documents = collection(&mut l, &[documents::DOCUMENTS], &mut erreurs);
     let feuille = racine.sous("feuille_de_route");
     let horizon = match tree::find_map(doc, &ROOT, &["feuille_de_route"]) {
         Some(obj) => l.champs(&obj, &feuille, 1, &["horizon_debut", "horizon_fin"], true),

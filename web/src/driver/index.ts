@@ -28,7 +28,7 @@ import { Demandes } from "./demandes";
 import { FirstLoads } from "./first-load";
 import { type Comparaison, type Invitation, Invitations } from "./invitations";
 import * as lastSyncStore from "./last-sync";
-import type { Agenda, Edit, Output, Profil, RendezVous } from "../genere/agenda";
+import type { Agenda, Carnet, ContactPrive, Edit, Famille4F, Output, Profil, RendezVous } from "../genere/agenda";
 
 export type { Comparaison, Invitation };
 
@@ -241,10 +241,88 @@ export class Driver {
     return created.doc;
   }
 
-  /** Applies an edit; throws the core's French message if it is invalid. */
+  /**
+   * Applies an edit; throws the core's French message if it is invalid.
+   * An organiser's first edit of an older territory first moves the
+   * private contacts it keeps into its notebook (`migrerContacts`).
+   */
   apply(doc: string, edit: Edit): void {
     if (this.chain.stopped) throw new Error(CANNOT_EDIT);
+    this.migrerContacts(doc);
     this.chain.carry(this.repo.apply(Date.now(), doc, JSON.stringify(edit)));
+  }
+
+  /**
+   * The organisers' notebook of territory `doc` (sync-core's `Carnet`:
+   * private contacts), opened on first use; undefined while it loads or
+   * if the territory lists none yet. Only organisers' devices ever get it
+   * from the relay.
+   */
+  carnet(doc: string): Carnet | undefined {
+    const carnet = this.repo.hasDocument(doc) ? this.repo.carnetDe(doc) : undefined;
+    if (!carnet) return undefined;
+    this.openDocument(carnet);
+    const json = this.repo.carnetJson(carnet);
+    return json === undefined ? undefined : JSON.parse(json);
+  }
+
+  /**
+   * Sets actor `acteur`'s private contact in territory `doc`'s notebook,
+   * making the notebook (listed by the territory) on first use, offline
+   * too. Throws the core's French refusal; nothing is written.
+   */
+  definirContact(doc: string, acteur: string, contact: ContactPrive): void {
+    if (this.chain.stopped) throw new Error(CANNOT_EDIT);
+    const carnet = this.carnetPourEcrire(doc);
+    const { email, tel, adresse, notes } = contact;
+    this.chain.carry(
+      this.repo.definirContact(Date.now(), carnet, acteur, email ?? "", tel ?? "", adresse ?? "", notes ?? ""),
+    );
+  }
+
+  /** Removes actor `acteur`'s private contact from territory `doc`'s notebook. */
+  retirerContact(doc: string, acteur: string): void {
+    if (this.chain.stopped) throw new Error(CANNOT_EDIT);
+    this.chain.carry(this.repo.retirerContact(Date.now(), this.carnetPourEcrire(doc), acteur));
+  }
+
+  /** The notebook to write into: the one listed (loaded), else a new one. */
+  private carnetPourEcrire(doc: string): string {
+    const carnet = this.repo.carnetDe(doc);
+    if (carnet) {
+      if (!this.repo.hasDocument(carnet)) {
+        this.openDocument(carnet);
+        throw new Error("Le carnet des organisateurs se charge encore\u00a0: réessayez dans un instant.");
+      }
+      return carnet;
+    }
+    const cree = this.repo.creerCarnet(Date.now(), doc, crypto.getRandomValues(new Uint8Array(16))) as {
+      doc: string;
+      outputs: Output[];
+    };
+    this.open.add(cree.doc);
+    this.chain.carry(cree.outputs);
+    return cree.doc;
+  }
+
+  /**
+   * Moves the private contacts an older territory keeps in its own
+   * document (readable by residents) into its notebook, on an organiser's
+   * device; nothing when there are none, or while its notebook loads.
+   */
+  private migrerContacts(doc: string): void {
+    if (!this.peutModifier(doc) || Object.keys(this.agenda(doc)?.contacts_prives ?? {}).length === 0) return;
+    const carnet = this.repo.carnetDe(doc);
+    if (carnet && !this.repo.hasDocument(carnet)) {
+      this.openDocument(carnet);
+      return;
+    }
+    this.chain.carry(this.repo.migrerContacts(Date.now(), doc, crypto.getRandomValues(new Uint8Array(16))));
+  }
+
+  /** Each actor's « 4 Fantastiques » family (set, or implied by its category), by actor id. */
+  famillesActeurs(doc: string): Record<string, Famille4F> {
+    return (this.repo.famillesActeurs(doc) as Record<string, Famille4F> | undefined) ?? {};
   }
 
   /**

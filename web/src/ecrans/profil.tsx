@@ -46,6 +46,11 @@ export function ProfilTerritoire({ driver, doc }: { driver: Driver; doc: string 
         </div>
       </dl>
       {profil.presentation && <p class="description">{profil.presentation}</p>}
+      <p>
+        <a class="bouton secondaire" href={`#/territoire/${doc}/acteurs`} data-testid="lien-acteurs">
+          <Icone nom="personnes" /> Acteurs du territoire ({Object.keys(agenda.acteurs).length})
+        </a>
+      </p>
       <Refuse refus={refus} />
       <h2>Feuille de route</h2>
       <p data-testid="horizon">

@@ -1,7 +1,7 @@
 // Generated from sync-core's types by wasm-client (src/domaine.rs);
 // do not edit. Regenerate: UPDATE_EXPECT=1 cargo test -p wasm-client typescript
 
-export type Agenda = { profil: Profil | null, actions: Record<string, Action>, acteurs: Record<string, Acteur>, contacts_prives: Record<string, ContactPrive>, documents: Record<string, DocumentAttache>, feuille_de_route: FeuilleDeRoute, instances: Record<string, Instance>, decisions: Record<string, Decision>, conflits: Array<Conflit>, erreurs: Array<string>, };
+export type Agenda = { profil: Profil | null, actions: Record<string, Action>, acteurs: Record<string, Acteur>, contacts_prives: Record<string, ContactPrive>, feuille_de_route: FeuilleDeRoute, instances: Record<string, Instance>, decisions: Record<string, Decision>, conflits: Array<Conflit>, erreurs: Array<string>, };
 
 export type Profil = { nom: string, type: TypeTerritoire, codes: Codes, fuseau: string, presentation: string, portes_entree: Array<Theme>, reseaux: Array<LienReseau>, engagements_pacte: Array<Engagement>, visibilite: VisibiliteTerritoire, demonstration: boolean, cree_le: number | null, modifie_le: number | null, modifie_par: string | null, supprime: boolean, };
 
@@ -16,8 +16,6 @@ export type Action = { titre: string, resume: string, description: string, natur
 export type Provenance = { territoire: string, territoire_nom: string, action: string, titre: string, tetes: Array<string>, licence: string, };
 
 export type ActionPublique = { provenance: Provenance, titre: string, resume: string, description: string, nature: Nature, portes_entree: Array<Theme>, publics: Array<Public>, accessibilite: Accessibilite, rythme: Rythme | null, };
-
-export type DocumentAttache = { genre: GenreDocument, };
 
 export type GenreDocument = "carnet";
 
