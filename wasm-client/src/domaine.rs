@@ -138,6 +138,7 @@ pub fn declarations() -> String {
         Action,
         Provenance,
         ActionPublique,
+        Auteur,
         GenreDocument,
         Carnet,
         EditCarnet,

@@ -33,6 +33,7 @@ const ActionPubliqueEcran = paresseux(
 );
 // Shared by organisers (loaded ahead for them) and residents.
 const Acteurs = paresseux(() => import("./ecrans/acteurs").then((m) => m.Acteurs), "partage");
+const Decisions = paresseux(() => import("./ecrans/decisions").then((m) => m.Decisions), "partage");
 
 function useRoute(): string[] {
   const [route, setRoute] = useState(lireRoute);
@@ -146,6 +147,7 @@ export function App({ driver }: { driver: Driver }) {
     else if (route[2] === "action" && route[3]) page = <FicheAction key={route[3]} driver={driver} doc={doc} id={route[3]} />;
     else if (route[2] === "profil") page = <ProfilTerritoire driver={driver} doc={doc} />;
     else if (route[2] === "acteurs") page = <Acteurs driver={driver} doc={doc} />;
+    else if (route[2] === "decisions") page = <Decisions driver={driver} doc={doc} />;
     else if (route[2] === "inviter") page = <Inviter driver={driver} doc={doc} />;
     else page = <Territoire driver={driver} doc={doc} theme={route[2] === "theme" ? route[3] : undefined} />;
   } else if (route[0] === "moi") {
@@ -160,7 +162,7 @@ export function App({ driver }: { driver: Driver }) {
   const nom = valide ? driver.agenda(doc)?.profil?.nom : undefined;
   const cible = valide && !invitation ? doc : dernierTerritoire();
   const rubrique: Rubrique =
-    route[0] === "moi" || route[0] === "decouvrir" ? route[0] : route[2] === "profil" || route[2] === "acteurs" ? "territoire" : "agenda";
+    route[0] === "moi" || route[0] === "decouvrir" ? route[0] : ["profil", "acteurs", "decisions"].includes(route[2]) ? "territoire" : "agenda";
   return (
     <>
       <header class="entete">

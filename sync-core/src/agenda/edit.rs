@@ -103,6 +103,12 @@ pub enum Edit {
         /// Which record.
         id: String,
     },
+    /// Says how the editing person is named to the others
+    /// (`auteurs/{their actor id}`): 1 to 80 characters.
+    DefinirNom {
+        /// Their name.
+        nom: String,
+    },
     /// Lists a document as the territory's (`documents.rs`): who may open
     /// it follows from its kind and the role held in this territory.
     AttacherDocument {
@@ -295,6 +301,19 @@ pub(crate) fn appliquer_dans(tx: &mut Transaction<'_>, now: i64, auteur: &str, e
             let mut champs = suivi(false);
             champs.insert("supprime".into(), true.into());
             Ok(tree::write_fields(tx, &record, &champs)?)
+        }
+        Edit::DefinirNom { nom } => {
+            let nom = nom.trim();
+            if nom.is_empty() || nom.chars().count() > 80 {
+                return Err(EditError::ValeurInvalide("un nom de 1 à 80 caractères".into()));
+            }
+            if !identifiant_valide(auteur) {
+                return Err(EditError::IdentifiantInvalide(auteur.chars().take(40).collect()));
+            }
+            let obj = tree::ensure_map(tx, &ROOT, &["auteurs", auteur])?;
+            let mut champs = Map::new();
+            champs.insert("nom".into(), nom.into());
+            Ok(tree::write_fields(tx, &obj, &champs)?)
         }
         Edit::AttacherDocument { document, genre } => super::documents::attacher(tx, &document, genre),
         Edit::DetacherDocument { document } => super::documents::detacher(tx, &document),

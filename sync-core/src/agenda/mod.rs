@@ -116,6 +116,9 @@ pub struct Agenda {
     /// Decisions by id.
     #[ts(type = "Record<string, Decision>")]
     pub decisions: BTreeMap<String, Decision>,
+    /// The names of those who edit it, by actor id.
+    #[ts(type = "Record<string, Auteur>")]
+    pub auteurs: BTreeMap<String, Auteur>,
     /// Fields with concurrent values.
     pub conflits: Vec<Conflit>,
     /// Records that could not be read (written by a newer or broken
@@ -132,6 +135,7 @@ pub(crate) fn initialiser(tx: &mut automerge::transaction::Transaction<'_>) -> R
         &["actions"][..],
         &["acteurs"],
         &["instances"],
+        &["auteurs"],
         &[documents::DOCUMENTS],
         &["decisions"],
         &["feuille_de_route", "phases"],
@@ -244,6 +248,7 @@ pub(crate) fn message(auteur: &str, edit: &Edit) -> String {
             format!("modifier {collection:?} {id} {}", champs.keys().cloned().collect::<Vec<_>>().join(","))
         }
         Edit::Supprimer { collection, id } => format!("supprimer {collection:?} {id}"),
+        Edit::DefinirNom { .. } => "nom".to_owned(),
         Edit::AttacherDocument { document, .. } => format!("document {document}"),
         Edit::DetacherDocument { document } => format!("document {document}"),
         Edit::DefinirBesoin { action_id, besoin_id, .. } => format!("besoin {action_id} {besoin_id}"),
@@ -282,6 +287,7 @@ pub fn lire(doc: &Automerge) -> Agenda {
     agenda.instances = collection(&mut l, Collection::Instances.path(), &mut erreurs);
     agenda.decisions = collection(&mut l, Collection::Decisions.path(), &mut erreurs);
     agenda.contacts_prives = collection(&mut l, &["contacts_prives"], &mut erreurs);
+    agenda.auteurs = collection(&mut l, &["auteurs"], &mut erreurs);
     let feuille = racine.sous("feuille_de_route");
     let horizon = match tree::find_map(doc, &ROOT, &["feuille_de_route"]) {
         Some(obj) => l.champs(&obj, &feuille, 1, &["horizon_debut", "horizon_fin"], true),

@@ -327,7 +327,7 @@ mod tests {
 
         // The containers and the profile are in that change; the history
         // names the author once.
-        for container in ["actions", "acteurs", "instances", "decisions", "documents", "feuille_de_route"] {
+        for container in ["actions", "acteurs", "instances", "decisions", "auteurs", "documents", "feuille_de_route"] {
             assert!(am.get(automerge::ROOT, container).expect("readable").is_some(), "{container}");
         }
         // Private contacts live in the organisers' notebook, never here.
@@ -511,5 +511,20 @@ mod tests {
             ),
             Err(ApplyError::NotLoaded(_))
         ));
+    }
+
+    #[test]
+    fn a_person_names_themselves_once_and_the_others_read_the_name() {
+        let mut repo = client();
+        let profil = Profil { nom: "Val".into(), ..Profil::default() };
+        let (doc, _) = repo.create_territory(UnixMillis(1_000), &[8; 16], "0707", profil).expect("territory");
+        let auteur = "07070707070707070707070707070707";
+        let nommer = |nom: &str| Edit::DefinirNom { nom: nom.into() };
+        repo.apply(UnixMillis(2_000), &doc, auteur, nommer("  Camille  ")).expect("named");
+        assert_eq!(repo.agenda(&doc).expect("read").auteurs[auteur].nom, "Camille");
+        for refus in ["", &"x".repeat(81)] {
+            assert!(matches!(repo.apply(UnixMillis(3_000), &doc, auteur, nommer(refus)), Err(ApplyError::Invalid(_))));
+        }
+        assert!(matches!(repo.apply(UnixMillis(3_000), &doc, "pas un id !", nommer("X")), Err(ApplyError::Invalid(_))));
     }
 }

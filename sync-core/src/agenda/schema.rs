@@ -598,6 +598,15 @@ pub struct Instance {
     pub suivi: Suivi,
 }
 
+/// How a person who edits a territory is named to the others (their
+/// device asks once), by their Automerge actor id: the history and the
+/// conflicts show names, not ids.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, TS)]
+pub struct Auteur {
+    /// The name they gave.
+    pub nom: String,
+}
+
 /// Outcome of a decision.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, TS)]
 pub struct Issue {
@@ -637,6 +646,14 @@ pub struct Decision {
     /// Actions it concerns.
     #[serde(default)]
     pub actions: Vec<String>,
+    /// Objections raised and how they were handled (a *relevé de
+    /// décision*).
+    #[serde(default)]
+    pub objections: String,
+    /// Whether residents read it: only `publie` decisions are shown to
+    /// them and on the public page.
+    #[serde(default)]
+    pub publication: Publication,
     /// Bookkeeping.
     #[serde(flatten)]
     pub suivi: Suivi,
@@ -867,6 +884,8 @@ impl Valider for Instance {
 impl Valider for Decision {
     fn valider(&self) -> Result<(), ValidationError> {
         non_vide("titre", &self.titre, 200)?;
+        au_plus("contexte", &self.contexte, 5_000)?;
+        au_plus("objections", &self.objections, 5_000)?;
         date("cloture", &self.cloture)?;
         if let Some(issue) = &self.issue {
             non_vide("enonce", &issue.enonce, 2_000)?;

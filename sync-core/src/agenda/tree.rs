@@ -30,8 +30,16 @@ use automerge::{AutomergeError, ObjId, ObjType, ReadDoc, ScalarValue, Value as A
 use serde_json::{Map, Number, Value};
 
 /// Keys whose string values are collaborative texts rather than scalars.
-pub(crate) const TEXT_FIELDS: &[&str] =
-    &["description", "presentation", "recit", "contexte", "ce_qui_est_decide", "comment_cest_decide", "qui_participe"];
+pub(crate) const TEXT_FIELDS: &[&str] = &[
+    "description",
+    "presentation",
+    "recit",
+    "contexte",
+    "objections",
+    "ce_qui_est_decide",
+    "comment_cest_decide",
+    "qui_participe",
+];
 
 /// Deepest container read, the root being at depth 0. The schema's deepest
 /// container is a volunteer, `actions/{id}/besoins/{id}/volontaires/{id}`,

@@ -53,6 +53,9 @@ const STOPPED =
   "Synchronisation arrêtée\u00a0: cet appareil n'a pas pu enregistrer vos modifications " +
   "(stockage plein ou indisponible\u00a0?). Libérez de l'espace, puis rechargez la page.";
 /** What an edit says once the driver stopped. */
+/** Where the device keeps its person's name (localStorage). */
+const CLE_NOM = "essaim-nom";
+
 const CANNOT_EDIT = "Cet appareil ne peut plus rien enregistrer\u00a0: rechargez la page.";
 
 export class Driver {
@@ -249,7 +252,42 @@ export class Driver {
   apply(doc: string, edit: Edit): void {
     if (this.chain.stopped) throw new Error(CANNOT_EDIT);
     this.migrerContacts(doc);
+    this.signer(doc);
     this.chain.carry(this.repo.apply(Date.now(), doc, JSON.stringify(edit)));
+  }
+
+  /** The name this device's person gave (asked once, kept on the device). */
+  monNom(): string | undefined {
+    try {
+      return localStorage.getItem(CLE_NOM) ?? undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Keeps this device's person's name; written into each territory at their next edit there. */
+  definirMonNom(nom: string): void {
+    try {
+      localStorage.setItem(CLE_NOM, nom.trim());
+    } catch {
+      // Private browsing: asked again next time.
+    }
+    this.notify();
+  }
+
+  /**
+   * Writes this device's person's name into territory `doc` (sync-core's
+   * `Edit::DefinirNom`, under this repo's actor id) when it is not there
+   * yet, so others see who changed what.
+   */
+  private signer(doc: string): void {
+    const nom = this.monNom();
+    if (!nom || this.agenda(doc)?.auteurs[this.repo.actor()]?.nom === nom) return;
+    try {
+      this.chain.carry(this.repo.apply(Date.now(), doc, JSON.stringify({ type: "definir_nom", nom } satisfies Edit)));
+    } catch {
+      // A name the core refuses is not written; the edit goes on.
+    }
   }
 
   /**

@@ -6,6 +6,7 @@
 
 import type { ComponentChildren } from "preact";
 import type { Driver } from "../driver";
+import { Conflits } from "../conflits";
 import { appliquer, type Edition, Refuse, useRefus } from "../formulaire";
 import type { Action } from "../genere/agenda";
 import { Icone, type NomIcone } from "../icones";
@@ -26,7 +27,6 @@ export function FicheAction({ driver, doc, id }: { driver: Driver; doc: string; 
   if (!action || action.supprime) return <p role="alert">Cette action n'existe pas ou a été supprimée.</p>;
   const editer: Edition = (edit) => tenter(() => appliquer(driver, doc, edit));
   const organisateur = driver.peutModifier(doc);
-  const conflits = agenda.conflits.filter((c) => c.chemin.startsWith(`actions/${id}/`));
   const debutJour = debutDuJour();
   const prochains = driver
     .rendezVous(doc, debutJour, debutJour + HORIZON)
@@ -46,33 +46,7 @@ export function FicheAction({ driver, doc, id }: { driver: Driver; doc: string; 
       <h1>{action.titre}</h1>
       <Resume action={action} driver={driver} />
       <Refuse refus={refus} />
-      {organisateur &&
-        conflits.map((c) => {
-          const champ = c.chemin.split("/").slice(2);
-          return (
-            <section key={c.chemin} class="carte conflit" aria-labelledby={`c-${c.chemin}`}>
-              <h2 id={`c-${c.chemin}`}>
-                <Icone nom="alerte" /> Modifications simultanées&nbsp;: {champ.join(" / ")}
-              </h2>
-              <ul class="liste">
-                {c.valeurs.map((v, i) => (
-                  <li key={i}>
-                    « {enTexte(v.valeur)} » par {v.auteur ? v.auteur.slice(0, 8) : "inconnu"}{" "}
-                    <button
-                      type="button"
-                      class="secondaire"
-                      onClick={() =>
-                        editer({ type: "modifier", collection: "actions", id, champs: valeurAuChemin(action, champ, v.valeur) })
-                      }
-                    >
-                      Garder « {enTexte(v.valeur)} »
-                    </button>
-                  </li>
-                ))}
-              </ul>
-            </section>
-          );
-        })}
+      {organisateur && <Conflits agenda={agenda} collection="actions" id={id} record={action} editer={editer} />}
       <Besoins driver={driver} doc={doc} action={action} id={id} editer={organisateur ? editer : undefined} />
       {prochains.length > 0 && <Prochains prochains={prochains} editer={organisateur ? editer : undefined} id={id} />}
       {action.visibilite === "public" && action.publication === "publie" && (
@@ -95,24 +69,6 @@ function SourceChangee({ driver, action }: { driver: Driver; action: Action }) {
       · {source && !source.supprime ? "l'action d'origine a changé depuis" : "l'action d'origine a été supprimée"}
     </strong>
   );
-}
-
-/** A concurrent value as a person reads it. */
-function enTexte(valeur: unknown): string {
-  const { theme, statut, mode_participation } = libelles() as unknown as Record<string, Record<string, string>>;
-  if (Array.isArray(valeur)) return valeur.map((v) => theme[v as string] ?? enTexte(v)).join(", ");
-  if (valeur && typeof valeur === "object") {
-    const o = valeur as Record<string, unknown>;
-    return String(o.libelle ?? o.titre ?? o.nom ?? JSON.stringify(valeur));
-  }
-  return statut[valeur as string] ?? mode_participation[valeur as string] ?? String(valeur);
-}
-
-/** `{lieu: {…lieu, libelle: v}}` for a conflict on `lieu/libelle`. */
-function valeurAuChemin(action: Action, chemin: string[], valeur: unknown): Partial<Action> {
-  if (chemin.length === 1) return { [chemin[0]]: valeur };
-  const parent = (action as unknown as Record<string, Record<string, unknown>>)[chemin[0]] ?? {};
-  return { [chemin[0]]: { ...parent, ...valeurAuChemin(parent as unknown as Action, chemin.slice(1), valeur) } };
 }
 
 /** One line of the summary: an icon, a term, what it says. */

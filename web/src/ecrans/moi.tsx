@@ -12,6 +12,7 @@
 import { useEffect, useState } from "preact/hooks";
 import { Confirmation } from "../confirmation";
 import type { Driver } from "../driver";
+import { MonNom } from "./mon-nom";
 import { Icone } from "../icones";
 import { retenirDernier } from "../modele";
 import { Installation } from "./avis-application";
@@ -50,6 +51,7 @@ export function Moi({ driver }: { driver: Driver }) {
   return (
     <>
       <h1>Moi</h1>
+      <MonNom driver={driver} />
       <section aria-labelledby="titre-mes-territoires">
         <h2 id="titre-mes-territoires">Mes territoires sur cet appareil</h2>
         {territoires === undefined ? null : territoires.length === 0 ? (

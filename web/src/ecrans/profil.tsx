@@ -49,6 +49,9 @@ export function ProfilTerritoire({ driver, doc }: { driver: Driver; doc: string 
       <p>
         <a class="bouton secondaire" href={`#/territoire/${doc}/acteurs`} data-testid="lien-acteurs">
           <Icone nom="personnes" /> Acteurs du territoire ({Object.keys(agenda.acteurs).length})
+        </a>{" "}
+        <a class="bouton secondaire" href={`#/territoire/${doc}/decisions`} data-testid="lien-decisions">
+          <Icone nom="valider" /> Décisions
         </a>
       </p>
       <Refuse refus={refus} />

@@ -1,7 +1,7 @@
 // Generated from sync-core's types by wasm-client (src/domaine.rs);
 // do not edit. Regenerate: UPDATE_EXPECT=1 cargo test -p wasm-client typescript
 
-export type Agenda = { profil: Profil | null, actions: Record<string, Action>, acteurs: Record<string, Acteur>, contacts_prives: Record<string, ContactPrive>, feuille_de_route: FeuilleDeRoute, instances: Record<string, Instance>, decisions: Record<string, Decision>, conflits: Array<Conflit>, erreurs: Array<string>, };
+export type Agenda = { profil: Profil | null, actions: Record<string, Action>, acteurs: Record<string, Acteur>, contacts_prives: Record<string, ContactPrive>, feuille_de_route: FeuilleDeRoute, instances: Record<string, Instance>, decisions: Record<string, Decision>, auteurs: Record<string, Auteur>, conflits: Array<Conflit>, erreurs: Array<string>, };
 
 export type Profil = { nom: string, type: TypeTerritoire, codes: Codes, fuseau: string, presentation: string, portes_entree: Array<Theme>, reseaux: Array<LienReseau>, engagements_pacte: Array<Engagement>, visibilite: VisibiliteTerritoire, demonstration: boolean, cree_le: number | null, modifie_le: number | null, modifie_par: string | null, supprime: boolean, };
 
@@ -16,6 +16,8 @@ export type Action = { titre: string, resume: string, description: string, natur
 export type Provenance = { territoire: string, territoire_nom: string, action: string, titre: string, tetes: Array<string>, licence: string, };
 
 export type ActionPublique = { provenance: Provenance, titre: string, resume: string, description: string, nature: Nature, portes_entree: Array<Theme>, publics: Array<Public>, accessibilite: Accessibilite, rythme: Rythme | null, };
+
+export type Auteur = { nom: string, };
 
 export type GenreDocument = "carnet";
 
@@ -45,7 +47,7 @@ export type Instance = { nom: string, type: TypeInstance, rythme: Rythme | null,
 
 export type Membre = { acteur_id: string, role: string, };
 
-export type Decision = { titre: string, contexte: string, instance_id: string | null, processus: Processus, cloture: string | null, statut: StatutDecision, issue: Issue | null, actions: Array<string>, cree_le: number | null, modifie_le: number | null, modifie_par: string | null, supprime: boolean, };
+export type Decision = { titre: string, contexte: string, instance_id: string | null, processus: Processus, cloture: string | null, statut: StatutDecision, issue: Issue | null, actions: Array<string>, objections: string, publication: Publication, cree_le: number | null, modifie_le: number | null, modifie_par: string | null, supprime: boolean, };
 
 export type Issue = { enonce: string, date: string | null, a_revoir_le: string | null, };
 
@@ -57,7 +59,7 @@ export type RendezVous = { collection: Collection, id: string, titre: string, oc
 
 export type Collection = "actions" | "acteurs" | "instances" | "decisions" | "phases";
 
-export type Edit = { "type": "modifier_profil", champs: Partial<Profil>, } | { "type": "modifier_horizon", horizon_debut: string | null, horizon_fin: string | null, } | { "type": "creer", collection: Collection, id: string, valeur: Enregistrement, } | { "type": "modifier", collection: Collection, id: string, champs: Enregistrement, } | { "type": "supprimer", collection: Collection, id: string, } | { "type": "attacher_document", document: string, genre: GenreDocument, } | { "type": "detacher_document", document: string, } | { "type": "definir_besoin", action_id: string, besoin_id: string, besoin: Partial<Besoin> & Pick<Besoin, "type">, } | { "type": "ajouter_volontaire", action_id: string, besoin_id: string, volontaire_id: string, volontaire: Partial<Volontaire>, } | { "type": "modifier_occurrence", collection: Collection, id: string, origine: string, exception: Partial<Exception>, } | { "type": "pauser", collection: Collection, id: string, pause: Pick<Pause, "du" | "au"> & Partial<Pause>, } | { "type": "scinder_serie", action_id: string, a_partir_de: string, nouvel_id: string, champs?: Partial<Action>, };
+export type Edit = { "type": "modifier_profil", champs: Partial<Profil>, } | { "type": "modifier_horizon", horizon_debut: string | null, horizon_fin: string | null, } | { "type": "creer", collection: Collection, id: string, valeur: Enregistrement, } | { "type": "modifier", collection: Collection, id: string, champs: Enregistrement, } | { "type": "supprimer", collection: Collection, id: string, } | { "type": "definir_nom", nom: string, } | { "type": "attacher_document", document: string, genre: GenreDocument, } | { "type": "detacher_document", document: string, } | { "type": "definir_besoin", action_id: string, besoin_id: string, besoin: Partial<Besoin> & Pick<Besoin, "type">, } | { "type": "ajouter_volontaire", action_id: string, besoin_id: string, volontaire_id: string, volontaire: Partial<Volontaire>, } | { "type": "modifier_occurrence", collection: Collection, id: string, origine: string, exception: Partial<Exception>, } | { "type": "pauser", collection: Collection, id: string, pause: Pick<Pause, "du" | "au"> & Partial<Pause>, } | { "type": "scinder_serie", action_id: string, a_partir_de: string, nouvel_id: string, champs?: Partial<Action>, };
 
 export type Rythme = { debut: string, fuseau: string, duree: string, regle?: Regle | null, ajouts?: Array<string>, exclusions?: Array<string>, pauses?: Array<Pause>, exceptions?: Record<string, Exception>, confirmer_avant?: string | null, serie_precedente?: string | null, };
 
