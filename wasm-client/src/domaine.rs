@@ -139,6 +139,7 @@ pub fn declarations() -> String {
         Provenance,
         ActionPublique,
         Auteur,
+        Evenement,
         GenreDocument,
         Carnet,
         EditCarnet,

@@ -252,6 +252,19 @@ impl WasmRepo {
         Ok(outputs(self.repo.migrer_contacts(millis(now), &territoire, id, &auteur)?))
     }
 
+    /// The last `max` changes of the loaded territory `doc` in words,
+    /// newest first (JSON of `Evenement[]`, `agenda::historique_en_mots`).
+    #[wasm_bindgen(js_name = historiqueJson)]
+    pub fn historique_json(&mut self, doc: &str, max: usize) -> Result<Option<String>, JsError> {
+        let doc = DocumentId::from_str(doc)?;
+        if self.read_model(&doc).is_none() {
+            return Ok(None);
+        }
+        // Disjoint fields: the cached read model and the repo's document.
+        let (Some(model), Some(am)) = (self.read_models.get(&doc), self.repo.document(&doc)) else { return Ok(None) };
+        Ok(Some(serde_json::to_string(&agenda::historique_en_mots(am, &model.agenda, max))?))
+    }
+
     /// Each actor's *4 Fantastiques* family (set, or implied by its
     /// category: `Acteur::famille`), by actor id, if the territory is
     /// loaded.

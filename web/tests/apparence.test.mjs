@@ -109,6 +109,12 @@ test("every screen: axe in light and dark, 320 px wide, 44 px targets, the botto
   await page.getByTestId("acteur").first().waitFor();
   assert.equal(await courant(page), "nav-territoire", "the actors belong to the territory");
   await inspecter(page, "acteurs");
+  await page.goto(`${relay.url}/#/territoire/${demo.doc}/decisions`);
+  await page.getByTestId("decision").first().waitFor();
+  await inspecter(page, "décisions");
+  await page.goto(`${relay.url}/#/territoire/${demo.doc}/historique`);
+  await page.getByTestId("historique").first().waitFor();
+  await inspecter(page, "historique");
 
   await page.getByTestId("nav-decouvrir").click();
   await page.getByRole("heading", { level: 1, name: "Découvrir" }).waitFor();

@@ -111,6 +111,13 @@ test("two organisers record a decision offline: fields merge, a conflict shows b
   await jardinB.getByTestId("a-revoir").waitFor();
   await waitSynced(a);
 
+  // The history says who did what, with names, on the other device.
+  await b.goto(`${relay.url}/#/territoire/${doc}/historique`);
+  const historique = b.getByTestId("historique");
+  await historique.getByText(/Alice\s+a créé la décision\s+«\s+Jardin partagé\s+»/).waitFor();
+  await historique.getByText(/Bruno\s+a modifié la décision\s+«\s+Jardin partagé\s+» \(objections\)/).waitFor();
+  await checkAxe(b, "historique");
+
   // A resident reads the published decision only, and no contact.
   const r = await openApp(await device(), lienDe("habitants"));
   await r.getByRole("heading", { level: 1, name: "Commune de Plessé" }).waitFor();

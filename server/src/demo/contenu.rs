@@ -429,13 +429,14 @@ pub(super) fn edits(m: &Modele, index: usize, jour: Date) -> (Vec<Value>, Vec<Va
     e.push(json!({ "type": "creer", "collection": "decisions", "id": "plan-velo", "valeur": {
         "titre": "Adopter le schéma des itinéraires cyclables",
         "contexte": "Après trois ateliers avec les habitants.",
-        "instance_id": "copil", "processus": "consentement", "statut": "actee",
+        "objections": "Les commerçants craignaient pour le stationnement\u{a0}: la rue du marché reste ouverte aux livraisons.",
+        "instance_id": "copil", "processus": "consentement", "statut": "actee", "publication": "publie",
         "issue": { "enonce": "Le schéma est adopté\u{a0}; première tranche de travaux l'an prochain.",
                    "date": c.plus(-40).to_string(), "a_revoir_le": c.plus(325).to_string() },
         "actions": ["chantier-1"] } }));
     e.push(json!({ "type": "creer", "collection": "decisions", "id": "lieu-repair", "valeur": {
         "titre": "Accueillir le repair café chaque mois", "instance_id": "conseil",
-        "processus": "deliberation_institutionnelle", "statut": "close",
+        "processus": "deliberation_institutionnelle", "statut": "close", "publication": "publie",
         "issue": { "enonce": "La salle est mise à disposition gratuitement.", "date": c.plus(-70).to_string() },
         "actions": ["repair-cafe"] } }));
     e.push(json!({ "type": "creer", "collection": "decisions", "id": "budget-participatif", "valeur": {

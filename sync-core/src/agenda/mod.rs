@@ -19,6 +19,7 @@ mod departements;
 mod documents;
 mod edit;
 mod essaimage;
+mod historique;
 mod repo;
 mod schema;
 mod tree;
@@ -37,6 +38,7 @@ pub(crate) use documents::ecrire_contact_ancien;
 pub use documents::{Carnet, DOCUMENTS_MAX, EditCarnet, GenreDocument, documents_attaches, lire_carnet};
 pub use edit::{Collection, Edit, EditError};
 pub use essaimage::{ActionPublique, EssaimageError, LICENCE_PAR_DEFAUT, essaimer};
+pub use historique::{Evenement, historique_en_mots};
 pub use repo::{ApplyError, SuiteDemande};
 pub use schema::*;
 

@@ -19,14 +19,18 @@ use jiff::tz::TimeZone;
 
 use super::{Genre, RendezVousPublic, Territoire, etat_en_mots, occurrences, public};
 use crate::DocumentId;
-use crate::agenda::{Agenda, Provenance, departements_des_communes, identifiant_valide, lien_valide};
+use crate::agenda::{
+    Agenda, Decision, Provenance, Publication, departements_des_communes, identifiant_valide, lien_valide,
+};
 use crate::rythme::mots::{date, heure, jour_en_lettres, majuscule, nom_mois};
-use crate::rythme::{DateHeure, Jour, Occurrence, Timestamp, fuseau};
+use crate::rythme::{DateHeure, EtatOccurrence, Jour, Occurrence, Timestamp, fuseau};
 
 /// How far ahead the page lists rendez-vous, in days.
 const JOURS: i64 = 92;
 /// At most this many rendez-vous in the upcoming list.
 const MAX: usize = 150;
+/// At most this many published decisions on the page.
+const DECISIONS_MAX: usize = 30;
 
 pub(super) const CSS: &str = "body{font:1rem/1.5 system-ui,sans-serif;max-width:42rem;margin:0 auto;padding:1rem;color:#1a1a1a}\
 a{color:#0b4f8a}h1{font-size:1.6rem}h2{font-size:1.3rem;margin-top:2rem}h3{font-size:1.1rem}\
@@ -97,7 +101,7 @@ pub fn html_avec_essaimage(territoire: &Territoire, agenda: &Agenda, now: Timest
         let _ = writeln!(h, "<p>{}</p>", echapper(&resume(presentation, 400)));
     }
     h.push_str("</header>\n<main>\n");
-    vitrine(&mut h, territoire, agenda);
+    vitrine(&mut h, territoire, agenda, now);
 
     h.push_str("<section aria-labelledby=\"prochains\">\n<h2 id=\"prochains\">Prochains rendez-vous</h2>\n");
     let au = now.checked_add(jiff::SignedDuration::from_hours(24 * JOURS)).unwrap_or(Timestamp::MAX);
@@ -239,7 +243,7 @@ pub(super) fn resume(texte: &str, max: usize) -> String {
 /// titles are not in Essaim yet), the roadmap's phases, and the governance
 /// bodies with their rhythm (never their members). A section only when it
 /// has something to say.
-fn vitrine(h: &mut String, territoire: &Territoire, agenda: &Agenda) {
+fn vitrine(h: &mut String, territoire: &Territoire, agenda: &Agenda, now: Timestamp) {
     let p = &territoire.profil;
     h.push_str("<section aria-labelledby=\"territoire\">\n<h2 id=\"territoire\">Le territoire</h2>\n<ul>\n");
     let mut nature = p.type_territoire.libelle().to_owned();
@@ -293,11 +297,46 @@ fn vitrine(h: &mut String, territoire: &Territoire, agenda: &Agenda) {
     let instances: Vec<_> = agenda.instances.values().filter(|i| !i.suivi.supprime).collect();
     if !instances.is_empty() {
         h.push_str("<section aria-labelledby=\"gouvernance\">\n<h2 id=\"gouvernance\">Gouvernance</h2>\n<ul>\n");
+        let au = now.checked_add(jiff::SignedDuration::from_hours(24 * JOURS)).unwrap_or(Timestamp::MAX);
         for i in instances {
             let _ =
                 write!(h, "<li><strong>{}</strong> ({})", echapper(&i.nom), i.type_instance.libelle().to_lowercase());
             if let Some(r) = i.rythme.as_ref().filter(|r| r.valider().is_ok()) {
                 let _ = write!(h, "\u{a0}: {}", echapper(&r.phrase()));
+                // Its next meeting, in the territory's words.
+                let prochaine = r
+                    .occurrences(now, au)
+                    .unwrap_or_default()
+                    .into_iter()
+                    .find(|o| !matches!(o.etat, EtatOccurrence::Annule | EtatOccurrence::Reporte));
+                if let Some(o) = prochaine {
+                    let aujourdhui = fuseau(&territoire.profil.fuseau)
+                        .map(|tz| DateHeure::de_instant(now, &tz).jour())
+                        .unwrap_or_else(|| o.debut.jour());
+                    let _ = write!(h, "<br>Prochaine réunion\u{a0}: {}", echapper(&quand(&o, aujourdhui)));
+                }
+            }
+            h.push_str("</li>\n");
+        }
+        h.push_str("</ul>\n</section>\n");
+    }
+
+    // Published decisions, newest first: what was decided, how, when.
+    let mut decisions: Vec<_> =
+        agenda.decisions.values().filter(|d| !d.suivi.supprime && d.publication == Publication::Publie).collect();
+    decisions.sort_by(|a, b| {
+        let date = |d: &Decision| d.issue.as_ref().and_then(|i| i.date.clone()).unwrap_or_default();
+        date(b).cmp(&date(a)).then_with(|| a.titre.cmp(&b.titre))
+    });
+    if !decisions.is_empty() {
+        h.push_str("<section aria-labelledby=\"decisions\">\n<h2 id=\"decisions\">Décisions</h2>\n<ul>\n");
+        for d in decisions.into_iter().take(DECISIONS_MAX) {
+            let _ = write!(h, "<li><strong>{}</strong> ({})", echapper(&d.titre), d.processus.libelle().to_lowercase());
+            if let Some(issue) = &d.issue {
+                let _ = write!(h, "<br>{}", echapper(&resume(&issue.enonce, 400)));
+                if let Some(jour) = issue.date.as_deref().and_then(|j| j.parse::<Jour>().ok()) {
+                    let _ = write!(h, " ({})", date(jour, true));
+                }
             }
             h.push_str("</li>\n");
         }

@@ -965,5 +965,30 @@ fn the_territorys_page_shows_the_territory_then_its_agenda() {
         "{haut}"
     );
     assert!(haut.contains("<li><strong>Comité de pilotage</strong> (comité de pilotage)\u{a0}: "), "{haut}");
+    // Its next meeting (now is 15 January 2026: the first Monday of February).
+    assert!(haut.contains("<br>Prochaine réunion\u{a0}: Lundi 2 février, de 18\u{a0}h à 20\u{a0}h</li>"), "{haut}");
     assert!(!page.contains("ACTEUR-NOM") && !page.contains(SENTINELLE), "no member, no contact");
+}
+
+#[test]
+fn the_territorys_page_shows_its_published_decisions_only() {
+    let mut t = terrain();
+    let decision = |id: &str, titre: &str, publication: &str, date: &str| {
+        json!({ "type": "creer", "collection": "decisions", "id": id, "valeur": {
+            "titre": titre, "processus": "consentement", "statut": "actee", "publication": publication,
+            "objections": "OBJECTION-INTERNE",
+            "issue": { "enonce": format!("{titre} : c'est <décidé>"), "date": date } } })
+    };
+    t.edit(9_000, decision("d1", "Jardin partagé", "publie", "2026-01-10"));
+    t.edit(9_100, decision("d2", "Budget interne", "brouillon", "2026-01-11"));
+    t.edit(9_200, decision("d3", "Marché bio", "publie", "2026-01-12"));
+    t.edit(9_300, decision("d4", "Retirée", "publie", "2026-01-13"));
+    t.edit(9_400, json!({ "type": "supprimer", "collection": "decisions", "id": "d4" }));
+    let page = html(&t.territoire(), &t.agenda(), now());
+    let section = &page[page.find("<h2 id=\"decisions\">Décisions</h2>").expect("decisions")..];
+    let marche = section.find("Marché bio").expect("published");
+    let jardin = section.find("Jardin partagé").expect("published");
+    assert!(marche < jardin, "newest first");
+    assert!(section.contains("<li><strong>Jardin partagé</strong> (consentement)<br>Jardin partagé : c&#39;est &lt;décidé&gt; (10 janvier 2026)</li>"), "{section}");
+    assert!(!page.contains("Budget interne") && !page.contains("Retirée"), "drafts and deleted ones stay out");
 }

@@ -28,7 +28,17 @@ import { Demandes } from "./demandes";
 import { FirstLoads } from "./first-load";
 import { type Comparaison, type Invitation, Invitations } from "./invitations";
 import * as lastSyncStore from "./last-sync";
-import type { Agenda, Carnet, ContactPrive, Edit, Famille4F, Output, Profil, RendezVous } from "../genere/agenda";
+import type {
+  Agenda,
+  Carnet,
+  ContactPrive,
+  Edit,
+  Evenement,
+  Famille4F,
+  Output,
+  Profil,
+  RendezVous,
+} from "../genere/agenda";
 
 export type { Comparaison, Invitation };
 
@@ -356,6 +366,12 @@ export class Driver {
       return;
     }
     this.chain.carry(this.repo.migrerContacts(Date.now(), doc, crypto.getRandomValues(new Uint8Array(16))));
+  }
+
+  /** The last `max` changes of territory `doc`, newest first, in sync-core's words. */
+  historique(doc: string, max: number): Evenement[] {
+    const json = this.repo.historiqueJson(doc, max);
+    return json === undefined ? [] : JSON.parse(json);
   }
 
   /** Each actor's « 4 Fantastiques » family (set, or implied by its category), by actor id. */

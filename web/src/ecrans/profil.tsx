@@ -52,6 +52,9 @@ export function ProfilTerritoire({ driver, doc }: { driver: Driver; doc: string 
         </a>{" "}
         <a class="bouton secondaire" href={`#/territoire/${doc}/decisions`} data-testid="lien-decisions">
           <Icone nom="valider" /> Décisions
+        </a>{" "}
+        <a class="bouton secondaire" href={`#/territoire/${doc}/historique`} data-testid="lien-historique">
+          <Icone nom="liste" /> Historique
         </a>
       </p>
       <Refuse refus={refus} />

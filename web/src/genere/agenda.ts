@@ -19,6 +19,8 @@ export type ActionPublique = { provenance: Provenance, titre: string, resume: st
 
 export type Auteur = { nom: string, };
 
+export type Evenement = { auteur: string | null, nom: string | null, date: number, texte: string, };
+
 export type GenreDocument = "carnet";
 
 export type Carnet = { contacts: Record<string, ContactPrive>, };
