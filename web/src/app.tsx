@@ -34,6 +34,8 @@ const ActionPubliqueEcran = paresseux(
 // Shared by organisers (loaded ahead for them) and residents.
 const Acteurs = paresseux(() => import("./ecrans/acteurs").then((m) => m.Acteurs), "partage");
 const Decisions = paresseux(() => import("./ecrans/decisions").then((m) => m.Decisions), "partage");
+const Gouvernance = paresseux(() => import("./ecrans/gouvernance").then((m) => m.Gouvernance), "partage");
+const Engagements = paresseux(() => import("./ecrans/engagements").then((m) => m.Engagements), "partage");
 const Historique = paresseux(() => import("./ecrans/historique").then((m) => m.Historique), "a-la-demande");
 
 function useRoute(): string[] {
@@ -150,6 +152,8 @@ export function App({ driver }: { driver: Driver }) {
     else if (route[2] === "acteurs") page = <Acteurs driver={driver} doc={doc} />;
     else if (route[2] === "decisions") page = <Decisions driver={driver} doc={doc} />;
     else if (route[2] === "historique") page = <Historique driver={driver} doc={doc} />;
+    else if (route[2] === "gouvernance") page = <Gouvernance driver={driver} doc={doc} />;
+    else if (route[2] === "engagements") page = <Engagements driver={driver} doc={doc} />;
     else if (route[2] === "inviter") page = <Inviter driver={driver} doc={doc} />;
     else page = <Territoire driver={driver} doc={doc} theme={route[2] === "theme" ? route[3] : undefined} />;
   } else if (route[0] === "moi") {
@@ -164,7 +168,7 @@ export function App({ driver }: { driver: Driver }) {
   const nom = valide ? driver.agenda(doc)?.profil?.nom : undefined;
   const cible = valide && !invitation ? doc : dernierTerritoire();
   const rubrique: Rubrique =
-    route[0] === "moi" || route[0] === "decouvrir" ? route[0] : ["profil", "acteurs", "decisions", "historique"].includes(route[2]) ? "territoire" : "agenda";
+    route[0] === "moi" || route[0] === "decouvrir" ? route[0] : ["profil", "acteurs", "decisions", "historique", "gouvernance", "engagements"].includes(route[2]) ? "territoire" : "agenda";
   return (
     <>
       <header class="entete">

@@ -115,6 +115,12 @@ test("every screen: axe in light and dark, 320 px wide, 44 px targets, the botto
   await page.goto(`${relay.url}/#/territoire/${demo.doc}/historique`);
   await page.getByTestId("historique").first().waitFor();
   await inspecter(page, "historique");
+  await page.goto(`${relay.url}/#/territoire/${demo.doc}/gouvernance`);
+  await page.getByTestId("instance").first().waitFor();
+  await inspecter(page, "gouvernance");
+  await page.goto(`${relay.url}/#/territoire/${demo.doc}/engagements`);
+  await page.getByRole("heading", { level: 1, name: "Engagements" }).waitFor();
+  await inspecter(page, "engagements");
 
   await page.getByTestId("nav-decouvrir").click();
   await page.getByRole("heading", { level: 1, name: "Découvrir" }).waitFor();

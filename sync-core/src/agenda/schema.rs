@@ -200,6 +200,10 @@ pub struct Profil {
     /// Pacte commitments.
     #[serde(default)]
     pub engagements_pacte: Vec<Engagement>,
+    /// Who decides what, and how: the shared governance as the territory
+    /// publishes it (collaborative text).
+    #[serde(default)]
+    pub comment_cest_decide: String,
     /// Who may see the territory.
     #[serde(default)]
     pub visibilite: VisibiliteTerritoire,
@@ -224,6 +228,7 @@ impl Default for Profil {
             portes_entree: Vec::new(),
             reseaux: Vec::new(),
             engagements_pacte: Vec::new(),
+            comment_cest_decide: String::new(),
             visibilite: VisibiliteTerritoire::default(),
             demonstration: false,
             suivi: Suivi::default(),
@@ -797,6 +802,7 @@ impl Valider for Profil {
         for r in &self.reseaux {
             date("depuis", &r.depuis)?;
         }
+        au_plus("comment_cest_decide", &self.comment_cest_decide, 5_000)?;
         Ok(())
     }
 }

@@ -295,8 +295,13 @@ fn vitrine(h: &mut String, territoire: &Territoire, agenda: &Agenda, now: Timest
     }
 
     let instances: Vec<_> = agenda.instances.values().filter(|i| !i.suivi.supprime).collect();
-    if !instances.is_empty() {
-        h.push_str("<section aria-labelledby=\"gouvernance\">\n<h2 id=\"gouvernance\">Gouvernance</h2>\n<ul>\n");
+    let regles = p.comment_cest_decide.trim();
+    if !instances.is_empty() || !regles.is_empty() {
+        h.push_str("<section aria-labelledby=\"gouvernance\">\n<h2 id=\"gouvernance\">Gouvernance</h2>\n");
+        if !regles.is_empty() {
+            let _ = writeln!(h, "<h3>Qui décide quoi, et comment</h3>\n<p>{}</p>", echapper(&resume(regles, 2_000)));
+        }
+        h.push_str("<ul>\n");
         let au = now.checked_add(jiff::SignedDuration::from_hours(24 * JOURS)).unwrap_or(Timestamp::MAX);
         for i in instances {
             let _ =

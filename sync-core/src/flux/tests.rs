@@ -591,7 +591,8 @@ fn annuaire() -> Vec<(Territoire, Agenda)> {
         json!({ "type": "modifier_profil", "champs": {
             "codes": { "insee": ["44109", "44020"] }, "portes_entree": ["energie", "mobilite"],
             "reseaux": [{ "reseau": "colibris", "role": "accompagnement" }],
-            "engagements_pacte": [{ "mesure": "M05", "niveau": 2 }, { "mesure": "M12", "niveau": 1 }] } }),
+            "engagements_pacte": [{ "mesure": "M05", "niveau": 2 }, { "mesure": "M12", "niveau": 1 }],
+            "comment_cest_decide": "Le COPIL décide <par consentement>." } }),
     );
     let mut reunion = Terrain::new(6, "Saint-Paul en transition");
     reunion.edit(
@@ -932,7 +933,8 @@ fn the_territorys_page_shows_the_territory_then_its_agenda() {
             "type": "intercommunalite_epci", "codes": { "insee": ["26362", "07186", "26198"] },
             "portes_entree": ["energie", "mobilite"],
             "reseaux": [{ "reseau": "fabrique_des_transitions", "role": "accompagnement" }],
-            "engagements_pacte": [{ "mesure": "M05", "niveau": 2 }, { "mesure": "M12", "niveau": 1 }] } }),
+            "engagements_pacte": [{ "mesure": "M05", "niveau": 2 }, { "mesure": "M12", "niveau": 1 }],
+            "comment_cest_decide": "Le COPIL décide <par consentement>." } }),
     );
     t.edit(9_100, json!({ "type": "modifier_horizon", "horizon_debut": "2026", "horizon_fin": "2030" }));
     t.edit(
@@ -965,6 +967,7 @@ fn the_territorys_page_shows_the_territory_then_its_agenda() {
         "{haut}"
     );
     assert!(haut.contains("<li><strong>Comité de pilotage</strong> (comité de pilotage)\u{a0}: "), "{haut}");
+    assert!(haut.contains("<h3>Qui décide quoi, et comment</h3>\n<p>Le COPIL décide &lt;par consentement&gt;.</p>"));
     // Its next meeting (now is 15 January 2026: the first Monday of February).
     assert!(haut.contains("<br>Prochaine réunion\u{a0}: Lundi 2 février, de 18\u{a0}h à 20\u{a0}h</li>"), "{haut}");
     assert!(!page.contains("ACTEUR-NOM") && !page.contains(SENTINELLE), "no member, no contact");

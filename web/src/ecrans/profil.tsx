@@ -53,6 +53,12 @@ export function ProfilTerritoire({ driver, doc }: { driver: Driver; doc: string 
         <a class="bouton secondaire" href={`#/territoire/${doc}/decisions`} data-testid="lien-decisions">
           <Icone nom="valider" /> Décisions
         </a>{" "}
+        <a class="bouton secondaire" href={`#/territoire/${doc}/gouvernance`} data-testid="lien-gouvernance">
+          <Icone nom="gouvernance_democratie" /> Gouvernance
+        </a>{" "}
+        <a class="bouton secondaire" href={`#/territoire/${doc}/engagements`} data-testid="lien-engagements">
+          <Icone nom="reglages" /> Engagements
+        </a>{" "}
         <a class="bouton secondaire" href={`#/territoire/${doc}/historique`} data-testid="lien-historique">
           <Icone nom="liste" /> Historique
         </a>

@@ -3,7 +3,7 @@
 
 export type Agenda = { profil: Profil | null, actions: Record<string, Action>, acteurs: Record<string, Acteur>, contacts_prives: Record<string, ContactPrive>, feuille_de_route: FeuilleDeRoute, instances: Record<string, Instance>, decisions: Record<string, Decision>, auteurs: Record<string, Auteur>, conflits: Array<Conflit>, erreurs: Array<string>, };
 
-export type Profil = { nom: string, type: TypeTerritoire, codes: Codes, fuseau: string, presentation: string, portes_entree: Array<Theme>, reseaux: Array<LienReseau>, engagements_pacte: Array<Engagement>, visibilite: VisibiliteTerritoire, demonstration: boolean, cree_le: number | null, modifie_le: number | null, modifie_par: string | null, supprime: boolean, };
+export type Profil = { nom: string, type: TypeTerritoire, codes: Codes, fuseau: string, presentation: string, portes_entree: Array<Theme>, reseaux: Array<LienReseau>, engagements_pacte: Array<Engagement>, comment_cest_decide: string, visibilite: VisibiliteTerritoire, demonstration: boolean, cree_le: number | null, modifie_le: number | null, modifie_par: string | null, supprime: boolean, };
 
 export type Codes = { insee: Array<string>, siren: string | null, code_epci: string | null, };
 
