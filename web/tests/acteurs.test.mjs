@@ -8,7 +8,7 @@
 
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { checkAxe, dataDirectory, device, openApp, startRelay, waitSynced } from "./support.mjs";
+import { checkAxe, createAction, dataDirectory, device, openApp, startRelay, waitSynced } from "./support.mjs";
 
 const EMAIL = "sentinelle-acteurs@example.org";
 
@@ -32,6 +32,7 @@ test("organisers keep the alliance of actors and their contacts out of residents
   const orgaDevice = await device();
   const orga = await openApp(orgaDevice, lienDe("organisateurs"));
   await orga.getByRole("heading", { level: 1, name: "Commune de Plessé" }).waitFor();
+  await createAction(orga, { titre: "Repair café" });
   await waitSynced(orga);
   await orga.goto(`${relay.url}/#/territoire/${doc}/acteurs`);
   await orga.getByRole("heading", { level: 1, name: "Acteurs" }).waitFor();
@@ -48,8 +49,13 @@ test("organisers keep the alliance of actors and their contacts out of residents
   await maire.getByText(/Modifier/).click();
   await maire.getByLabel("E-mail").fill(EMAIL);
   await maire.getByLabel("Téléphone").fill("02 40 00 00 00");
-  await maire.getByRole("button", { name: "Enregistrer" }).click();
+  await maire.getByRole("button", { name: "Enregistrer", exact: true }).click();
   await maire.getByTestId("contact").filter({ hasText: EMAIL }).waitFor();
+  // « Qui porte quoi »: the mayor carries the repair café.
+  await maire.getByLabel("Porte l'action").selectOption({ label: "Repair café" });
+  await maire.getByLabel("Avec le rôle").selectOption({ label: "Pilote" });
+  await maire.getByRole("button", { name: "Enregistrer ce rôle" }).click();
+  await maire.getByTestId("porte").filter({ hasText: "Repair café (pilote)" }).waitFor();
   await ajouter(orga, "Sous-préfecture", "Représentant de l'État");
   await resume.filter({ hasText: "Les quatre familles sont réunies." }).waitFor();
   await checkAxe(orga, "acteurs, organisateur");
@@ -76,6 +82,10 @@ test("organisers keep the alliance of actors and their contacts out of residents
   assert.equal(await res.getByTestId("contact").count(), 0);
   assert.equal(await res.getByText(EMAIL).count(), 0);
   assert.equal(await res.getByTestId("nouvel-acteur").count(), 0, "no edit for a resident");
+  await res.goto(`${relay.url}/#/territoire/${doc}`);
+  await res.getByRole("link", { name: "Repair café" }).first().click();
+  await res.getByTestId("porteurs").filter({ hasText: "Porté par Mme la maire (pilote)" }).waitFor();
+  await res.goto(`${relay.url}/#/territoire/${doc}/acteurs`);
   await checkAxe(res, "acteurs, habitant");
   // Nothing of the notebook in the resident's storage: only the territory.
   const stocke = await res.evaluate(

@@ -14,7 +14,7 @@ import { useState } from "preact/hooks";
 import { Confirmation } from "../confirmation";
 import type { Driver } from "../driver";
 import { annoncer, appliquer, Champ, ChampChoix, type Edition, Refuse, useRefus } from "../formulaire";
-import type { Acteur, Categorie, ContactPrive, Famille4F } from "../genere/agenda";
+import type { Acteur, Agenda, Categorie, ContactPrive, Famille4F, RolePorteur } from "../genere/agenda";
 import { Icone } from "../icones";
 import { idAleatoire, libelles } from "../modele";
 
@@ -84,6 +84,7 @@ export function Acteurs({ driver, doc }: { driver: Driver; doc: string }) {
                 <UnActeur
                   key={id}
                   id={id}
+                  agenda={agenda}
                   acteur={a}
                   famille={familles[id]}
                   contact={carnet?.contacts[id]}
@@ -164,6 +165,7 @@ function NouvelActeur({ editer }: { editer: Edition }) {
 
 function UnActeur({
   id,
+  agenda,
   acteur,
   famille,
   contact,
@@ -171,6 +173,7 @@ function UnActeur({
   definirContact,
 }: {
   id: string;
+  agenda: Agenda;
   acteur: Acteur;
   famille?: Famille4F;
   contact?: ContactPrive;
@@ -179,6 +182,10 @@ function UnActeur({
 }) {
   const l = libelles();
   const [supprimer, setSupprimer] = useState(false);
+  // « Qui porte quoi »: the actions this actor carries, with the role.
+  const porte = Object.entries(agenda.actions)
+    .filter(([, a]) => !a.supprime)
+    .flatMap(([aid, a]) => a.porteurs.filter((p) => p.acteur_id === id).map((p) => ({ aid, titre: a.titre, role: p.role })));
   return (
     <li class="carte" data-testid="acteur">
       <h3>{acteur.nom}</h3>
@@ -186,6 +193,17 @@ function UnActeur({
         {[acteur.roles.join(", "), famille ? `4 Fantastiques\u00a0: ${l.famille_4f[famille]}` : ""].filter(Boolean).join(" · ")}
         {!acteur.visible_publiquement && " · non visible des habitants"}
       </p>
+      {porte.length > 0 && (
+        <p data-testid="porte">
+          Porte&nbsp;:{" "}
+          {porte.map((p, i) => (
+            <span key={`${p.aid}-${p.role}`}>
+              {i > 0 && ", "}
+              {p.titre} ({l.role_porteur[p.role].toLowerCase()})
+            </span>
+          ))}
+        </p>
+      )}
       {contact && (
         <dl class="resume" data-testid="contact">
           {contact.email && (
@@ -222,6 +240,7 @@ function UnActeur({
         <details>
           <summary>Modifier «&nbsp;{acteur.nom}&nbsp;»</summary>
           <ModifierActeur id={id} acteur={acteur} contact={contact} editer={editer} definirContact={definirContact} />
+          <Porter id={id} agenda={agenda} editer={editer} />
           <button type="button" class="secondaire danger" onClick={() => setSupprimer(true)}>
             <Icone nom="supprimer" /> Retirer cet acteur
           </button>
@@ -299,6 +318,40 @@ function ModifierActeur({
         {champ("notes", "Notes")}
       </fieldset>
       <button type="submit">Enregistrer</button>
+    </form>
+  );
+}
+
+/** « Qui porte quoi »: makes actor `id` a carrier of an action, with a role. */
+function Porter({ id, agenda, editer }: { id: string; agenda: Agenda; editer: Edition }) {
+  const l = libelles();
+  const actions = Object.entries(agenda.actions)
+    .filter(([, a]) => !a.supprime)
+    .sort(([, a], [, b]) => a.titre.localeCompare(b.titre, "fr"));
+  const [action, setAction] = useState(actions[0]?.[0] ?? "");
+  const [role, setRole] = useState<RolePorteur>("pilote");
+  if (actions.length === 0) return null;
+  const porter = (event: Event) => {
+    event.preventDefault();
+    const a = agenda.actions[action];
+    if (!a) return;
+    const porteurs = [...a.porteurs.filter((p) => !(p.acteur_id === id && p.role === role)), { acteur_id: id, role }];
+    if (editer({ type: "modifier", collection: "actions", id: action, champs: { porteurs } }))
+      annoncer(`Porteur de «\u00a0${a.titre}\u00a0» enregistré.`);
+  };
+  return (
+    <form onSubmit={porter} noValidate>
+      <ChampChoix
+        id={`porter-action-${id}`}
+        label="Porte l'action"
+        valeur={action}
+        choix={Object.fromEntries(actions.map(([aid, a]) => [aid, a.titre]))}
+        onChoix={setAction}
+      />
+      <ChampChoix id={`porter-role-${id}`} label="Avec le rôle" valeur={role} choix={l.role_porteur} onChoix={setRole} />
+      <button type="submit" class="secondaire">
+        Enregistrer ce rôle
+      </button>
     </form>
   );
 }

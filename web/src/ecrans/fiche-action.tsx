@@ -8,7 +8,7 @@ import type { ComponentChildren } from "preact";
 import type { Driver } from "../driver";
 import { Conflits } from "../conflits";
 import { appliquer, type Edition, Refuse, useRefus } from "../formulaire";
-import type { Action } from "../genere/agenda";
+import type { Action, Agenda } from "../genere/agenda";
 import { Icone, type NomIcone } from "../icones";
 import { debutDuJour, libelles, phrase } from "../modele";
 import { PastilleTheme } from "../themes";
@@ -44,7 +44,7 @@ export function FicheAction({ driver, doc, id }: { driver: Driver; doc: string; 
         )}
       </p>
       <h1>{action.titre}</h1>
-      <Resume action={action} driver={driver} />
+      <Resume action={action} driver={driver} acteurs={agenda.acteurs} />
       <Refuse refus={refus} />
       {organisateur && <Conflits agenda={agenda} collection="actions" id={id} record={action} editer={editer} />}
       <Besoins driver={driver} doc={doc} action={action} id={id} editer={organisateur ? editer : undefined} />
@@ -84,8 +84,12 @@ function Ligne({ icone, terme, testid, children }: { icone: NomIcone; terme: str
   );
 }
 
-function Resume({ action, driver }: { action: Action; driver: Driver }) {
+function Resume({ action, driver, acteurs }: { action: Action; driver: Driver; acteurs: Agenda["acteurs"] }) {
   const l = libelles();
+  // « Qui porte quoi »: the carriers, with their role (those shown publicly only).
+  const porteurs = action.porteurs
+    .filter((p) => acteurs[p.acteur_id] && !acteurs[p.acteur_id].supprime && acteurs[p.acteur_id].visible_publiquement)
+    .map((p) => `${acteurs[p.acteur_id].nom} (${l.role_porteur[p.role].toLowerCase()})`);
   const { lieu } = action;
   const carte = lieu?.adresse && `https://www.openstreetmap.org/search?query=${encodeURIComponent(lieu.adresse)}`;
   return (
@@ -126,6 +130,11 @@ function Resume({ action, driver }: { action: Action; driver: Driver }) {
           <Ligne icone="territoire" terme="Inspiré de" testid="inspire-de">
             {action.inspire_de.territoire_nom} – {action.inspire_de.titre}
             <SourceChangee driver={driver} action={action} />
+          </Ligne>
+        )}
+        {porteurs.length > 0 && (
+          <Ligne icone="personnes" terme="Porté par" testid="porteurs">
+            Porté par {porteurs.join(", ")}
           </Ligne>
         )}
         {action.mode_participation !== "sur_place" && (
