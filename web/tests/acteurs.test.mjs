@@ -8,19 +8,9 @@
 
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { checkAxe, createAction, dataDirectory, device, openApp, startRelay, waitSynced } from "./support.mjs";
+import { ajouterActeur, checkAxe, createAction, dataDirectory, device, openApp, startRelay, waitSynced } from "./support.mjs";
 
 const EMAIL = "sentinelle-acteurs@example.org";
-
-/** Adds an actor from the « Acteurs » screen. */
-async function ajouter(page, nom, categorie) {
-  const form = page.getByTestId("nouvel-acteur");
-  if (!(await form.evaluate((d) => d.open))) await form.getByText("Ajouter un acteur").click();
-  await form.getByLabel("Nom").fill(nom);
-  await form.getByLabel("Catégorie").selectOption({ label: categorie });
-  await form.getByRole("button", { name: "Ajouter l'acteur" }).click();
-  await page.getByTestId("acteur").filter({ hasText: nom }).waitFor();
-}
 
 test("organisers keep the alliance of actors and their contacts out of residents' reach", async () => {
   const { data, essaim } = dataDirectory();
@@ -41,9 +31,9 @@ test("organisers keep the alliance of actors and their contacts out of residents
 
   // Offline: three families, then a contact (the notebook is made here).
   await orgaDevice.setOffline(true);
-  await ajouter(orga, "Mme la maire", "Élu");
-  await ajouter(orga, "Agent de la mairie", "Agent de collectivité");
-  await ajouter(orga, "Les Amis du Bocage", "Association");
+  await ajouterActeur(orga, "Mme la maire", "Élu");
+  await ajouterActeur(orga, "Agent de la mairie", "Agent de collectivité");
+  await ajouterActeur(orga, "Les Amis du Bocage", "Association");
   await resume.filter({ hasText: /Il manque encore\s*: état\./ }).waitFor();
   const maire = orga.getByTestId("acteur").filter({ hasText: "Mme la maire" });
   await maire.getByText(/Modifier/).click();
@@ -56,7 +46,7 @@ test("organisers keep the alliance of actors and their contacts out of residents
   await maire.getByLabel("Avec le rôle").selectOption({ label: "Pilote" });
   await maire.getByRole("button", { name: "Enregistrer ce rôle" }).click();
   await maire.getByTestId("porte").filter({ hasText: "Repair café (pilote)" }).waitFor();
-  await ajouter(orga, "Sous-préfecture", "Représentant de l'État");
+  await ajouterActeur(orga, "Sous-préfecture", "Représentant de l'État");
   await resume.filter({ hasText: "Les quatre familles sont réunies." }).waitFor();
   await checkAxe(orga, "acteurs, organisateur");
 

@@ -8,7 +8,7 @@
 
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { checkAxe, createTerritory, dateFr, device, freshRelay, makePublic, openApp, until, waitSynced } from "./support.mjs";
+import { ajouterActeur, checkAxe, createTerritory, dateFr, device, freshRelay, makePublic, openApp, until, waitSynced } from "./support.mjs";
 
 test("an organiser sets the shared governance and the commitments; the public page shows them, never the members", async () => {
   const { relay } = await freshRelay();
@@ -18,14 +18,8 @@ test("an organiser sets the shared governance and the commitments; the public pa
 
   // Two actors, to be members.
   await page.goto(`${relay.url}/#/territoire/${doc}/acteurs`);
-  for (const [nom, categorie] of [["MEMBRE-ELUE", "Élu"], ["MEMBRE-ASSO", "Association"]]) {
-    const form = page.getByTestId("nouvel-acteur");
-    if (!(await form.evaluate((d) => d.open))) await form.getByText("Ajouter un acteur").click();
-    await form.getByLabel("Nom").fill(nom);
-    await form.getByLabel("Catégorie").selectOption({ label: categorie });
-    await form.getByRole("button", { name: "Ajouter l'acteur" }).click();
-    await page.getByTestId("acteur").filter({ hasText: nom }).waitFor();
-  }
+  await ajouterActeur(page, "MEMBRE-ELUE", "Élu");
+  await ajouterActeur(page, "MEMBRE-ASSO", "Association");
 
   // The rules, and a body meeting monthly.
   await page.goto(`${relay.url}/#/territoire/${doc}/gouvernance`);

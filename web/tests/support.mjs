@@ -273,3 +273,13 @@ export async function makePublic(page, doc) {
 }
 
 export const docOf = (page) => new URL(page.url()).hash.match(/#\/territoire\/([^/]+)/)[1];
+
+/** Adds an actor from the « Acteurs » screen (its form opened if needed). */
+export async function ajouterActeur(page, nom, categorie) {
+  const form = page.getByTestId("nouvel-acteur");
+  if (!(await form.evaluate((d) => d.open))) await form.getByText("Ajouter un acteur").click();
+  await form.getByLabel("Nom").fill(nom);
+  await form.getByLabel("Catégorie").selectOption({ label: categorie });
+  await form.getByRole("button", { name: "Ajouter l'acteur" }).click();
+  await page.getByTestId("acteur").filter({ hasText: nom }).waitFor();
+}

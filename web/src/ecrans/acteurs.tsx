@@ -13,17 +13,15 @@
 import { useState } from "preact/hooks";
 import { Confirmation } from "../confirmation";
 import type { Driver } from "../driver";
-import { annoncer, appliquer, Champ, ChampChoix, type Edition, Refuse, useRefus } from "../formulaire";
+import { annoncer, Champ, ChampChoix, type Edition, Refuse } from "../formulaire";
 import type { Acteur, Agenda, Categorie, ContactPrive, Famille4F, RolePorteur } from "../genere/agenda";
 import { Icone } from "../icones";
 import { idAleatoire, libelles } from "../modele";
+import { CHARGEMENT, RetourTerritoire, useTerritoire } from "./ecran-territoire";
 
 export function Acteurs({ driver, doc }: { driver: Driver; doc: string }) {
-  const agenda = driver.agenda(doc);
-  const { refus, tenter } = useRefus();
-  if (!agenda || !driver.hasDocument(doc)) return <p role="status">Chargement du territoire…</p>;
-  const organisateur = driver.peutModifier(doc);
-  const editer: Edition = (edit) => tenter(() => appliquer(driver, doc, edit));
+  const { agenda, organisateur, editer, refus, tenter } = useTerritoire(driver, doc);
+  if (!agenda) return CHARGEMENT;
   const carnet = organisateur ? driver.carnet(doc) : undefined;
   const familles = driver.famillesActeurs(doc);
   const l = libelles();
@@ -41,12 +39,7 @@ export function Acteurs({ driver, doc }: { driver: Driver; doc: string }) {
 
   return (
     <>
-      <p>
-        <a class="bouton discret retour" href={`#/territoire/${doc}/profil`}>
-          <Icone nom="retour" />
-          Retour au territoire
-        </a>
-      </p>
+      <RetourTerritoire doc={doc} />
       <h1>Acteurs</h1>
       <p>L'alliance des acteurs locaux du territoire&nbsp;: habitants, élus, agents, associations, entreprises…</p>
       <section class="carte" aria-labelledby="quatre-fantastiques" data-testid="quatre-fantastiques">

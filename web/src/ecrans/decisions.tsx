@@ -13,29 +13,22 @@
 import { useState } from "preact/hooks";
 import { Conflits } from "../conflits";
 import type { Driver } from "../driver";
-import { annoncer, appliquer, Champ, ChampChoix, ChampDate, type Edition, Refuse, useRefus } from "../formulaire";
+import { annoncer, Champ, ChampChoix, ChampDate, type Edition, Refuse } from "../formulaire";
 import type { Agenda, Decision, Processus, StatutDecision } from "../genere/agenda";
 import { Icone } from "../icones";
 import { aujourdhui, idAleatoire, jourEnLettres, libelles } from "../modele";
 import { MonNom } from "./mon-nom";
+import { CHARGEMENT, RetourTerritoire, useTerritoire } from "./ecran-territoire";
 
 export function Decisions({ driver, doc }: { driver: Driver; doc: string }) {
-  const agenda = driver.agenda(doc);
-  const { refus, tenter } = useRefus();
-  if (!agenda || !driver.hasDocument(doc)) return <p role="status">Chargement du territoire…</p>;
-  const organisateur = driver.peutModifier(doc);
-  const editer: Edition = (edit) => tenter(() => appliquer(driver, doc, edit));
+  const { agenda, organisateur, editer, refus } = useTerritoire(driver, doc);
+  if (!agenda) return CHARGEMENT;
   const liste = Object.entries(agenda.decisions)
     .filter(([, d]) => !d.supprime && (organisateur || d.publication === "publie"))
     .sort(([, a], [, b]) => (b.issue?.date ?? "").localeCompare(a.issue?.date ?? "") || a.titre.localeCompare(b.titre, "fr"));
   return (
     <>
-      <p>
-        <a class="bouton discret retour" href={`#/territoire/${doc}/profil`}>
-          <Icone nom="retour" />
-          Retour au territoire
-        </a>
-      </p>
+      <RetourTerritoire doc={doc} />
       <h1>Décisions</h1>
       <p>Qui a décidé quoi, comment, et quand y revenir.</p>
       {organisateur && !driver.monNom() && <MonNom driver={driver} question />}

@@ -9,10 +9,11 @@
 
 import { useState } from "preact/hooks";
 import type { Driver } from "../driver";
-import { annoncer, appliquer, ChampChoix, type Edition, Refuse, useRefus } from "../formulaire";
+import { annoncer, ChampChoix, Refuse } from "../formulaire";
 import type { Engagement, LienReseau, Reseau, RoleReseau } from "../genere/agenda";
 import { Icone } from "../icones";
 import { libelles } from "../modele";
+import { CHARGEMENT, RetourTerritoire, useTerritoire } from "./ecran-territoire";
 
 const MESURES = Object.fromEntries(
   Array.from({ length: 32 }, (_, i) => {
@@ -23,11 +24,8 @@ const MESURES = Object.fromEntries(
 const NIVEAUX = { "1": "Niveau 1", "2": "Niveau 2", "3": "Niveau 3" };
 
 export function Engagements({ driver, doc }: { driver: Driver; doc: string }) {
-  const agenda = driver.agenda(doc);
-  const { refus, tenter } = useRefus();
-  if (!agenda || !driver.hasDocument(doc)) return <p role="status">Chargement du territoire…</p>;
-  const organisateur = driver.peutModifier(doc);
-  const editer: Edition = (edit) => tenter(() => appliquer(driver, doc, edit));
+  const { agenda, organisateur, editer, refus } = useTerritoire(driver, doc);
+  if (!agenda) return CHARGEMENT;
   const l = libelles();
   const engagements = agenda.profil?.engagements_pacte ?? [];
   const reseaux = agenda.profil?.reseaux ?? [];
@@ -35,12 +33,7 @@ export function Engagements({ driver, doc }: { driver: Driver; doc: string }) {
   const definirReseaux = (liste: LienReseau[]) => editer({ type: "modifier_profil", champs: { reseaux: liste } });
   return (
     <>
-      <p>
-        <a class="bouton discret retour" href={`#/territoire/${doc}/profil`}>
-          <Icone nom="retour" />
-          Retour au territoire
-        </a>
-      </p>
+      <RetourTerritoire doc={doc} />
       <h1>Engagements</h1>
       <Refuse refus={refus} />
       <section class="carte" aria-labelledby="pacte">

@@ -10,21 +10,19 @@
 
 import { useState } from "preact/hooks";
 import type { Driver } from "../driver";
-import { annoncer, appliquer, Champ, ChampChoix, type Edition, Refuse, useRefus } from "../formulaire";
+import { annoncer, Champ, ChampChoix, type Edition, Refuse } from "../formulaire";
 import type { Agenda, Instance, Membre, TypeInstance } from "../genere/agenda";
 import { Icone } from "../icones";
 import { debutDuJour, idAleatoire, libelles, phrase, quand } from "../modele";
 import { champsVides, EditeurRythme, erreursRythme, rythmeDesChamps } from "../rythme-editeur";
+import { CHARGEMENT, RetourTerritoire, useTerritoire } from "./ecran-territoire";
 
 /** How far ahead the next meetings are listed. */
 const HORIZON = 120 * 86_400_000;
 
 export function Gouvernance({ driver, doc }: { driver: Driver; doc: string }) {
-  const agenda = driver.agenda(doc);
-  const { refus, tenter } = useRefus();
-  if (!agenda || !driver.hasDocument(doc)) return <p role="status">Chargement du territoire…</p>;
-  const organisateur = driver.peutModifier(doc);
-  const editer: Edition = (edit) => tenter(() => appliquer(driver, doc, edit));
+  const { agenda, organisateur, editer, refus } = useTerritoire(driver, doc);
+  if (!agenda) return CHARGEMENT;
   const debut = debutDuJour();
   const reunions = driver.rendezVous(doc, debut, debut + HORIZON).filter((r) => r.collection === "instances");
   const instances = Object.entries(agenda.instances)
@@ -33,12 +31,7 @@ export function Gouvernance({ driver, doc }: { driver: Driver; doc: string }) {
   const regles = agenda.profil?.comment_cest_decide ?? "";
   return (
     <>
-      <p>
-        <a class="bouton discret retour" href={`#/territoire/${doc}/profil`}>
-          <Icone nom="retour" />
-          Retour au territoire
-        </a>
-      </p>
+      <RetourTerritoire doc={doc} />
       <h1>Gouvernance</h1>
       <Refuse refus={refus} />
       <section class="carte" aria-labelledby="qui-decide">

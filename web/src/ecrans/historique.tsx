@@ -6,14 +6,14 @@
 // organisers' notebook's history (contacts stay out of it).
 
 import type { Driver } from "../driver";
-import { Icone } from "../icones";
 import { cleJour, heureDe, jourEnLettres } from "../modele";
+import { CHARGEMENT, RetourTerritoire } from "./ecran-territoire";
 
 /** How many changes the screen lists. */
 const NOMBRE = 100;
 
 export function Historique({ driver, doc }: { driver: Driver; doc: string }) {
-  if (!driver.hasDocument(doc)) return <p role="status">Chargement du territoire…</p>;
+  if (!driver.hasDocument(doc)) return CHARGEMENT;
   const evenements = driver.historique(doc, NOMBRE);
   const parJour = new Map<string, typeof evenements>();
   for (const e of evenements) {
@@ -22,12 +22,7 @@ export function Historique({ driver, doc }: { driver: Driver; doc: string }) {
   }
   return (
     <>
-      <p>
-        <a class="bouton discret retour" href={`#/territoire/${doc}/profil`}>
-          <Icone nom="retour" />
-          Retour au territoire
-        </a>
-      </p>
+      <RetourTerritoire doc={doc} />
       <h1>Historique</h1>
       <p>
         Qui a modifié quoi, et quand{evenements.length === NOMBRE ? ` (les ${NOMBRE} dernières modifications)` : ""}.
