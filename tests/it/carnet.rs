@@ -58,6 +58,24 @@ fn has_key(key: &'static str) -> impl Fn(&Automerge) -> bool + Send + Sync + 'st
     move |am| am.get(ROOT, key).ok().flatten().is_some()
 }
 
+/// An organiser of `territoire` makes its notebook with a sentinel contact
+/// before the territory lists it: the relay says it is unavailable, then,
+/// once the listing arrives, takes it.
+async fn notebook(relay: &Relay, token: &str, territoire: &DocumentId) -> (Client, DocumentId) {
+    let organiser = connect(relay, token).await;
+    organiser.open(territoire).await.expect("open");
+    organiser.wait_until(territoire, WAIT, |am| !am.get_heads().is_empty()).await.expect("the territory");
+    let carnet = organiser.create().await.expect("notebook");
+    organiser.change(&carnet, contact).await.expect("sentinel contact");
+    organiser.wait_unavailable(&carnet, WAIT).await.expect("not listed yet: unavailable");
+    let attacher =
+        agenda::Edit::AttacherDocument { document: carnet.to_string(), genre: agenda::GenreDocument::Carnet };
+    organiser.apply(territoire, attacher).await.expect("listed");
+    let heads = organiser.heads(&carnet).await.expect("heads");
+    organiser.wait_relay_has(&carnet, heads, WAIT).await.expect("the relay took the notebook once listed");
+    (organiser, carnet)
+}
+
 #[tokio::test]
 async fn the_notebook_opens_to_the_territorys_organisers_only_and_closes_when_detached() {
     let data = TempDir::new().expect("temp dir");
@@ -68,20 +86,8 @@ async fn the_notebook_opens_to_the_territorys_organisers_only_and_closes_when_de
     let organiser_b = invite(&data, &b, Role::Organisateur, 3);
     let relay = start_relay_with(data, |config| config.open = false).await;
 
-    // An organiser makes the notebook before the territory lists it: the
-    // relay says it is unavailable, then, once the listing arrives, takes
-    // it.
-    let organiser = connect(&relay, &organiser_a).await;
-    organiser.open(&a).await.expect("open");
-    organiser.wait_until(&a, WAIT, |am| !am.get_heads().is_empty()).await.expect("the territory");
-    let carnet = organiser.create().await.expect("notebook");
-    organiser.change(&carnet, contact).await.expect("sentinel contact");
-    organiser.wait_unavailable(&carnet, WAIT).await.expect("not listed yet: unavailable");
-    let attacher =
-        agenda::Edit::AttacherDocument { document: carnet.to_string(), genre: agenda::GenreDocument::Carnet };
-    organiser.apply(&a, attacher).await.expect("listed");
-    let heads = organiser.heads(&carnet).await.expect("heads");
-    organiser.wait_relay_has(&carnet, heads, WAIT).await.expect("the relay took the notebook once listed");
+    // Made before its listing, synced once listed.
+    let (organiser, carnet) = notebook(&relay, &organiser_a, &a).await;
 
     // Another organiser device reads it.
     let second = connect(&relay, &organiser_a).await;
@@ -135,16 +141,7 @@ async fn a_residents_token_never_downloads_the_notebook_and_no_feed_shows_a_cont
     let resident_a = invite(&data, &a, Role::Habitant, 5);
     let relay = start_relay_with(data, |config| config.open = false).await;
 
-    let organiser = connect(&relay, &organiser_a).await;
-    organiser.open(&a).await.expect("open");
-    organiser.wait_until(&a, WAIT, |am| !am.get_heads().is_empty()).await.expect("the territory");
-    let carnet = organiser.create().await.expect("notebook");
-    organiser.change(&carnet, contact).await.expect("sentinel contact");
-    let attacher =
-        agenda::Edit::AttacherDocument { document: carnet.to_string(), genre: agenda::GenreDocument::Carnet };
-    organiser.apply(&a, attacher).await.expect("listed");
-    let heads = organiser.heads(&carnet).await.expect("heads");
-    organiser.wait_relay_has(&carnet, heads, WAIT).await.expect("stored");
+    let (_organiser, carnet) = notebook(&relay, &organiser_a, &a).await;
 
     // Chunks: the notebook's listing is a 404 for a resident, as for anyone
     // without a token (organisers get it over the websocket).
