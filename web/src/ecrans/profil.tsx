@@ -8,6 +8,7 @@ import type { Phase, Profil } from "../genere/agenda";
 import { Icone } from "../icones";
 import { idAleatoire, libelles, periode } from "../modele";
 import { PastilleTheme } from "../themes";
+import { MonNom } from "./mon-nom";
 
 export function ProfilTerritoire({ driver, doc }: { driver: Driver; doc: string }) {
   const agenda = driver.agenda(doc);
@@ -45,6 +46,7 @@ export function ProfilTerritoire({ driver, doc }: { driver: Driver; doc: string 
           <dd>{l.visibilite_territoire[profil.visibilite] ?? profil.visibilite}</dd>
         </div>
       </dl>
+      {driver.peutModifier(doc) && !driver.monNom() && <MonNom driver={driver} question />}
       {profil.presentation && <p class="description">{profil.presentation}</p>}
       <p>
         <a class="bouton secondaire" href={`#/territoire/${doc}/acteurs`} data-testid="lien-acteurs">
