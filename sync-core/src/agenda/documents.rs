@@ -179,13 +179,14 @@ pub(crate) fn appliquer_carnet(tx: &mut Transaction<'_>, edit: EditCarnet) -> Re
     }
 }
 
-/// Deletes every contact of the territory's old `contacts_prives`
-/// (moved to the notebook), keeping the container.
-pub(crate) fn vider_contacts_prives(tx: &mut Transaction<'_>) -> Result<(), EditError> {
+/// Deletes the contacts of `acteurs` from the territory's old
+/// `contacts_prives` (moved to the notebook), keeping the container.
+pub(crate) fn retirer_contacts_prives(tx: &mut Transaction<'_>, acteurs: &[String]) -> Result<(), EditError> {
     let Some(contacts) = tree::find_map(tx, &ROOT, &["contacts_prives"]) else { return Ok(()) };
-    let cles: Vec<String> = tx.keys(&contacts).collect();
-    for cle in cles {
-        automerge::transaction::Transactable::delete(tx, &contacts, cle.as_str())?;
+    for acteur in acteurs {
+        if tx.get(&contacts, acteur.as_str())?.is_some() {
+            automerge::transaction::Transactable::delete(tx, &contacts, acteur.as_str())?;
+        }
     }
     Ok(())
 }
@@ -288,10 +289,11 @@ mod tests {
         repo.change_document_with(&t, |am| {
             ecrire_contact_ancien(am, "maire", &contact("mairie@example.org"));
             ecrire_contact_ancien(am, "asso", &contact("asso@example.org"));
+            ecrire_contact_ancien(am, "ancien", &contact("pas-une-adresse"));
             Ok::<(), crate::ChangeError>(())
         })
         .expect("old contacts");
-        assert_eq!(repo.agenda(&doc).expect("read").contacts_prives.len(), 2);
+        assert_eq!(repo.agenda(&doc).expect("read").contacts_prives.len(), 3);
 
         let outputs = repo.migrer_contacts(UnixMillis(5_000), &doc, &[4; 16], "auteur").expect("moved");
         assert!(!outputs.is_empty());
@@ -299,10 +301,12 @@ mod tests {
         let lu = repo.carnet(&carnet).expect("loaded");
         assert_eq!(lu.contacts["maire"].email.as_deref(), Some("mairie@example.org"));
         assert_eq!(lu.contacts.len(), 2);
-        // The territory's current state holds none (its history still does).
-        assert!(repo.agenda(&doc).expect("read").contacts_prives.is_empty());
+        // The territory's current state holds none of them (its history
+        // still does); one the notebook refuses stays rather than be lost.
+        let reste = repo.agenda(&doc).expect("read").contacts_prives;
+        assert_eq!(reste.keys().collect::<Vec<_>>(), ["ancien"]);
         assert!(!format!("{:?}", repo.agenda(&doc)).contains("mairie@example.org"));
-        // Once done, nothing more to do.
+        // Once done, nothing more to do (the refused one is not moved).
         assert_eq!(repo.migrer_contacts(UnixMillis(6_000), &doc, &[5; 16], "auteur"), Ok(Vec::new()));
 
         // Notebook edits: validated, or nothing written.

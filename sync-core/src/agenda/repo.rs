@@ -239,18 +239,34 @@ impl Repo {
             None => self.creer_carnet(now, id_bytes, territoire, auteur)?,
         };
         let deja = self.carnet(&carnet).unwrap_or_default().contacts;
+        let mut deplaces = Vec::new();
         for (acteur_id, contact) in agenda.contacts_prives {
             // A contact set in the notebook since wins over the old one.
             if deja.contains_key(&acteur_id) {
+                deplaces.push(acteur_id);
                 continue;
             }
-            let edit = super::EditCarnet::DefinirContact { acteur_id, contact };
-            outputs.extend(self.appliquer_carnet(now, &carnet, auteur, edit)?);
+            let edit = super::EditCarnet::DefinirContact { acteur_id: acteur_id.clone(), contact };
+            match self.appliquer_carnet(now, &carnet, auteur, edit) {
+                Ok(written) => {
+                    outputs.extend(written);
+                    deplaces.push(acteur_id);
+                }
+                // One the notebook refuses (written by an older or another
+                // tool) stays where it is rather than being lost.
+                Err(ApplyError::Invalid(_)) => {}
+                Err(other) => return Err(other),
+            }
+        }
+        if deplaces.is_empty() {
+            return Ok(outputs);
         }
         let message = serde_json::json!({ "auteur": auteur, "quoi": "contacts vers le carnet" }).to_string();
         outputs.extend(self.change_document_with(territoire, |am: &mut Automerge| {
-            super::un_changement(am, millis(now), message, super::documents::vider_contacts_prives)
-                .map_err(ApplyError::from)
+            super::un_changement(am, millis(now), message, |tx| {
+                super::documents::retirer_contacts_prives(tx, &deplaces)
+            })
+            .map_err(ApplyError::from)
         })?);
         Ok(outputs)
     }

@@ -365,7 +365,11 @@ export class Driver {
       this.openDocument(carnet);
       return;
     }
-    this.chain.carry(this.repo.migrerContacts(Date.now(), doc, crypto.getRandomValues(new Uint8Array(16))));
+    try {
+      this.chain.carry(this.repo.migrerContacts(Date.now(), doc, crypto.getRandomValues(new Uint8Array(16))));
+    } catch {
+      // Never in the way of the edit itself: tried again at the next one.
+    }
   }
 
   /** The last `max` changes of territory `doc`, newest first, in sync-core's words. */
