@@ -22,11 +22,12 @@ import { ROOT, WAIT, cleanups, dataDirectory, device, openApp, startRelay } from
 /** First visit, every byte on the wire. Issue 15 asks for 400 000; the
  * wasm alone is 564 KB in brotli (docs/benchmarks.md), so this budget
  * guards today's figure against growth: it is not the goal, not met.
- * Raised from 620 000 for issue 17 (633 679 measured): the organisers'
- * notebook, the decisions' fields and people's names are 8.7 KB of wasm
- * on every device, and « Acteurs » and « Décisions » 4.7 KB of chunks an
- * organiser's device keeps to work offline. */
-const BUDGET = 640_000;
+ * Raised from 620 000 for issue 17 (640 084 measured on a clean clone):
+ * the organisers' notebook, the decisions' fields and people's names are
+ * 12 KB of wasm on every device, and « Acteurs », « Décisions »,
+ * « Gouvernance » and « Engagements » about 10 KB of chunks an organiser's
+ * device keeps to work offline. */
+const BUDGET = 645_000;
 
 /** The two lists of web/dist/sw.js: precached at install, organiser screens. */
 function listes(dist = join(ROOT, "web/dist")) {
