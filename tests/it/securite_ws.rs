@@ -77,6 +77,7 @@ impl Binary {
         });
         let addr = addr.expect("the relay's address");
         let metrics = metrics.expect("the relay's metrics address");
+        crate::support::forget_relay_addresses(&[addr, metrics]);
         Binary { child, addr, metrics }
     }
 

@@ -62,6 +62,7 @@ pub async fn start_relay_with(data: TempDir, tweak: impl FnOnce(&mut server::Con
     let addr = listener.local_addr().expect("address");
     let metrics = TcpListener::bind("127.0.0.1:0").await.expect("bind metrics");
     let metrics_addr = metrics.local_addr().expect("metrics address");
+    forget_relay_addresses(&[addr, metrics_addr]);
     metrics_addresses().lock().unwrap_or_else(|p| p.into_inner()).insert(addr, metrics_addr);
     let mut config = server::Config::new(data.path());
     config.open = true;
@@ -71,6 +72,17 @@ pub async fn start_relay_with(data: TempDir, tweak: impl FnOnce(&mut server::Con
         let _ = stopped.await;
     }));
     Relay { addr, metrics_addr, data, stop, task }
+}
+
+/// Forgets what [`metrics_addresses`] says of ports a new relay now holds:
+/// an earlier, stopped relay's public port may come back as another
+/// relay's metrics port, which [`metric`] would otherwise send to the dead
+/// relay's metrics address.
+pub fn forget_relay_addresses(ports: &[SocketAddr]) {
+    let mut map = metrics_addresses().lock().unwrap_or_else(|p| p.into_inner());
+    for port in ports {
+        map.remove(port);
+    }
 }
 
 /// Each relay's metrics address by its public address, so that [`metric`]
