@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::extract::{ConnectInfo, Query, Request, State};
-use axum::http::{HeaderValue, StatusCode, Version, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, Version, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use futures_util::{SinkExt, StreamExt};
@@ -246,6 +246,16 @@ pub(crate) async fn admit(
         Ok(Verdict::Unavailable(error)) => Err(HttpError::Unavailable(Source::Invitations, error.to_string())),
         Err(panic) => Err(HttpError::Internal(panic.to_string())),
     }
+}
+
+/// Refuses a request body that does not say it is JSON
+/// (`Content-Type: application/json`, any parameters): 415.
+pub(crate) fn exiger_json(headers: &HeaderMap) -> Result<(), HttpError> {
+    let json = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(';').next().is_some_and(|m| m.trim().eq_ignore_ascii_case("application/json")));
+    if json { Ok(()) } else { Err(HttpError::PasDuJson) }
 }
 
 /// The one grant an API request (`/t/{doc}/…` writes and invitation

@@ -40,7 +40,7 @@ use std::time::Duration;
 use axum::Router;
 use axum::body::Body;
 use axum::extract::{ConnectInfo, Path as UrlPath, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use serde::Deserialize;
@@ -167,13 +167,7 @@ async fn essaimer_route(
     if grant.role != Role::Organisateur {
         return Err(EssaimageApiError::NonOrganisateur.into());
     }
-    let json = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.split(';').next().is_some_and(|m| m.trim().eq_ignore_ascii_case("application/json")));
-    if !json {
-        return Err(HttpError::PasDuJson);
-    }
+    crate::app::exiger_json(&headers)?;
     let bytes = axum::body::to_bytes(body, BODY_MAX).await.map_err(|_| HttpError::DemandeTropGrande)?;
     state
         .essaimages

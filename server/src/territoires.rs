@@ -27,7 +27,7 @@ use std::time::{Duration, Instant};
 
 use axum::Json;
 use axum::extract::{ConnectInfo, Path, Request, State};
-use axum::http::{StatusCode, header};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde::{Deserialize, Serialize};
@@ -182,14 +182,7 @@ async fn creer(
         return Err(HttpError::CreationFermee);
     }
     let client = crate::slots::address_key(state.gate.client_address(from, request.headers()));
-    let json = request
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.split(';').next().is_some_and(|m| m.trim().eq_ignore_ascii_case("application/json")));
-    if !json {
-        return Err(HttpError::PasDuJson);
-    }
+    crate::app::exiger_json(request.headers())?;
     let body = axum::body::to_bytes(request.into_body(), MAX_BODY_BYTES)
         .await
         .map_err(|_| HttpError::TropVolumineux(MAX_BODY_BYTES / 1024))?;

@@ -369,14 +369,20 @@ pub(crate) async fn action_publique(
     doc: &DocumentId,
     action: &str,
 ) -> Result<agenda::ActionPublique, HttpError> {
+    let version = stored_version(state, doc).await?;
+    let entry = state.feeds.cache.entry(doc, version);
+    let read = read(state, &entry, doc).await?.filter(|r| r.public).ok_or(HttpError::NoFeed)?;
+    agenda::ActionPublique::de(&read.agenda, &doc.to_string(), &read.tetes, action).map_err(|_| HttpError::NoFeed)
+}
+
+/// The version of territory `doc` (off the async threads), or the feeds'
+/// 404 if it is none of this relay's territories with stored chunks.
+async fn stored_version(state: &AppState, doc: &DocumentId) -> Result<Version, HttpError> {
     let probe = {
         let (data_dir, invitations, doc) = (state.data_dir.clone(), state.invitations.clone(), doc.clone());
         tokio::task::spawn_blocking(move || version(&data_dir, &invitations, &doc)).await
     };
-    let version = HttpError::or_unavailable(Source::Feed, probe)?.ok_or(HttpError::NoFeed)?;
-    let entry = state.feeds.cache.entry(doc, version);
-    let read = read(state, &entry, doc).await?.filter(|r| r.public).ok_or(HttpError::NoFeed)?;
-    agenda::ActionPublique::de(&read.agenda, &doc.to_string(), &read.tetes, action).map_err(|_| HttpError::NoFeed)
+    HttpError::or_unavailable(Source::Feed, probe)?.ok_or(HttpError::NoFeed)
 }
 
 /// A body from `slot`, rendered once by `work`.
@@ -494,11 +500,7 @@ async fn territory(
     };
     let doc = id.parse::<DocumentId>().map_err(|_| HttpError::NoFeed)?;
     // The same queries for a missing id as for a private territory.
-    let probe = {
-        let (data_dir, invitations, doc) = (state.data_dir.clone(), state.invitations.clone(), doc.clone());
-        tokio::task::spawn_blocking(move || version(&data_dir, &invitations, &doc)).await
-    };
-    let version = HttpError::or_unavailable(Source::Feed, probe)?.ok_or(HttpError::NoFeed)?;
+    let version = stored_version(&state, &doc).await?;
     // Open mode opens no private feed: only the request's own tokens do.
     let granted = crate::gate::access(&crate::gate::Pass::granted(grants), &doc) != Access::Denied;
     let feeds = &state.feeds;
