@@ -16,6 +16,29 @@ async function regle(page) {
   return texte.replace(/^Quand\s*/, "").split(",")[0].trim();
 }
 
+/** Publishes the repair café from its page (« Modifier », « Publiée »). */
+async function publier(page) {
+  await page.getByRole("link", { name: "Modifier", exact: true }).click();
+  await page.getByLabel("Publication").selectOption({ label: "Publiée" });
+  await page.getByRole("button", { name: "Enregistrer les modifications" }).click();
+  await page.getByRole("heading", { level: 1, name: "Repair café" }).waitFor();
+}
+
+/**
+ * Confirms « Reprendre dans… » (territory and date chosen) and checks the
+ * draft in `b`: « Inspiré de », a draft, the source's French rule. Its id.
+ */
+async function reprendreEnBrouillon(page, reprendre, b, regleSource) {
+  await reprendre.getByRole("button", { name: "Reprendre ce rendez-vous" }).click();
+  await page.waitForURL(new RegExp(`#/territoire/${b}/action/[^/]+$`));
+  const copie = page.url().match(/\/action\/([^/]+)$/)[1];
+  await page.getByRole("heading", { level: 1, name: "Repair café" }).waitFor();
+  await page.getByTestId("inspire-de").filter({ hasText: "Val d'Essaim – Repair café" }).waitFor();
+  await page.getByTestId("publication").filter({ hasText: "Brouillon" }).waitFor();
+  assert.equal(await regle(page), regleSource, "the same French rule");
+  return copie;
+}
+
 test("an organiser takes up another territory's public action offline, as a draft saying where it comes from, then publishes it", async () => {
   const { relay } = await freshRelay();
   const context = await device();
@@ -28,10 +51,7 @@ test("an organiser takes up another territory's public action offline, as a draf
   await page.getByRole("link", { name: "Repair café" }).first().click();
   await page.getByRole("heading", { level: 1, name: "Repair café" }).waitFor();
   const pageSource = page.url();
-  await page.getByRole("link", { name: "Modifier", exact: true }).click();
-  await page.getByLabel("Publication").selectOption({ label: "Publiée" });
-  await page.getByRole("button", { name: "Enregistrer les modifications" }).click();
-  await page.getByRole("heading", { level: 1, name: "Repair café" }).waitFor();
+  await publier(page);
   const regleSource = await regle(page);
 
   // Territory B, organised here too, public so that its calendar is served.
@@ -50,21 +70,12 @@ test("an organiser takes up another territory's public action offline, as a draf
   await reprendre.getByLabel("Territoire").selectOption({ label: "Saint-Paul en transition" });
   await reprendre.getByLabel("À partir du").fill(dateFr(10));
   await checkAxe(page, "reprendre dans…");
-  await reprendre.getByRole("button", { name: "Reprendre ce rendez-vous" }).click();
-  await page.waitForURL(new RegExp(`#/territoire/${b}/action/[^/]+$`));
-  const copie = page.url().match(/\/action\/([^/]+)$/)[1];
-  await page.getByRole("heading", { level: 1, name: "Repair café" }).waitFor();
-  await page.getByTestId("inspire-de").filter({ hasText: "Val d'Essaim – Repair café" }).waitFor();
-  await page.getByTestId("publication").filter({ hasText: "Brouillon" }).waitFor();
-  assert.equal(await regle(page), regleSource, "the same French rule");
+  const copie = await reprendreEnBrouillon(page, reprendre, b, regleSource);
   assert.equal(await page.getByTestId("lieu").count(), 0, "no place taken up");
 
   // Back online: B's organiser publishes the draft; B's calendar has it.
   await context.setOffline(false);
-  await page.getByRole("link", { name: "Modifier", exact: true }).click();
-  await page.getByLabel("Publication").selectOption({ label: "Publiée" });
-  await page.getByRole("button", { name: "Enregistrer les modifications" }).click();
-  await page.getByRole("heading", { level: 1, name: "Repair café" }).waitFor();
+  await publier(page);
   await waitSynced(page);
   const uid = `UID:action-${copie}@${b}`;
   const ics = await until(`${uid} in B's calendar`, async () => {
@@ -98,10 +109,7 @@ test("an organiser of B takes up A's public repair café from its public page, o
   await pageA.getByRole("link", { name: "Repair café" }).first().click();
   await pageA.getByRole("heading", { level: 1, name: "Repair café" }).waitFor();
   const action = pageA.url().match(/\/action\/([^/]+)$/)[1];
-  await pageA.getByRole("link", { name: "Modifier", exact: true }).click();
-  await pageA.getByLabel("Publication").selectOption({ label: "Publiée" });
-  await pageA.getByRole("button", { name: "Enregistrer les modifications" }).click();
-  await pageA.getByRole("heading", { level: 1, name: "Repair café" }).waitFor();
+  await publier(pageA);
   const regleSource = await regle(pageA);
   await waitSynced(pageA);
 
@@ -128,21 +136,12 @@ test("an organiser of B takes up A's public repair café from its public page, o
   await reprendre.getByRole("button", { name: "Reprendre dans…" }).click();
   await reprendre.getByLabel("Territoire").selectOption({ label: "Saint-Paul en transition" });
   await reprendre.getByLabel("À partir du").fill(dateFr(10));
-  await reprendre.getByRole("button", { name: "Reprendre ce rendez-vous" }).click();
-  await page.waitForURL(new RegExp(`#/territoire/${b}/action/[^/]+$`));
-  const copie = page.url().match(/\/action\/([^/]+)$/)[1];
-  await page.getByRole("heading", { level: 1, name: "Repair café" }).waitFor();
-  await page.getByTestId("inspire-de").filter({ hasText: "Val d'Essaim – Repair café" }).waitFor();
-  await page.getByTestId("publication").filter({ hasText: "Brouillon" }).waitFor();
-  assert.equal(await regle(page), regleSource, "the same French rule");
+  const copie = await reprendreEnBrouillon(page, reprendre, b, regleSource);
 
   // Online again: published, in B's calendar under B's UID; A's page says
   // « Repris par 1 territoire ».
   await deviceB.setOffline(false);
-  await page.getByRole("link", { name: "Modifier", exact: true }).click();
-  await page.getByLabel("Publication").selectOption({ label: "Publiée" });
-  await page.getByRole("button", { name: "Enregistrer les modifications" }).click();
-  await page.getByRole("heading", { level: 1, name: "Repair café" }).waitFor();
+  await publier(page);
   await waitSynced(page);
   const uid = `UID:action-${copie}@${b}`;
   await until(`${uid} in B's calendar`, async () => {
