@@ -97,6 +97,18 @@ try {
   await page.getByTestId("nav-territoire").click();
   await page.getByRole("heading", { level: 2, name: "Feuille de route" }).waitFor();
   await capturer("territoire");
+  for (const [ecran, attente] of [
+    ["acteurs", "quatre-fantastiques"],
+    ["decisions", "decision"],
+    ["gouvernance", "instance"],
+  ]) {
+    await page.goto(`${url}/#/territoire/${doc}/${ecran}`);
+    await page.getByTestId(attente).first().waitFor();
+    await capturer(ecran);
+  }
+  await page.getByTestId("nav-decouvrir").click();
+  await page.getByTestId("carte-departements").waitFor();
+  await capturer("decouvrir");
   await page.getByTestId("nav-moi").click();
   await page.getByTestId("mon-territoire").first().waitFor();
   await capturer("moi");
