@@ -47,6 +47,10 @@ pub enum GenreDocument {
     /// The organisers' notebook: private contacts.
     #[default]
     Carnet,
+    /// An experience sheet (`fiche.rs`): organisers write it; the public
+    /// reads its published versions over HTTP, never the document. The
+    /// sheet must also name the territory ([`super::territoires_de_fiche`]).
+    Fiche,
 }
 
 impl GenreDocument {
@@ -54,8 +58,8 @@ impl GenreDocument {
     /// role in the territory that lists it: the one rule per kind.
     pub fn acces(self, organisateur: bool) -> Access {
         match self {
-            GenreDocument::Carnet if organisateur => Access::ReadWrite,
-            GenreDocument::Carnet => Access::Denied,
+            GenreDocument::Carnet | GenreDocument::Fiche if organisateur => Access::ReadWrite,
+            GenreDocument::Carnet | GenreDocument::Fiche => Access::Denied,
         }
     }
 
@@ -63,6 +67,7 @@ impl GenreDocument {
     pub fn libelle(self) -> &'static str {
         match self {
             GenreDocument::Carnet => "Carnet des organisateurs",
+            GenreDocument::Fiche => "Fiche d'expérience",
         }
     }
 }

@@ -208,6 +208,9 @@ pub enum EditError {
     /// An occurrence edit on a record without a rhythm.
     #[error("{0} n'a pas de rythme")]
     SansRythme(String),
+    /// A sheet's workflow refused it.
+    #[error(transparent)]
+    Fiche(#[from] super::FicheError),
     /// Automerge refused the write.
     #[error("écriture refusée\u{a0}: {0}")]
     Ecriture(String),
@@ -476,7 +479,7 @@ pub(super) fn existant<R: ReadDoc>(tx: &R, collection: Collection, id: &str) -> 
 
 /// The schema's fields of a record at depth `profondeur`, read with the
 /// reader's bounds (unknown fields are not read).
-fn champs_du_record<T: Default + Serialize, R: ReadDoc>(
+pub(super) fn champs_du_record<T: Default + Serialize, R: ReadDoc>(
     tx: &R,
     record: &ObjId,
     profondeur: usize,
@@ -500,7 +503,7 @@ fn rythme_de(tx: &Transaction<'_>, record: &ObjId, collection: Collection, id: &
     serde_json::from_value(rythme.clone()).map_err(valeur_invalide)
 }
 
-fn verifier_champs<T: Default + Serialize>(champs: &Map<String, Value>) -> Result<(), EditError> {
+pub(super) fn verifier_champs<T: Default + Serialize>(champs: &Map<String, Value>) -> Result<(), EditError> {
     let connus = champs_connus::<T>();
     match champs.keys().find(|k| SUIVI.contains(&k.as_str()) || !connus.contains(k)) {
         Some(k) => Err(EditError::ChampInconnu(k.clone())),

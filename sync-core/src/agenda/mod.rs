@@ -19,6 +19,7 @@ mod departements;
 mod documents;
 mod edit;
 mod essaimage;
+mod fiche;
 mod historique;
 mod repo;
 mod schema;
@@ -26,7 +27,7 @@ mod tree;
 
 use std::collections::BTreeMap;
 
-use automerge::{ActorId, Automerge, ObjId, ROOT};
+use automerge::{ActorId, Automerge, ObjId, ROOT, ReadDoc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use ts_rs::TS;
@@ -38,6 +39,12 @@ pub(crate) use documents::ecrire_contact_ancien;
 pub use documents::{Carnet, DOCUMENTS_MAX, EditCarnet, GenreDocument, documents_attaches, lire_carnet};
 pub use edit::{Collection, Edit, EditError};
 pub use essaimage::{ActionPublique, EssaimageError, LICENCE_PAR_DEFAUT, essaimer};
+pub use fiche::{
+    ActionLiee, ContenuFiche, DifferenceSection, EditFiche, Fiche, FicheError, FichePubliee, GenreMorceau,
+    LicenceFiche, Morceau, RESUME_MAX, Relecture, Retrait, SECTION_MAX, SECTIONS, StatutFiche, TERRITOIRES_MAX,
+    TITRE_MAX, TerritoireFiche, VersionFiche, difference_de_mots, differences, fiche_publiee, lire_fiche,
+    territoires_de_fiche,
+};
 pub use historique::{Evenement, historique_en_mots};
 pub use repo::{ApplyError, SuiteDemande};
 pub use schema::*;
@@ -281,7 +288,7 @@ pub fn lire(doc: &Automerge) -> Agenda {
     let mut agenda = Agenda::default();
     let connus = schema::champs_connus::<Profil>();
     let cles: Vec<&str> = connus.iter().map(String::as_str).collect();
-    if let Some(champs) = fiche(&mut l, &ROOT, &racine, "profil", 1, &cles) {
+    if let Some(champs) = enregistrement(&mut l, &ROOT, &racine, "profil", 1, &cles) {
         agenda.profil = typed("profil", Value::Object(champs), &mut erreurs);
     }
     agenda.actions = collection(&mut l, Collection::Actions.path(), &mut erreurs);
@@ -356,8 +363,8 @@ fn typed<T: serde::de::DeserializeOwned>(chemin: &str, value: Value, erreurs: &m
 /// The schema's fields of the map at `cle` in `parent` (a record or the
 /// profile, at depth `profondeur`), if it is a map. Concurrent creations of
 /// it are recorded as a conflict.
-fn fiche(
-    l: &mut tree::Lecteur<'_, Automerge>,
+fn enregistrement<R: ReadDoc>(
+    l: &mut tree::Lecteur<'_, R>,
     parent: &ObjId,
     chemin_parent: &tree::Chemin<'_>,
     cle: &str,
@@ -377,8 +384,8 @@ fn fiche(
 /// The live records of a collection (tombstones left out), read through
 /// their type's fields only. Keys that are not record ids are dropped
 /// unread.
-fn collection<T: serde::de::DeserializeOwned + Default + Serialize>(
-    l: &mut tree::Lecteur<'_, Automerge>,
+fn collection<T: serde::de::DeserializeOwned + Default + Serialize, R: ReadDoc>(
+    l: &mut tree::Lecteur<'_, R>,
     path: &[&str],
     erreurs: &mut Erreurs,
 ) -> BTreeMap<String, T> {
@@ -402,7 +409,7 @@ fn collection<T: serde::de::DeserializeOwned + Default + Serialize>(
         erreurs.push(format!("{nom} : {invalides} enregistrements sous un identifiant invalide, ignorés"));
     }
     for id in entrees {
-        let Some(champs) = fiche(l, &parent, &conteneur, &id, profondeur, &cles) else {
+        let Some(champs) = enregistrement(l, &parent, &conteneur, &id, profondeur, &cles) else {
             erreurs.push(format!("{nom}/{id} : un enregistrement est un objet"));
             continue;
         };

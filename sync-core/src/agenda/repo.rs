@@ -216,6 +216,78 @@ impl Repo {
         self.document(carnet).map(super::lire_carnet)
     }
 
+    /// Creates an experience sheet of the loaded territory `territoire`
+    /// (`fiche.rs`): a document of its own whose first change holds its
+    /// content and names the territory, then listed by the territory in
+    /// one change. Offline too.
+    pub fn creer_fiche(
+        &mut self,
+        now: UnixMillis,
+        id_bytes: &[u8],
+        territoire: &DocumentId,
+        auteur: &str,
+        nom: Option<&str>,
+        contenu: super::ContenuFiche,
+    ) -> Result<(DocumentId, Vec<Output>), ApplyError> {
+        if self.document(territoire).is_none() {
+            return Err(ApplyError::NotLoaded(territoire.clone()));
+        }
+        let message = serde_json::json!({ "auteur": auteur, "quoi": "fiche" }).to_string();
+        let (fiche, mut outputs) = self.create_document_with(now, id_bytes, |am: &mut Automerge| {
+            super::un_changement(am, millis(now), message, |tx| {
+                super::fiche::initialiser_fiche(tx, millis(now), territoire, auteur, nom, &contenu)
+            })
+            .map_err(ApplyError::from)
+        })?;
+        let attacher = Edit::AttacherDocument { document: fiche.to_string(), genre: super::GenreDocument::Fiche };
+        outputs.extend(self.apply(now, territoire, auteur, attacher)?);
+        Ok((fiche, outputs))
+    }
+
+    /// The sheets loaded territory `territoire` lists (each may be
+    /// unloaded, or not yet consent to it).
+    pub fn fiches_de(&self, territoire: &DocumentId) -> Vec<DocumentId> {
+        let Some(am) = self.document(territoire) else { return Vec::new() };
+        super::documents_attaches(am)
+            .into_iter()
+            .filter(|(_, g)| *g == super::GenreDocument::Fiche)
+            .map(|(d, _)| d)
+            .collect()
+    }
+
+    /// Applies `edit` to the loaded sheet `fiche` as actor `auteur`, named
+    /// `nom`, or writes nothing.
+    pub fn appliquer_fiche(
+        &mut self,
+        now: UnixMillis,
+        fiche: &DocumentId,
+        auteur: &str,
+        nom: Option<&str>,
+        edit: super::EditFiche,
+    ) -> Result<Vec<Output>, ApplyError> {
+        let quoi = match &edit {
+            super::EditFiche::Modifier { champs } => {
+                format!("fiche {}", champs.keys().cloned().collect::<Vec<_>>().join(","))
+            }
+            super::EditFiche::Relire => "fiche relue".to_owned(),
+            super::EditFiche::Publier => "fiche publiee".to_owned(),
+            super::EditFiche::Retirer { .. } => "fiche retiree".to_owned(),
+            super::EditFiche::Proposer { territoire, .. } => format!("fiche proposee {territoire}"),
+        };
+        let message = serde_json::json!({ "auteur": auteur, "quoi": quoi }).to_string();
+        self.change_document_with(fiche, |am: &mut Automerge| {
+            super::un_changement(am, millis(now), message, |tx| {
+                super::fiche::appliquer_fiche(tx, millis(now), auteur, nom, edit)
+            })
+            .map_err(ApplyError::from)
+        })
+    }
+
+    /// The sheet's read model, if the document is loaded.
+    pub fn fiche(&self, fiche: &DocumentId) -> Option<super::Fiche> {
+        self.document(fiche).map(super::lire_fiche)
+    }
+
     /// Moves the private contacts written in territory `territoire` before
     /// the notebook existed into its notebook (made with `id_bytes` if it
     /// lists none), then removes them from the territory, in one change

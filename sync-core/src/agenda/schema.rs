@@ -715,6 +715,12 @@ pub(crate) fn champs_connus<T: Default + Serialize>() -> Vec<String> {
     }
 }
 
+/// Is `mesure` a measure of the Pacte pour la Transition, `M01` to `M32`?
+pub(crate) fn mesure_valide(mesure: &str) -> bool {
+    let numero = mesure.strip_prefix('M').and_then(|n| n.parse::<u8>().ok());
+    mesure.len() == 3 && numero.is_some_and(|n| (1..=32).contains(&n))
+}
+
 /// Checks a record before it is written.
 pub(crate) trait Valider {
     fn valider(&self) -> Result<(), ValidationError>;
@@ -791,8 +797,7 @@ impl Valider for Profil {
         verifier_codes_insee(&self.codes.insee)?;
         crate::rythme::valider_fuseau(&self.fuseau).map_err(|e| ValidationError::Autre(e.to_string()))?;
         for e in &self.engagements_pacte {
-            let numero = e.mesure.strip_prefix('M').and_then(|n| n.parse::<u8>().ok());
-            if e.mesure.len() != 3 || !numero.is_some_and(|n| (1..=32).contains(&n)) {
+            if !mesure_valide(&e.mesure) {
                 return Err(ValidationError::Autre(format!("mesure du Pacte inconnue\u{a0}: {}", e.mesure)));
             }
             if !(1..=3).contains(&e.niveau) {

@@ -39,6 +39,10 @@ pub(crate) const TEXT_FIELDS: &[&str] = &[
     "ce_qui_est_decide",
     "comment_cest_decide",
     "qui_participe",
+    "ce_qui_a_ete_fait",
+    "resultats",
+    "difficultes",
+    "conseils",
 ];
 
 /// Deepest container read, the root being at depth 0. The schema's deepest
