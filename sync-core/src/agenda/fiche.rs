@@ -121,7 +121,7 @@ pub struct ActionLiee {
 }
 
 /// What a sheet says: the fields an edit sets.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, TS)]
 #[serde(default)]
 pub struct ContenuFiche {
     /// Title.
@@ -148,25 +148,6 @@ pub struct ContenuFiche {
     pub acteurs: Vec<String>,
     /// Licence of the text.
     pub licence: LicenceFiche,
-}
-
-impl Default for ContenuFiche {
-    fn default() -> ContenuFiche {
-        ContenuFiche {
-            titre: String::new(),
-            resume: String::new(),
-            contexte: String::new(),
-            ce_qui_a_ete_fait: String::new(),
-            resultats: String::new(),
-            difficultes: String::new(),
-            conseils: String::new(),
-            portes_entree: Vec::new(),
-            mesures_pacte: Vec::new(),
-            actions: Vec::new(),
-            acteurs: Vec::new(),
-            licence: LicenceFiche::default(),
-        }
-    }
 }
 
 impl ContenuFiche {
