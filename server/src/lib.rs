@@ -349,36 +349,34 @@ pub fn create_territory(
     data_dir: &std::path::Path,
     profil: sync_core::agenda::Profil,
 ) -> Result<sync_core::DocumentId, RunError> {
-    let doc = write_territory(data_dir, profil, "essaim-cli", Vec::new(), Vec::new())?;
+    let contenu = demo::Contenu { profil, edits: Vec::new(), carnet: Vec::new(), fiches: Vec::new() };
+    let doc = write_territory(data_dir, "essaim-cli", contenu)?;
     invitations::Invitations::open(data_dir)?.add_territory(&doc, hub::now().0 as i64)?;
     Ok(doc)
 }
 
 /// Writes a new territory's document into the relay's storage: created
-/// with `profil`, then each of `edits` applied through the core's
+/// with `contenu.profil`, then each of its edits applied through the core's
 /// validation ([`sync_core::Repo::apply`]), and, if `carnet` holds any,
-/// its organisers' notebook with those contacts, all written in one
-/// storage transaction. Records nothing in the territories table: the caller does.
+/// its organisers' notebook with those contacts, and its experience sheets,
+/// all written in one storage transaction. Records nothing in the territories table: the caller does.
 pub(crate) fn write_territory(
     data_dir: &std::path::Path,
-    profil: sync_core::agenda::Profil,
     auteur: &str,
-    edits: Vec<sync_core::agenda::Edit>,
-    carnet: Vec<sync_core::agenda::EditCarnet>,
+    contenu: demo::Contenu,
 ) -> Result<sync_core::DocumentId, RunError> {
+    let demo::Contenu { profil, edits, carnet, fiches } = contenu;
     let mut store = store::Store::open(data_dir)?;
     let stored_id = store.get(&StorageKey::storage_id())?;
     let (mut repo, started) = start_repo(&Config::new(data_dir), stored_id.as_deref())?;
     let now = hub::now();
+    let refus = |e: &dyn std::fmt::Display, quoi: &dyn std::fmt::Debug| RunError::Territory(format!("{e}: {quoi:?}"));
     let (doc, created) = repo
         .create_territory(now, &random_bytes::<16>()?, auteur, profil)
         .map_err(|e| RunError::Territory(e.to_string()))?;
     let mut outputs: Vec<sync_core::Output> = started.into_iter().chain(created).collect();
     for edit in edits {
-        let described = format!("{edit:?}");
-        let applied =
-            repo.apply(now, &doc, auteur, edit).map_err(|e| RunError::Territory(format!("{e}: {described}")))?;
-        outputs.extend(applied);
+        outputs.extend(repo.apply(now, &doc, auteur, edit.clone()).map_err(|e| refus(&e, &edit))?);
     }
     // Private contacts go into the organisers' notebook, listed by the
     // territory (`sync_core::agenda::documents`).
@@ -388,11 +386,28 @@ pub(crate) fn write_territory(
             .map_err(|e| RunError::Territory(e.to_string()))?;
         outputs.extend(created);
         for edit in carnet {
-            let described = format!("{edit:?}");
-            let applied = repo
-                .appliquer_carnet(now, &notebook, auteur, edit)
-                .map_err(|e| RunError::Territory(format!("{e}: {described}")))?;
-            outputs.extend(applied);
+            outputs.extend(repo.appliquer_carnet(now, &notebook, auteur, edit.clone()).map_err(|e| refus(&e, &edit))?);
+        }
+    }
+    // Experience sheets, each listed by the territory; a published one is
+    // reviewed by another organiser first, as the workflow asks.
+    for demo::FicheDemo { mut contenu, publiee, actions } in fiches {
+        contenu.actions = actions
+            .into_iter()
+            .map(|action| sync_core::agenda::ActionLiee { territoire: doc.to_string(), action })
+            .collect();
+        let (fiche, created) = repo
+            .creer_fiche(now, &random_bytes::<16>()?, &doc, auteur, Some(FICHE_AUTEUR), contenu)
+            .map_err(|e| RunError::Territory(e.to_string()))?;
+        outputs.extend(created);
+        if publiee {
+            use sync_core::agenda::EditFiche;
+            for (qui, nom, edit) in
+                [(FICHE_RELECTEUR.0, FICHE_RELECTEUR.1, EditFiche::Relire), (auteur, FICHE_AUTEUR, EditFiche::Publier)]
+            {
+                let applied = repo.appliquer_fiche(now, &fiche, qui, Some(nom), edit.clone());
+                outputs.extend(applied.map_err(|e| refus(&e, &edit))?);
+            }
         }
     }
     let writes: Vec<_> = outputs
@@ -405,6 +420,11 @@ pub(crate) fn write_territory(
     store.apply(&writes)?;
     Ok(doc)
 }
+
+/// Who writes a territory's sheets from the command line, by name.
+const FICHE_AUTEUR: &str = "Équipe d'animation";
+/// Who reviews them: another organiser (actor, name), as the workflow asks.
+const FICHE_RELECTEUR: (&str, &str) = ("essaim-relecture", "Comité de relecture");
 
 pub(crate) fn random_bytes<const N: usize>() -> Result<[u8; N], RunError> {
     let mut bytes = [0; N];

@@ -455,3 +455,48 @@ pub(super) fn edits(m: &Modele, index: usize, jour: Date) -> (Vec<Value>, Vec<Va
     }
     (e, carnet)
 }
+
+/// The territory's experience sheets, as JSON (`FicheDemo`): one published
+/// (reviewed by a second organiser, then published), telling of its repair
+/// café, and one draft still being written.
+pub(super) fn fiches(m: &Modele) -> Vec<Value> {
+    let lieu = &m.lieux[0].libelle;
+    vec![
+        json!({
+            "publiee": true,
+            "actions": ["repair-cafe"],
+            "contenu": {
+                "titre": format!("Un repair café qui tient dans la durée à {}", m.nom),
+                "resume": "Des bénévoles réparent avec les habitants, chaque mois, dans une salle prêtée par \
+                           la commune\u{a0}: ce qui a marché, ce qui a coincé.",
+                "contexte": format!("Les déchèteries du secteur recevaient chaque semaine des appareils \
+                    encore réparables. Quelques habitants bricoleurs voulaient transmettre, sans lieu pour le \
+                    faire.\n\nLe conseil a accepté de prêter {lieu} un samedi par mois."),
+                "ce_qui_a_ete_fait": "Un premier atelier annoncé au marché et par l'agenda d'Essaim, avec \
+                    quatre bénévoles.\n\nUne fiche d'accueil pour noter chaque objet, la panne et le résultat.\n\n\
+                    Un partenariat avec la ressourcerie pour les pièces détachées.",
+                "resultats": "En un an, 11 ateliers, 240 objets apportés, 62\u{a0}% réparés.\n\nDouze bénévoles \
+                    réguliers, dont cinq qui ne bricolaient pas au départ.",
+                "difficultes": "Les assurances de la salle\u{a0}: il a fallu une convention signée.\n\nL'attente \
+                    trop longue aux premiers ateliers\u{a0}: nous prenons désormais les inscriptions.",
+                "conseils": "Commencer petit, avec un lieu régulier.\n\nNoter chaque réparation dès le premier \
+                    jour\u{a0}: les chiffres convainquent les élus.",
+                "portes_entree": ["dechets_reemploi", "culture_education_lien_social"],
+                "mesures_pacte": ["M05"],
+                "acteurs": [m.personnes[0].nom],
+                "licence": "CC BY-SA 4.0"
+            }
+        }),
+        json!({
+            "publiee": false,
+            "actions": [],
+            "contenu": {
+                "titre": "Le budget participatif, première édition",
+                "resume": "Ce que nous retenons du premier budget participatif (en cours d'écriture).",
+                "contexte": "Douze projets proposés par les habitants, un vote au jugement majoritaire.",
+                "portes_entree": ["gouvernance_democratie"],
+                "mesures_pacte": ["M30"]
+            }
+        }),
+    ]
+}

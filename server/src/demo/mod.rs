@@ -23,7 +23,7 @@ mod lieux;
 use std::path::Path;
 
 use sync_core::DocumentId;
-use sync_core::agenda::{Edit, EditCarnet, Profil};
+use sync_core::agenda::{ContenuFiche, Edit, EditCarnet, Profil};
 use sync_core::rythme::jiff::civil::Date;
 
 use crate::invitations::{Invitations, Role};
@@ -92,6 +92,20 @@ pub struct Contenu {
     pub edits: Vec<Edit>,
     /// The private contacts, for the organisers' notebook.
     pub carnet: Vec<EditCarnet>,
+    /// Its experience sheets.
+    pub fiches: Vec<FicheDemo>,
+}
+
+/// A demonstration experience sheet.
+#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
+pub struct FicheDemo {
+    /// What it says.
+    pub contenu: ContenuFiche,
+    /// Published (after a second organiser's review), or a draft.
+    pub publiee: bool,
+    /// The territory's actions it tells of, by id (the territory's document
+    /// id is known only once it is made).
+    pub actions: Vec<String>,
 }
 
 /// The content of territory `index` for `date`.
@@ -110,7 +124,7 @@ pub fn territory(index: usize, date: Date) -> Result<Contenu, DemoError> {
             .collect()
     }
     let (edits, carnet) = contenu::edits(modele, index, date);
-    Ok(Contenu { profil, edits: lu(edits)?, carnet: lu(carnet)? })
+    Ok(Contenu { profil, edits: lu(edits)?, carnet: lu(carnet)?, fiches: lu(contenu::fiches(modele))? })
 }
 
 /// Makes `count` demonstration territories for `date` in `data_dir`,
@@ -131,9 +145,9 @@ pub fn seed(data_dir: &Path, date: Date, count: usize, now: i64) -> Result<Outco
     let contents = (0..count).map(|index| territory(index, date)).collect::<Result<Vec<_>, _>>()?;
     let invitations = Invitations::open(data_dir)?;
     let mut created = Vec::with_capacity(count);
-    for (index, Contenu { profil, edits, carnet }) in contents.into_iter().enumerate() {
-        let name = profil.nom.clone();
-        let doc = write_territory(data_dir, profil, "essaim-demo", edits, carnet)?;
+    for (index, contenu) in contents.into_iter().enumerate() {
+        let name = contenu.profil.nom.clone();
+        let doc = write_territory(data_dir, "essaim-demo", contenu)?;
         // Listed in the order made (the table sorts by creation time).
         invitations.add_demonstration(&doc, now + index as i64)?;
         let (_, organiser_token) =
@@ -157,7 +171,7 @@ mod tests {
     /// Territory `index` for `date`, built in memory through the core,
     /// with its notebook.
     fn built(index: usize, date: Date) -> (Agenda, agenda::Carnet) {
-        let Contenu { profil, edits, carnet } = territory(index, date).expect("valid content");
+        let Contenu { profil, edits, carnet, .. } = territory(index, date).expect("valid content");
         let config = Config::new("demo".parse().expect("peer id"), ActorId::from([3u8; 16]), "s".into());
         let (mut repo, _) = Repo::start(config, None, [3; 16]).expect("start");
         let (doc, _) =
@@ -211,6 +225,35 @@ mod tests {
                 assert!(volunteers >= 2, "needs with volunteers");
                 let _ = Collection::Actions;
             }
+        }
+    }
+
+    #[test]
+    fn every_place_has_a_published_sheet_and_a_draft() {
+        let data = tempfile::tempdir().expect("temporary directory");
+        let date: Date = "2026-05-20".parse().expect("date");
+        let Outcome::Created(created) = seed(data.path(), date, 2, 1_000).expect("seeded") else {
+            panic!("a fresh directory gets territories");
+        };
+        let conn = crate::store::open_read_only(data.path()).expect("store");
+        for territoire in created {
+            let charger = |doc: &sync_core::DocumentId| {
+                sync_core::load_chunks(doc, crate::store::document_entries(&conn, doc).expect("read"))
+            };
+            let am = charger(&territoire.doc);
+            let fiches: Vec<_> = agenda::documents_attaches(&am)
+                .into_iter()
+                .filter(|(_, g)| *g == agenda::GenreDocument::Fiche)
+                .map(|(d, _)| agenda::lire_fiche(&charger(&d)))
+                .collect();
+            let statuts: Vec<_> = fiches.iter().map(|f| f.statut).collect();
+            assert_eq!(statuts.len(), 2, "{}", territoire.name);
+            assert!(statuts.contains(&agenda::StatutFiche::PublieeTerritoire));
+            assert!(statuts.contains(&agenda::StatutFiche::Brouillon));
+            let publiee = fiches.iter().find(|f| f.statut == agenda::StatutFiche::PublieeTerritoire).expect("one");
+            assert_eq!(publiee.contenu.actions[0].territoire, territoire.doc.to_string());
+            assert_eq!(publiee.contributeurs, ["Équipe d'animation"], "the reviewer wrote nothing");
+            assert!(fiches.iter().all(|f| f.erreurs.is_empty() && f.conflits.is_empty()));
         }
     }
 
