@@ -178,10 +178,34 @@ type Query = Box<dyn FnOnce(&View<'_>) + Send>;
 type ChangeFn = Box<dyn FnOnce(&mut Transaction<'_>) -> Result<(), AutomergeError> + Send>;
 
 enum Command {
-    Create { reply: oneshot::Sender<Result<DocumentId, ClientError>> },
-    Change { doc: DocumentId, f: ChangeFn, reply: oneshot::Sender<Result<(), ClientError>> },
-    Apply { doc: DocumentId, edit: Box<sync_core::agenda::Edit>, reply: oneshot::Sender<Result<(), ClientError>> },
-    Open { doc: DocumentId },
+    Create {
+        reply: oneshot::Sender<Result<DocumentId, ClientError>>,
+    },
+    Change {
+        doc: DocumentId,
+        f: ChangeFn,
+        reply: oneshot::Sender<Result<(), ClientError>>,
+    },
+    Apply {
+        doc: DocumentId,
+        edit: Box<sync_core::agenda::Edit>,
+        reply: oneshot::Sender<Result<(), ClientError>>,
+    },
+    CreerFiche {
+        territoire: DocumentId,
+        nom: Option<String>,
+        contenu: Box<sync_core::agenda::ContenuFiche>,
+        reply: oneshot::Sender<Result<DocumentId, ClientError>>,
+    },
+    AppliquerFiche {
+        fiche: DocumentId,
+        nom: Option<String>,
+        edit: Box<sync_core::agenda::EditFiche>,
+        reply: oneshot::Sender<Result<(), ClientError>>,
+    },
+    Open {
+        doc: DocumentId,
+    },
     Query(Query),
     Close,
 }
@@ -254,6 +278,35 @@ impl Client {
     pub async fn apply(&self, doc: &DocumentId, edit: sync_core::agenda::Edit) -> Result<(), ClientError> {
         let (reply, answer) = oneshot::channel();
         self.send(Command::Apply { doc: doc.clone(), edit: Box::new(edit), reply }).await?;
+        answer.await.map_err(|_| ClientError::Stopped)?
+    }
+
+    /// Creates an experience sheet listed by the loaded territory
+    /// `territoire` (`Repo::creer_fiche`), as this client's actor named
+    /// `nom`.
+    pub async fn creer_fiche(
+        &self,
+        territoire: &DocumentId,
+        nom: Option<&str>,
+        contenu: sync_core::agenda::ContenuFiche,
+    ) -> Result<DocumentId, ClientError> {
+        let (reply, answer) = oneshot::channel();
+        let (territoire, nom, contenu) = (territoire.clone(), nom.map(str::to_owned), Box::new(contenu));
+        self.send(Command::CreerFiche { territoire, nom, contenu, reply }).await?;
+        answer.await.map_err(|_| ClientError::Stopped)?
+    }
+
+    /// Applies a sheet edit to the loaded sheet `fiche`
+    /// (`Repo::appliquer_fiche`), as this client's actor named `nom`.
+    pub async fn appliquer_fiche(
+        &self,
+        fiche: &DocumentId,
+        nom: Option<&str>,
+        edit: sync_core::agenda::EditFiche,
+    ) -> Result<(), ClientError> {
+        let (reply, answer) = oneshot::channel();
+        let (fiche, nom, edit) = (fiche.clone(), nom.map(str::to_owned), Box::new(edit));
+        self.send(Command::AppliquerFiche { fiche, nom, edit, reply }).await?;
         answer.await.map_err(|_| ClientError::Stopped)?
     }
 
@@ -489,6 +542,33 @@ impl Driver {
             }
             Command::Apply { doc, edit, reply } => {
                 let answer = match self.repo.apply(now(), &doc, &self.auteur, *edit) {
+                    Ok(outputs) => {
+                        self.carry_out(outputs).await;
+                        Ok(())
+                    }
+                    Err(e) => Err(e.into()),
+                };
+                let _ = reply.send(answer);
+            }
+            Command::CreerFiche { territoire, nom, contenu, reply } => {
+                let created = match random::<16>() {
+                    Ok(id) => self
+                        .repo
+                        .creer_fiche(now(), &id, &territoire, &self.auteur, nom.as_deref(), *contenu)
+                        .map_err(ClientError::from),
+                    Err(e) => Err(e),
+                };
+                let answer = match created {
+                    Ok((doc, outputs)) => {
+                        self.carry_out(outputs).await;
+                        Ok(doc)
+                    }
+                    Err(e) => Err(e),
+                };
+                let _ = reply.send(answer);
+            }
+            Command::AppliquerFiche { fiche, nom, edit, reply } => {
+                let answer = match self.repo.appliquer_fiche(now(), &fiche, &self.auteur, nom.as_deref(), *edit) {
                     Ok(outputs) => {
                         self.carry_out(outputs).await;
                         Ok(())

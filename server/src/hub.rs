@@ -596,14 +596,23 @@ impl Hub {
     /// Decides again the access given through territory `doc`, which
     /// changed; a change of access is the repo's to carry out (a pair
     /// opened syncs, one closed is told the document is unavailable).
+    /// A sheet newly listed may need loading first (`attaches.rs`): the
+    /// decision then waits for it, as a first one does.
     fn revoir_acces(&mut self, doc: &DocumentId) {
         for (conn, attache, avant) in self.attaches.a_revoir(doc) {
             let Some(handle) = self.conns.get(&conn) else { continue };
-            if let Decision::Decidee { access, via } = crate::attaches::decider(&self.repo, &handle.pass, &attache)
-                && access != avant
-            {
-                self.attaches.retenir(&via, conn, &attache, access);
-                self.inbox.push_back(Input::AccessDecided { conn, doc: attache, access });
+            match crate::attaches::decider(&self.repo, &handle.pass, &attache) {
+                Decision::Decidee { access, via } if access != avant => {
+                    self.attaches.retenir(&via, conn, &attache, access);
+                    self.inbox.push_back(Input::AccessDecided { conn, doc: attache, access });
+                }
+                Decision::Decidee { .. } => {}
+                Decision::Charger(documents) => {
+                    for document in documents {
+                        self.attaches.attendre(document.clone(), conn, attache.clone());
+                        self.inbox.push_back(Input::Load { doc: document });
+                    }
+                }
             }
         }
     }

@@ -35,6 +35,8 @@
 //! - `volontaires.rs`: residents volunteering over HTTP, written by the hub.
 //! - `essaimage_api.rs`: taking up another territory's public action over
 //!   HTTP, for organisers (`essaim essaimer`), written by the hub.
+//! - `fiches.rs`: experience sheets on the national list (the relay's
+//!   table, `essaim fiches`, `essaim fiche admettre|retirer`).
 //! - `listing.rs`: the territories of a data directory, read from SQLite
 //!   (`essaim territory list`).
 //! - `demo/`: `essaim demo`, the demonstration territories.
@@ -46,6 +48,7 @@
 
 pub mod candidatures;
 pub mod demo;
+pub mod fiches;
 pub mod invitations;
 pub mod invitations_api;
 pub mod listing;
@@ -176,6 +179,8 @@ pub async fn run_with_metrics(
     );
 
     let invitations = Arc::new(Mutex::new(invitations::Invitations::open(&config.data_dir)?));
+    // The national sheets' table exists before the feeds read it.
+    fiches::Nationales::open(&config.data_dir)?;
     let (events, inbox) = mpsc::channel(HUB_QUEUE);
     let (requests, store_thread) = store.spawn(events.clone(), metrics.clone())?;
     let hub = hub::Hub::new(repo, requests, metrics.clone(), config.outbound_queue_bytes, events.downgrade());

@@ -52,6 +52,41 @@ enum Command {
     /// so that the territory's connected devices receive it at once.
     /// Prints the draft's id and the territory's page.
     Essaimer(Essaimer),
+    /// Lists the experience sheets published by this relay's territories,
+    /// one a line (tab-separated): sheet, territory, title, state, national
+    /// (`nationale` or `-`).
+    Fiches(Candidatures),
+    /// Puts a sheet on the national list, or takes it off.
+    #[command(subcommand)]
+    Fiche(FicheCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum FicheCommand {
+    /// Admits a published sheet of a public territory that lists it on
+    /// the national list (`/fiches/`), at once, also while the relay runs.
+    Admettre(AdmettreFiche),
+    /// Takes a sheet off the national list.
+    Retirer(RetirerFiche),
+}
+
+#[derive(Debug, clap::Args)]
+struct AdmettreFiche {
+    /// The sheet's document id (first column of `essaim fiches`).
+    fiche: String,
+    /// The territory it is shown under (second column of `essaim fiches`).
+    #[arg(long)]
+    territoire: String,
+    #[command(flatten)]
+    place: Candidatures,
+}
+
+#[derive(Debug, clap::Args)]
+struct RetirerFiche {
+    /// The sheet's document id.
+    fiche: String,
+    #[command(flatten)]
+    place: Candidatures,
 }
 
 #[derive(Debug, clap::Args)]
@@ -258,6 +293,24 @@ fn main() -> anyhow::Result<()> {
         Command::Invites(args) => list_invites(args),
         Command::Revoke(args) => revoke(args),
         Command::Candidatures(args) => list_candidatures(args),
+        Command::Fiches(args) => {
+            for f in server::fiches::fiches(&args.data)? {
+                let titre = f.titre.split_whitespace().collect::<Vec<_>>().join(" ");
+                let nationale = if f.nationale { "nationale" } else { "-" };
+                println!("{}\t{}\t{titre}\t{}\t{nationale}", f.fiche, f.territoire, f.statut.libelle());
+            }
+            Ok(())
+        }
+        Command::Fiche(FicheCommand::Admettre(args)) => {
+            server::fiches::admettre(&args.place.data, &args.fiche, &args.territoire, now())?;
+            println!("fiche {} admise sur la liste nationale", args.fiche);
+            Ok(())
+        }
+        Command::Fiche(FicheCommand::Retirer(args)) => {
+            server::fiches::retirer(&args.place.data, &args.fiche)?;
+            println!("fiche {} retirée de la liste nationale", args.fiche);
+            Ok(())
+        }
         Command::Candidature(CandidatureCommand::Accept(args)) => {
             let (doc, invitation) = server::candidatures::accept(&args.place.data, &args.id, args.public, now())?;
             println!("territoire: {doc}");

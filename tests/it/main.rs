@@ -13,6 +13,7 @@ mod demo;
 mod essaimage;
 mod feeds;
 mod feeds_action;
+mod fiches;
 mod flux_oracle;
 mod interop;
 mod invitations_api;

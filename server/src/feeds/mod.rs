@@ -11,7 +11,8 @@
 //! `/agenda.ics`, `/agenda.json`, `/territoires.json`, the directory page
 //! `/territoires/` and the agenda page `/agenda/` (both filtered by their
 //! query string) over the public
-//! territories created on this relay.
+//! territories created on this relay; experience sheets, per territory and
+//! national (`fiches.rs`).
 //!
 //! The texts are `sync_core::flux`'s; this module only reads documents from
 //! SQLite (what is committed, so what the relay has acknowledged), checks
@@ -71,6 +72,7 @@ use crate::error::{HttpError, Source};
 use crate::invitations::Invitations;
 use crate::store::{document_entries, document_sizes, open_read_only};
 
+mod fiches;
 mod links;
 
 pub(crate) use links::public_url;
@@ -101,6 +103,8 @@ pub(crate) struct Feeds {
     cache: Cache,
     renders: Renders,
     carte: Option<Arc<CarteChargee>>,
+    /// Experience sheets' read models and bodies (`fiches.rs`).
+    fiches: fiches::Cache,
 }
 
 /// The map of départements the web app's build wrote, and a digest of it
@@ -151,6 +155,7 @@ impl Feeds {
                 admitted: Arc::new(Semaphore::new(config.feed_renders.max(1) + config.feed_queue)),
             },
             carte: charger_carte(config.web_dir.as_deref()),
+            fiches: fiches::Cache::new(config.feed_cache_documents),
         }
     }
 }
@@ -171,6 +176,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/territoires/", get(|s, h, q| filtered(s, h, q, Kind::Annuaire)))
         .route("/carte-departements.json", get(carte))
         .route("/agenda/", get(|s, h, q| filtered(s, h, q, Kind::AgendaNational)))
+        .merge(fiches::routes())
         // Phones poll these on weak networks: gzip or brotli, as asked.
         .layer(tower_http::compression::CompressionLayer::new())
         .layer(axum::middleware::from_fn(feed_headers))
@@ -230,6 +236,9 @@ struct Read {
     public: bool,
     /// The document's heads (hex), which a public action's JSON carries.
     tetes: Vec<String>,
+    /// The experience sheets it lists (`fiches.rs`), at most
+    /// `DOCUMENTS_MAX`.
+    fiches: Vec<DocumentId>,
 }
 
 /// What one request may render, by (feed, hour, base URL).
@@ -777,7 +786,12 @@ fn read_document(data_dir: &Path, doc: &DocumentId) -> Result<Option<Read>, Stri
     let agenda = agenda::lire(&am);
     let public = agenda.profil.as_ref().is_some_and(|p| p.visibilite == VisibiliteTerritoire::Public);
     let tetes = am.get_heads().iter().map(|h| h.to_string()).collect();
-    Ok(Some(Read { agenda, public, tetes }))
+    let fiches = agenda::documents_attaches(&am)
+        .into_iter()
+        .filter(|(_, genre)| *genre == agenda::GenreDocument::Fiche)
+        .map(|(doc, _)| doc)
+        .collect();
+    Ok(Some(Read { agenda, public, tetes, fiches }))
 }
 
 fn lock(m: &Mutex<Invitations>) -> std::sync::MutexGuard<'_, Invitations> {

@@ -27,6 +27,10 @@
 //!   the directory page, narrowed by a [`Filtre`], with the map of
 //!   départements ([`Carte`]) when the relay has one; [`agenda_national_html`]
 //!   the national agenda page of the next 30 days, highlights first.
+//! - [`fiche_html`], [`fiche_json`], [`fiche_markdown`] (and their
+//!   withdrawn forms), [`fiches_html`], [`fiches_json`],
+//!   [`fiches_nationales_html`], [`fiches_nationales_json`]: experience
+//!   sheets' published versions (`fiche.rs`).
 //!
 //! # Choices
 //!
@@ -83,6 +87,7 @@
 mod agenda_national;
 mod annuaire;
 mod carte;
+mod fiche;
 mod html;
 mod ics;
 mod jsonld;
@@ -102,6 +107,11 @@ use crate::rythme::{EtatOccurrence, Occurrence, Rythme, Timestamp};
 pub use agenda_national::agenda_national_html;
 pub use annuaire::{Fiche, Filtre, FiltreError, JOURS_A_VENIR, annuaire_html, fiches, territoires_json};
 pub use carte::{CARTE_MAX_OCTETS, Carte, CarteError};
+pub use fiche::{
+    FicheAffichee, FiltreFiches, FiltreFichesError, fiche_html, fiche_json, fiche_markdown, fiche_retiree,
+    fiche_retiree_html, fiche_retiree_json, fiche_retiree_markdown, fiches_html, fiches_json, fiches_nationales_html,
+    fiches_nationales_json, ligne_de_section, ligne_lue,
+};
 pub use html::{Changement, Essaimage, Reprise, html, html_avec_essaimage};
 pub use ics::{ics, ics_action, ics_compat, ics_national};
 pub use jsonld::{APERCU_NOMBRE, apercu_json, json_ld, json_ld_national};
