@@ -466,12 +466,12 @@ pub(super) fn fiches(m: &Modele) -> Vec<Value> {
             "publiee": true,
             "actions": ["repair-cafe"],
             "contenu": {
-                "titre": format!("Un repair café qui tient dans la durée à {}", m.nom),
+                "titre": "Un repair café qui tient dans la durée",
                 "resume": "Des bénévoles réparent avec les habitants, chaque mois, dans une salle prêtée par \
                            la commune\u{a0}: ce qui a marché, ce qui a coincé.",
                 "contexte": format!("Les déchèteries du secteur recevaient chaque semaine des appareils \
                     encore réparables. Quelques habitants bricoleurs voulaient transmettre, sans lieu pour le \
-                    faire.\n\nLe conseil a accepté de prêter {lieu} un samedi par mois."),
+                    faire.\n\nLe conseil a accepté de prêter un lieu un samedi par mois\u{a0}: {lieu}."),
                 "ce_qui_a_ete_fait": "Un premier atelier annoncé au marché et par l'agenda d'Essaim, avec \
                     quatre bénévoles.\n\nUne fiche d'accueil pour noter chaque objet, la panne et le résultat.\n\n\
                     Un partenariat avec la ressourcerie pour les pièces détachées.",

@@ -333,6 +333,7 @@ async fn liste_territoire(
                     base_url: &url,
                     publiee: p,
                     nationale: *nationale,
+                    agenda: None,
                 })
             })
             .collect();
@@ -430,6 +431,7 @@ async fn une_fiche(
                     base_url: &url,
                     publiee: &p,
                     nationale,
+                    agenda: Some(&t.read.agenda),
                 };
                 let retiree = flux::fiche_retiree(&p);
                 let corps = match (sorte, retiree) {
@@ -518,6 +520,7 @@ async fn nationale(
                     base_url: &url,
                     publiee: p,
                     nationale: true,
+                    agenda: None,
                 })
             })
             .collect();

@@ -28,7 +28,7 @@ use jiff::tz::TimeZone;
 use serde_json::{Value, json};
 
 use super::html::{CSS, echapper};
-use crate::agenda::{FichePubliee, SECTIONS, StatutFiche, Theme};
+use crate::agenda::{Agenda, FichePubliee, SECTIONS, StatutFiche, Theme};
 use crate::rythme::mots::date;
 use crate::rythme::{DateHeure, FUSEAU_PAR_DEFAUT, Jour, Timestamp, fuseau};
 
@@ -49,6 +49,9 @@ pub struct FicheAffichee<'a> {
     pub publiee: &'a FichePubliee,
     /// Admitted on the national list by the relay's team.
     pub nationale: bool,
+    /// The territory's agenda, for the titles of the linked actions it
+    /// holds (none on the lists, which do not show them).
+    pub agenda: Option<&'a Agenda>,
 }
 
 impl FicheAffichee<'_> {
@@ -163,7 +166,17 @@ pub fn fiche_html(f: &FicheAffichee<'_>) -> String {
         h.push_str("<section aria-labelledby=\"actions\">\n<h2 id=\"actions\">Actions liées</h2>\n<ul>\n");
         for a in &c.actions {
             let lien = format!("{}/t/{}/actions/{}/", f.base_url, a.territoire, a.action);
-            let _ = writeln!(h, "<li><a href=\"{0}\">{0}</a></li>", echapper(&lien));
+            // The territory's own actions by their title, public ones only
+            // (another's page would be a 404, and a draft's title private);
+            // another territory's action by its page.
+            let titre = match f.agenda.filter(|_| a.territoire == f.territoire) {
+                Some(agenda) => match super::public(agenda).into_iter().find(|r| r.id == &a.action) {
+                    Some(r) => r.titre.to_owned(),
+                    None => continue,
+                },
+                None => "Une action d'un autre territoire".to_owned(),
+            };
+            let _ = writeln!(h, "<li><a href=\"{}\">{}</a></li>", echapper(&lien), echapper(&titre));
         }
         h.push_str("</ul>\n</section>\n");
     }

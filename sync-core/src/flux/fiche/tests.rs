@@ -42,6 +42,7 @@ fn affichee(p: &FichePubliee) -> FicheAffichee<'_> {
         base_url: "https://essaim.example",
         publiee: p,
         nationale: false,
+        agenda: None,
     }
 }
 
@@ -208,4 +209,40 @@ fn the_national_list_filters_by_door_and_measure() {
     assert!(page.contains("href=\"https://essaim.example/fiches/?mesure=M05\">Mesure 5</a>"));
     let liste = fiches_html(T, "Val", "https://essaim.example", &fiches);
     assert!(liste.contains(&format!("href=\"https://essaim.example/t/{T}/fiches/fiche1/\"")));
+}
+
+/// A territory's agenda with the public action `repair` and the draft
+/// `brouillon`, built through `Repo::apply` as the app does.
+fn agenda_avec_actions() -> crate::agenda::Agenda {
+    use crate::agenda::{Edit, Profil};
+    use crate::{Config, Repo, UnixMillis};
+    let config = Config::new("fiche".parse().expect("peer id"), crate::automerge::ActorId::from([5; 16]), "s".into());
+    let (mut repo, _) = Repo::start(config, None, [5; 16]).expect("start");
+    let profil = Profil { nom: "Val d'Essaim".into(), ..Profil::default() };
+    let (doc, _) = repo.create_territory(UnixMillis(1_000), &[5; 16], "auteur", profil).expect("territory");
+    for (id, titre, publication) in [("repair", "Repair <café>", "publie"), ("brouillon", "PROJET-SECRET", "brouillon")]
+    {
+        let edit: Edit = serde_json::from_value(serde_json::json!({
+            "type": "creer", "collection": "actions", "id": id, "valeur": {
+                "titre": titre, "visibilite": "public", "publication": publication,
+                "rythme": { "debut": "2026-01-07T18:30:00", "duree": "PT2H" } } }))
+        .expect("edit");
+        repo.apply(UnixMillis(2_000), &doc, "auteur", edit).expect("valid");
+    }
+    repo.agenda(&doc).expect("loaded")
+}
+
+#[test]
+fn linked_actions_show_by_title_and_a_draft_not_at_all() {
+    let mut p = publiee();
+    p.contenu.actions = vec![
+        ActionLiee { territoire: T.into(), action: "repair".into() },
+        ActionLiee { territoire: T.into(), action: "brouillon".into() },
+        ActionLiee { territoire: "3UAhLkpbKNv7Xo7npQrFezecnYnY".into(), action: "ailleurs".into() },
+    ];
+    let agenda = agenda_avec_actions();
+    let page = fiche_html(&FicheAffichee { agenda: Some(&agenda), ..affichee(&p) });
+    assert!(page.contains(&format!("href=\"https://essaim.example/t/{T}/actions/repair/\">Repair &lt;café&gt;</a>")));
+    assert!(!page.contains("PROJET-SECRET") && !page.contains("actions/brouillon/"), "a draft stays private");
+    assert!(page.contains("actions/ailleurs/\">Une action d&#39;un autre territoire</a>"), "{page}");
 }
