@@ -23,7 +23,7 @@ import { carteDepartements } from "./carte/departements.mjs";
 const A_LA_DEMANDE = ["/carte-departements.json"];
 
 /** Screens no first visit needs (paresseux.tsx's `aLaDemande`). */
-const ECRANS_A_LA_DEMANDE = /\/src\/ecrans\/(decouvrir|action-publique|historique)\.tsx$/;
+const ECRANS_A_LA_DEMANDE = /\/src\/ecrans\/(decouvrir|action-publique|historique|fiche-lecture)\.tsx$/;
 
 type Fichier = {
   type: string;

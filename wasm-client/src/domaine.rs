@@ -19,7 +19,7 @@ use crate::set;
 /// The generated declarations the signatures below name, from where
 /// wasm-bindgen writes its output (`web/src/pkg`).
 #[wasm_bindgen(typescript_custom_section)]
-const IMPORTS_TS: &str = r#"import type { Libelles, Output, Theme } from "../genere/agenda";"#;
+const IMPORTS_TS: &str = r#"import type { LibellesFiches, Libelles, Output, Theme } from "../genere/agenda";"#;
 
 /// The French label of every enum value, by enum then value, in the order
 /// screens list them: `libelles().theme.economie_locale` is "Économie
@@ -34,6 +34,35 @@ pub fn libelles() -> JsValue {
         }
         set(&tout, enumeration.champ, &valeurs);
     }
+    tout.into()
+}
+
+/// The words of experience sheets (issue 18), all the core's: the five
+/// sections in reading order with their titles, each state's and each
+/// licence's label, and each licence's address.
+#[wasm_bindgen(js_name = libellesFiches, unchecked_return_type = "LibellesFiches")]
+pub fn libelles_fiches() -> JsValue {
+    use agenda::{LicenceFiche, StatutFiche};
+    let tout = Object::new();
+    let sections: Array = agenda::SECTIONS
+        .iter()
+        .map(|(cle, titre)| Array::of2(&JsValue::from_str(cle), &JsValue::from_str(titre)))
+        .collect();
+    set(&tout, "sections", &sections);
+    let statuts = Object::new();
+    for &statut in StatutFiche::TOUS {
+        if let Ok(serde_json::Value::String(cle)) = serde_json::to_value(statut) {
+            set(&statuts, &cle, &JsValue::from_str(statut.libelle()));
+        }
+    }
+    set(&tout, "statuts", &statuts);
+    let (licences, adresses) = (Object::new(), Object::new());
+    for licence in LicenceFiche::TOUS {
+        set(&licences, licence.libelle(), &JsValue::from_str(licence.libelle()));
+        set(&adresses, licence.libelle(), &JsValue::from_str(licence.adresse()));
+    }
+    set(&tout, "licences", &licences);
+    set(&tout, "adresses_licences", &adresses);
     tout.into()
 }
 
@@ -193,11 +222,31 @@ pub fn declarations() -> String {
         Processus,
         StatutDecision,
         EtatOccurrence,
+        // Experience sheets (issue 18).
+        ContenuFiche,
+        ActionLiee,
+        LicenceFiche,
+        Fiche,
+        TerritoireFiche,
+        Relecture,
+        VersionFiche,
+        RetraitFiche,
+        StatutFiche,
+        EditFiche,
+        FichePubliee,
+        DifferenceSection,
+        Morceau,
+        GenreMorceau,
     );
     ts.push_str("\n/** A record an edit creates or changes (`creer`, `modifier`). */\n");
     ts.push_str(
         "export type Enregistrement = Partial<Action> | Partial<Acteur> | Partial<Instance> | Partial<Decision> | \
          Partial<Phase>;\n",
+    );
+    ts.push_str("\n/** The words of experience sheets (`libellesFiches()` of the wasm client). */\n");
+    ts.push_str(
+        "export type LibellesFiches = { sections: [string, string][]; statuts: Record<StatutFiche, string>; \
+         licences: Record<LicenceFiche, string>; adresses_licences: Record<LicenceFiche, string> };\n",
     );
     ts.push_str("\n/** The French label of every enum value (`libelles()` of the wasm client). */\n");
     ts.push_str("export type Libelles = {\n");

@@ -241,6 +241,70 @@ impl WasmRepo {
         Ok(outputs(self.repo.appliquer_carnet(millis(now), &carnet, &auteur, edit)?))
     }
 
+    /// Creates an experience sheet of the loaded territory `territoire`
+    /// with `contenu` (JSON of a partial `ContenuFiche`, at least its
+    /// title) and lists it there (`Repo::creer_fiche`), offline too. `id`
+    /// is 16 random bytes; `nom` the device's person's name, if given.
+    /// Returns `{ doc, outputs }`; a refusal throws its French message.
+    #[wasm_bindgen(js_name = creerFiche, unchecked_return_type = "{ doc: string; outputs: Output[] }")]
+    pub fn creer_fiche(
+        &mut self,
+        now: f64,
+        territoire: &str,
+        id: &[u8],
+        nom: Option<String>,
+        contenu_json: &str,
+    ) -> Result<Object, JsError> {
+        let territoire = DocumentId::from_str(territoire)?;
+        // Through a `Value`, like the edits' records: a smaller wasm.
+        let contenu: agenda::ContenuFiche = serde_json::from_value(serde_json::from_str(contenu_json)?)?;
+        let auteur = self.actor();
+        let (doc, out) = self.repo.creer_fiche(millis(now), id, &territoire, &auteur, nom.as_deref(), contenu)?;
+        let result = Object::new();
+        set(&result, "doc", &JsValue::from_str(&doc.to_string()));
+        set(&result, "outputs", &outputs(out));
+        Ok(result)
+    }
+
+    /// The sheets the loaded territory `territoire` lists (each may not be
+    /// loaded yet).
+    #[wasm_bindgen(js_name = fichesDe)]
+    pub fn fiches_de(&self, territoire: &str) -> Result<Vec<String>, JsError> {
+        Ok(self.repo.fiches_de(&DocumentId::from_str(territoire)?).iter().map(ToString::to_string).collect())
+    }
+
+    /// The sheet's read model as JSON (`Fiche`), if it is loaded.
+    #[wasm_bindgen(js_name = ficheJson)]
+    pub fn fiche_json(&self, fiche: &str) -> Result<Option<String>, JsError> {
+        let fiche = self.repo.fiche(&DocumentId::from_str(fiche)?);
+        Ok(fiche.map(|f| json(&f)).transpose()?)
+    }
+
+    /// Applies an edit (JSON of `EditFiche`) to the loaded sheet `fiche` as
+    /// this repo's actor, named `nom` when the person gave a name. A
+    /// refusal throws its French message and changes nothing.
+    #[wasm_bindgen(js_name = appliquerFiche, unchecked_return_type = "Output[]")]
+    pub fn appliquer_fiche(
+        &mut self,
+        now: f64,
+        fiche: &str,
+        edit_json: &str,
+        nom: Option<String>,
+    ) -> Result<Array, JsError> {
+        let fiche = DocumentId::from_str(fiche)?;
+        let edit = edit_fiche(edit_json)?;
+        let auteur = self.actor();
+        Ok(outputs(self.repo.appliquer_fiche(millis(now), &fiche, &auteur, nom.as_deref(), edit)?))
+    }
+
+    /// « Modifications depuis la version publiée » of the loaded sheet
+    /// `fiche`, as JSON (`DifferenceSection[]`, `agenda::differences`).
+    #[wasm_bindgen(js_name = differencesFiche)]
+    pub fn differences_fiche(&self, fiche: &str) -> Result<Option<String>, JsError> {
+        let Some(am) = self.repo.document(&DocumentId::from_str(fiche)?) else { return Ok(None) };
+        Ok(Some(json(&agenda::differences(am))?))
+    }
+
     /// Moves the private contacts an older territory keeps in its own
     /// document into its notebook (`Repo::migrer_contacts`; `id`: 16
     /// random bytes, if a notebook must be made). No output when there is
@@ -414,6 +478,37 @@ pub fn sync_state_after_download(
     }))
 }
 
+/// A sheet's JSON through a `Value`, the way the core writes records
+/// (`to_value`): the sheets' types then need no second serialiser in the
+/// wasm.
+fn json<T: serde::Serialize>(valeur: &T) -> Result<String, serde_json::Error> {
+    Ok(serde_json::to_value(valeur)?.to_string())
+}
+
+/// An `EditFiche` from its JSON (`{"type": "modifier", "champs": {…}}`…),
+/// read by hand: serde's code for an internally tagged enum would add
+/// kilobytes to the wasm of every device for five cases.
+fn edit_fiche(edit_json: &str) -> Result<agenda::EditFiche, JsError> {
+    use serde_json::Value;
+    let invalide = || JsError::new("modification de fiche invalide");
+    let Value::Object(mut edit) = serde_json::from_str(edit_json)? else { return Err(invalide()) };
+    let mut texte = |cle: &str| match edit.remove(cle) {
+        Some(Value::String(texte)) => Ok(texte),
+        _ => Err(invalide()),
+    };
+    Ok(match texte("type")?.as_str() {
+        "modifier" => match edit.remove("champs") {
+            Some(Value::Object(champs)) => agenda::EditFiche::Modifier { champs },
+            _ => return Err(invalide()),
+        },
+        "relire" => agenda::EditFiche::Relire,
+        "publier" => agenda::EditFiche::Publier,
+        "retirer" => agenda::EditFiche::Retirer { motif: texte("motif")? },
+        "proposer" => agenda::EditFiche::Proposer { depuis: texte("depuis")?, territoire: texte("territoire")? },
+        _ => return Err(invalide()),
+    })
+}
+
 /// Storage entries from `/`-joined keys and their values; keys this
 /// version does not write are left out.
 fn entries(keys: Vec<String>, values: Array) -> Vec<(StorageKey, Vec<u8>)> {
@@ -569,4 +664,27 @@ pub fn chunk_key(doc: &str, kind: &str, name: &str) -> Result<String, JsError> {
     StorageKey::from_components(key.components().to_vec())
         .map(|key| key.to_string())
         .ok_or_else(|| JsError::new("invalid chunk name"))
+}
+
+#[cfg(test)]
+mod tests {
+    use sync_core::agenda::EditFiche;
+
+    /// `edit_fiche` reads by hand what serde writes: every case, as the
+    /// generated TypeScript type (serde's shape) sends it.
+    #[test]
+    fn a_sheets_edit_is_read_in_serdes_shape() {
+        let champs = serde_json::json!({ "contexte": "Avant.", "licence": "CC BY 4.0" });
+        let edits = [
+            EditFiche::Modifier { champs: champs.as_object().cloned().unwrap_or_default() },
+            EditFiche::Relire,
+            EditFiche::Publier,
+            EditFiche::Retirer { motif: "Données à corriger".into() },
+            EditFiche::Proposer { depuis: "a".into(), territoire: "b".into() },
+        ];
+        for edit in edits {
+            let json = serde_json::to_string(&edit).expect("serialised");
+            assert_eq!(super::edit_fiche(&json).ok(), Some(edit), "{json}");
+        }
+    }
 }

@@ -36,6 +36,12 @@ const Acteurs = paresseux(() => import("./ecrans/acteurs").then((m) => m.Acteurs
 const Decisions = paresseux(() => import("./ecrans/decisions").then((m) => m.Decisions), "partage");
 const Gouvernance = paresseux(() => import("./ecrans/gouvernance").then((m) => m.Gouvernance), "partage");
 const Engagements = paresseux(() => import("./ecrans/engagements").then((m) => m.Engagements), "partage");
+// Experience sheets (issue 18): the list for everyone, the editor and
+// the acceptance for organisers, the published sheet when opened.
+const Fiches = paresseux(() => import("./ecrans/fiches").then((m) => m.Fiches), "partage");
+const FicheEditeur = paresseux(() => import("./ecrans/fiche-editeur").then((m) => m.FicheEditeur));
+const AccepterFiche = paresseux(() => import("./ecrans/fiche-accepter").then((m) => m.AccepterFiche));
+const FicheLecture = paresseux(() => import("./ecrans/fiche-lecture").then((m) => m.FicheLecture), "a-la-demande");
 const Historique = paresseux(() => import("./ecrans/historique").then((m) => m.Historique), "a-la-demande");
 
 function useRoute(): string[] {
@@ -114,6 +120,14 @@ export function App({ driver }: { driver: Driver }) {
   useEffect(() => {
     if (doc && !invitation) driver.openDocument(doc);
   }, [driver, doc, invitation]);
+  // A territory's sheets (`#/t/<id>/fiches…`): its organisers' device
+  // opens it; anyone else reads the published sheets from the relay,
+  // without downloading the territory.
+  const fiches = route[0] === "t" && route[1] !== undefined && route[2] === "fiches" ? route[1] : undefined;
+  const organiseFiches = fiches !== undefined && driver.isValidDocument(fiches) && driver.organise(fiches);
+  useEffect(() => {
+    if (fiches && organiseFiches) driver.openDocument(fiches);
+  }, [driver, fiches, organiseFiches]);
   // The connection opens (once; it then stays open) away from an
   // invitation link, whose screen decides first (joined, or the invitation
   // held kept): a socket without the link's token would be refused by a
@@ -156,6 +170,12 @@ export function App({ driver }: { driver: Driver }) {
     else if (route[2] === "engagements") page = <Engagements driver={driver} doc={doc} />;
     else if (route[2] === "inviter") page = <Inviter driver={driver} doc={doc} />;
     else page = <Territoire driver={driver} doc={doc} theme={route[2] === "theme" ? route[3] : undefined} />;
+  } else if (fiches !== undefined) {
+    if (route[3] && organiseFiches) page = <FicheEditeur key={route[3]} driver={driver} doc={fiches} id={route[3]} />;
+    else if (route[3]) page = <FicheLecture key={route[3]} driver={driver} territoire={fiches} id={route[3]} />;
+    else page = <Fiches key={fiches} driver={driver} doc={fiches} />;
+  } else if (route[0] === "fiches" && route[1] === "accepter" && route[2] && route[3]) {
+    page = <AccepterFiche driver={driver} fiche={route[2]} territoire={route[3]} />;
   } else if (route[0] === "moi") {
     page = <Moi driver={driver} />;
   } else if (route[0] === "decouvrir" && route[1] === "action" && route[2] && route[3]) {
@@ -165,10 +185,10 @@ export function App({ driver }: { driver: Driver }) {
   } else {
     page = <Accueil driver={driver} />;
   }
-  const nom = valide ? driver.agenda(doc)?.profil?.nom : undefined;
-  const cible = valide && !invitation ? doc : dernierTerritoire();
+  const nom = valide ? driver.agenda(doc)?.profil?.nom : organiseFiches ? driver.agenda(fiches)?.profil?.nom : undefined;
+  const cible = valide && !invitation ? doc : organiseFiches ? fiches : dernierTerritoire();
   const rubrique: Rubrique =
-    route[0] === "moi" || route[0] === "decouvrir" ? route[0] : ["profil", "acteurs", "decisions", "historique", "gouvernance", "engagements"].includes(route[2]) ? "territoire" : "agenda";
+    route[0] === "moi" || route[0] === "decouvrir" ? route[0] : fiches !== undefined ? "territoire" : ["profil", "acteurs", "decisions", "historique", "gouvernance", "engagements"].includes(route[2]) ? "territoire" : "agenda";
   return (
     <>
       <header class="entete">

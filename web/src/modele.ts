@@ -4,10 +4,11 @@
 // the French labels of enum values, days, dates, times and rhythms in words,
 // through the wasm client.
 
-import type { Libelles, Theme } from "./genere/agenda";
+import type { Libelles, LibellesFiches, Theme } from "./genere/agenda";
 import {
   jourEnLettres as jourEnLettresDuCoeur,
   libelles as libellesDuCoeur,
+  libellesFiches as libellesFichesDuCoeur,
   periode as periodeDuCoeur,
   phraseRythme,
   quand as quandDuCoeur,
@@ -39,6 +40,14 @@ let memo: Libelles | undefined;
 export function libelles(): Libelles {
   memo ??= libellesDuCoeur();
   return memo;
+}
+
+let memoFiches: LibellesFiches | undefined;
+
+/** The words of experience sheets: sections, states, licences (sync-core's). */
+export function libellesFiches(): LibellesFiches {
+  memoFiches ??= libellesFichesDuCoeur();
+  return memoFiches;
 }
 
 /** Whether a rendez-vous of this collection, with these themes, is shown under `theme` (sync-core decides for governance bodies). */

@@ -121,6 +121,14 @@ test("every screen: axe in light and dark, 320 px wide, 44 px targets, the botto
   await page.goto(`${relay.url}/#/territoire/${demo.doc}/engagements`);
   await page.getByRole("heading", { level: 1, name: "Engagements" }).waitFor();
   await inspecter(page, "engagements");
+  await page.goto(`${relay.url}/#/t/${demo.doc}/fiches`);
+  await page.getByTestId("fiche").first().waitFor();
+  assert.equal(await courant(page), "nav-territoire", "the sheets belong to the territory");
+  await inspecter(page, "fiches d'expérience");
+  await page.getByTestId("fiche").filter({ hasText: "Publiée" }).getByRole("link").click();
+  await page.getByTestId("fiche-editeur").waitFor();
+  await page.getByTestId("differences").getByText("Modifications depuis la version publiée").click();
+  await inspecter(page, "fiche d'expérience, éditeur");
 
   await page.getByTestId("nav-decouvrir").click();
   await page.getByRole("heading", { level: 1, name: "Découvrir" }).waitFor();

@@ -26,8 +26,14 @@ import { ROOT, WAIT, cleanups, dataDirectory, device, openApp, startRelay } from
  * the organisers' notebook, the decisions' fields and people's names are
  * 12 KB of wasm on every device, and « Acteurs », « Décisions »,
  * « Gouvernance » and « Engagements » about 10 KB of chunks an organiser's
- * device keeps to work offline. */
-const BUDGET = 645_000;
+ * device keeps to work offline. Raised by the measured growth for issue 18
+ * (639 803 measured before, 673 054 after, on one machine): the experience
+ * sheets are 22 KB of wasm in brotli (564 043 to 586 184 B: reading a
+ * sheet, its edits and its differences since publication), 7.5 KB of the
+ * list's, editor's and acceptance's chunks loaded ahead on the home screen
+ * (where territories are created) and their four requests, and 1 KB of
+ * shell. */
+const BUDGET = 678_500;
 
 /** The two lists of web/dist/sw.js: precached at install, organiser screens. */
 function listes(dist = join(ROOT, "web/dist")) {

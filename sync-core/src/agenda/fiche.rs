@@ -246,7 +246,7 @@ pub struct VersionFiche {
 
 /// A withdrawal.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, TS)]
-pub struct Retrait {
+pub struct RetraitFiche {
     /// When (ms since the epoch).
     pub le: i64,
     /// Why, as the public pages say it.
@@ -275,6 +275,15 @@ pub enum StatutFiche {
 }
 
 impl StatutFiche {
+    /// Every state, in the workflow's order.
+    pub const TOUS: &'static [StatutFiche] = &[
+        StatutFiche::Brouillon,
+        StatutFiche::Relue,
+        StatutFiche::PublieeTerritoire,
+        StatutFiche::PublieeNationale,
+        StatutFiche::Retiree,
+    ];
+
     /// In French.
     pub fn libelle(self) -> &'static str {
         match self {
@@ -305,7 +314,7 @@ pub struct Fiche {
     /// Publications, oldest first.
     pub versions: Vec<VersionFiche>,
     /// Withdrawals, oldest first.
-    pub retraits: Vec<Retrait>,
+    pub retraits: Vec<RetraitFiche>,
     /// Where it stands.
     pub statut: StatutFiche,
     /// What could not be read.
@@ -480,7 +489,7 @@ pub(crate) fn appliquer_fiche(
                 return Err(EditError::IdentifiantInvalide(coupe(auteur)));
             }
             let obj = tree::ensure_map(tx, &ROOT, &[RETRAITS, &id])?;
-            let retrait = Retrait { le: now_millis, motif: motif.to_owned(), par };
+            let retrait = RetraitFiche { le: now_millis, motif: motif.to_owned(), par };
             Ok(tree::write_fields(tx, &obj, &objet(&retrait)?)?)
         }
         EditFiche::Proposer { depuis, territoire } => {
@@ -589,7 +598,7 @@ fn lire<R: ReadDoc>(am: &R) -> (Fiche, Vec<tree::RawConflict>) {
         .map(|(id, v)| VersionFiche { id, ..v })
         .collect();
     fiche.versions.sort_by(|a, b| (a.le, &a.id).cmp(&(b.le, &b.id)));
-    let retraits: BTreeMap<String, Retrait> = super::collection(&mut l, &[RETRAITS], &mut erreurs);
+    let retraits: BTreeMap<String, RetraitFiche> = super::collection(&mut l, &[RETRAITS], &mut erreurs);
     fiche.retraits = retraits.into_values().collect();
     fiche.retraits.sort_by_key(|r| r.le);
     fiche.statut = statut(&fiche);
@@ -629,7 +638,7 @@ pub struct FichePubliee {
     /// Where it stands (`publiee_territoire` or `retiree`).
     pub statut: StatutFiche,
     /// The latest withdrawal, when withdrawn.
-    pub retrait: Option<Retrait>,
+    pub retrait: Option<RetraitFiche>,
     /// The territories it belongs to.
     pub territoires: Vec<String>,
 }

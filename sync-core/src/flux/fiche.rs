@@ -170,7 +170,7 @@ pub fn fiche_html(f: &FicheAffichee<'_>) -> String {
             // (another's page would be a 404, and a draft's title private);
             // another territory's action by its page.
             let titre = match f.agenda.filter(|_| a.territoire == f.territoire) {
-                Some(agenda) => match super::public(agenda).into_iter().find(|r| r.id == &a.action) {
+                Some(agenda) => match super::public(agenda).into_iter().find(|r| *r.id == a.action) {
                     Some(r) => r.titre.to_owned(),
                     None => continue,
                 },

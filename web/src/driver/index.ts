@@ -32,9 +32,13 @@ import type {
   Agenda,
   Carnet,
   ContactPrive,
+  ContenuFiche,
+  DifferenceSection,
   Edit,
+  EditFiche,
   Evenement,
   Famille4F,
+  Fiche,
   Output,
   Profil,
   RendezVous,
@@ -160,6 +164,17 @@ export class Driver {
   /** Whether this device may edit the territory (not a resident's link). */
   peutModifier(doc: string): boolean {
     return this.invitations.canEdit(doc);
+  }
+
+  /**
+   * Whether this device organises territory `doc`: it holds an
+   * organiser's invitation to it, or created it, or holds it open and may
+   * edit it (an open relay). Unlike `peutModifier`, false for a territory
+   * this device knows nothing of: a sheet's reader from a link.
+   */
+  organise(doc: string): boolean {
+    if (this.invitations.organiserToken(doc) !== undefined || this.creations.waiting(doc)) return true;
+    return this.open.has(doc) && this.peutModifier(doc);
   }
 
   /**
@@ -351,6 +366,73 @@ export class Driver {
     this.open.add(cree.doc);
     this.chain.carry(cree.outputs);
     return cree.doc;
+  }
+
+  /**
+   * The experience sheets territory `doc` lists (issue 18), each opened
+   * on first use: the relay opens one to this device's organisers once
+   * the territory lists it and it names the territory. Empty while the
+   * territory loads.
+   */
+  fiches(doc: string): string[] {
+    if (!this.repo.hasDocument(doc)) return [];
+    const fiches = this.repo.fichesDe(doc);
+    for (const fiche of fiches) this.openDocument(fiche);
+    return fiches;
+  }
+
+  /** This device's actor id (hex): the `dernier_auteur` of its edits. */
+  monActeur(): string {
+    return this.repo.actor();
+  }
+
+  /** Sheet `fiche`'s read model (sync-core's `Fiche`), opened on first use; undefined while it loads. */
+  fiche(fiche: string): Fiche | undefined {
+    this.openDocument(fiche);
+    // Open but still empty (its changes not arrived yet): nothing to show,
+    // and nothing to write into, which would make a second sheet beside it.
+    if (!this.repo.hasDocument(fiche)) return undefined;
+    const json = this.repo.ficheJson(fiche);
+    return json === undefined ? undefined : JSON.parse(json);
+  }
+
+  /**
+   * Creates a sheet of territory `doc` (listed there), offline too, with
+   * this device's person's name as its first contributor; returns its id.
+   * Throws the core's French refusal (a missing title…).
+   */
+  creerFiche(doc: string, contenu: Partial<ContenuFiche>): string {
+    if (this.chain.stopped) throw new Error(CANNOT_EDIT);
+    const id = crypto.getRandomValues(new Uint8Array(16));
+    const cree = this.repo.creerFiche(Date.now(), doc, id, this.monNom() || undefined, JSON.stringify(contenu)) as {
+      doc: string;
+      outputs: Output[];
+    };
+    this.open.add(cree.doc);
+    this.chain.carry(cree.outputs);
+    return cree.doc;
+  }
+
+  /** Applies an edit to the loaded sheet `fiche`, signed with « mon nom »; throws the core's French refusal. */
+  modifierFiche(fiche: string, edit: EditFiche): void {
+    if (this.chain.stopped) throw new Error(CANNOT_EDIT);
+    this.chain.carry(this.repo.appliquerFiche(Date.now(), fiche, JSON.stringify(edit), this.monNom() || undefined));
+  }
+
+  /** « Modifications depuis la version publiée » of the loaded sheet, section by section. */
+  differencesFiche(fiche: string): DifferenceSection[] {
+    const json = this.repo.differencesFiche(fiche);
+    return json === undefined ? [] : JSON.parse(json);
+  }
+
+  /**
+   * Accepts sheet `fiche`, proposed to territory `doc` by another
+   * territory: `doc` lists it (the relay then opens it to `doc`'s
+   * organisers, the sheet naming `doc` too). The territory must be loaded.
+   */
+  accepterFiche(doc: string, fiche: string): void {
+    this.apply(doc, { type: "attacher_document", document: fiche, genre: "fiche" });
+    this.openDocument(fiche);
   }
 
   /**

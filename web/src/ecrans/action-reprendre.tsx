@@ -21,7 +21,7 @@ import type { TerritoireConnu } from "../storage";
 const CHARGEMENT = 10_000;
 
 /** Resolves once `doc` is loaded, or fails after `CHARGEMENT` ms. */
-function charge(driver: Driver, doc: string): Promise<void> {
+export function charge(driver: Driver, doc: string): Promise<void> {
   driver.openDocument(doc);
   return new Promise((resolve, reject) => {
     if (driver.hasDocument(doc)) return resolve();

@@ -61,6 +61,9 @@ export function ProfilTerritoire({ driver, doc }: { driver: Driver; doc: string 
         <a class="bouton secondaire" href={`#/territoire/${doc}/engagements`} data-testid="lien-engagements">
           <Icone nom="reglages" /> Engagements
         </a>{" "}
+        <a class="bouton secondaire" href={`#/t/${doc}/fiches`} data-testid="lien-fiches">
+          <Icone nom="liste" /> Fiches d'expérience
+        </a>{" "}
         <a class="bouton secondaire" href={`#/territoire/${doc}/historique`} data-testid="lien-historique">
           <Icone nom="liste" /> Historique
         </a>

@@ -21,7 +21,7 @@ export type Auteur = { nom: string, };
 
 export type Evenement = { auteur: string | null, nom: string | null, date: number, texte: string, };
 
-export type GenreDocument = "carnet";
+export type GenreDocument = "carnet" | "fiche";
 
 export type Carnet = { contacts: Record<string, ContactPrive>, };
 
@@ -125,8 +125,39 @@ export type StatutDecision = "brouillon" | "ouverte" | "close" | "actee" | "a_re
 
 export type EtatOccurrence = "programme" | "a_confirmer" | "reprogramme" | "deplace_en_ligne" | "reporte" | "complet" | "annule";
 
+export type ContenuFiche = { titre: string, resume: string, contexte: string, ce_qui_a_ete_fait: string, resultats: string, difficultes: string, conseils: string, portes_entree: Array<Theme>, mesures_pacte: Array<string>, actions: Array<ActionLiee>, acteurs: Array<string>, licence: LicenceFiche, };
+
+export type ActionLiee = { territoire: string, action: string, };
+
+export type LicenceFiche = "CC BY-SA 4.0" | "CC BY 4.0" | "Licence Ouverte 2.0";
+
+export type Fiche = { contenu: ContenuFiche, conflits: Array<Conflit>, territoires: { [key in string]: TerritoireFiche }, contributeurs: Array<string>, dernier_auteur: string | null, relecture: Relecture | null, versions: Array<VersionFiche>, retraits: Array<RetraitFiche>, statut: StatutFiche, erreurs: Array<string>, };
+
+export type TerritoireFiche = { le: number, propose_par: string | null, };
+
+export type Relecture = { par: string, le: number, };
+
+export type VersionFiche = { id: string, tetes: Array<string>, le: number, par: string, };
+
+export type RetraitFiche = { le: number, motif: string, par: string, };
+
+export type StatutFiche = "brouillon" | "relue" | "publiee_territoire" | "publiee_nationale" | "retiree";
+
+export type EditFiche = { "type": "modifier", champs: Partial<ContenuFiche>, } | { "type": "relire" } | { "type": "publier" } | { "type": "retirer", motif: string, } | { "type": "proposer", depuis: string, territoire: string, };
+
+export type FichePubliee = { contenu: ContenuFiche, contributeurs: Array<string>, version: VersionFiche, versions: Array<VersionFiche>, statut: StatutFiche, retrait: RetraitFiche | null, territoires: Array<string>, };
+
+export type DifferenceSection = { section: string, libelle: string, morceaux: Array<Morceau>, };
+
+export type Morceau = { genre: GenreMorceau, texte: string, };
+
+export type GenreMorceau = "egal" | "ajoute" | "retire";
+
 /** A record an edit creates or changes (`creer`, `modifier`). */
 export type Enregistrement = Partial<Action> | Partial<Acteur> | Partial<Instance> | Partial<Decision> | Partial<Phase>;
+
+/** The words of experience sheets (`libellesFiches()` of the wasm client). */
+export type LibellesFiches = { sections: [string, string][]; statuts: Record<StatutFiche, string>; licences: Record<LicenceFiche, string>; adresses_licences: Record<LicenceFiche, string> };
 
 /** The French label of every enum value (`libelles()` of the wasm client). */
 export type Libelles = {

@@ -1,5 +1,5 @@
 use super::*;
-use crate::agenda::{ActionLiee, ContenuFiche, LicenceFiche, Retrait, VersionFiche};
+use crate::agenda::{ActionLiee, ContenuFiche, LicenceFiche, RetraitFiche, VersionFiche};
 
 const T: &str = "2ePvp6VkbTZ9zGkfq4tiZBnVjf3Y";
 const LE: i64 = 1_796_644_800_000; // 7 décembre 2026, 12 h UTC
@@ -142,7 +142,7 @@ fn a_line_escapes_and_reads_back_whatever_it_holds() {
 fn a_withdrawn_sheet_says_when_and_why() {
     let mut p = publiee();
     p.statut = StatutFiche::Retiree;
-    p.retrait = Some(Retrait { le: LE, motif: "Données <erronées>".into(), par: "Ana".into() });
+    p.retrait = Some(RetraitFiche { le: LE, motif: "Données <erronées>".into(), par: "Ana".into() });
     assert!(fiche_retiree(&p));
     let f = affichee(&p);
     let page = fiche_retiree_html(&f);
