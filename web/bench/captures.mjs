@@ -106,6 +106,12 @@ try {
     await page.getByTestId(attente).first().waitFor();
     await capturer(ecran);
   }
+  await page.goto(`${url}/#/t/${doc}/fiches`);
+  await page.getByTestId("etat-fiche").nth(1).waitFor();
+  await capturer("fiches");
+  await page.getByTestId("fiche").first().getByRole("link").first().click();
+  await page.getByTestId("fiche-editeur").waitFor();
+  await capturer("fiche");
   await page.getByTestId("nav-decouvrir").click();
   await page.getByTestId("carte-departements").waitFor();
   await capturer("decouvrir");
