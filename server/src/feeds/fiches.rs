@@ -24,7 +24,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 
 use axum::Router;
@@ -100,47 +100,20 @@ type Rendu = Arc<(StatusCode, String)>;
 type CleRendu = (Sorte, Option<String>, String, bool, DocumentId, Version);
 
 struct Entree {
-    version: Version,
     lue: OnceCell<Option<Arc<Lue>>>,
     rendus: Mutex<Vec<(CleRendu, Arc<OnceCell<Rendu>>)>>,
-    last_used: AtomicU64,
 }
 
-/// The sheets' cached versions, at most `max`.
-pub(super) struct Cache {
-    entries: Mutex<HashMap<DocumentId, Arc<Entree>>>,
-    max: usize,
-    clock: AtomicU64,
-}
+/// The sheets' cached versions.
+pub(super) struct Cache(super::CacheDeVersions<Entree>);
 
 impl Cache {
     pub(super) fn new(max: usize) -> Cache {
-        Cache { entries: Mutex::new(HashMap::new()), max: max.max(1), clock: AtomicU64::new(0) }
+        Cache(super::CacheDeVersions::new(max))
     }
 
     fn entree(&self, fiche: &DocumentId, version: Version) -> Arc<Entree> {
-        let now = self.clock.fetch_add(1, Ordering::Relaxed);
-        let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(e) = entries.get(fiche).filter(|e| e.version == version) {
-            e.last_used.store(now, Ordering::Relaxed);
-            return e.clone();
-        }
-        let e = Arc::new(Entree {
-            version,
-            lue: OnceCell::new(),
-            rendus: Mutex::new(Vec::new()),
-            last_used: AtomicU64::new(now),
-        });
-        entries.insert(fiche.clone(), e.clone());
-        while entries.len() > self.max {
-            let oldest =
-                entries.iter().min_by_key(|(_, e)| e.last_used.load(Ordering::Relaxed)).map(|(d, _)| d.clone());
-            match oldest {
-                Some(oldest) => entries.remove(&oldest),
-                None => break,
-            };
-        }
-        e
+        self.0.entree(fiche, version, || Entree { lue: OnceCell::new(), rendus: Mutex::new(Vec::new()) })
     }
 }
 

@@ -257,7 +257,6 @@ type Bodies<K> = Mutex<Vec<(K, BodySlot)>>;
 
 /// A cached version of one territory.
 struct Entry {
-    version: Version,
     /// Loaded once, by the first request that needs it; `None` when no
     /// chunk of the version could be read.
     read: OnceCell<Option<Arc<Read>>>,
@@ -265,50 +264,64 @@ struct Entry {
     /// One-action calendars by (action, occurrence, hour, base URL), apart
     /// from the feeds' so that asking for many never evicts those.
     actions: Bodies<ActionKey>,
-    last_used: AtomicU64,
 }
 
-/// The territories' cached versions, at most `max`; the least recently
-/// used goes first.
+/// The territories' cached versions and the national bodies.
 struct Cache {
-    entries: Mutex<HashMap<DocumentId, Arc<Entry>>>,
+    territoires: CacheDeVersions<Entry>,
     national: Bodies<String>,
-    max: usize,
-    clock: AtomicU64,
 }
 
 impl Cache {
     fn new(max: usize) -> Cache {
-        Cache { entries: Mutex::new(HashMap::new()), national: Mutex::new(Vec::new()), max, clock: AtomicU64::new(0) }
+        Cache { territoires: CacheDeVersions::new(max), national: Mutex::new(Vec::new()) }
     }
 
     /// The entry of `doc` at `version`, a fresh one if the version changed.
     fn entry(&self, doc: &DocumentId, version: Version) -> Arc<Entry> {
-        let now = self.clock.fetch_add(1, Ordering::Relaxed);
-        let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(entry) = entries.get(doc)
-            && entry.version == version
-        {
-            entry.last_used.store(now, Ordering::Relaxed);
-            return entry.clone();
-        }
-        let entry = Arc::new(Entry {
-            version,
+        self.territoires.entree(doc, version, || Entry {
             read: OnceCell::new(),
             bodies: Mutex::new(Vec::new()),
             actions: Mutex::new(Vec::new()),
-            last_used: AtomicU64::new(now),
-        });
-        entries.insert(doc.clone(), entry.clone());
+        })
+    }
+}
+
+/// What is cached of documents, one entry per document at its stored
+/// version, at most `max`; the least recently used goes first. The
+/// territories' feeds and the sheets' pages each keep one.
+pub(super) struct CacheDeVersions<E> {
+    entries: Mutex<HashMap<DocumentId, (Version, AtomicU64, Arc<E>)>>,
+    max: usize,
+    clock: AtomicU64,
+}
+
+impl<E> CacheDeVersions<E> {
+    pub(super) fn new(max: usize) -> CacheDeVersions<E> {
+        CacheDeVersions { entries: Mutex::new(HashMap::new()), max: max.max(1), clock: AtomicU64::new(0) }
+    }
+
+    /// The entry of `doc` at `version`, made by `nouvelle` if there is
+    /// none or the version changed.
+    pub(super) fn entree(&self, doc: &DocumentId, version: Version, nouvelle: impl FnOnce() -> E) -> Arc<E> {
+        let now = self.clock.fetch_add(1, Ordering::Relaxed);
+        let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some((v, dernier_usage, e)) = entries.get(doc)
+            && *v == version
+        {
+            dernier_usage.store(now, Ordering::Relaxed);
+            return e.clone();
+        }
+        let e = Arc::new(nouvelle());
+        entries.insert(doc.clone(), (version, AtomicU64::new(now), e.clone()));
         while entries.len() > self.max {
-            let oldest =
-                entries.iter().min_by_key(|(_, e)| e.last_used.load(Ordering::Relaxed)).map(|(d, _)| d.clone());
+            let oldest = entries.iter().min_by_key(|(_, (_, u, _))| u.load(Ordering::Relaxed)).map(|(d, _)| d.clone());
             match oldest {
                 Some(oldest) => entries.remove(&oldest),
                 None => break,
             };
         }
-        entry
+        e
     }
 }
 
