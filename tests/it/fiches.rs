@@ -515,11 +515,16 @@ async fn the_relays_team_admits_sheets_to_the_national_list() {
     let (_, page) = http_get(relay.addr, &format!("/t/{a}/fiches/{fiche}/")).await;
     assert!(page.contains("Publiée nationalement"));
     for (query, listed) in [
-        ("?porte=economie_locale", true),
-        ("?porte=alimentation_agriculture", false),
+        ("?theme=economie_locale", true),
+        ("?theme=alimentation_agriculture", false),
         ("?mesure=M05", true),
         ("?mesure=M06", false),
-        ("?porte=economie_locale&mesure=M05", true),
+        ("?theme=economie_locale&mesure=M05", true),
+        // The directory's criteria on the sheet's territory (a commune
+        // with no INSEE code, in no network).
+        ("?type=commune", true),
+        ("?type=quartier", false),
+        ("?reseau=colibris", false),
     ] {
         let (status, json) = http_get(relay.addr, &format!("/fiches.json{query}")).await;
         assert_eq!(status, 200, "{query}");
@@ -527,8 +532,8 @@ async fn the_relays_team_admits_sheets_to_the_national_list() {
         let (_, page) = http_get(relay.addr, &format!("/fiches/{query}")).await;
         assert_eq!(page.contains(">Nationale</a>"), listed, "{query}");
     }
-    let longue = format!("?porte={}", "x".repeat(5000));
-    for query in ["?porte=lune", "?mesure=M33", "?couleur=bleu", "?mesure=M05&mesure=M06", "?porte=%FF", &longue] {
+    let longue = format!("?theme={}", "x".repeat(5000));
+    for query in ["?theme=lune", "?mesure=M33", "?couleur=bleu", "?mesure=M05&mesure=M06", "?theme=%FF", &longue] {
         let (status, body) = http_get(relay.addr, &format!("/fiches.json{query}")).await;
         assert_eq!(status, 400, "{query}");
         assert!(body.contains("filtre") || body.contains("valeur"), "{query}: {body}");

@@ -2,7 +2,7 @@
 //! `/t/{id}/fiches.json` (its published sheets), `/t/{id}/fiches/{fiche}/`
 //! (`?version=` for an earlier one), `/t/{id}/fiches/{fiche}.json` and
 //! `.md`; national `/fiches/` and `/fiches.json` (the sheets the relay's
-//! team admitted, `crate::fiches`, filtered by `?porte=` and `?mesure=`).
+//! team admitted, `crate::fiches`, filtered like the directory (`?theme=`, `?mesure=`, and the territory's `type`, `departement`, `reseau`)).
 //! The texts are `sync_core::flux::fiche`'s.
 //!
 //! Access is the territory's feeds' (`mod.rs`): a public territory for
@@ -35,7 +35,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use sync_core::agenda::{FichePubliee, fiche_publiee, territoires_de_fiche};
 use sync_core::automerge::Automerge;
-use sync_core::flux::{self, FicheAffichee, FiltreFiches};
+use sync_core::flux::{self, FicheAffichee, Filtre};
 use sync_core::{Access, DocumentId};
 use tokio::sync::OnceCell;
 
@@ -439,7 +439,7 @@ async fn nationale(
     sorte: Sorte,
 ) -> Result<Response, HttpError> {
     let Query(paires) = query.map_err(|_| HttpError::Invalide("adresse illisible\u{a0}: filtres attendus".into()))?;
-    let filtre = FiltreFiches::depuis(&paires).map_err(|e| HttpError::Invalide(e.to_string()))?;
+    let filtre = Filtre::depuis(&paires).map_err(|e| HttpError::Invalide(e.to_string()))?;
     let (tous, _) = super::territories(&state).await?;
     let publics: HashMap<DocumentId, (Version, Arc<Read>)> =
         tous.into_iter().filter(|(_, _, r)| r.public).map(|(d, v, r)| (d, (v, r))).collect();
@@ -483,7 +483,7 @@ async fn nationale(
             .iter()
             .zip(&ids)
             .zip(&noms)
-            .filter_map(|(((_, _, l, _), (id, t)), (nom, fuseau))| {
+            .filter_map(|(((_, _, l, r), (id, t)), (nom, fuseau))| {
                 let p = l.derniere.as_ref().filter(|p| !flux::fiche_retiree(p))?;
                 Some(FicheAffichee {
                     id,
@@ -493,7 +493,8 @@ async fn nationale(
                     base_url: &url,
                     publiee: p,
                     nationale: true,
-                    agenda: None,
+                    // The filter's territory criteria read its profile.
+                    agenda: Some(&r.agenda),
                 })
             })
             .collect();

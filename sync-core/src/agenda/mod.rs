@@ -47,6 +47,7 @@ pub use fiche::{
 };
 pub use historique::{Evenement, historique_en_mots};
 pub use repo::{ApplyError, SuiteDemande};
+pub(crate) use schema::mesure_valide;
 pub use schema::*;
 
 pub(crate) use edit::{SUIVI, appliquer_dans};

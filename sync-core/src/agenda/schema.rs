@@ -716,9 +716,13 @@ pub(crate) fn champs_connus<T: Default + Serialize>() -> Vec<String> {
 }
 
 /// Is `mesure` a measure of the Pacte pour la Transition, `M01` to `M32`?
+/// Two digits: `M+1` is none, though Rust reads `+1` as a number.
 pub(crate) fn mesure_valide(mesure: &str) -> bool {
-    let numero = mesure.strip_prefix('M').and_then(|n| n.parse::<u8>().ok());
-    mesure.len() == 3 && numero.is_some_and(|n| (1..=32).contains(&n))
+    let Some(chiffres) = mesure.strip_prefix('M').filter(|n| n.len() == 2 && n.bytes().all(|b| b.is_ascii_digit()))
+    else {
+        return false;
+    };
+    chiffres.parse::<u8>().is_ok_and(|n| (1..=32).contains(&n))
 }
 
 /// Checks a record before it is written.

@@ -95,7 +95,7 @@ impl Filtre {
                 "reseau" if f.reseau.is_some() => return Err(FiltreError::Repete("reseau")),
                 "reseau" => f.reseau = Some(valeur(texte).ok_or_else(|| inconnue("reseau"))?),
                 "mesure" if f.mesure.is_some() => return Err(FiltreError::Repete("mesure")),
-                "mesure" if mesure_valide(texte) => f.mesure = Some(texte.clone()),
+                "mesure" if crate::agenda::mesure_valide(texte) => f.mesure = Some(texte.clone()),
                 "mesure" => return Err(inconnue("mesure")),
                 autre => {
                     return Err(FiltreError::Inconnu(autre.chars().take(40).filter(|c| !c.is_control()).collect()));
@@ -132,6 +132,19 @@ impl Filtre {
         self.theme.is_none_or(|t| p.portes_entree.contains(&t)) && self.garde_territoire(p, &fiche.departements)
     }
 
+    /// Whether a sheet passes: the theme among its entry doors, the measure
+    /// among its measures, the other criteria on the profile of the
+    /// territory it is shown under (none passes them without one).
+    pub(super) fn garde_fiche(&self, c: &crate::agenda::ContenuFiche, territoire: Option<&Profil>) -> bool {
+        let reste = Filtre { theme: None, mesure: None, ..self.clone() };
+        self.theme.is_none_or(|t| c.portes_entree.contains(&t))
+            && self.mesure.as_ref().is_none_or(|m| c.mesures_pacte.contains(m))
+            && match territoire {
+                Some(p) => reste.garde_territoire(p, &crate::agenda::departements_des_communes(&p.codes.insee)),
+                None => reste == Filtre::default(),
+            }
+    }
+
     /// Every criterion but the theme, on a territory's profile and the
     /// départements of its communes: the national agenda checks the theme
     /// on each rendez-vous rather than on its territory.
@@ -141,14 +154,6 @@ impl Filtre {
             && self.reseau.is_none_or(|r| p.reseaux.iter().any(|l| l.reseau == r))
             && self.mesure.as_ref().is_none_or(|m| p.engagements_pacte.iter().any(|e| &e.mesure == m))
     }
-}
-
-/// `M01` to `M32`.
-fn mesure_valide(texte: &str) -> bool {
-    texte.len() == 3
-        && texte.starts_with('M')
-        && texte[1..].parse::<u8>().is_ok_and(|n| (1..=32).contains(&n))
-        && texte[1..].bytes().all(|b| b.is_ascii_digit())
 }
 
 /// One territory as the directory shows it.

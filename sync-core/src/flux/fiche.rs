@@ -27,6 +27,7 @@ use std::fmt::Write;
 use jiff::tz::TimeZone;
 use serde_json::{Value, json};
 
+use super::Filtre;
 use super::html::{CSS, echapper};
 use crate::agenda::{Agenda, FichePubliee, SECTIONS, StatutFiche, Theme};
 use crate::rythme::mots::date;
@@ -323,87 +324,6 @@ pub fn fiche_markdown(f: &FicheAffichee<'_>) -> String {
     m
 }
 
-/// What the national list is narrowed to: `?porte=<theme>&mesure=M05`.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct FiltreFiches {
-    /// An entry door.
-    pub porte: Option<Theme>,
-    /// A Pacte measure, `M01` to `M32`.
-    pub mesure: Option<String>,
-}
-
-/// Why a national list's query string is refused (the relay's 400).
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum FiltreFichesError {
-    /// A parameter other than `porte` and `mesure`.
-    #[error("filtre inconnu\u{a0}: «\u{a0}{0}\u{a0}» (porte ou mesure)")]
-    Inconnu(String),
-    /// A value the parameter does not take.
-    #[error("valeur inconnue pour {champ}\u{a0}: «\u{a0}{valeur}\u{a0}»")]
-    Valeur {
-        /// The parameter.
-        champ: &'static str,
-        /// What was given (cut to 40 characters).
-        valeur: String,
-    },
-    /// The same parameter twice.
-    #[error("filtre donné deux fois\u{a0}: {0}")]
-    Repete(&'static str),
-}
-
-impl FiltreFiches {
-    /// The filter of a query string's percent-decoded pairs; empty values
-    /// mean "any".
-    pub fn depuis(paires: &[(String, String)]) -> Result<FiltreFiches, FiltreFichesError> {
-        let coupe = |t: &str| t.chars().take(40).filter(|c| !c.is_control()).collect::<String>();
-        let mut f = FiltreFiches::default();
-        for (nom, texte) in paires {
-            if texte.is_empty() {
-                continue;
-            }
-            let inconnue = |champ| FiltreFichesError::Valeur { champ, valeur: coupe(texte) };
-            match nom.as_str() {
-                "porte" if f.porte.is_some() => return Err(FiltreFichesError::Repete("porte")),
-                "porte" => {
-                    f.porte = Some(serde_json::from_value(Value::String(texte.clone())).map_err(|_| inconnue("porte"))?)
-                }
-                "mesure" if f.mesure.is_some() => return Err(FiltreFichesError::Repete("mesure")),
-                "mesure" if mesure_valide(texte) => f.mesure = Some(texte.clone()),
-                "mesure" => return Err(inconnue("mesure")),
-                autre => return Err(FiltreFichesError::Inconnu(coupe(autre))),
-            }
-        }
-        Ok(f)
-    }
-
-    /// The filter as a query string in a fixed order, empty when nothing
-    /// is filtered.
-    pub fn requete(&self) -> String {
-        let mut paires = Vec::new();
-        if let Some(p) = self.porte {
-            paires.push(format!("porte={}", valeur_json(&p)));
-        }
-        if let Some(m) = &self.mesure {
-            paires.push(format!("mesure={m}"));
-        }
-        if paires.is_empty() { String::new() } else { format!("?{}", paires.join("&")) }
-    }
-
-    /// Whether `fiche` passes.
-    pub fn garde(&self, fiche: &FichePubliee) -> bool {
-        let c = &fiche.contenu;
-        self.porte.is_none_or(|p| c.portes_entree.contains(&p))
-            && self.mesure.as_ref().is_none_or(|m| c.mesures_pacte.contains(m))
-    }
-}
-
-fn mesure_valide(texte: &str) -> bool {
-    texte.len() == 3
-        && texte.starts_with('M')
-        && texte[1..].bytes().all(|b| b.is_ascii_digit())
-        && texte[1..].parse::<u8>().is_ok_and(|n| (1..=32).contains(&n))
-}
-
 /// One line of a list's JSON.
 fn entree_json(f: &FicheAffichee<'_>) -> Value {
     let c = &f.publiee.contenu;
@@ -428,10 +348,10 @@ pub fn fiches_json(territoire: &str, nom: &str, fiches: &[FicheAffichee<'_>]) ->
 
 /// `/fiches.json`: the national list, narrowed by `filtre`; each line
 /// also names its territory.
-pub fn fiches_nationales_json(fiches: &[FicheAffichee<'_>], filtre: &FiltreFiches) -> String {
+pub fn fiches_nationales_json(fiches: &[FicheAffichee<'_>], filtre: &Filtre) -> String {
     let liste: Vec<Value> = fiches
         .iter()
-        .filter(|f| filtre.garde(f.publiee))
+        .filter(|f| filtre.garde_fiche(&f.publiee.contenu, f.agenda.and_then(|a| a.profil.as_ref())))
         .map(|f| {
             let mut v = entree_json(f);
             v["territoire"] = f.territoire.into();
@@ -491,7 +411,7 @@ pub fn fiches_html(territoire: &str, nom: &str, base_url: &str, fiches: &[FicheA
 
 /// `/fiches/`: the sheets admitted nationally, narrowed by `filtre`, with
 /// links to narrow them by entry door and by measure.
-pub fn fiches_nationales_html(base_url: &str, fiches: &[FicheAffichee<'_>], filtre: &FiltreFiches) -> String {
+pub fn fiches_nationales_html(base_url: &str, fiches: &[FicheAffichee<'_>], filtre: &Filtre) -> String {
     let base = echapper(base_url);
     let mut h = String::with_capacity(4096);
     let alternatives = format!(
@@ -508,7 +428,7 @@ pub fn fiches_nationales_html(base_url: &str, fiches: &[FicheAffichee<'_>], filt
     h.push_str("<h1>Fiches d'expérience des territoires</h1>\n</header>\n<main>\n");
 
     h.push_str("<section aria-labelledby=\"filtres\">\n<h2 id=\"filtres\">Filtrer</h2>\n");
-    let lien = |h: &mut String, f: FiltreFiches, texte: &str, actif: bool| {
+    let lien = |h: &mut String, f: Filtre, texte: &str, actif: bool| {
         if actif {
             let _ = writeln!(h, "<li><strong>{}</strong> (choisi)</li>", echapper(texte));
         } else {
@@ -517,12 +437,12 @@ pub fn fiches_nationales_html(base_url: &str, fiches: &[FicheAffichee<'_>], filt
         }
     };
     h.push_str("<p>Par porte d'entrée\u{a0}:</p>\n<ul>\n");
-    lien(&mut h, FiltreFiches { porte: None, ..filtre.clone() }, "Toutes", filtre.porte.is_none());
+    lien(&mut h, Filtre { theme: None, ..filtre.clone() }, "Toutes", filtre.theme.is_none());
     for t in Theme::TOUS {
-        lien(&mut h, FiltreFiches { porte: Some(*t), ..filtre.clone() }, t.libelle(), filtre.porte == Some(*t));
+        lien(&mut h, Filtre { theme: Some(*t), ..filtre.clone() }, t.libelle(), filtre.theme == Some(*t));
     }
     h.push_str("</ul>\n<p>Par mesure du Pacte pour la transition\u{a0}:</p>\n<ul>\n");
-    lien(&mut h, FiltreFiches { mesure: None, ..filtre.clone() }, "Toutes", filtre.mesure.is_none());
+    lien(&mut h, Filtre { mesure: None, ..filtre.clone() }, "Toutes", filtre.mesure.is_none());
     let mut mesures: Vec<&String> = fiches.iter().flat_map(|f| &f.publiee.contenu.mesures_pacte).collect();
     if let Some(m) = &filtre.mesure {
         mesures.push(m);
@@ -531,12 +451,15 @@ pub fn fiches_nationales_html(base_url: &str, fiches: &[FicheAffichee<'_>], filt
     mesures.dedup();
     for m in mesures {
         let actif = filtre.mesure.as_ref() == Some(m);
-        lien(&mut h, FiltreFiches { mesure: Some(m.clone()), ..filtre.clone() }, &libelle_mesure(m), actif);
+        lien(&mut h, Filtre { mesure: Some(m.clone()), ..filtre.clone() }, &libelle_mesure(m), actif);
     }
     h.push_str("</ul>\n</section>\n");
 
     h.push_str("<section aria-labelledby=\"liste\">\n<h2 id=\"liste\">Fiches</h2>\n");
-    let gardees: Vec<&FicheAffichee<'_>> = fiches.iter().filter(|f| filtre.garde(f.publiee)).collect();
+    let gardees: Vec<&FicheAffichee<'_>> = fiches
+        .iter()
+        .filter(|f| filtre.garde_fiche(&f.publiee.contenu, f.agenda.and_then(|a| a.profil.as_ref())))
+        .collect();
     if gardees.is_empty() {
         h.push_str("<p>Aucune fiche ne correspond.</p>\n");
     } else {

@@ -108,9 +108,9 @@ pub use agenda_national::agenda_national_html;
 pub use annuaire::{Fiche, Filtre, FiltreError, JOURS_A_VENIR, annuaire_html, fiches, territoires_json};
 pub use carte::{CARTE_MAX_OCTETS, Carte, CarteError};
 pub use fiche::{
-    FicheAffichee, FiltreFiches, FiltreFichesError, fiche_html, fiche_json, fiche_markdown, fiche_retiree,
-    fiche_retiree_html, fiche_retiree_json, fiche_retiree_markdown, fiches_html, fiches_json, fiches_nationales_html,
-    fiches_nationales_json, ligne_de_section, ligne_lue,
+    FicheAffichee, fiche_html, fiche_json, fiche_markdown, fiche_retiree, fiche_retiree_html, fiche_retiree_json,
+    fiche_retiree_markdown, fiches_html, fiches_json, fiches_nationales_html, fiches_nationales_json, ligne_de_section,
+    ligne_lue,
 };
 pub use html::{Changement, Essaimage, Reprise, html, html_avec_essaimage};
 pub use ics::{ics, ics_action, ics_compat, ics_national};

@@ -68,6 +68,7 @@ fn invalid_content_is_refused_and_writes_nothing() {
         json!({ "resume": "x".repeat(RESUME_MAX + 1) }),
         json!({ "conseils": "x".repeat(SECTION_MAX + 1) }),
         json!({ "mesures_pacte": ["M33"] }),
+        json!({ "mesures_pacte": ["M+1"] }),
         json!({ "actions": [{ "territoire": "pas-un-id", "action": "a1" }] }),
         json!({ "licence": "domaine public" }),
         json!({ "inconnu": 1 }),

@@ -181,31 +181,37 @@ fn the_national_list_filters_by_door_and_measure() {
     b.contenu.mesures_pacte = vec!["M12".into()];
     let fiches = [affichee(&a), FicheAffichee { id: "fiche2", ..affichee(&b) }];
     let filtre = |q: &[(&str, &str)]| {
-        FiltreFiches::depuis(&q.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect::<Vec<_>>())
+        Filtre::depuis(&q.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect::<Vec<_>>())
     };
-    let ids = |f: &FiltreFiches| -> Vec<String> {
+    let ids = |f: &Filtre| -> Vec<String> {
         let v: Value = serde_json::from_str(&fiches_nationales_json(&fiches, f)).expect("json");
         v["fiches"].as_array().expect("list").iter().map(|f| f["id"].as_str().unwrap_or("").to_owned()).collect()
     };
-    assert_eq!(ids(&FiltreFiches::default()), ["fiche1", "fiche2"]);
-    assert_eq!(ids(&filtre(&[("porte", "alimentation_agriculture")]).expect("ok")), ["fiche2"]);
+    assert_eq!(ids(&Filtre::default()), ["fiche1", "fiche2"]);
+    assert_eq!(ids(&filtre(&[("theme", "alimentation_agriculture")]).expect("ok")), ["fiche2"]);
     assert_eq!(ids(&filtre(&[("mesure", "M05")]).expect("ok")), ["fiche1"]);
     assert_eq!(
-        ids(&filtre(&[("mesure", "M05"), ("porte", "alimentation_agriculture")]).expect("ok")),
+        ids(&filtre(&[("mesure", "M05"), ("theme", "alimentation_agriculture")]).expect("ok")),
         Vec::<String>::new()
     );
+    // The territory's criteria need its profile: without one, nothing
+    // passes them.
+    assert_eq!(ids(&filtre(&[("type", "commune")]).expect("ok")), Vec::<String>::new());
     for (q, message) in [
-        (vec![("porte", "lune")], "valeur inconnue pour porte\u{a0}: «\u{a0}lune\u{a0}»"),
+        (vec![("theme", "lune")], "valeur inconnue pour theme\u{a0}: «\u{a0}lune\u{a0}»"),
         (vec![("mesure", "M33")], "valeur inconnue pour mesure\u{a0}: «\u{a0}M33\u{a0}»"),
         (vec![("mesure", "M05"), ("mesure", "M06")], "filtre donné deux fois\u{a0}: mesure"),
-        (vec![("theme", "x")], "filtre inconnu\u{a0}: «\u{a0}theme\u{a0}» (porte ou mesure)"),
+        (
+            vec![("porte", "x")],
+            "filtre inconnu\u{a0}: «\u{a0}porte\u{a0}» (theme, type, departement, reseau ou mesure)",
+        ),
     ] {
         assert_eq!(filtre(&q).map_err(|e| e.to_string()), Err(message.to_owned()));
     }
     let page = fiches_nationales_html("https://essaim.example", &fiches, &filtre(&[("mesure", "M12")]).expect("ok"));
     assert!(page.starts_with("<!doctype html>\n<html lang=\"fr\">") && !page.contains("<script"));
     assert!(page.contains(">Autre</a> – Val d&#39;Essaim") && !page.contains(">Un &lt;repair&gt; café</a>"));
-    assert!(page.contains("href=\"https://essaim.example/fiches/?porte=economie_locale&amp;mesure=M12\""), "{page}");
+    assert!(page.contains("href=\"https://essaim.example/fiches/?theme=economie_locale&amp;mesure=M12\""), "{page}");
     assert!(page.contains("href=\"https://essaim.example/fiches/?mesure=M05\">Mesure 5</a>"));
     let liste = fiches_html(T, "Val", "https://essaim.example", &fiches);
     assert!(liste.contains(&format!("href=\"https://essaim.example/t/{T}/fiches/fiche1/\"")));
