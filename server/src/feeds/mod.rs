@@ -291,10 +291,14 @@ impl Cache {
 /// version, at most `max`; the least recently used goes first. The
 /// territories' feeds and the sheets' pages each keep one.
 pub(super) struct CacheDeVersions<E> {
-    entries: Mutex<HashMap<DocumentId, (Version, AtomicU64, Arc<E>)>>,
+    entries: Mutex<HashMap<DocumentId, EntreeDeVersion<E>>>,
     max: usize,
     clock: AtomicU64,
 }
+
+/// A document's cached version, when it was last used, and what is kept
+/// of it.
+type EntreeDeVersion<E> = (Version, AtomicU64, Arc<E>);
 
 impl<E> CacheDeVersions<E> {
     pub(super) fn new(max: usize) -> CacheDeVersions<E> {
