@@ -163,23 +163,31 @@ pub fn fiche_html(f: &FicheAffichee<'_>) -> String {
             "<section aria-labelledby=\"reperes\">\n<h2 id=\"reperes\">Repères</h2>\n<ul>\n{reperes}</ul>\n</section>\n"
         );
     }
-    if !c.actions.is_empty() {
-        h.push_str("<section aria-labelledby=\"actions\">\n<h2 id=\"actions\">Actions liées</h2>\n<ul>\n");
-        for a in &c.actions {
-            let lien = format!("{}/t/{}/actions/{}/", f.base_url, a.territoire, a.action);
-            // The territory's own actions by their title, public ones only
-            // (another's page would be a 404, and a draft's title private);
-            // another territory's action by its page.
-            let titre = match f.agenda.filter(|_| a.territoire == f.territoire) {
-                Some(agenda) => match super::public(agenda).into_iter().find(|r| *r.id == a.action) {
-                    Some(r) => r.titre.to_owned(),
-                    None => continue,
-                },
-                None => "Une action d'un autre territoire".to_owned(),
-            };
-            let _ = writeln!(h, "<li><a href=\"{}\">{}</a></li>", echapper(&lien), echapper(&titre));
-        }
-        h.push_str("</ul>\n</section>\n");
+    // The territory's own actions by their title, public ones only
+    // (another's page would be a 404, and a draft's title private);
+    // another territory's action by its page.
+    let mut liees = String::new();
+    for a in &c.actions {
+        let lien = format!("{}/t/{}/actions/{}/", f.base_url, a.territoire, a.action);
+        let titre = match f.agenda.filter(|_| a.territoire == f.territoire) {
+            Some(agenda) => match super::public(agenda).into_iter().find(|r| *r.id == a.action) {
+                Some(r) => r.titre.to_owned(),
+                None => continue,
+            },
+            None => "Une action d'un autre territoire".to_owned(),
+        };
+        let _ = writeln!(liees, "<li><a href=\"{}\">{}</a></li>", echapper(&lien), echapper(&titre));
+    }
+    if !liees.is_empty() {
+        // The app takes them up as drafts in one's own territory.
+        let app = format!("{}/#/t/{}/fiches/{}", f.base_url, f.territoire, f.id);
+        let _ = write!(
+            h,
+            "<section aria-labelledby=\"actions\">\n<h2 id=\"actions\">Actions liées</h2>\n<ul>\n{liees}</ul>\n\
+             <p><a href=\"{}\">S'inspirer de cette fiche dans l'application</a>\u{a0}: ses actions deviennent des \
+             brouillons dans votre territoire.</p>\n</section>\n",
+            echapper(&app)
+        );
     }
     h.push_str("<section aria-labelledby=\"versions\">\n<h2 id=\"versions\">Versions publiées</h2>\n<ul>\n");
     for v in p.versions.iter().rev() {

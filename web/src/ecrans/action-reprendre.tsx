@@ -43,6 +43,27 @@ export function charge(driver: Driver, doc: string): Promise<void> {
  * `action` of it when this device holds it, else `publique`, the JSON of
  * its `ActionPublique` as the relay served it.
  */
+/** The territories this device organises, to take something up into. */
+export function ChoixTerritoire(props: {
+  id: string;
+  cibles: TerritoireConnu[];
+  cible: string;
+  onChoix: (doc: string) => void;
+}) {
+  return (
+    <p class="champ">
+      <label for={props.id}>Territoire</label>
+      <select id={props.id} value={props.cible} onChange={(e) => props.onChoix(e.currentTarget.value)}>
+        {props.cibles.map((t) => (
+          <option key={t.doc} value={t.doc}>
+            {t.nom || "Territoire sans nom"}
+          </option>
+        ))}
+      </select>
+    </p>
+  );
+}
+
 export function Reprendre({
   driver,
   source,
@@ -95,16 +116,7 @@ export function Reprendre({
             Un brouillon dans le territoire choisi&nbsp;: le titre, la présentation, les thèmes et le rythme, à partir de la
             date indiquée. Ni le lieu, ni les porteurs, ni les besoins ne sont repris.
           </p>
-          <p class="champ">
-            <label for="cible-reprendre">Territoire</label>
-            <select id="cible-reprendre" value={cible} onChange={(e) => setCible(e.currentTarget.value)}>
-              {cibles.map((t) => (
-                <option key={t.doc} value={t.doc}>
-                  {t.nom || "Territoire sans nom"}
-                </option>
-              ))}
-            </select>
-          </p>
+          <ChoixTerritoire id="cible-reprendre" cibles={cibles} cible={cible} onChoix={setCible} />
           <ChampDate id="date-reprendre" label="À partir du" valeur={date} onDate={setDate} />
           {erreur && (
             <p role="alert" class="erreur">

@@ -15,7 +15,7 @@ import type { Driver } from "../driver";
 import { messageDe, aujourdhui, idAleatoire, libellesFiches, pluriel } from "../modele";
 import { PastilleTheme } from "../themes";
 import type { TerritoireConnu } from "../storage";
-import { charge } from "./action-reprendre";
+import { ChoixTerritoire, charge } from "./action-reprendre";
 import { avecJeton, dateVersion, fichePubliee, type FicheServie, jetonDe, type Lu } from "./fiches-publiques";
 
 export function FicheLecture({ driver, territoire, id }: { driver: Driver; territoire: string; id: string }) {
@@ -172,16 +172,7 @@ function Inspirer({ driver, fiche }: { driver: Driver; fiche: FicheServie }) {
         et le rythme, à partir d'aujourd'hui.
       </p>
       <form onSubmit={inspirer} noValidate>
-        <p class="champ">
-          <label for="cible-inspirer">Territoire</label>
-          <select id="cible-inspirer" value={cible} onChange={(e) => setCible(e.currentTarget.value)}>
-            {cibles.map((t) => (
-              <option key={t.doc} value={t.doc}>
-                {t.nom || "Territoire sans nom"}
-              </option>
-            ))}
-          </select>
-        </p>
+        <ChoixTerritoire id="cible-inspirer" cibles={cibles} cible={cible} onChoix={setCible} />
         <button type="submit" disabled={enCours}>
           S'inspirer de cette fiche
         </button>
