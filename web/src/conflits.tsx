@@ -1,12 +1,13 @@
 // Concurrent edits of one record's fields, for an organiser to settle in
 // one tap: each value with who wrote it (the name they gave, `auteurs` in
 // the territory, else « une personne sans nom »), and « Garder » setting
-// the field to it. The actions' page and the decisions' use it.
+// the field to it. The actions' page, the decisions' and the experience
+// sheets' editor use it.
 //
 // Does not: detect conflicts (sync-core's read model lists them) or
 // decide which value wins by default (Automerge's).
 
-import type { Agenda, Collection, Edit } from "./genere/agenda";
+import type { Agenda, Collection, Conflit, Edit } from "./genere/agenda";
 import { Icone } from "./icones";
 import { libelles } from "./modele";
 
@@ -38,6 +39,38 @@ export function nomAuteur(agenda: Agenda, auteur?: string | null): string {
   return agenda.auteurs[auteur]?.nom ?? "une personne sans nom";
 }
 
+/** One field's concurrent values, each with its author and « Garder ». */
+export function CarteConflit({
+  conflit,
+  titre,
+  nom,
+  garder,
+}: {
+  conflit: Conflit;
+  titre: string;
+  nom: (auteur?: string | null) => string;
+  garder: (valeur: unknown) => void;
+}) {
+  const id = `c-${conflit.chemin.replaceAll("/", "-")}`;
+  return (
+    <section class="carte conflit" aria-labelledby={id} data-testid="conflit">
+      <h2 id={id}>
+        <Icone nom="alerte" /> Modifications simultanées&nbsp;: {titre}
+      </h2>
+      <ul class="liste">
+        {conflit.valeurs.map((v, i) => (
+          <li key={i}>
+            « {enTexte(v.valeur)} » par {nom(v.auteur)}{" "}
+            <button type="button" class="secondaire" onClick={() => garder(v.valeur)}>
+              Garder « {enTexte(v.valeur)} »
+            </button>
+          </li>
+        ))}
+      </ul>
+    </section>
+  );
+}
+
 export function Conflits({
   agenda,
   collection,
@@ -57,32 +90,20 @@ export function Conflits({
       {conflits.map((c) => {
         const champ = c.chemin.split("/").slice(2);
         return (
-          <section key={c.chemin} class="carte conflit" aria-labelledby={`c-${c.chemin}`} data-testid="conflit">
-            <h2 id={`c-${c.chemin}`}>
-              <Icone nom="alerte" /> Modifications simultanées&nbsp;: {champ.join(" / ")}
-            </h2>
-            <ul class="liste">
-              {c.valeurs.map((v, i) => (
-                <li key={i}>
-                  « {enTexte(v.valeur)} » par {nomAuteur(agenda, v.auteur)}{" "}
-                  <button
-                    type="button"
-                    class="secondaire"
-                    onClick={() =>
-                      editer({
-                        type: "modifier",
-                        collection,
-                        id,
-                        champs: valeurAuChemin(record as Record<string, unknown>, champ, v.valeur),
-                      } as Edit)
-                    }
-                  >
-                    Garder « {enTexte(v.valeur)} »
-                  </button>
-                </li>
-              ))}
-            </ul>
-          </section>
+          <CarteConflit
+            key={c.chemin}
+            conflit={c}
+            titre={champ.join(" / ")}
+            nom={(auteur) => nomAuteur(agenda, auteur)}
+            garder={(valeur) =>
+              editer({
+                type: "modifier",
+                collection,
+                id,
+                champs: valeurAuChemin(record as Record<string, unknown>, champ, valeur),
+              } as Edit)
+            }
+          />
         );
       })}
     </>

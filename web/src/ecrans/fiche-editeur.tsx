@@ -16,7 +16,7 @@
 
 import { useEffect, useLayoutEffect, useRef, useState } from "preact/hooks";
 import { Confirmation } from "../confirmation";
-import { enTexte, nomAuteur } from "../conflits";
+import { CarteConflit, nomAuteur } from "../conflits";
 import type { Driver } from "../driver";
 import { annoncer, Cases, Champ, ChampChoix, useRefus } from "../formulaire";
 import type { Agenda, ContenuFiche, EditFiche, Fiche, LicenceFiche, Theme } from "../genere/agenda";
@@ -258,21 +258,13 @@ function ConflitsFiche({
       {conflits.map((c) => {
         const cle = c.chemin.split("/")[1];
         return (
-          <section key={c.chemin} class="carte conflit" aria-labelledby={`c-${cle}`} data-testid="conflit">
-            <h2 id={`c-${cle}`}>
-              <Icone nom="alerte" /> Modifications simultanées&nbsp;: {CHAMPS[cle] ?? cle}
-            </h2>
-            <ul class="liste">
-              {c.valeurs.map((v, i) => (
-                <li key={i}>
-                  « {enTexte(v.valeur)} » par {agenda ? nomAuteur(agenda, v.auteur) : "un organisateur"}{" "}
-                  <button type="button" class="secondaire" onClick={() => garder({ [cle]: v.valeur })}>
-                    Garder « {enTexte(v.valeur)} »
-                  </button>
-                </li>
-              ))}
-            </ul>
-          </section>
+          <CarteConflit
+            key={c.chemin}
+            conflit={c}
+            titre={CHAMPS[cle] ?? cle}
+            nom={(auteur) => (agenda ? nomAuteur(agenda, auteur) : "un organisateur")}
+            garder={(valeur) => garder({ [cle]: valeur })}
+          />
         );
       })}
     </>
