@@ -251,9 +251,7 @@ fn linked_actions_show_by_title_and_a_draft_not_at_all() {
     assert!(page.contains(&format!("href=\"https://essaim.example/t/{T}/actions/repair/\">Repair &lt;café&gt;</a>")));
     assert!(!page.contains("PROJET-SECRET") && !page.contains("actions/brouillon/"), "a draft stays private");
     assert!(page.contains("actions/ailleurs/\">Une action d&#39;un autre territoire</a>"), "{page}");
-    assert!(
-        page.contains(&format!("href=\"https://essaim.example/#/t/{T}/fiches/fiche1\">S'inspirer de cette fiche"))
-    );
+    assert!(page.contains(&format!("href=\"https://essaim.example/#/t/{T}/fiches/fiche1\">S'inspirer de cette fiche")));
     // Only drafts: no section at all, and nothing to take up.
     p.contenu.actions.retain(|a| a.action == "brouillon");
     let page = fiche_html(&FicheAffichee { agenda: Some(&agenda), ..affichee(&p) });
