@@ -12,29 +12,31 @@
 //! notebook created offline syncs once the change listing it arrives), a
 //! removed one closes it at once.
 //!
-//! Experience sheets (`GenreDocument::Fiche`) need consent from both
-//! sides: the territory lists the sheet *and* the sheet names the
-//! territory (`sync_core::agenda::territoires_de_fiche`), so neither a
-//! territory listing someone's sheet nor a sheet proposing a territory
-//! opens it alone. The sheet itself must then be in memory: the decision
-//! waits for its load as for a territory's ([`Decision::Charger`]), and
-//! the sheet joins `via`, so a change of the sheet (a proposal, a removed
-//! territory) decides again. A sheet the relay holds nothing of (empty
-//! after its load) is opened on the listing alone: it was created offline
-//! and is being uploaded, and holds nothing to read yet. Known race: an
-//! organiser of a territory that lists a sheet the relay holds nothing of
-//! (knowing its random id beforehand) opens it empty; when the sheet's
-//! first changes arrive, the relay forwards them to the pairs open at that
-//! moment, then decides again (the sheet changed) and closes it to that
-//! territory if the sheet does not name it. So such an organiser may
-//! receive the first changes of a sheet whose id it learnt, nothing after.
+//! Listing is half of the consent: the document must also agree to
+//! belong to the listing territory (`GenreDocument::nomme`, the core's
+//! rule), so that a territory cannot pull in another's document by listing
+//! its id, which the other territory's residents read in its document. A
+//! sheet names its territories (`sync_core::agenda::territoires_de_fiche`:
+//! territory A proposes B, B lists it, neither alone opens it); a notebook
+//! names its territory (one made before notebooks did names none and is
+//! taken on the listing alone). The document must then be in memory: the
+//! decision waits for its load as for a territory's ([`Decision::Charger`]),
+//! and it joins `via`, so a change of it decides again. A document the
+//! relay holds nothing of (empty after its load) agrees: it was created
+//! offline and is being uploaded, and holds nothing to read yet. Known
+//! race: an organiser of a territory that lists such a document (knowing
+//! its random id beforehand) opens it empty; when its first changes
+//! arrive, the relay forwards them to the pairs open at that moment, then
+//! decides again (the document changed) and closes it to that territory if
+//! the document does not name it. So such an organiser may receive the
+//! first changes of a document whose id it learnt, nothing after.
 //!
 //! Does not: read documents (the repo does), or decide anything for a
 //! territory itself (`gate::access`).
 
 use std::collections::{HashMap, HashSet};
 
-use sync_core::agenda::{GenreDocument, documents_attaches, territoires_de_fiche};
+use sync_core::agenda::documents_attaches;
 use sync_core::{Access, ConnId, DocumentId, Repo};
 
 use crate::gate::{self, Pass};
@@ -68,33 +70,23 @@ pub(crate) fn decider(repo: &Repo, pass: &Pass, doc: &DocumentId) -> Decision {
         return Decision::Charger(manquants);
     }
     let mut access = Access::Denied;
-    let mut fiche = false;
+    let mut liste = false;
     for (territoire, organisateur) in &roles {
         let Some(am) = repo.document(territoire) else { continue };
         for (_, genre) in documents_attaches(am).into_iter().filter(|(d, _)| d == doc) {
-            if genre == GenreDocument::Fiche {
-                fiche = true;
-                match consentie(repo, doc, territoire) {
-                    Some(true) => {}
-                    Some(false) => continue,
-                    None => return Decision::Charger(vec![doc.clone()]),
-                }
+            liste = true;
+            // The document must agree too (the core's rule): it is read.
+            let Some(document) = repo.document(doc) else { return Decision::Charger(vec![doc.clone()]) };
+            if genre.nomme(document, territoire) {
+                access = plus_fort(access, genre.acces(*organisateur));
             }
-            access = plus_fort(access, genre.acces(*organisateur));
         }
     }
     let mut via: Vec<DocumentId> = roles.into_keys().cloned().collect();
-    if fiche {
+    if liste {
         via.push(doc.clone());
     }
     Decision::Decidee { access, via }
-}
-
-/// Whether sheet `fiche`, listed by `territoire`, names it too (or holds
-/// nothing yet); `None` while the sheet is not in memory.
-fn consentie(repo: &Repo, fiche: &DocumentId, territoire: &DocumentId) -> Option<bool> {
-    let am = repo.document(fiche)?;
-    Some(am.get_heads().is_empty() || territoires_de_fiche(am).contains(territoire))
 }
 
 fn plus_fort(a: Access, b: Access) -> Access {

@@ -171,3 +171,56 @@ async fn a_residents_token_never_downloads_the_notebook_and_no_feed_shows_a_cont
     }
     relay.stop().await;
 }
+
+/// A notebook names its territory (as `Repo::creer_carnet` makes it): an
+/// organiser of another territory who lists its id there (the id is in
+/// the territory's document, which its residents read) opens nothing;
+/// the territory's own organisers still do.
+#[tokio::test]
+async fn another_territory_listing_a_notebook_that_names_its_own_opens_nothing() {
+    let data = TempDir::new().expect("temp dir");
+    let a = territory(&data, "Territoire A");
+    let b = territory(&data, "Territoire B");
+    let organiser_a = invite(&data, &a, Role::Organisateur, 5);
+    let organiser_b = invite(&data, &b, Role::Organisateur, 6);
+    let relay = start_relay_with(data, |config| config.open = false).await;
+
+    let organiser = connect(&relay, &organiser_a).await;
+    organiser.open(&a).await.expect("open");
+    organiser.wait_until(&a, WAIT, |am| !am.get_heads().is_empty()).await.expect("the territory");
+    let carnet = organiser.create().await.expect("notebook");
+    let nomme = a.to_string();
+    organiser
+        .change(&carnet, move |tx| {
+            contact(tx)?;
+            tx.put(ROOT, "territoire", nomme.as_str())
+        })
+        .await
+        .expect("sentinel contact, naming A");
+    let attacher =
+        agenda::Edit::AttacherDocument { document: carnet.to_string(), genre: agenda::GenreDocument::Carnet };
+    organiser.apply(&a, attacher.clone()).await.expect("listed by A");
+    let heads = organiser.heads(&carnet).await.expect("heads");
+    organiser.wait_relay_has(&carnet, heads, WAIT).await.expect("the relay took the notebook");
+
+    // B's organiser lists A's notebook in B, then asks for it.
+    let intrus = connect(&relay, &organiser_b).await;
+    intrus.open(&b).await.expect("open");
+    intrus.wait_until(&b, WAIT, |am| !am.get_heads().is_empty()).await.expect("B");
+    intrus.apply(&b, attacher).await.expect("listed by B");
+    let heads = intrus.heads(&b).await.expect("heads");
+    intrus.wait_relay_has(&b, heads, WAIT).await.expect("the relay has B's listing");
+    intrus.open(&carnet).await.expect("open");
+    intrus.wait_unavailable(&carnet, WAIT).await.expect("B's listing alone does not open A's notebook");
+    let vu = {
+        let carnet = carnet.clone();
+        intrus.query(move |v| v.repo.document(&carnet).map(|d| d.get_heads().len())).await
+    };
+    assert!(matches!(vu, Ok(None) | Ok(Some(0))), "A's notebook reached B's organiser: {vu:?}");
+
+    // A's organisers still read it.
+    let second = connect(&relay, &organiser_a).await;
+    second.open(&carnet).await.expect("open");
+    second.wait_until(&carnet, WAIT, a_la_sentinelle).await.expect("A's organisers read their notebook");
+    relay.stop().await;
+}

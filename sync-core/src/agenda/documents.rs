@@ -63,6 +63,25 @@ impl GenreDocument {
         }
     }
 
+    /// Whether document `am`, of this kind, listed by `territoire`, agrees
+    /// to belong to it: the other half of the consent the relay checks
+    /// besides the listing, so that a territory cannot pull in another's
+    /// document by listing its id (which the other territory's residents
+    /// read). A sheet must name the territory among its `territoires`; a
+    /// notebook must name it as its `territoire` (one made before notebooks
+    /// named their territory names none and is taken on the listing alone).
+    /// A document holding nothing yet (created offline, being uploaded)
+    /// agrees: there is nothing in it to read.
+    pub fn nomme(self, am: &Automerge, territoire: &DocumentId) -> bool {
+        if am.get_heads().is_empty() {
+            return true;
+        }
+        match self {
+            GenreDocument::Fiche => super::territoires_de_fiche(am).contains(territoire),
+            GenreDocument::Carnet => territoire_du_carnet(am).is_none_or(|t| t == *territoire),
+        }
+    }
+
     /// In French, for screens.
     pub fn libelle(self) -> &'static str {
         match self {
@@ -152,10 +171,24 @@ pub enum EditCarnet {
     },
 }
 
-/// Creates the notebook's containers, in its first change.
-pub(crate) fn initialiser_carnet(tx: &mut Transaction<'_>) -> Result<(), EditError> {
+/// Where the notebook names its territory.
+const TERRITOIRE: &str = "territoire";
+
+/// Creates the notebook's containers and names its territory, in its
+/// first change.
+pub(crate) fn initialiser_carnet(tx: &mut Transaction<'_>, territoire: &DocumentId) -> Result<(), EditError> {
     tree::ensure_map(tx, &ROOT, &[CONTACTS])?;
+    automerge::transaction::Transactable::put(tx, &ROOT, TERRITOIRE, territoire.to_string())?;
     Ok(())
+}
+
+/// The territory notebook `am` names, if it names one (a well-formed id,
+/// the winning value).
+fn territoire_du_carnet(am: &Automerge) -> Option<DocumentId> {
+    match am.get(&ROOT, TERRITOIRE).ok()?? {
+        (AmValue::Scalar(s), _) => s.as_str()?.parse().ok(),
+        _ => None,
+    }
 }
 
 /// Validates `edit` and writes it in the notebook's transaction `tx`.
@@ -313,6 +346,21 @@ mod tests {
         assert!(!format!("{:?}", repo.agenda(&doc)).contains("mairie@example.org"));
         // Once done, nothing more to do (the refused one is not moved).
         assert_eq!(repo.migrer_contacts(UnixMillis(6_000), &doc, &[5; 16], "auteur"), Ok(Vec::new()));
+
+        // The notebook names its territory: listed by another, it does
+        // not agree to open there; one that names none (made before
+        // notebooks did) is taken on the listing alone.
+        let am = repo.document(&carnet).expect("loaded");
+        let autre = DocumentId::from_bytes(&[9; 16]).expect("id");
+        assert!(GenreDocument::Carnet.nomme(am, &doc));
+        assert!(!GenreDocument::Carnet.nomme(am, &autre));
+        let mut ancien = automerge::Automerge::new();
+        super::super::un_changement(&mut ancien, 0, "ancien".into(), |tx| {
+            Ok(tree::ensure_map(tx, &ROOT, &[CONTACTS]).map(|_| ())?)
+        })
+        .expect("an older notebook");
+        assert!(GenreDocument::Carnet.nomme(&ancien, &autre));
+        assert!(GenreDocument::Carnet.nomme(&automerge::Automerge::new(), &autre), "nothing to read yet");
 
         // Notebook edits: validated, or nothing written.
         let definir = EditCarnet::DefinirContact { acteur_id: "elu".into(), contact: contact("elu@example.org") };

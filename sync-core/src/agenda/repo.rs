@@ -181,7 +181,7 @@ impl Repo {
         }
         let message = serde_json::json!({ "auteur": auteur, "quoi": "carnet" }).to_string();
         let (carnet, mut outputs) = self.create_document_with(now, id_bytes, |am: &mut Automerge| {
-            super::un_changement(am, millis(now), message, super::documents::initialiser_carnet)
+            super::un_changement(am, millis(now), message, |tx| super::documents::initialiser_carnet(tx, territoire))
                 .map_err(ApplyError::from)
         })?;
         let attacher = Edit::AttacherDocument { document: carnet.to_string(), genre: super::GenreDocument::Carnet };
