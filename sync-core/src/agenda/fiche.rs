@@ -42,7 +42,7 @@ use serde_json::{Map, Value};
 use ts_rs::TS;
 
 use super::edit::{EditError, champs_du_record, objet, verifier_champs};
-use super::schema::{Theme, ValidationError, Valider, identifiant_valide, mesure_valide};
+use super::schema::{StatutFiche, Theme, ValidationError, Valider, identifiant_valide, mesure_valide};
 use super::{Conflit, Erreurs, tree};
 use crate::DocumentId;
 
@@ -253,47 +253,6 @@ pub struct RetraitFiche {
     pub motif: String,
     /// Who withdrew it, by name.
     pub par: String,
-}
-
-/// Where a sheet is in its workflow.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, TS)]
-#[serde(rename_all = "snake_case")]
-pub enum StatutFiche {
-    /// Being written.
-    #[default]
-    Brouillon,
-    /// Its current content was reviewed by an organiser other than its last
-    /// author: it can be published.
-    Relue,
-    /// Published for the territory (residents and the public read it).
-    PublieeTerritoire,
-    /// Published, and admitted by a national coordinator on the national
-    /// list (the relay knows it; the document never says it).
-    PublieeNationale,
-    /// Withdrawn: its pages answer 410 with the reason.
-    Retiree,
-}
-
-impl StatutFiche {
-    /// Every state, in the workflow's order.
-    pub const TOUS: &'static [StatutFiche] = &[
-        StatutFiche::Brouillon,
-        StatutFiche::Relue,
-        StatutFiche::PublieeTerritoire,
-        StatutFiche::PublieeNationale,
-        StatutFiche::Retiree,
-    ];
-
-    /// In French.
-    pub fn libelle(self) -> &'static str {
-        match self {
-            StatutFiche::Brouillon => "Brouillon",
-            StatutFiche::Relue => "Relue",
-            StatutFiche::PublieeTerritoire => "Publiée pour le territoire",
-            StatutFiche::PublieeNationale => "Publiée nationalement",
-            StatutFiche::Retiree => "Retirée",
-        }
-    }
 }
 
 /// A sheet as the editor reads it.
@@ -648,7 +607,7 @@ pub struct FichePubliee {
 /// content is read from the document as it was at that version's heads,
 /// so edits made since change nothing of it.
 pub fn fiche_publiee(am: &Automerge, version: Option<&str>) -> Result<Option<FichePubliee>, FicheError> {
-    let fiche = lire_fiche(am);
+    let (fiche, _) = lire(am);
     let choisie = match version {
         None => match fiche.versions.last() {
             Some(v) => v.clone(),
@@ -656,7 +615,7 @@ pub fn fiche_publiee(am: &Automerge, version: Option<&str>) -> Result<Option<Fic
         },
         Some(id) => fiche.versions.iter().find(|v| v.id == id).cloned().ok_or(FicheError::VersionInconnue)?,
     };
-    let alors = lire_fiche(&a_la_version(am, &choisie)?);
+    let (alors, _) = lire(&a_la_version(am, &choisie)?);
     Ok(Some(FichePubliee {
         contenu: alors.contenu,
         contributeurs: alors.contributeurs,
@@ -717,10 +676,10 @@ pub struct DifferenceSection {
 /// differs between the latest publication and now, word by word. Empty
 /// when never published or unchanged.
 pub fn differences(am: &Automerge) -> Vec<DifferenceSection> {
-    let maintenant = lire_fiche(am);
+    let (maintenant, _) = lire(am);
     let Some(version) = maintenant.versions.last() else { return Vec::new() };
     let Ok(alors) = a_la_version(am, version) else { return Vec::new() };
-    let alors = lire_fiche(&alors).contenu;
+    let alors = lire(&alors).0.contenu;
     let toutes = [("titre", "Titre"), ("resume", "Résumé")].into_iter().chain(SECTIONS.iter().copied());
     toutes
         .filter(|(cle, _)| alors.section(cle) != maintenant.contenu.section(cle))

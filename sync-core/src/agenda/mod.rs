@@ -41,9 +41,8 @@ pub use edit::{Collection, Edit, EditError};
 pub use essaimage::{ActionPublique, EssaimageError, LICENCE_PAR_DEFAUT, essaimer};
 pub use fiche::{
     ActionLiee, ContenuFiche, DifferenceSection, EditFiche, Fiche, FicheError, FichePubliee, GenreMorceau,
-    LicenceFiche, Morceau, RESUME_MAX, Relecture, RetraitFiche, SECTION_MAX, SECTIONS, StatutFiche, TERRITOIRES_MAX,
-    TITRE_MAX, TerritoireFiche, VersionFiche, difference_de_mots, differences, fiche_publiee, lire_fiche,
-    territoires_de_fiche,
+    LicenceFiche, Morceau, RESUME_MAX, Relecture, RetraitFiche, SECTION_MAX, SECTIONS, TERRITOIRES_MAX, TITRE_MAX,
+    TerritoireFiche, VersionFiche, difference_de_mots, differences, fiche_publiee, lire_fiche, territoires_de_fiche,
 };
 pub use historique::{Evenement, historique_en_mots};
 pub use repo::{ApplyError, SuiteDemande};

@@ -282,6 +282,24 @@ french_enum!(
     } default Brouillon
 );
 
+french_enum!(
+    /// Where an experience sheet is in its workflow (`fiche.rs`).
+    StatutFiche {
+        /// Being written.
+        Brouillon = "Brouillon",
+        /// Its current content was reviewed by an organiser other than its
+        /// last author: it can be published.
+        Relue = "Relue",
+        /// Published for the territory (residents and the public read it).
+        PublieeTerritoire = "Publiée pour le territoire",
+        /// Published, and admitted by a national coordinator on the
+        /// national list (the relay knows it; the document never says it).
+        PublieeNationale = "Publiée nationalement",
+        /// Withdrawn: its pages answer 410 with the reason.
+        Retiree = "Retirée",
+    } default Brouillon
+);
+
 /// The labels of one enum, for a client that shows them (the wasm client
 /// hands them to the app, keyed by `champ`).
 #[derive(Debug, Clone, PartialEq, Eq)]
