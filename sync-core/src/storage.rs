@@ -168,6 +168,12 @@ impl StorageKey {
         }
     }
 
+    /// Whether this is a sync state or when one was used: advisory data a
+    /// store may write late (losing it costs a longer sync, never a change).
+    pub fn is_sync_state(&self) -> bool {
+        self.0.len() == 3 && matches!(self.kind(), Some("sync-state" | "sync-state-used"))
+    }
+
     fn kind(&self) -> Option<&str> {
         self.0.get(1).map(String::as_str)
     }
@@ -243,6 +249,33 @@ impl OnDisk {
         Some(write)
     }
 
+    /// Counts a chunk another process committed, whose changes the document
+    /// now holds, among those on disk. `caught_up`: the document's heads if
+    /// everything before the chunk was saved, so the next save writes only
+    /// what is newer instead of the other process's changes again.
+    pub(crate) fn committed_elsewhere(
+        &mut self,
+        key: StorageKey,
+        kind: ChunkKind,
+        size: usize,
+        caught_up: Option<Vec<ChangeHash>>,
+    ) {
+        if let Some(heads) = caught_up {
+            self.saved_heads = heads;
+        }
+        self.chunks.push((key, kind, size));
+    }
+
+    /// Whether this chunk is known on disk.
+    pub(crate) fn knows(&self, key: &StorageKey) -> bool {
+        self.chunks.iter().any(|(known, _, _)| known == key)
+    }
+
+    /// Heads at the last save (or load).
+    pub(crate) fn saved_heads(&self) -> &[ChangeHash] {
+        &self.saved_heads
+    }
+
     /// Bytes of every chunk known to hold part of the document.
     pub(crate) fn stored_bytes(&self) -> usize {
         self.chunks.iter().map(|(_, _, size)| size).sum()
@@ -260,7 +293,7 @@ impl OnDisk {
 }
 
 /// JS names a snapshot by the SHA-256 of its sorted heads' hex strings.
-fn snapshot_name(heads: &[ChangeHash]) -> String {
+pub(crate) fn snapshot_name(heads: &[ChangeHash]) -> String {
     let mut hexes: Vec<String> = heads.iter().map(|h| hex::encode(h.as_ref())).collect();
     hexes.sort();
     hex::encode(Sha256::digest(hexes.concat().as_bytes()))

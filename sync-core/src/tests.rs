@@ -3,6 +3,7 @@
 //! fixtures are compiled in; the tidy check lives in `sync-core/tests/`.
 
 mod agenda;
+mod cluster;
 mod convergence;
 mod essaimage;
 mod golden;
@@ -14,3 +15,4 @@ mod securite_agenda;
 mod securite_expansion;
 mod securite_pairs;
 pub(crate) mod sim;
+mod sim_cluster;

@@ -22,6 +22,9 @@ pub(super) struct Doc {
     pub(super) phase: DocPhase,
     pub(super) last_used: UnixMillis,
     pub(super) locally_open: bool,
+    /// Chunks committed elsewhere ([`Input::CommittedElsewhere`]) that came
+    /// while the document loaded or a [`ChangesJob`] was out, in order.
+    pub(super) elsewhere: Vec<(StorageKey, Vec<u8>)>,
 }
 
 impl Doc {
@@ -213,8 +216,12 @@ impl Repo {
                 }
             }
             None => {
-                let loading =
-                    Doc { phase: DocPhase::Loading(vec![(conn, message)]), last_used: now, locally_open: false };
+                let loading = Doc {
+                    phase: DocPhase::Loading(vec![(conn, message)]),
+                    last_used: now,
+                    locally_open: false,
+                    elsewhere: Vec::new(),
+                };
                 self.docs.insert(doc.clone(), loading);
                 out.push(Output::Load { doc });
             }
@@ -285,6 +292,9 @@ impl Repo {
             }
         }
         self.schedule_unload(&doc);
+        if self.take_up_elsewhere(&doc) {
+            out.push(Output::DocumentChanged { doc: doc.clone() });
+        }
         // Syncs skipped while the job was out are due now.
         self.sync_all_peers(&doc, None, out);
         for (from, event) in queue {
@@ -329,6 +339,9 @@ impl Repo {
         d.last_used = now;
         let locally_open = d.locally_open;
         self.schedule_unload(&doc);
+        if self.take_up_elsewhere(&doc) {
+            out.push(Output::DocumentChanged { doc: doc.clone() });
+        }
         for (conn, message) in queue {
             // Access may have changed while the document was loading.
             match self.peer_doc(conn, &doc).map(|p| &p.access) {
@@ -356,12 +369,69 @@ impl Repo {
         }
     }
 
+    /// [`Input::CommittedElsewhere`]: queued behind a load or a job, taken
+    /// up at once otherwise; the peers are synced if the heads moved.
+    pub(super) fn on_committed_elsewhere(
+        &mut self,
+        now: UnixMillis,
+        doc: DocumentId,
+        chunks: Vec<(StorageKey, Vec<u8>)>,
+        out: &mut Vec<Output>,
+    ) {
+        let prefix = StorageKey::document_prefix(&doc);
+        let chunks = chunks.into_iter().filter(|(key, _)| key.starts_with(&prefix) && key.as_chunk().is_some());
+        let Some(d) = self.docs.get_mut(&doc) else { return };
+        d.elsewhere.extend(chunks);
+        let ready = matches!(&d.phase, DocPhase::Ready(ready) if ready.busy.is_none());
+        if ready && self.take_up_elsewhere(&doc) {
+            if let Some(d) = self.docs.get_mut(&doc) {
+                d.last_used = now;
+            }
+            // Used now: its idle deadline moves with `last_used`.
+            self.schedule_unload(&doc);
+            self.sync_all_peers(&doc, None, out);
+            out.push(Output::DocumentChanged { doc });
+        }
+    }
+
+    /// Loads the chunks committed elsewhere that waited for `doc` (ready,
+    /// no job out) into it, writing nothing: they are in storage already.
+    /// A chunk is counted among those on disk (so a later compaction
+    /// replaces it) only if all its changes are in the document; one whose
+    /// dependencies are missing stays out of compaction, and one Automerge
+    /// refuses is logged and skipped. Returns whether the heads moved.
+    fn take_up_elsewhere(&mut self, doc: &DocumentId) -> bool {
+        let Some(d) = self.docs.get_mut(doc) else { return false };
+        let DocPhase::Ready(ready) = &mut d.phase else { return false };
+        if ready.busy.is_some() || d.elsewhere.is_empty() {
+            return false;
+        }
+        let before = ready.am.get_heads();
+        for (key, bytes) in std::mem::take(&mut d.elsewhere) {
+            let Some((kind, _)) = key.as_chunk() else { continue };
+            if ready.on_disk.knows(&key) {
+                continue;
+            }
+            let caught_up = ready.on_disk.saved_heads() == ready.am.get_heads().as_slice();
+            if let Err(error) = ready.am.load_incremental(&bytes) {
+                tracing::error!(%doc, key = %key, %error, "a chunk committed elsewhere is unreadable; skipped");
+                continue;
+            }
+            if automerge::ReadDoc::get_missing_deps(&ready.am, &[]).is_empty() {
+                let heads = caught_up.then(|| ready.am.get_heads());
+                ready.on_disk.committed_elsewhere(key, kind, bytes.len(), heads);
+            }
+        }
+        ready.am.get_heads() != before
+    }
+
     /// [`Input::Load`]: loads a document not in memory, opening nothing.
     pub(super) fn on_load(&mut self, now: UnixMillis, doc: DocumentId, out: &mut Vec<Output>) {
         if self.docs.contains_key(&doc) {
             return;
         }
-        let loading = Doc { phase: DocPhase::Loading(Vec::new()), last_used: now, locally_open: false };
+        let loading =
+            Doc { phase: DocPhase::Loading(Vec::new()), last_used: now, locally_open: false, elsewhere: Vec::new() };
         self.docs.insert(doc.clone(), loading);
         out.push(Output::Load { doc });
     }
@@ -380,7 +450,12 @@ impl Repo {
                 }
             }
             None => {
-                let loading = Doc { phase: DocPhase::Loading(Vec::new()), last_used: now, locally_open: true };
+                let loading = Doc {
+                    phase: DocPhase::Loading(Vec::new()),
+                    last_used: now,
+                    locally_open: true,
+                    elsewhere: Vec::new(),
+                };
                 self.docs.insert(doc.clone(), loading);
                 out.push(Output::Load { doc });
             }

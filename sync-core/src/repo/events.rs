@@ -94,6 +94,18 @@ pub enum Input {
         /// CBOR-encoded application value.
         data: Vec<u8>,
     },
+    /// Chunks another process committed to the storage this repo shares
+    /// (another relay of a cluster, which announced them): taken into the
+    /// document if it is in memory, never written again, and every peer
+    /// synced. Queued while the document loads or a [`ChangesJob`] is out;
+    /// ignored for a document not in memory (its next load reads them).
+    /// Chunks already known are skipped, so a repair may resend them all.
+    CommittedElsewhere {
+        /// The document.
+        doc: DocumentId,
+        /// Chunk keys of that document with their bytes.
+        chunks: Vec<(StorageKey, Vec<u8>)>,
+    },
     /// Time passed: call at [`Repo::next_deadline`].
     Tick,
     /// A [`ChangesJob`] ran ([`ChangesJob::run`]).

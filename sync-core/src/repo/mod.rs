@@ -233,6 +233,11 @@ impl Repo {
         self.docs.keys()
     }
 
+    /// Whether the document is in memory (loaded or loading).
+    pub fn holds(&self, doc: &DocumentId) -> bool {
+        self.docs.contains_key(doc)
+    }
+
     /// Number of open connections.
     pub fn connection_count(&self) -> usize {
         self.conns.len()
@@ -315,6 +320,7 @@ impl Repo {
             Input::Load { doc } => self.on_load(now, doc, out),
             Input::AccessDecided { conn, doc, access } => self.on_access_decided(now, conn, doc, access, out),
             Input::Broadcast { doc, data } => self.on_broadcast(doc, data, out),
+            Input::CommittedElsewhere { doc, chunks } => self.on_committed_elsewhere(now, doc, chunks, out),
             Input::Tick => self.on_tick(now, out),
             Input::ChangesApplied(done) => self.on_changes_applied(now, *done, out),
         }
@@ -352,7 +358,8 @@ impl Repo {
         let mut am = Automerge::new().with_actor(self.config.actor.clone());
         first(&mut am)?;
         let ready = ReadyDoc::new(am, OnDisk::default(), HashMap::new());
-        let doc = Doc { phase: DocPhase::Ready(Box::new(ready)), last_used: now, locally_open: true };
+        let doc =
+            Doc { phase: DocPhase::Ready(Box::new(ready)), last_used: now, locally_open: true, elsewhere: Vec::new() };
         self.docs.insert(id.clone(), doc);
         let mut out = Vec::new();
         self.after_local_change(&id, &mut out);

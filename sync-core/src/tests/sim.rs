@@ -66,7 +66,7 @@ pub(crate) struct Sim {
     pub(crate) batch_relay: bool,
 }
 
-fn actor_for(name: &str, restarts: u8) -> ActorId {
+pub(crate) fn actor_for(name: &str, restarts: u8) -> ActorId {
     let mut bytes = [0u8; 16];
     for (i, b) in name.bytes().enumerate().take(15) {
         bytes[i] = b;
@@ -75,7 +75,7 @@ fn actor_for(name: &str, restarts: u8) -> ActorId {
     ActorId::from(&bytes[..])
 }
 
-fn random_for(name: &str) -> [u8; 16] {
+pub(crate) fn random_for(name: &str) -> [u8; 16] {
     let mut bytes = [0x5au8; 16];
     for (i, b) in name.bytes().enumerate().take(16) {
         bytes[i] ^= b;
