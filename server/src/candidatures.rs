@@ -13,9 +13,11 @@
 //! holds the token `<invitation id>.<its secret>`; [`refuse`] only records
 //! the reason.
 //!
-//! The table lives in the relay's SQLite file, through its own connection,
-//! like the invitations'; this module does not read HTTP bodies nor decide
-//! the policy (`territoires.rs` does).
+//! The table lives in the relay's SQLite file (`--data`), through its own
+//! connection, also on a cluster's relay (each keeps the candidatures it
+//! took); the territory and invitation [`accept`] makes go to the relay's
+//! storage, with the invitations (`Invitations::open_for`). This module
+//! does not read HTTP bodies nor decide the policy (`territoires.rs` does).
 
 use std::path::Path;
 
@@ -25,7 +27,7 @@ use sync_core::DocumentId;
 use sync_core::agenda::{Codes, LienReseau, Profil, Reseau, Theme, TypeTerritoire, VisibiliteTerritoire};
 
 use crate::invitations::{Invitations, NewInvitation, Role};
-use crate::store::{StoreError, document_sizes, open_database, sqlite};
+use crate::store::{Storage, StoreError, open_database, sqlite};
 
 /// The label of the organiser invitation a creation from the app makes.
 pub const CREATOR_LABEL: &str = "créateur";
@@ -228,18 +230,6 @@ impl Candidatures {
         Ok(rows.into_iter().flatten().collect())
     }
 
-    /// Whether anything is stored for `doc` in the relay's `kv` table (a
-    /// document some device already uploaded, or the relay created).
-    pub(crate) fn document_stored(&self, doc: &DocumentId) -> Result<bool, StoreError> {
-        let has_kv = self
-            .conn
-            .query_row("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'kv'", [], |_| Ok(()))
-            .optional()
-            .map_err(sqlite("looking for the kv table"))?
-            .is_some();
-        Ok(has_kv && !document_sizes(&self.conn, doc)?.is_empty())
-    }
-
     /// Marks a waiting candidature decided; false if it was not waiting.
     fn decide(&self, id: &str, etat: &Etat, now: i64) -> Result<bool, StoreError> {
         let (word, motif, territory, invitation) = match etat {
@@ -275,20 +265,28 @@ fn row_to_candidature(row: &rusqlite::Row<'_>) -> rusqlite::Result<Option<Candid
     Ok(Some(Candidature { id: row.get(0)?, created_at: row.get(1)?, demande, cle: row.get(3)?, etat }))
 }
 
-/// Accepts a waiting candidature: creates its territory on the relay in
-/// `data_dir` (public with `public`), its organiser invitation from the
-/// candidature's `cle`, and records both. Returns the territory and the
-/// invitation's id. Safe while the relay runs.
-pub fn accept(data_dir: &Path, id: &str, public: bool, now: i64) -> Result<(DocumentId, String), DecisionError> {
+/// Accepts a waiting candidature of the table in `data_dir`: creates its
+/// territory in the relay's `storage` (public with `public`), its
+/// organiser invitation from the candidature's `cle` (both where the relay
+/// reads them: a cluster's PostgreSQL, say), and records both in the
+/// candidature. Returns the territory and the invitation's id. Safe while
+/// the relay runs.
+pub fn accept(
+    data_dir: &Path,
+    storage: &Storage,
+    id: &str,
+    public: bool,
+    now: i64,
+) -> Result<(DocumentId, String), DecisionError> {
     let candidatures = Candidatures::open(data_dir)?;
     let candidature = candidatures.get(id)?.ok_or_else(|| DecisionError::Unknown(id.to_owned()))?;
     if candidature.etat != Etat::EnAttente {
         return Err(DecisionError::Decided(id.to_owned()));
     }
-    let doc = crate::create_territory(data_dir, candidature.demande.profil(public))?;
+    let doc = crate::create_territory_in(storage, candidature.demande.profil(public))?;
     let new =
         NewInvitation { territory: &doc, role: Role::Organisateur, label: Some(CREATOR_LABEL), expires_at: None, now };
-    let invitation = Invitations::open(data_dir)?.create_from_hash(new, crate::random_bytes()?, &candidature.cle)?;
+    let invitation = Invitations::open_for(storage)?.create_from_hash(new, crate::random_bytes()?, &candidature.cle)?;
     let etat = Etat::Acceptee { territoire: doc.to_string(), invitation: invitation.id.clone() };
     if !candidatures.decide(id, &etat, now)? {
         return Err(DecisionError::Decided(id.to_owned()));

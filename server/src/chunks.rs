@@ -45,7 +45,7 @@ use sync_core::{Access, ChunkKind, DocumentId, STORAGE_ID_HEADER, StorageId, Sto
 
 use crate::app::{AppState, SyncQuery, admit};
 use crate::error::{HttpError, Source};
-use crate::store::{StoreError, document_sizes, open_read_only, read_value};
+use crate::store::StoreError;
 
 /// One entry of the listing.
 #[derive(Debug, serde::Serialize)]
@@ -70,11 +70,12 @@ pub(crate) async fn list(
     headers: HeaderMap,
 ) -> Result<Response, HttpError> {
     let doc = allowed(&state, from, &headers, query, &doc).await?;
-    let data_dir = state.data_dir.clone();
+    let storage = state.storage.clone();
     type Read = (Vec<Listed>, Option<StorageId>);
     let read = tokio::task::spawn_blocking(move || -> Result<Read, StoreError> {
-        let conn = open_read_only(&data_dir)?;
-        let mut listed: Vec<Listed> = document_sizes(&conn, &doc)?
+        let mut reader = storage.reader()?;
+        let mut listed: Vec<Listed> = reader
+            .sizes(&doc)?
             .into_iter()
             .filter_map(|(key, bytes)| {
                 let (kind, name) = key.as_chunk()?;
@@ -84,7 +85,7 @@ pub(crate) async fn list(
         // Snapshots first, as a load reads them.
         listed.sort_by(|a, b| (a.kind, &a.name).cmp(&(b.kind, &b.name)));
         // Written once at the relay's first start, never changed.
-        let store = read_value(&conn, &StorageKey::storage_id())?;
+        let store = reader.value(&StorageKey::storage_id())?;
         Ok((listed, store.and_then(|id| String::from_utf8(id).ok()?.parse().ok())))
     })
     .await;
@@ -113,8 +114,8 @@ pub(crate) async fn chunk(
 ) -> Result<Response, HttpError> {
     let doc = allowed(&state, from, &headers, query, &doc).await?;
     let key = StorageKey::chunk_named(&doc, &kind, &name).ok_or(HttpError::NoSuchChunk)?;
-    let data_dir = state.data_dir.clone();
-    let read = tokio::task::spawn_blocking(move || read_value(&open_read_only(&data_dir)?, &key)).await;
+    let storage = state.storage.clone();
+    let read = tokio::task::spawn_blocking(move || storage.reader()?.value(&key)).await;
     let bytes = HttpError::or_unavailable(Source::Chunks, read)?.ok_or(HttpError::NoSuchChunk)?;
     let etag = format!("\"{name}\"");
     let len = bytes.len() as u64;

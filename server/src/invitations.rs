@@ -7,22 +7,31 @@
 //! and compared in constant time. Neither is ever logged; the id alone is
 //! what the CLI lists and revokes.
 //!
-//! The tables live in the relay's SQLite file, next to `kv`, and are used
-//! through their own connection: by the CLI (`essaim territory`, `invite`,
-//! `invites`, `revoke`), also while the relay runs (WAL mode), and by the
-//! relay to check a token at the websocket upgrade and to find revoked or
-//! expired invitations whose connections must close.
+//! The tables live where the relay's documents do ([`Invitations::open_for`]):
+//! in its SQLite file, next to `kv`, through their own connection; or, for
+//! a cluster (`--storage postgres://…`), in the PostgreSQL database every
+//! relay shares (migration 2 of `store/postgres.rs`), so that a token opens
+//! `/sync` on any relay and a revocation closes connections on all. They
+//! are used by the CLI (`essaim territory`, `invite`, `invites`, `revoke`,
+//! with the relay's `--storage`), also while the relay runs (WAL mode in
+//! SQLite), and by the relay to check a token at the websocket upgrade and
+//! to find revoked or expired invitations whose connections must close.
+//! Every method blocks (either database): call them off the tokio runtime.
 //!
 //! This module decides nothing about documents: `gate::access` turns
 //! [`Grant`]s into an access decision per document.
 
 use std::path::Path;
+#[cfg(feature = "cluster")]
+use std::sync::Arc;
 
 use rusqlite::{Connection, OptionalExtension, params};
 use sha2::{Digest, Sha256};
 use sync_core::DocumentId;
 
-use crate::store::{StoreError, open_database, sqlite};
+#[cfg(feature = "cluster")]
+use crate::store::postgres::{self, pg};
+use crate::store::{Storage, StoreError, open_database, sqlite};
 
 /// What an invitation lets its holder do with its territory: the territory's
 /// roles, named as in the domain model and the app. The CLI and the
@@ -197,7 +206,20 @@ pub fn parse_validity(text: &str) -> Result<i64, ValidityError> {
 
 /// The invitations and territories tables, through their own connection.
 pub struct Invitations {
-    conn: Connection,
+    conn: Conn,
+}
+
+/// Where the tables are: each method below holds its SQL for both, next
+/// to each other.
+enum Conn {
+    /// The relay's SQLite file, on a connection of its own.
+    Sqlite(Connection),
+    /// The cluster's PostgreSQL database: a pooled connection per call,
+    /// so that an `Invitations` holds no `postgres::Client` (which panics
+    /// if used or dropped on a tokio thread) and a lost connection is
+    /// replaced at the next call. Calls block: make them off the runtime.
+    #[cfg(feature = "cluster")]
+    Postgres(Arc<postgres::Pool>),
 }
 
 impl Invitations {
@@ -223,52 +245,103 @@ impl Invitations {
         )
         .map_err(sqlite("preparing the invitations tables"))?;
         add_demonstration_column(&conn)?;
-        Ok(Invitations { conn })
+        Ok(Invitations { conn: Conn::Sqlite(conn) })
+    }
+
+    /// The tables where `storage` keeps documents: SQLite's file in its
+    /// data directory, or the cluster's PostgreSQL database (whose
+    /// migrations, run when it was opened, made them).
+    pub fn open_for(storage: &Storage) -> Result<Invitations, StoreError> {
+        match storage {
+            Storage::Sqlite(data_dir) => Invitations::open(data_dir),
+            #[cfg(feature = "cluster")]
+            Storage::Postgres(pool) => Ok(Invitations { conn: Conn::Postgres(pool.clone()) }),
+        }
     }
 
     /// Records a demonstration territory (`essaim demo`): anyone may read
     /// it, token or not (`gate.rs`).
     pub fn add_demonstration(&self, territory: &DocumentId, now: i64) -> Result<(), StoreError> {
-        self.conn
-            .execute(
-                "INSERT INTO territories (id, created_at, demonstration) VALUES (?1, ?2, 1)
-                 ON CONFLICT (id) DO UPDATE SET demonstration = 1",
-                params![territory.to_string(), now],
-            )
-            .map_err(sqlite("recording a demonstration territory"))?;
-        Ok(())
+        let id = territory.to_string();
+        let action = "recording a demonstration territory";
+        match &self.conn {
+            Conn::Sqlite(conn) => conn
+                .execute(
+                    "INSERT INTO territories (id, created_at, demonstration) VALUES (?1, ?2, 1)
+                     ON CONFLICT (id) DO UPDATE SET demonstration = 1",
+                    params![id, now],
+                )
+                .map(drop)
+                .map_err(sqlite(action)),
+            #[cfg(feature = "cluster")]
+            Conn::Postgres(pool) => pool
+                .client()?
+                .execute(
+                    "INSERT INTO territories (id, created_at, demonstration) VALUES ($1, $2, true)
+                     ON CONFLICT (id) DO UPDATE SET demonstration = true",
+                    &[&id, &now],
+                )
+                .map(drop)
+                .map_err(pg(action)),
+        }
     }
 
     /// Records a territory created on this relay (listed by national feeds
     /// when its profile is public).
     pub fn add_territory(&self, territory: &DocumentId, now: i64) -> Result<(), StoreError> {
-        self.conn
-            .execute(
-                "INSERT OR IGNORE INTO territories (id, created_at) VALUES (?1, ?2)",
-                params![territory.to_string(), now],
-            )
-            .map_err(sqlite("recording a territory"))?;
-        Ok(())
+        let id = territory.to_string();
+        let action = "recording a territory";
+        match &self.conn {
+            Conn::Sqlite(conn) => conn
+                .execute("INSERT OR IGNORE INTO territories (id, created_at) VALUES (?1, ?2)", params![id, now])
+                .map(drop)
+                .map_err(sqlite(action)),
+            #[cfg(feature = "cluster")]
+            Conn::Postgres(pool) => pool
+                .client()?
+                .execute(
+                    "INSERT INTO territories (id, created_at) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING",
+                    &[&id, &now],
+                )
+                .map(drop)
+                .map_err(pg(action)),
+        }
     }
 
     /// The territories created on this relay, oldest first.
     pub fn territories(&self) -> Result<Vec<DocumentId>, StoreError> {
-        self.territory_ids("SELECT id FROM territories ORDER BY created_at, id")
+        self.territory_ids(
+            "SELECT id FROM territories ORDER BY created_at, id",
+            "SELECT id FROM territories ORDER BY created_at, id",
+        )
     }
 
     /// The demonstration territories of this relay, oldest first.
     pub fn demonstrations(&self) -> Result<Vec<DocumentId>, StoreError> {
-        self.territory_ids("SELECT id FROM territories WHERE demonstration = 1 ORDER BY created_at, id")
+        self.territory_ids(
+            "SELECT id FROM territories WHERE demonstration = 1 ORDER BY created_at, id",
+            "SELECT id FROM territories WHERE demonstration ORDER BY created_at, id",
+        )
     }
 
-    /// The ids `query` selects from the territories table.
-    fn territory_ids(&self, query: &'static str) -> Result<Vec<DocumentId>, StoreError> {
-        let mut stmt = self.conn.prepare_cached(query).map_err(sqlite("listing territories"))?;
-        let ids = stmt
-            .query_map([], |row| row.get::<_, String>(0))
-            .map_err(sqlite("listing territories"))?
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(sqlite("listing territories"))?;
+    /// The ids a query selects from the territories table, written for
+    /// SQLite then for PostgreSQL.
+    #[cfg_attr(not(feature = "cluster"), expect(unused_variables, reason = "PostgreSQL's query is for cluster builds"))]
+    fn territory_ids(&self, sqlite_query: &'static str, pg_query: &'static str) -> Result<Vec<DocumentId>, StoreError> {
+        let action = "listing territories";
+        let ids: Vec<String> = match &self.conn {
+            Conn::Sqlite(conn) => {
+                let mut stmt = conn.prepare_cached(sqlite_query).map_err(sqlite(action))?;
+                stmt.query_map([], |row| row.get(0))
+                    .map_err(sqlite(action))?
+                    .collect::<Result<_, _>>()
+                    .map_err(sqlite(action))?
+            }
+            #[cfg(feature = "cluster")]
+            Conn::Postgres(pool) => {
+                pool.client()?.query(pg_query, &[]).map_err(pg(action))?.iter().map(|row| row.get(0)).collect()
+            }
+        };
         Ok(ids.iter().filter_map(|id| id.parse().ok()).collect())
     }
 
@@ -305,13 +378,28 @@ impl Invitations {
     ) -> Result<Invitation, StoreError> {
         let id = hex(&id);
         let NewInvitation { territory, role, label, expires_at, now } = new;
-        self.conn
-            .execute(
-                "INSERT INTO invitations (id, territory, role, secret_sha256, label, created_at, expires_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                params![id, territory.to_string(), role.as_str(), secret_sha256, label, now, expires_at],
-            )
-            .map_err(sqlite("creating an invitation"))?;
+        let (doc, role_text) = (territory.to_string(), role.as_str());
+        let action = "creating an invitation";
+        match &self.conn {
+            Conn::Sqlite(conn) => conn
+                .execute(
+                    "INSERT INTO invitations (id, territory, role, secret_sha256, label, created_at, expires_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                    params![id, doc, role_text, secret_sha256, label, now, expires_at],
+                )
+                .map(drop)
+                .map_err(sqlite(action)),
+            #[cfg(feature = "cluster")]
+            Conn::Postgres(pool) => pool
+                .client()?
+                .execute(
+                    "INSERT INTO invitations (id, territory, role, secret_sha256, label, created_at, expires_at)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                    &[&id, &doc, &role_text, &secret_sha256, &label, &now, &expires_at],
+                )
+                .map(drop)
+                .map_err(pg(action)),
+        }?;
         Ok(Invitation {
             id,
             territory: territory.clone(),
@@ -326,69 +414,154 @@ impl Invitations {
     /// The id of `territory`'s invitation whose secret hashes to
     /// `secret_sha256`, if any: a creation replayed finds what it made.
     pub fn find_by_hash(&self, territory: &DocumentId, secret_sha256: &[u8]) -> Result<Option<String>, StoreError> {
-        self.conn
-            .query_row(
-                "SELECT id FROM invitations WHERE territory = ?1 AND secret_sha256 = ?2",
-                params![territory.to_string(), secret_sha256],
-                |row| row.get(0),
-            )
-            .optional()
-            .map_err(sqlite("finding an invitation"))
+        let doc = territory.to_string();
+        let action = "finding an invitation";
+        match &self.conn {
+            Conn::Sqlite(conn) => conn
+                .query_row(
+                    "SELECT id FROM invitations WHERE territory = ?1 AND secret_sha256 = ?2",
+                    params![doc, secret_sha256],
+                    |row| row.get(0),
+                )
+                .optional()
+                .map_err(sqlite(action)),
+            #[cfg(feature = "cluster")]
+            Conn::Postgres(pool) => Ok(pool
+                .client()?
+                .query_opt(
+                    "SELECT id FROM invitations WHERE territory = $1 AND secret_sha256 = $2",
+                    &[&doc, &secret_sha256],
+                )
+                .map_err(pg(action))?
+                .map(|row| row.get(0))),
+        }
     }
 
     /// The invitations of a territory, oldest first.
     pub fn list(&self, territory: &DocumentId) -> Result<Vec<Invitation>, StoreError> {
-        let mut stmt = self
-            .conn
-            .prepare_cached(
-                "SELECT id, territory, role, label, created_at, expires_at, revoked_at FROM invitations
-                 WHERE territory = ?1 ORDER BY created_at, id",
-            )
-            .map_err(sqlite("listing invitations"))?;
-        let rows = stmt
-            .query_map(params![territory.to_string()], row_to_invitation)
-            .map_err(sqlite("listing invitations"))?
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(sqlite("listing invitations"))?;
-        Ok(rows.into_iter().flatten().collect())
+        let doc = territory.to_string();
+        let action = "listing invitations";
+        let rows: Vec<Row> = match &self.conn {
+            Conn::Sqlite(conn) => {
+                let mut stmt = conn
+                    .prepare_cached(
+                        "SELECT id, territory, role, label, created_at, expires_at, revoked_at FROM invitations
+                         WHERE territory = ?1 ORDER BY created_at, id",
+                    )
+                    .map_err(sqlite(action))?;
+                stmt.query_map(params![doc], |row| {
+                    Ok(Row {
+                        id: row.get(0)?,
+                        territory: row.get(1)?,
+                        role: row.get(2)?,
+                        label: row.get(3)?,
+                        created_at: row.get(4)?,
+                        expires_at: row.get(5)?,
+                        revoked_at: row.get(6)?,
+                    })
+                })
+                .map_err(sqlite(action))?
+                .collect::<Result<_, _>>()
+                .map_err(sqlite(action))?
+            }
+            #[cfg(feature = "cluster")]
+            Conn::Postgres(pool) => pool
+                .client()?
+                .query(
+                    "SELECT id, territory, role, label, created_at, expires_at, revoked_at FROM invitations
+                     WHERE territory = $1 ORDER BY created_at, id",
+                    &[&doc],
+                )
+                .map_err(pg(action))?
+                .iter()
+                .map(|row| Row {
+                    id: row.get(0),
+                    territory: row.get(1),
+                    role: row.get(2),
+                    label: row.get(3),
+                    created_at: row.get(4),
+                    expires_at: row.get(5),
+                    revoked_at: row.get(6),
+                })
+                .collect(),
+        };
+        Ok(rows.into_iter().filter_map(Row::invitation).collect())
     }
 
     /// Revokes an invitation; false if there is no such id.
     pub fn revoke(&self, id: &str, now: i64) -> Result<bool, StoreError> {
-        let changed = self
-            .conn
-            .execute("UPDATE invitations SET revoked_at = COALESCE(revoked_at, ?2) WHERE id = ?1", params![id, now])
-            .map_err(sqlite("revoking an invitation"))?;
-        Ok(changed > 0)
+        let action = "revoking an invitation";
+        match &self.conn {
+            Conn::Sqlite(conn) => conn
+                .execute("UPDATE invitations SET revoked_at = COALESCE(revoked_at, ?2) WHERE id = ?1", params![id, now])
+                .map(|changed| changed > 0)
+                .map_err(sqlite(action)),
+            #[cfg(feature = "cluster")]
+            Conn::Postgres(pool) => pool
+                .client()?
+                .execute("UPDATE invitations SET revoked_at = COALESCE(revoked_at, $2) WHERE id = $1", &[&id, &now])
+                .map(|changed| changed > 0)
+                .map_err(pg(action)),
+        }
     }
 
     /// Revokes an invitation of `territory` only; false if that territory
     /// has no invitation `id` (the HTTP API answers another territory's
     /// invitation like a missing one).
     pub fn revoke_of(&self, territory: &DocumentId, id: &str, now: i64) -> Result<bool, StoreError> {
-        let changed = self
-            .conn
-            .execute(
-                "UPDATE invitations SET revoked_at = COALESCE(revoked_at, ?3) WHERE id = ?1 AND territory = ?2",
-                params![id, territory.to_string(), now],
-            )
-            .map_err(sqlite("revoking an invitation"))?;
-        Ok(changed > 0)
+        let doc = territory.to_string();
+        let action = "revoking an invitation";
+        match &self.conn {
+            Conn::Sqlite(conn) => conn
+                .execute(
+                    "UPDATE invitations SET revoked_at = COALESCE(revoked_at, ?3) WHERE id = ?1 AND territory = ?2",
+                    params![id, doc, now],
+                )
+                .map(|changed| changed > 0)
+                .map_err(sqlite(action)),
+            #[cfg(feature = "cluster")]
+            Conn::Postgres(pool) => pool
+                .client()?
+                .execute(
+                    "UPDATE invitations SET revoked_at = COALESCE(revoked_at, $3) WHERE id = $1 AND territory = $2",
+                    &[&id, &doc, &now],
+                )
+                .map(|changed| changed > 0)
+                .map_err(pg(action)),
+        }
     }
 
     /// How many invitations of `territory` are valid at `now`, and how many
     /// were created since `since` (the HTTP API's limits).
     pub fn counts(&self, territory: &DocumentId, now: i64, since: i64) -> Result<(u64, u64), StoreError> {
-        self.conn
-            .query_row(
-                "SELECT
-                     COUNT(*) FILTER (WHERE revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ?2)),
-                     COUNT(*) FILTER (WHERE created_at > ?3)
-                 FROM invitations WHERE territory = ?1",
-                params![territory.to_string(), now, since],
-                |row| Ok((row.get::<_, u64>(0)?, row.get::<_, u64>(1)?)),
-            )
-            .map_err(sqlite("counting invitations"))
+        let doc = territory.to_string();
+        let action = "counting invitations";
+        match &self.conn {
+            Conn::Sqlite(conn) => conn
+                .query_row(
+                    "SELECT
+                         COUNT(*) FILTER (WHERE revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ?2)),
+                         COUNT(*) FILTER (WHERE created_at > ?3)
+                     FROM invitations WHERE territory = ?1",
+                    params![doc, now, since],
+                    |row| Ok((row.get::<_, u64>(0)?, row.get::<_, u64>(1)?)),
+                )
+                .map_err(sqlite(action)),
+            #[cfg(feature = "cluster")]
+            Conn::Postgres(pool) => {
+                let row = pool
+                    .client()?
+                    .query_one(
+                        "SELECT
+                             COUNT(*) FILTER (WHERE revoked_at IS NULL AND (expires_at IS NULL OR expires_at > $2)),
+                             COUNT(*) FILTER (WHERE created_at > $3)
+                         FROM invitations WHERE territory = $1",
+                        &[&doc, &now, &since],
+                    )
+                    .map_err(pg(action))?;
+                Ok((row.get::<_, i64>(0) as u64, row.get::<_, i64>(1) as u64))
+            }
+        }
     }
 
     /// What a token grants at `now`.
@@ -398,23 +571,27 @@ impl Invitations {
         if !valid_hex(id, 16) || !valid_hex(secret, 32) {
             return Ok(Err(TokenError::Unknown));
         }
-        let row = self
-            .conn
-            .query_row(
-                "SELECT secret_sha256, territory, role, expires_at, revoked_at FROM invitations WHERE id = ?1",
-                params![id],
-                |row| {
-                    Ok((
-                        row.get::<_, Vec<u8>>(0)?,
-                        row.get::<_, String>(1)?,
-                        row.get::<_, String>(2)?,
-                        row.get::<_, Option<i64>>(3)?,
-                        row.get::<_, Option<i64>>(4)?,
-                    ))
-                },
-            )
-            .optional()
-            .map_err(sqlite("checking a token"))?;
+        type Found = (Vec<u8>, String, String, Option<i64>, Option<i64>);
+        let action = "checking a token";
+        let row: Option<Found> = match &self.conn {
+            Conn::Sqlite(conn) => conn
+                .query_row(
+                    "SELECT secret_sha256, territory, role, expires_at, revoked_at FROM invitations WHERE id = ?1",
+                    params![id],
+                    |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?, row.get(4)?)),
+                )
+                .optional()
+                .map_err(sqlite(action))?,
+            #[cfg(feature = "cluster")]
+            Conn::Postgres(pool) => pool
+                .client()?
+                .query_opt(
+                    "SELECT secret_sha256, territory, role, expires_at, revoked_at FROM invitations WHERE id = $1",
+                    &[&id],
+                )
+                .map_err(pg(action))?
+                .map(|row| (row.get(0), row.get(1), row.get(2), row.get(3), row.get(4))),
+        };
         let Some((stored, territory, role, expires_at, revoked_at)) = row else {
             return Ok(Err(TokenError::Unknown));
         };
@@ -436,16 +613,61 @@ impl Invitations {
     /// Ids of the invitations revoked or expired at `now`: their live
     /// connections must close.
     pub fn no_longer_valid(&self, now: i64) -> Result<Vec<String>, StoreError> {
-        let mut stmt = self
-            .conn
-            .prepare_cached(
-                "SELECT id FROM invitations WHERE revoked_at IS NOT NULL OR (expires_at IS NOT NULL AND expires_at <= ?1)",
-            )
-            .map_err(sqlite("listing revoked invitations"))?;
-        stmt.query_map(params![now], |row| row.get::<_, String>(0))
-            .map_err(sqlite("listing revoked invitations"))?
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(sqlite("listing revoked invitations"))
+        let action = "listing revoked invitations";
+        match &self.conn {
+            Conn::Sqlite(conn) => {
+                let mut stmt = conn
+                    .prepare_cached(
+                        "SELECT id FROM invitations
+                         WHERE revoked_at IS NOT NULL OR (expires_at IS NOT NULL AND expires_at <= ?1)",
+                    )
+                    .map_err(sqlite(action))?;
+                stmt.query_map(params![now], |row| row.get(0))
+                    .map_err(sqlite(action))?
+                    .collect::<Result<_, _>>()
+                    .map_err(sqlite(action))
+            }
+            #[cfg(feature = "cluster")]
+            Conn::Postgres(pool) => Ok(pool
+                .client()?
+                .query(
+                    "SELECT id FROM invitations
+                     WHERE revoked_at IS NOT NULL OR (expires_at IS NOT NULL AND expires_at <= $1)",
+                    &[&now],
+                )
+                .map_err(pg(action))?
+                .iter()
+                .map(|row| row.get(0))
+                .collect()),
+        }
+    }
+}
+
+/// An `invitations` row as either database gives it.
+struct Row {
+    id: String,
+    territory: String,
+    role: String,
+    label: Option<String>,
+    created_at: i64,
+    expires_at: Option<i64>,
+    revoked_at: Option<i64>,
+}
+
+impl Row {
+    /// The invitation, unless its territory or role is not one this
+    /// version knows.
+    fn invitation(self) -> Option<Invitation> {
+        let (Ok(territory), Some(role)) = (self.territory.parse(), Role::parse(&self.role)) else { return None };
+        Some(Invitation {
+            id: self.id,
+            territory,
+            role,
+            label: self.label,
+            created_at: self.created_at,
+            expires_at: self.expires_at,
+            revoked_at: self.revoked_at,
+        })
     }
 }
 
@@ -475,21 +697,6 @@ fn add_demonstration_column(conn: &Connection) -> Result<(), StoreError> {
     }
 }
 
-fn row_to_invitation(row: &rusqlite::Row<'_>) -> rusqlite::Result<Option<Invitation>> {
-    let territory: String = row.get(1)?;
-    let role: String = row.get(2)?;
-    let (Ok(territory), Some(role)) = (territory.parse(), Role::parse(&role)) else { return Ok(None) };
-    Ok(Some(Invitation {
-        id: row.get(0)?,
-        territory,
-        role,
-        label: row.get(3)?,
-        created_at: row.get(4)?,
-        expires_at: row.get(5)?,
-        revoked_at: row.get(6)?,
-    }))
-}
-
 fn digest(secret: &str) -> Vec<u8> {
     Sha256::digest(secret.as_bytes()).to_vec()
 }
@@ -506,6 +713,8 @@ fn hex(bytes: &[u8]) -> String {
 
 #[cfg(test)]
 mod tests {
+    // Tokens opening, expiring, revoked and malformed are checked on both
+    // databases by `tests/it/cluster_invitations.rs`.
     use super::*;
     use crate::store::{DATABASE_FILE, open_database};
 
@@ -513,50 +722,6 @@ mod tests {
         DocumentId::from_bytes(&[n; 16]).expect("valid id")
     }
 
-    #[test]
-    fn a_token_opens_its_territory_until_revoked_or_expired() {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let inv = Invitations::open(dir.path()).expect("open");
-        let (organiser, token) =
-            inv.create(&doc(1), Role::Organisateur, Some("mairie"), None, 10, [7; 24]).expect("create");
-        let grant = inv.check(&token, 20).expect("sqlite").expect("valid");
-        assert_eq!(grant, Grant { invitation: organiser.id.clone(), territory: doc(1), role: Role::Organisateur });
-
-        let (_, expiring) = inv.create(&doc(1), Role::Habitant, None, Some(100), 10, [8; 24]).expect("create");
-        assert!(inv.check(&expiring, 99).expect("sqlite").is_ok());
-        assert_eq!(inv.check(&expiring, 100).expect("sqlite"), Err(TokenError::Expired));
-
-        assert!(inv.revoke(&organiser.id, 30).expect("revoke"));
-        assert_eq!(inv.check(&token, 40).expect("sqlite"), Err(TokenError::Revoked));
-        assert!(!inv.revoke("0000000000000000", 30).expect("revoke"));
-        let mut gone = inv.no_longer_valid(100).expect("list");
-        gone.sort();
-        let mut expected = vec![organiser.id, expiring.split('.').next().expect("id").to_owned()];
-        expected.sort();
-        assert_eq!(gone, expected);
-    }
-
-    #[test]
-    fn wrong_or_malformed_tokens_open_nothing() {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let inv = Invitations::open(dir.path()).expect("open");
-        let (_, token) = inv.create(&doc(1), Role::Organisateur, None, None, 10, [7; 24]).expect("create");
-        let (id, secret) = token.split_once('.').expect("two parts");
-        let mut flipped = secret.to_owned();
-        flipped.replace_range(31.., if secret.ends_with('0') { "1" } else { "0" });
-        for bad in [
-            "",
-            "nodot",
-            &format!("{id}.{flipped}"),
-            &format!("{id}."),
-            &format!(".{secret}"),
-            &format!("{id}.{secret}x"),
-        ] {
-            assert_eq!(inv.check(bad, 20).expect("sqlite"), Err(TokenError::Unknown), "{bad:?}");
-        }
-    }
-
-    // See: issue #12, item 21.
     #[test]
     fn r12_21_validity_is_parsed_by_characters_and_bounded() {
         assert_eq!(parse_validity("30d"), Ok(30 * 86_400_000));

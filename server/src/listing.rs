@@ -1,17 +1,16 @@
-//! The territories of a relay's data directory as the CLI lists them
+//! The territories of a relay's storage as the CLI lists them
 //! (`essaim territory list`, `essaim demo` on a second run): each one's
-//! profile read from its committed chunks in SQLite, as the feeds read it
+//! profile read from its committed chunks (SQLite in the data directory or
+//! the cluster's PostgreSQL), as the feeds read it
 //! (`sync_core::load_chunks`), with its flags from the territories table.
 //!
 //! Read-only: safe while the relay runs.
-
-use std::path::Path;
 
 use sync_core::DocumentId;
 use sync_core::agenda::{self, Profil, VisibiliteTerritoire};
 
 use crate::invitations::Invitations;
-use crate::store::{StoreError, document_entries, open_read_only};
+use crate::store::{Storage, StoreError};
 
 /// One territory of this relay.
 #[derive(Debug, Clone)]
@@ -36,14 +35,15 @@ impl TerritorySummary {
     }
 }
 
-/// Every territory of the relay in `data_dir`, oldest first.
-pub fn territories(data_dir: &Path) -> Result<Vec<TerritorySummary>, StoreError> {
-    let invitations = Invitations::open(data_dir)?;
+/// Every territory of the relay whose storage is `storage`, oldest first.
+/// Blocking.
+pub fn territories(storage: &Storage) -> Result<Vec<TerritorySummary>, StoreError> {
+    let invitations = Invitations::open_for(storage)?;
     let demonstrations = invitations.demonstrations()?;
-    let conn = open_read_only(data_dir)?;
+    let mut reader = storage.reader()?;
     let mut all = Vec::new();
     for doc in invitations.territories()? {
-        let entries = document_entries(&conn, &doc)?;
+        let entries = reader.entries(&doc)?;
         let am = sync_core::load_chunks(&doc, entries);
         let profil = agenda::lire(&am).profil;
         let demonstration = demonstrations.contains(&doc);

@@ -39,6 +39,7 @@ use crate::candidatures::{CREATOR_LABEL, Candidatures, Demande, Etat};
 use crate::config::Creation;
 use crate::error::{HttpError, Source};
 use crate::invitations::{Invitations, NewInvitation, Role};
+use crate::store::{Storage, StoreError};
 
 /// Largest `POST /territoires` body.
 pub(crate) const MAX_BODY_BYTES: usize = 16 * 1024;
@@ -203,8 +204,7 @@ async fn creer(
         match document {
             Some(doc) => {
                 let invitations = state2.invitations.lock().unwrap_or_else(|p| p.into_inner());
-                let candidatures = creations.candidatures.lock().unwrap_or_else(|p| p.into_inner());
-                let stored = !creations.open && candidatures.document_stored(&doc).map_err(unavailable)?;
+                let stored = !creations.open && document_stored(&state2.storage, &doc).map_err(unavailable)?;
                 register(&invitations, stored, &creations.recent, client, &doc, &cle, id, now_ms)
             }
             None => {
@@ -219,6 +219,12 @@ async fn creer(
         Err(panic) => return Err(HttpError::Unavailable(Source::Creation, panic.to_string())),
     };
     Ok((status, Json(reponse)).into_response())
+}
+
+/// Whether anything is stored for `doc` where the relay keeps documents (a
+/// document some device already uploaded, or the relay created).
+fn document_stored(storage: &Storage, doc: &DocumentId) -> Result<bool, StoreError> {
+    Ok(!storage.reader()?.sizes(doc)?.is_empty())
 }
 
 /// `ouverte`: the territory and its creator's invitation, or what was

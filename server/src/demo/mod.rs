@@ -3,7 +3,7 @@
 //!
 //! Each territory is created like `essaim territory create` does
 //! ([`crate::write_territory`]: the core's `Repo`, every edit through its
-//! validation, one SQLite transaction, safe while the relay runs), then
+//! validation, one storage transaction, safe while the relay runs), then
 //! recorded in the territories table as a demonstration
 //! ([`Invitations::add_demonstration`]), which lets anyone read it
 //! (`gate.rs`), with an organiser and a resident invitation. Its profile
@@ -20,15 +20,13 @@
 mod contenu;
 mod lieux;
 
-use std::path::Path;
-
 use sync_core::DocumentId;
 use sync_core::agenda::{ContenuFiche, Edit, EditCarnet, Profil};
 use sync_core::rythme::jiff::civil::Date;
 
 use crate::invitations::{Invitations, Role};
 use crate::listing::{TerritorySummary, territories};
-use crate::{RunError, StoreError, random_bytes, write_territory};
+use crate::{RunError, Storage, StoreError, random_bytes, write_territory};
 
 /// The years `--date` may name: the rhythms reach a year either side.
 pub const YEARS: std::ops::RangeInclusive<i16> = 2000..=2100;
@@ -127,9 +125,10 @@ pub fn territory(index: usize, date: Date) -> Result<Contenu, DemoError> {
     Ok(Contenu { profil, edits: lu(edits)?, carnet: lu(carnet)?, fiches: lu(contenu::fiches(modele))? })
 }
 
-/// Makes `count` demonstration territories for `date` in `data_dir`,
-/// unless it holds some already. `now` (ms) dates the invitations.
-pub fn seed(data_dir: &Path, date: Date, count: usize, now: i64) -> Result<Outcome, DemoError> {
+/// Makes `count` demonstration territories for `date` in `storage` (the
+/// documents and the tables, see [`Invitations::open_for`]), unless it
+/// holds some already. `now` (ms) dates the invitations. Blocking.
+pub fn seed(storage: &Storage, date: Date, count: usize, now: i64) -> Result<Outcome, DemoError> {
     let max = lieux::modeles().map_err(|e| DemoError::Content(format!("lieux.json: {e}")))?.len();
     if !(1..=max).contains(&count) {
         return Err(DemoError::Count { asked: count, max });
@@ -137,17 +136,17 @@ pub fn seed(data_dir: &Path, date: Date, count: usize, now: i64) -> Result<Outco
     if !YEARS.contains(&date.year()) {
         return Err(DemoError::Date(date));
     }
-    let existing: Vec<TerritorySummary> = territories(data_dir)?.into_iter().filter(|t| t.demonstration).collect();
+    let existing: Vec<TerritorySummary> = territories(storage)?.into_iter().filter(|t| t.demonstration).collect();
     if !existing.is_empty() {
         return Ok(Outcome::AlreadyThere(existing));
     }
     // Every territory's content is checked before anything is written.
     let contents = (0..count).map(|index| territory(index, date)).collect::<Result<Vec<_>, _>>()?;
-    let invitations = Invitations::open(data_dir)?;
+    let invitations = Invitations::open_for(storage)?;
     let mut created = Vec::with_capacity(count);
     for (index, contenu) in contents.into_iter().enumerate() {
         let name = contenu.profil.nom.clone();
-        let doc = write_territory(data_dir, "essaim-demo", contenu)?;
+        let doc = write_territory(storage, "essaim-demo", contenu)?;
         // Listed in the order made (the table sorts by creation time).
         invitations.add_demonstration(&doc, now + index as i64)?;
         let (_, organiser_token) =
@@ -232,7 +231,8 @@ mod tests {
     fn every_place_has_a_published_sheet_and_a_draft() {
         let data = tempfile::tempdir().expect("temporary directory");
         let date: Date = "2026-05-20".parse().expect("date");
-        let Outcome::Created(created) = seed(data.path(), date, 2, 1_000).expect("seeded") else {
+        let Outcome::Created(created) = seed(&Storage::Sqlite(data.path().to_owned()), date, 2, 1_000).expect("seeded")
+        else {
             panic!("a fresh directory gets territories");
         };
         let conn = crate::store::open_read_only(data.path()).expect("store");

@@ -137,11 +137,10 @@ async fn lue(state: &AppState, entree: &Entree, fiche: &DocumentId) -> Result<Op
     let lue = entree
         .lue
         .get_or_try_init(|| async {
-            let (data_dir, fiche) = (state.data_dir.clone(), fiche.clone());
+            let (storage, fiche) = (state.storage.clone(), fiche.clone());
             state.metrics.feed_documents_read.fetch_add(1, Ordering::Relaxed);
             let charge = render(state, move || -> Result<Option<Lue>, String> {
-                let conn = open_read_only(&data_dir).map_err(|e| e.to_string())?;
-                let entries = crate::store::document_entries(&conn, &fiche).map_err(|e| e.to_string())?;
+                let entries = storage.reader().and_then(|mut r| r.entries(&fiche)).map_err(|e| e.to_string())?;
                 let am = sync_core::load_chunks(&fiche, entries);
                 if am.get_heads().is_empty() {
                     return Ok(None);
@@ -164,14 +163,15 @@ async fn sonder(
     state: &AppState,
     fiches: Vec<DocumentId>,
 ) -> Result<(Vec<(DocumentId, Option<Version>)>, Vec<(DocumentId, DocumentId)>), HttpError> {
-    let data_dir = state.data_dir.clone();
+    let (storage, data_dir) = (state.storage.clone(), state.data_dir.clone());
     let probe = tokio::task::spawn_blocking(move || -> Result<_, String> {
-        let conn = open_read_only(&data_dir).map_err(|e| e.to_string())?;
+        let mut reader = storage.reader().map_err(|e| e.to_string())?;
         let mut versions = Vec::with_capacity(fiches.len());
         for fiche in fiches {
-            let v = chunk_version(&conn, &fiche)?;
+            let v = chunk_version(reader.as_mut(), &fiche)?;
             versions.push((fiche, v));
         }
+        let conn = open_read_only(&data_dir).map_err(|e| e.to_string())?;
         let admises = crate::fiches::admises(&conn).map_err(|e| e.to_string())?;
         Ok((versions, admises))
     })

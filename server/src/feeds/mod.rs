@@ -70,7 +70,7 @@ use tokio::sync::{OnceCell, Semaphore};
 use crate::app::{AppState, SyncQuery, admit};
 use crate::error::{HttpError, Source};
 use crate::invitations::Invitations;
-use crate::store::{document_entries, document_sizes, open_read_only};
+use crate::store::{Reader, Storage};
 
 mod fiches;
 mod links;
@@ -376,10 +376,10 @@ async fn read(state: &AppState, entry: &Entry, doc: &DocumentId) -> Result<Optio
     let read = entry
         .read
         .get_or_try_init(|| async {
-            let data_dir = state.data_dir.clone();
+            let storage = state.storage.clone();
             let doc = doc.clone();
             state.metrics.feed_documents_read.fetch_add(1, Ordering::Relaxed);
-            let loaded = render(state, move || read_document(&data_dir, &doc)).await?;
+            let loaded = render(state, move || read_document(&storage, &doc)).await?;
             loaded.map(|read| read.map(Arc::new)).map_err(|error| HttpError::Unavailable(Source::Feed, error))
         })
         .await?;
@@ -405,8 +405,8 @@ pub(crate) async fn action_publique(
 /// 404 if it is none of this relay's territories with stored chunks.
 async fn stored_version(state: &AppState, doc: &DocumentId) -> Result<Version, HttpError> {
     let probe = {
-        let (data_dir, invitations, doc) = (state.data_dir.clone(), state.invitations.clone(), doc.clone());
-        tokio::task::spawn_blocking(move || version(&data_dir, &invitations, &doc)).await
+        let (storage, invitations, doc) = (state.storage.clone(), state.invitations.clone(), doc.clone());
+        tokio::task::spawn_blocking(move || version(&storage, &invitations, &doc)).await
     };
     HttpError::or_unavailable(Source::Feed, probe)?.ok_or(HttpError::NoFeed)
 }
@@ -608,8 +608,8 @@ async fn territory(
 /// demonstrations.
 async fn territories(state: &AppState) -> Result<(Vec<(DocumentId, Version, Arc<Read>)>, Vec<DocumentId>), HttpError> {
     let probe = {
-        let (data_dir, invitations) = (state.data_dir.clone(), state.invitations.clone());
-        tokio::task::spawn_blocking(move || versions(&data_dir, &invitations)).await
+        let (storage, invitations) = (state.storage.clone(), state.invitations.clone());
+        tokio::task::spawn_blocking(move || versions(&storage, &invitations)).await
     };
     let (known, demonstrations) = HttpError::or_unavailable(Source::Feed, probe)?;
     let mut all = Vec::with_capacity(known.len());
@@ -742,15 +742,15 @@ async fn national(
 }
 
 // ---------------------------------------------------------------------------
-// SQLite.
+// Storage.
 
 /// The version of `doc` if it is a territory of this relay with stored
 /// chunks. Lists keys and sizes only: no chunk is read. Runs the same
 /// queries whether or not `doc` is a territory.
-fn version(data_dir: &Path, invitations: &Mutex<Invitations>, doc: &DocumentId) -> Result<Option<Version>, String> {
+fn version(storage: &Storage, invitations: &Mutex<Invitations>, doc: &DocumentId) -> Result<Option<Version>, String> {
     let known = lock(invitations).territories().map_err(|e| e.to_string())?.contains(doc);
-    let conn = open_read_only(data_dir).map_err(|e| e.to_string())?;
-    let version = chunk_version(&conn, doc)?;
+    let mut reader = storage.reader().map_err(|e| e.to_string())?;
+    let version = chunk_version(reader.as_mut(), doc)?;
     Ok(version.filter(|_| known))
 }
 
@@ -758,26 +758,26 @@ fn version(data_dir: &Path, invitations: &Mutex<Invitations>, doc: &DocumentId) 
 /// the demonstration territories.
 type Versions = (Vec<(DocumentId, Version)>, Vec<DocumentId>);
 
-fn versions(data_dir: &Path, invitations: &Mutex<Invitations>) -> Result<Versions, String> {
+fn versions(storage: &Storage, invitations: &Mutex<Invitations>) -> Result<Versions, String> {
     let (known, demonstrations) = {
         let invitations = lock(invitations);
         let known = invitations.territories().map_err(|e| e.to_string())?;
         (known, invitations.demonstrations().map_err(|e| e.to_string())?)
     };
-    let conn = open_read_only(data_dir).map_err(|e| e.to_string())?;
+    let mut reader = storage.reader().map_err(|e| e.to_string())?;
     let mut all = Vec::new();
     for doc in known {
-        if let Some(version) = chunk_version(&conn, &doc)? {
+        if let Some(version) = chunk_version(reader.as_mut(), &doc)? {
             all.push((doc, version));
         }
     }
     Ok((all, demonstrations))
 }
 
-fn chunk_version(conn: &rusqlite::Connection, doc: &DocumentId) -> Result<Option<Version>, String> {
+pub(crate) fn chunk_version(reader: &mut dyn Reader, doc: &DocumentId) -> Result<Option<Version>, String> {
     let mut hash = Sha256::new();
     let mut any = false;
-    for (key, size) in document_sizes(conn, doc).map_err(|e| e.to_string())? {
+    for (key, size) in reader.sizes(doc).map_err(|e| e.to_string())? {
         // Sync states change with every peer's sync: not the content.
         if let Some((kind, name)) = key.as_chunk() {
             hash.update(kind.as_str());
@@ -793,9 +793,8 @@ fn chunk_version(conn: &rusqlite::Connection, doc: &DocumentId) -> Result<Option
 /// Loads a document from its committed chunks, as the repo does
 /// (`sync_core::load_chunks`: an unreadable chunk is skipped whole, so a
 /// feed shows what can be read); `None` if none loads.
-fn read_document(data_dir: &Path, doc: &DocumentId) -> Result<Option<Read>, String> {
-    let conn = open_read_only(data_dir).map_err(|e| e.to_string())?;
-    let entries = document_entries(&conn, doc).map_err(|e| e.to_string())?;
+fn read_document(storage: &Storage, doc: &DocumentId) -> Result<Option<Read>, String> {
+    let entries = storage.reader().and_then(|mut reader| reader.entries(doc)).map_err(|e| e.to_string())?;
     let am = sync_core::load_chunks(doc, entries);
     if am.get_heads().is_empty() {
         return Ok(None);

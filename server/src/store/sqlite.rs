@@ -1,4 +1,4 @@
-//! SQLite storage: one `std::thread` owns the `rusqlite::Connection`.
+//! SQLite storage, the default backend: one file in the data directory.
 //!
 //! Layout: one table `kv(key TEXT PRIMARY KEY, value BLOB)`, keys being
 //! `sync-core`'s [`StorageKey`]s joined with `/` (components never contain
@@ -6,59 +6,21 @@
 //! `key >= 'doc/' AND key < 'doc0'` (`0` is the character after `/`), as in
 //! the protocol reference §15. The key layout itself belongs to `sync-core`.
 //!
-//! The thread serves requests in the order they were sent. Consecutive
-//! writes are applied in one transaction (group commit: whatever queued up
-//! while the previous commit was running), and a load first commits the
-//! writes sent before it. Each commit is acknowledged with the sequence
-//! number of the last write it holds, which is what lets the hub release
-//! the messages that advertise those writes. The database runs in WAL mode
-//! with `synchronous = FULL`: an acknowledged commit survives `kill -9` and
-//! power loss.
-//!
-//! On any SQLite error the thread reports it and stops: the relay must not
-//! go on serving what it cannot persist.
+//! The database runs in WAL mode with `synchronous = FULL`: an acknowledged
+//! commit survives `kill -9` and power loss. The relay's other tables
+//! (territories, invitations, candidatures, national sheets) live in the
+//! same file, on their own connections.
 
-use std::path::{Path, PathBuf};
-use std::sync::Arc;
-use std::sync::mpsc as std_mpsc;
-use std::time::{Duration, Instant};
+use std::path::Path;
+use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 use sync_core::{DocumentId, StorageKey, StorageWrite};
-use tokio::sync::mpsc;
 
-use crate::hub::Event;
-use crate::metrics::Metrics;
+use super::{Backend, Entries, Reader, StoreError};
 
 /// File name of the database inside the data directory.
 pub const DATABASE_FILE: &str = "essaim.sqlite3";
-
-/// Most writes grouped in one transaction.
-const MAX_GROUP: usize = 256;
-
-/// Why storage failed. Fatal for the relay.
-#[derive(Debug, thiserror::Error)]
-pub enum StoreError {
-    /// The data directory could not be created.
-    #[error("cannot create the data directory {path}: {source}")]
-    DataDir {
-        /// The directory.
-        path: PathBuf,
-        /// What the OS said.
-        source: std::io::Error,
-    },
-    /// SQLite refused an operation.
-    #[error("SQLite error while {action}: {source}")]
-    Sqlite {
-        /// What the relay was doing.
-        action: &'static str,
-        /// What SQLite said.
-        source: rusqlite::Error,
-    },
-    /// The storage thread could not be started.
-    #[error("cannot start the storage thread: {0}")]
-    Thread(std::io::Error),
-}
 
 pub(crate) fn sqlite(action: &'static str) -> impl FnOnce(rusqlite::Error) -> StoreError {
     move |source| StoreError::Sqlite { action, source }
@@ -177,42 +139,38 @@ pub(crate) fn read_value(conn: &Connection, key: &StorageKey) -> Result<Option<V
         .map_err(sqlite("reading a value"))
 }
 
-/// A request to the storage thread.
-#[derive(Debug)]
-pub(crate) enum Request {
-    /// Apply atomically; acknowledged with [`Event::Committed`] once durable.
-    Write { seq: u64, write: StorageWrite },
-    /// Answered with [`Event::Loaded`].
-    Load { doc: DocumentId },
-}
-
-/// The open database, before its thread starts.
-pub(crate) struct Store {
+/// The storage thread's SQLite connection.
+pub(crate) struct SqliteBackend {
     conn: Connection,
 }
 
-impl Store {
+impl SqliteBackend {
     /// Opens (creating if needed) the database in `data_dir`.
-    pub(crate) fn open(data_dir: &Path) -> Result<Store, StoreError> {
+    pub(crate) fn open(data_dir: &Path) -> Result<SqliteBackend, StoreError> {
         let conn = open_database(data_dir)?;
         conn.execute_batch(
             "CREATE TABLE IF NOT EXISTS kv (key TEXT PRIMARY KEY NOT NULL, value BLOB NOT NULL) WITHOUT ROWID;",
         )
         .map_err(sqlite("preparing the schema"))?;
-        Ok(Store { conn })
+        Ok(SqliteBackend { conn })
     }
+}
 
-    /// Reads one value.
-    pub(crate) fn get(&self, key: &StorageKey) -> Result<Option<Vec<u8>>, StoreError> {
+impl Backend for SqliteBackend {
+    fn get(&mut self, key: &StorageKey) -> Result<Option<Vec<u8>>, StoreError> {
         read_value(&self.conn, key)
     }
 
-    /// Applies writes in one transaction.
-    pub(crate) fn apply(&mut self, writes: &[StorageWrite]) -> Result<(), StoreError> {
+    fn apply(&mut self, writes: &[StorageWrite]) -> Result<Vec<(DocumentId, u64)>, StoreError> {
         let tx = self.conn.transaction().map_err(sqlite("beginning a transaction"))?;
         {
             let mut put = tx
                 .prepare_cached("INSERT OR REPLACE INTO kv (key, value) VALUES (?1, ?2)")
+                .map_err(sqlite("preparing a write"))?;
+            // A chunk's bytes never change under its key (the first written
+            // stays), as in PostgreSQL.
+            let mut put_once = tx
+                .prepare_cached("INSERT OR IGNORE INTO kv (key, value) VALUES (?1, ?2)")
                 .map_err(sqlite("preparing a write"))?;
             let mut delete =
                 tx.prepare_cached("DELETE FROM kv WHERE key = ?1").map_err(sqlite("preparing a delete"))?;
@@ -221,86 +179,34 @@ impl Store {
                     delete.execute(params![key.to_string()]).map_err(sqlite("deleting"))?;
                 }
                 for (key, value) in &write.put {
-                    put.execute(params![key.to_string(), value]).map_err(sqlite("writing"))?;
+                    let statement = if key.as_chunk().is_some() { &mut put_once } else { &mut put };
+                    statement.execute(params![key.to_string(), value]).map_err(sqlite("writing"))?;
                 }
             }
         }
-        tx.commit().map_err(sqlite("committing"))
+        tx.commit().map_err(sqlite("committing"))?;
+        Ok(Vec::new())
     }
 
-    /// Every entry stored under the document's prefix.
-    fn load(&self, doc: &DocumentId) -> Result<Vec<(StorageKey, Vec<u8>)>, StoreError> {
-        document_entries(&self.conn, doc)
+    fn load(&mut self, doc: &DocumentId) -> Result<(u64, Entries), StoreError> {
+        Ok((0, document_entries(&self.conn, doc)?))
     }
 
-    /// Starts the storage thread. Requests come in on the returned sender;
-    /// answers go to the hub as events.
-    pub(crate) fn spawn(
-        self,
-        events: mpsc::Sender<Event>,
-        metrics: Arc<Metrics>,
-    ) -> Result<(std_mpsc::Sender<Request>, std::thread::JoinHandle<()>), StoreError> {
-        let (tx, rx) = std_mpsc::channel();
-        let handle = std::thread::Builder::new()
-            .name("essaim-sqlite".into())
-            .spawn(move || {
-                if let Err(error) = self.serve(&rx, &events, &metrics) {
-                    tracing::error!(%error, "storage failed; stopping the relay");
-                    let _ = events.blocking_send(Event::StoreFailed { error });
-                }
-            })
-            .map_err(StoreError::Thread)?;
-        Ok((tx, handle))
+    fn versions(&mut self, _docs: &[DocumentId]) -> Result<Vec<(DocumentId, u64)>, StoreError> {
+        Ok(Vec::new())
+    }
+}
+
+impl Reader for Connection {
+    fn entries(&mut self, doc: &DocumentId) -> Result<Vec<(StorageKey, Vec<u8>)>, StoreError> {
+        document_entries(self, doc)
     }
 
-    /// Serves requests until every sender is dropped.
-    fn serve(
-        mut self,
-        rx: &std_mpsc::Receiver<Request>,
-        events: &mpsc::Sender<Event>,
-        metrics: &Metrics,
-    ) -> Result<(), StoreError> {
-        let mut pending: Vec<StorageWrite> = Vec::new();
-        let mut last_seq = 0;
-        while let Ok(first) = rx.recv() {
-            // Take whatever queued up meanwhile: that is the group commit.
-            let batch = std::iter::once(first).chain(rx.try_iter().take(MAX_GROUP));
-            for request in batch {
-                match request {
-                    Request::Write { seq, write } => {
-                        pending.push(write);
-                        last_seq = seq;
-                    }
-                    Request::Load { doc } => {
-                        self.commit(&mut pending, last_seq, events, metrics)?;
-                        let entries = self.load(&doc)?;
-                        if events.blocking_send(Event::Loaded { doc, entries }).is_err() {
-                            return Ok(()); // The hub is gone.
-                        }
-                    }
-                }
-            }
-            self.commit(&mut pending, last_seq, events, metrics)?;
-        }
-        Ok(())
+    fn sizes(&mut self, doc: &DocumentId) -> Result<Vec<(StorageKey, u64)>, StoreError> {
+        document_sizes(self, doc)
     }
 
-    fn commit(
-        &mut self,
-        pending: &mut Vec<StorageWrite>,
-        seq: u64,
-        events: &mpsc::Sender<Event>,
-        metrics: &Metrics,
-    ) -> Result<(), StoreError> {
-        if pending.is_empty() {
-            return Ok(());
-        }
-        let started = Instant::now();
-        self.apply(pending)?;
-        metrics.observe_commit(started.elapsed(), pending.len());
-        pending.clear();
-        // If the hub is gone there is nobody left to tell.
-        let _ = events.blocking_send(Event::Committed { seq });
-        Ok(())
+    fn value(&mut self, key: &StorageKey) -> Result<Option<Vec<u8>>, StoreError> {
+        read_value(self, key)
     }
 }
