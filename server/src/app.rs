@@ -65,9 +65,12 @@ pub(crate) struct AppState {
     pub(crate) alive: mpsc::Sender<()>,
     /// Checks invitation tokens at the upgrade (and for the chunk routes).
     pub(crate) gate: Arc<Gate>,
-    /// The SQLite file's directory, read (read-only) by the chunk routes
-    /// and the feeds.
+    /// The SQLite file's directory: the relay's own tables (territories,
+    /// invitations, candidatures, national sheets).
     pub(crate) data_dir: PathBuf,
+    /// Where documents are, read (committed data only) by the chunk routes
+    /// and the feeds.
+    pub(crate) storage: crate::store::Storage,
     /// The territories and invitations tables (the gate holds them too).
     pub(crate) invitations: Arc<Mutex<Invitations>>,
     /// The feeds' links, cache and render slots.
@@ -183,9 +186,13 @@ async fn security_headers(request: axum::extract::Request, next: axum::middlewar
     response
 }
 
+/// `ok`, or 503 while the relay stops or cannot reach its storage (a load
+/// balancer then sends devices to another relay).
 async fn healthz(State(state): State<AppState>) -> Response {
     if state.hub.is_closed() {
         (StatusCode::SERVICE_UNAVAILABLE, "stopping\n").into_response()
+    } else if !state.storage.is_reachable() {
+        (StatusCode::SERVICE_UNAVAILABLE, "storage unreachable\n").into_response()
     } else {
         "ok\n".into_response()
     }

@@ -210,6 +210,37 @@ pub struct Config {
     /// By their stored chunks; the least recently used is evicted.
     #[arg(long, env = "ESSAIM_FEED_CACHE_DOCUMENTS", default_value_t = 64)]
     pub feed_cache_documents: usize,
+    /// Where documents are stored: a `postgres://user@host/db` URL shared by
+    /// the relays of a cluster (builds with the `cluster` feature), else
+    /// SQLite in --data.
+    ///
+    /// Territories and invitations go there too; candidatures and national
+    /// sheets stay in --data's SQLite (`docs/deploy.md` says what that
+    /// means for a cluster).
+    #[arg(long, env = "ESSAIM_STORAGE", hide_env_values = true, help_heading = "Cluster")]
+    pub storage: Option<String>,
+    /// NATS server through which the relays of a cluster announce their
+    /// commits, e.g. nats://127.0.0.1:4222 (needs --storage postgres://).
+    ///
+    /// An accelerator: without it, or while it is down, relays learn each
+    /// other's changes at the next repair pass.
+    #[arg(long, env = "ESSAIM_NATS", help_heading = "Cluster")]
+    pub nats: Option<String>,
+    /// Subject prefix of the cluster's announcements on NATS (letters,
+    /// digits, `_`, `-`, dots between them).
+    #[arg(long, env = "ESSAIM_CLUSTER_PREFIX", default_value = "essaim", help_heading = "Cluster")]
+    pub cluster_prefix: String,
+    /// This relay's name in a cluster, in metrics, logs and its peer id
+    /// (`essaim-relay-<name>` unless --peer-id is given) [default: the
+    /// storage id].
+    #[arg(long, env = "ESSAIM_RELAY_NAME", help_heading = "Cluster")]
+    pub relay_name: Option<String>,
+    /// Milliseconds between repair passes on shared storage: the documents
+    /// in memory whose stored version moved past what the relay took in
+    /// are read again, so a lost announcement costs at most this.
+    #[arg(long = "repair-interval-ms", env = "ESSAIM_REPAIR_INTERVAL_MS", help_heading = "Cluster")]
+    #[arg(value_name = "REPAIR_INTERVAL_MS", default_value = "1000", value_parser = milliseconds)]
+    pub repair_interval: Duration,
 }
 
 /// The relay's creation policy (`--creation`), named as the app and
@@ -274,6 +305,24 @@ fn seconds(text: &str) -> Result<Duration, std::num::ParseIntError> {
 /// close everything).
 fn at_least_one_second(text: &str) -> Result<Duration, std::num::ParseIntError> {
     text.parse::<u64>().map(|secs| Duration::from_secs(secs.max(1)))
+}
+
+/// Whole milliseconds, at least 10 (a repair every instant would only
+/// load the database).
+fn milliseconds(text: &str) -> Result<Duration, std::num::ParseIntError> {
+    text.parse::<u64>().map(|ms| Duration::from_millis(ms.max(10)))
+}
+
+/// Whether `name` may name a relay: 1 to 64 of letters, digits, `_`, `-`
+/// (it goes into a peer id, a metric label and NATS headers).
+pub(crate) fn relay_name_valid(name: &str) -> bool {
+    (1..=64).contains(&name.len()) && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+}
+
+/// Whether `prefix` may start NATS subjects: dot-separated tokens of
+/// letters, digits, `_`, `-`.
+pub(crate) fn cluster_prefix_valid(prefix: &str) -> bool {
+    prefix.len() <= 128 && prefix.split('.').all(relay_name_valid)
 }
 
 pub(crate) fn millis(d: Duration) -> u64 {

@@ -68,6 +68,15 @@ pub(crate) enum Event {
     Loaded { doc: sync_core::DocumentId, entries: Vec<(sync_core::StorageKey, Vec<u8>)> },
     /// Every write up to this sequence number is durable.
     Committed { seq: u64 },
+    /// Another relay's commit, announced on NATS (`crate::cluster`).
+    #[cfg(feature = "cluster")]
+    Announced(Box<crate::cluster::Announced>),
+    /// A document in memory whose stored chunks moved past what this relay
+    /// took in (a repair pass, or an announcement too large to carry its
+    /// chunk): all its chunks, read after its version.
+    Repaired { doc: DocumentId, chunks: Vec<(sync_core::StorageKey, Vec<u8>)> },
+    /// The storage thread finished a repair pass.
+    RepairPassDone,
     /// Storage failed: the relay stops.
     StoreFailed { error: StoreError },
     /// `/metrics` asks for the gauges the hub owns.
@@ -241,6 +250,11 @@ pub(crate) struct Hub {
     /// result: the hub's own queue, held weakly so that the hub still ends
     /// when everyone else has gone.
     jobs_done: mpsc::WeakSender<Event>,
+    /// How often shared storage is compared with what this relay took in
+    /// (`None`: storage of its own, SQLite).
+    repair_every: Option<Duration>,
+    /// A repair pass is running: the next tick waits for it.
+    repairing: bool,
 }
 
 impl Hub {
@@ -250,6 +264,7 @@ impl Hub {
         metrics: Arc<Metrics>,
         max_queue_bytes: usize,
         jobs_done: mpsc::WeakSender<Event>,
+        repair_every: Option<Duration>,
     ) -> Hub {
         Hub {
             repo,
@@ -267,6 +282,8 @@ impl Hub {
             demandes: HashMap::new(),
             ecrites: VecDeque::new(),
             jobs_done,
+            repair_every,
+            repairing: false,
         }
     }
 
@@ -274,6 +291,11 @@ impl Hub {
     pub(crate) async fn run(mut self, mut events: mpsc::Receiver<Event>) -> Result<(), StoreError> {
         // An event taken from the queue while gathering a batch of frames.
         let mut next: Option<Event> = None;
+        let mut repair = self.repair_every.map(|every| {
+            let mut ticks = tokio::time::interval(every);
+            ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            ticks
+        });
         loop {
             let event = match next.take() {
                 Some(event) => Some(event),
@@ -283,6 +305,10 @@ impl Hub {
                         event = events.recv() => event,
                         () = sleep_until(deadline) => {
                             self.feed(Input::Tick);
+                            continue;
+                        }
+                        () = next_tick(&mut repair) => {
+                            self.repair();
                             continue;
                         }
                     }
@@ -347,6 +373,10 @@ impl Hub {
                     self.carry_out_all(Vec::new());
                 }
                 Event::Committed { seq } => self.committed(seq),
+                #[cfg(feature = "cluster")]
+                Event::Announced(announced) => self.announced(*announced),
+                Event::Repaired { doc, chunks } => self.feed(Input::CommittedElsewhere { doc, chunks }),
+                Event::RepairPassDone => self.repairing = false,
                 Event::StoreFailed { error } => return Err(error),
                 Event::Gauges { reply } => {
                     let _ = reply.send(HubGauges {
@@ -522,6 +552,38 @@ impl Hub {
             Err(again) => {
                 tracing::error!(panic = %panic_message(again.as_ref()), "the repo panicked again while forgetting those connections");
                 Vec::new()
+            }
+        }
+    }
+
+    /// Asks storage for a repair pass over the documents in memory, unless
+    /// one is running.
+    fn repair(&mut self) {
+        if self.repairing || self.shutting_down {
+            return;
+        }
+        self.repairing = true;
+        let docs = self.repo.documents_in_memory().cloned().collect();
+        let _ = self.store.send(Request::Repair { docs });
+    }
+
+    /// Another relay's chunk: taken in if the document is in memory (or
+    /// loading, where it waits for the load); a pointer is read from
+    /// storage. The version goes to storage, which takes it if it follows.
+    #[cfg(feature = "cluster")]
+    fn announced(&mut self, announced: crate::cluster::Announced) {
+        let crate::cluster::Announced { doc, version, key, bytes } = announced;
+        if !self.repo.holds(&doc) {
+            return;
+        }
+        self.metrics.cluster.announcements_applied.fetch_add(1, Ordering::Relaxed);
+        match bytes {
+            Some(bytes) => {
+                self.feed(Input::CommittedElsewhere { doc: doc.clone(), chunks: vec![(key, bytes)] });
+                let _ = self.store.send(Request::Seen { doc, version });
+            }
+            None => {
+                let _ = self.store.send(Request::Refresh { doc });
             }
         }
     }
@@ -780,6 +842,16 @@ fn close_code(reason: &CloseReason) -> u16 {
 pub(crate) fn now() -> UnixMillis {
     let since = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or(Duration::ZERO);
     UnixMillis(u64::try_from(since.as_millis()).unwrap_or(u64::MAX))
+}
+
+/// The next repair tick, or never without repairs.
+async fn next_tick(repair: &mut Option<tokio::time::Interval>) {
+    match repair {
+        Some(ticks) => {
+            ticks.tick().await;
+        }
+        None => std::future::pending().await,
+    }
 }
 
 fn deadline_instant(deadline: UnixMillis) -> tokio::time::Instant {

@@ -59,6 +59,8 @@ pub mod fault;
 mod app;
 mod attaches;
 mod chunks;
+#[cfg(feature = "cluster")]
+mod cluster;
 mod config;
 mod error;
 mod essaimage_api;
@@ -85,7 +87,9 @@ use tokio::net::TcpListener;
 use tokio::sync::mpsc;
 
 pub use config::{Config, Creation, DEFAULT_DATA_DIR};
-pub use store::{DATABASE_FILE, StoreError};
+#[cfg(feature = "cluster")]
+pub use store::postgres::SCHEMA_VERSION;
+pub use store::{Backend, DATABASE_FILE, Entries, Reader, Storage, StoreError};
 
 /// The protocol version the relay speaks, from `sync-core`.
 pub const PROTOCOL_VERSION: &str = sync_core::PROTOCOL_VERSION;
@@ -124,6 +128,83 @@ pub enum RunError {
     /// A task of the relay panicked.
     #[error("a relay task panicked: {0}")]
     Panicked(String),
+    /// The cluster flags do not fit together.
+    #[error("{0}")]
+    ClusterSettings(&'static str),
+    /// Joining the cluster's NATS failed.
+    #[cfg(feature = "cluster")]
+    #[error(transparent)]
+    Cluster(#[from] cluster::ClusterError),
+}
+
+/// Checks the cluster flags before anything starts.
+fn check_cluster_settings(config: &Config) -> Result<(), RunError> {
+    if config.relay_name.as_deref().is_some_and(|name| !config::relay_name_valid(name)) {
+        return Err(RunError::ClusterSettings("--relay-name: 1 to 64 letters, digits, `_` or `-`"));
+    }
+    if !config::cluster_prefix_valid(&config.cluster_prefix) {
+        return Err(RunError::ClusterSettings("--cluster-prefix: dot-separated letters, digits, `_` or `-`"));
+    }
+    if config.nats.is_some() && config.storage.as_deref().is_none_or(str::is_empty) {
+        return Err(RunError::ClusterSettings(
+            "--nats needs --storage postgres://…: relays share their documents there",
+        ));
+    }
+    if config.nats.is_some() && !cfg!(feature = "cluster") {
+        return Err(RunError::ClusterSettings("--nats needs a build with the `cluster` feature"));
+    }
+    Ok(())
+}
+
+/// On shared storage: names the relay in its metrics and, with `--nats`,
+/// joins the cluster's announcements (the storage thread hands it each
+/// commit's chunks; the hub gets the others'). Returns the tasks started.
+async fn join_cluster(
+    config: &Config,
+    storage: &store::Storage,
+    store: &mut store::Store,
+    repo: &Repo,
+    events: &mpsc::Sender<hub::Event>,
+    metrics: &Arc<metrics::Metrics>,
+) -> Result<Vec<tokio::task::JoinHandle<()>>, RunError> {
+    if !storage.is_shared() {
+        return Ok(Vec::new());
+    }
+    let relay = config.relay_name.clone().unwrap_or_else(|| repo.peer_id().to_string());
+    let _ = metrics.cluster.relay.set(relay.clone());
+    #[cfg(feature = "cluster")]
+    if let Some(url) = &config.nats {
+        let cluster = Arc::new(cluster::Cluster::join(url, &config.cluster_prefix, &relay).await?);
+        let (committed, announcements) = mpsc::unbounded_channel();
+        store.announce_to(committed);
+        let announcing = tokio::spawn(cluster.clone().announce(announcements, metrics.clone()));
+        let listening = tokio::spawn(cluster.listen(events.clone(), metrics.clone()));
+        tracing::info!(%relay, nats = %url, prefix = %config.cluster_prefix, "announcing commits on NATS");
+        return Ok(vec![announcing, listening]);
+    }
+    let _ = (store, events);
+    Ok(Vec::new())
+}
+
+/// Opens the storage and starts the repo on it (blocking: off the
+/// runtime). On shared storage another relay starting at the same moment
+/// may have written its storage id first: the stored one is the cluster's,
+/// so the repo starts again with it.
+fn open_storage(config: &Config) -> Result<(store::Storage, store::Store, Repo), RunError> {
+    let storage = store::Storage::open(config.storage.as_deref(), &config.data_dir)?;
+    let mut store = store::Store::open(&storage)?;
+    let stored_id = store.get(&StorageKey::storage_id())?;
+    let (mut repo, outputs) = start_repo(config, stored_id.as_deref())?;
+    // At first start: the new storage id, written before anyone sees it.
+    let writes = only_writes(outputs);
+    if !writes.is_empty() {
+        store.apply(&writes)?;
+        let stored = store.get(&StorageKey::storage_id())?;
+        if stored.as_deref() != repo.storage_id().map(|id| id.as_str().as_bytes()) {
+            (repo, _) = start_repo(config, stored.as_deref())?;
+        }
+    }
+    Ok((storage, store, repo))
 }
 
 /// Runs the relay on `listener` until `shutdown` completes (then flushes
@@ -158,32 +239,31 @@ pub async fn run_with_metrics(
              use it only on your own machine or a trusted network"
         );
     }
+    check_cluster_settings(&config)?;
     let metrics = Arc::new(metrics::Metrics::default());
-    let mut store = store::Store::open(&config.data_dir)?;
-    let stored_id = store.get(&StorageKey::storage_id())?;
-    let (repo, outputs) = start_repo(&config, stored_id.as_deref())?;
-    // At first start: the new storage id, written before anyone sees it.
-    let writes: Vec<_> = outputs
-        .into_iter()
-        .filter_map(|o| match o {
-            sync_core::Output::Write(w) => Some(w),
-            _ => None,
-        })
-        .collect();
-    store.apply(&writes)?;
+    let opening = config.clone();
+    let (storage, mut store, repo) = tokio::task::spawn_blocking(move || open_storage(&opening))
+        .await
+        .map_err(|panic| RunError::Panicked(panic.to_string()))??;
     tracing::info!(
         peer = %repo.peer_id(),
-        storage = %repo.storage_id().map(|s| s.as_str()).unwrap_or("-"),
+        storage_id = %repo.storage_id().map(|s| s.as_str()).unwrap_or("-"),
+        storage = ?storage,
         data = %config.data_dir.display(),
         "relay started"
     );
 
-    let invitations = Arc::new(Mutex::new(invitations::Invitations::open(&config.data_dir)?));
+    // Where the documents are: shared by a cluster's relays, so a token
+    // opens /sync on any of them and a revocation closes them all.
+    let invitations = Arc::new(Mutex::new(invitations::Invitations::open_for(&storage)?));
     // The national sheets' table exists before the feeds read it.
     fiches::Nationales::open(&config.data_dir)?;
     let (events, inbox) = mpsc::channel(HUB_QUEUE);
+    let cluster_tasks = join_cluster(&config, &storage, &mut store, &repo, &events, &metrics).await?;
+    let repair_every = storage.is_shared().then_some(config.repair_interval);
     let (requests, store_thread) = store.spawn(events.clone(), metrics.clone())?;
-    let hub = hub::Hub::new(repo, requests, metrics.clone(), config.outbound_queue_bytes, events.downgrade());
+    let hub =
+        hub::Hub::new(repo, requests, metrics.clone(), config.outbound_queue_bytes, events.downgrade(), repair_every);
     let mut hub_task = tokio::spawn(hub.run(inbox));
 
     let transport = app::Transport {
@@ -213,6 +293,7 @@ pub async fn run_with_metrics(
         next_conn: Arc::new(AtomicU64::new(1)),
         gate: Arc::new(gate::Gate::new(config.open, invitations.clone(), config.trusted_proxies.clone())),
         data_dir: config.data_dir.clone(),
+        storage: storage.clone(),
         invitations: invitations.clone(),
         feeds: Arc::new(feeds::Feeds::new(&config, public_url, local)),
         inbound: Arc::new(inbound),
@@ -275,6 +356,9 @@ pub async fn run_with_metrics(
         }
     };
     revocations.abort();
+    for task in cluster_tasks {
+        task.abort();
+    }
     drop(events);
     let _ = stop_http.send(());
     let _ = stop_metrics.send(());
@@ -307,9 +391,10 @@ fn start_repo(config: &Config, stored_id: Option<&[u8]>) -> Result<(Repo, Vec<sy
         Some(bytes) => String::from_utf8_lossy(bytes).into_owned(),
         None => StorageId::from_random(random).to_string(),
     };
-    let peer_id: PeerId = match &config.peer_id {
-        Some(id) => id.parse()?,
-        None => format!("essaim-relay-{storage}").parse()?,
+    let peer_id: PeerId = match (&config.peer_id, &config.relay_name) {
+        (Some(id), _) => id.parse()?,
+        (None, Some(name)) => format!("essaim-relay-{name}").parse()?,
+        (None, None) => format!("essaim-relay-{storage}").parse()?,
     };
     let core = config.core(peer_id, actor, session);
     Ok(Repo::start(core, stored_id, random)?)
@@ -354,9 +439,19 @@ pub fn create_territory(
     data_dir: &std::path::Path,
     profil: sync_core::agenda::Profil,
 ) -> Result<sync_core::DocumentId, RunError> {
+    create_territory_in(&store::Storage::Sqlite(data_dir.to_owned()), profil)
+}
+
+/// [`create_territory`] in `storage`: the document and the territories
+/// table both where the relay keeps them (a cluster's PostgreSQL
+/// database, say). Blocking: call it off the tokio runtime.
+pub fn create_territory_in(
+    storage: &store::Storage,
+    profil: sync_core::agenda::Profil,
+) -> Result<sync_core::DocumentId, RunError> {
     let contenu = demo::Contenu { profil, edits: Vec::new(), carnet: Vec::new(), fiches: Vec::new() };
-    let doc = write_territory(data_dir, "essaim-cli", contenu)?;
-    invitations::Invitations::open(data_dir)?.add_territory(&doc, hub::now().0 as i64)?;
+    let doc = write_territory(storage, "essaim-cli", contenu)?;
+    invitations::Invitations::open_for(storage)?.add_territory(&doc, hub::now().0 as i64)?;
     Ok(doc)
 }
 
@@ -364,16 +459,18 @@ pub fn create_territory(
 /// with `contenu.profil`, then each of its edits applied through the core's
 /// validation ([`sync_core::Repo::apply`]), and, if `carnet` holds any,
 /// its organisers' notebook with those contacts, and its experience sheets,
-/// all written in one storage transaction. Records nothing in the territories table: the caller does.
+/// all written in one storage transaction (SQLite's or PostgreSQL's).
+/// Records nothing in the territories table: the caller does.
 pub(crate) fn write_territory(
-    data_dir: &std::path::Path,
+    storage: &store::Storage,
     auteur: &str,
     contenu: demo::Contenu,
 ) -> Result<sync_core::DocumentId, RunError> {
     let demo::Contenu { profil, edits, carnet, fiches } = contenu;
-    let mut store = store::Store::open(data_dir)?;
+    let mut store = store::Store::open(storage)?;
     let stored_id = store.get(&StorageKey::storage_id())?;
-    let (mut repo, started) = start_repo(&Config::new(data_dir), stored_id.as_deref())?;
+    // The data directory plays no part in starting a repo: the defaults'.
+    let (mut repo, started) = start_repo(&Config::new(DEFAULT_DATA_DIR), stored_id.as_deref())?;
     let now = hub::now();
     let refus = |e: &dyn std::fmt::Display, quoi: &dyn std::fmt::Debug| RunError::Territory(format!("{e}: {quoi:?}"));
     let (doc, created) = repo
@@ -415,13 +512,7 @@ pub(crate) fn write_territory(
             }
         }
     }
-    let writes: Vec<_> = outputs
-        .into_iter()
-        .filter_map(|o| match o {
-            sync_core::Output::Write(w) => Some(w),
-            _ => None,
-        })
-        .collect();
+    let writes = only_writes(outputs);
     store.apply(&writes)?;
     Ok(doc)
 }
@@ -430,6 +521,18 @@ pub(crate) fn write_territory(
 const FICHE_AUTEUR: &str = "Équipe d'animation";
 /// Who reviews them: another organiser (actor, name), as the workflow asks.
 const FICHE_RELECTEUR: (&str, &str) = ("essaim-relecture", "Comité de relecture");
+
+/// The storage writes among a repo's outputs (starting a repo, or writing
+/// a document from the command line, sends nothing else that matters).
+fn only_writes(outputs: Vec<sync_core::Output>) -> Vec<sync_core::StorageWrite> {
+    outputs
+        .into_iter()
+        .filter_map(|o| match o {
+            sync_core::Output::Write(w) => Some(w),
+            _ => None,
+        })
+        .collect()
+}
 
 pub(crate) fn random_bytes<const N: usize>() -> Result<[u8; N], RunError> {
     let mut bytes = [0; N];

@@ -1,7 +1,8 @@
 //! `essaim`: the relay binary. `serve` parses arguments, sets up logging,
 //! binds, and hands over to [`server::run`] until SIGTERM or Ctrl-C; the
 //! other commands create territories and manage invitations in the same
-//! data directory, also while the relay runs, except `essaimer`, which
+//! storage (`--data`, or `--storage` for a cluster's PostgreSQL), also
+//! while the relay runs, except `essaimer`, which
 //! writes into a territory's document and so asks the running relay over
 //! HTTP (its hub owns the documents in memory).
 
@@ -147,6 +148,10 @@ struct AcceptCandidature {
     public: bool,
     #[command(flatten)]
     place: Candidatures,
+    /// The relay's --storage: the territory and its invitation go there (a
+    /// cluster's PostgreSQL); the candidature itself is in --data's SQLite.
+    #[arg(long, env = "ESSAIM_STORAGE", hide_env_values = true)]
+    storage: Option<String>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -172,9 +177,28 @@ enum TerritoryCommand {
 
 #[derive(Debug, clap::Args)]
 struct ListTerritories {
+    #[command(flatten)]
+    stored: Stored,
+}
+
+/// Where the relay keeps its documents and its territories and invitations.
+#[derive(Debug, clap::Args)]
+struct Stored {
     /// Directory holding the SQLite database (the relay's --data).
     #[arg(long, env = "ESSAIM_DATA", default_value = server::DEFAULT_DATA_DIR)]
     data: PathBuf,
+    /// The relay's --storage: a cluster's PostgreSQL database
+    /// (postgres://user:password@host/db), which holds its documents,
+    /// territories and invitations. Without it, SQLite in --data.
+    #[arg(long, env = "ESSAIM_STORAGE", hide_env_values = true)]
+    storage: Option<String>,
+}
+
+impl Stored {
+    /// Opens it (PostgreSQL's schema migrated if needed).
+    fn open(&self) -> anyhow::Result<server::Storage> {
+        server::Storage::open(self.storage.as_deref(), &self.data).context("cannot open the storage")
+    }
 }
 
 #[derive(Debug, clap::Args)]
@@ -192,9 +216,8 @@ struct Demo {
 
 #[derive(Debug, clap::Args)]
 struct Place {
-    /// Directory holding the SQLite database (the relay's --data).
-    #[arg(long, env = "ESSAIM_DATA", default_value = server::DEFAULT_DATA_DIR)]
-    data: PathBuf,
+    #[command(flatten)]
+    stored: Stored,
     /// Public address of the app, used to print links.
     #[arg(long, env = "ESSAIM_URL", default_value = "http://127.0.0.1:3030")]
     url: String,
@@ -312,7 +335,9 @@ fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Candidature(CandidatureCommand::Accept(args)) => {
-            let (doc, invitation) = server::candidatures::accept(&args.place.data, &args.id, args.public, now())?;
+            let storage = server::Storage::open(args.storage.as_deref(), &args.place.data)?;
+            let (doc, invitation) =
+                server::candidatures::accept(&args.place.data, &storage, &args.id, args.public, now())?;
             println!("territoire: {doc}");
             println!("invitation: {invitation}");
             Ok(())
@@ -334,8 +359,9 @@ fn create_territory(args: CreateTerritory) -> anyhow::Result<()> {
         "visibilite": if args.public { "public" } else { "prive" },
     });
     let profil: sync_core::agenda::Profil = serde_json::from_value(profil).context("invalid --kind")?;
-    let doc = server::create_territory(&args.place.data, profil)?;
-    let invitations = Invitations::open(&args.place.data)?;
+    let storage = args.place.stored.open()?;
+    let doc = server::create_territory_in(&storage, profil)?;
+    let invitations = Invitations::open_for(&storage)?;
     println!("territoire: {doc}");
     for (role, label) in [(Role::Organisateur, "organisateurs"), (Role::Habitant, "habitants")] {
         let (_, token) = invitations.create(&doc, role, Some(label), None, now(), random()?)?;
@@ -345,7 +371,7 @@ fn create_territory(args: CreateTerritory) -> anyhow::Result<()> {
 }
 
 fn list_territories(args: ListTerritories) -> anyhow::Result<()> {
-    for t in server::listing::territories(&args.data)? {
+    for t in server::listing::territories(&args.stored.open()?)? {
         // The schema's value (`intercommunalite_epci`), as `--kind` takes it.
         let kind = t.profil.as_ref().and_then(|p| serde_json::to_value(p.type_territoire).ok());
         let kind = kind.as_ref().and_then(|k| k.as_str()).unwrap_or_default();
@@ -365,7 +391,7 @@ fn demo(args: Demo) -> anyhow::Result<()> {
             )
             .date(),
     };
-    match seed(&args.place.data, date, args.territories, now())? {
+    match seed(&args.place.stored.open()?, date, args.territories, now())? {
         Outcome::AlreadyThere(existing) => {
             println!("territoires de démonstration déjà présents, aucun créé :");
             for t in existing {
@@ -391,7 +417,7 @@ fn invite(args: Invite) -> anyhow::Result<()> {
     let validity = args.expires.as_deref().map(server::invitations::parse_validity).transpose()?;
     let doc: DocumentId = args.territory.parse().context("invalid --territory")?;
     let expires_at = validity.map(|ms| now().saturating_add(ms));
-    let invitations = Invitations::open(&args.place.data)?;
+    let invitations = Invitations::open_for(&args.place.stored.open()?)?;
     anyhow::ensure!(
         invitations.territories()?.contains(&doc),
         "no territory {doc} on this relay (create it with `essaim territory create`)"
@@ -406,7 +432,7 @@ fn invite(args: Invite) -> anyhow::Result<()> {
 fn list_invites(args: Invites) -> anyhow::Result<()> {
     let doc: DocumentId = args.territory.parse().context("invalid --territory")?;
     let now = now();
-    for i in Invitations::open(&args.place.data)?.list(&doc)? {
+    for i in Invitations::open_for(&args.place.stored.open()?)?.list(&doc)? {
         let state = match (i.revoked_at, i.expires_at) {
             (Some(_), _) => "révoquée".to_owned(),
             (None, Some(t)) if t <= now => "expirée".to_owned(),
@@ -420,7 +446,7 @@ fn list_invites(args: Invites) -> anyhow::Result<()> {
 
 fn revoke(args: Revoke) -> anyhow::Result<()> {
     anyhow::ensure!(
-        Invitations::open(&args.place.data)?.revoke(&args.invitation, now())?,
+        Invitations::open_for(&args.place.stored.open()?)?.revoke(&args.invitation, now())?,
         "no invitation {}",
         args.invitation
     );

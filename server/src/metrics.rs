@@ -109,6 +109,98 @@ pub struct Metrics {
     pub(crate) feed_documents_read: AtomicU64,
     pub(crate) feed_renders: AtomicU64,
     pub(crate) feeds_busy: AtomicU64,
+    /// A cluster relay's announcements and repairs.
+    pub(crate) cluster: ClusterMetrics,
+}
+
+/// What a relay of a cluster counts: announcements sent and received,
+/// repairs, and how stale its repair is. Shown only on a cluster relay.
+#[derive(Debug, Default)]
+pub(crate) struct ClusterMetrics {
+    /// This relay's `--relay-name`, once it is part of a cluster.
+    pub(crate) relay: std::sync::OnceLock<String>,
+    pub(crate) announcements_sent: AtomicU64,
+    pub(crate) announcements_received: AtomicU64,
+    /// Received ones whose document was in memory and took them in.
+    pub(crate) announcements_applied: AtomicU64,
+    /// Received ones that did not decode (counted, dropped).
+    pub(crate) announcements_malformed: AtomicU64,
+    /// Documents a repair pass found behind and read again.
+    repairs: AtomicU64,
+    repair_passes: AtomicU64,
+    /// When the last repair pass ended (Unix milliseconds).
+    last_repair_pass_ms: AtomicU64,
+}
+
+impl ClusterMetrics {
+    pub(crate) fn repaired(&self) {
+        self.repairs.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub(crate) fn repair_pass_done(&self) {
+        self.repair_passes.fetch_add(1, Ordering::Relaxed);
+        self.last_repair_pass_ms.store(crate::hub::now().0, Ordering::Relaxed);
+    }
+
+    fn render(&self, out: &mut String) {
+        let Some(relay) = self.relay.get() else { return };
+        let get = |a: &AtomicU64| a.load(Ordering::Relaxed);
+        let last = get(&self.last_repair_pass_ms);
+        let staleness = if last == 0 { -1.0 } else { crate::hub::now().0.saturating_sub(last) as f64 / 1000.0 };
+        let rows = [
+            (
+                "essaim_cluster_relay_info",
+                "gauge",
+                "This relay's --relay-name, as a label.",
+                format!("{{relay=\"{relay}\"}} 1"),
+            ),
+            (
+                "essaim_cluster_announcements_sent_total",
+                "counter",
+                "Commits announced on NATS.",
+                format!(" {}", get(&self.announcements_sent)),
+            ),
+            (
+                "essaim_cluster_announcements_received_total",
+                "counter",
+                "Other relays' announcements received.",
+                format!(" {}", get(&self.announcements_received)),
+            ),
+            (
+                "essaim_cluster_announcements_applied_total",
+                "counter",
+                "Received announcements of a document in memory, taken in.",
+                format!(" {}", get(&self.announcements_applied)),
+            ),
+            (
+                "essaim_cluster_announcements_malformed_total",
+                "counter",
+                "Received announcements that did not decode, dropped.",
+                format!(" {}", get(&self.announcements_malformed)),
+            ),
+            (
+                "essaim_cluster_repairs_total",
+                "counter",
+                "Documents a repair pass found behind PostgreSQL and read again.",
+                format!(" {}", get(&self.repairs)),
+            ),
+            (
+                "essaim_cluster_repair_passes_total",
+                "counter",
+                "Repair passes done.",
+                format!(" {}", get(&self.repair_passes)),
+            ),
+            (
+                "essaim_cluster_repair_staleness_seconds",
+                "gauge",
+                "Seconds since the last repair pass ended (-1 before the first).",
+                format!(" {staleness}"),
+            ),
+        ];
+        for (name, kind, help, value) in rows {
+            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}\n{name}{value}");
+        }
+    }
 }
 
 /// Gauges the hub answers with.
@@ -209,19 +301,20 @@ impl Metrics {
             metric(
                 "essaim_storage_writes_in_flight",
                 "gauge",
-                "Writes sent to SQLite, not yet committed.",
+                "Writes sent to storage, not yet committed.",
                 hub.writes_in_flight.to_string(),
             );
             metric("essaim_held_outputs", "gauge", "Messages waiting for a commit.", hub.held_outputs.to_string());
         }
         self.render_http(&mut out);
+        self.cluster.render(&mut out);
         let _ = writeln!(out, "# HELP essaim_errors_total Connections closed for an error, by kind.");
         let _ = writeln!(out, "# TYPE essaim_errors_total counter");
         for (kind, count) in ErrorKind::ALL.iter().zip(&self.errors) {
             let _ = writeln!(out, "essaim_errors_total{{kind=\"{}\"}} {}", kind.label(), get(count));
         }
         let name = "essaim_storage_commit_seconds";
-        let _ = writeln!(out, "# HELP {name} Duration of one SQLite commit (a group of writes).");
+        let _ = writeln!(out, "# HELP {name} Duration of one storage commit (a group of writes).");
         let _ = writeln!(out, "# TYPE {name} histogram");
         for (bound, bucket) in COMMIT_BUCKETS.iter().zip(&self.commit_buckets) {
             let _ = writeln!(out, "{name}_bucket{{le=\"{bound}\"}} {}", get(bucket));

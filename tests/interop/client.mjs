@@ -31,6 +31,9 @@ process.on("unhandledRejection", error => fail(`unhandled rejection: ${error?.st
 const unexpectedDisconnects = []
 const closing = new Set()
 
+// Lines read from stdin, for scenarios that wait for the Rust test's word.
+const stdinLines = []
+
 function emit(value) {
   process.stdout.write(JSON.stringify(value) + "\n")
 }
@@ -299,6 +302,31 @@ const scenarios = {
     await until("the Rust client's second change", () => "rust2" in handle.doc())
     return { seen, rustStringIsImmutable, final: snapshot(handle) }
   },
+
+  // Burst: a Rust client created the document (through another relay of a
+  // cluster, say); this client finds it, says "found", waits for "go" on
+  // stdin, then writes `js0`… `js<count-1>` one every 10 ms, saying
+  // "writing" after the first, while the Rust client writes `rust0`… from
+  // then on, at the same time; it waits until it has all of the
+  // Rust client's and the relay has all of its own, and reports the state.
+  async burst(url, docUrl, count) {
+    const n = Number(count)
+    const repo = client(url, "burst")
+    const handle = await within("find the Rust client's document", repo.find(docUrl))
+    emit({ event: "found", heads: heads(handle) })
+    await until("the word to go", () => stdinLines.includes("go"))
+    for (let i = 0; i < n; i++) {
+      handle.change(d => {
+        d[`js${i}`] = i
+      })
+      if (i === 0) emit({ event: "writing" })
+      await new Promise(resolve => setTimeout(resolve, 10))
+    }
+    const all = () => Array.from({ length: n }, (_, i) => `rust${i}`).every(k => k in handle.doc())
+    await until("every change of the Rust client", all)
+    await untilRelayHas(repo, handle)
+    return { final: snapshot(handle) }
+  },
 }
 
 const [scenario, ...args] = process.argv.slice(2)
@@ -307,6 +335,8 @@ if (!run) {
   fail(`unknown scenario ${scenario}; known: ${Object.keys(scenarios).join(", ")}`)
 } else {
   // Stdin closing (the Rust test went away) ends the scenario.
-  createInterface({ input: process.stdin }).on("close", () => fail("stdin closed"))
+  createInterface({ input: process.stdin })
+    .on("line", line => stdinLines.push(line.trim()))
+    .on("close", () => fail("stdin closed"))
   run(...args).then(finish, e => fail(e?.stack ?? e))
 }

@@ -37,7 +37,9 @@ fn creer(data: &TempDir, f: &Fiche<'_>) {
 fn demonstrations(data: &TempDir) -> Vec<server::demo::Created> {
     let today =
         sync_core::rythme::Timestamp::now().to_zoned_datetime(sync_core::rythme::jiff::tz::TimeZone::UTC).date();
-    let server::demo::Outcome::Created(demos) = server::demo::seed(data.path(), today, 2, 0).expect("demo") else {
+    let server::demo::Outcome::Created(demos) =
+        server::demo::seed(&server::Storage::Sqlite(data.path().to_owned()), today, 2, 0).expect("demo")
+    else {
         panic!("demonstrations created")
     };
     demos

@@ -25,7 +25,9 @@ use crate::support::{Rng, WAIT, two_clients_on_one_document};
 /// Builds the `essaim` binary (a no-op when it is up to date) next to this
 /// test binary, in the same profile, and returns its path. Building here
 /// keeps the binary in step with the code even under `cargo test -p tests`,
-/// which builds the `server` library but not its binary.
+/// which builds the `server` library but not its binary. With the
+/// `cluster` feature, as the cluster tests need (a superset: the others
+/// run it without cluster flags).
 pub(crate) fn essaim_binary() -> &'static Path {
     static BINARY: OnceLock<PathBuf> = OnceLock::new();
     BINARY.get_or_init(|| {
@@ -36,7 +38,8 @@ pub(crate) fn essaim_binary() -> &'static Path {
         let target_dir = profile_dir.parent().expect("target directory");
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
         let mut build = std::process::Command::new(cargo);
-        build.args(["build", "--quiet", "-p", "server", "--bin", "essaim", "--target-dir"]).arg(target_dir);
+        build.args(["build", "--quiet", "-p", "server", "--bin", "essaim", "--features", "cluster", "--target-dir"]);
+        build.arg(target_dir);
         match profile.as_str() {
             "debug" => {}
             "release" => {

@@ -198,7 +198,7 @@ fn a_rendez_vous_today_and_several_this_week_whatever_the_date() {
     for date in ["2026-03-02", "2026-03-08", "2027-01-01", "2028-02-29", "2026-08-15"] {
         let day: Date = date.parse().expect("date");
         let data = TempDir::new().expect("temp dir");
-        let outcome = server::demo::seed(data.path(), day, 4, 0).expect("seeded");
+        let outcome = server::demo::seed(&server::Storage::Sqlite(data.path().to_owned()), day, 4, 0).expect("seeded");
         let server::demo::Outcome::Created(made) = outcome else { panic!("nothing created on an empty directory") };
         assert_eq!(made.len(), 4);
         for t in made {

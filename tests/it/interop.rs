@@ -44,7 +44,7 @@ fn interop_dir() -> PathBuf {
 
 /// A Node process running one of the scripts in `tests/interop`; killed
 /// when dropped.
-struct Node {
+pub(crate) struct Node {
     what: String,
     child: Child,
     /// Held open: the scripts exit when their stdin closes.
@@ -55,7 +55,7 @@ struct Node {
 }
 
 impl Node {
-    fn spawn(script: &str, args: &[&str]) -> Node {
+    pub(crate) fn spawn(script: &str, args: &[&str]) -> Node {
         let dir = interop_dir();
         assert!(
             dir.join("node_modules/@automerge/automerge-repo/package.json").is_file(),
@@ -101,8 +101,17 @@ impl Node {
         panic!("`{}`: {why}\n--- its stderr ---\n{stderr}", self.what)
     }
 
+    /// Writes one line to its stdin (a scenario's word to go on).
+    pub(crate) fn say(&mut self, line: &str) {
+        use std::io::Write;
+        let stdin = self.stdin.as_mut().expect("stdin held open");
+        if let Err(e) = writeln!(stdin, "{line}").and_then(|()| stdin.flush()) {
+            self.fail(&format!("cannot write to its stdin: {e}"));
+        }
+    }
+
     /// The next JSON line on stdout.
-    async fn next_json(&mut self) -> Value {
+    pub(crate) async fn next_json(&mut self) -> Value {
         let line = match tokio::time::timeout(NODE_WAIT, self.stdout.recv()).await {
             Ok(Some(line)) => line,
             Ok(None) => self.fail("stdout ended before the expected JSON line"),
@@ -116,7 +125,7 @@ impl Node {
     }
 
     /// The scenario's result (its next JSON line), once it exited with 0.
-    async fn result(mut self) -> Value {
+    pub(crate) async fn result(mut self) -> Value {
         let result = self.next_json().await;
         match tokio::time::timeout(NODE_WAIT, self.stdout.recv()).await {
             Ok(None) => {}
@@ -164,7 +173,7 @@ async fn js(args: &[&str]) -> Value {
 
 /// The relay closed no JavaScript client's connection during the scenario
 /// (the clients reconnect by themselves, which would hide it).
-fn no_disconnects(out: Value) -> Value {
+pub(crate) fn no_disconnects(out: Value) -> Value {
     assert_eq!(out["unexpectedDisconnects"], json!([]), "a JS client lost its connection to the relay: {out}");
     out
 }
@@ -173,7 +182,7 @@ fn no_disconnects(out: Value) -> Value {
 /// `Client::wait_for` re-checks its condition after every event of the
 /// client task, and its own queries are such events, so when the condition
 /// stays false its timeout never fires (it spins).
-async fn bounded<T>(what: &str, wait: impl std::future::Future<Output = Result<T, ClientError>>) -> T {
+pub(crate) async fn bounded<T>(what: &str, wait: impl std::future::Future<Output = Result<T, ClientError>>) -> T {
     match tokio::time::timeout(WAIT + Duration::from_secs(2), wait).await {
         Ok(Ok(value)) => value,
         Ok(Err(e)) => panic!("{what}: {e}"),
@@ -181,14 +190,14 @@ async fn bounded<T>(what: &str, wait: impl std::future::Future<Output = Result<T
     }
 }
 
-fn heads(value: &Value) -> BTreeSet<String> {
+pub(crate) fn heads(value: &Value) -> BTreeSet<String> {
     let heads = value["heads"].as_array().unwrap_or_else(|| panic!("no heads in {value}"));
     let heads: BTreeSet<String> = heads.iter().map(|h| h.as_str().expect("hex head").to_owned()).collect();
     assert!(!heads.is_empty(), "empty heads in {value}");
     heads
 }
 
-fn rust_heads(am: &Automerge) -> BTreeSet<String> {
+pub(crate) fn rust_heads(am: &Automerge) -> BTreeSet<String> {
     am.get_heads().iter().map(ToString::to_string).collect()
 }
 

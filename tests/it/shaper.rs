@@ -1,6 +1,8 @@
 //! A shaping TCP proxy on loopback, to put a poor network between clients
 //! and the relay: a bandwidth limit per direction, a one-way latency,
-//! connections dropped after a set or seeded random lifetime, and stalls.
+//! connections dropped after a set or seeded random lifetime, stalls, and
+//! cuts on demand ([`Shaper::cut`]: every connection reset and new ones
+//! refused until [`Shaper::restore`]).
 //!
 //! Each direction of a connection is a pipe, as on a real link: a byte is
 //! delivered at the time its serialisation on the link finishes plus the
@@ -23,7 +25,7 @@ use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::tcp::{ReadHalf, WriteHalf};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 use tokio::task::{JoinHandle, JoinSet};
 use tokio::time::{Instant, sleep_until};
 
@@ -136,6 +138,8 @@ pub struct Shaper {
     /// Where clients connect.
     pub addr: SocketAddr,
     counters: Arc<Counters>,
+    /// Whether the link is cut: connections reset, new ones refused.
+    cut: watch::Sender<bool>,
     task: JoinHandle<()>,
 }
 
@@ -148,8 +152,21 @@ impl Shaper {
         let listener = TcpListener::from_std(listener).expect("inside a tokio runtime");
         let addr = listener.local_addr().expect("the shaper's address");
         let counters = Arc::new(Counters::default());
-        let task = tokio::spawn(serve(listener, upstream, link, counters.clone()));
-        Shaper { addr, counters, task }
+        let (cut, cut_rx) = watch::channel(false);
+        let task = tokio::spawn(serve(listener, upstream, link, counters.clone(), cut_rx));
+        Shaper { addr, counters, cut, task }
+    }
+
+    /// Cuts the link: every open connection is reset (both ends, as a
+    /// drop) and every new one is reset as soon as it is accepted, until
+    /// [`Shaper::restore`].
+    pub fn cut(&self) {
+        self.cut.send_replace(true);
+    }
+
+    /// Ends a [`Shaper::cut`]: new connections go through again.
+    pub fn restore(&self) {
+        self.cut.send_replace(false);
     }
 
     /// The relay's websocket URL through this proxy.
@@ -173,12 +190,24 @@ impl Drop for Shaper {
 }
 
 /// Accepts until the listener fails or the [`Shaper`] is dropped.
-async fn serve(listener: TcpListener, upstream: SocketAddr, link: Link, counters: Arc<Counters>) {
+async fn serve(
+    listener: TcpListener,
+    upstream: SocketAddr,
+    link: Link,
+    counters: Arc<Counters>,
+    cut: watch::Receiver<bool>,
+) {
     let mut connections = JoinSet::new();
     let mut rank = 0;
     while let Ok((client, _)) = listener.accept().await {
         counters.accepted.fetch_add(1, Ordering::Relaxed);
-        connections.spawn(connection(client, upstream, link, link.lifetime(rank), counters.clone()));
+        if *cut.borrow() {
+            counters.drops.fetch_add(1, Ordering::Relaxed);
+            let _ = client.set_zero_linger();
+            continue;
+        }
+        let lifetime = link.lifetime(rank);
+        connections.spawn(connection(client, upstream, link, lifetime, counters.clone(), cut.clone()));
         rank += 1;
         while connections.try_join_next().is_some() {}
     }
@@ -192,6 +221,7 @@ async fn connection(
     link: Link,
     lifetime: Option<Duration>,
     counters: Arc<Counters>,
+    mut cut: watch::Receiver<bool>,
 ) {
     // An upstream that refuses: the client's socket closes when dropped.
     let Ok(mut server) = TcpStream::connect(upstream).await else { return };
@@ -206,7 +236,7 @@ async fn connection(
                 direction(server_read, client_write, link, born, &counters.down),
             )
         };
-        let cut = async {
+        let lifetime_ends = async {
             match lifetime {
                 Some(lifetime) => sleep_until(born + lifetime).await,
                 None => std::future::pending().await,
@@ -214,7 +244,8 @@ async fn connection(
         };
         tokio::select! {
             _ = pumps => false,
-            () = cut => true,
+            () = lifetime_ends => true,
+            _ = cut.wait_for(|cut| *cut) => true,
         }
     };
     if dropped {
@@ -359,4 +390,40 @@ async fn stalls_hold_every_byte_and_random_drops_follow_their_seed() {
     assert!(end.is_err(), "{end:?}");
     assert!(lived >= lifetimes[0] && lived <= lifetimes[0] + Duration::from_millis(100), "{lived:?}");
     assert_eq!(shaper.stats().drops, 1);
+}
+
+#[tokio::test]
+async fn a_cut_resets_every_connection_and_refuses_new_ones_until_restored() {
+    // An echo upstream for any number of connections.
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind the echo");
+    let upstream = listener.local_addr().expect("echo address");
+    tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let (mut read, mut write) = stream.split();
+                let _ = tokio::io::copy(&mut read, &mut write).await;
+            });
+        }
+    });
+    let shaper = Shaper::start(upstream, Link::default());
+    let ping = |mut client: TcpStream| async move {
+        client.write_all(&[7]).await?;
+        let pong = tokio::time::timeout(Duration::from_secs(5), client.read_u8()).await??;
+        Ok::<_, Box<dyn std::error::Error>>((client, pong))
+    };
+    let (mut open, pong) = ping(TcpStream::connect(shaper.addr).await.expect("connect")).await.expect("ping");
+    assert_eq!(pong, 7);
+
+    shaper.cut();
+    let mut rest = [0; 1];
+    let end = tokio::time::timeout(Duration::from_secs(5), open.read(&mut rest)).await.expect("reset in time");
+    assert!(matches!(end, Ok(0) | Err(_)), "{end:?}");
+    // Accepted by the kernel, then reset: no byte comes back.
+    let refused = ping(TcpStream::connect(shaper.addr).await.expect("connect")).await;
+    assert!(refused.is_err(), "a connection went through a cut link");
+
+    shaper.restore();
+    let (_, pong) = ping(TcpStream::connect(shaper.addr).await.expect("connect")).await.expect("ping after restore");
+    assert_eq!(pong, 7);
+    assert_eq!(shaper.stats().drops, 2);
 }

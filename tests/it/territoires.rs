@@ -248,9 +248,11 @@ async fn a_candidature_accepted_makes_the_applicant_organiser_and_one_refused_cr
     let (_, territoires) = http_get(relay.addr, "/territoires.json").await;
     assert!(!territoires.contains("Saint-Essaim"), "nothing public before acceptance: {territoires}");
 
-    let (doc, invitation) = server::candidatures::accept(&data, &id, true, now()).expect("accepted");
+    let (doc, invitation) =
+        server::candidatures::accept(&data, &server::Storage::Sqlite(data.clone()), &id, true, now())
+            .expect("accepted");
     assert!(matches!(
-        server::candidatures::accept(&data, &id, true, now()),
+        server::candidatures::accept(&data, &server::Storage::Sqlite(data.clone()), &id, true, now()),
         Err(server::candidatures::DecisionError::Decided(_))
     ));
     let (status, body) = http_get(relay.addr, &format!("/candidatures/{id}")).await;
