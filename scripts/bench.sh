@@ -5,10 +5,16 @@
 #   scripts/bench.sh                      # every workload, full sizes
 #   scripts/bench.sh --only fan-out --clients 50
 #   scripts/bench.sh --smoke              # tiny sizes, seconds
+#   scripts/bench.sh cluster [--smoke]    # SQLite, PostgreSQL, 3 relays on PostgreSQL + NATS
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/setup.sh
 # 10,000 idle connections need as many descriptors on each side.
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+if [ "${1:-}" = cluster ]; then
+    shift
+    cargo build --release --quiet -p server --bin essaim --features cluster -p bench --bin essaim-bench
+    exec target/release/essaim-bench cluster "$@"
+fi
 cargo build --release --quiet -p server --bin essaim -p bench --bin essaim-bench
 exec target/release/essaim-bench compare "$@"

@@ -1,13 +1,32 @@
 #!/usr/bin/env bash
 # Installs what testing Essaim needs on top of scripts/setup.sh,
-# idempotently, without root: a Python venv for the oracles, the JavaScript
+# idempotently: a Python venv for the oracles, the JavaScript
 # automerge-repo of the interoperability tests, and the web app's test
-# packages (playwright-core, axe-core). Chromium is installed by test.sh
-# (as root) or .ci/run.
+# packages (playwright-core, axe-core); as root, Debian's PostgreSQL, NATS
+# and HAProxy when missing. Chromium is installed by test.sh (as root) or
+# .ci/run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 ./scripts/setup.sh
+
+# The cluster tests (tests/it/services.rs) run real PostgreSQL, NATS and
+# HAProxy servers of their own on 127.0.0.1 (Debian's packages; their
+# services are neither enabled nor needed). Installed when missing if we may
+# (root).
+missing=()
+compgen -G '/usr/lib/postgresql/*/bin/postgres' >/dev/null || missing+=(postgresql)
+command -v nats-server >/dev/null || [ -x /usr/sbin/nats-server ] || missing+=(nats-server)
+command -v haproxy >/dev/null || [ -x /usr/sbin/haproxy ] || missing+=(haproxy)
+if [ ${#missing[@]} -gt 0 ]; then
+    if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null; then
+        apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    else
+        echo "setup: the cluster tests need PostgreSQL, NATS and HAProxy: sudo apt-get install ${missing[*]}" >&2
+        exit 1
+    fi
+fi
 
 # The rhythm engine's oracle test (tests/it/rythme_oracle.rs) runs
 # python-dateutil and zoneinfo with a pinned tzdata, in a venv under target/

@@ -21,13 +21,24 @@ cargo fmt --all --check
 cargo clippy --workspace --all-targets --quiet -- -D warnings
 
 echo "== tests (unit, simulation, property, golden, integration)"
-# The crash test runs the real `essaim` binary; build it up front.
+# The default build (a village's relay) has no PostgreSQL or NATS client:
+# those come only with the `cluster` feature.
+if cargo tree -p server -e normal --prefix none | grep -qE '^(postgres|tokio-postgres|async-nats) '; then
+    echo "the default build of the relay depends on PostgreSQL or NATS clients" >&2
+    exit 1
+fi
 cargo build -p server --bin essaim --quiet
+# The crash and cluster tests run the real `essaim` binary, with the
+# `cluster` feature; build it up front.
+cargo build -p server --bin essaim --features cluster --quiet
 cargo test --workspace
 
 echo "== benchmarks, smoke sizes, against the relay and the reference JS server"
 cargo build -p bench --bin essaim-bench --quiet
 target/debug/essaim-bench compare --smoke
+# The cluster mode's: SQLite, PostgreSQL and three relays on PostgreSQL
+# and NATS (the `essaim` beside it was built with `--features cluster`).
+target/debug/essaim-bench cluster --smoke
 
 echo "== sync-core builds for wasm32-unknown-unknown (no OS dependency)"
 cargo build -p sync-core --target wasm32-unknown-unknown --quiet

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result};
 use bench::servers::{self, Kind, Programs, Server};
 use bench::territoire;
-use bench::workloads::{self, Better, FanOut, Figure, figure};
+use bench::workloads::{self, Better, FanOut, Figure, figure, number};
 use clap::{Parser, Subcommand, ValueEnum};
 
 #[derive(Parser)]
@@ -32,6 +32,15 @@ enum Command {
         /// Workloads to run (default: all).
         #[arg(long, value_delimiter = ',')]
         only: Vec<Workload>,
+    },
+    /// The cluster mode: one relay on SQLite, one on PostgreSQL, three on
+    /// PostgreSQL and NATS, the same workloads in one run (needs the relay
+    /// built with `--features cluster`; PostgreSQL and NATS running on
+    /// their default ports, or installed so that private ones start).
+    Cluster {
+        /// Tiny sizes (a smoke test, seconds).
+        #[arg(long)]
+        smoke: bool,
     },
     /// Runs one workload against a server that is already running.
     Run {
@@ -136,6 +145,14 @@ async fn main() -> Result<()> {
                 anyhow::bail!("some workloads failed (see the table)");
             }
         }
+        Command::Cluster { smoke } => {
+            let sizes =
+                if smoke { bench::cluster::ClusterSizes::smoke() } else { bench::cluster::ClusterSizes::full() };
+            println!("{}", machine());
+            if !bench::cluster::compare(&sizes, &Programs::beside_this_binary()?).await? {
+                anyhow::bail!("some measures failed (see the table)");
+            }
+        }
         Command::Run { url, workload, sizes } => {
             let sizes = sizes.effective();
             for figure in run(&url, workload, &sizes).await? {
@@ -154,7 +171,7 @@ async fn measure(kind: Kind, workload: Workload, sizes: &Sizes, programs: &Progr
     let server = Server::start(kind, data.path(), programs)?;
     let (cpu_server, cpu_self) = (server.cpu()?, own_cpu()?);
     let mut figures = match workload {
-        Workload::Idle => idle(&server, sizes.connections).await?,
+        Workload::Idle => workloads::idle(&server, sizes.connections).await?,
         Workload::ColdStart => {
             let (figures, restarted) = cold_start(server, data.path(), programs, sizes.cold_documents).await?;
             restarted.stop()?;
@@ -203,26 +220,6 @@ async fn run(url: &str, workload: Workload, sizes: &Sizes) -> Result<Vec<Figure>
             anyhow::bail!("idle and cold start read the server's memory or restart it: use `compare`")
         }
     }
-}
-
-async fn idle(server: &Server, connections: usize) -> Result<Vec<Figure>> {
-    let shared = workloads::upload_documents(&server.url, 10).await?;
-    let before = server.rss()?;
-    let clients = workloads::hold_idle(&server.url, connections, &shared).await?;
-    let after = server.rss()?;
-    let held = clients.len();
-    workloads::close_all(clients).await;
-    Ok(vec![
-        figure("idle: connections held", held as f64, "conns", Better::Higher),
-        figure("idle: server memory before", mib(before), "MiB", Better::Lower),
-        figure(format!("idle: server memory with {held} connections"), mib(after), "MiB", Better::Lower),
-        figure(
-            "idle: memory per connection",
-            after.saturating_sub(before) as f64 / held.max(1) as f64 / 1024.0,
-            "KiB",
-            Better::Lower,
-        ),
-    ])
 }
 
 async fn cold_start(
@@ -277,16 +274,6 @@ fn print_rows(ours: &[Figure], theirs: &[Figure]) {
             _ => String::new(),
         };
         println!("| {} | {} | {} | {} | {} |", figure.name, figure.unit, text(mine), text(other), advantage);
-    }
-}
-
-fn number(v: f64) -> String {
-    if v >= 100.0 || v == v.trunc() {
-        format!("{v:.0}")
-    } else if v >= 10.0 {
-        format!("{v:.1}")
-    } else {
-        format!("{v:.2}")
     }
 }
 

@@ -66,6 +66,12 @@ pub struct Server {
 impl Server {
     /// Starts `kind` on `data`; returns once it listens.
     pub fn start(kind: Kind, data: &Path, programs: &Programs) -> Result<Server> {
+        Server::start_with(kind, data, programs, &[])
+    }
+
+    /// [`Server::start`], with more flags for Essaim's relay (the cluster
+    /// flags, say).
+    pub fn start_with(kind: Kind, data: &Path, programs: &Programs, flags: &[String]) -> Result<Server> {
         let (child, port) = match kind {
             Kind::Essaim => {
                 let port = free_port()?;
@@ -74,7 +80,10 @@ impl Server {
                     .args(["serve", "--open", "--listen", &format!("127.0.0.1:{port}")])
                     .arg("--data")
                     .arg(data)
-                    .args(["--max-connections", "20000"])
+                    // Every simulated device connects from 127.0.0.1.
+                    .args(["--max-connections", "20000", "--max-connections-per-address", "20000"])
+                    .args(["--max-http-connections", "22000", "--max-http-connections-per-address", "22000"])
+                    .args(flags)
                     .env("RUST_LOG", "warn")
                     .stdin(Stdio::null())
                     .stdout(Stdio::null())
@@ -133,6 +142,15 @@ impl Server {
             Kind::Reference => drop(self.child.stdin.take()),
         }
         self.child.wait().context("waiting for the server to exit")?;
+        Ok(())
+    }
+}
+
+impl Server {
+    /// Kills it with SIGKILL, as a crash would, and reaps it.
+    pub fn kill(mut self) -> Result<()> {
+        self.child.kill().context("kill -9")?;
+        self.child.wait().context("waiting for the killed server")?;
         Ok(())
     }
 }

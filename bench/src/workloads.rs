@@ -71,12 +71,18 @@ pub struct FanOut {
 /// Fan-out: one writer, `clients` readers of one document; latency from a
 /// write until every reader has it.
 pub async fn fan_out(url: &str, sizes: &FanOut) -> Result<Vec<Figure>> {
+    fan_out_over(url, &[url.to_owned()], sizes).await
+}
+
+/// Fan-out with the writer on `writer_url` and the readers spread over
+/// `reader_urls` in turn (the relays of a cluster).
+pub async fn fan_out_over(writer_url: &str, reader_urls: &[String], sizes: &FanOut) -> Result<Vec<Figure>> {
     let k = sizes.clients;
-    let writer = connect(url, ClientOptions::default()).await?;
+    let writer = connect(writer_url, ClientOptions::default()).await?;
     let doc = writer.create().await?;
     writer.change(&doc, |tx| tx.put(ROOT, "n", 0_i64).map(|_| ())).await?;
     writer.wait_relay_has(&doc, writer.heads(&doc).await?, PATIENCE).await?;
-    let readers = connect_many(url, k, |_| vec![doc.clone()]).await?;
+    let readers = connect_spread(reader_urls, k, |_| vec![doc.clone()]).await?;
     for reader in &readers {
         reader.wait_until(&doc, PATIENCE, |am| counter(am).is_some()).await.context("a reader loading")?;
     }
@@ -286,6 +292,41 @@ pub async fn fetch_documents(url: &str, docs: &[(DocumentId, Vec<ChangeHash>)]) 
     Ok((all, first.unwrap_or(all)))
 }
 
+/// Idle connections: memory of `server` before and after `connections`
+/// clients each synced with one of ten shared documents.
+pub async fn idle(server: &crate::servers::Server, connections: usize) -> Result<Vec<Figure>> {
+    let shared = upload_documents(&server.url, 10).await?;
+    let before = server.rss()?;
+    let clients = hold_idle(&server.url, connections, &shared).await?;
+    let after = server.rss()?;
+    let held = clients.len();
+    close_all(clients).await;
+    let mib = |bytes: u64| bytes as f64 / (1024.0 * 1024.0);
+    Ok(vec![
+        figure("idle: connections held", held as f64, "conns", Better::Higher),
+        figure("idle: server memory before", mib(before), "MiB", Better::Lower),
+        figure(format!("idle: server memory with {held} connections"), mib(after), "MiB", Better::Lower),
+        figure(
+            "idle: memory per connection",
+            after.saturating_sub(before) as f64 / held.max(1) as f64 / 1024.0,
+            "KiB",
+            Better::Lower,
+        ),
+    ])
+}
+
+/// Uploads a territory to the server and waits until it has it whole.
+pub async fn seed(url: &str, territoire: &Territoire) -> Result<()> {
+    let heads = territoire.am.get_heads();
+    let doc = &territoire.doc;
+    let seed =
+        connect(url, ClientOptions { store: Some(territoire.store()), open: vec![doc.clone()], ..Default::default() })
+            .await?;
+    seed.wait_relay_has(doc, heads, PATIENCE).await.context("seeding the territory")?;
+    seed.close().await?;
+    Ok(())
+}
+
 /// Catch-up: a fresh client fetches a big territory; then a client that
 /// has it reconnects with nothing new.
 pub async fn catch_up(url: &str, territoire: &Territoire) -> Result<Vec<Figure>> {
@@ -293,11 +334,7 @@ pub async fn catch_up(url: &str, territoire: &Territoire) -> Result<Vec<Figure>>
     let heads = territoire.am.get_heads();
     let changes = territoire.am.get_changes(&[]).len();
     let saved = territoire.am.save().len() as f64;
-    let seed =
-        connect(url, ClientOptions { store: Some(territoire.store()), open: vec![doc.clone()], ..Default::default() })
-            .await?;
-    seed.wait_relay_has(doc, heads.clone(), PATIENCE).await.context("seeding the territory")?;
-    seed.close().await?;
+    seed(url, territoire).await?;
 
     let started = Instant::now();
     let fresh = connect(url, ClientOptions { open: vec![doc.clone()], ..ClientOptions::default() }).await?;
@@ -387,7 +424,18 @@ pub async fn connect_many(
     count: usize,
     open: impl Fn(usize) -> Vec<DocumentId>,
 ) -> Result<Vec<Arc<Client>>> {
-    let connecting = (0..count).map(|i| connect(url, ClientOptions { open: open(i), ..ClientOptions::default() }));
+    connect_spread(&[url.to_owned()], count, open).await
+}
+
+/// [`connect_many`], client `i` to `urls[i % urls.len()]`.
+pub async fn connect_spread(
+    urls: &[String],
+    count: usize,
+    open: impl Fn(usize) -> Vec<DocumentId>,
+) -> Result<Vec<Arc<Client>>> {
+    anyhow::ensure!(!urls.is_empty(), "no server to connect to");
+    let connecting =
+        (0..count).map(|i| connect(&urls[i % urls.len()], ClientOptions { open: open(i), ..ClientOptions::default() }));
     let clients: Vec<Result<Client>> = futures_util::stream::iter(connecting).buffered(CONNECTING).collect().await;
     clients.into_iter().map(|c| c.map(Arc::new)).collect()
 }
@@ -396,6 +444,17 @@ pub async fn connect_many(
 pub async fn close_all(clients: Vec<Arc<Client>>) {
     let closing = clients.into_iter().filter_map(Arc::into_inner).map(Client::close);
     let _: Vec<_> = futures_util::stream::iter(closing).buffer_unordered(CONNECTING).collect().await;
+}
+
+/// A figure as the tables print it.
+pub fn number(v: f64) -> String {
+    if v >= 100.0 || v == v.trunc() {
+        format!("{v:.0}")
+    } else if v >= 10.0 {
+        format!("{v:.1}")
+    } else {
+        format!("{v:.2}")
+    }
 }
 
 fn ms(d: Duration) -> f64 {
