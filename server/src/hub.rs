@@ -384,6 +384,7 @@ impl Hub {
                         peers: self.repo.connection_count(),
                         writes_in_flight: self.sent_seq - self.committed_seq,
                         held_outputs: self.held.len(),
+                        sync_messages: self.repo.sync_message_counts(),
                     });
                 }
                 Event::Revoked { invitations } => self.revoke(&invitations),

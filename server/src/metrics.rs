@@ -210,6 +210,7 @@ pub(crate) struct HubGauges {
     pub(crate) peers: usize,
     pub(crate) writes_in_flight: u64,
     pub(crate) held_outputs: usize,
+    pub(crate) sync_messages: sync_core::SyncMessageCounts,
 }
 
 impl Metrics {
@@ -305,6 +306,18 @@ impl Metrics {
                 hub.writes_in_flight.to_string(),
             );
             metric("essaim_held_outputs", "gauge", "Messages waiting for a commit.", hub.held_outputs.to_string());
+            metric(
+                "essaim_sync_messages_generated_total",
+                "counter",
+                "Sync messages Automerge generated for peers.",
+                hub.sync_messages.generated.to_string(),
+            );
+            metric(
+                "essaim_sync_messages_shared_total",
+                "counter",
+                "Sync messages copied from a peer in the same sync state instead of generated again.",
+                hub.sync_messages.shared.to_string(),
+            );
         }
         self.render_http(&mut out);
         self.cluster.render(&mut out);

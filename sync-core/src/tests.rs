@@ -6,6 +6,7 @@ mod agenda;
 mod cluster;
 mod convergence;
 mod essaimage;
+mod fan_out;
 mod golden;
 mod hostile;
 mod regressions;

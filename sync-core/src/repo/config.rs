@@ -121,6 +121,14 @@ pub struct Config {
     /// (the default): always in place, for drivers with one thread (the
     /// browser). The relay uses [`DEFAULT_OFFLOAD_CHANGES_ABOVE_OPS`].
     pub offload_changes_above_ops: Option<u64>,
+    /// Relaying takes the fast path: a peer already in sync at our heads
+    /// is not asked of Automerge, and peers in the same sync state share
+    /// the message generated for the first of them while no document
+    /// changes (`FanOut` in `peer_doc.rs`), so readers in sync cost one
+    /// Automerge generation per change. Both give exactly what Automerge
+    /// would; `false` asks Automerge for every message, the reference the
+    /// tests compare the fast path with.
+    pub fast_fan_out: bool,
 }
 
 impl Config {
@@ -128,7 +136,8 @@ impl Config {
     /// idle, 1,000 documents per connection, 64 MiB messages, 16 MiB and
     /// 500,000 operations per document, 4 MiB of changes waiting for
     /// their dependencies; ephemeral messages of 16 KiB, 20 a second with
-    /// bursts of 50; 32 sync states per document, kept 30 days.
+    /// bursts of 50; 32 sync states per document, kept 30 days; fast
+    /// fan-out.
     pub fn new(peer_id: PeerId, actor: ActorId, session_id: String) -> Config {
         Config {
             peer_id,
@@ -149,6 +158,7 @@ impl Config {
             max_sync_states_per_document: 32,
             sync_state_ttl_ms: 30 * 24 * 60 * 60 * 1000,
             offload_changes_above_ops: None,
+            fast_fan_out: true,
         }
     }
 }

@@ -48,6 +48,8 @@ use crate::ids::{DocumentId, IdError, PeerId, StorageId};
 use crate::storage::{OnDisk, StorageKey, StorageWrite};
 use connection::Conn;
 use document::{Doc, DocPhase, ReadyDoc};
+use peer_doc::FanOut;
+pub use peer_doc::SyncMessageCounts;
 use timers::Timers;
 
 /// Milliseconds since the Unix epoch, as read by the driver.
@@ -142,6 +144,11 @@ pub struct Repo {
     /// During [`Repo::handle_batch`]: the (connection, document) pairs to
     /// sync once the batch ends, in the order they were first due.
     deferred: Option<Vec<(ConnId, DocumentId)>>,
+    /// While peers are synced with no document changing: the messages
+    /// generated so far, shared with peers in the same sync state.
+    fan_out: Option<FanOut>,
+    /// Sync messages generated and shared since the repo started.
+    sync_message_counts: SyncMessageCounts,
     /// The time of the input being handled, as the driver passed it.
     clock: UnixMillis,
     /// The id of the last [`ChangesJob`].
@@ -186,6 +193,8 @@ impl Repo {
             ephemeral_count: 0,
             ephemeral_seen: HashMap::new(),
             deferred: None,
+            fan_out: None,
+            sync_message_counts: SyncMessageCounts::default(),
             clock: UnixMillis::default(),
             last_job: 0,
             timers: Timers::default(),
@@ -238,6 +247,12 @@ impl Repo {
         self.docs.contains_key(doc)
     }
 
+    /// Sync messages generated with Automerge, and shared between peers in
+    /// the same sync state, since the repo started.
+    pub fn sync_message_counts(&self) -> SyncMessageCounts {
+        self.sync_message_counts
+    }
+
     /// Number of open connections.
     pub fn connection_count(&self) -> usize {
         self.conns.len()
@@ -252,6 +267,7 @@ impl Repo {
     /// never panics on peer input: bad input closes that connection.
     pub fn handle(&mut self, now: UnixMillis, input: Input) -> Vec<Output> {
         self.clock = self.clock.max(now);
+        self.fan_out = None;
         let mut out = Vec::new();
         self.dispatch(now, input, &mut out);
         #[cfg(test)]
@@ -269,6 +285,7 @@ impl Repo {
     pub fn handle_batch(&mut self, now: UnixMillis, inputs: Vec<Input>) -> Vec<Output> {
         self.clock = self.clock.max(now);
         let mut out = Vec::new();
+        self.fan_out = None;
         self.deferred = Some(Vec::new());
         for input in inputs {
             if let Input::Received { conn, .. } = &input {
@@ -276,9 +293,12 @@ impl Repo {
             }
             self.dispatch(now, input, &mut out);
         }
-        for (conn, doc) in self.deferred.take().unwrap_or_default() {
-            self.sync_peer(conn, &doc, &mut out);
-        }
+        let owed = self.deferred.take().unwrap_or_default();
+        self.with_fan_out(|repo| {
+            for (conn, doc) in owed {
+                repo.sync_peer(conn, &doc, &mut out);
+            }
+        });
         #[cfg(test)]
         self.check_timers();
         out

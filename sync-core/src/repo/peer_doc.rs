@@ -6,6 +6,8 @@
 //! documents (`document.rs`) nor run the handshake (`connection.rs`).
 
 use automerge::sync::{self, SyncDoc};
+use std::collections::HashMap;
+
 use automerge::{Automerge, ChangeHash};
 
 use super::connection::ConnPhase;
@@ -93,10 +95,10 @@ impl PeerDoc {
         }
     }
 
-    /// The next sync message for the peer, if one is due, and whether it is
-    /// a `request` ("I do not have it": nothing here, nothing shared, and
-    /// the peer has not told us anything yet).
-    fn generate(&mut self, am: &Automerge) -> Option<(bool, sync::Message)> {
+    /// The next sync message for the peer, encoded, if one is due, and
+    /// whether it is a `request` ("I do not have it": nothing here, nothing
+    /// shared, and the peer has not told us anything yet).
+    fn generate(&mut self, am: &Automerge) -> Option<(bool, Vec<u8>)> {
         if !self.may_read() {
             return None;
         }
@@ -105,7 +107,7 @@ impl PeerDoc {
         self.awaiting_answer = false;
         let is_request =
             am.get_heads().is_empty() && sync.shared_heads.is_empty() && self.status == PeerStatus::Unknown;
-        Some((is_request, message))
+        Some((is_request, message.encode()))
     }
 
     /// The sync state to persist, encoded, when its shared heads moved since
@@ -159,6 +161,84 @@ pub(super) enum PeerStatus {
     Wants,
     Has,
     Unavailable,
+}
+
+/// Most sync states a [`FanOut`] remembers per document: peers in the same
+/// state are the common case (readers in sync); past this many distinct
+/// states the rest are generated one by one.
+const FAN_OUT_STATES_PER_DOCUMENT: usize = 16;
+
+/// Sync messages generated while no document changes (one relay of a change
+/// to every peer, or the end of a batch), remembered by the sync state and
+/// request status they were generated from. Automerge's
+/// `generate_sync_message` is a function of the document and the sync
+/// state alone, so a peer in a state already seen gets the same message
+/// bytes and the same next state without a second Bloom filter and change
+/// search: readers in sync cost one generation per change, not one each.
+/// Dropped as soon as the run ends, so it never outlives the documents it
+/// was built from.
+#[derive(Debug, Default)]
+pub(super) struct FanOut {
+    built: HashMap<DocumentId, HashMap<(sync::State, bool), Generated>>,
+    counts: SyncMessageCounts,
+}
+
+/// What one generation did: the sync state after it, and the message.
+#[derive(Debug)]
+struct Generated {
+    after: sync::State,
+    message: Option<(bool, Vec<u8>)>,
+}
+
+impl FanOut {
+    /// [`PeerDoc::generate`], or what it returned for a peer in the same
+    /// state during this run.
+    fn generate(&mut self, doc: &DocumentId, pair: &mut PeerDoc, am: &Automerge) -> Option<(bool, Vec<u8>)> {
+        let Some(before) = pair.sync.clone().filter(|_| pair.may_read()) else {
+            return pair.generate(am);
+        };
+        let key = (before, pair.status == PeerStatus::Unknown);
+        let built = self.built.entry(doc.clone()).or_default();
+        if let Some(seen) = built.get(&key) {
+            self.counts.shared += 1;
+            pair.sync = Some(seen.after.clone());
+            if seen.message.is_some() {
+                pair.awaiting_answer = false;
+            }
+            return seen.message.clone();
+        }
+        self.counts.generated += 1;
+        let message = pair.generate(am);
+        if let Some(after) = pair.sync.clone().filter(|_| built.len() < FAN_OUT_STATES_PER_DOCUMENT) {
+            built.insert(key, Generated { after, message: message.clone() });
+        }
+        message
+    }
+}
+
+/// Whether Automerge would generate nothing for a peer in this state: we
+/// told it our `heads`, it answered with the same heads, needing nothing,
+/// and every summary of what it has starts at those heads (so no change is
+/// after them). A cheap, exact subset of `generate_sync_message`'s own
+/// "nothing to say" test, which builds a Bloom filter and searches the
+/// change graph first: it is what each reader's acknowledgement of a
+/// relayed change leaves.
+fn in_sync_at(sync: &sync::State, heads: &[ChangeHash]) -> bool {
+    sync.have_responded
+        && sync.last_sent_heads == heads
+        && sync.their_heads.as_deref() == Some(heads)
+        && sync.their_need.as_ref().is_none_or(Vec::is_empty)
+        && sync.their_have.as_ref().is_none_or(|haves| haves.iter().all(|have| have.last_sync == heads))
+}
+
+/// How many sync messages the repo generated with Automerge and how many
+/// it shared from a peer in the same state ([`FanOut`]), since it started.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct SyncMessageCounts {
+    /// Messages Automerge generated (including "nothing to send").
+    pub generated: u64,
+    /// Messages and next states copied from a peer in the same state.
+    pub shared: u64,
 }
 
 impl Repo {
@@ -368,13 +448,19 @@ impl Repo {
         let Some(state) = self.conns.get_mut(&conn) else { return };
         let ConnPhase::Ready { peer, .. } = &state.phase else { return };
         let Some(pair) = state.docs.get_mut(doc) else { return };
-        let Some((is_request, message)) = pair.generate(&ready.am) else { return };
-        let body = SyncMessage {
-            sender: self.config.peer_id.clone(),
-            target: peer.clone(),
-            document: doc.clone(),
-            data: message.encode(),
+        if self.config.fast_fan_out && pair.sync.as_ref().is_some_and(|sync| in_sync_at(sync, &ready.am.get_heads())) {
+            return;
+        }
+        let generated = match self.fan_out.as_mut() {
+            Some(fan_out) => fan_out.generate(doc, pair, &ready.am),
+            None => {
+                self.sync_message_counts.generated += 1;
+                pair.generate(&ready.am)
+            }
         };
+        let Some((is_request, data)) = generated else { return };
+        let body =
+            SyncMessage { sender: self.config.peer_id.clone(), target: peer.clone(), document: doc.clone(), data };
         let message = if is_request { Message::Request(body) } else { Message::Sync(body) };
         out.push(Output::Send { conn, bytes: message.encode() });
     }
@@ -383,8 +469,25 @@ impl Repo {
     /// This is how the relay relays.
     pub(super) fn sync_all_peers(&mut self, doc: &DocumentId, except: Option<ConnId>, out: &mut Vec<Output>) {
         let conns: Vec<ConnId> = self.doc_conns.get(doc).map(|s| s.iter().copied().collect()).unwrap_or_default();
-        for conn in conns.into_iter().filter(|c| Some(*c) != except) {
-            self.sync_peer(conn, doc, out);
+        self.with_fan_out(|repo| {
+            for conn in conns.into_iter().filter(|c| Some(*c) != except) {
+                repo.sync_peer(conn, doc, out);
+            }
+        });
+    }
+
+    /// Runs `sync` (which generates messages and changes no document) with
+    /// messages shared between peers in the same sync state ([`FanOut`]),
+    /// then counts what it generated and shared.
+    pub(super) fn with_fan_out(&mut self, sync: impl FnOnce(&mut Repo)) {
+        if self.fan_out.is_some() || !self.config.fast_fan_out {
+            return sync(self);
+        }
+        self.fan_out = Some(FanOut::default());
+        sync(self);
+        if let Some(fan_out) = self.fan_out.take() {
+            self.sync_message_counts.generated += fan_out.counts.generated;
+            self.sync_message_counts.shared += fan_out.counts.shared;
         }
     }
 

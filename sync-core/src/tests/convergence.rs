@@ -50,11 +50,19 @@ fn action() -> impl Strategy<Value = Action> {
 }
 
 fn run(actions: &[Action], batch_relay: bool, offload: bool) -> Result<(), TestCaseError> {
+    simulate(actions, batch_relay, offload, true).map(drop)
+}
+
+/// Runs the actions, heals everything and checks the promise; returns the
+/// simulation for what else a property compares. `share` is the relay's
+/// `Config::fast_fan_out`.
+fn simulate(actions: &[Action], batch_relay: bool, offload: bool, share: bool) -> Result<Sim, TestCaseError> {
     let names = ["alice", "bob", "carol"];
     let mut sim = Sim::new(&names[..CLIENTS]);
-    if offload {
-        sim.reconfigure_relay(|c| c.offload_changes_above_ops = Some(0));
-    }
+    sim.reconfigure_relay(|c| {
+        c.offload_changes_above_ops = offload.then_some(0);
+        c.fast_fan_out = share;
+    });
     sim.batch_relay = batch_relay;
     let docs: Vec<_> = DOCS.iter().map(|d| sim.create(1, d)).collect();
     for client in 2..=CLIENTS {
@@ -111,7 +119,7 @@ fn run(actions: &[Action], batch_relay: bool, offload: bool) -> Result<(), TestC
     for node in &sim.nodes {
         prop_assert!(node.closed.is_empty(), "{} closed a connection: {:?}", node.name, node.closed);
     }
-    Ok(())
+    Ok(sim)
 }
 
 proptest! {
@@ -140,5 +148,21 @@ proptest! {
         batch_relay in any::<bool>(),
     ) {
         run(&actions, batch_relay, true)?;
+    }
+
+    /// Sharing a sync message between peers in the same state changes
+    /// nothing a peer sees: the same frames, byte for byte and in the same
+    /// order, as generating each peer's message on its own.
+    #[test]
+    fn shared_sync_messages_put_the_same_bytes_on_the_wire(
+        actions in proptest::collection::vec(action(), 0..40),
+        batch_relay in any::<bool>(),
+    ) {
+        let shared = simulate(&actions, batch_relay, false, true)?;
+        let alone = simulate(&actions, batch_relay, false, false)?;
+        prop_assert_eq!(&shared.trace, &alone.trace);
+        prop_assert_eq!(shared.wire_digest, alone.wire_digest);
+        let counts = |sim: &Sim| sim.nodes[RELAY].repo.sync_message_counts();
+        prop_assert_eq!(counts(&alone).shared, 0);
     }
 }

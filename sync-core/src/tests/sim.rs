@@ -7,6 +7,7 @@
 //! later (so messages arrive while a document is loading).
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::hash::{Hash, Hasher};
 
 use automerge::{ActorId, ROOT, ReadDoc};
 
@@ -61,6 +62,9 @@ pub(crate) struct Sim {
     pub(crate) trace: Vec<(NodeId, NodeId, String)>,
     /// Bytes delivered over all links.
     pub(crate) bytes_on_wire: usize,
+    /// A digest of every frame delivered, its bytes, ends and order: two
+    /// runs with equal digests put the same bytes on the wire.
+    pub(crate) wire_digest: u64,
     /// Whether the relay takes each round's frames as one batch
     /// ([`Repo::handle_batch`]), as Essaim's hub does under load.
     pub(crate) batch_relay: bool,
@@ -163,6 +167,7 @@ impl Sim {
             links: Vec::new(),
             trace: Vec::new(),
             bytes_on_wire: 0,
+            wire_digest: 0,
             batch_relay: false,
         };
         for client in 1..=clients.len() {
@@ -404,6 +409,9 @@ impl Sim {
         let kind = crate::Message::decode(bytes).map(|m| m.kind().to_owned()).unwrap_or_else(|e| format!("?{e}"));
         self.trace.push((from, to, kind));
         self.bytes_on_wire += bytes.len();
+        let mut hasher = std::hash::DefaultHasher::new();
+        (self.wire_digest, from, to, bytes).hash(&mut hasher);
+        self.wire_digest = hasher.finish();
     }
 
     /// A document id from a short name, stable across runs.
