@@ -128,3 +128,45 @@ async fn public_feeds_show_public_actions_private_territories_need_a_token() {
     assert!(national.contains("Repair café public") && !national.contains("Atelier du quartier"), "{national}");
     relay.stop().await;
 }
+
+/// A national instance lists more public territories than the feeds keep
+/// read models of: once a national feed is rendered, asking for it again
+/// (without `If-None-Match`, as a crawler does) loads no territory again.
+#[tokio::test]
+async fn national_feed_loads_nothing_once_rendered_with_more_territories_than_the_cache() {
+    let data = TempDir::new().expect("temp dir");
+    let territoires: Vec<DocumentId> =
+        ["Commune une", "Commune deux", "Commune trois"].iter().map(|nom| territory(&data, nom, true)).collect();
+    let tokens: Vec<String> =
+        territoires.iter().zip(1..).map(|(doc, seed)| token(&data, doc, Role::Organisateur, seed)).collect();
+    let relay = start_relay_with(data, |config| {
+        config.open = false;
+        config.feed_cache_documents = 2;
+    })
+    .await;
+    for (i, (doc, token)) in territoires.iter().zip(&tokens).enumerate() {
+        organise(&relay, token, doc, vec![action(&format!("a{i}"), &format!("Atelier numéro {i}"), "public")]).await;
+    }
+    let read = || crate::support::metric(relay.addr, "essaim_feed_documents_read_total");
+    let renders = || crate::support::metric(relay.addr, "essaim_feed_renders_total");
+    let (status, first) = http_get(relay.addr, "/agenda.json").await;
+    assert_eq!(status, 200, "{first}");
+    for i in 0..territoires.len() {
+        assert!(first.contains(&format!("Atelier numéro {i}")), "{i} in {first}");
+    }
+    let (read_once, rendered_once) = (read().await, renders().await);
+    assert!(read_once >= 3.0, "each territory read: {read_once}");
+    for _ in 0..3 {
+        let (status, again) = http_get(relay.addr, "/agenda.json").await;
+        assert_eq!((status, &again), (200, &first));
+    }
+    assert_eq!(read().await, read_once, "a rendered national feed reloads territories");
+    assert_eq!(renders().await, rendered_once);
+    // A territory that changes is read again and the feed rendered anew.
+    organise(&relay, &tokens[1], &territoires[1], vec![action("n1", "Fête des voisins", "public")]).await;
+    let (status, changed) = http_get(relay.addr, "/agenda.json").await;
+    assert_eq!(status, 200);
+    assert!(changed.contains("Fête des voisins"), "{changed}");
+    assert_eq!(renders().await, rendered_once + 1.0);
+    relay.stop().await;
+}

@@ -29,7 +29,10 @@
 //! - The read model of each version (the decoded `Agenda`, its visibility)
 //!   and the bodies rendered from it are cached ([`Cache`], least recently
 //!   used out beyond `feed_cache_documents` territories), and concurrent
-//!   requests for the same version wait for one load.
+//!   requests for the same version wait for one load. Each territory's
+//!   visibility at its version is remembered apart, so the national feeds'
+//!   `ETag` and an already rendered national body need no read model, however
+//!   many territories there are.
 //! - Access and the 304 are decided before any load whenever the request
 //!   holds a token of the territory or its visibility is cached; otherwise
 //!   the one load also serves every later request.
@@ -269,12 +272,44 @@ struct Entry {
 /// The territories' cached versions and the national bodies.
 struct Cache {
     territoires: CacheDeVersions<Entry>,
+    /// Whether each territory is public, at the version its read model was
+    /// last loaded: the national feeds need it of every territory on every
+    /// request, for their `ETag`, so it is kept apart from the bounded read
+    /// models (a few bytes per territory of this relay, pruned to those
+    /// still listed). A warm national request loads no read model.
+    visibilite: Mutex<HashMap<DocumentId, (Version, bool)>>,
     national: Bodies<String>,
 }
 
 impl Cache {
     fn new(max: usize) -> Cache {
-        Cache { territoires: CacheDeVersions::new(max), national: Mutex::new(Vec::new()) }
+        Cache {
+            territoires: CacheDeVersions::new(max),
+            visibilite: Mutex::new(HashMap::new()),
+            national: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// Whether `doc` at `version` is public, if known.
+    fn visibilite(&self, doc: &DocumentId, version: &Version) -> Option<bool> {
+        let known = self.visibilite.lock().unwrap_or_else(|p| p.into_inner());
+        known.get(doc).filter(|(v, _)| v == version).map(|(_, public)| *public)
+    }
+
+    /// Remembers what `doc`'s read model at `version` says of its
+    /// visibility.
+    fn retenir_visibilite(&self, doc: &DocumentId, version: Version, public: bool) {
+        self.visibilite.lock().unwrap_or_else(|p| p.into_inner()).insert(doc.clone(), (version, public));
+    }
+
+    /// Forgets the visibility of documents that are no longer territories
+    /// listed with chunks.
+    fn oublier_visibilite_sauf(&self, listed: &[(DocumentId, Version)]) {
+        let mut known = self.visibilite.lock().unwrap_or_else(|p| p.into_inner());
+        if known.len() > listed.len() {
+            let listed: std::collections::HashSet<&DocumentId> = listed.iter().map(|(doc, _)| doc).collect();
+            known.retain(|doc, _| listed.contains(doc));
+        }
     }
 
     /// The entry of `doc` at `version`, a fresh one if the version changed.
@@ -607,19 +642,56 @@ async fn territory(
 /// read model (from the cache, or loaded once), and which ones are
 /// demonstrations.
 async fn territories(state: &AppState) -> Result<(Vec<(DocumentId, Version, Arc<Read>)>, Vec<DocumentId>), HttpError> {
-    let probe = {
-        let (storage, invitations) = (state.storage.clone(), state.invitations.clone());
-        tokio::task::spawn_blocking(move || versions(&storage, &invitations)).await
-    };
-    let (known, demonstrations) = HttpError::or_unavailable(Source::Feed, probe)?;
+    let (known, demonstrations) = listed_versions(state).await?;
     let mut all = Vec::with_capacity(known.len());
     for (doc, version) in known {
-        let entry = state.feeds.cache.entry(&doc, version);
-        if let Some(read) = read(state, &entry, &doc).await? {
+        if let Some(read) = read_at(state, &doc, version).await? {
             all.push((doc, version, read));
         }
     }
     Ok((all, demonstrations))
+}
+
+/// Every territory of this relay with stored chunks, its version, and the
+/// demonstration territories (off the async threads).
+async fn listed_versions(state: &AppState) -> Result<Versions, HttpError> {
+    let probe = {
+        let (storage, invitations) = (state.storage.clone(), state.invitations.clone());
+        tokio::task::spawn_blocking(move || versions(&storage, &invitations)).await
+    };
+    HttpError::or_unavailable(Source::Feed, probe)
+}
+
+/// `doc`'s read model at `version`, through the cache, remembering its
+/// visibility.
+async fn read_at(state: &AppState, doc: &DocumentId, version: Version) -> Result<Option<Arc<Read>>, HttpError> {
+    let entry = state.feeds.cache.entry(doc, version);
+    let read = read(state, &entry, doc).await?;
+    if let Some(read) = &read {
+        state.feeds.cache.retenir_visibilite(doc, version, read.public);
+    }
+    Ok(read)
+}
+
+/// The public territories among `listed`, by the remembered visibility
+/// where their version is unchanged, else by loading their read model.
+async fn public_versions(
+    state: &AppState,
+    listed: Vec<(DocumentId, Version)>,
+) -> Result<Vec<(DocumentId, Version)>, HttpError> {
+    state.feeds.cache.oublier_visibilite_sauf(&listed);
+    let mut public = Vec::with_capacity(listed.len());
+    for (doc, version) in listed {
+        let known = state.feeds.cache.visibilite(&doc, &version);
+        let is_public = match known {
+            Some(known) => known,
+            None => read_at(state, &doc, version).await?.is_some_and(|read| read.public),
+        };
+        if is_public {
+            public.push((doc, version));
+        }
+    }
+    Ok(public)
 }
 
 /// `doc`'s links with the relay's other territories: the copies of its
@@ -696,8 +768,8 @@ async fn national(
     filtre: Filtre,
 ) -> Result<Response, HttpError> {
     // Only the public territories count, for the ETag as for the body.
-    let (all, demonstrations) = territories(&state).await?;
-    let public: Vec<_> = all.into_iter().filter(|(_, _, read)| read.public).collect();
+    let (listed, demonstrations) = listed_versions(&state).await?;
+    let public = public_versions(&state, listed).await?;
     let feeds = &state.feeds;
     let base = feeds.site.base(&headers);
     let (now, hour) = this_hour();
@@ -707,7 +779,7 @@ async fn national(
     let carte = feeds.carte.clone().filter(|_| kind == Kind::Annuaire);
     let ids: Vec<Vec<u8>> = public
         .iter()
-        .map(|(doc, version, _)| [doc.to_string().as_bytes(), &version[..], &[u8::from(demonstration(doc))]].concat())
+        .map(|(doc, version)| [doc.to_string().as_bytes(), &version[..], &[u8::from(demonstration(doc))]].concat())
         .chain(carte.iter().map(|c| c.empreinte.clone()))
         .collect();
     let refs: Vec<&[u8]> = ids.iter().map(Vec::as_slice).collect();
@@ -717,11 +789,21 @@ async fn national(
         return Ok(not_modified(&etag, cache_control(false, &base)));
     }
     let slot = body_slot(&feeds.cache.national, etag.clone(), NATIONAL_BODIES);
+    if let Some(body) = slot.get() {
+        return Ok(respond(kind, &etag, cache_control(false, &base), body));
+    }
+    // Rendered once per ETag: only then are the read models needed.
+    let mut reads = Vec::with_capacity(public.len());
+    for (doc, version) in public {
+        if let Some(read) = read_at(&state, &doc, version).await?.filter(|read| read.public) {
+            reads.push((doc, read));
+        }
+    }
     let url = base.url.clone();
     let body = body(&state, &slot, move || {
-        let pairs: Vec<(Territoire, Agenda)> = public
+        let pairs: Vec<(Territoire, Agenda)> = reads
             .iter()
-            .map(|(doc, _, read)| {
+            .map(|(doc, read)| {
                 let mut agenda = read.agenda.clone();
                 if let Some(profil) = agenda.profil.as_mut() {
                     profil.demonstration = demonstrations.contains(doc);
