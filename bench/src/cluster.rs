@@ -154,9 +154,9 @@ async fn measure(setup: Setup, sizes: &ClusterSizes, programs: &Programs) -> Res
     // spread over all.
     let relays = Relays::start(setup, programs, &format!("{tag}f"))?;
     let urls = relays.urls();
-    let fan_out =
-        FanOut { clients: sizes.readers, rates: vec![10.0], step: Duration::from_secs_f64(sizes.seconds), burst: 10 };
-    let measured = workloads::fan_out_over(&urls[0], &urls, &fan_out).await.context("fan-out")?;
+    let step = Duration::from_secs_f64(sizes.seconds);
+    let fan_out = FanOut { clients: sizes.readers, rates: vec![10.0], step, first_step: step, burst: 10 };
+    let measured = workloads::fan_out_over(&urls[0], &urls, &fan_out, None).await.context("fan-out")?;
     figures.extend(measured.into_iter().filter(|f| f.name.contains("at 10/s") && !f.name.contains("max")));
     relays.stop()?;
     if setup != Setup::Cluster {

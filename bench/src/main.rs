@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result};
 use bench::servers::{self, Kind, Programs, Server};
 use bench::territoire;
-use bench::workloads::{self, Better, FanOut, Figure, figure, number};
+use bench::workloads::{self, Better, CpuClock, FanOut, Figure, figure, number};
 use clap::{Parser, Subcommand, ValueEnum};
 
 #[derive(Parser)]
@@ -78,6 +78,10 @@ struct Sizes {
     /// Fan-out: seconds each rate is held.
     #[arg(long, default_value_t = 3.0)]
     step_seconds: f64,
+    /// Fan-out: seconds the first rate is held (its latencies and the CPU
+    /// cost per delivered change).
+    #[arg(long, default_value_t = 10.0)]
+    cost_seconds: f64,
     /// Fan-out: changes written back to back.
     #[arg(long, default_value_t = 500)]
     burst: usize,
@@ -105,6 +109,7 @@ impl Sizes {
             clients: vec![5],
             rates: vec![20.0, 40.0],
             step_seconds: 0.5,
+            cost_seconds: 0.5,
             burst: 20,
             documents: 20,
             changes: 300,
@@ -155,7 +160,7 @@ async fn main() -> Result<()> {
         }
         Command::Run { url, workload, sizes } => {
             let sizes = sizes.effective();
-            for figure in run(&url, workload, &sizes).await? {
+            for figure in run(&url, workload, &sizes, None).await? {
                 println!("{}\t{}\t{}", figure.name, number(figure.value), figure.unit);
             }
         }
@@ -169,7 +174,7 @@ async fn measure(kind: Kind, workload: Workload, sizes: &Sizes, programs: &Progr
     eprintln!("… {} against {}", workload_name(workload), kind.name());
     let data = tempfile::tempdir().context("temp dir")?;
     let server = Server::start(kind, data.path(), programs)?;
-    let (cpu_server, cpu_self) = (server.cpu()?, own_cpu()?);
+    let (cpu_server, cpu_self) = (server.cpu()?, servers::own_cpu()?);
     let mut figures = match workload {
         Workload::Idle => workloads::idle(&server, sizes.connections).await?,
         Workload::ColdStart => {
@@ -177,7 +182,7 @@ async fn measure(kind: Kind, workload: Workload, sizes: &Sizes, programs: &Progr
             restarted.stop()?;
             return Ok(figures);
         }
-        _ => run(&server.url, workload, sizes).await?,
+        _ => run(&server.url, workload, sizes, Some(&|| server.cpu())).await?,
     };
     let name = workload_name(workload);
     figures.push(figure(
@@ -188,7 +193,7 @@ async fn measure(kind: Kind, workload: Workload, sizes: &Sizes, programs: &Progr
     ));
     figures.push(figure(
         format!("{name}: load generator CPU time (same 2 cores)"),
-        (own_cpu()? - cpu_self).as_secs_f64(),
+        (servers::own_cpu()? - cpu_self).as_secs_f64(),
         "s",
         Better::Neither,
     ));
@@ -196,7 +201,7 @@ async fn measure(kind: Kind, workload: Workload, sizes: &Sizes, programs: &Progr
     Ok(figures)
 }
 
-async fn run(url: &str, workload: Workload, sizes: &Sizes) -> Result<Vec<Figure>> {
+async fn run(url: &str, workload: Workload, sizes: &Sizes, server_cpu: Option<&CpuClock<'_>>) -> Result<Vec<Figure>> {
     match workload {
         Workload::FanOut => {
             let mut figures = Vec::new();
@@ -205,9 +210,10 @@ async fn run(url: &str, workload: Workload, sizes: &Sizes) -> Result<Vec<Figure>
                     clients,
                     rates: sizes.rates.clone(),
                     step: Duration::from_secs_f64(sizes.step_seconds),
+                    first_step: Duration::from_secs_f64(sizes.step_seconds.max(sizes.cost_seconds)),
                     burst: sizes.burst,
                 };
-                figures.extend(workloads::fan_out(url, &fan_out).await?);
+                figures.extend(workloads::fan_out(url, &fan_out, server_cpu).await?);
             }
             Ok(figures)
         }
@@ -279,10 +285,6 @@ fn print_rows(ours: &[Figure], theirs: &[Figure]) {
 
 fn mib(bytes: u64) -> f64 {
     bytes as f64 / (1024.0 * 1024.0)
-}
-
-fn own_cpu() -> Result<Duration> {
-    servers::cpu("/proc/self/stat")
 }
 
 fn workload_name(w: Workload) -> &'static str {

@@ -192,6 +192,11 @@ pub fn rss(pid: u32) -> Result<u64> {
 
 /// CPU time (user + system) from a `/proc/…/stat` file, in the kernel's
 /// USER_HZ (100 per second on Linux).
+/// The CPU time this process (the load generator) used so far.
+pub fn own_cpu() -> Result<Duration> {
+    cpu("/proc/self/stat")
+}
+
 pub fn cpu(stat: &str) -> Result<Duration> {
     let text = std::fs::read_to_string(stat).context("reading /proc")?;
     // Fields after the command name, which is in parentheses.

@@ -17,6 +17,7 @@ use futures_util::StreamExt;
 use sync_core::DocumentId;
 use sync_core::automerge::{Automerge, ChangeHash, ROOT, ReadDoc, ScalarValue, Value, transaction::Transactable};
 
+use crate::servers::own_cpu;
 use crate::territoire::Territoire;
 
 /// How long one wait may take before the workload gives up.
@@ -64,19 +65,34 @@ pub struct FanOut {
     pub rates: Vec<f64>,
     /// How long each rate is held.
     pub step: Duration,
+    /// How long the first rate is held: its latencies and the CPU cost per
+    /// delivered change are the table's first rows, and CPU time is read
+    /// in 10 ms ticks, so it needs more changes than the other steps.
+    pub first_step: Duration,
     /// Changes written back to back in the as-fast-as-possible phase.
     pub burst: usize,
 }
 
 /// Fan-out: one writer, `clients` readers of one document; latency from a
 /// write until every reader has it.
-pub async fn fan_out(url: &str, sizes: &FanOut) -> Result<Vec<Figure>> {
-    fan_out_over(url, &[url.to_owned()], sizes).await
+pub async fn fan_out(url: &str, sizes: &FanOut, server_cpu: Option<&CpuClock<'_>>) -> Result<Vec<Figure>> {
+    fan_out_over(url, &[url.to_owned()], sizes, server_cpu).await
 }
+
+/// Reads a process's CPU time (user and system) so far.
+pub type CpuClock<'a> = dyn Fn() -> Result<Duration> + 'a;
 
 /// Fan-out with the writer on `writer_url` and the readers spread over
 /// `reader_urls` in turn (the relays of a cluster).
-pub async fn fan_out_over(writer_url: &str, reader_urls: &[String], sizes: &FanOut) -> Result<Vec<Figure>> {
+/// With `server_cpu`, also the server's CPU time per delivered change (a
+/// change reaching one reader) during the first rate, and the load
+/// generator's beside it.
+pub async fn fan_out_over(
+    writer_url: &str,
+    reader_urls: &[String],
+    sizes: &FanOut,
+    server_cpu: Option<&CpuClock<'_>>,
+) -> Result<Vec<Figure>> {
     let k = sizes.clients;
     let writer = connect(writer_url, ClientOptions::default()).await?;
     let doc = writer.create().await?;
@@ -91,7 +107,12 @@ pub async fn fan_out_over(writer_url: &str, reader_urls: &[String], sizes: &FanO
     let mut sustained = 0.0;
     let mut first = true;
     for &rate in &sizes.rates {
-        let count = ((rate * sizes.step.as_secs_f64()).ceil() as usize).max(5);
+        let step = if first { sizes.first_step } else { sizes.step };
+        let count = ((rate * step.as_secs_f64()).ceil() as usize).max(5);
+        let cpu_before = match server_cpu {
+            Some(cpu) if first => Some((cpu()?, own_cpu()?)),
+            _ => None,
+        };
         let burst = burst(&writer, &readers, &doc, written, count, Some(rate)).await?;
         written += count as u64;
         let held = burst.lost == 0 && burst.p(0.99) < Duration::from_secs(1) && burst.achieved >= rate * 0.9;
@@ -100,6 +121,22 @@ pub async fn fan_out_over(writer_url: &str, reader_urls: &[String], sizes: &FanO
             figures.push(figure(format!("fan-out K={k}: p50 at {rate}/s"), ms(burst.p(0.5)), "ms", Better::Lower));
             figures.push(figure(format!("fan-out K={k}: p99 at {rate}/s"), ms(burst.p(0.99)), "ms", Better::Lower));
             figures.push(figure(format!("fan-out K={k}: max at {rate}/s"), ms(burst.max()), "ms", Better::Lower));
+            if let (Some(cpu), Some((server_before, own_before))) = (server_cpu, cpu_before) {
+                let delivered = ((count - burst.lost) * k).max(1) as f64;
+                let per = |spent: Duration| spent.as_secs_f64() * 1e6 / delivered;
+                figures.push(figure(
+                    format!("fan-out K={k}: server CPU per delivered change at {rate}/s"),
+                    per(cpu()?.saturating_sub(server_before)),
+                    "µs",
+                    Better::Lower,
+                ));
+                figures.push(figure(
+                    format!("fan-out K={k}: load generator CPU per delivered change at {rate}/s"),
+                    per(own_cpu()?.saturating_sub(own_before)),
+                    "µs",
+                    Better::Neither,
+                ));
+            }
         }
         if !held {
             break;
