@@ -43,9 +43,11 @@ pub struct Config {
     /// Directory of static files served at `/` (the web app).
     #[arg(long = "web", value_name = "WEB", env = "ESSAIM_WEB")]
     pub web_dir: Option<PathBuf>,
-    /// The relay's peer id [default: essaim-relay-<storage id>].
+    /// The relay's peer id [default: essaim-<first 8 characters of the
+    /// storage id>].
     ///
-    /// Stable across restarts because the storage id is.
+    /// Stable across restarts because the storage id is. It travels in
+    /// every message, so the default is short.
     #[arg(long, env = "ESSAIM_PEER_ID")]
     pub peer_id: Option<String>,
     /// Largest websocket message in bytes. Automerge sends a whole document

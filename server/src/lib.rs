@@ -386,7 +386,9 @@ fn start_repo(config: &Config, stored_id: Option<&[u8]>) -> Result<(Repo, Vec<sy
     let actor = ActorId::from(&random_bytes::<16>()?[..]);
     let session: String = random_bytes::<8>()?.iter().map(|b| format!("{b:02x}")).collect();
     // The peer id derives from the storage id: the stored one, or the one
-    // `Repo::start` mints from the same random bytes.
+    // `Repo::start` mints from the same random bytes. It is in every
+    // message's envelope (sender or target), so it is short: a client
+    // tells relays apart by their storage id, which the handshake carries.
     let storage = match stored_id {
         Some(bytes) => String::from_utf8_lossy(bytes).into_owned(),
         None => StorageId::from_random(random).to_string(),
@@ -394,7 +396,7 @@ fn start_repo(config: &Config, stored_id: Option<&[u8]>) -> Result<(Repo, Vec<sy
     let peer_id: PeerId = match (&config.peer_id, &config.relay_name) {
         (Some(id), _) => id.parse()?,
         (None, Some(name)) => format!("essaim-relay-{name}").parse()?,
-        (None, None) => format!("essaim-relay-{storage}").parse()?,
+        (None, None) => format!("essaim-{}", storage.chars().take(8).collect::<String>()).parse()?,
     };
     let core = config.core(peer_id, actor, session);
     Ok(Repo::start(core, stored_id, random)?)

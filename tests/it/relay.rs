@@ -122,7 +122,9 @@ async fn restart_keeps_documents_and_a_reconnect_with_nothing_new_is_cheap() {
         with_state.bytes(),
         without_state.bytes()
     );
-    assert!(with_state.bytes() < 1_000, "a reconnect with nothing new exchanged {with_state:?}");
+    // The reference JavaScript server's reconnection with nothing new is
+    // 775 B both ways (docs/benchmarks.md); ours must not cost more.
+    assert!(with_state.bytes() < 775, "a reconnect with nothing new exchanged {with_state:?}");
     assert!(with_state.bytes() < without_state.bytes());
     relay.stop().await;
 }
