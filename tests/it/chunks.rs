@@ -139,8 +139,19 @@ async fn chunks_are_listed_and_served_with_byte_ranges() {
     let stored = stored_chunks(relay.data.path(), &doc);
     let kinds: Vec<&str> = stored.iter().map(|(k, _, _)| k.as_str()).collect();
     assert_eq!(kinds, ["incremental", "snapshot"], "a snapshot and an incremental: {stored:?}");
-    let rows = stored_rows(relay.data.path());
-    let sync_state = rows.keys().find(|k| k.starts_with(&format!("{doc}/sync-state/"))).expect("a sync state");
+    // The client's sync state is written within a period of the relay's
+    // (sync states alone are held back).
+    let prefix = format!("{doc}/sync-state/");
+    let started = std::time::Instant::now();
+    let rows = loop {
+        let rows = stored_rows(relay.data.path());
+        if rows.keys().any(|k| k.starts_with(&prefix)) {
+            break rows;
+        }
+        assert!(started.elapsed() < WAIT, "no sync state stored");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    };
+    let sync_state = rows.keys().find(|k| k.starts_with(&prefix)).expect("a sync state");
     assert_eq!(listing(relay.addr, &doc, "").await, (200, stored.clone()));
     // With the relay's storage id, as in its `peer` message.
     let (_, head, _) = http_get_bytes(relay.addr, &format!("/d/{doc}/chunks"), &[]).await;

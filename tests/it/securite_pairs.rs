@@ -263,15 +263,15 @@ async fn r12_11_reconnects_under_new_storage_ids_leave_bounded_sync_states() {
     }
     // Barrier: each client's answer went before its close, which the relay
     // read before this organiser connected; once its change is stored,
-    // every earlier write is.
+    // every earlier write is, and stopping writes the sync states held back.
     assert_relay_serves(&s.relay, doc, &s.organiser_a, "apres_reconnexions").await;
-    let rows = stored_rows(s.relay.data.path());
+    let data = s.relay.stop().await;
+    let rows = stored_rows(data.path());
     let states = rows.keys().filter(|k| k.contains("/sync-state/")).count();
     let bytes: usize = rows.iter().filter(|(k, _)| k.contains("/sync-state")).map(|(k, v)| k.len() + v.len()).sum();
     eprintln!("161 connections in {:?}: {states} sync states, {bytes} bytes", started.elapsed());
     assert!(states <= 32, "{states} sync states persisted for one document");
     assert!(states >= 1, "writers' sync states are still persisted");
-    s.relay.stop().await;
 }
 
 #[tokio::test]

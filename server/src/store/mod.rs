@@ -118,6 +118,78 @@ pub trait Backend: Send + 'static {
 /// its backend held back.
 const FLUSH_IDLE: Duration = Duration::from_secs(1);
 
+/// How often sync states alone are written, at most.
+pub(crate) const SYNC_STATE_PERIOD: Duration = Duration::from_secs(1);
+
+/// Writes of sync states alone, held back by either backend and written at
+/// most once a [`SYNC_STATE_PERIOD`], in a transaction of their own after
+/// the data commit before them was acknowledged. A sync state is advisory
+/// (losing one costs a longer sync, never data), and every reader's
+/// acknowledgement of every change moves one: written as they come, they
+/// were most of a busy relay's commits and `fsync`s.
+#[derive(Debug)]
+pub(crate) struct HeldSyncStates {
+    /// The last operation per key: `Some` puts those bytes, `None` deletes.
+    held: std::collections::BTreeMap<StorageKey, Option<Vec<u8>>>,
+    last_flush: Instant,
+}
+
+impl HeldSyncStates {
+    pub(crate) fn new() -> HeldSyncStates {
+        HeldSyncStates { held: std::collections::BTreeMap::new(), last_flush: Instant::now() }
+    }
+
+    /// The writes of `group` to apply now, in order. A write of sync states
+    /// alone is held instead, unless an earlier write of the group touched
+    /// one of its keys (the later must land after it); a write holding data
+    /// supersedes what was held under its keys (it is newer).
+    pub(crate) fn split<'a>(&mut self, group: &'a [StorageWrite]) -> Vec<&'a StorageWrite> {
+        let mut now = Vec::with_capacity(group.len());
+        let mut touched: std::collections::BTreeSet<&StorageKey> = std::collections::BTreeSet::new();
+        for write in group {
+            let mut keys = write.delete.iter().chain(write.put.iter().map(|(key, _)| key));
+            let advisory = keys.clone().all(StorageKey::is_sync_state) && !keys.any(|key| touched.contains(key));
+            if advisory {
+                for key in &write.delete {
+                    self.held.insert(key.clone(), None);
+                }
+                for (key, value) in &write.put {
+                    self.held.insert(key.clone(), Some(value.clone()));
+                }
+                continue;
+            }
+            for key in write.delete.iter().chain(write.put.iter().map(|(key, _)| key)) {
+                self.held.remove(key);
+                touched.insert(key);
+            }
+            now.push(write);
+        }
+        now
+    }
+
+    /// Whether a period has passed since the last flush.
+    pub(crate) fn due(&self) -> bool {
+        self.last_flush.elapsed() >= SYNC_STATE_PERIOD
+    }
+
+    /// Everything held, as one write, and a new period; `None` if nothing
+    /// is held.
+    pub(crate) fn take(&mut self) -> Option<StorageWrite> {
+        if self.held.is_empty() {
+            return None;
+        }
+        self.last_flush = Instant::now();
+        let mut write = StorageWrite { put: Vec::new(), delete: Vec::new() };
+        for (key, op) in std::mem::take(&mut self.held) {
+            match op {
+                Some(value) => write.put.push((key, value)),
+                None => write.delete.push(key),
+            }
+        }
+        Some(write)
+    }
+}
+
 /// What an HTTP reader reads: committed data only.
 pub trait Reader {
     /// Every entry stored under a document's prefix, in key order.

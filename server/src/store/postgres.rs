@@ -19,7 +19,7 @@
 //! union, never a loss. The storage id is inserted if absent too: the
 //! first relay's id is the cluster's. Sync states alone (advisory: losing
 //! one costs a longer sync) are held and written at most once a
-//! [`SYNC_STATE_PERIOD`], in a transaction of their own after the data
+//! [`super::SYNC_STATE_PERIOD`] ([`super::HeldSyncStates`]), in a transaction of their own after the data
 //! commit has been acknowledged, so at national scale they neither
 //! dominate writes nor delay the changes they follow.
 //!
@@ -36,14 +36,11 @@ use std::time::{Duration, Instant};
 use postgres::{Client, Config, NoTls};
 use sync_core::{DocumentId, StorageKey, StorageWrite};
 
-use super::{Backend, Entries, Reader, StoreError};
+use super::{Backend, Entries, HeldSyncStates, Reader, StoreError};
 
 /// How long the storage thread waits between attempts to reach a database
 /// that went away, at most.
 const RECONNECT_BACKOFF_MAX: Duration = Duration::from_secs(5);
-
-/// How often sync states alone are written, at most.
-pub(crate) const SYNC_STATE_PERIOD: Duration = Duration::from_secs(1);
 
 /// Most idle reader connections kept.
 const MAX_IDLE_READERS: usize = 8;
@@ -147,8 +144,7 @@ impl Pool {
         Ok(PostgresBackend {
             client: self.connect()?,
             pool: self.clone(),
-            deferred: BTreeMap::new(),
-            last_flush: Instant::now(),
+            held: HeldSyncStates::new(),
             unreachable_since: None,
         })
     }
@@ -313,10 +309,8 @@ fn content_addressed(key: &StorageKey) -> bool {
 pub(crate) struct PostgresBackend {
     client: Client,
     pool: std::sync::Arc<Pool>,
-    /// Writes of sync states alone, held until the next flush; the last
-    /// operation per key.
-    deferred: BTreeMap<String, Op>,
-    last_flush: Instant,
+    /// Writes of sync states alone, held until the next flush.
+    held: HeldSyncStates,
     /// Since when the server has been out of reach, while it is.
     unreachable_since: Option<Instant>,
 }
@@ -369,32 +363,7 @@ impl Backend for PostgresBackend {
     }
 
     fn apply(&mut self, writes: &[StorageWrite]) -> Result<Vec<(DocumentId, u64)>, StoreError> {
-        let mut ops: BTreeMap<String, Op> = BTreeMap::new();
-        for write in writes {
-            let mut keys = write.delete.iter().chain(write.put.iter().map(|(key, _)| key));
-            // Sync states alone are held, unless this group's data touched
-            // one of them: the later write must then land after it.
-            let advisory =
-                keys.clone().all(StorageKey::is_sync_state) && !keys.any(|key| ops.contains_key(&key.to_string()));
-            if advisory {
-                for key in &write.delete {
-                    record(&mut self.deferred, key, Op::Delete);
-                }
-                for (key, value) in &write.put {
-                    record(&mut self.deferred, key, Op::Put(value.clone()));
-                }
-                continue;
-            }
-            // Data supersedes what was held for the same keys (it is newer).
-            for key in &write.delete {
-                self.deferred.remove(&key.to_string());
-                record(&mut ops, key, Op::Delete);
-            }
-            for (key, value) in &write.put {
-                self.deferred.remove(&key.to_string());
-                record(&mut ops, key, Op::Put(value.clone()));
-            }
-        }
+        let ops = group_ops(self.held.split(writes));
         if ops.is_empty() {
             return Ok(Vec::new());
         }
@@ -427,21 +396,32 @@ impl Backend for PostgresBackend {
     }
 
     fn flush_if_due(&mut self) -> Result<(), StoreError> {
-        if self.last_flush.elapsed() < SYNC_STATE_PERIOD {
+        if !self.held.due() {
             return Ok(());
         }
         self.flush()
     }
 
     fn flush(&mut self) -> Result<(), StoreError> {
-        if self.deferred.is_empty() {
-            return Ok(());
-        }
-        let all = std::mem::take(&mut self.deferred);
-        self.retrying(|client| apply_ops(client, &all))?;
-        self.last_flush = Instant::now();
+        let Some(write) = self.held.take() else { return Ok(()) };
+        let ops = group_ops([&write]);
+        self.retrying(|client| apply_ops(client, &ops))?;
         Ok(())
     }
+}
+
+/// A group's writes as one operation per key, as if they ran one by one.
+fn group_ops<'a>(writes: impl IntoIterator<Item = &'a StorageWrite>) -> BTreeMap<String, Op> {
+    let mut ops = BTreeMap::new();
+    for write in writes {
+        for key in &write.delete {
+            record(&mut ops, key, Op::Delete);
+        }
+        for (key, value) in &write.put {
+            record(&mut ops, key, Op::Put(value.clone()));
+        }
+    }
+    ops
 }
 
 /// One transaction, one statement per kind of operation: deletes, chunk

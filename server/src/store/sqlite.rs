@@ -7,7 +7,9 @@
 //! the protocol reference §15. The key layout itself belongs to `sync-core`.
 //!
 //! The database runs in WAL mode with `synchronous = FULL`: an acknowledged
-//! commit survives `kill -9` and power loss. The relay's other tables
+//! commit survives `kill -9` and power loss. Writes of sync states alone
+//! are held back and written at most once a second, as in PostgreSQL
+//! ([`super::HeldSyncStates`]). The relay's other tables
 //! (territories, invitations, candidatures, national sheets) live in the
 //! same file, on their own connections.
 
@@ -17,7 +19,7 @@ use std::time::Duration;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 use sync_core::{DocumentId, StorageKey, StorageWrite};
 
-use super::{Backend, Entries, Reader, StoreError};
+use super::{Backend, Entries, HeldSyncStates, Reader, StoreError};
 
 /// File name of the database inside the data directory.
 pub const DATABASE_FILE: &str = "essaim.sqlite3";
@@ -142,6 +144,8 @@ pub(crate) fn read_value(conn: &Connection, key: &StorageKey) -> Result<Option<V
 /// The storage thread's SQLite connection.
 pub(crate) struct SqliteBackend {
     conn: Connection,
+    /// Writes of sync states alone, held until the next flush.
+    held: HeldSyncStates,
 }
 
 impl SqliteBackend {
@@ -152,7 +156,7 @@ impl SqliteBackend {
             "CREATE TABLE IF NOT EXISTS kv (key TEXT PRIMARY KEY NOT NULL, value BLOB NOT NULL) WITHOUT ROWID;",
         )
         .map_err(sqlite("preparing the schema"))?;
-        Ok(SqliteBackend { conn })
+        Ok(SqliteBackend { conn, held: HeldSyncStates::new() })
     }
 }
 
@@ -162,29 +166,11 @@ impl Backend for SqliteBackend {
     }
 
     fn apply(&mut self, writes: &[StorageWrite]) -> Result<Vec<(DocumentId, u64)>, StoreError> {
-        let tx = self.conn.transaction().map_err(sqlite("beginning a transaction"))?;
-        {
-            let mut put = tx
-                .prepare_cached("INSERT OR REPLACE INTO kv (key, value) VALUES (?1, ?2)")
-                .map_err(sqlite("preparing a write"))?;
-            // A chunk's bytes never change under its key (the first written
-            // stays), as in PostgreSQL.
-            let mut put_once = tx
-                .prepare_cached("INSERT OR IGNORE INTO kv (key, value) VALUES (?1, ?2)")
-                .map_err(sqlite("preparing a write"))?;
-            let mut delete =
-                tx.prepare_cached("DELETE FROM kv WHERE key = ?1").map_err(sqlite("preparing a delete"))?;
-            for write in writes {
-                for key in &write.delete {
-                    delete.execute(params![key.to_string()]).map_err(sqlite("deleting"))?;
-                }
-                for (key, value) in &write.put {
-                    let statement = if key.as_chunk().is_some() { &mut put_once } else { &mut put };
-                    statement.execute(params![key.to_string(), value]).map_err(sqlite("writing"))?;
-                }
-            }
+        let now = self.held.split(writes);
+        if now.is_empty() {
+            return Ok(Vec::new());
         }
-        tx.commit().map_err(sqlite("committing"))?;
+        write_group(&mut self.conn, now)?;
         Ok(Vec::new())
     }
 
@@ -195,6 +181,49 @@ impl Backend for SqliteBackend {
     fn versions(&mut self, _docs: &[DocumentId]) -> Result<Vec<(DocumentId, u64)>, StoreError> {
         Ok(Vec::new())
     }
+
+    fn flush_if_due(&mut self) -> Result<(), StoreError> {
+        if !self.held.due() {
+            return Ok(());
+        }
+        self.flush()
+    }
+
+    fn flush(&mut self) -> Result<(), StoreError> {
+        match self.held.take() {
+            Some(write) => write_group(&mut self.conn, [&write]),
+            None => Ok(()),
+        }
+    }
+}
+
+/// Applies the writes, in order, in one transaction.
+fn write_group<'a>(
+    conn: &mut Connection,
+    writes: impl IntoIterator<Item = &'a StorageWrite>,
+) -> Result<(), StoreError> {
+    let tx = conn.transaction().map_err(sqlite("beginning a transaction"))?;
+    {
+        let mut put = tx
+            .prepare_cached("INSERT OR REPLACE INTO kv (key, value) VALUES (?1, ?2)")
+            .map_err(sqlite("preparing a write"))?;
+        // A chunk's bytes never change under its key (the first written
+        // stays), as in PostgreSQL.
+        let mut put_once = tx
+            .prepare_cached("INSERT OR IGNORE INTO kv (key, value) VALUES (?1, ?2)")
+            .map_err(sqlite("preparing a write"))?;
+        let mut delete = tx.prepare_cached("DELETE FROM kv WHERE key = ?1").map_err(sqlite("preparing a delete"))?;
+        for write in writes {
+            for key in &write.delete {
+                delete.execute(params![key.to_string()]).map_err(sqlite("deleting"))?;
+            }
+            for (key, value) in &write.put {
+                let statement = if key.as_chunk().is_some() { &mut put_once } else { &mut put };
+                statement.execute(params![key.to_string(), value]).map_err(sqlite("writing"))?;
+            }
+        }
+    }
+    tx.commit().map_err(sqlite("committing"))
 }
 
 impl Reader for Connection {
