@@ -8,7 +8,9 @@
 #   scripts/bench.sh cluster [--smoke]    # SQLite, PostgreSQL, 3 relays on PostgreSQL + NATS
 set -euo pipefail
 cd "$(dirname "$0")/.."
-./scripts/setup.sh
+# The reference server is the interoperability tests' automerge-repo, and
+# the cluster bench runs PostgreSQL and NATS: the tests' set-up has both.
+./scripts/setup-tests.sh
 # 10,000 idle connections need as many descriptors on each side.
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 if [ "${1:-}" = cluster ]; then
