@@ -118,6 +118,15 @@ pub struct Config {
     #[arg(long = "unload-idle-after-secs", env = "ESSAIM_UNLOAD_IDLE_AFTER_SECS")]
     #[arg(value_name = "UNLOAD_IDLE_AFTER_SECS", default_value = "60", value_parser = seconds)]
     pub unload_idle_after: Duration,
+    /// Milliseconds a peer's next sync message waits, at most, for its
+    /// answer to the changes it was last sent; meanwhile its changes are
+    /// gathered into that one message (a reader slower than the writers
+    /// gets a message per round trip, not one per change). 0: each change
+    /// goes at once.
+    ///
+    /// `sync_core::DEFAULT_HOLD_FOR_ANSWER_MS` says why 2 s.
+    #[arg(long, env = "ESSAIM_HOLD_FOR_ANSWER_MS", default_value_t = sync_core::DEFAULT_HOLD_FOR_ANSWER_MS)]
+    pub hold_for_answer_ms: u64,
     /// Most payload bytes of websocket messages still arriving, all
     /// connections together; a frame past it closes its connection (1013,
     /// retry later).
@@ -284,6 +293,7 @@ impl Config {
         core.max_documents_per_connection = self.max_documents_per_connection;
         core.handshake_timeout_ms = millis(self.handshake_timeout);
         core.unload_idle_after_ms = millis(self.unload_idle_after);
+        core.hold_for_answer_ms = Some(self.hold_for_answer_ms).filter(|ms| *ms > 0);
         // The hub decides per connection and document, from its invitation.
         core.access = sync_core::AccessPolicy::AskDriver;
         // Large changes are applied on blocking threads (see `hub`).
@@ -354,5 +364,6 @@ mod tests {
         assert_eq!(relay.handshake_timeout_ms, core.handshake_timeout_ms);
         assert_eq!(relay.unload_idle_after_ms, core.unload_idle_after_ms);
         assert_eq!(relay.max_documents_per_connection, core.max_documents_per_connection);
+        assert_eq!(relay.hold_for_answer_ms, core.hold_for_answer_ms);
     }
 }

@@ -385,6 +385,7 @@ impl Hub {
                         writes_in_flight: self.sent_seq - self.committed_seq,
                         held_outputs: self.held.len(),
                         sync_messages: self.repo.sync_message_counts(),
+                        sync_messages_held: self.repo.held_messages(),
                     });
                 }
                 Event::Revoked { invitations } => self.revoke(&invitations),

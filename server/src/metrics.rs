@@ -211,6 +211,7 @@ pub(crate) struct HubGauges {
     pub(crate) writes_in_flight: u64,
     pub(crate) held_outputs: usize,
     pub(crate) sync_messages: sync_core::SyncMessageCounts,
+    pub(crate) sync_messages_held: usize,
 }
 
 impl Metrics {
@@ -317,6 +318,12 @@ impl Metrics {
                 "counter",
                 "Sync messages copied from a peer in the same sync state instead of generated again.",
                 hub.sync_messages.shared.to_string(),
+            );
+            metric(
+                "essaim_sync_messages_held",
+                "gauge",
+                "Peers whose next sync message waits for their answer to the changes they were last sent.",
+                hub.sync_messages_held.to_string(),
             );
         }
         self.render_http(&mut out);

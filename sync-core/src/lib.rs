@@ -91,9 +91,9 @@ pub use ids::{
 };
 pub use limits::PeerInputError;
 pub use repo::{
-    Access, AccessPolicy, ChangeError, CloseReason, Config, ConnId, DEFAULT_MAX_DOCUMENT_OPS,
-    DEFAULT_MAX_WAITING_CHANGE_BYTES, DEFAULT_OFFLOAD_CHANGES_ABOVE_OPS, Direction, Input, Output, Repo, StartError,
-    SyncMessageCounts, UnixMillis,
+    Access, AccessPolicy, ChangeError, CloseReason, Config, ConnId, DEFAULT_HOLD_FOR_ANSWER_MS,
+    DEFAULT_MAX_DOCUMENT_OPS, DEFAULT_MAX_WAITING_CHANGE_BYTES, DEFAULT_OFFLOAD_CHANGES_ABOVE_OPS, Direction, Input,
+    Output, Repo, StartError, SyncMessageCounts, UnixMillis,
 };
 pub use storage::{ChunkKind, STORAGE_ID_HEADER, StorageKey, StorageWrite, load_chunks, sync_state_after_download};
 pub use wire::{DecodeError, EphemeralMessage, Message, PROTOCOL_VERSION, PeerMetadata, RemoteHeads, SyncMessage};

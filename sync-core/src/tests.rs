@@ -4,6 +4,7 @@
 
 mod agenda;
 mod cluster;
+mod coalescing;
 mod convergence;
 mod essaimage;
 mod fan_out;

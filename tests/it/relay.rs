@@ -10,7 +10,7 @@ use sync_core::{DocumentId, Message, SyncMessage};
 use tokio_tungstenite::tungstenite::Message as WsMessage;
 
 use crate::support::{
-    CborValue, Rng, WAIT, cbor_map, edit_concurrently, expect_error_and_close, http_get, join, metric,
+    CborValue, Rng, WAIT, cbor_map, edit_concurrently, expect_error_and_close, http_get, join, metric, next_message,
     raw_frames_until_close, raw_join, raw_socket, silent_socket, start_relay, start_relay_with, stored_rows,
     two_clients_on_one_document, wait_metric,
 };
@@ -394,6 +394,9 @@ async fn a_peer_that_cannot_keep_up_is_disconnected() {
         c.outbound_queue_frames = 64;
         c.outbound_queue_bytes = 2 * 1024 * 1024;
         c.ping_timeout = Duration::from_secs(120);
+        // Each change goes at once: with coalescing (the next test), a
+        // peer that never answers is sent a message every 2 s at most.
+        c.hold_for_answer_ms = 0;
     })
     .await;
     let (alice, bob, doc) = two_clients_on_one_document(&relay.url(), "titre", "Repair café").await;
@@ -455,6 +458,70 @@ async fn a_peer_that_cannot_keep_up_is_disconnected() {
     .await;
     assert!(ended.is_ok(), "the slow peer was not disconnected");
     println!("the slow peer read {frames} frames before its connection ended");
+    relay.stop().await;
+}
+
+/// Coalescing: a reader that has not answered the changes it was last sent
+/// gets nothing more until it answers (or 2 s pass), then everything new
+/// in one message; a reader that keeps up gets every change as it comes.
+#[tokio::test]
+async fn a_reader_that_does_not_answer_is_not_sent_one_message_per_change() {
+    use sync_core::automerge::sync::{State, SyncDoc};
+    const CHANGES: usize = 50;
+    let relay = start_relay().await;
+    let (alice, bob, doc) = two_clients_on_one_document(&relay.url(), "titre", "Repair café").await;
+
+    // The lagging reader asks for the document and takes the relay's
+    // answer (its changes) in, without answering yet.
+    let mut lagging = raw_socket(&relay).await;
+    let relay_peer = raw_join(&mut lagging, "lagging").await;
+    let (mut am, mut state) = (Automerge::new(), State::new());
+    let hello = am.generate_sync_message(&mut state).expect("a first message");
+    let body = |data| SyncMessage {
+        sender: "lagging".parse().expect("peer"),
+        target: relay_peer.clone(),
+        document: doc.clone(),
+        data,
+    };
+    lagging.send(WsMessage::Binary(Message::Request(body(hello.encode())).encode().into())).await.expect("request");
+    let take_in = |message: Option<Message>, am: &mut Automerge, state: &mut State| match message {
+        Some(Message::Sync(sync)) => {
+            let message = sync_core::automerge::sync::Message::decode(&sync.data).expect("sync payload");
+            am.receive_sync_message(state, message).expect("applied");
+        }
+        other => panic!("expected a sync message, got {other:?}"),
+    };
+    let mut received = 1;
+    take_in(next_message(&mut lagging).await, &mut am, &mut state);
+    assert!(am.get(ROOT, "titre").expect("read").is_some(), "the document's changes came");
+
+    let started = std::time::Instant::now();
+    for i in 0..CHANGES {
+        alice.change(&doc, move |tx| tx.put(ROOT, format!("k{i}"), i as i64)).await.expect("change");
+        let heads = alice.heads(&doc).await.expect("heads");
+        bob.wait_until(&doc, WAIT, move |am| am.get_heads() == heads).await.expect("bob keeps up");
+    }
+    let burst = started.elapsed();
+
+    // Now the reader answers what it has, and takes in what comes until it
+    // has alice's heads.
+    let heads = alice.heads(&doc).await.expect("heads");
+    let before = received;
+    while am.get_heads() != heads {
+        if let Some(answer) = am.generate_sync_message(&mut state) {
+            let frame = Message::Sync(body(answer.encode())).encode();
+            lagging.send(WsMessage::Binary(frame.into())).await.expect("answer");
+        }
+        take_in(next_message(&mut lagging).await, &mut am, &mut state);
+        received += 1;
+        assert!(received - before <= CHANGES, "never more messages than changes");
+    }
+    // One message when the burst began, one more per 2 s the reader left
+    // unanswered (the deadline), and what its answer brought.
+    let per_hold = burst.as_millis() as usize / sync_core::DEFAULT_HOLD_FOR_ANSWER_MS as usize;
+    let sent = received - 1;
+    println!("{CHANGES} changes in {burst:?}: the lagging reader got {sent} messages");
+    assert!(sent <= 2 + per_hold + 1, "{sent} messages for {CHANGES} changes in {burst:?}");
     relay.stop().await;
 }
 

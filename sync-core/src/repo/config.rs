@@ -46,6 +46,14 @@ pub const DEFAULT_OFFLOAD_CHANGES_ABOVE_OPS: u64 = 10_000;
 /// the next round: 4 MiB is a catch-up of thousands of changes waiting.
 pub const DEFAULT_MAX_WAITING_CHANGE_BYTES: u64 = 4 * 1024 * 1024;
 
+/// Default [`Config::hold_for_answer_ms`]. A peer answers a message that
+/// brought it changes as soon as it has applied them: on loopback within a
+/// millisecond, on a phone's 2G link within about a second. Two seconds
+/// lets a slow link's answer come back before the next message goes, while
+/// bounding what a peer that says nothing (it already had those changes)
+/// waits for the next ones.
+pub const DEFAULT_HOLD_FOR_ANSWER_MS: u64 = 2_000;
+
 /// Settings of a repo. Build with [`Config::new`], then adjust fields.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -129,6 +137,15 @@ pub struct Config {
     /// would; `false` asks Automerge for every message, the reference the
     /// tests compare the fast path with.
     pub fast_fan_out: bool,
+    /// Coalescing: once a peer was sent changes, further messages for it
+    /// wait until it answers (any message of it about the document), or
+    /// this many milliseconds at most; the message then sent carries
+    /// everything it lacks by then. A reader that is behind, or slower
+    /// than the writer, gets a few messages per round trip, never one per
+    /// change. The wait is bounded because a peer that already had the
+    /// changes it was sent does not answer. `None`: every change goes at
+    /// once. Default [`DEFAULT_HOLD_FOR_ANSWER_MS`], which says why.
+    pub hold_for_answer_ms: Option<u64>,
 }
 
 impl Config {
@@ -137,7 +154,7 @@ impl Config {
     /// 500,000 operations per document, 4 MiB of changes waiting for
     /// their dependencies; ephemeral messages of 16 KiB, 20 a second with
     /// bursts of 50; 32 sync states per document, kept 30 days; fast
-    /// fan-out.
+    /// fan-out; messages held 2 s at most for a peer's answer.
     pub fn new(peer_id: PeerId, actor: ActorId, session_id: String) -> Config {
         Config {
             peer_id,
@@ -159,6 +176,7 @@ impl Config {
             sync_state_ttl_ms: 30 * 24 * 60 * 60 * 1000,
             offload_changes_above_ops: None,
             fast_fan_out: true,
+            hold_for_answer_ms: Some(DEFAULT_HOLD_FOR_ANSWER_MS),
         }
     }
 }

@@ -230,7 +230,10 @@ impl Repo {
         {
             self.peers.remove(peer);
         }
-        for doc in state.docs.keys() {
+        for (doc, pair) in &state.docs {
+            if pair.held {
+                self.timers.set(Timer::HeldMessage(conn, doc.clone()), None);
+            }
             if let Some(set) = self.doc_conns.get_mut(doc) {
                 set.remove(&conn);
                 if set.is_empty() {

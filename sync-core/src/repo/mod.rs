@@ -40,7 +40,8 @@ use automerge::transaction::{CommitOptions, Transaction};
 use automerge::{Automerge, AutomergeError, ChangeHash};
 
 pub use config::{
-    AccessPolicy, Config, DEFAULT_MAX_DOCUMENT_OPS, DEFAULT_MAX_WAITING_CHANGE_BYTES, DEFAULT_OFFLOAD_CHANGES_ABOVE_OPS,
+    AccessPolicy, Config, DEFAULT_HOLD_FOR_ANSWER_MS, DEFAULT_MAX_DOCUMENT_OPS, DEFAULT_MAX_WAITING_CHANGE_BYTES,
+    DEFAULT_OFFLOAD_CHANGES_ABOVE_OPS,
 };
 pub use events::{CloseReason, Input, Output};
 
@@ -251,6 +252,13 @@ impl Repo {
     /// the same sync state, since the repo started.
     pub fn sync_message_counts(&self) -> SyncMessageCounts {
         self.sync_message_counts
+    }
+
+    /// (Connection, document) pairs whose next message waits for the
+    /// peer's answer to the changes it was last sent
+    /// ([`Config::hold_for_answer_ms`]).
+    pub fn held_messages(&self) -> usize {
+        self.conns.values().flat_map(|c| c.docs.values()).filter(|p| p.held).count()
     }
 
     /// Number of open connections.

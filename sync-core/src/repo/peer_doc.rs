@@ -12,6 +12,7 @@ use automerge::{Automerge, ChangeHash};
 
 use super::connection::ConnPhase;
 use super::document::{Busy, DocPhase, check_document_growth};
+use super::timers::Timer;
 use super::{Access, AccessPolicy, CloseReason, ConnId, Output, Repo, UnixMillis};
 use crate::changes_job::{ChangesJob, receive_changes_contained};
 use crate::ids::DocumentId;
@@ -35,6 +36,11 @@ pub(super) struct PeerDoc {
     /// Access was granted while the document was not in memory: sync the
     /// peer once it is loaded.
     pub(super) sync_when_loaded: bool,
+    /// We sent the peer changes and it has not answered yet: until this
+    /// time at most, its next message waits ([`Config::hold_for_answer_ms`]).
+    pub(super) answer_due: Option<UnixMillis>,
+    /// A message for the peer is waiting for its answer (or `answer_due`).
+    pub(super) held: bool,
 }
 
 impl PeerDoc {
@@ -47,6 +53,8 @@ impl PeerDoc {
             persisted_heads: Vec::new(),
             awaiting_answer: false,
             sync_when_loaded: false,
+            answer_due: None,
+            held: false,
         }
     }
 
@@ -95,10 +103,8 @@ impl PeerDoc {
         }
     }
 
-    /// The next sync message for the peer, encoded, if one is due, and
-    /// whether it is a `request` ("I do not have it": nothing here, nothing
-    /// shared, and the peer has not told us anything yet).
-    fn generate(&mut self, am: &Automerge) -> Option<(bool, Vec<u8>)> {
+    /// The next sync message for the peer, if one is due.
+    fn generate(&mut self, am: &Automerge) -> Option<Outgoing> {
         if !self.may_read() {
             return None;
         }
@@ -107,7 +113,7 @@ impl PeerDoc {
         self.awaiting_answer = false;
         let is_request =
             am.get_heads().is_empty() && sync.shared_heads.is_empty() && self.status == PeerStatus::Unknown;
-        Some((is_request, message.encode()))
+        Some(Outgoing { is_request, carries_changes: !message.changes.is_empty(), data: message.encode() })
     }
 
     /// The sync state to persist, encoded, when its shared heads moved since
@@ -127,11 +133,26 @@ impl PeerDoc {
         Some(sync.encode())
     }
 
-    /// Starts the pair over under a new access.
-    fn restart(&mut self) {
+    /// Starts the pair over under a new access; returns whether a message
+    /// was held for the peer's answer (its timer is the caller's to disarm).
+    fn restart(&mut self) -> bool {
         self.sync = None;
         self.status = PeerStatus::Unknown;
+        self.answer_due = None;
+        std::mem::take(&mut self.held)
     }
+}
+
+/// A sync message generated for a peer, encoded.
+#[derive(Debug, Clone)]
+pub(super) struct Outgoing {
+    /// A `request` ("I do not have it": nothing here, nothing shared, and
+    /// the peer has not told us anything yet) rather than a `sync`.
+    is_request: bool,
+    /// It brings the peer changes, so the peer will answer once it has
+    /// applied them (unless it had them all).
+    carries_changes: bool,
+    data: Vec<u8>,
 }
 
 #[derive(Debug)]
@@ -187,13 +208,13 @@ pub(super) struct FanOut {
 #[derive(Debug)]
 struct Generated {
     after: sync::State,
-    message: Option<(bool, Vec<u8>)>,
+    message: Option<Outgoing>,
 }
 
 impl FanOut {
     /// [`PeerDoc::generate`], or what it returned for a peer in the same
     /// state during this run.
-    fn generate(&mut self, doc: &DocumentId, pair: &mut PeerDoc, am: &Automerge) -> Option<(bool, Vec<u8>)> {
+    fn generate(&mut self, doc: &DocumentId, pair: &mut PeerDoc, am: &Automerge) -> Option<Outgoing> {
         let Some(before) = pair.sync.clone().filter(|_| pair.may_read()) else {
             return pair.generate(am);
         };
@@ -293,6 +314,7 @@ impl Repo {
         is_request: bool,
         out: &mut Vec<Output>,
     ) {
+        self.answered(conn, doc);
         let their_heads_empty = message.heads.is_empty();
         self.ensure_sync_state(conn, doc);
         let (Some(pair), Some(DocPhase::Ready(ready))) =
@@ -361,6 +383,7 @@ impl Repo {
     }
 
     pub(super) fn on_unavailable(&mut self, conn: ConnId, doc: &DocumentId, out: &mut Vec<Output>) {
+        self.answered(conn, doc);
         if let Some(state) = self.peer_doc(conn, doc) {
             state.status = PeerStatus::Unavailable;
         }
@@ -451,6 +474,11 @@ impl Repo {
         if self.config.fast_fan_out && pair.sync.as_ref().is_some_and(|sync| in_sync_at(sync, &ready.am.get_heads())) {
             return;
         }
+        if let Some(due) = pair.answer_due.filter(|due| self.clock < *due) {
+            pair.held = true;
+            self.timers.set(Timer::HeldMessage(conn, doc.clone()), Some(due));
+            return;
+        }
         let generated = match self.fan_out.as_mut() {
             Some(fan_out) => fan_out.generate(doc, pair, &ready.am),
             None => {
@@ -458,11 +486,32 @@ impl Repo {
                 pair.generate(&ready.am)
             }
         };
-        let Some((is_request, data)) = generated else { return };
+        let Some(Outgoing { is_request, carries_changes, data }) = generated else { return };
+        if carries_changes {
+            pair.answer_due = self.config.hold_for_answer_ms.map(|ms| self.clock.plus(ms));
+        }
         let body =
             SyncMessage { sender: self.config.peer_id.clone(), target: peer.clone(), document: doc.clone(), data };
         let message = if is_request { Message::Request(body) } else { Message::Sync(body) };
         out.push(Output::Send { conn, bytes: message.encode() });
+    }
+
+    /// The peer said something about the document: what we sent it has
+    /// arrived, so a message held for its answer goes with the next sync
+    /// of the pair (the caller's).
+    fn answered(&mut self, conn: ConnId, doc: &DocumentId) {
+        let Some(pair) = self.peer_doc(conn, doc) else { return };
+        pair.answer_due = None;
+        if std::mem::take(&mut pair.held) {
+            self.timers.set(Timer::HeldMessage(conn, doc.clone()), None);
+        }
+    }
+
+    /// A peer's answer did not come in time (it may have had everything it
+    /// was sent): what was held for it goes now.
+    pub(super) fn release_held(&mut self, conn: ConnId, doc: &DocumentId, out: &mut Vec<Output>) {
+        self.answered(conn, doc);
+        self.with_fan_out(|repo| repo.sync_peer(conn, doc, out));
     }
 
     /// After the document changed: every peer that touched it hears of it.
@@ -540,7 +589,9 @@ impl Repo {
             AccessState::Decided(_) => {
                 // Start the pair over under the new access; a peer that lost
                 // access is told the document is unavailable.
-                pair.restart();
+                if pair.restart() {
+                    self.timers.set(Timer::HeldMessage(conn, doc.clone()), None);
+                }
                 if access == Access::Denied {
                     self.send_unavailable(conn, &doc, out);
                 } else if self.docs.contains_key(&doc) {

@@ -1,15 +1,17 @@
-//! The repo's deadlines: a connection's handshake timeout and a document's
-//! idle unload, kept in one ordered table so that [`Repo::next_deadline`]
-//! reads the earliest without scanning every connection and document (the
-//! relay asks at every turn of its loop), and a tick visits only what is due.
+//! The repo's deadlines: a connection's handshake timeout, a document's
+//! idle unload and a message held for a peer's answer, kept in one ordered
+//! table so that [`Repo::next_deadline`] reads the earliest without scanning
+//! every connection and document (the relay asks at every turn of its
+//! loop), and a tick visits only what is due.
 //!
 //! The table is exact rather than lazily cleaned: arming a timer again or
 //! disarming it removes its old entry at once, so no stale earlier entry
 //! can wake the driver for nothing (`next_deadline` takes `&self` and could
 //! not drop one). Every change to what a deadline depends on calls
-//! [`Repo::schedule_unload`] or sets the handshake timer; in tests, every
-//! entry point checks the table against a full scan. Nothing here decides
-//! what a timeout does beyond closing or unloading.
+//! [`Repo::schedule_unload`] or sets the handshake or held-message timer;
+//! in tests, every entry point checks the table against a full scan.
+//! Nothing here decides what a timeout does beyond closing, unloading or
+//! sending what was held.
 
 use std::collections::{BTreeSet, HashMap};
 
@@ -23,6 +25,9 @@ pub(super) enum Timer {
     Handshake(ConnId),
     /// The document has been idle long enough: drop it from memory.
     Unload(DocumentId),
+    /// The peer has not answered the changes it was sent in time: send
+    /// what was held for it ([`super::Config::hold_for_answer_ms`]).
+    HeldMessage(ConnId, DocumentId),
 }
 
 /// The armed timers, earliest first; each timer is armed at most once.
@@ -85,12 +90,17 @@ impl Repo {
             .into_iter()
             .filter_map(|timer| match timer {
                 Timer::Handshake(conn) => Some(conn),
-                Timer::Unload(_) => None,
+                Timer::Unload(_) | Timer::HeldMessage(..) => None,
             })
             .collect();
         late.sort_unstable();
         for conn in late {
             self.fail(conn, CloseReason::HandshakeTimeout, out);
+        }
+        for timer in self.timers.due(now) {
+            if let Timer::HeldMessage(conn, doc) = timer {
+                self.release_held(conn, &doc, out);
+            }
         }
         // Everything is persisted as it happens, so an idle document can be
         // dropped at once; sync states live with the connections.
@@ -116,7 +126,13 @@ impl Repo {
             let idle = self.config.persistent && !d.locally_open && d.is_idle_ready();
             idle.then(|| (Timer::Unload(id.clone()), d.last_used.plus(self.config.unload_idle_after_ms)))
         });
-        let mut expected: HashMap<Timer, UnixMillis> = unloads.collect();
+        let held = self.conns.iter().flat_map(|(conn, c)| {
+            c.docs.iter().filter(|(_, p)| p.held).map(|(doc, p)| {
+                let due = p.answer_due.expect("a held message waits for an answer");
+                (Timer::HeldMessage(*conn, doc.clone()), due)
+            })
+        });
+        let mut expected: HashMap<Timer, UnixMillis> = unloads.chain(held).collect();
         let armed_handshakes: HashMap<Timer, UnixMillis> = handshakes.flatten().collect();
         assert_eq!(armed_handshakes.len(), expected_handshakes, "a connection in its handshake without a deadline");
         expected.extend(armed_handshakes);

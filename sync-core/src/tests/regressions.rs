@@ -311,8 +311,13 @@ fn a_batching_relay_sends_each_reader_one_message_per_burst() {
     assert_eq!(sim.heads(bob, &doc), heads);
     assert_eq!(sim.heads(carol, &doc), heads);
 
-    // Without batching, the same burst costs a message per change.
+    // Without batching, nor holding messages for the readers' answers
+    // (`coalescing.rs`), the same burst costs a message per change.
     sim.batch_relay = false;
+    sim.reconfigure_relay(|c| c.hold_for_answer_ms = None);
+    sim.nodes[alice].config.hold_for_answer_ms = None;
+    sim.restart(alice);
+    sim.run_until_quiet();
     for i in 5..10 {
         sim.put(alice, &doc, &format!("k{i}"), "v");
     }
