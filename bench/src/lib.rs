@@ -8,6 +8,7 @@
 //! the binary `essaim-bench` (see `main.rs`).
 
 pub mod cluster;
+pub mod light_reader;
 pub mod servers;
 pub mod services;
 pub mod territoire;

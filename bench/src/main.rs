@@ -73,7 +73,7 @@ struct Sizes {
     #[arg(long, value_delimiter = ',', default_value = "50,500")]
     clients: Vec<usize>,
     /// Fan-out: fixed rates tried in turn (changes/s) until p99 reaches 1 s.
-    #[arg(long, value_delimiter = ',', default_value = "10,20,50,100,200,500,1000")]
+    #[arg(long, value_delimiter = ',', default_value = "10,20,50,100,200,500,1000,2000,5000")]
     rates: Vec<f64>,
     /// Fan-out: seconds each rate is held.
     #[arg(long, default_value_t = 3.0)]

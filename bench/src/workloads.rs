@@ -1,6 +1,7 @@
 //! The workloads, each a function of a server URL and its sizes returning
 //! [`Figure`]s. They only use the automerge-repo protocol (through
-//! [`client::Client`]), so they run against any compatible server.
+//! [`client::Client`], and the fan-out's readers through
+//! [`LightReader`]), so they run against any compatible server.
 //!
 //! Timing starts before the first request of a phase and stops when the
 //! last client observed the expected heads; a client's counters are read
@@ -15,8 +16,9 @@ use anyhow::{Context, Result};
 use client::{Client, ClientOptions, MemoryStore};
 use futures_util::StreamExt;
 use sync_core::DocumentId;
-use sync_core::automerge::{Automerge, ChangeHash, ROOT, ReadDoc, ScalarValue, Value, transaction::Transactable};
+use sync_core::automerge::{ChangeHash, ROOT, transaction::Transactable};
 
+use crate::light_reader::LightReader;
 use crate::servers::own_cpu;
 use crate::territoire::Territoire;
 
@@ -98,9 +100,13 @@ pub async fn fan_out_over(
     let doc = writer.create().await?;
     writer.change(&doc, |tx| tx.put(ROOT, "n", 0_i64).map(|_| ())).await?;
     writer.wait_relay_has(&doc, writer.heads(&doc).await?, PATIENCE).await?;
-    let readers = connect_spread(reader_urls, k, |_| vec![doc.clone()]).await?;
+    // Readers count the writer's changes, each of which adds 1 to `n`:
+    // `n` is what a reader has beyond the document's changes now.
+    let base = writer.read(&doc, |am| am.get_changes(&[]).len()).await?.context("the writer's document")?;
+    anyhow::ensure!(base > 0, "the writer's document has no change");
+    let readers = connect_light_readers(reader_urls, k, &doc).await?;
     for reader in &readers {
-        reader.wait_until(&doc, PATIENCE, |am| counter(am).is_some()).await.context("a reader loading")?;
+        reader.more_than(base - 1, PATIENCE).await.context("a reader loading")?;
     }
     let mut figures = Vec::new();
     let mut written = 0;
@@ -113,7 +119,7 @@ pub async fn fan_out_over(
             Some(cpu) if first => Some((cpu()?, own_cpu()?)),
             _ => None,
         };
-        let burst = burst(&writer, &readers, &doc, written, count, Some(rate)).await?;
+        let burst = burst(&writer, &readers, &doc, base, written, count, Some(rate)).await?;
         written += count as u64;
         let held = burst.lost == 0 && burst.p(0.99) < Duration::from_secs(1) && burst.achieved >= rate * 0.9;
         if first {
@@ -149,7 +155,7 @@ pub async fn fan_out_over(
         "changes/s",
         Better::Higher,
     ));
-    let fast = burst(&writer, &readers, &doc, written, sizes.burst, None).await?;
+    let fast = burst(&writer, &readers, &doc, base, written, sizes.burst, None).await?;
     figures.push(figure(
         format!("fan-out K={k}: {} changes back to back, delivered to all", sizes.burst),
         fast.throughput,
@@ -157,7 +163,7 @@ pub async fn fan_out_over(
         Better::Higher,
     ));
     figures.push(figure(format!("fan-out K={k}: back to back p99"), ms(fast.p(0.99)), "ms", Better::Lower));
-    close_all(readers).await;
+    readers.into_iter().for_each(|reader| Arc::into_inner(reader).map_or((), LightReader::close));
     writer.close().await?;
     Ok(figures)
 }
@@ -189,15 +195,16 @@ impl Burst {
 
 async fn burst(
     writer: &Client,
-    readers: &[Arc<Client>],
+    readers: &[Arc<LightReader>],
     doc: &DocumentId,
+    base: usize,
     from: u64,
     count: usize,
     rate: Option<f64>,
 ) -> Result<Burst> {
     let target = from + count as u64;
     let watching: Vec<_> =
-        readers.iter().map(|reader| tokio::spawn(arrivals(reader.clone(), doc.clone(), from, target))).collect();
+        readers.iter().map(|reader| tokio::spawn(arrivals(reader.clone(), base, from, target))).collect();
     let start = Instant::now();
     let mut written = Vec::with_capacity(count);
     for i in 1..=count as u64 {
@@ -232,20 +239,15 @@ async fn burst(
     Ok(Burst { latencies, lost, achieved, throughput })
 }
 
-/// When a reader saw each change of `(from, target]`; shorter if it gave
-/// up (then the burst counts the rest as lost).
-async fn arrivals(reader: Arc<Client>, doc: DocumentId, from: u64, target: u64) -> Vec<Instant> {
+/// When a reader saw each change of `(from, target]` (`n` is the count of
+/// changes it has beyond `base`); shorter if it gave up (then the burst
+/// counts the rest as lost).
+async fn arrivals(reader: Arc<LightReader>, base: usize, from: u64, target: u64) -> Vec<Instant> {
     let mut seen = from;
     let mut at = Vec::new();
     while seen < target {
-        let doc = doc.clone();
-        let newer = reader
-            .wait_for("a fan-out change", PATIENCE, move |view| {
-                let n = counter(view.repo.document(&doc)?)?;
-                (n > seen).then_some(n)
-            })
-            .await;
-        let Ok(n) = newer else { break };
+        let Ok(changes) = reader.more_than(base + seen as usize, PATIENCE).await else { break };
+        let n = (changes - base) as u64;
         let now = Instant::now();
         at.extend((seen..n.min(target)).map(|_| now));
         seen = n;
@@ -253,14 +255,14 @@ async fn arrivals(reader: Arc<Client>, doc: DocumentId, from: u64, target: u64) 
     at
 }
 
-fn counter(am: &Automerge) -> Option<u64> {
-    match am.get(ROOT, "n").ok()??.0 {
-        Value::Scalar(s) => match s.as_ref() {
-            ScalarValue::Int(n) => u64::try_from(*n).ok(),
-            _ => None,
-        },
-        _ => None,
-    }
+/// `count` light readers of `doc`, reader `i` on `urls[i % urls.len()]`,
+/// `CONNECTING` at a time.
+async fn connect_light_readers(urls: &[String], count: usize, doc: &DocumentId) -> Result<Vec<Arc<LightReader>>> {
+    anyhow::ensure!(!urls.is_empty(), "no server to connect to");
+    let connecting =
+        (0..count).map(|i| LightReader::connect(&urls[i % urls.len()], format!("lecteur-{i}"), doc.clone()));
+    let readers: Vec<Result<LightReader>> = futures_util::stream::iter(connecting).buffered(CONNECTING).collect().await;
+    readers.into_iter().map(|r| r.map(Arc::new)).collect()
 }
 
 /// Many documents: one client uploads `count` documents of three changes,
