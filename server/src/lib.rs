@@ -451,7 +451,18 @@ pub fn create_territory_in(
     storage: &store::Storage,
     profil: sync_core::agenda::Profil,
 ) -> Result<sync_core::DocumentId, RunError> {
-    let contenu = demo::Contenu { profil, edits: Vec::new(), carnet: Vec::new(), fiches: Vec::new() };
+    create_territory_with(storage, profil, Vec::new())
+}
+
+/// [`create_territory_in`] with `edits` applied through the core's
+/// validation, in the same storage transaction (what a benchmark of the
+/// feeds starts from). Blocking.
+pub fn create_territory_with(
+    storage: &store::Storage,
+    profil: sync_core::agenda::Profil,
+    edits: Vec<sync_core::agenda::Edit>,
+) -> Result<sync_core::DocumentId, RunError> {
+    let contenu = demo::Contenu { profil, edits, carnet: Vec::new(), fiches: Vec::new() };
     let doc = write_territory(storage, "essaim-cli", contenu)?;
     invitations::Invitations::open_for(storage)?.add_territory(&doc, hub::now().0 as i64)?;
     Ok(doc)

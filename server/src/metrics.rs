@@ -108,6 +108,7 @@ pub struct Metrics {
     pub(crate) http_connections_timed_out: AtomicU64,
     pub(crate) feed_documents_read: AtomicU64,
     pub(crate) feed_renders: AtomicU64,
+    pub(crate) feed_compressions: AtomicU64,
     pub(crate) feeds_busy: AtomicU64,
     /// A cluster relay's announcements and repairs.
     pub(crate) cluster: ClusterMetrics,
@@ -377,6 +378,12 @@ impl Metrics {
                 &self.feed_documents_read,
             ),
             ("essaim_feed_renders_total", "counter", "Feed bodies rendered (cache misses).", &self.feed_renders),
+            (
+                "essaim_feed_compressions_total",
+                "counter",
+                "Large feed bodies compressed (once per ETag and encoding).",
+                &self.feed_compressions,
+            ),
             ("essaim_feeds_busy_total", "counter", "Feed requests answered 503 (too many renders).", &self.feeds_busy),
         ];
         for (name, kind, help, value) in counters {

@@ -170,3 +170,87 @@ async fn national_feed_loads_nothing_once_rendered_with_more_territories_than_th
     assert_eq!(renders().await, rendered_once + 1.0);
     relay.stop().await;
 }
+
+/// A territory's stored chunks change while its heads do not (another
+/// relay of a cluster, or a restore, wrote its changes in a chunk of its
+/// own): the national feed keeps its `ETag` and is not rendered again.
+#[tokio::test]
+async fn national_feed_is_rendered_once_per_heads_not_per_chunks() {
+    let data = TempDir::new().expect("temp dir");
+    let doc = territory(&data, "Commune des têtes", true);
+    let token = token(&data, &doc, Role::Organisateur, 1);
+    let path = data.path().to_owned();
+    let relay = start_relay_with(data, |config| config.open = false).await;
+    organise(&relay, &token, &doc, vec![action("a1", "Atelier vélo", "public")]).await;
+    let renders = || crate::support::metric(relay.addr, "essaim_feed_renders_total");
+    let (status, head, body) = http_get_with(relay.addr, "/agenda.json", &[]).await;
+    assert_eq!(status, 200, "{body}");
+    let etag = header(&head, "etag").expect("an ETag");
+    let rendered = renders().await;
+
+    // The same changes again, in a chunk of another name.
+    let rows = crate::support::stored_rows(&path);
+    let chunks: Vec<Vec<u8>> =
+        rows.iter().filter(|(key, _)| key.starts_with(&format!("{doc}/"))).map(|(_, v)| v.clone()).collect();
+    let mut am = sync_core::automerge::Automerge::new();
+    for chunk in &chunks {
+        am.load_incremental(chunk).expect("a stored chunk loads");
+    }
+    let again = am.save();
+    let key = sync_core::StorageKey::chunk(&doc, sync_core::ChunkKind::Incremental, &"e".repeat(64));
+    let conn = rusqlite::Connection::open(path.join(server::DATABASE_FILE)).expect("the relay's database");
+    conn.busy_timeout(WAIT).expect("busy timeout");
+    conn.execute("INSERT INTO kv (key, value) VALUES (?1, ?2)", rusqlite::params![key.to_string(), again])
+        .expect("insert");
+
+    let (status, head, same) = http_get_with(relay.addr, "/agenda.json", &[]).await;
+    assert_eq!(status, 200);
+    assert_eq!(header(&head, "etag").as_deref(), Some(etag.as_str()), "same heads, same ETag");
+    assert_eq!(same, body);
+    assert_eq!(renders().await, rendered, "same heads, nothing rendered again");
+    let (status, _, _) = http_get_with(relay.addr, "/agenda.json", &[("If-None-Match", &etag)]).await;
+    assert_eq!(status, 304);
+    relay.stop().await;
+}
+
+/// The national agenda is large: it is compressed once per `ETag` and
+/// encoding, then served from what was kept; what a client decompresses
+/// is the feed itself.
+#[tokio::test]
+async fn a_large_national_feed_is_compressed_once() {
+    use std::io::Read;
+    let data = TempDir::new().expect("temp dir");
+    let doc = territory(&data, "Commune bavarde", true);
+    let token = token(&data, &doc, Role::Organisateur, 1);
+    let relay = start_relay_with(data, |config| config.open = false).await;
+    let edits = (0..40).map(|i| action(&format!("a{i}"), &format!("Atelier hebdomadaire numéro {i}"), "public"));
+    organise(&relay, &token, &doc, edits.collect()).await;
+    let compressions = || crate::support::metric(relay.addr, "essaim_feed_compressions_total");
+    let (status, _, plain) = crate::support::http_get_bytes(relay.addr, "/agenda.json", &[]).await;
+    assert_eq!(status, 200);
+    assert!(plain.len() >= 64 * 1024, "a large feed: {} bytes", plain.len());
+    for _ in 0..3 {
+        let (status, head, gzip) =
+            crate::support::http_get_bytes(relay.addr, "/agenda.json", &[("Accept-Encoding", "gzip")]).await;
+        assert_eq!(status, 200);
+        assert_eq!(header(&head, "content-encoding").as_deref(), Some("gzip"));
+        let mut unzipped = Vec::new();
+        flate2::read::GzDecoder::new(&gzip[..]).read_to_end(&mut unzipped).expect("gzip");
+        assert_eq!(unzipped, plain, "the same feed");
+        assert!(gzip.len() * 5 < plain.len(), "{} bytes compressed", gzip.len());
+    }
+    assert_eq!(compressions().await, 1.0, "compressed once for three requests");
+    let (status, head, _) =
+        crate::support::http_get_bytes(relay.addr, "/agenda.json", &[("Accept-Encoding", "gzip, br")]).await;
+    assert_eq!((status, header(&head, "content-encoding").as_deref()), (200, Some("br")));
+    assert_eq!(compressions().await, 2.0, "once more for brotli");
+    relay.stop().await;
+}
+
+/// A response header's value (names are case-insensitive).
+fn header(head: &str, name: &str) -> Option<String> {
+    head.lines().find_map(|line| {
+        let (key, value) = line.split_once(':')?;
+        key.trim().eq_ignore_ascii_case(name).then(|| value.trim().to_owned())
+    })
+}

@@ -17,7 +17,8 @@
 //! The texts are `sync_core::flux`'s; this module only reads documents from
 //! SQLite (what is committed, so what the relay has acknowledged), checks
 //! who may read them, and does HTTP: an `ETag`, `304 Not Modified` on
-//! `If-None-Match`, compression by the router.
+//! `If-None-Match`, compression by the router (large bodies compressed once
+//! and kept, `compresse.rs`).
 //!
 //! Anyone on the internet can ask for these, so a request costs little
 //! unless a document changed:
@@ -75,6 +76,7 @@ use crate::error::{HttpError, Source};
 use crate::invitations::Invitations;
 use crate::store::{Reader, Storage};
 
+mod compresse;
 mod fiches;
 mod links;
 
@@ -108,6 +110,8 @@ pub(crate) struct Feeds {
     carte: Option<Arc<CarteChargee>>,
     /// Experience sheets' read models and bodies (`fiches.rs`).
     fiches: fiches::Cache,
+    /// Large bodies, compressed once (`compresse.rs`).
+    compresses: compresse::Compresses,
 }
 
 /// The map of départements the web app's build wrote, and a digest of it
@@ -159,6 +163,7 @@ impl Feeds {
             },
             carte: charger_carte(config.web_dir.as_deref()),
             fiches: fiches::Cache::new(config.feed_cache_documents),
+            compresses: Mutex::new(Vec::new()),
         }
     }
 }
@@ -233,12 +238,26 @@ impl Kind {
 /// A document's stored version: the hash of its chunk names and sizes.
 type Version = [u8; 32];
 
+/// A digest of a document's heads: its content, whatever chunks hold it.
+type Empreinte = [u8; 32];
+
+/// What the national feeds need of a territory at a version, kept apart
+/// from the bounded read models.
+#[derive(Debug, Clone, Copy)]
+struct Etat {
+    public: bool,
+    empreinte: Empreinte,
+}
+
 /// One territory's read model, as the feeds need it.
 struct Read {
     agenda: Agenda,
     public: bool,
     /// The document's heads (hex), which a public action's JSON carries.
     tetes: Vec<String>,
+    /// A digest of those heads: what the national feeds' bodies and
+    /// `ETag`s depend on (a compaction changes the version, not the heads).
+    empreinte: Empreinte,
     /// The experience sheets it lists (`fiches.rs`), at most
     /// `DOCUMENTS_MAX`.
     fiches: Vec<DocumentId>,
@@ -253,10 +272,10 @@ type BodyKey = (Kind, i64, String);
 type ActionKey = (String, Option<String>, Kind, i64, String);
 
 /// A body rendered once, by the first request that needs it.
-type BodySlot = Arc<OnceCell<Arc<String>>>;
+type BodySlot<V = Arc<String>> = Arc<OnceCell<V>>;
 
 /// Bodies by key, oldest first.
-type Bodies<K> = Mutex<Vec<(K, BodySlot)>>;
+type Bodies<K, V = Arc<String>> = Mutex<Vec<(K, BodySlot<V>)>>;
 
 /// A cached version of one territory.
 struct Entry {
@@ -272,12 +291,14 @@ struct Entry {
 /// The territories' cached versions and the national bodies.
 struct Cache {
     territoires: CacheDeVersions<Entry>,
-    /// Whether each territory is public, at the version its read model was
-    /// last loaded: the national feeds need it of every territory on every
-    /// request, for their `ETag`, so it is kept apart from the bounded read
-    /// models (a few bytes per territory of this relay, pruned to those
-    /// still listed). A warm national request loads no read model.
-    visibilite: Mutex<HashMap<DocumentId, (Version, bool)>>,
+    /// Whether each territory is public, and its heads' digest, at the
+    /// version its read model was last loaded: the national feeds need
+    /// them of every territory on every request, for their `ETag`, so they
+    /// are kept apart from the bounded read models (a few bytes per
+    /// territory of this relay, pruned to those still listed). A warm
+    /// national request loads no read model, and a national body is
+    /// rendered once per set of heads, not once per set of chunks.
+    etats: Mutex<HashMap<DocumentId, (Version, Etat)>>,
     national: Bodies<String>,
 }
 
@@ -285,27 +306,26 @@ impl Cache {
     fn new(max: usize) -> Cache {
         Cache {
             territoires: CacheDeVersions::new(max),
-            visibilite: Mutex::new(HashMap::new()),
+            etats: Mutex::new(HashMap::new()),
             national: Mutex::new(Vec::new()),
         }
     }
 
-    /// Whether `doc` at `version` is public, if known.
-    fn visibilite(&self, doc: &DocumentId, version: &Version) -> Option<bool> {
-        let known = self.visibilite.lock().unwrap_or_else(|p| p.into_inner());
-        known.get(doc).filter(|(v, _)| v == version).map(|(_, public)| *public)
+    /// What is known of `doc` at `version`, if anything.
+    fn etat(&self, doc: &DocumentId, version: &Version) -> Option<Etat> {
+        let known = self.etats.lock().unwrap_or_else(|p| p.into_inner());
+        known.get(doc).filter(|(v, _)| v == version).map(|(_, etat)| *etat)
     }
 
-    /// Remembers what `doc`'s read model at `version` says of its
-    /// visibility.
-    fn retenir_visibilite(&self, doc: &DocumentId, version: Version, public: bool) {
-        self.visibilite.lock().unwrap_or_else(|p| p.into_inner()).insert(doc.clone(), (version, public));
+    /// Remembers what `doc`'s read model at `version` says.
+    fn retenir(&self, doc: &DocumentId, version: Version, etat: Etat) {
+        self.etats.lock().unwrap_or_else(|p| p.into_inner()).insert(doc.clone(), (version, etat));
     }
 
-    /// Forgets the visibility of documents that are no longer territories
+    /// Forgets what is known of documents that are no longer territories
     /// listed with chunks.
-    fn oublier_visibilite_sauf(&self, listed: &[(DocumentId, Version)]) {
-        let mut known = self.visibilite.lock().unwrap_or_else(|p| p.into_inner());
+    fn oublier_sauf(&self, listed: &[(DocumentId, Version)]) {
+        let mut known = self.etats.lock().unwrap_or_else(|p| p.into_inner());
         if known.len() > listed.len() {
             let listed: std::collections::HashSet<&DocumentId> = listed.iter().map(|(doc, _)| doc).collect();
             known.retain(|doc, _| listed.contains(doc));
@@ -366,7 +386,7 @@ impl<E> CacheDeVersions<E> {
 
 /// A body slot in a bounded list: the existing one for `key`, or a new one
 /// (the oldest dropped beyond `max`).
-fn body_slot<K: PartialEq>(list: &Bodies<K>, key: K, max: usize) -> BodySlot {
+fn body_slot<K: PartialEq, V>(list: &Bodies<K, V>, key: K, max: usize) -> BodySlot<V> {
     let mut list = list.lock().unwrap_or_else(|p| p.into_inner());
     if let Some((_, slot)) = list.iter().find(|(k, _)| *k == key) {
         return slot.clone();
@@ -617,7 +637,7 @@ async fn territory(
         if body.is_empty() {
             return Err(HttpError::NoFeed);
         }
-        return Ok(respond(kind, &etag, cache_control(with_token, &base), &body));
+        return respond_compressed(&state, &headers, kind, &etag, cache_control(with_token, &base), &body).await;
     }
     let slot = body_slot(&entry.bodies, (kind, hour, format!("{}{autres}", base.url)), BODIES_PER_DOCUMENT);
     let body = body(&state, &slot, move || match kind {
@@ -635,7 +655,7 @@ async fn territory(
         | Kind::Carte => flux::html_avec_essaimage(&territoire, &read.agenda, now, &essaimage),
     })
     .await?;
-    Ok(respond(kind, &etag, cache_control(with_token, &base), &body))
+    respond_compressed(&state, &headers, kind, &etag, cache_control(with_token, &base), &body).await
 }
 
 /// Every territory of this relay with stored chunks, with its version and
@@ -663,32 +683,37 @@ async fn listed_versions(state: &AppState) -> Result<Versions, HttpError> {
 }
 
 /// `doc`'s read model at `version`, through the cache, remembering its
-/// visibility.
+/// visibility and heads.
 async fn read_at(state: &AppState, doc: &DocumentId, version: Version) -> Result<Option<Arc<Read>>, HttpError> {
     let entry = state.feeds.cache.entry(doc, version);
     let read = read(state, &entry, doc).await?;
     if let Some(read) = &read {
-        state.feeds.cache.retenir_visibilite(doc, version, read.public);
+        state.feeds.cache.retenir(doc, version, Etat { public: read.public, empreinte: read.empreinte });
     }
     Ok(read)
 }
 
-/// The public territories among `listed`, by the remembered visibility
+/// A public territory as the national feeds see it: its id, its stored
+/// version (to load it), its heads' digest (what its content is), and its
+/// read model if finding that out loaded it (so that a render does not
+/// load it again once the bounded cache has let it go).
+type Publique = (DocumentId, Version, Empreinte, Option<Arc<Read>>);
+
+/// The public territories among `listed`, by what is remembered of them
 /// where their version is unchanged, else by loading their read model.
-async fn public_versions(
-    state: &AppState,
-    listed: Vec<(DocumentId, Version)>,
-) -> Result<Vec<(DocumentId, Version)>, HttpError> {
-    state.feeds.cache.oublier_visibilite_sauf(&listed);
+async fn public_versions(state: &AppState, listed: Vec<(DocumentId, Version)>) -> Result<Vec<Publique>, HttpError> {
+    state.feeds.cache.oublier_sauf(&listed);
     let mut public = Vec::with_capacity(listed.len());
     for (doc, version) in listed {
-        let known = state.feeds.cache.visibilite(&doc, &version);
-        let is_public = match known {
-            Some(known) => known,
-            None => read_at(state, &doc, version).await?.is_some_and(|read| read.public),
+        let (etat, loaded) = match state.feeds.cache.etat(&doc, &version) {
+            Some(etat) => (Some(etat), None),
+            None => {
+                let read = read_at(state, &doc, version).await?;
+                (read.as_ref().map(|read| Etat { public: read.public, empreinte: read.empreinte }), read)
+            }
         };
-        if is_public {
-            public.push((doc, version));
+        if let Some(Etat { public: true, empreinte }) = etat {
+            public.push((doc, version, empreinte, loaded));
         }
     }
     Ok(public)
@@ -777,9 +802,10 @@ async fn national(
     // (anyone may read those): a profile cannot claim it.
     let demonstration = |doc: &DocumentId| demonstrations.contains(doc);
     let carte = feeds.carte.clone().filter(|_| kind == Kind::Annuaire);
+    // The territories' heads, not their chunks: a compaction renders nothing.
     let ids: Vec<Vec<u8>> = public
         .iter()
-        .map(|(doc, version)| [doc.to_string().as_bytes(), &version[..], &[u8::from(demonstration(doc))]].concat())
+        .map(|(doc, _, tetes, _)| [doc.to_string().as_bytes(), &tetes[..], &[u8::from(demonstration(doc))]].concat())
         .chain(carte.iter().map(|c| c.empreinte.clone()))
         .collect();
     let refs: Vec<&[u8]> = ids.iter().map(Vec::as_slice).collect();
@@ -790,12 +816,16 @@ async fn national(
     }
     let slot = body_slot(&feeds.cache.national, etag.clone(), NATIONAL_BODIES);
     if let Some(body) = slot.get() {
-        return Ok(respond(kind, &etag, cache_control(false, &base), body));
+        return respond_compressed(&state, &headers, kind, &etag, cache_control(false, &base), body).await;
     }
     // Rendered once per ETag: only then are the read models needed.
     let mut reads = Vec::with_capacity(public.len());
-    for (doc, version) in public {
-        if let Some(read) = read_at(&state, &doc, version).await?.filter(|read| read.public) {
+    for (doc, version, _, loaded) in public {
+        let read = match loaded {
+            Some(read) => Some(read),
+            None => read_at(&state, &doc, version).await?,
+        };
+        if let Some(read) = read.filter(|read| read.public) {
             reads.push((doc, read));
         }
     }
@@ -820,7 +850,7 @@ async fn national(
         }
     })
     .await?;
-    Ok(respond(kind, &etag, cache_control(false, &base), &body))
+    respond_compressed(&state, &headers, kind, &etag, cache_control(false, &base), &body).await
 }
 
 // ---------------------------------------------------------------------------
@@ -883,13 +913,15 @@ fn read_document(storage: &Storage, doc: &DocumentId) -> Result<Option<Read>, St
     }
     let agenda = agenda::lire(&am);
     let public = agenda.profil.as_ref().is_some_and(|p| p.visibilite == VisibiliteTerritoire::Public);
-    let tetes = am.get_heads().iter().map(|h| h.to_string()).collect();
+    let heads = am.get_heads();
+    let empreinte = heads.iter().fold(Sha256::new(), |hash, head| hash.chain_update(head.0)).finalize().into();
+    let tetes = heads.iter().map(|h| h.to_string()).collect();
     let fiches = agenda::documents_attaches(&am)
         .into_iter()
         .filter(|(_, genre)| *genre == agenda::GenreDocument::Fiche)
         .map(|(doc, _)| doc)
         .collect();
-    Ok(Some(Read { agenda, public, tetes, fiches }))
+    Ok(Some(Read { agenda, public, tetes, empreinte, fiches }))
 }
 
 fn lock(m: &Mutex<Invitations>) -> std::sync::MutexGuard<'_, Invitations> {
@@ -898,6 +930,27 @@ fn lock(m: &Mutex<Invitations>) -> std::sync::MutexGuard<'_, Invitations> {
 
 // ---------------------------------------------------------------------------
 // HTTP details.
+
+/// A cached body lent to a response.
+struct Texte(Arc<String>);
+
+impl AsRef<[u8]> for Texte {
+    fn as_ref(&self) -> &[u8] {
+        self.0.as_bytes()
+    }
+}
+
+/// [`respond`], a large body compressed once per `ETag` ([`compresse`]).
+async fn respond_compressed(
+    state: &AppState,
+    headers: &HeaderMap,
+    kind: Kind,
+    etag: &str,
+    cache: &'static str,
+    body: &Arc<String>,
+) -> Result<Response, HttpError> {
+    compresse::compresser(state, headers, etag, body, respond(kind, etag, cache, body)).await
+}
 
 /// The start of the current hour: the feeds' `now` and the ETag's period.
 fn this_hour() -> (Timestamp, i64) {
@@ -949,7 +1002,8 @@ fn not_modified(etag: &str, cache: &'static str) -> Response {
 }
 
 fn respond(kind: Kind, etag: &str, cache: &'static str, body: &Arc<String>) -> Response {
-    let mut response = body.as_str().to_owned().into_response();
+    // The cached body itself, not a copy (national bodies are megabytes).
+    let mut response = axum::body::Body::from(axum::body::Bytes::from_owner(Texte(body.clone()))).into_response();
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(kind.content_type()));
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));

@@ -20,7 +20,8 @@ const SCHEMA: &str = "https://schema.org";
 /// `eventSchedule` and, in `subEvent`, their occurrences of
 /// [`super::fenetre`].
 pub fn json_ld(territoire: &Territoire, agenda: &Agenda, now: Timestamp) -> Value {
-    let mut liste = liste_territoire(territoire, agenda, now);
+    let (du, au) = super::fenetre(now);
+    let mut liste = liste_territoire(territoire, agenda, du, au);
     if let Some(objet) = liste.as_object_mut() {
         let mut avec_contexte = Map::new();
         avec_contexte.insert("@context".into(), SCHEMA.into());
@@ -70,14 +71,19 @@ pub fn apercu_json(territoire: &Territoire, agenda: &Agenda, now: Timestamp) -> 
     })
 }
 
-/// The national feed: an `ItemList` whose items are the agendas
-/// ([`json_ld`] without `@context`) of every territory whose profile is
-/// `visibilite: public`.
+/// The national feed: an `ItemList` whose items are the agendas of every
+/// territory whose profile is `visibilite: public`, as [`json_ld`] without
+/// `@context`, except that recurring events expand in `subEvent` only
+/// their occurrences of the next [`super::JOURS_A_VENIR`] days (their
+/// `eventSchedule` still says all of them; each territory's own feed has
+/// twelve months). A year of every weekly action of a hundred territories
+/// would be a gigabyte; this is the national agenda page's horizon.
 pub fn json_ld_national(territoires: &[(Territoire, Agenda)], now: Timestamp) -> Value {
+    let au = now.checked_add(jiff::SignedDuration::from_hours(24 * super::JOURS_A_VENIR)).unwrap_or(Timestamp::MAX);
     let listes: Vec<Value> = territoires
         .iter()
         .filter(|(t, _)| t.profil.visibilite == VisibiliteTerritoire::Public)
-        .map(|(t, a)| liste_territoire(t, a, now))
+        .map(|(t, a)| liste_territoire(t, a, now, au))
         .collect();
     json!({
         "@context": SCHEMA,
@@ -88,9 +94,10 @@ pub fn json_ld_national(territoires: &[(Territoire, Agenda)], now: Timestamp) ->
     })
 }
 
-fn liste_territoire(territoire: &Territoire, agenda: &Agenda, now: Timestamp) -> Value {
+/// A territory's public events, recurring ones with their occurrences from
+/// `du` to `au` in `subEvent`.
+fn liste_territoire(territoire: &Territoire, agenda: &Agenda, du: Timestamp, au: Timestamp) -> Value {
     let rdv = public(agenda);
-    let (du, au) = super::fenetre(now);
     let evenements: Vec<Value> = rdv.iter().filter_map(|r| evenement(territoire, r, du, au)).collect();
     json!({
         "@type": "ItemList",

@@ -9,9 +9,9 @@ use serde_json::{Value, json};
 
 use super::ics::{Ecrivain, echapper};
 use super::{
-    APERCU_NOMBRE, CARTE_MAX_OCTETS, Carte, CarteError, Changement, Essaimage, Filtre, Reprise, Territoire,
-    action_html, agenda_national_html, annuaire_html, apercu_json, html, html_avec_essaimage, ics, ics_action,
-    ics_compat, ics_national, json_ld, json_ld_national, territoires_json,
+    APERCU_NOMBRE, CARTE_MAX_OCTETS, Carte, CarteError, Changement, Essaimage, Filtre, JOURS_A_VENIR, Reprise,
+    Territoire, action_html, agenda_national_html, annuaire_html, apercu_json, html, html_avec_essaimage, ics,
+    ics_action, ics_compat, ics_national, json_ld, json_ld_national, territoires_json,
 };
 use crate::agenda::{Agenda, Edit, Profil, VisibiliteTerritoire};
 use crate::rythme::Timestamp;
@@ -530,6 +530,23 @@ fn national_views_keep_public_territories_and_public_fields() {
     assert_eq!(texte.matches("BEGIN:VTIMEZONE").count(), 1);
     let json = json_ld_national(&paires, now());
     assert_eq!(json["numberOfItems"], 1);
+    // Every event, each recurring one expanded over the next 30 days only;
+    // the territory's own feed expands twelve months.
+    let propre = json_ld(&publique.territoire(), &publique.agenda(), now());
+    let national = &json["itemListElement"][0]["itemListElement"];
+    assert_eq!(national.as_array().map(Vec::len), propre["itemListElement"].as_array().map(Vec::len));
+    let sous = |liste: &serde_json::Value| -> Vec<String> {
+        let evenements = liste.as_array().into_iter().flatten();
+        let sous = evenements.flat_map(|e| e["subEvent"].as_array().into_iter().flatten());
+        sous.filter_map(|s| s["startDate"].as_str().map(str::to_owned)).collect()
+    };
+    let (dans_30, dans_12) = (sous(national), sous(&propre["itemListElement"]));
+    assert!(!dans_30.is_empty() && dans_30.len() < dans_12.len(), "{} and {}", dans_30.len(), dans_12.len());
+    let limite = now().checked_add(jiff::SignedDuration::from_hours(24 * JOURS_A_VENIR)).expect("in range");
+    for debut in &dans_30 {
+        let debut: jiff::Timestamp = debut.parse().expect("an ISO date with its offset");
+        assert!(debut >= now() && debut < limite, "{debut} is beyond 30 days");
+    }
     let territoires = territoires_json(&paires, now());
     expect![[r#"["agenda_compat_ics","agenda_ics","agenda_json","codes","demonstration","departements","engagements_pacte","id","nom","page","portes_entree","presentation","rendez_vous_30_jours","reseaux","type"]"#]]
     .assert_eq(&serde_json::to_string(&territoires["territoires"][0].as_object().map(|o| o.keys().collect::<Vec<_>>())).unwrap_or_default());
