@@ -16,6 +16,8 @@
 //! counted, not read: in the fan-out workload each one adds 1 to `n`.
 
 use std::collections::HashSet;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use anyhow::{Context, Result, bail};
 use futures_util::{SinkExt, StreamExt};
@@ -30,8 +32,22 @@ use tokio_tungstenite::tungstenite::Message as WsMessage;
 pub struct LightReader {
     /// Changes of the document it has received so far.
     changes: watch::Receiver<usize>,
+    traffic: Arc<Traffic>,
     task: JoinHandle<Result<()>>,
 }
+
+/// What a reader received of its document, so far.
+#[derive(Debug, Default)]
+pub struct Traffic {
+    /// Bytes of the frames that carried `sync` or `request` messages.
+    pub frame_bytes: AtomicU64,
+    /// Bytes of the new changes those frames carried, as Automerge encodes
+    /// each change.
+    pub change_bytes: AtomicU64,
+}
+
+/// [`Traffic`] read at one moment: (frame bytes, change bytes).
+pub type TrafficCount = (u64, u64);
 
 type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
@@ -54,12 +70,14 @@ impl LightReader {
                 _ => {}
             }
         };
-        let mut state = Reading { socket, sender, server, doc, heads: Vec::new(), seen: HashSet::new() };
+        let traffic = Arc::new(Traffic::default());
+        let mut state =
+            Reading { socket, sender, server, doc, heads: Vec::new(), seen: HashSet::new(), traffic: traffic.clone() };
         let request = state.answer();
         state.send(Message::Request(request)).await?;
         let (count, changes) = watch::channel(0);
         let task = tokio::spawn(state.run(count));
-        Ok(LightReader { changes, task })
+        Ok(LightReader { changes, traffic, task })
     }
 
     /// Waits until it has received more than `seen` changes, at most
@@ -79,6 +97,11 @@ impl LightReader {
         *self.changes.borrow()
     }
 
+    /// Bytes received so far: (frames, changes in them).
+    pub fn traffic(&self) -> TrafficCount {
+        (self.traffic.frame_bytes.load(Ordering::Relaxed), self.traffic.change_bytes.load(Ordering::Relaxed))
+    }
+
     /// Ends the connection.
     pub fn close(self) {
         self.task.abort();
@@ -93,13 +116,18 @@ struct Reading {
     doc: DocumentId,
     heads: Vec<ChangeHash>,
     seen: HashSet<ChangeHash>,
+    traffic: Arc<Traffic>,
 }
 
 impl Reading {
     async fn run(mut self, count: watch::Sender<usize>) -> Result<()> {
         loop {
-            let body = match next(&mut self.socket).await? {
-                Message::Sync(body) | Message::Request(body) if body.document == self.doc => body,
+            let (message, frame_bytes) = next_sized(&mut self.socket).await?;
+            let body = match message {
+                Message::Sync(body) | Message::Request(body) if body.document == self.doc => {
+                    self.traffic.frame_bytes.fetch_add(frame_bytes as u64, Ordering::Relaxed);
+                    body
+                }
                 Message::DocUnavailable { .. } => bail!("the server does not have the document"),
                 Message::Error { message, .. } => bail!("the server closed the reader: {message}"),
                 _ => continue,
@@ -111,7 +139,12 @@ impl Reading {
             } else {
                 for chunk in message.changes.iter() {
                     match Change::try_from(chunk) {
-                        Ok(change) => self.take(change.hash(), change.deps()),
+                        Ok(change) => {
+                            if !self.seen.contains(&change.hash()) {
+                                self.traffic.change_bytes.fetch_add(chunk.len() as u64, Ordering::Relaxed);
+                            }
+                            self.take(change.hash(), change.deps());
+                        }
                         Err(_) => self.take_whole(std::iter::once(chunk))?,
                     }
                 }
@@ -172,9 +205,16 @@ impl Reading {
 
 /// The next protocol message.
 async fn next(socket: &mut Socket) -> Result<Message> {
+    Ok(next_sized(socket).await?.0)
+}
+
+/// The next protocol message and the size of its frame's payload.
+async fn next_sized(socket: &mut Socket) -> Result<(Message, usize)> {
     loop {
         match socket.next().await {
-            Some(Ok(WsMessage::Binary(bytes))) => return Message::decode(&bytes).context("a protocol message"),
+            Some(Ok(WsMessage::Binary(bytes))) => {
+                return Ok((Message::decode(&bytes).context("a protocol message")?, bytes.len()));
+            }
             Some(Ok(WsMessage::Close(_))) | None => bail!("the server closed the reader's connection"),
             Some(Ok(_)) => {}
             Some(Err(e)) => return Err(e.into()),

@@ -127,6 +127,7 @@ pub async fn fan_out_over(
             figures.push(figure(format!("fan-out K={k}: p50 at {rate}/s"), ms(burst.p(0.5)), "ms", Better::Lower));
             figures.push(figure(format!("fan-out K={k}: p99 at {rate}/s"), ms(burst.p(0.99)), "ms", Better::Lower));
             figures.push(figure(format!("fan-out K={k}: max at {rate}/s"), ms(burst.max()), "ms", Better::Lower));
+            figures.extend(bytes_figures(k, &format!("at {rate}/s"), &burst));
             if let (Some(cpu), Some((server_before, own_before))) = (server_cpu, cpu_before) {
                 let delivered = ((count - burst.lost) * k).max(1) as f64;
                 let per = |spent: Duration| spent.as_secs_f64() * 1e6 / delivered;
@@ -163,13 +164,26 @@ pub async fn fan_out_over(
         Better::Higher,
     ));
     figures.push(figure(format!("fan-out K={k}: back to back p99"), ms(fast.p(0.99)), "ms", Better::Lower));
+    figures.extend(bytes_figures(k, "back to back", &fast));
     readers.into_iter().for_each(|reader| Arc::into_inner(reader).map_or((), LightReader::close));
     writer.close().await?;
     Ok(figures)
 }
 
+/// Bytes a reader received per delivered change, beside the change's own.
+fn bytes_figures(k: usize, phase: &str, burst: &Burst) -> [Figure; 2] {
+    let (frames, changes) = burst.bytes_per_delivered;
+    [
+        figure(format!("fan-out K={k}: bytes received per delivered change, {phase}"), frames, "B", Better::Lower),
+        figure(format!("fan-out K={k}: the change's own bytes, {phase}"), changes, "B", Better::Neither),
+    ]
+}
+
 /// What one burst of writes measured.
 struct Burst {
+    /// Bytes the readers received per change delivered to one of them,
+    /// and the changes' own bytes in them (the same unit).
+    bytes_per_delivered: (f64, f64),
     /// Per change: until the last reader had it (sorted).
     latencies: Vec<Duration>,
     /// Changes some reader never got within `PATIENCE`.
@@ -203,6 +217,10 @@ async fn burst(
     rate: Option<f64>,
 ) -> Result<Burst> {
     let target = from + count as u64;
+    let traffic = |readers: &[Arc<LightReader>]| {
+        readers.iter().map(|r| r.traffic()).fold((0, 0), |(f, c), (rf, rc)| (f + rf, c + rc))
+    };
+    let before = traffic(readers);
     let watching: Vec<_> =
         readers.iter().map(|reader| tokio::spawn(arrivals(reader.clone(), base, from, target))).collect();
     let start = Instant::now();
@@ -236,7 +254,10 @@ async fn burst(
     latencies.sort();
     let end = last.iter().flatten().max().copied().unwrap_or(start);
     let throughput = (count - lost) as f64 / end.saturating_duration_since(start).as_secs_f64().max(1e-6);
-    Ok(Burst { latencies, lost, achieved, throughput })
+    let after = traffic(readers);
+    let delivered = ((count - lost) * readers.len()).max(1) as f64;
+    let bytes_per_delivered = ((after.0 - before.0) as f64 / delivered, (after.1 - before.1) as f64 / delivered);
+    Ok(Burst { bytes_per_delivered, latencies, lost, achieved, throughput })
 }
 
 /// When a reader saw each change of `(from, target]` (`n` is the count of
