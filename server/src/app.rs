@@ -95,9 +95,13 @@ pub(crate) struct SyncQuery {
     pub(crate) token: Option<String>,
 }
 
-/// Bytes read from a socket at a time (tungstenite's default is 128 KiB,
-/// allocated for every connection).
-const READ_BUFFER: usize = 4 * 1024;
+/// Bytes read from a socket at a time, and what each connection's read
+/// buffer starts with (tungstenite's default is 128 KiB). Most frames are
+/// a few hundred bytes; an idle connection keeps this much, so 1 KiB rather
+/// than 4 saves 3 KiB per connection, while a large message (a document's
+/// first upload) takes one read per KiB: 430 reads for the benchmarks'
+/// 10,000-change territory.
+const READ_BUFFER: usize = 1024;
 /// Bytes buffered before a write reaches the socket (each frame is flushed
 /// anyway).
 const WRITE_BUFFER: usize = 8 * 1024;
@@ -337,7 +341,7 @@ async fn sync(
     // budget), fragmented or not. tungstenite's own limits stay as a
     // second line. It allocates a 128 KiB read buffer per connection by
     // default: most of an idle connection's memory. Frames are read in
-    // 4 KiB steps instead (a large message still arrives whole).
+    // `READ_BUFFER` steps instead (a large message still arrives whole).
     let config = WebSocketConfig::default()
         .max_message_size(Some(max))
         .max_frame_size(Some(max))

@@ -30,7 +30,10 @@ pub(super) struct Conn {
     /// Its allowance of ephemeral messages.
     pub(super) ephemeral: Bucket,
     pub(super) phase: ConnPhase,
-    pub(super) docs: BTreeMap<DocumentId, PeerDoc>,
+    /// Boxed: a map's first node holds room for eleven entries, and a pair
+    /// (its Automerge sync state inline) is a few hundred bytes, so an idle
+    /// connection on one document kept 3 KB of empty slots.
+    pub(super) docs: BTreeMap<DocumentId, Box<PeerDoc>>,
 }
 
 #[derive(Debug)]

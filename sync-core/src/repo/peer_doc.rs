@@ -292,7 +292,7 @@ impl Repo {
                     AccessState::Pending(Vec::new())
                 }
             };
-            PeerDoc::new(access)
+            Box::new(PeerDoc::new(access))
         });
         self.doc_conns.entry(doc.clone()).or_default().insert(conn);
         match entry.access {
@@ -302,7 +302,7 @@ impl Repo {
     }
 
     pub(super) fn peer_doc(&mut self, conn: ConnId, doc: &DocumentId) -> Option<&mut PeerDoc> {
-        self.conns.get_mut(&conn)?.docs.get_mut(doc)
+        self.conns.get_mut(&conn)?.docs.get_mut(doc).map(|pair| &mut **pair)
     }
 
     pub(super) fn on_sync(
@@ -448,7 +448,7 @@ impl Repo {
         }
         let Some(state) = self.conns.get_mut(&conn) else { return };
         let Some(store) = state.durable_store() else { return };
-        let Some(encoded) = state.docs.get_mut(doc).and_then(PeerDoc::sync_state_to_persist) else { return };
+        let Some(encoded) = state.docs.get_mut(doc).and_then(|pair| pair.sync_state_to_persist()) else { return };
         let Some(DocPhase::Ready(ready)) = self.docs.get_mut(doc).map(|d| &mut d.phase) else { return };
         let max = self.config.max_sync_states_per_document;
         out.push(Output::Write(ready.remember_sync_state(doc, store, encoded, self.clock, max)));
@@ -574,7 +574,8 @@ impl Repo {
         out: &mut Vec<Output>,
     ) {
         let Some(state) = self.conns.get_mut(&conn) else { return };
-        let pair = state.docs.entry(doc.clone()).or_insert_with(|| PeerDoc::new(AccessState::Pending(Vec::new())));
+        let pair =
+            state.docs.entry(doc.clone()).or_insert_with(|| Box::new(PeerDoc::new(AccessState::Pending(Vec::new()))));
         self.doc_conns.entry(doc.clone()).or_default().insert(conn);
         match std::mem::replace(&mut pair.access, AccessState::Decided(access)) {
             AccessState::Pending(queue) => {
