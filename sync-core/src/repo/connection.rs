@@ -234,7 +234,7 @@ impl Repo {
             self.peers.remove(peer);
         }
         for (doc, pair) in &state.docs {
-            if pair.held {
+            if pair.answer_due.is_some() {
                 self.timers.set(Timer::HeldMessage(conn, doc.clone()), None);
             }
             if let Some(set) = self.doc_conns.get_mut(doc) {

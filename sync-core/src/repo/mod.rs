@@ -258,7 +258,7 @@ impl Repo {
     /// peer's answer to the changes it was last sent
     /// ([`Config::hold_for_answer_ms`]).
     pub fn held_messages(&self) -> usize {
-        self.conns.values().flat_map(|c| c.docs.values()).filter(|p| p.held).count()
+        self.timers.held_messages()
     }
 
     /// Number of open connections.

@@ -37,10 +37,9 @@ pub(super) struct PeerDoc {
     /// peer once it is loaded.
     pub(super) sync_when_loaded: bool,
     /// We sent the peer changes and it has not answered yet: until this
-    /// time at most, its next message waits ([`Config::hold_for_answer_ms`]).
+    /// time at most, its next message waits ([`Config::hold_for_answer_ms`]),
+    /// and a `Timer::HeldMessage` armed at this time says one is waiting.
     pub(super) answer_due: Option<UnixMillis>,
-    /// A message for the peer is waiting for its answer (or `answer_due`).
-    pub(super) held: bool,
 }
 
 impl PeerDoc {
@@ -54,7 +53,6 @@ impl PeerDoc {
             awaiting_answer: false,
             sync_when_loaded: false,
             answer_due: None,
-            held: false,
         }
     }
 
@@ -133,13 +131,13 @@ impl PeerDoc {
         Some(sync.encode())
     }
 
-    /// Starts the pair over under a new access; returns whether a message
-    /// was held for the peer's answer (its timer is the caller's to disarm).
+    /// Starts the pair over under a new access; returns whether the peer's
+    /// answer was awaited (a held message's timer is then the caller's to
+    /// disarm).
     fn restart(&mut self) -> bool {
         self.sync = None;
         self.status = PeerStatus::Unknown;
-        self.answer_due = None;
-        std::mem::take(&mut self.held)
+        self.answer_due.take().is_some()
     }
 }
 
@@ -475,7 +473,6 @@ impl Repo {
             return;
         }
         if let Some(due) = pair.answer_due.filter(|due| self.clock < *due) {
-            pair.held = true;
             self.timers.set(Timer::HeldMessage(conn, doc.clone()), Some(due));
             return;
         }
@@ -501,8 +498,7 @@ impl Repo {
     /// of the pair (the caller's).
     fn answered(&mut self, conn: ConnId, doc: &DocumentId) {
         let Some(pair) = self.peer_doc(conn, doc) else { return };
-        pair.answer_due = None;
-        if std::mem::take(&mut pair.held) {
+        if pair.answer_due.take().is_some() {
             self.timers.set(Timer::HeldMessage(conn, doc.clone()), None);
         }
     }

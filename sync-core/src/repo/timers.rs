@@ -63,6 +63,11 @@ impl Timers {
         self.queue.iter().take_while(|(at, _)| *at <= now).map(|(_, timer)| timer.clone()).collect()
     }
 
+    /// How many messages wait for a peer's answer.
+    pub(super) fn held_messages(&self) -> usize {
+        self.armed.keys().filter(|timer| matches!(timer, Timer::HeldMessage(..))).count()
+    }
+
     /// Every armed timer, for the tests' cross-check.
     #[cfg(test)]
     pub(super) fn armed(&self) -> &HashMap<Timer, UnixMillis> {
@@ -126,11 +131,13 @@ impl Repo {
             let idle = self.config.persistent && !d.locally_open && d.is_idle_ready();
             idle.then(|| (Timer::Unload(id.clone()), d.last_used.plus(self.config.unload_idle_after_ms)))
         });
-        let held = self.conns.iter().flat_map(|(conn, c)| {
-            c.docs.iter().filter(|(_, p)| p.held).map(|(doc, p)| {
-                let due = p.answer_due.expect("a held message waits for an answer");
-                (Timer::HeldMessage(*conn, doc.clone()), due)
-            })
+        // A held message is known only by its timer: its pair must exist
+        // and still await the answer until that time.
+        let held = self.timers.armed().iter().filter_map(|(timer, at)| {
+            let Timer::HeldMessage(conn, doc) = timer else { return None };
+            let due = self.conns.get(conn).and_then(|c| c.docs.get(doc)).and_then(|p| p.answer_due);
+            assert_eq!(due, Some(*at), "a held message outlived its pair's wait");
+            Some((timer.clone(), *at))
         });
         let mut expected: HashMap<Timer, UnixMillis> = unloads.chain(held).collect();
         let armed_handshakes: HashMap<Timer, UnixMillis> = handshakes.flatten().collect();
