@@ -87,7 +87,7 @@ impl LightReader {
         let waiting = changes.wait_for(|n| *n > seen);
         match tokio::time::timeout(patience, waiting).await {
             Ok(Ok(n)) => Ok(*n),
-            Ok(Err(_)) => bail!("the reader's connection ended: {:?}", self.task.is_finished()),
+            Ok(Err(_)) => bail!("the reader's connection ended"),
             Err(_) => bail!("no new change within {patience:?}"),
         }
     }

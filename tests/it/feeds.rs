@@ -234,6 +234,7 @@ async fn a_large_national_feed_is_compressed_once() {
             crate::support::http_get_bytes(relay.addr, "/agenda.json", &[("Accept-Encoding", "gzip")]).await;
         assert_eq!(status, 200);
         assert_eq!(header(&head, "content-encoding").as_deref(), Some("gzip"));
+        assert_eq!(header(&head, "content-length"), Some(gzip.len().to_string()), "the compressed length");
         let mut unzipped = Vec::new();
         flate2::read::GzDecoder::new(&gzip[..]).read_to_end(&mut unzipped).expect("gzip");
         assert_eq!(unzipped, plain, "the same feed");

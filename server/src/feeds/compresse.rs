@@ -118,7 +118,6 @@ pub(super) async fn compresser(
     let en_tetes = response.headers_mut();
     en_tetes.insert(header::CONTENT_ENCODING, HeaderValue::from_static(codage.nom()));
     en_tetes.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
-    en_tetes.remove(header::CONTENT_LENGTH);
     Ok(response)
 }
 

@@ -682,13 +682,20 @@ async fn listed_versions(state: &AppState) -> Result<Versions, HttpError> {
     HttpError::or_unavailable(Source::Feed, probe)
 }
 
+impl Read {
+    /// What the national feeds keep of it.
+    fn etat(&self) -> Etat {
+        Etat { public: self.public, empreinte: self.empreinte }
+    }
+}
+
 /// `doc`'s read model at `version`, through the cache, remembering its
 /// visibility and heads.
 async fn read_at(state: &AppState, doc: &DocumentId, version: Version) -> Result<Option<Arc<Read>>, HttpError> {
     let entry = state.feeds.cache.entry(doc, version);
     let read = read(state, &entry, doc).await?;
     if let Some(read) = &read {
-        state.feeds.cache.retenir(doc, version, Etat { public: read.public, empreinte: read.empreinte });
+        state.feeds.cache.retenir(doc, version, read.etat());
     }
     Ok(read)
 }
@@ -709,7 +716,7 @@ async fn public_versions(state: &AppState, listed: Vec<(DocumentId, Version)>) -
             Some(etat) => (Some(etat), None),
             None => {
                 let read = read_at(state, &doc, version).await?;
-                (read.as_ref().map(|read| Etat { public: read.public, empreinte: read.empreinte }), read)
+                (read.as_deref().map(Read::etat), read)
             }
         };
         if let Some(Etat { public: true, empreinte }) = etat {
