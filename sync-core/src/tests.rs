@@ -10,6 +10,7 @@ mod essaimage;
 mod fan_out;
 mod golden;
 mod hostile;
+mod lecture_suivie;
 mod regressions;
 mod scenarios;
 #[cfg(feature = "flux")]

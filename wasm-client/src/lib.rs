@@ -19,7 +19,7 @@ use std::collections::HashMap;
 use std::str::FromStr;
 
 use js_sys::{Array, Object, Reflect, Uint8Array};
-use sync_core::automerge::{ActorId, ChangeHash};
+use sync_core::automerge::ActorId;
 use sync_core::rythme::Timestamp;
 use sync_core::{
     AccessPolicy, ConnId, Direction, DocumentId, Input, Output, PeerId, Repo, StorageId, StorageKey, StorageWrite,
@@ -44,6 +44,8 @@ pub struct WasmRepo {
     /// heads they were read at: screens ask for them at every render, and
     /// reading 500 actions costs tens of milliseconds.
     read_models: HashMap<DocumentId, ReadModel>,
+    /// The last read model version given out (see [`ReadModel::version`]).
+    versions: u32,
 }
 
 impl WasmRepo {
@@ -71,14 +73,17 @@ const RENDEZ_VOUS_WINDOWS: usize = 4;
 /// bounded by the schema well below this).
 const ACTION_PUBLIQUE_MAX: usize = 256 * 1024;
 
-/// A document's read model at the heads it was read at, with the JSON the
-/// screens asked for at those heads: the agenda, and the rendez-vous of the
-/// last [`RENDEZ_VOUS_WINDOWS`] windows (from, to in milliseconds). A render
+/// A document's read model (brought up to each new version from what
+/// changed, `agenda::LectureAgenda`), with the JSON the screens asked for
+/// at its version: the agenda, and the rendez-vous of the last
+/// [`RENDEZ_VOUS_WINDOWS`] windows (from, to in milliseconds). A render
 /// then costs the browser a `JSON.parse`, not a read, an expansion and a
 /// serialisation by the core.
 struct ReadModel {
-    heads: Vec<ChangeHash>,
-    agenda: agenda::Agenda,
+    lecture: agenda::LectureAgenda,
+    /// Changes, unique in this repo, whenever the read model does: the
+    /// screens compare it instead of fetching the agenda's JSON again.
+    version: u32,
     agenda_json: Option<String>,
     rendez_vous_json: Vec<((i64, i64), String)>,
 }
@@ -103,7 +108,7 @@ impl WasmRepo {
         let mut config = sync_core::Config::new(peer, actor.clone(), session_id.to_owned());
         config.access = AccessPolicy::AllowAll;
         let (repo, started) = Repo::start(config, stored_storage_id.as_deref(), random)?;
-        Ok(WasmRepo { repo, actor: actor.to_hex_string(), started, read_models: HashMap::new() })
+        Ok(WasmRepo { repo, actor: actor.to_hex_string(), started, read_models: HashMap::new(), versions: 0 })
     }
 
     /// The outputs of starting (once; empty afterwards).
@@ -326,7 +331,7 @@ impl WasmRepo {
         }
         // Disjoint fields: the cached read model and the repo's document.
         let (Some(model), Some(am)) = (self.read_models.get(&doc), self.repo.document(&doc)) else { return Ok(None) };
-        Ok(Some(serde_json::to_string(&agenda::historique_en_mots(am, &model.agenda, max))?))
+        Ok(Some(serde_json::to_string(&agenda::historique_en_mots(am, model.lecture.agenda(), max))?))
     }
 
     /// Each actor's *4 Fantastiques* family (set, or implied by its
@@ -337,7 +342,7 @@ impl WasmRepo {
         let doc = DocumentId::from_str(doc)?;
         let Some(model) = self.read_model(&doc) else { return Ok(JsValue::UNDEFINED) };
         let familles = Object::new();
-        for (id, acteur) in &model.agenda.acteurs {
+        for (id, acteur) in &model.lecture.agenda().acteurs {
             if let Some(serde_json::Value::String(f)) = acteur.famille().and_then(|f| serde_json::to_value(f).ok()) {
                 set(&familles, id, &JsValue::from_str(&f));
             }
@@ -396,13 +401,21 @@ impl WasmRepo {
         self.essaimer_action(now, &publique, cible, nouvel_id, a_partir_de)
     }
 
+    /// The version of the document's read model, if it is loaded: the
+    /// same number as long as [`WasmRepo::agenda_json`] gives the same JSON.
+    #[wasm_bindgen(js_name = agendaVersion)]
+    pub fn agenda_version(&mut self, doc: &str) -> Result<Option<u32>, JsError> {
+        let doc = DocumentId::from_str(doc)?;
+        Ok(self.read_model(&doc).map(|model| model.version))
+    }
+
     /// The agenda read model as JSON, if the document is loaded.
     #[wasm_bindgen(js_name = agendaJson)]
     pub fn agenda_json(&mut self, doc: &str) -> Result<Option<String>, JsError> {
         let doc = DocumentId::from_str(doc)?;
         let Some(model) = self.read_model(&doc) else { return Ok(None) };
         if model.agenda_json.is_none() {
-            model.agenda_json = Some(serde_json::to_string(&model.agenda)?);
+            model.agenda_json = Some(serde_json::to_string(model.lecture.agenda())?);
         }
         Ok(model.agenda_json.clone())
     }
@@ -418,7 +431,7 @@ impl WasmRepo {
         if let Some((_, json)) = model.rendez_vous_json.iter().find(|(asked, _)| *asked == window) {
             return Ok(Some(json.clone()));
         }
-        let json = serde_json::to_string(&model.agenda.rendez_vous(from, to))?;
+        let json = serde_json::to_string(&model.lecture.agenda().rendez_vous(from, to))?;
         if model.rendez_vous_json.len() == RENDEZ_VOUS_WINDOWS {
             model.rendez_vous_json.remove(0);
         }
@@ -442,11 +455,23 @@ impl WasmRepo {
     /// The read model at the document's current heads, read again (and its
     /// JSON answers dropped) only when they moved.
     fn read_model(&mut self, doc: &DocumentId) -> Option<&mut ReadModel> {
-        let heads = self.repo.document(doc)?.get_heads();
-        if self.read_models.get(doc).is_none_or(|model| model.heads != heads) {
-            let agenda = self.repo.agenda(doc)?;
-            let model = ReadModel { heads, agenda, agenda_json: None, rendez_vous_json: Vec::new() };
-            self.read_models.insert(doc.clone(), model);
+        let am = self.repo.document(doc)?;
+        match self.read_models.get_mut(doc) {
+            Some(model) => {
+                if model.lecture.suivre(am) != agenda::MiseAJour::AJour {
+                    self.versions += 1;
+                    model.version = self.versions;
+                    model.agenda_json = None;
+                    model.rendez_vous_json.clear();
+                }
+            }
+            None => {
+                self.versions += 1;
+                let lecture = agenda::LectureAgenda::nouvelle(am);
+                let model =
+                    ReadModel { lecture, version: self.versions, agenda_json: None, rendez_vous_json: Vec::new() };
+                self.read_models.insert(doc.clone(), model);
+            }
         }
         self.read_models.get_mut(doc)
     }

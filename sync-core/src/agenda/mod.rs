@@ -21,6 +21,7 @@ mod edit;
 mod essaimage;
 mod fiche;
 mod historique;
+mod lecture;
 mod repo;
 mod schema;
 mod tree;
@@ -45,6 +46,7 @@ pub use fiche::{
     TerritoireFiche, VersionFiche, difference_de_mots, differences, fiche_publiee, lire_fiche, territoires_de_fiche,
 };
 pub use historique::{Evenement, historique_en_mots};
+pub use lecture::{LectureAgenda, MiseAJour, lire};
 pub use repo::{ApplyError, SuiteDemande};
 pub(crate) use schema::mesure_valide;
 pub use schema::*;
@@ -270,63 +272,11 @@ pub(crate) fn message(auteur: &str, edit: &Edit) -> String {
     serde_json::json!({ "auteur": auteur, "quoi": quoi }).to_string()
 }
 
-/// Reads the agenda of a territory document.
-///
-/// Only the schema is read: the root's known keys, each record's known
-/// fields, records under ids of the schema's format
-/// ([`identifiant_valide`]), within the bounds of `tree.rs` (depth, entries,
-/// characters, values in all), so a crafted document costs no more to read
-/// than a legal one of the same size and cannot overflow the stack. Links
-/// that are not `http:`/`https:` ([`lien_valide`]) are dropped. A record
-/// that does not fit its type is left out and named in `erreurs`; the rest
-/// of the agenda still reads. What the bounds left out is said in one line
-/// of `erreurs`.
-pub fn lire(doc: &Automerge) -> Agenda {
-    let mut l = tree::Lecteur::new(doc);
-    let mut erreurs = Erreurs::default();
-    let racine = tree::Chemin::RACINE;
-    let mut agenda = Agenda::default();
-    let connus = schema::champs_connus::<Profil>();
-    let cles: Vec<&str> = connus.iter().map(String::as_str).collect();
-    if let Some(champs) = enregistrement(&mut l, &ROOT, &racine, "profil", 1, &cles) {
-        agenda.profil = typed("profil", Value::Object(champs), &mut erreurs);
-    }
-    agenda.actions = collection(&mut l, Collection::Actions.path(), &mut erreurs);
-    agenda.acteurs = collection(&mut l, Collection::Acteurs.path(), &mut erreurs);
-    agenda.instances = collection(&mut l, Collection::Instances.path(), &mut erreurs);
-    agenda.decisions = collection(&mut l, Collection::Decisions.path(), &mut erreurs);
-    agenda.contacts_prives = collection(&mut l, &["contacts_prives"], &mut erreurs);
-    agenda.auteurs = collection(&mut l, &["auteurs"], &mut erreurs);
-    let feuille = racine.sous("feuille_de_route");
-    let horizon = match tree::find_map(doc, &ROOT, &["feuille_de_route"]) {
-        Some(obj) => l.champs(&obj, &feuille, 1, &["horizon_debut", "horizon_fin"], true),
-        None => serde_json::Map::new(),
-    };
-    agenda.feuille_de_route = FeuilleDeRoute {
-        horizon_debut: horizon.get("horizon_debut").and_then(Value::as_str).map(str::to_owned),
-        horizon_fin: horizon.get("horizon_fin").and_then(Value::as_str).map(str::to_owned),
-        phases: collection(&mut l, Collection::Phases.path(), &mut erreurs),
-    };
-    for (id, action) in &mut agenda.actions {
-        assainir_action(id, action, &mut erreurs);
-    }
-    for (id, instance) in &mut agenda.instances {
-        if let Some(r) = &mut instance.rythme {
-            assainir_rythme(&format!("instances/{id}"), r, &mut erreurs);
-        }
-    }
-    let mut erreurs = erreurs.0;
-    erreurs.extend(l.omissions.message());
-    agenda.erreurs = erreurs;
-    agenda.conflits = conflicts(doc, std::mem::take(&mut l.conflits));
-    agenda
-}
-
 /// The errors of one read, at most [`ERREURS_MAX`], each at most
 /// [`ERREUR_CARACTERES_MAX`] characters: a message may quote a value
 /// (serde names the unknown variant it met), and a crafted document could
 /// otherwise make the list as big as the document many times over.
-#[derive(Default)]
+#[derive(Clone, Default)]
 struct Erreurs(Vec<String>);
 
 /// Errors kept by one read; the last one says how many more there were.
@@ -409,18 +359,34 @@ fn collection<T: serde::de::DeserializeOwned + Default + Serialize, R: ReadDoc>(
         erreurs.push(format!("{nom} : {invalides} enregistrements sous un identifiant invalide, ignorés"));
     }
     for id in entrees {
-        let Some(champs) = enregistrement(l, &parent, &conteneur, &id, profondeur, &cles) else {
-            erreurs.push(format!("{nom}/{id} : un enregistrement est un objet"));
-            continue;
-        };
-        if champs.get("supprime").and_then(Value::as_bool) == Some(true) {
-            continue;
-        }
-        if let Some(record) = typed(&format!("{nom}/{id}"), Value::Object(champs), erreurs) {
+        if let Some(record) = fiche_de(l, &parent, &conteneur, &id, profondeur, &cles, erreurs) {
             records.insert(id, record);
         }
     }
     records
+}
+
+/// The live record `id` of the collection `parent` at `conteneur` (a
+/// tombstone, or a value that does not fit its type, gives none), read
+/// through the keys `cles` of its type only.
+fn fiche_de<T: serde::de::DeserializeOwned, R: ReadDoc>(
+    l: &mut tree::Lecteur<'_, R>,
+    parent: &ObjId,
+    conteneur: &tree::Chemin<'_>,
+    id: &str,
+    profondeur: usize,
+    cles: &[&str],
+    erreurs: &mut Erreurs,
+) -> Option<T> {
+    let nom = conteneur.texte();
+    let Some(champs) = enregistrement(l, parent, conteneur, id, profondeur, cles) else {
+        erreurs.push(format!("{nom}/{id} : un enregistrement est un objet"));
+        return None;
+    };
+    if champs.get("supprime").and_then(Value::as_bool) == Some(true) {
+        return None;
+    }
+    typed(&format!("{nom}/{id}"), Value::Object(champs), erreurs)
 }
 
 /// Drops what a raw change could put in an action that an edit refuses and
@@ -476,7 +442,11 @@ fn conflicts(doc: &Automerge, raw: Vec<tree::RawConflict>) -> Vec<Conflit> {
     if raw.is_empty() {
         return Vec::new();
     }
-    let authors = authors_by_actor(doc);
+    conflicts_avec(&authors_by_actor(doc), raw)
+}
+
+/// [`conflicts`] with the authors already found.
+fn conflicts_avec(authors: &Authors, raw: Vec<tree::RawConflict>) -> Vec<Conflit> {
     raw.into_iter()
         .filter(|c| !["cree_le", "modifie_le", "modifie_par"].iter().any(|k| c.chemin_fini_par(k)))
         .map(|c| Conflit {

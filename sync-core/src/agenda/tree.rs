@@ -108,6 +108,19 @@ pub(crate) struct Omissions {
 }
 
 impl Omissions {
+    /// Adds what `autre`, read after, left out.
+    pub(crate) fn ajouter(&mut self, autre: &Omissions) {
+        self.trop_profonds += autre.trop_profonds;
+        self.entrees += autre.entrees;
+        self.textes_coupes += autre.textes_coupes;
+        self.cles_longues += autre.cles_longues;
+        self.conflits += autre.conflits;
+        self.budget += autre.budget;
+        if self.premier.is_none() {
+            self.premier.clone_from(&autre.premier);
+        }
+    }
+
     /// One French sentence for the read model's errors, if anything was
     /// left out.
     pub(crate) fn message(&self) -> Option<String> {
@@ -170,8 +183,10 @@ pub(crate) struct Lecteur<'d, R: ReadDoc> {
     doc: &'d R,
     /// Values that may still be read.
     restant: usize,
-    /// Conflicts found so far.
+    /// Conflicts found and not yet taken by the caller.
     pub(crate) conflits: Vec<RawConflict>,
+    /// Conflicts found so far, taken or not (the cap counts them).
+    conflits_vus: usize,
     /// What was left out so far.
     pub(crate) omissions: Omissions,
 }
@@ -179,7 +194,12 @@ pub(crate) struct Lecteur<'d, R: ReadDoc> {
 impl<'d, R: ReadDoc> Lecteur<'d, R> {
     /// A reader with the whole budget.
     pub(crate) fn new(doc: &'d R) -> Lecteur<'d, R> {
-        Lecteur { doc, restant: VALEURS_MAX, conflits: Vec::new(), omissions: Omissions::default() }
+        Lecteur { doc, restant: VALEURS_MAX, conflits: Vec::new(), conflits_vus: 0, omissions: Omissions::default() }
+    }
+
+    /// Values read so far.
+    pub(crate) fn valeurs_lues(&self) -> usize {
+        VALEURS_MAX - self.restant
     }
 
     fn omis(&mut self, chemin: &Chemin<'_>, compteur: fn(&mut Omissions) -> &mut usize) {
@@ -326,10 +346,11 @@ impl<'d, R: ReadDoc> Lecteur<'d, R> {
         tous: &[(AmValue<'_>, ObjId)],
         cles: Option<&[&str]>,
     ) {
-        if self.conflits.len() == CONFLITS_MAX {
+        if self.conflits_vus == CONFLITS_MAX {
             self.omis(chemin, |o| &mut o.conflits);
             return;
         }
+        self.conflits_vus += 1;
         let mut values = Vec::with_capacity(tous.len());
         for (v, id) in tous {
             let valeur = match (v, cles) {

@@ -75,6 +75,8 @@ const CANNOT_EDIT = "Cet appareil ne peut plus rien enregistrer\u00a0: rechargez
 export class Driver {
   status: Status = { online: false, unacknowledged: 0 };
   private readonly listeners = new Set<() => void>();
+  /** Each document's agenda as last parsed, with its read model's version. */
+  private readonly agendas = new Map<string, { version: number; agenda: Agenda }>();
   /** Documents opened in the repo. */
   private readonly open = new Set<string>();
   private readonly unavailable = new Set<string>();
@@ -278,7 +280,7 @@ export class Driver {
     if (this.chain.stopped) throw new Error(CANNOT_EDIT);
     this.migrerContacts(doc);
     this.signer(doc);
-    this.chain.carry(this.repo.apply(Date.now(), doc, JSON.stringify(edit)));
+    this.edited(this.repo.apply(Date.now(), doc, JSON.stringify(edit)));
   }
 
   /** The name this device's person gave (asked once, kept on the device). */
@@ -338,7 +340,7 @@ export class Driver {
     if (this.chain.stopped) throw new Error(CANNOT_EDIT);
     const carnet = this.carnetPourEcrire(doc);
     const { email, tel, adresse, notes } = contact;
-    this.chain.carry(
+    this.edited(
       this.repo.definirContact(Date.now(), carnet, acteur, email ?? "", tel ?? "", adresse ?? "", notes ?? ""),
     );
   }
@@ -346,7 +348,7 @@ export class Driver {
   /** Removes actor `acteur`'s private contact from territory `doc`'s notebook. */
   retirerContact(doc: string, acteur: string): void {
     if (this.chain.stopped) throw new Error(CANNOT_EDIT);
-    this.chain.carry(this.repo.retirerContact(Date.now(), this.carnetPourEcrire(doc), acteur));
+    this.edited(this.repo.retirerContact(Date.now(), this.carnetPourEcrire(doc), acteur));
   }
 
   /** The notebook to write into: the one listed (loaded), else a new one. */
@@ -416,7 +418,7 @@ export class Driver {
   /** Applies an edit to the loaded sheet `fiche`, signed with « mon nom »; throws the core's French refusal. */
   modifierFiche(fiche: string, edit: EditFiche): void {
     if (this.chain.stopped) throw new Error(CANNOT_EDIT);
-    this.chain.carry(this.repo.appliquerFiche(Date.now(), fiche, JSON.stringify(edit), this.monNom() || undefined));
+    this.edited(this.repo.appliquerFiche(Date.now(), fiche, JSON.stringify(edit), this.monNom() || undefined));
   }
 
   /** « Modifications depuis la version publiée » of the loaded sheet, section by section. */
@@ -473,7 +475,7 @@ export class Driver {
    */
   essaimer(source: string, action: string, cible: string, id: string, aPartirDe: string): void {
     if (this.chain.stopped) throw new Error(CANNOT_EDIT);
-    this.chain.carry(this.repo.essaimer(Date.now(), source, action, cible, id, aPartirDe));
+    this.edited(this.repo.essaimer(Date.now(), source, action, cible, id, aPartirDe));
   }
 
   /**
@@ -483,13 +485,23 @@ export class Driver {
    */
   essaimerPublique(publique: string, cible: string, id: string, aPartirDe: string): void {
     if (this.chain.stopped) throw new Error(CANNOT_EDIT);
-    this.chain.carry(this.repo.essaimerPublique(Date.now(), publique, cible, id, aPartirDe));
+    this.edited(this.repo.essaimerPublique(Date.now(), publique, cible, id, aPartirDe));
   }
 
-  /** The agenda read model, if the document is loaded. */
+  /**
+   * The agenda read model, if the document is loaded: parsed once per
+   * version and shared by every screen that asks (read only).
+   */
   agenda(doc: string): Agenda | undefined {
+    const version = this.repo.agendaVersion(doc);
+    if (version === undefined) return undefined;
+    const lu = this.agendas.get(doc);
+    if (lu?.version === version) return lu.agenda;
     const json = this.repo.agendaJson(doc);
-    return json === undefined ? undefined : JSON.parse(json);
+    if (json === undefined) return undefined;
+    const agenda: Agenda = JSON.parse(json);
+    this.agendas.set(doc, { version, agenda });
+    return agenda;
   }
 
   /** Rendez-vous between two instants (ms since the epoch), recurring ones expanded. */
@@ -566,6 +578,17 @@ export class Driver {
     if (deadline === undefined || this.chain.stopped || this.leaving) return;
     const delay = Math.max(0, Math.min(deadline - Date.now(), 2 ** 31 - 1));
     this.tickTimer = setTimeout(() => this.chain.carry(this.repo.tick(Date.now())), delay);
+  }
+
+  /**
+   * Carries out the outputs of an edit made on this device and shows it at
+   * once: the document changed in memory, so the screens need not wait
+   * for its write to IndexedDB (which still comes before any frame that
+   * sends it, on the chain; a failed write stops everything as ever).
+   */
+  private edited(outputs: Output[]): void {
+    this.chain.carry(outputs);
+    this.notify();
   }
 
   private notify(): void {
