@@ -166,7 +166,9 @@ async fn measure(setup: Setup, sizes: &ClusterSizes, programs: &Programs) -> Res
         figures.extend(uploads.into_iter().filter(|f| f.name.contains("upload")));
         relays.stop()?;
         let relays = Relays::start(setup, programs, &format!("{tag}i"))?;
-        let idle = workloads::idle(&relays.servers[0], sizes.connections).await.context("idle connections")?;
+        let idle = workloads::idle(&relays.servers[0], sizes.connections, workloads::IDLE_SHARED_DOCUMENTS)
+            .await
+            .context("idle connections")?;
         figures.extend(idle.into_iter().filter(|f| f.name.contains("per connection")));
         relays.stop()?;
     } else {

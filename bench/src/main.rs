@@ -61,6 +61,7 @@ enum Workload {
     Documents,
     CatchUp,
     Idle,
+    IdleOwnDocuments,
     ColdStart,
 }
 
@@ -91,7 +92,8 @@ struct Sizes {
     /// Catch-up: changes in the territory document.
     #[arg(long, default_value_t = 10_000)]
     changes: usize,
-    /// Idle: connections held.
+    /// Idle: connections held (on ten shared documents; in
+    /// `idle-own-documents`, each on its own).
     #[arg(long, default_value_t = 10_000)]
     connections: usize,
     /// Cold start: documents in the data directory.
@@ -119,8 +121,14 @@ impl Sizes {
     }
 }
 
-const ALL: [Workload; 5] =
-    [Workload::FanOut, Workload::Documents, Workload::CatchUp, Workload::Idle, Workload::ColdStart];
+const ALL: [Workload; 6] = [
+    Workload::FanOut,
+    Workload::Documents,
+    Workload::CatchUp,
+    Workload::Idle,
+    Workload::IdleOwnDocuments,
+    Workload::ColdStart,
+];
 
 #[tokio::main]
 async fn main() -> Result<()> {
@@ -176,7 +184,8 @@ async fn measure(kind: Kind, workload: Workload, sizes: &Sizes, programs: &Progr
     let server = Server::start(kind, data.path(), programs)?;
     let (cpu_server, cpu_self) = (server.cpu()?, servers::own_cpu()?);
     let mut figures = match workload {
-        Workload::Idle => workloads::idle(&server, sizes.connections).await?,
+        Workload::Idle => workloads::idle(&server, sizes.connections, workloads::IDLE_SHARED_DOCUMENTS).await?,
+        Workload::IdleOwnDocuments => workloads::idle(&server, sizes.connections, sizes.connections).await?,
         Workload::ColdStart => {
             let (figures, restarted) = cold_start(server, data.path(), programs, sizes.cold_documents).await?;
             restarted.stop()?;
@@ -222,7 +231,7 @@ async fn run(url: &str, workload: Workload, sizes: &Sizes, server_cpu: Option<&C
             let territoire = territoire::realiste(sizes.changes, 2026);
             workloads::catch_up(url, &territoire).await
         }
-        Workload::Idle | Workload::ColdStart => {
+        Workload::Idle | Workload::IdleOwnDocuments | Workload::ColdStart => {
             anyhow::bail!("idle and cold start read the server's memory or restart it: use `compare`")
         }
     }
@@ -293,6 +302,7 @@ fn workload_name(w: Workload) -> &'static str {
         Workload::Documents => "documents",
         Workload::CatchUp => "catch-up",
         Workload::Idle => "idle",
+        Workload::IdleOwnDocuments => "idle, own documents",
         Workload::ColdStart => "cold start",
     }
 }

@@ -28,6 +28,9 @@ const PATIENCE: Duration = Duration::from_secs(60);
 const SETTLE: Duration = Duration::from_millis(300);
 /// Clients connecting at once.
 const CONNECTING: usize = 64;
+/// Documents the idle connections of the `idle` workload share (each
+/// connection on one of them).
+pub const IDLE_SHARED_DOCUMENTS: usize = 10;
 
 /// Which way is better for a figure.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -353,21 +356,23 @@ pub async fn fetch_documents(url: &str, docs: &[(DocumentId, Vec<ChangeHash>)]) 
 }
 
 /// Idle connections: memory of `server` before and after `connections`
-/// clients each synced with one of ten shared documents.
-pub async fn idle(server: &crate::servers::Server, connections: usize) -> Result<Vec<Figure>> {
-    let shared = upload_documents(&server.url, 10).await?;
+/// clients each synced with one of `documents` documents (ten shared by
+/// all, or one each), uploaded before the first figure.
+pub async fn idle(server: &crate::servers::Server, connections: usize, documents: usize) -> Result<Vec<Figure>> {
+    let uploaded = upload_documents(&server.url, documents).await?;
     let before = server.rss()?;
-    let clients = hold_idle(&server.url, connections, &shared).await?;
+    let clients = hold_idle(&server.url, connections, &uploaded).await?;
     let after = server.rss()?;
     let held = clients.len();
     close_all(clients).await;
     let mib = |bytes: u64| bytes as f64 / (1024.0 * 1024.0);
+    let what = if documents < connections { "idle" } else { "idle, own documents" };
     Ok(vec![
-        figure("idle: connections held", held as f64, "conns", Better::Higher),
-        figure("idle: server memory before", mib(before), "MiB", Better::Lower),
-        figure(format!("idle: server memory with {held} connections"), mib(after), "MiB", Better::Lower),
+        figure(format!("{what}: connections held"), held as f64, "conns", Better::Higher),
+        figure(format!("{what}: server memory before"), mib(before), "MiB", Better::Lower),
+        figure(format!("{what}: server memory with {held} connections"), mib(after), "MiB", Better::Lower),
         figure(
-            "idle: memory per connection",
+            format!("{what}: memory per connection"),
             after.saturating_sub(before) as f64 / held.max(1) as f64 / 1024.0,
             "KiB",
             Better::Lower,
