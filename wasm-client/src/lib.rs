@@ -40,9 +40,8 @@ pub struct WasmRepo {
     actor: String,
     /// What starting produced (the storage id to write, at first start).
     started: Vec<Output>,
-    /// The last read model of each document and its JSON answers, at the
-    /// heads they were read at: screens ask for them at every render, and
-    /// reading 500 actions costs tens of milliseconds.
+    /// The read model of each document, kept up to date from what changed:
+    /// reading 500 actions whole costs tens of milliseconds.
     read_models: HashMap<DocumentId, ReadModel>,
     /// The last read model version given out (see [`ReadModel::version`]).
     versions: u32,
@@ -65,27 +64,18 @@ impl WasmRepo {
     }
 }
 
-/// The rendez-vous windows whose JSON a [`ReadModel`] keeps (the screens
-/// ask for two: the agenda's month, an action's next occurrences).
-const RENDEZ_VOUS_WINDOWS: usize = 4;
-
 /// The longest `ActionPublique` JSON `essaimer` parses (its texts are
 /// bounded by the schema well below this).
 const ACTION_PUBLIQUE_MAX: usize = 256 * 1024;
 
-/// A document's read model (brought up to each new version from what
-/// changed, `agenda::LectureAgenda`), with the JSON the screens asked for
-/// at its version: the agenda, and the rendez-vous of the last
-/// [`RENDEZ_VOUS_WINDOWS`] windows (from, to in milliseconds). A render
-/// then costs the browser a `JSON.parse`, not a read, an expansion and a
-/// serialisation by the core.
+/// A document's read model, brought up to each new version from what
+/// changed (`agenda::LectureAgenda`), with a version number: the driver
+/// keeps what it parsed of the agenda and of its rendez-vous per version,
+/// so the core serialises each once per change, not once per render.
 struct ReadModel {
     lecture: agenda::LectureAgenda,
-    /// Changes, unique in this repo, whenever the read model does: the
-    /// screens compare it instead of fetching the agenda's JSON again.
+    /// Changes, unique in this repo, whenever the read model does.
     version: u32,
-    agenda_json: Option<String>,
-    rendez_vous_json: Vec<((i64, i64), String)>,
 }
 
 #[wasm_bindgen]
@@ -414,10 +404,7 @@ impl WasmRepo {
     pub fn agenda_json(&mut self, doc: &str) -> Result<Option<String>, JsError> {
         let doc = DocumentId::from_str(doc)?;
         let Some(model) = self.read_model(&doc) else { return Ok(None) };
-        if model.agenda_json.is_none() {
-            model.agenda_json = Some(serde_json::to_string(model.lecture.agenda())?);
-        }
-        Ok(model.agenda_json.clone())
+        Ok(Some(serde_json::to_string(model.lecture.agenda())?))
     }
 
     /// The rendez-vous between two instants (Unix milliseconds), recurring
@@ -426,17 +413,8 @@ impl WasmRepo {
     pub fn rendez_vous_json(&mut self, doc: &str, from: f64, to: f64) -> Result<Option<String>, JsError> {
         let doc = DocumentId::from_str(doc)?;
         let (from, to) = (timestamp(from)?, timestamp(to)?);
-        let window = (from.as_millisecond(), to.as_millisecond());
         let Some(model) = self.read_model(&doc) else { return Ok(None) };
-        if let Some((_, json)) = model.rendez_vous_json.iter().find(|(asked, _)| *asked == window) {
-            return Ok(Some(json.clone()));
-        }
-        let json = serde_json::to_string(&model.lecture.agenda().rendez_vous(from, to))?;
-        if model.rendez_vous_json.len() == RENDEZ_VOUS_WINDOWS {
-            model.rendez_vous_json.remove(0);
-        }
-        model.rendez_vous_json.push((window, json.clone()));
-        Ok(Some(json))
+        Ok(Some(serde_json::to_string(&model.lecture.agenda().rendez_vous(from, to))?))
     }
 
     /// Local changes the relay has not acknowledged yet, if loaded.
@@ -461,15 +439,12 @@ impl WasmRepo {
                 if model.lecture.suivre(am) != agenda::MiseAJour::AJour {
                     self.versions += 1;
                     model.version = self.versions;
-                    model.agenda_json = None;
-                    model.rendez_vous_json.clear();
                 }
             }
             None => {
                 self.versions += 1;
                 let lecture = agenda::LectureAgenda::nouvelle(am);
-                let model =
-                    ReadModel { lecture, version: self.versions, agenda_json: None, rendez_vous_json: Vec::new() };
+                let model = ReadModel { lecture, version: self.versions };
                 self.read_models.insert(doc.clone(), model);
             }
         }

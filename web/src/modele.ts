@@ -6,6 +6,8 @@
 
 import type { Libelles, LibellesFiches, Theme } from "./genere/agenda";
 import {
+  heure as heureDuCoeur,
+  jourCourt as jourCourtDuCoeur,
   jourEnLettres as jourEnLettresDuCoeur,
   libelles as libellesDuCoeur,
   libellesFiches as libellesFichesDuCoeur,
@@ -19,12 +21,41 @@ export { verifierCodesInsee } from "./pkg/wasm_client.js";
 
 /** "samedi 6 décembre à 18 h 30" from a local `AAAA-MM-JJTHH:MM`; the year when not this year (sync-core's words). */
 export function quand(local: string): string {
-  return quandDuCoeur(local, aujourdhui());
+  return enMemoire(quands, `${local} ${aujourdhui()}`, () => quandDuCoeur(local, aujourdhui()));
 }
 
 /** "samedi 6 décembre" from `AAAA-MM-JJ`; the year when not this year. */
 export function jourEnLettres(jour: string): string {
-  return jourEnLettresDuCoeur(jour, aujourdhui());
+  return enMemoire(jours, `${jour} ${aujourdhui()}`, () => jourEnLettresDuCoeur(jour, aujourdhui()));
+}
+
+/** "18 h 30" from a local `AAAA-MM-JJTHH:MM` (sync-core's words). */
+export function heure(local: string): string {
+  return enMemoire(heures, local, () => heureDuCoeur(local));
+}
+
+/** "lun." … "dim." from `AAAA-MM-JJ` (sync-core's words). */
+export function jourCourt(jour: string): string {
+  return enMemoire(joursCourts, jour, () => jourCourtDuCoeur(jour));
+}
+
+// The agenda screen words hundreds of dates at each render: each answer of
+// the core is kept (a few thousand at most, then forgotten), keyed by its
+// question and, where the words depend on it, today.
+const quands = new Map<string, string>();
+const jours = new Map<string, string>();
+const heures = new Map<string, string>();
+const joursCourts = new Map<string, string>();
+const GARDES = 4_000;
+
+function enMemoire(memoire: Map<string, string>, cle: string, calculer: () => string): string {
+  let mots = memoire.get(cle);
+  if (mots === undefined) {
+    if (memoire.size >= GARDES) memoire.clear();
+    mots = calculer();
+    memoire.set(cle, mots);
+  }
+  return mots;
 }
 
 /** "du mardi 1er septembre 2026 au mercredi 31 mars 2027", "à partir du …", "dates à fixer"; years when either end is not this year. */
@@ -32,7 +63,7 @@ export function periode(debut?: string | null, fin?: string | null): string {
   return periodeDuCoeur(debut ?? undefined, fin ?? undefined, aujourdhui());
 }
 // The agenda's views: the time alone, short weekdays, month titles.
-export { heure, jourCourt, moisEnLettres } from "./pkg/wasm_client.js";
+export { moisEnLettres } from "./pkg/wasm_client.js";
 
 let memo: Libelles | undefined;
 

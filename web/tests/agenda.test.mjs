@@ -101,3 +101,39 @@ test("agenda: day headers, week/month remembered, month grid, theme in URL, chan
   assert.equal(une.status, 200);
   assert.equal(parseIcs(await une.text()), 1);
 });
+
+test("agenda: a busy territory shows 40 rendez-vous and 40 chantiers a list, the rest on demand", async () => {
+  const { data } = dataDirectory();
+  const relay = await startRelay(data);
+  const context = await device();
+  const page = await openApp(context, relay.url);
+  await page.getByLabel("Nom du territoire").fill("Quartier affairé");
+  await page.getByRole("button", { name: "Créer le territoire" }).click();
+  await page.getByRole("heading", { level: 1, name: "Quartier affairé" }).waitFor();
+  const doc = page.url().match(/#\/territoire\/([^/]+)/)[1];
+  // 45 rendez-vous today at noon and 43 chantiers, as an organiser writes them.
+  await page.evaluate((doc) => {
+    const d = new Date();
+    const jour = `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, "0")}-${String(d.getDate()).padStart(2, "0")}`;
+    for (let i = 0; i < 45; i++) {
+      const rythme = { debut: `${jour}T12:00:00`, fuseau: "Europe/Paris", duree: "PT1H" };
+      globalThis.essaim.apply(doc, { type: "creer", collection: "actions", id: `r${i}`, valeur: { titre: `Permanence ${i}`, rythme } });
+    }
+    for (let i = 0; i < 43; i++) {
+      globalThis.essaim.apply(doc, { type: "creer", collection: "actions", id: `c${i}`, valeur: { titre: `Chantier ${i}` } });
+    }
+  }, doc);
+  const aujourdhui = page.getByRole("region", { name: "Aujourd'hui" });
+  await aujourdhui.getByRole("button", { name: "Voir 5 rendez-vous de plus" }).waitFor();
+  assert.equal(await aujourdhui.locator(".rdv").count(), 40);
+  await checkAxe(page, "agenda, liste coupée");
+  await aujourdhui.getByRole("button", { name: "Voir 5 rendez-vous de plus" }).click();
+  await aujourdhui.locator(".rdv").nth(44).waitFor();
+  assert.equal(await aujourdhui.locator(".rdv").count(), 45);
+  assert.equal(await aujourdhui.getByRole("button", { name: /de plus/ }).count(), 0);
+
+  assert.equal(await page.locator(".chantier").count(), 40);
+  await page.getByRole("button", { name: "Voir 3 chantiers de plus" }).click();
+  await page.locator(".chantier").nth(42).waitFor();
+  assert.equal(await page.locator(".chantier").count(), 43);
+});

@@ -32,8 +32,12 @@ import { ROOT, WAIT, cleanups, dataDirectory, device, openApp, startRelay } from
  * sheet, its edits and its differences since publication), 7.5 KB of the
  * list's, editor's and acceptance's chunks loaded ahead on the home screen
  * (where territories are created) and their four requests, and 1 KB of
- * shell. */
-const BUDGET = 678_500;
+ * shell. Raised by the measured growth for issue 20 (689 167 measured):
+ * the read model brought up to date from what changed, so an organiser's
+ * edit shows at once, is 12.9 KB of wasm in brotli (589 142 to 602 033 B:
+ * 4.3 KB to find the parts a change touches from its operations, the rest
+ * the parts' bookkeeping). */
+const BUDGET = 694_000;
 
 /** The two lists of web/dist/sw.js: precached at install, organiser screens. */
 function listes(dist = join(ROOT, "web/dist")) {

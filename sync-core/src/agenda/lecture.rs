@@ -21,7 +21,6 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use automerge::{Automerge, ChangeHash, ObjId, Prop, ROOT, ReadDoc};
-use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
@@ -29,7 +28,7 @@ use super::edit::Collection;
 use super::tree::{self, Lecteur, Omissions, RawConflict};
 use super::{
     Agenda, Authors, Conflit, Erreurs, Instance, Profil, assainir_action, assainir_rythme, authors_by_actor,
-    conflicts_avec, enregistrement, fiche_de, identifiant_valide, schema, typed,
+    champs_de_fiche, conflicts_avec, enregistrement, identifiant_valide, schema, typed,
 };
 
 /// Where a part sits in the document, in the order a whole read visits
@@ -240,19 +239,26 @@ impl LectureAgenda {
             }
             (partie, None) => ids = lister(l, doc, partie, &mut bilan.erreurs),
             (partie, Some(id)) => {
+                let cles = match partie {
+                    Partie::Actions => schema::champs_connus::<super::Action>(),
+                    Partie::Acteurs => schema::champs_connus::<super::Acteur>(),
+                    Partie::Instances => schema::champs_connus::<Instance>(),
+                    Partie::Decisions => schema::champs_connus::<super::Decision>(),
+                    Partie::ContactsPrives => schema::champs_connus::<super::ContactPrive>(),
+                    Partie::Auteurs => schema::champs_connus::<super::Auteur>(),
+                    Partie::Phases => schema::champs_connus::<super::Phase>(),
+                    Partie::Profil | Partie::Horizon => Vec::new(),
+                };
+                let lu = champs(l, doc, partie, id, &cles, &mut bilan.erreurs);
                 let b = &mut bilan;
                 match partie {
-                    Partie::Actions => ranger(&mut a.actions, id, fiche(l, doc, partie, id, b, assainir_action)),
-                    Partie::Acteurs => ranger(&mut a.acteurs, id, fiche(l, doc, partie, id, b, |_, _, _| {})),
-                    Partie::Instances => ranger(&mut a.instances, id, fiche(l, doc, partie, id, b, assainir_instance)),
-                    Partie::Decisions => ranger(&mut a.decisions, id, fiche(l, doc, partie, id, b, |_, _, _| {})),
-                    Partie::ContactsPrives => {
-                        ranger(&mut a.contacts_prives, id, fiche(l, doc, partie, id, b, |_, _, _| {}))
-                    }
-                    Partie::Auteurs => ranger(&mut a.auteurs, id, fiche(l, doc, partie, id, b, |_, _, _| {})),
-                    Partie::Phases => {
-                        ranger(&mut a.feuille_de_route.phases, id, fiche(l, doc, partie, id, b, |_, _, _| {}))
-                    }
+                    Partie::Actions => fiche(&mut a.actions, id, lu, b, assainir_action),
+                    Partie::Acteurs => fiche(&mut a.acteurs, id, lu, b, rien),
+                    Partie::Instances => fiche(&mut a.instances, id, lu, b, assainir_instance),
+                    Partie::Decisions => fiche(&mut a.decisions, id, lu, b, rien),
+                    Partie::ContactsPrives => fiche(&mut a.contacts_prives, id, lu, b, rien),
+                    Partie::Auteurs => fiche(&mut a.auteurs, id, lu, b, rien),
+                    Partie::Phases => fiche(&mut a.feuille_de_route.phases, id, lu, b, rien),
                     Partie::Profil | Partie::Horizon => {}
                 }
             }
@@ -453,36 +459,48 @@ fn lister(l: &mut Lecteur<'_, Automerge>, doc: &Automerge, partie: Partie, erreu
     ids
 }
 
-/// The live record `id` of collection `partie`, sanitised.
-fn fiche<T: DeserializeOwned + Default + Serialize>(
+/// The live record `id` of collection `partie`, read through the keys
+/// `cles` of its type, if it is one.
+fn champs(
     l: &mut Lecteur<'_, Automerge>,
     doc: &Automerge,
     partie: Partie,
     id: &str,
-    bilan: &mut Bilan,
-    assainir: impl FnOnce(&str, &mut T, &mut Erreurs),
-) -> Option<T> {
+    cles: &[String],
+    erreurs: &mut Erreurs,
+) -> Option<(String, serde_json::Map<String, Value>)> {
     let chemin = partie.chemin();
     let parent = tree::find_map(doc, &ROOT, chemin)?;
     let nom = chemin.join("/");
     let conteneur = tree::Chemin::RACINE.sous(&nom);
-    let connus = schema::champs_connus::<T>();
-    let cles: Vec<&str> = connus.iter().map(String::as_str).collect();
-    let mut record = fiche_de(l, &parent, &conteneur, id, chemin.len() + 1, &cles, &mut bilan.erreurs)?;
-    assainir(id, &mut record, &mut bilan.assainies);
-    Some(record)
+    let cles: Vec<&str> = cles.iter().map(String::as_str).collect();
+    let champs = champs_de_fiche(l, &parent, &conteneur, id, chemin.len() + 1, &cles, erreurs)?;
+    Some((format!("{nom}/{id}"), champs))
 }
+
+/// The record of `champs`, if it fits type `T`, sanitised; kept at `id`
+/// of `carte` (or taken away from it).
+fn fiche<T: DeserializeOwned>(
+    carte: &mut BTreeMap<String, T>,
+    id: &str,
+    champs: Option<(String, serde_json::Map<String, Value>)>,
+    bilan: &mut Bilan,
+    assainir: fn(&str, &mut T, &mut Erreurs),
+) {
+    let record = champs.and_then(|(chemin, champs)| typed::<T>(&chemin, Value::Object(champs), &mut bilan.erreurs));
+    match record {
+        Some(mut record) => {
+            assainir(id, &mut record, &mut bilan.assainies);
+            carte.insert(id.to_owned(), record);
+        }
+        None => drop(carte.remove(id)),
+    }
+}
+
+fn rien<T>(_: &str, _: &mut T, _: &mut Erreurs) {}
 
 fn assainir_instance(id: &str, instance: &mut Instance, erreurs: &mut Erreurs) {
     if let Some(r) = &mut instance.rythme {
         assainir_rythme(&format!("instances/{id}"), r, erreurs);
-    }
-}
-
-/// Puts `lu` at `id`, or takes the record away when there is none.
-fn ranger<T>(carte: &mut BTreeMap<String, T>, id: &str, lu: Option<T>) {
-    match lu {
-        Some(record) => drop(carte.insert(id.to_owned(), record)),
-        None => drop(carte.remove(id)),
     }
 }

@@ -359,17 +359,18 @@ fn collection<T: serde::de::DeserializeOwned + Default + Serialize, R: ReadDoc>(
         erreurs.push(format!("{nom} : {invalides} enregistrements sous un identifiant invalide, ignorés"));
     }
     for id in entrees {
-        if let Some(record) = fiche_de(l, &parent, &conteneur, &id, profondeur, &cles, erreurs) {
+        let Some(champs) = champs_de_fiche(l, &parent, &conteneur, &id, profondeur, &cles, erreurs) else { continue };
+        if let Some(record) = typed(&format!("{nom}/{id}"), Value::Object(champs), erreurs) {
             records.insert(id, record);
         }
     }
     records
 }
 
-/// The live record `id` of the collection `parent` at `conteneur` (a
-/// tombstone, or a value that does not fit its type, gives none), read
-/// through the keys `cles` of its type only.
-fn fiche_de<T: serde::de::DeserializeOwned, R: ReadDoc>(
+/// The schema's fields of the live record `id` of the collection `parent`
+/// at `conteneur` (a tombstone gives none; a value that is not a map gives
+/// none and an error), read through the keys `cles` of its type only.
+fn champs_de_fiche<R: ReadDoc>(
     l: &mut tree::Lecteur<'_, R>,
     parent: &ObjId,
     conteneur: &tree::Chemin<'_>,
@@ -377,16 +378,12 @@ fn fiche_de<T: serde::de::DeserializeOwned, R: ReadDoc>(
     profondeur: usize,
     cles: &[&str],
     erreurs: &mut Erreurs,
-) -> Option<T> {
-    let nom = conteneur.texte();
+) -> Option<serde_json::Map<String, Value>> {
     let Some(champs) = enregistrement(l, parent, conteneur, id, profondeur, cles) else {
-        erreurs.push(format!("{nom}/{id} : un enregistrement est un objet"));
+        erreurs.push(format!("{}/{id} : un enregistrement est un objet", conteneur.texte()));
         return None;
     };
-    if champs.get("supprime").and_then(Value::as_bool) == Some(true) {
-        return None;
-    }
-    typed(&format!("{nom}/{id}"), Value::Object(champs), erreurs)
+    (champs.get("supprime").and_then(Value::as_bool) != Some(true)).then_some(champs)
 }
 
 /// Drops what a raw change could put in an action that an edit refuses and

@@ -69,6 +69,8 @@ const STOPPED =
 /** What an edit says once the driver stopped. */
 /** Where the device keeps its person's name (localStorage). */
 const CLE_NOM = "essaim-nom";
+/** Rendez-vous windows kept parsed per document (`Driver.rendezVous`). */
+const FENETRES_GARDEES = 4;
 
 const CANNOT_EDIT = "Cet appareil ne peut plus rien enregistrer\u00a0: rechargez la page.";
 
@@ -77,6 +79,8 @@ export class Driver {
   private readonly listeners = new Set<() => void>();
   /** Each document's agenda as last parsed, with its read model's version. */
   private readonly agendas = new Map<string, { version: number; agenda: Agenda }>();
+  /** Each document's rendez-vous as last parsed, by window, with the read model's version. */
+  private readonly rendezVousLus = new Map<string, { version: number; fenetres: Map<string, RendezVous[]> }>();
   /** Documents opened in the repo. */
   private readonly open = new Set<string>();
   private readonly unavailable = new Set<string>();
@@ -504,10 +508,28 @@ export class Driver {
     return agenda;
   }
 
-  /** Rendez-vous between two instants (ms since the epoch), recurring ones expanded. */
+  /**
+   * Rendez-vous between two instants (ms since the epoch), recurring ones
+   * expanded: parsed once per version and window, and shared (read only).
+   */
   rendezVous(doc: string, from: number, to: number): RendezVous[] {
+    const version = this.repo.agendaVersion(doc);
+    if (version === undefined) return [];
+    let lus = this.rendezVousLus.get(doc);
+    if (lus?.version !== version) {
+      lus = { version, fenetres: new Map() };
+      this.rendezVousLus.set(doc, lus);
+    }
+    const fenetre = `${from}/${to}`;
+    const deja = lus.fenetres.get(fenetre);
+    if (deja) return deja;
     const json = this.repo.rendezVousJson(doc, from, to);
-    return json === undefined ? [] : JSON.parse(json);
+    const liste: RendezVous[] = json === undefined ? [] : JSON.parse(json);
+    // A screen asks for one or two windows (the agenda's, an action's next
+    // occurrences); a few are kept.
+    if (lus.fenetres.size >= FENETRES_GARDEES) lus.fenetres.delete(lus.fenetres.keys().next().value!);
+    lus.fenetres.set(fenetre, liste);
+    return liste;
   }
 
   /** Resolves once every output so far is carried out (writes committed). */

@@ -27,7 +27,12 @@ export const jourDe = (r: RendezVous) => cleJour(new Date(r.occurrence.debut_utc
 /** Rendez-vous by local day, in order. */
 export function parJour(liste: RendezVous[]): Map<string, RendezVous[]> {
   const jours = new Map<string, RendezVous[]>();
-  for (const r of liste) jours.set(jourDe(r), [...(jours.get(jourDe(r)) ?? []), r]);
+  for (const r of liste) {
+    const jour = jourDe(r);
+    const deja = jours.get(jour);
+    if (deja) deja.push(r);
+    else jours.set(jour, [r]);
+  }
   return jours;
 }
 

@@ -20,12 +20,19 @@ import { Abonnement, Chantiers, Grille, Journee, lundi, nombreRdv, parJour, plus
 
 type Vue = "semaine" | "mois";
 
-/** Does `r` start in `[du, au)`? */
-const dans = (r: RendezVous, du: Date, au: Date) => {
-  const d = Date.parse(r.occurrence.debut_utc);
-  return d >= du.getTime() && d < au.getTime();
+/** The rendez-vous of `tous` (in time order) that start in `[du, au)`. */
+const dans = (tous: RendezVous[], du: Date, au: Date) => {
+  const [debut, fin] = [du.getTime(), au.getTime()];
+  return tous.filter((r) => {
+    const d = Date.parse(r.occurrence.debut_utc);
+    return d >= debut && d < fin;
+  });
 };
 const CLE_VUE = "essaim.agenda.vue";
+/** Rendez-vous (or chantiers) a list shows before « Voir … de plus »: a
+ * busy territory lists hundreds in a month, which a phone would lay out,
+ * and redraw at each change, for nothing. */
+const RDV_PAR_SECTION = 40;
 
 export function Territoire({ driver, doc, theme }: { driver: Driver; doc: string; theme?: string }) {
   const agenda = driver.agenda(doc);
@@ -34,6 +41,7 @@ export function Territoire({ driver, doc, theme }: { driver: Driver; doc: string
   const [decalage, setDecalage] = useState(0);
   const [choisi, setChoisi] = useState<string>();
   const [jeton, setJeton] = useState<string>();
+  const [deplies, setDeplies] = useState<ReadonlySet<string>>(new Set());
   useEffect(() => {
     if (nom) driver.storage.retenir({ doc, nom });
   }, [driver, doc, nom]);
@@ -71,17 +79,34 @@ export function Territoire({ driver, doc, theme }: { driver: Driver; doc: string
     setVue(v);
     setDecalage(0);
     setChoisi(undefined);
+    setDeplies(new Set());
   };
   const aller = (n: number) => {
     setDecalage(n);
     setChoisi(undefined);
+    setDeplies(new Set());
   };
   const journees = (liste: RendezVous[]) =>
     [...parJour(liste)].map(([jour, l]) => <Journee key={jour} jour={jour} liste={l} agenda={agenda} doc={doc} flux={flux} />);
+  /** « Voir … de plus » under list `id` of `n` items, if it is cut. */
+  const plus = (id: string, n: number, combien: (n: number) => string) =>
+    !deplies.has(id) &&
+    n > RDV_PAR_SECTION && (
+      <p class="actions">
+        <button type="button" class="secondaire" onClick={() => setDeplies(new Set(deplies).add(id))}>
+          Voir {combien(n - RDV_PAR_SECTION)} de plus
+        </button>
+      </p>
+    );
   const section = (titre: string, id: string, liste: RendezVous[]) => (
     <section key={id} class="groupe" aria-labelledby={id}>
       <h2 id={id}>{titre}</h2>
-      {liste.length === 0 ? <p class="vide">Aucun rendez-vous.</p> : journees(liste)}
+      {liste.length === 0 ? (
+        <p class="vide">Aucun rendez-vous.</p>
+      ) : (
+        journees(deplies.has(id) ? liste : liste.slice(0, RDV_PAR_SECTION))
+      )}
+      {plus(id, liste.length, nombreRdv)}
     </section>
   );
 
@@ -107,7 +132,7 @@ export function Territoire({ driver, doc, theme }: { driver: Driver; doc: string
       contenu = bornes
         .filter(([, du, au]) => du < au)
         .map(([t, du, au], i) =>
-          section(t, `groupe-${i}`, tous.filter((r) => dans(r, du, au))),
+          section(t, `groupe-${i}`, dans(tous, du, au)),
         );
     } else {
       titre = `Semaine ${periode(cleJour(debut), cleJour(plusJours(fin, -1)))}`;
@@ -199,7 +224,8 @@ export function Territoire({ driver, doc, theme }: { driver: Driver; doc: string
       {contenu}
       <section class="groupe" aria-labelledby="titre-chantiers">
         <h2 id="titre-chantiers">Chantiers{filtre && ` · ${themes[filtre]}`}</h2>
-        <Chantiers liste={chantiers} doc={doc} />
+        <Chantiers liste={deplies.has("chantiers") ? chantiers : chantiers.slice(0, RDV_PAR_SECTION)} doc={doc} />
+        {plus("chantiers", chantiers.length, (n) => pluriel(n, "chantier"))}
       </section>
       <details class="carte abonnement">
         <summary>
