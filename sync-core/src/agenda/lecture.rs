@@ -28,7 +28,7 @@ use super::edit::Collection;
 use super::tree::{self, Lecteur, Omissions, RawConflict};
 use super::{
     Agenda, Authors, Conflit, Erreurs, Instance, Profil, assainir_action, assainir_rythme, authors_by_actor,
-    champs_de_fiche, conflicts_avec, enregistrement, identifiant_valide, schema, typed,
+    champs_de_fiche, conflicts_avec, enregistrement, ids_de_collection, schema, typed,
 };
 
 /// Where a part sits in the document, in the order a whole read visits
@@ -437,26 +437,12 @@ fn partie_de(chemin: &[Prop], cle: Option<&str>) -> Option<Vec<Unite>> {
     }
 }
 
-/// The ids collection `partie` lists (valid ones, within the bounds);
-/// those under an invalid id are counted in one error.
+/// The ids collection `partie` lists (valid ones, within the bounds).
 fn lister(l: &mut Lecteur<'_, Automerge>, doc: &Automerge, partie: Partie, erreurs: &mut Erreurs) -> Vec<String> {
     let chemin = partie.chemin();
     let Some(parent) = tree::find_map(doc, &ROOT, chemin) else { return Vec::new() };
     let nom = chemin.join("/");
-    let racine = tree::Chemin::RACINE;
-    let conteneur = racine.sous(&nom);
-    let mut invalides = 0;
-    let ids = l.entrees(&parent, &conteneur, |id| {
-        let ok = identifiant_valide(id);
-        if !ok {
-            invalides += 1;
-        }
-        ok
-    });
-    if invalides > 0 {
-        erreurs.push(format!("{nom} : {invalides} enregistrements sous un identifiant invalide, ignorés"));
-    }
-    ids
+    ids_de_collection(l, &parent, &tree::Chemin::RACINE.sous(&nom), erreurs)
 }
 
 /// The live record `id` of collection `partie`, read through the keys

@@ -347,8 +347,25 @@ fn collection<T: serde::de::DeserializeOwned + Default + Serialize, R: ReadDoc>(
     let profondeur = path.len() + 1;
     let connus = schema::champs_connus::<T>();
     let cles: Vec<&str> = connus.iter().map(String::as_str).collect();
+    for id in ids_de_collection(l, &parent, &conteneur, erreurs) {
+        let Some(champs) = champs_de_fiche(l, &parent, &conteneur, &id, profondeur, &cles, erreurs) else { continue };
+        if let Some(record) = typed(&format!("{nom}/{id}"), Value::Object(champs), erreurs) {
+            records.insert(id, record);
+        }
+    }
+    records
+}
+
+/// The record ids the collection `parent` at `conteneur` lists, within
+/// the reader's bounds; keys that are not ids are counted in one error.
+fn ids_de_collection<R: ReadDoc>(
+    l: &mut tree::Lecteur<'_, R>,
+    parent: &ObjId,
+    conteneur: &tree::Chemin<'_>,
+    erreurs: &mut Erreurs,
+) -> Vec<String> {
     let mut invalides = 0;
-    let entrees = l.entrees(&parent, &conteneur, |id| {
+    let ids = l.entrees(parent, conteneur, |id| {
         let ok = identifiant_valide(id);
         if !ok {
             invalides += 1;
@@ -356,15 +373,10 @@ fn collection<T: serde::de::DeserializeOwned + Default + Serialize, R: ReadDoc>(
         ok
     });
     if invalides > 0 {
+        let nom = conteneur.texte();
         erreurs.push(format!("{nom} : {invalides} enregistrements sous un identifiant invalide, ignorés"));
     }
-    for id in entrees {
-        let Some(champs) = champs_de_fiche(l, &parent, &conteneur, &id, profondeur, &cles, erreurs) else { continue };
-        if let Some(record) = typed(&format!("{nom}/{id}"), Value::Object(champs), erreurs) {
-            records.insert(id, record);
-        }
-    }
-    records
+    ids
 }
 
 /// The schema's fields of the live record `id` of the collection `parent`
