@@ -130,10 +130,13 @@ test("agenda: a busy territory shows 40 rendez-vous and 40 chantiers a list, the
   await aujourdhui.getByRole("button", { name: "Voir 5 rendez-vous de plus" }).click();
   await aujourdhui.locator(".rdv").nth(44).waitFor();
   assert.equal(await aujourdhui.locator(".rdv").count(), 45);
+  // Focus moves to the first rendez-vous revealed, where reading goes on.
+  await page.waitForFunction(() => document.activeElement === document.querySelectorAll("[data-liste] .rdv-titre")[40]);
   assert.equal(await aujourdhui.getByRole("button", { name: /de plus/ }).count(), 0);
 
   assert.equal(await page.locator(".chantier").count(), 40);
   await page.getByRole("button", { name: "Voir 3 chantiers de plus" }).click();
   await page.locator(".chantier").nth(42).waitFor();
+  await page.waitForFunction(() => document.activeElement === document.querySelectorAll(".chantier .rdv-titre")[40]);
   assert.equal(await page.locator(".chantier").count(), 43);
 });

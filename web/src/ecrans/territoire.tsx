@@ -42,6 +42,14 @@ export function Territoire({ driver, doc, theme }: { driver: Driver; doc: string
   const [choisi, setChoisi] = useState<string>();
   const [jeton, setJeton] = useState<string>();
   const [deplies, setDeplies] = useState<ReadonlySet<string>>(new Set());
+  // The list just extended: focus goes to its first new item, not back to
+  // the page (the button it was on is gone).
+  const [etendue, setEtendue] = useState<string>();
+  useEffect(() => {
+    if (!etendue) return;
+    document.querySelectorAll<HTMLElement>(`[data-liste="${etendue}"] .rdv-titre`)[RDV_PAR_SECTION]?.focus();
+    setEtendue(undefined);
+  }, [etendue]);
   useEffect(() => {
     if (nom) driver.storage.retenir({ doc, nom });
   }, [driver, doc, nom]);
@@ -93,13 +101,20 @@ export function Territoire({ driver, doc, theme }: { driver: Driver; doc: string
     !deplies.has(id) &&
     n > RDV_PAR_SECTION && (
       <p class="actions">
-        <button type="button" class="secondaire" onClick={() => setDeplies(new Set(deplies).add(id))}>
+        <button
+          type="button"
+          class="secondaire"
+          onClick={() => {
+            setDeplies(new Set(deplies).add(id));
+            setEtendue(id);
+          }}
+        >
           Voir {combien(n - RDV_PAR_SECTION)} de plus
         </button>
       </p>
     );
   const section = (titre: string, id: string, liste: RendezVous[]) => (
-    <section key={id} class="groupe" aria-labelledby={id}>
+    <section key={id} class="groupe" aria-labelledby={id} data-liste={id}>
       <h2 id={id}>{titre}</h2>
       {liste.length === 0 ? (
         <p class="vide">Aucun rendez-vous.</p>
@@ -222,7 +237,7 @@ export function Territoire({ driver, doc, theme }: { driver: Driver; doc: string
         </p>
       )}
       {contenu}
-      <section class="groupe" aria-labelledby="titre-chantiers">
+      <section class="groupe" aria-labelledby="titre-chantiers" data-liste="chantiers">
         <h2 id="titre-chantiers">Chantiers{filtre && ` · ${themes[filtre]}`}</h2>
         <Chantiers liste={deplies.has("chantiers") ? chantiers : chantiers.slice(0, RDV_PAR_SECTION)} doc={doc} />
         {plus("chantiers", chantiers.length, (n) => pluriel(n, "chantier"))}
