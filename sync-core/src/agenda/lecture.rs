@@ -19,6 +19,7 @@
 //! (`tree.rs`'s [`tree::Lecteur`] does).
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::OnceLock;
 
 use automerge::{Automerge, ChangeHash, ObjId, Prop, ROOT, ReadDoc};
 use serde::de::DeserializeOwned;
@@ -61,6 +62,24 @@ impl Partie {
     /// The collection whose container is at `cle` of the root.
     fn a_la_racine(cle: &str) -> Option<Partie> {
         Partie::COLLECTIONS.into_iter().find(|p| p.chemin() == [cle])
+    }
+
+    /// The keys a record of this part may hold (the profile's for the
+    /// profile; none for the horizon, read by name), from its type's serde
+    /// shape, computed once: a whole read asks for each record.
+    fn cles(self) -> &'static [String] {
+        static CLES: [OnceLock<Vec<String>>; 9] = [const { OnceLock::new() }; 9];
+        CLES[self as usize].get_or_init(|| match self {
+            Partie::Profil => schema::champs_connus::<Profil>(),
+            Partie::Actions => schema::champs_connus::<super::Action>(),
+            Partie::Acteurs => schema::champs_connus::<super::Acteur>(),
+            Partie::Instances => schema::champs_connus::<Instance>(),
+            Partie::Decisions => schema::champs_connus::<super::Decision>(),
+            Partie::ContactsPrives => schema::champs_connus::<super::ContactPrive>(),
+            Partie::Auteurs => schema::champs_connus::<super::Auteur>(),
+            Partie::Phases => schema::champs_connus::<super::Phase>(),
+            Partie::Horizon => Vec::new(),
+        })
     }
 
     /// The container's path from the root (a collection's map; the
@@ -149,21 +168,15 @@ impl LectureAgenda {
     pub fn nouvelle(doc: &Automerge) -> LectureAgenda {
         let mut lecture = LectureAgenda { tetes: doc.get_heads(), agenda: Agenda::default(), bilans: BTreeMap::new() };
         let mut l = Lecteur::new(doc);
-        let mut unites = vec![(Partie::Profil, None)];
+        lecture.relire(&mut l, doc, &(Partie::Profil, None));
         for partie in Partie::COLLECTIONS {
             if partie == Partie::Phases {
-                unites.push((Partie::Horizon, None));
+                lecture.relire(&mut l, doc, &(Partie::Horizon, None));
             }
-            unites.push((partie, None));
-        }
-        // A listing adds its records' parts right after it.
-        let mut i = 0;
-        while i < unites.len() {
-            let unite = unites[i].clone();
-            let ids = lecture.relire(&mut l, doc, &unite);
-            let fiches = ids.into_iter().map(|id| (unite.0, Some(id)));
-            unites.splice(i + 1..i + 1, fiches);
-            i += 1;
+            // A listing, then its records in its order.
+            for id in lecture.relire(&mut l, doc, &(partie, None)) {
+                lecture.relire(&mut l, doc, &(partie, Some(id)));
+            }
         }
         lecture.attribuer(doc);
         lecture.assembler();
@@ -192,8 +205,7 @@ impl LectureAgenda {
             let n = touchees.len();
             let mut l = Lecteur::new(doc);
             for unite in touchees {
-                let listing = unite.1.is_none() && unite.0 != Partie::Profil && unite.0 != Partie::Horizon;
-                if listing {
+                if unite.1.is_none() && Partie::COLLECTIONS.contains(&unite.0) {
                     self.relister(&mut l, doc, unite.0);
                 } else if unite.1.is_none() || self.bilans.contains_key(&unite) {
                     self.relire(&mut l, doc, &unite);
@@ -222,8 +234,7 @@ impl LectureAgenda {
         let a = &mut self.agenda;
         match (partie, id) {
             (Partie::Profil, _) => {
-                let connus = schema::champs_connus::<Profil>();
-                let cles: Vec<&str> = connus.iter().map(String::as_str).collect();
+                let cles: Vec<&str> = partie.cles().iter().map(String::as_str).collect();
                 let champs = enregistrement(l, &ROOT, &racine, "profil", 1, &cles);
                 a.profil = champs.and_then(|champs| typed("profil", Value::Object(champs), &mut bilan.erreurs));
             }
@@ -239,17 +250,7 @@ impl LectureAgenda {
             }
             (partie, None) => ids = lister(l, doc, partie, &mut bilan.erreurs),
             (partie, Some(id)) => {
-                let cles = match partie {
-                    Partie::Actions => schema::champs_connus::<super::Action>(),
-                    Partie::Acteurs => schema::champs_connus::<super::Acteur>(),
-                    Partie::Instances => schema::champs_connus::<Instance>(),
-                    Partie::Decisions => schema::champs_connus::<super::Decision>(),
-                    Partie::ContactsPrives => schema::champs_connus::<super::ContactPrive>(),
-                    Partie::Auteurs => schema::champs_connus::<super::Auteur>(),
-                    Partie::Phases => schema::champs_connus::<super::Phase>(),
-                    Partie::Profil | Partie::Horizon => Vec::new(),
-                };
-                let lu = champs(l, doc, partie, id, &cles, &mut bilan.erreurs);
+                let lu = champs(l, doc, partie, id, partie.cles(), &mut bilan.erreurs);
                 let b = &mut bilan;
                 match partie {
                     Partie::Actions => fiche(&mut a.actions, id, lu, b, assainir_action),

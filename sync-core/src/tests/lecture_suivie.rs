@@ -216,8 +216,8 @@ fn faire(docs: &mut [Automerge; 2], pas: &Pas, t: i64) {
             tx.put(&record, "titre", "Dans un nouveau conteneur")
         }),
         Pas::Fusion { sur } => {
-            let autre = docs[1 - sur].clone();
-            docs[sur].merge(&mut autre.clone()).expect("merge");
+            let mut autre = docs[1 - sur].clone();
+            docs[sur].merge(&mut autre).expect("merge");
         }
     }
 }

@@ -10,7 +10,7 @@
 // so it survives a visit to an action and can be shared; the view and the
 // week or month shown do not.
 
-import { useEffect, useState } from "preact/hooks";
+import { useEffect, useRef, useState } from "preact/hooks";
 import type { Driver } from "../driver";
 import { Champ, Choix } from "../formulaire";
 import type { RendezVous, Theme } from "../genere/agenda";
@@ -44,12 +44,12 @@ export function Territoire({ driver, doc, theme }: { driver: Driver; doc: string
   const [deplies, setDeplies] = useState<ReadonlySet<string>>(new Set());
   // The list just extended: focus goes to its first new item, not back to
   // the page (the button it was on is gone).
-  const [etendue, setEtendue] = useState<string>();
+  const etendue = useRef<string>();
   useEffect(() => {
-    if (!etendue) return;
-    document.querySelectorAll<HTMLElement>(`[data-liste="${etendue}"] .rdv-titre`)[RDV_PAR_SECTION]?.focus();
-    setEtendue(undefined);
-  }, [etendue]);
+    if (!etendue.current) return;
+    document.querySelectorAll<HTMLElement>(`[data-liste="${etendue.current}"] .rdv-titre`)[RDV_PAR_SECTION]?.focus();
+    etendue.current = undefined;
+  }, [deplies]);
   useEffect(() => {
     if (nom) driver.storage.retenir({ doc, nom });
   }, [driver, doc, nom]);
@@ -105,8 +105,8 @@ export function Territoire({ driver, doc, theme }: { driver: Driver; doc: string
           type="button"
           class="secondaire"
           onClick={() => {
+            etendue.current = id;
             setDeplies(new Set(deplies).add(id));
-            setEtendue(id);
           }}
         >
           Voir {combien(n - RDV_PAR_SECTION)} de plus
