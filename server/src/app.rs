@@ -1,15 +1,9 @@
-//! HTTP and websocket: the routes, and one task pair per connection that
-//! only moves bytes between the socket and the hub.
-//!
-//! Each connection is split into a reader task (frames → [`Event`]s) and a
-//! writer task (its bounded queue of [`Outbound`] → frames, plus keepalive
-//! pings); whichever ends first ends the connection. The writer pings every
-//! `ping_interval` and closes a connection from which nothing (not even a
-//! pong) arrived for `ping_timeout`; a write that does not complete within
-//! `ping_timeout` also ends it, so a dead peer never blocks anything.
+//! HTTP and websocket: the routes, and the upgrade of `/sync` to a
+//! websocket served by [`crate::websocket`] (one task per connection that
+//! only moves bytes between the socket and the hub).
 
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -18,39 +12,21 @@ use axum::extract::{ConnectInfo, Query, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, Version, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use futures_util::{SinkExt, StreamExt};
 use hyper::upgrade::Upgraded;
 use hyper_util::rt::TokioIo;
 use sync_core::ConnId;
 use tokio::sync::{mpsc, oneshot};
-use tokio::time::Instant;
-use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
-use tokio_tungstenite::tungstenite::protocol::{CloseFrame, Role, WebSocketConfig};
-use tokio_tungstenite::tungstenite::{Error as WsError, Message as WsMessage};
 use tower_http::services::ServeDir;
 
 use crate::error::{HttpError, Source};
 use crate::feeds::Feeds;
-use crate::frames;
 use crate::gate::{Gate, Pass, Refusal, Verdict};
-use crate::hub::{CLOSE_GOING_AWAY, ConnHandle, Event, Outbound};
+use crate::hub::{ConnHandle, Event};
 use crate::invitations::{Grant, Invitations};
-use crate::metrics::{ErrorKind, Metrics};
+use crate::metrics::Metrics;
 use crate::slots::{Slot, SlotRefusal, Slots};
-
-/// After sending a close frame, how long the peer has to answer it.
-const CLOSE_GRACE: Duration = Duration::from_secs(2);
-
-/// Transport settings, from [`crate::Config`].
-#[derive(Debug, Clone)]
-pub(crate) struct Transport {
-    pub(crate) max_message_bytes: usize,
-    pub(crate) max_connections: usize,
-    pub(crate) queue_frames: usize,
-    pub(crate) ping_interval: Duration,
-    pub(crate) ping_timeout: Duration,
-}
+use crate::websocket::{self, Outbox, OutboxHandle, Transport};
 
 /// The one state the whole router is built from (`/sync`, `/invitation`,
 /// the chunk routes, the feeds, `/healthz`, `/metrics`).
@@ -75,8 +51,6 @@ pub(crate) struct AppState {
     pub(crate) invitations: Arc<Mutex<Invitations>>,
     /// The feeds' links, cache and render slots.
     pub(crate) feeds: Arc<Feeds>,
-    /// What unfinished inbound messages may hold, and for how long.
-    pub(crate) inbound: Arc<frames::InboundLimits>,
     /// Websocket connections per address and per invitation.
     pub(crate) slots: Arc<Slots>,
     /// The creation policy, the candidatures, recent creations.
@@ -94,17 +68,6 @@ pub(crate) struct SyncQuery {
     /// Invitation tokens, `<id>.<secret>`, comma-separated.
     pub(crate) token: Option<String>,
 }
-
-/// Bytes read from a socket at a time, and what each connection's read
-/// buffer starts with (tungstenite's default is 128 KiB). Most frames are
-/// a few hundred bytes; an idle connection keeps this much, so 1 KiB rather
-/// than 4 saves 3 KiB per connection, while a large message (a document's
-/// first upload) takes one read per KiB: 430 reads for the benchmarks'
-/// 10,000-change territory.
-const READ_BUFFER: usize = 1024;
-/// Bytes buffered before a write reaches the socket (each frame is flushed
-/// anyway).
-const WRITE_BUFFER: usize = 8 * 1024;
 
 /// The routes: `/sync`, `/invitation`, the documents' chunks under `/d/`
 /// (see [`crate::chunks`]), the feeds (see [`crate::feeds`]), `/healthz`,
@@ -332,33 +295,12 @@ async fn sync(
             return Err(HttpError::TooManyOpen(refusal));
         }
     };
-    let max = state.transport.max_message_bytes;
-    // One limit for frames and messages. Browsers and JavaScript
-    // automerge-repo send each message as one frame, and a first sync sends
-    // a whole document in one message, so a smaller frame limit would
-    // refuse legal documents; what a message holds while it arrives is
-    // bounded by `frames::Inbound` instead (limit, deadline, global
-    // budget), fragmented or not. tungstenite's own limits stay as a
-    // second line. It allocates a 128 KiB read buffer per connection by
-    // default: most of an idle connection's memory. Frames are read in
-    // `READ_BUFFER` steps instead (a large message still arrives whole).
-    let config = WebSocketConfig::default()
-        .max_message_size(Some(max))
-        .max_frame_size(Some(max))
-        .read_buffer_size(READ_BUFFER)
-        .write_buffer_size(WRITE_BUFFER);
     let upgrade = hyper::upgrade::on(request);
     tokio::spawn(async move {
-        let upgraded = match upgrade.await {
-            Ok(upgraded) => upgraded,
-            Err(error) => {
-                tracing::debug!(%error, "websocket upgrade failed");
-                return;
-            }
-        };
-        let io = frames::Inbound::new(TokioIo::new(upgraded), state.inbound.clone());
-        let socket = WebSocketStream::from_raw_socket(io, Role::Server, Some(config)).await;
-        connection(socket, state, slot, place, pass).await;
+        match upgrade.await {
+            Ok(upgraded) => connection(TokioIo::new(upgraded), state, slot, place, pass).await,
+            Err(error) => tracing::debug!(%error, "websocket upgrade failed"),
+        }
     });
     let mut response = Response::new(axum::body::Body::empty());
     *response.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
@@ -398,196 +340,18 @@ fn websocket_accept(request: &Request) -> Result<HeaderValue, HttpError> {
     HeaderValue::from_str(&accept).map_err(|_| HttpError::NotWebsocket("bad key"))
 }
 
-/// The upgraded socket, read through the frame watch.
-type Socket = WebSocketStream<frames::Inbound<TokioIo<Upgraded>>>;
-
-async fn connection(socket: Socket, state: AppState, _slot: OpenSlot, _place: Slot, pass: Pass) {
+/// One websocket connection: known to the hub from its first frame to its
+/// end, served by [`websocket::Connection`]; the slots are held until then.
+async fn connection(io: TokioIo<Upgraded>, state: AppState, _slot: OpenSlot, _place: Slot, pass: Pass) {
     let conn = ConnId(state.next_conn.fetch_add(1, Ordering::Relaxed));
     state.metrics.connections_total.fetch_add(1, Ordering::Relaxed);
-    let (outbound, queue) = mpsc::channel(state.transport.queue_frames);
-    let (kill, killed) = oneshot::channel();
-    let queued_bytes = Arc::new(AtomicUsize::new(0));
-    let handle = ConnHandle { outbound, queued_bytes: queued_bytes.clone(), kill, pass };
+    let outbox = Outbox::new(&state.transport);
+    let handle = ConnHandle { outbox: OutboxHandle(outbox.clone()), pass };
     if state.hub.send(Event::Connected { conn, handle }).await.is_err() {
         return;
     }
-    let (sink, stream) = socket.split();
-    let started = Instant::now();
-    let last_seen = Arc::new(AtomicU64::new(0));
-    let writer = Writer { conn, queue, killed, queued_bytes, last_seen: last_seen.clone(), started };
-    let mut writer = tokio::spawn(writer.run(sink, state.clone()));
-    let mut reader = tokio::spawn(read(conn, stream, state.clone(), last_seen, started));
-    tokio::select! {
-        sent_close = &mut writer => {
-            // After a close frame, let the peer answer it.
-            if matches!(sent_close, Ok(true)) {
-                let _ = tokio::time::timeout(CLOSE_GRACE, &mut reader).await;
-            }
-            reader.abort();
-        }
-        _ = &mut reader => writer.abort(),
-    }
+    let connection = websocket::Connection::new(io, conn, outbox, state.transport.clone(), state.metrics.clone());
+    connection.run(&state.hub).await;
     let _ = state.hub.send(Event::Disconnected { conn }).await;
     tracing::debug!(%conn, "connection ended");
-}
-
-/// Frames in, to the hub. After a refusal, frames are read (so that the
-/// close handshake completes) but no longer forwarded.
-async fn read(
-    conn: ConnId,
-    mut stream: futures_util::stream::SplitStream<Socket>,
-    state: AppState,
-    last_seen: Arc<AtomicU64>,
-    started: Instant,
-) {
-    let mut refused = false;
-    while let Some(frame) = stream.next().await {
-        let frame = match frame {
-            Ok(frame) => frame,
-            Err(error) => {
-                if let Some(refusal) = inbound_refusal(&error, state.transport.max_message_bytes)
-                    && !refused
-                {
-                    let (kind, message) = (refusal.kind(), refusal.to_string());
-                    let _ = state.hub.send(Event::Refused { conn, kind, message }).await;
-                    // The stream cannot be read past that point; the writer
-                    // ends the connection after the error frame.
-                    std::future::pending::<()>().await;
-                }
-                state.metrics.error(ErrorKind::Transport);
-                return;
-            }
-        };
-        last_seen.store(millis_since(started), Ordering::Relaxed);
-        match frame {
-            WsMessage::Close(_) => return,
-            _ if refused => {}
-            WsMessage::Binary(bytes) => {
-                state.metrics.frame_in(bytes.len());
-                if state.hub.send(Event::Received { conn, bytes: bytes.into() }).await.is_err() {
-                    return;
-                }
-            }
-            WsMessage::Text(_) => {
-                refused = true;
-                let message = "text frames are not part of the protocol: send binary CBOR frames".to_owned();
-                let _ = state.hub.send(Event::Refused { conn, kind: ErrorKind::TextFrame, message }).await;
-            }
-            WsMessage::Ping(_) | WsMessage::Pong(_) | WsMessage::Frame(_) => {}
-        }
-    }
-}
-
-/// The limit a read error stands for, if it is one: the frame watch's
-/// ([`frames::InboundError`]), or tungstenite's own size limits.
-fn inbound_refusal(error: &WsError, max: usize) -> Option<frames::InboundError> {
-    match error {
-        WsError::Capacity(_) => Some(frames::InboundError::TooLarge { max }),
-        WsError::Io(io) => frames::InboundError::of(io),
-        _ => None,
-    }
-}
-
-/// Frames out, from the hub, and keepalive.
-struct Writer {
-    conn: ConnId,
-    queue: mpsc::Receiver<Outbound>,
-    killed: oneshot::Receiver<(u16, String)>,
-    queued_bytes: Arc<AtomicUsize>,
-    last_seen: Arc<AtomicU64>,
-    started: Instant,
-}
-
-type Sink = futures_util::stream::SplitSink<Socket, WsMessage>;
-
-impl Writer {
-    /// Runs until the connection must end; returns whether a close frame
-    /// went out (then the peer may answer it).
-    async fn run(mut self, mut sink: Sink, state: AppState) -> bool {
-        let transport = &state.transport;
-        let mut kill_armed = true;
-        let mut ping = tokio::time::interval_at(Instant::now() + transport.ping_interval, transport.ping_interval);
-        loop {
-            let message = tokio::select! {
-                outbound = self.queue.recv() => match outbound {
-                    Some(Outbound::Frame(bytes)) => {
-                        self.queued_bytes.fetch_sub(bytes.len(), Ordering::Relaxed);
-                        state.metrics.frame_out(bytes.len());
-                        WsMessage::Binary(bytes.into())
-                    }
-                    Some(Outbound::Close { code, reason }) => close(code, &reason),
-                    // The hub is gone.
-                    None => close(CLOSE_GOING_AWAY, "relay stopping"),
-                },
-                // The hub drops the kill switch with the handle once it has
-                // queued a close: only an explicit kill closes from here.
-                killed = &mut self.killed, if kill_armed => {
-                    // A oneshot must not be polled again once it has fired.
-                    kill_armed = false;
-                    match killed {
-                        Ok((code, reason)) => close(code, &reason),
-                        Err(_) => continue,
-                    }
-                },
-                _ = ping.tick() => {
-                    let silent = millis_since(self.started).saturating_sub(self.last_seen.load(Ordering::Relaxed));
-                    if silent > millis(transport.ping_timeout) {
-                        tracing::info!(conn = %self.conn, silent, "no pong: closing a dead connection");
-                        state.metrics.error(ErrorKind::KeepaliveTimeout);
-                        close(CLOSE_GOING_AWAY, "keepalive timeout")
-                    } else {
-                        WsMessage::Ping(Default::default())
-                    }
-                }
-            };
-            let closing = matches!(message, WsMessage::Close(_));
-            let sending = tokio::time::timeout(transport.ping_timeout, sink.send(message));
-            tokio::pin!(sending);
-            // A peer that stopped reading blocks the write; the hub's kill
-            // (its queue is full) must not wait for the write to time out.
-            let sent = loop {
-                tokio::select! {
-                    sent = &mut sending => break sent,
-                    killed = &mut self.killed, if kill_armed => {
-                        kill_armed = false;
-                        if let Ok((code, reason)) = killed {
-                            tracing::info!(conn = %self.conn, code, %reason, "dropping a connection stuck in a write");
-                            return false;
-                        }
-                    },
-                }
-            };
-            match sent {
-                Ok(Ok(())) if !closing => {}
-                Ok(Ok(())) => return true,
-                Ok(Err(error)) => {
-                    tracing::debug!(conn = %self.conn, %error, "write failed");
-                    return false;
-                }
-                Err(_) => {
-                    tracing::info!(conn = %self.conn, "write timed out: closing a stuck connection");
-                    state.metrics.error(ErrorKind::KeepaliveTimeout);
-                    return false;
-                }
-            }
-        }
-    }
-}
-
-/// A close frame; the reason is cut to fit the 123 bytes a control frame
-/// leaves for it.
-fn close(code: u16, reason: &str) -> WsMessage {
-    let mut end = reason.len().min(123);
-    while !reason.is_char_boundary(end) {
-        end -= 1;
-    }
-    WsMessage::Close(Some(CloseFrame { code: code.into(), reason: reason[..end].into() }))
-}
-
-fn millis(d: Duration) -> u64 {
-    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
-}
-
-fn millis_since(started: Instant) -> u64 {
-    millis(started.elapsed())
 }

@@ -1,255 +1,163 @@
-//! The inbound side of a websocket, watched below tungstenite: what an
-//! unfinished message may hold, and for how long (issue 12, item 6).
+//! Websocket frames (RFC 6455 §5) as the relay reads and writes them: a pure
+//! reader of a client's byte stream and the header of a server frame.
 //!
-//! tungstenite buffers the fragments of a message until its last one and
-//! does not say how far it got, and a pong keeps a connection alive however
-//! long a message takes. So [`Inbound`] wraps the upgraded socket and reads
-//! the client's frame headers (FIN, opcode, length, mask) as the bytes go
-//! by, without copying or changing them. It refuses, by failing the read:
+//! [`FrameReader`] takes the bytes as they come, in pieces of any size, and
+//! gives each complete message or control frame. It holds only the header
+//! of the frame under way, and the payload of a message only while that
+//! message arrives: an idle connection holds no buffer. It refuses what the
+//! relay never accepts:
 //! - a message whose frames add up to more than the message limit, as soon
-//!   as the header of the frame that passes it arrives;
-//! - a message not complete within the message timeout of its first byte
-//!   (control frames in between do not extend it);
-//! - payload bytes that would take the unfinished messages of all
-//!   connections together past the global budget.
+//!   as the header of the frame that passes it arrives ([`FrameError::TooLarge`]);
+//! - anything RFC 6455 forbids from a client (an unmasked frame, reserved
+//!   bits or opcodes, a fragmented or long control frame, a continuation
+//!   out of place, a malformed close) ([`FrameError::Protocol`]).
 //!
-//! It does not validate frames (tungstenite does, and refuses bad ones) and
-//! does not look at payloads. The reader task turns its errors into the
-//! usual `error` frame and close.
+//! Text messages are not part of the protocol: the reader says one began
+//! ([`Frame::Text`]) and drops its payload. It knows nothing of time, of
+//! sockets or of the budget all connections share: `websocket.rs` does.
 
-use std::future::Future;
-use std::io;
-use std::pin::Pin;
-use std::sync::Arc;
-use std::sync::atomic::Ordering;
-use std::task::{Context, Poll, ready};
-use std::time::Duration;
-
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
-use tokio::time::Sleep;
-
-use crate::metrics::{ErrorKind, Metrics};
-
-/// Why [`Inbound`] stopped reading a connection.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-pub(crate) enum InboundError {
-    /// The message's frames add up to more than the message limit.
-    #[error("message too large: more than {max} bytes")]
-    TooLarge { max: usize },
-    /// The message was not complete in time.
-    #[error("message not completed within {seconds} s of its first byte")]
-    Timeout { seconds: u64 },
-    /// The unfinished messages of all connections fill the global budget.
-    #[error("relay busy: too many unfinished messages, retry later")]
-    Busy,
-}
-
-impl InboundError {
-    /// The [`InboundError`] behind a read error, if it is one.
-    pub(crate) fn of(error: &io::Error) -> Option<InboundError> {
-        error.get_ref().and_then(|inner| inner.downcast_ref::<InboundError>()).copied()
-    }
-
-    /// The metrics kind of the close it causes.
-    pub(crate) fn kind(self) -> ErrorKind {
-        match self {
-            InboundError::TooLarge { .. } => ErrorKind::TooLarge,
-            InboundError::Timeout { .. } => ErrorKind::MessageTimeout,
-            InboundError::Busy => ErrorKind::InboundBusy,
-        }
-    }
-}
-
-/// The limits every connection shares, from [`crate::Config`].
-#[derive(Debug)]
-pub(crate) struct InboundLimits {
-    /// Largest message (all its frames together).
-    pub(crate) max_message_bytes: usize,
-    /// Time from a message's first byte to its last.
-    pub(crate) message_timeout: Duration,
-    /// Payload bytes of unfinished messages, all connections together.
-    pub(crate) max_unfinished_bytes: usize,
-    /// Holds the global count (`essaim_inbound_unfinished_bytes`).
-    pub(crate) metrics: Arc<Metrics>,
-}
-
-/// A connection's socket, read through the frame watch. See the module
-/// documentation.
-pub(crate) struct Inbound<S> {
-    inner: S,
-    limits: Arc<InboundLimits>,
-    frames: FrameWatch,
-    /// Bytes this connection counts in the global budget now.
-    counted: usize,
-    /// The busy period the deadline was set for.
-    period: u64,
-    deadline: Option<Pin<Box<Sleep>>>,
-    /// Once refused, every later read fails the same way.
-    failed: Option<InboundError>,
-}
-
-impl<S> Inbound<S> {
-    pub(crate) fn new(inner: S, limits: Arc<InboundLimits>) -> Inbound<S> {
-        Inbound { inner, limits, frames: FrameWatch::default(), counted: 0, period: 0, deadline: None, failed: None }
-    }
-
-    fn fail(&mut self, error: InboundError) -> Poll<io::Result<()>> {
-        self.failed = Some(error);
-        self.deadline = None;
-        Poll::Ready(Err(io::Error::other(error)))
-    }
-
-    /// Moves this connection's share of the global budget to `bytes`;
-    /// false (and nothing moved) if that would pass the budget.
-    fn count(&mut self, bytes: usize) -> bool {
-        let total = &self.limits.metrics.inbound_unfinished_bytes;
-        if bytes <= self.counted {
-            total.fetch_sub((self.counted - bytes) as u64, Ordering::Relaxed);
-        } else {
-            let more = (bytes - self.counted) as u64;
-            let before = total.fetch_add(more, Ordering::Relaxed);
-            if before + more > self.limits.max_unfinished_bytes as u64 {
-                total.fetch_sub(more, Ordering::Relaxed);
-                return false;
-            }
-        }
-        self.counted = bytes;
-        true
-    }
-}
-
-impl<S> Drop for Inbound<S> {
-    fn drop(&mut self) {
-        let total = &self.limits.metrics.inbound_unfinished_bytes;
-        total.fetch_sub(self.counted as u64, Ordering::Relaxed);
-    }
-}
-
-impl<S: AsyncRead + Unpin> AsyncRead for Inbound<S> {
-    fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
-        let this = self.get_mut();
-        if let Some(error) = this.failed {
-            return Poll::Ready(Err(io::Error::other(error)));
-        }
-        // Polled first so that its timer wakes this task even while the
-        // socket has nothing to read.
-        if let Some(deadline) = this.deadline.as_mut()
-            && deadline.as_mut().poll(cx).is_ready()
-        {
-            let seconds = this.limits.message_timeout.as_secs();
-            return this.fail(InboundError::Timeout { seconds });
-        }
-        let before = buf.filled().len();
-        ready!(Pin::new(&mut this.inner).poll_read(cx, buf))?;
-        let max = this.limits.max_message_bytes;
-        if this.frames.watch(&buf.filled()[before..], max as u64).is_err() {
-            buf.set_filled(before);
-            return this.fail(InboundError::TooLarge { max });
-        }
-        let unfinished = usize::try_from(this.frames.message_bytes).unwrap_or(usize::MAX);
-        if !this.count(unfinished) {
-            buf.set_filled(before);
-            return this.fail(InboundError::Busy);
-        }
-        match this.frames.busy_period() {
-            None => this.deadline = None,
-            Some(period) if period != this.period || this.deadline.is_none() => {
-                this.period = period;
-                this.deadline = Some(Box::pin(tokio::time::sleep(this.limits.message_timeout)));
-            }
-            Some(_) => {}
-        }
-        Poll::Ready(Ok(()))
-    }
-}
-
-impl<S: AsyncWrite + Unpin> AsyncWrite for Inbound<S> {
-    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.get_mut().inner).poll_write(cx, buf)
-    }
-
-    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.get_mut().inner).poll_flush(cx)
-    }
-
-    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.get_mut().inner).poll_shutdown(cx)
-    }
-
-    fn poll_write_vectored(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        bufs: &[io::IoSlice<'_>],
-    ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.get_mut().inner).poll_write_vectored(cx, bufs)
-    }
-
-    fn is_write_vectored(&self) -> bool {
-        self.inner.is_write_vectored()
-    }
-}
+use std::collections::VecDeque;
 
 /// The longest client frame header: 2 bytes, an 8-byte length, a 4-byte
 /// mask key (RFC 6455 §5.2).
 const MAX_HEADER: usize = 14;
+/// The longest server frame header: 2 bytes and an 8-byte length.
+pub(crate) const MAX_SERVER_HEADER: usize = 10;
+/// What a message's buffer reserves at once, whatever its header says.
+const RESERVE_STEP: usize = 64 * 1024;
 
-/// Where the client's byte stream is, frame by frame. Pure: bytes in,
-/// counts out.
-#[derive(Debug, Default)]
-struct FrameWatch {
-    header: [u8; MAX_HEADER],
-    /// Header bytes received of the current frame.
-    header_len: usize,
-    /// Payload bytes still to come of the current frame (its header being
-    /// complete).
-    payload_left: u64,
-    /// The current frame is a data frame (not a control frame).
-    data: bool,
-    /// The current frame has FIN set.
+const OP_CONTINUATION: u8 = 0x0;
+const OP_TEXT: u8 = 0x1;
+pub(crate) const OP_BINARY: u8 = 0x2;
+pub(crate) const OP_CLOSE: u8 = 0x8;
+pub(crate) const OP_PING: u8 = 0x9;
+pub(crate) const OP_PONG: u8 = 0xA;
+
+/// What the client sent, whole.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Frame {
+    /// A binary message, its fragments joined.
+    Binary(Vec<u8>),
+    /// A text message began (its payload is dropped).
+    Text,
+    Ping(Vec<u8>),
+    Pong,
+    /// A close frame and its status code, if it had one.
+    Close(Option<u16>),
+}
+
+/// Why a client's bytes are refused. After one, the reader refuses
+/// everything.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub(crate) enum FrameError {
+    #[error("message too large: more than {max} bytes")]
+    TooLarge { max: usize },
+    #[error("websocket protocol error: {0}")]
+    Protocol(&'static str),
+}
+
+/// The frame whose header is complete and whose payload is arriving.
+#[derive(Debug)]
+struct Current {
+    opcode: u8,
     fin: bool,
-    /// A data frame without FIN arrived whole: the message goes on.
-    unfinished: bool,
-    /// Payload bytes received of the current message.
-    message_bytes: u64,
+    mask: [u8; 4],
+    /// Payload bytes still to come.
+    left: u64,
+    /// Payload bytes received (the mask's phase).
+    received: usize,
+}
+
+/// A client's byte stream, frame by frame. See the module documentation.
+#[derive(Debug)]
+pub(crate) struct FrameReader {
+    max_message: usize,
+    header: [u8; MAX_HEADER],
+    header_len: usize,
+    current: Option<Current>,
+    /// A data message began and its last frame has not arrived.
+    in_message: bool,
+    /// The message under way is text (its payload is dropped).
+    text: bool,
+    /// Payload of the binary message under way.
+    message: Vec<u8>,
+    /// Payload bytes of the message under way, text included.
+    message_len: u64,
+    /// Payload of the control frame under way (at most 125 bytes).
+    control: Vec<u8>,
     /// Counts busy periods: from a frame's first byte to the end of the
     /// message (or control frame outside a message) it belongs to.
     periods: u64,
     busy: bool,
+    failed: Option<FrameError>,
 }
 
-/// A message would pass the size limit.
-#[derive(Debug)]
-struct TooLarge;
+impl FrameReader {
+    pub(crate) fn new(max_message: usize) -> FrameReader {
+        FrameReader {
+            max_message,
+            header: [0; MAX_HEADER],
+            header_len: 0,
+            current: None,
+            in_message: false,
+            text: false,
+            message: Vec::new(),
+            message_len: 0,
+            control: Vec::new(),
+            periods: 0,
+            busy: false,
+            failed: None,
+        }
+    }
 
-impl FrameWatch {
-    /// Follows `bytes`, the next bytes from the client.
-    fn watch(&mut self, mut bytes: &[u8], max_message: u64) -> Result<(), TooLarge> {
+    /// Reads `bytes`, the next bytes from the client, and appends what they
+    /// complete to `out`.
+    pub(crate) fn read(&mut self, mut bytes: &[u8], out: &mut VecDeque<Frame>) -> Result<(), FrameError> {
+        if let Some(error) = self.failed {
+            return Err(error);
+        }
         while !bytes.is_empty() {
             if !self.busy {
                 self.busy = true;
                 self.periods += 1;
             }
-            if self.header_len < MAX_HEADER && !self.header_done() {
-                let take = (self.header_needed() - self.header_len).min(bytes.len());
-                self.header[self.header_len..self.header_len + take].copy_from_slice(&bytes[..take]);
-                self.header_len += take;
-                bytes = &bytes[take..];
-                if self.header_done() {
-                    self.start_payload(max_message)?;
+            let read = match self.current.is_some() {
+                true => self.payload(bytes, out),
+                false => self.header(bytes, out),
+            };
+            match read {
+                Ok(taken) => bytes = &bytes[taken..],
+                Err(error) => {
+                    self.failed = Some(error);
+                    self.message = Vec::new();
+                    self.control = Vec::new();
+                    return Err(error);
                 }
-                continue;
-            }
-            let take = usize::try_from(self.payload_left).unwrap_or(usize::MAX).min(bytes.len());
-            self.payload_left -= take as u64;
-            if self.data {
-                self.message_bytes += take as u64;
-            }
-            bytes = &bytes[take..];
-            if self.payload_left == 0 {
-                self.end_frame();
             }
         }
         Ok(())
+    }
+
+    /// Payload bytes of the unfinished message (what the shared budget
+    /// counts).
+    pub(crate) fn unfinished_bytes(&self) -> u64 {
+        self.message_len
+    }
+
+    /// The current busy period, if a frame or message is under way.
+    pub(crate) fn busy_period(&self) -> Option<u64> {
+        self.busy.then_some(self.periods)
+    }
+
+    /// Takes header bytes; returns how many.
+    fn header(&mut self, bytes: &[u8], out: &mut VecDeque<Frame>) -> Result<usize, FrameError> {
+        let take = (self.header_needed() - self.header_len).min(bytes.len());
+        self.header[self.header_len..self.header_len + take].copy_from_slice(&bytes[..take]);
+        self.header_len += take;
+        if self.header_len == self.header_needed() {
+            self.start_frame(out)?;
+        }
+        Ok(take)
     }
 
     /// The header's length, as far as the bytes received tell: 2 until the
@@ -267,102 +175,296 @@ impl FrameWatch {
         2 + extended + mask
     }
 
-    fn header_done(&self) -> bool {
-        self.header_len >= 2 && self.header_len == self.header_needed()
-    }
-
-    fn start_payload(&mut self, max_message: u64) -> Result<(), TooLarge> {
-        let opcode = self.header[0] & 0x0f;
-        self.fin = self.header[0] & 0x80 != 0;
-        self.data = opcode < 0x8;
-        self.payload_left = match self.header[1] & 0x7f {
+    fn start_frame(&mut self, out: &mut VecDeque<Frame>) -> Result<(), FrameError> {
+        let (first, second) = (self.header[0], self.header[1]);
+        let fin = first & 0x80 != 0;
+        let opcode = first & 0x0f;
+        if first & 0x70 != 0 {
+            return Err(FrameError::Protocol("reserved bits set without an extension"));
+        }
+        if second & 0x80 == 0 {
+            return Err(FrameError::Protocol("a client's frame must be masked"));
+        }
+        let len = match second & 0x7f {
             126 => u64::from(u16::from_be_bytes([self.header[2], self.header[3]])),
             127 => u64::from_be_bytes(self.header[2..10].try_into().expect("eight bytes")),
             short => u64::from(short),
         };
-        if self.data && self.message_bytes.saturating_add(self.payload_left) > max_message {
-            return Err(TooLarge);
+        if len >> 63 != 0 {
+            return Err(FrameError::Protocol("frame length with its high bit set"));
         }
-        if self.payload_left == 0 {
-            self.end_frame();
+        let mask_at = self.header_len - 4;
+        let mask: [u8; 4] = self.header[mask_at..self.header_len].try_into().expect("four bytes");
+        self.header_len = 0;
+        match opcode {
+            OP_CLOSE | OP_PING | OP_PONG => {
+                if !fin || len > 125 {
+                    return Err(FrameError::Protocol("control frames are whole and at most 125 bytes"));
+                }
+            }
+            OP_CONTINUATION if !self.in_message => {
+                return Err(FrameError::Protocol("continuation frame outside a message"));
+            }
+            OP_TEXT | OP_BINARY if self.in_message => {
+                return Err(FrameError::Protocol("new message before the last one ended"));
+            }
+            OP_CONTINUATION | OP_TEXT | OP_BINARY => {
+                if self.message_len.saturating_add(len) > self.max_message as u64 {
+                    return Err(FrameError::TooLarge { max: self.max_message });
+                }
+                if !self.in_message {
+                    self.in_message = true;
+                    self.text = opcode == OP_TEXT;
+                    if self.text {
+                        out.push_back(Frame::Text);
+                    }
+                }
+            }
+            _ => return Err(FrameError::Protocol("reserved opcode")),
+        }
+        self.current = Some(Current { opcode, fin, mask, left: len, received: 0 });
+        if len == 0 {
+            self.end_frame(out)?;
         }
         Ok(())
     }
 
-    fn end_frame(&mut self) {
-        self.header_len = 0;
-        if self.data {
-            self.unfinished = !self.fin;
-            if self.fin {
-                self.message_bytes = 0;
+    /// Takes payload bytes of the current frame, unmasked; returns how many.
+    fn payload(&mut self, bytes: &[u8], out: &mut VecDeque<Frame>) -> Result<usize, FrameError> {
+        let Some(current) = self.current.as_mut() else { return Ok(0) };
+        let take = usize::try_from(current.left).unwrap_or(usize::MAX).min(bytes.len());
+        let data = current.opcode < OP_CLOSE;
+        let target = match (data, self.text) {
+            (true, true) => None,
+            (true, false) => Some(&mut self.message),
+            (false, _) => Some(&mut self.control),
+        };
+        if let Some(target) = target {
+            if target.capacity() - target.len() < take {
+                let wanted = usize::try_from(current.left).unwrap_or(usize::MAX).min(RESERVE_STEP).max(take);
+                target.reserve(wanted);
             }
+            let phase = current.received;
+            target.extend(bytes[..take].iter().enumerate().map(|(i, b)| b ^ current.mask[(phase + i) % 4]));
         }
-        if !self.unfinished {
-            self.busy = false;
+        current.left -= take as u64;
+        current.received += take;
+        if data {
+            self.message_len += take as u64;
         }
+        if current.left == 0 {
+            self.end_frame(out)?;
+        }
+        Ok(take)
     }
 
-    /// The current busy period, if one is going on.
-    fn busy_period(&self) -> Option<u64> {
-        self.busy.then_some(self.periods)
+    fn end_frame(&mut self, out: &mut VecDeque<Frame>) -> Result<(), FrameError> {
+        let Some(current) = self.current.take() else { return Ok(()) };
+        match current.opcode {
+            OP_PING => out.push_back(Frame::Ping(std::mem::take(&mut self.control))),
+            OP_PONG => {
+                self.control.clear();
+                out.push_back(Frame::Pong);
+            }
+            OP_CLOSE => {
+                let payload = std::mem::take(&mut self.control);
+                out.push_back(Frame::Close(close_code(&payload)?));
+            }
+            _ if current.fin => {
+                if !self.text {
+                    out.push_back(Frame::Binary(std::mem::take(&mut self.message)));
+                }
+                self.in_message = false;
+                self.text = false;
+                self.message_len = 0;
+            }
+            _ => {}
+        }
+        if !self.in_message {
+            self.busy = false;
+        }
+        Ok(())
     }
+}
+
+/// The status code of a close frame's payload, checked (RFC 6455 §5.5.1,
+/// §7.4): none, or a code a peer may send followed by UTF-8.
+fn close_code(payload: &[u8]) -> Result<Option<u16>, FrameError> {
+    match payload {
+        [] => Ok(None),
+        [_] => Err(FrameError::Protocol("close frame with a one-byte payload")),
+        [high, low, reason @ ..] => {
+            let code = u16::from_be_bytes([*high, *low]);
+            let allowed = matches!(code, 1000..=1003 | 1007..=1014 | 3000..=4999);
+            if !allowed {
+                return Err(FrameError::Protocol("close code a peer may not send"));
+            }
+            if std::str::from_utf8(reason).is_err() {
+                return Err(FrameError::Protocol("close reason not UTF-8"));
+            }
+            Ok(Some(code))
+        }
+    }
+}
+
+/// The header of a server frame (final, unmasked) of `opcode` with `len`
+/// payload bytes, and its length.
+pub(crate) fn server_header(opcode: u8, len: usize) -> ([u8; MAX_SERVER_HEADER], usize) {
+    let mut header = [0; MAX_SERVER_HEADER];
+    header[0] = 0x80 | opcode;
+    let used = match len {
+        0..=125 => {
+            header[1] = len as u8;
+            2
+        }
+        126..=0xffff => {
+            header[1] = 126;
+            header[2..4].copy_from_slice(&(len as u16).to_be_bytes());
+            4
+        }
+        _ => {
+            header[1] = 127;
+            header[2..10].copy_from_slice(&(len as u64).to_be_bytes());
+            10
+        }
+    };
+    (header, used)
+}
+
+/// A close frame's payload: `code`, then `reason` cut (on a character
+/// boundary) to the 123 bytes a control frame leaves it.
+pub(crate) fn close_payload(code: u16, reason: &str) -> Vec<u8> {
+    let mut end = reason.len().min(123);
+    while !reason.is_char_boundary(end) {
+        end -= 1;
+    }
+    let mut payload = code.to_be_bytes().to_vec();
+    payload.extend_from_slice(&reason.as_bytes()[..end]);
+    payload
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    /// A masked client frame (mask key zero) with `len` payload bytes.
-    fn frame(fin: bool, opcode: u8, len: usize) -> Vec<u8> {
+    const MASK: [u8; 4] = [0x12, 0x34, 0x56, 0x78];
+
+    /// A client frame with `payload`, masked by [`MASK`].
+    fn frame(fin: bool, opcode: u8, payload: &[u8]) -> Vec<u8> {
         let mut out = vec![if fin { 0x80 } else { 0 } | opcode];
-        match len {
-            0..=125 => out.push(0x80 | len as u8),
-            126..=65535 => {
+        match payload.len() {
+            len @ 0..=125 => out.push(0x80 | len as u8),
+            len @ 126..=65535 => {
                 out.push(0x80 | 126);
                 out.extend((len as u16).to_be_bytes());
             }
-            _ => {
+            len => {
                 out.push(0x80 | 127);
                 out.extend((len as u64).to_be_bytes());
             }
         }
-        out.extend([0; 4]);
-        out.extend(std::iter::repeat_n(7u8, len));
+        out.extend(MASK);
+        out.extend(payload.iter().enumerate().map(|(i, b)| b ^ MASK[i % 4]));
         out
     }
 
-    #[test]
-    fn fragments_count_until_the_last_one_and_pings_do_not_end_the_message() {
-        let mut watch = FrameWatch::default();
-        watch.watch(&frame(false, 0x2, 70_000), 1 << 20).expect("accepted");
-        assert_eq!(watch.message_bytes, 70_000);
-        let period = watch.busy_period().expect("a message is unfinished");
-        watch.watch(&frame(true, 0xA, 4), 1 << 20).expect("accepted");
-        assert_eq!(watch.busy_period(), Some(period), "a pong does not start a new period");
-        watch.watch(&frame(true, 0x0, 10), 1 << 20).expect("accepted");
-        assert_eq!(watch.message_bytes, 0);
-        assert_eq!(watch.busy_period(), None);
+    fn read_all(reader: &mut FrameReader, bytes: &[u8]) -> Result<Vec<Frame>, FrameError> {
+        let mut out = VecDeque::new();
+        reader.read(bytes, &mut out)?;
+        Ok(out.into())
     }
 
     #[test]
-    fn bytes_arriving_one_at_a_time_are_followed() {
-        let mut watch = FrameWatch::default();
-        let bytes: Vec<u8> = [frame(false, 0x2, 300), frame(true, 0x9, 0), frame(true, 0x0, 5)].concat();
+    fn fragments_are_joined_unmasked_and_pings_between_them_come_first() {
+        let mut reader = FrameReader::new(1 << 20);
+        let first: Vec<u8> = (0..70_000u32).map(|i| i as u8).collect();
+        let bytes = [frame(false, OP_BINARY, &first), frame(true, OP_PING, b"hi"), frame(true, 0x0, b"end")].concat();
+        let frames = read_all(&mut reader, &bytes).expect("accepted");
+        let mut whole = first.clone();
+        whole.extend(b"end");
+        assert_eq!(frames, vec![Frame::Ping(b"hi".to_vec()), Frame::Binary(whole)]);
+        assert_eq!(reader.unfinished_bytes(), 0);
+        assert_eq!(reader.busy_period(), None);
+        assert_eq!(reader.message.capacity(), 0, "nothing held between messages");
+    }
+
+    #[test]
+    fn bytes_arriving_one_at_a_time_give_the_same_frames() {
+        let payload: Vec<u8> = (0..300u32).map(|i| (i * 7) as u8).collect();
+        let bytes = [
+            frame(false, OP_BINARY, &payload),
+            frame(true, OP_PONG, b""),
+            frame(true, 0x0, b"xy"),
+            frame(true, OP_CLOSE, &close_payload(1000, "bye")),
+        ]
+        .concat();
+        let mut reader = FrameReader::new(1 << 20);
+        let mut out = VecDeque::new();
         for (i, byte) in bytes.iter().enumerate() {
-            watch.watch(std::slice::from_ref(byte), 1 << 20).expect("accepted");
-            assert!(watch.busy_period().is_some() || i == bytes.len() - 1);
+            reader.read(std::slice::from_ref(byte), &mut out).expect("accepted");
+            assert!(reader.busy_period().is_some() || out.len() >= 2 || i == bytes.len() - 1);
         }
-        assert_eq!(watch.busy_period(), None);
-        assert_eq!(watch.message_bytes, 0);
+        let mut whole = payload;
+        whole.extend(b"xy");
+        assert_eq!(Vec::from(out), vec![Frame::Pong, Frame::Binary(whole), Frame::Close(Some(1000))]);
     }
 
     #[test]
     fn a_message_over_the_limit_is_refused_at_the_header_of_the_frame_that_passes_it() {
-        let mut watch = FrameWatch::default();
-        watch.watch(&frame(false, 0x2, 600), 1000).expect("accepted");
-        let next = frame(true, 0x0, 500);
-        assert!(watch.watch(&next[..14], 1000).is_err());
-        let mut one = FrameWatch::default();
-        assert!(one.watch(&frame(true, 0x2, 1001)[..14], 1000).is_err());
+        let mut reader = FrameReader::new(1000);
+        read_all(&mut reader, &frame(false, OP_BINARY, &[0; 600])).expect("accepted");
+        assert_eq!(reader.unfinished_bytes(), 600);
+        let next = frame(true, 0x0, &[0; 500]);
+        assert_eq!(read_all(&mut reader, &next[..14]), Err(FrameError::TooLarge { max: 1000 }));
+        assert_eq!(read_all(&mut reader, &frame(true, OP_PING, b"")), Err(FrameError::TooLarge { max: 1000 }));
+        let mut one = FrameReader::new(1000);
+        assert_eq!(
+            read_all(&mut one, &frame(true, OP_BINARY, &[0; 1001])[..14]),
+            Err(FrameError::TooLarge { max: 1000 })
+        );
+    }
+
+    #[test]
+    fn what_a_client_may_not_send_is_refused() {
+        let unmasked = vec![0x82, 0x01, 0x00];
+        let mut reserved_bit = frame(true, OP_BINARY, b"a");
+        reserved_bit[0] |= 0x40;
+        let cases: Vec<(&str, Vec<u8>)> = vec![
+            ("unmasked", unmasked),
+            ("reserved bit", reserved_bit),
+            ("reserved opcode", frame(true, 0x3, b"")),
+            ("fragmented ping", frame(false, OP_PING, b"")),
+            ("long ping", frame(true, OP_PING, &[0; 126])),
+            ("lone continuation", frame(true, 0x0, b"a")),
+            ("message inside a message", [frame(false, OP_BINARY, b"a"), frame(true, OP_BINARY, b"b")].concat()),
+            ("one-byte close", frame(true, OP_CLOSE, &[3])),
+            ("reserved close code", frame(true, OP_CLOSE, &close_payload(1005, ""))),
+            ("close reason not UTF-8", frame(true, OP_CLOSE, &[0x03, 0xe8, 0xff])),
+        ];
+        for (name, bytes) in cases {
+            let mut reader = FrameReader::new(1 << 20);
+            assert!(matches!(read_all(&mut reader, &bytes), Err(FrameError::Protocol(_))), "{name}");
+        }
+        let mut huge = vec![0x82, 0xff];
+        huge.extend(u64::MAX.to_be_bytes());
+        huge.extend(MASK);
+        assert!(read_all(&mut FrameReader::new(usize::MAX), &huge).is_err());
+    }
+
+    #[test]
+    fn a_text_message_is_said_once_and_its_payload_dropped() {
+        let mut reader = FrameReader::new(1 << 20);
+        let bytes = [frame(false, OP_TEXT, b"{\"a\""), frame(true, 0x0, b":1}"), frame(true, OP_BINARY, b"z")].concat();
+        assert_eq!(read_all(&mut reader, &bytes), Ok(vec![Frame::Text, Frame::Binary(b"z".to_vec())]));
+        assert_eq!(reader.message.capacity(), 0);
+    }
+
+    #[test]
+    fn server_headers_use_the_shortest_length() {
+        assert_eq!(server_header(OP_BINARY, 5), ([0x82, 5, 0, 0, 0, 0, 0, 0, 0, 0], 2));
+        assert_eq!(&server_header(OP_BINARY, 300).0[..4], &[0x82, 126, 1, 44]);
+        assert_eq!(server_header(OP_CLOSE, 70_000).1, 10);
+        let payload = close_payload(1000, &"é".repeat(100));
+        assert_eq!(payload.len(), 2 + 122, "cut on a character boundary");
     }
 }

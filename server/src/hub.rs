@@ -35,7 +35,6 @@
 use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc as std_mpsc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -51,6 +50,7 @@ use crate::essaimage_api::Echec;
 use crate::gate::Pass;
 use crate::metrics::{ErrorKind, HubGauges, Metrics};
 use crate::store::{Request, StoreError};
+use crate::websocket::PushRefused;
 
 /// Everything the hub reacts to.
 #[derive(Debug)]
@@ -189,11 +189,8 @@ pub(crate) enum Outbound {
 /// The hub's end of one connection.
 #[derive(Debug)]
 pub(crate) struct ConnHandle {
-    pub(crate) outbound: mpsc::Sender<Outbound>,
-    /// Bytes queued and not yet written, shared with the writer.
-    pub(crate) queued_bytes: Arc<AtomicUsize>,
-    /// Closes the connection even when its queue is full.
-    pub(crate) kill: oneshot::Sender<(u16, String)>,
+    /// What the connection writes, and its kill switch.
+    pub(crate) outbox: crate::websocket::OutboxHandle,
     /// What it entered with: its invitations, and the relay's open mode.
     pub(crate) pass: Pass,
 }
@@ -238,7 +235,6 @@ pub(crate) struct Hub {
     /// Access to documents that belong to a territory, decided through it.
     attaches: Attaches,
     metrics: Arc<Metrics>,
-    max_queue_bytes: usize,
     shutting_down: bool,
     /// Residents' requests and essaimages waiting for their document to
     /// load or for its [`sync_core::ChangesJob`] to come back, in arrival
@@ -262,7 +258,6 @@ impl Hub {
         repo: Repo,
         store: std_mpsc::Sender<Request>,
         metrics: Arc<Metrics>,
-        max_queue_bytes: usize,
         jobs_done: mpsc::WeakSender<Event>,
         repair_every: Option<Duration>,
     ) -> Hub {
@@ -277,7 +272,6 @@ impl Hub {
             inbox: VecDeque::new(),
             attaches: Attaches::default(),
             metrics,
-            max_queue_bytes,
             shutting_down: false,
             demandes: HashMap::new(),
             ecrites: VecDeque::new(),
@@ -332,7 +326,7 @@ impl Hub {
                     self.feed(Input::Principal { conn, credentials });
                 }
                 Event::Connected { handle, .. } => {
-                    let _ = handle.kill.send((CLOSE_GOING_AWAY, "relay shutting down".into()));
+                    handle.outbox.kill(CLOSE_GOING_AWAY, "relay shutting down".into());
                 }
                 // While shutting down, nothing new is taken in: the flush ends.
                 // Frames already waiting are handled together, so each peer
@@ -578,7 +572,7 @@ impl Hub {
         if !self.repo.holds(&doc) {
             return;
         }
-        self.metrics.cluster.announcements_applied.fetch_add(1, Ordering::Relaxed);
+        self.metrics.cluster.announcements_applied.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         match bytes {
             Some(bytes) => {
                 self.feed(Input::CommittedElsewhere { doc: doc.clone(), chunks: vec![(key, bytes)] });
@@ -718,27 +712,14 @@ impl Hub {
     /// disconnected (it resyncs when it comes back).
     fn enqueue(&mut self, conn: ConnId, outbound: Outbound) {
         let Some(handle) = self.conns.get(&conn) else { return };
-        let len = match &outbound {
-            Outbound::Frame(bytes) => bytes.len(),
-            Outbound::Close { .. } => 0,
+        let queued = match handle.outbox.push(outbound) {
+            Ok(()) | Err(PushRefused::Ended) => return,
+            Err(PushRefused::Full { queued_bytes }) => queued_bytes,
         };
-        let queued = handle.queued_bytes.load(Ordering::Relaxed);
-        let over_bytes = queued > 0 && queued + len > self.max_queue_bytes;
-        if !over_bytes {
-            match handle.outbound.try_send(outbound) {
-                Ok(()) => {
-                    handle.queued_bytes.fetch_add(len, Ordering::Relaxed);
-                    return;
-                }
-                // The connection ended already; its `Disconnected` is on its way.
-                Err(mpsc::error::TrySendError::Closed(_)) => return,
-                Err(mpsc::error::TrySendError::Full(_)) => {}
-            }
-        }
         let handle = self.conns.remove(&conn).expect("looked up just above");
         tracing::warn!(%conn, queued, "outbound queue full; disconnecting a slow peer");
         self.metrics.error(ErrorKind::SlowConsumer);
-        let _ = handle.kill.send((CLOSE_POLICY, "outbound queue full: too slow, reconnect to resync".into()));
+        handle.outbox.kill(CLOSE_POLICY, "outbound queue full: too slow, reconnect to resync".into());
         self.inbox.push_back(Input::Disconnected { conn });
     }
 
@@ -752,6 +733,7 @@ impl Hub {
             ErrorKind::TooLarge => CLOSE_TOO_BIG,
             ErrorKind::Revoked | ErrorKind::MessageTimeout => CLOSE_POLICY,
             ErrorKind::InboundBusy => CLOSE_TRY_AGAIN_LATER,
+            ErrorKind::Transport => CLOSE_PROTOCOL,
             _ => CLOSE_UNSUPPORTED,
         };
         self.enqueue(conn, Outbound::Frame(error.encode()));

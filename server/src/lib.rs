@@ -74,6 +74,7 @@ mod slots;
 mod store;
 mod territoires;
 mod volontaires;
+mod websocket;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -262,24 +263,20 @@ pub async fn run_with_metrics(
     let cluster_tasks = join_cluster(&config, &storage, &mut store, &repo, &events, &metrics).await?;
     let repair_every = storage.is_shared().then_some(config.repair_interval);
     let (requests, store_thread) = store.spawn(events.clone(), metrics.clone())?;
-    let hub =
-        hub::Hub::new(repo, requests, metrics.clone(), config.outbound_queue_bytes, events.downgrade(), repair_every);
+    let hub = hub::Hub::new(repo, requests, metrics.clone(), events.downgrade(), repair_every);
     let mut hub_task = tokio::spawn(hub.run(inbox));
 
-    let transport = app::Transport {
+    let transport = websocket::Transport {
         max_message_bytes: config.max_message_bytes,
+        message_timeout: config.message_timeout,
+        max_unfinished_bytes: config.max_inbound_bytes,
         max_connections: config.max_connections,
         queue_frames: config.outbound_queue_frames.max(1),
+        queue_bytes: config.outbound_queue_bytes,
         ping_interval: config.ping_interval,
         ping_timeout: config.ping_timeout,
     };
     let (alive, mut drained) = mpsc::channel::<()>(1);
-    let inbound = frames::InboundLimits {
-        max_message_bytes: config.max_message_bytes,
-        message_timeout: config.message_timeout,
-        max_unfinished_bytes: config.max_inbound_bytes,
-        metrics: metrics.clone(),
-    };
     let slots = slots::Slots::new(slots::SlotLimits {
         per_address: config.max_connections_per_address,
         per_invitation: config.max_connections_per_invitation,
@@ -296,7 +293,6 @@ pub async fn run_with_metrics(
         storage: storage.clone(),
         invitations: invitations.clone(),
         feeds: Arc::new(feeds::Feeds::new(&config, public_url, local)),
-        inbound: Arc::new(inbound),
         slots: Arc::new(slots),
         creations: Arc::new(territoires::Creations::new(
             config.creation,

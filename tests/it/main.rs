@@ -35,3 +35,4 @@ mod stockage;
 mod support;
 mod territoires;
 mod volontaires;
+mod websocket;

@@ -1,0 +1,621 @@
+//! One websocket connection, served by one task that only moves bytes
+//! between the socket and the hub.
+//!
+//! The task reads the client's frames through [`FrameReader`] and hands
+//! each binary message to the hub as an [`Event::Received`]; it writes what
+//! the hub put in the connection's [`Outbox`] and its own control frames
+//! (pongs, keepalive pings, closes). Everything it waits for (readable
+//! socket, writable socket, outbox, one timer) is polled from one place, so
+//! an idle connection is one small task, one socket and one timer: no read
+//! buffer (bytes are read into the stack and only a message under way is
+//! kept), no write buffer (a frame's header and payload go out in one
+//! vectored write), no channel.
+//!
+//! The limits it keeps:
+//! - a message over `max_message_bytes` is refused at the header of the
+//!   frame that passes it, one not complete within `message_timeout` of its
+//!   first byte is refused (control frames in between do not extend it),
+//!   and the payload of unfinished messages, all connections together, may
+//!   not pass `max_unfinished_bytes` (`essaim_inbound_unfinished_bytes`);
+//!   each refusal goes to the hub ([`Event::Refused`]), which answers with
+//!   an `error` frame and a close;
+//! - a ping every `ping_interval`; a connection from which nothing (not
+//!   even a pong) arrived for `ping_timeout` is closed, and so is one whose
+//!   frame does not finish writing within `ping_timeout`, so a dead peer
+//!   never blocks anything;
+//! - after its close frame, the peer has [`CLOSE_GRACE`] to answer it.
+//!
+//! It decides nothing about messages: the hub and `sync-core` do.
+
+use std::collections::VecDeque;
+use std::future::poll_fn;
+use std::io::IoSlice;
+use std::pin::Pin;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll, Waker};
+use std::time::Duration;
+
+use hyper::upgrade::Upgraded;
+use hyper_util::rt::TokioIo;
+use sync_core::ConnId;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::sync::mpsc;
+use tokio::time::{Instant, Sleep};
+
+use crate::frames::{self, Frame, FrameError, FrameReader};
+use crate::hub::{CLOSE_GOING_AWAY, CLOSE_NORMAL, Event, Outbound};
+use crate::metrics::{ErrorKind, Metrics};
+
+/// After sending a close frame, how long the peer has to answer it.
+const CLOSE_GRACE: Duration = Duration::from_secs(2);
+/// Bytes read from the socket at a time, into the stack: only the message
+/// under way is kept between reads.
+const READ_STEP: usize = 16 * 1024;
+
+/// Websocket settings, from [`crate::Config`].
+#[derive(Debug, Clone)]
+pub(crate) struct Transport {
+    /// Largest message (all its frames together).
+    pub(crate) max_message_bytes: usize,
+    /// Time from a message's first byte to its last.
+    pub(crate) message_timeout: Duration,
+    /// Payload bytes of unfinished messages, all connections together.
+    pub(crate) max_unfinished_bytes: usize,
+    pub(crate) max_connections: usize,
+    /// Frames and bytes an outbox holds before its peer is called too slow.
+    pub(crate) queue_frames: usize,
+    pub(crate) queue_bytes: usize,
+    pub(crate) ping_interval: Duration,
+    pub(crate) ping_timeout: Duration,
+}
+
+/// Why a client's input was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+enum Refusal {
+    #[error(transparent)]
+    Frame(#[from] FrameError),
+    #[error("message not completed within {seconds} s of its first byte")]
+    Timeout { seconds: u64 },
+    #[error("relay busy: too many unfinished messages, retry later")]
+    Busy,
+}
+
+impl Refusal {
+    fn kind(self) -> ErrorKind {
+        match self {
+            Refusal::Frame(FrameError::TooLarge { .. }) => ErrorKind::TooLarge,
+            Refusal::Frame(FrameError::Protocol(_)) => ErrorKind::Transport,
+            Refusal::Timeout { .. } => ErrorKind::MessageTimeout,
+            Refusal::Busy => ErrorKind::InboundBusy,
+        }
+    }
+}
+
+/// What the hub has for one connection: frames to write, in order, and a
+/// kill that goes before them. Shared by the hub ([`crate::hub::ConnHandle`])
+/// and the connection's task; its queue is allocated only while it holds
+/// something.
+#[derive(Debug)]
+pub(crate) struct Outbox {
+    queue: Mutex<Queue>,
+    max_frames: usize,
+    max_bytes: usize,
+}
+
+#[derive(Debug, Default)]
+struct Queue {
+    frames: VecDeque<Outbound>,
+    bytes: usize,
+    kill: Option<(u16, String)>,
+    /// The hub let go of the connection without closing it.
+    hub_gone: bool,
+    /// The connection ended: nothing more is taken.
+    ended: bool,
+    waker: Option<Waker>,
+}
+
+/// Why [`Outbox::push`] did not queue a frame.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum PushRefused {
+    /// Too many frames or bytes wait: the peer is too slow.
+    Full { queued_bytes: usize },
+    /// The connection ended (its `Disconnected` is on its way).
+    Ended,
+}
+
+/// What the connection does next for the hub.
+enum Next {
+    Write(Outbound),
+    Kill(u16, String),
+    HubGone,
+}
+
+impl Outbox {
+    pub(crate) fn new(transport: &Transport) -> Arc<Outbox> {
+        Arc::new(Outbox {
+            queue: Mutex::new(Queue::default()),
+            max_frames: transport.queue_frames.max(1),
+            max_bytes: transport.queue_bytes,
+        })
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Queue> {
+        self.queue.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Queues a frame, unless the queue is full (a frame always fits in an
+    /// empty one) or the connection ended.
+    pub(crate) fn push(&self, outbound: Outbound) -> Result<(), PushRefused> {
+        let len = match &outbound {
+            Outbound::Frame(bytes) => bytes.len(),
+            Outbound::Close { .. } => 0,
+        };
+        let mut queue = self.lock();
+        if queue.ended {
+            return Err(PushRefused::Ended);
+        }
+        let over_bytes = queue.bytes > 0 && queue.bytes + len > self.max_bytes;
+        if queue.frames.len() >= self.max_frames || over_bytes {
+            return Err(PushRefused::Full { queued_bytes: queue.bytes });
+        }
+        queue.frames.push_back(outbound);
+        queue.bytes += len;
+        wake(&mut queue);
+        Ok(())
+    }
+
+    /// Closes the connection now: before the frames queued, and even in the
+    /// middle of a write (then without a close frame).
+    pub(crate) fn kill(&self, code: u16, reason: String) {
+        let mut queue = self.lock();
+        queue.kill = Some((code, reason));
+        wake(&mut queue);
+    }
+
+    /// The hub dropped the connection's handle.
+    fn hub_gone(&self) {
+        let mut queue = self.lock();
+        queue.hub_gone = true;
+        wake(&mut queue);
+    }
+
+    /// The kill if there is one, else (when `ready`) the next frame;
+    /// remembers `cx`'s waker for the next push.
+    fn next(&self, cx: &Context<'_>, ready: bool) -> Option<Next> {
+        let mut queue = self.lock();
+        if !queue.waker.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
+            queue.waker = Some(cx.waker().clone());
+        }
+        if let Some((code, reason)) = queue.kill.take() {
+            return Some(Next::Kill(code, reason));
+        }
+        if !ready {
+            return None;
+        }
+        if let Some(outbound) = queue.frames.pop_front() {
+            if let Outbound::Frame(bytes) = &outbound {
+                queue.bytes -= bytes.len();
+            }
+            if queue.frames.is_empty() && queue.frames.capacity() > 8 {
+                queue.frames = VecDeque::new();
+            }
+            return Some(Next::Write(outbound));
+        }
+        if std::mem::take(&mut queue.hub_gone) {
+            return Some(Next::HubGone);
+        }
+        None
+    }
+
+    /// The connection ended: drops what waits and refuses what comes.
+    fn end(&self) {
+        let mut queue = self.lock();
+        queue.ended = true;
+        queue.frames = VecDeque::new();
+        queue.bytes = 0;
+        queue.waker = None;
+    }
+}
+
+fn wake(queue: &mut Queue) {
+    if let Some(waker) = queue.waker.take() {
+        waker.wake();
+    }
+}
+
+/// The hub's side of an [`Outbox`]: dropping it without a close tells the
+/// connection that the relay is going away.
+#[derive(Debug)]
+pub(crate) struct OutboxHandle(pub(crate) Arc<Outbox>);
+
+impl Drop for OutboxHandle {
+    fn drop(&mut self) {
+        self.0.hub_gone();
+    }
+}
+
+impl std::ops::Deref for OutboxHandle {
+    type Target = Outbox;
+    fn deref(&self) -> &Outbox {
+        &self.0
+    }
+}
+
+/// A frame being written.
+struct Sending {
+    header: [u8; frames::MAX_SERVER_HEADER],
+    header_len: usize,
+    payload: Vec<u8>,
+    written: usize,
+    deadline: Instant,
+    then: AfterSending,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum AfterSending {
+    Continue,
+    /// Our close frame: wait for the peer's answer.
+    AwaitCloseAnswer,
+    /// Our answer to the peer's close: the connection ends.
+    End,
+}
+
+/// What the task does after polling the socket.
+enum Step {
+    Received(Vec<u8>),
+    Refused(ErrorKind, String),
+    Ended,
+}
+
+/// One connection's state. See the module documentation.
+pub(crate) struct Connection {
+    io: TokioIo<Upgraded>,
+    conn: ConnId,
+    outbox: Arc<Outbox>,
+    transport: Arc<Transport>,
+    metrics: Arc<Metrics>,
+    reader: FrameReader,
+    /// Frames read and not yet acted on.
+    received: VecDeque<Frame>,
+    sending: Option<Sending>,
+    /// The payload of the last ping, to answer.
+    pong: Option<Vec<u8>>,
+    ping_due: bool,
+    timer: Pin<Box<Sleep>>,
+    last_heard: Instant,
+    next_ping: Instant,
+    /// The busy period of the message under way and its deadline.
+    message_deadline: Option<(u64, Instant)>,
+    /// Bytes this connection counts in the shared budget.
+    counted: u64,
+    /// The socket is read (until the peer's close or the end of stream).
+    reading: bool,
+    /// What is read is parsed into frames; after a refusal the stream
+    /// cannot be parsed further, and is read only so that the peer gets
+    /// our close before its connection is reset.
+    parsing: bool,
+    /// Messages go to the hub (not after a refusal or a close).
+    forwarding: bool,
+    /// A close frame is due, written or answered: nothing else goes out.
+    closing: bool,
+    /// Our close frame's payload and what follows it, until it starts.
+    close_due: Option<(Vec<u8>, AfterSending)>,
+    /// When our close frame went out.
+    close_sent: Option<Instant>,
+}
+
+impl Connection {
+    pub(crate) fn new(
+        io: TokioIo<Upgraded>,
+        conn: ConnId,
+        outbox: Arc<Outbox>,
+        transport: Arc<Transport>,
+        metrics: Arc<Metrics>,
+    ) -> Connection {
+        let now = Instant::now();
+        let next_ping = now + transport.ping_interval;
+        Connection {
+            io,
+            conn,
+            outbox,
+            reader: FrameReader::new(transport.max_message_bytes),
+            transport,
+            metrics,
+            received: VecDeque::new(),
+            sending: None,
+            pong: None,
+            ping_due: false,
+            timer: Box::pin(tokio::time::sleep_until(next_ping)),
+            last_heard: now,
+            next_ping,
+            message_deadline: None,
+            counted: 0,
+            reading: true,
+            parsing: true,
+            forwarding: true,
+            closing: false,
+            close_due: None,
+            close_sent: None,
+        }
+    }
+
+    /// Serves the connection until it ends, handing what it receives to
+    /// `hub`.
+    pub(crate) async fn run(mut self, hub: &mpsc::Sender<Event>) {
+        let conn = self.conn;
+        loop {
+            let event = match poll_fn(|cx| self.poll_step(cx)).await {
+                Step::Received(bytes) => Event::Received { conn, bytes },
+                Step::Refused(kind, message) => Event::Refused { conn, kind, message },
+                Step::Ended => return,
+            };
+            if hub.send(event).await.is_err() {
+                return;
+            }
+        }
+    }
+
+    fn poll_step(&mut self, cx: &mut Context<'_>) -> Poll<Step> {
+        loop {
+            if let Some(step) = self.act_on_received() {
+                return Poll::Ready(step);
+            }
+            let now = Instant::now();
+            if let Some(step) = self.check_deadlines(now) {
+                return Poll::Ready(step);
+            }
+            let wrote = match self.poll_write(cx, now) {
+                Poll::Ready(Ok(())) => true,
+                Poll::Ready(Err(())) => return Poll::Ready(Step::Ended),
+                Poll::Pending => false,
+            };
+            let read = match self.poll_read(cx, now) {
+                Poll::Ready(Ok(())) => true,
+                Poll::Ready(Err(step)) => return Poll::Ready(step),
+                Poll::Pending => false,
+            };
+            if wrote || read {
+                continue;
+            }
+            let wake_at = self.next_deadline();
+            if self.timer.deadline() != wake_at {
+                self.timer.as_mut().reset(wake_at);
+            }
+            if self.timer.as_mut().poll(cx).is_ready() {
+                continue;
+            }
+            return Poll::Pending;
+        }
+    }
+
+    /// Acts on the frames read, up to the first the hub must hear of.
+    fn act_on_received(&mut self) -> Option<Step> {
+        while let Some(frame) = self.received.pop_front() {
+            match frame {
+                Frame::Binary(bytes) if self.forwarding => {
+                    self.metrics.frame_in(bytes.len());
+                    return Some(Step::Received(bytes));
+                }
+                Frame::Text if self.forwarding => {
+                    self.forwarding = false;
+                    let message = "text frames are not part of the protocol: send binary CBOR frames";
+                    return Some(Step::Refused(ErrorKind::TextFrame, message.to_owned()));
+                }
+                Frame::Binary(_) | Frame::Text | Frame::Pong => {}
+                Frame::Ping(payload) => self.pong = Some(payload),
+                Frame::Close(code) => {
+                    self.reading = false;
+                    self.forwarding = false;
+                    self.received.clear();
+                    if self.close_sent.is_some() {
+                        // The answer to ours.
+                        return Some(Step::Ended);
+                    }
+                    if !self.closing {
+                        // Answered with its own code; ours, if one is due,
+                        // crosses it and ends the connection once written.
+                        self.closing = true;
+                        let payload = frames::close_payload(code.unwrap_or(CLOSE_NORMAL), "");
+                        self.close_due = Some((payload, AfterSending::End));
+                    }
+                }
+            }
+        }
+        None
+    }
+
+    fn check_deadlines(&mut self, now: Instant) -> Option<Step> {
+        if self.close_sent.is_some_and(|sent| now >= sent + CLOSE_GRACE) {
+            return Some(Step::Ended);
+        }
+        if self.sending.as_ref().is_some_and(|s| now >= s.deadline) {
+            tracing::info!(conn = %self.conn, "write timed out: closing a stuck connection");
+            self.metrics.error(ErrorKind::KeepaliveTimeout);
+            return Some(Step::Ended);
+        }
+        if self.parsing && self.message_deadline.is_some_and(|(_, at)| now >= at) {
+            let seconds = self.transport.message_timeout.as_secs();
+            return Some(self.refuse(Refusal::Timeout { seconds }));
+        }
+        if now >= self.next_ping {
+            self.next_ping = now + self.transport.ping_interval;
+            if now.saturating_duration_since(self.last_heard) > self.transport.ping_timeout {
+                if !self.closing {
+                    tracing::info!(conn = %self.conn, "no pong: closing a dead connection");
+                    self.metrics.error(ErrorKind::KeepaliveTimeout);
+                    self.close(CLOSE_GOING_AWAY, "keepalive timeout");
+                }
+            } else {
+                self.ping_due = true;
+            }
+        }
+        None
+    }
+
+    fn next_deadline(&self) -> Instant {
+        let mut at = self.next_ping;
+        let others = [
+            self.close_sent.map(|sent| sent + CLOSE_GRACE),
+            self.sending.as_ref().map(|s| s.deadline),
+            self.message_deadline.filter(|_| self.parsing).map(|(_, at)| at),
+        ];
+        for other in others.into_iter().flatten() {
+            at = at.min(other);
+        }
+        at
+    }
+
+    /// Stops parsing after `refusal`; the hub answers it.
+    fn refuse(&mut self, refusal: Refusal) -> Step {
+        self.parsing = false;
+        self.forwarding = false;
+        self.received.clear();
+        self.message_deadline = None;
+        self.count(0);
+        Step::Refused(refusal.kind(), refusal.to_string())
+    }
+
+    /// Moves this connection's share of the shared budget to `bytes`;
+    /// false (and nothing moved) if that would pass the budget.
+    fn count(&mut self, bytes: u64) -> bool {
+        let total = &self.metrics.inbound_unfinished_bytes;
+        if bytes <= self.counted {
+            total.fetch_sub(self.counted - bytes, Ordering::Relaxed);
+        } else {
+            let more = bytes - self.counted;
+            let before = total.fetch_add(more, Ordering::Relaxed);
+            if before + more > self.transport.max_unfinished_bytes as u64 {
+                total.fetch_sub(more, Ordering::Relaxed);
+                return false;
+            }
+        }
+        self.counted = bytes;
+        true
+    }
+
+    /// Closes after the frame being written, if any.
+    fn close(&mut self, code: u16, reason: &str) {
+        if !self.closing {
+            self.closing = true;
+            self.close_due = Some((frames::close_payload(code, reason), AfterSending::AwaitCloseAnswer));
+        }
+    }
+
+    fn start(&mut self, opcode: u8, payload: Vec<u8>, then: AfterSending, now: Instant) {
+        let (header, header_len) = frames::server_header(opcode, payload.len());
+        let deadline = now + self.transport.ping_timeout;
+        self.sending = Some(Sending { header, header_len, payload, written: 0, deadline, then });
+    }
+
+    /// Writes what is due; `Ready(Ok)` when a frame went out, `Ready(Err)`
+    /// when the connection must end.
+    fn poll_write(&mut self, cx: &mut Context<'_>, now: Instant) -> Poll<Result<(), ()>> {
+        // A pong goes before the frames queued, a ping after them.
+        let ready = self.sending.is_none() && !self.closing && self.pong.is_none();
+        match self.outbox.next(cx, ready) {
+            Some(Next::Kill(code, reason)) => {
+                if self.sending.is_some() {
+                    tracing::info!(conn = %self.conn, code, %reason, "dropping a connection stuck in a write");
+                    return Poll::Ready(Err(()));
+                }
+                self.close(code, &reason);
+            }
+            Some(Next::Write(Outbound::Frame(bytes))) => {
+                self.metrics.frame_out(bytes.len());
+                self.start(frames::OP_BINARY, bytes, AfterSending::Continue, now);
+            }
+            Some(Next::Write(Outbound::Close { code, reason })) => self.close(code, &reason),
+            Some(Next::HubGone) => self.close(CLOSE_GOING_AWAY, "relay stopping"),
+            None => {}
+        }
+        if self.sending.is_none() {
+            if let Some((payload, then)) = self.close_due.take() {
+                self.start(frames::OP_CLOSE, payload, then, now);
+            } else if !self.closing {
+                if let Some(payload) = self.pong.take() {
+                    self.start(frames::OP_PONG, payload, AfterSending::Continue, now);
+                } else if std::mem::take(&mut self.ping_due) {
+                    self.start(frames::OP_PING, Vec::new(), AfterSending::Continue, now);
+                }
+            }
+        }
+        let Some(sending) = self.sending.as_mut() else { return Poll::Pending };
+        let total = sending.header_len + sending.payload.len();
+        while sending.written < total {
+            let (header, payload) = match sending.written.checked_sub(sending.header_len) {
+                None => (&sending.header[sending.written..sending.header_len], &sending.payload[..]),
+                Some(into_payload) => (&[][..], &sending.payload[into_payload..]),
+            };
+            let slices = [IoSlice::new(header), IoSlice::new(payload)];
+            match Pin::new(&mut self.io).poll_write_vectored(cx, &slices) {
+                Poll::Ready(Ok(0)) => return Poll::Ready(Err(())),
+                Poll::Ready(Ok(n)) => sending.written += n,
+                Poll::Ready(Err(error)) => {
+                    tracing::debug!(conn = %self.conn, %error, "write failed");
+                    return Poll::Ready(Err(()));
+                }
+                Poll::Pending => return Poll::Pending,
+            }
+        }
+        if let Poll::Ready(Err(error)) = Pin::new(&mut self.io).poll_flush(cx) {
+            tracing::debug!(conn = %self.conn, %error, "flush failed");
+            return Poll::Ready(Err(()));
+        }
+        let then = sending.then;
+        self.sending = None;
+        match then {
+            AfterSending::Continue => Poll::Ready(Ok(())),
+            AfterSending::AwaitCloseAnswer if self.reading => {
+                self.close_sent = Some(now);
+                Poll::Ready(Ok(()))
+            }
+            // Nothing can answer a close on a stream no longer read, or
+            // our close was the answer.
+            AfterSending::AwaitCloseAnswer | AfterSending::End => Poll::Ready(Err(())),
+        }
+    }
+
+    /// Reads what the socket has, unless frames read wait; `Ready(Ok)` when
+    /// bytes came, `Ready(Err)` with the step to take when reading ends.
+    fn poll_read(&mut self, cx: &mut Context<'_>, now: Instant) -> Poll<Result<(), Step>> {
+        if !self.reading || !self.received.is_empty() {
+            return Poll::Pending;
+        }
+        let mut step = [0u8; READ_STEP];
+        let mut buf = ReadBuf::new(&mut step);
+        match Pin::new(&mut self.io).poll_read(cx, &mut buf) {
+            Poll::Pending => return Poll::Pending,
+            Poll::Ready(Err(error)) => {
+                tracing::debug!(conn = %self.conn, %error, "read failed");
+                self.metrics.error(ErrorKind::Transport);
+                return Poll::Ready(Err(Step::Ended));
+            }
+            Poll::Ready(Ok(())) if buf.filled().is_empty() => return Poll::Ready(Err(Step::Ended)),
+            Poll::Ready(Ok(())) => {}
+        }
+        self.last_heard = now;
+        if !self.parsing {
+            return Poll::Ready(Ok(()));
+        }
+        if let Err(error) = self.reader.read(buf.filled(), &mut self.received) {
+            return Poll::Ready(Err(self.refuse(error.into())));
+        }
+        if !self.count(self.reader.unfinished_bytes()) {
+            return Poll::Ready(Err(self.refuse(Refusal::Busy)));
+        }
+        self.message_deadline = match (self.reader.busy_period(), self.message_deadline) {
+            (None, _) => None,
+            (Some(period), Some((same, at))) if period == same => Some((same, at)),
+            (Some(period), _) => Some((period, now + self.transport.message_timeout)),
+        };
+        Poll::Ready(Ok(()))
+    }
+}
+
+impl Drop for Connection {
+    fn drop(&mut self) {
+        self.count(0);
+        self.outbox.end();
+    }
+}
