@@ -340,9 +340,17 @@ fn websocket_accept(request: &Request) -> Result<HeaderValue, HttpError> {
     HeaderValue::from_str(&accept).map_err(|_| HttpError::NotWebsocket("bad key"))
 }
 
-/// One websocket connection: known to the hub from its first frame to its
-/// end, served by [`websocket::Connection`]; the slots are held until then.
-async fn connection(io: TokioIo<Upgraded>, state: AppState, _slot: OpenSlot, _place: Slot, pass: Pass) {
+/// What a websocket connection holds until it ends: its places in the
+/// connection counts.
+pub(crate) struct Held {
+    _open: OpenSlot,
+    _place: Slot,
+}
+
+/// Makes the upgraded socket known to the hub, then serves it as its own
+/// task ([`websocket::Connection`]), which holds only what the connection
+/// needs.
+async fn connection(io: TokioIo<Upgraded>, state: AppState, open: OpenSlot, place: Slot, pass: Pass) {
     let conn = ConnId(state.next_conn.fetch_add(1, Ordering::Relaxed));
     state.metrics.connections_total.fetch_add(1, Ordering::Relaxed);
     let outbox = Outbox::new(&state.transport);
@@ -350,8 +358,7 @@ async fn connection(io: TokioIo<Upgraded>, state: AppState, _slot: OpenSlot, _pl
     if state.hub.send(Event::Connected { conn, handle }).await.is_err() {
         return;
     }
-    let connection = websocket::Connection::new(io, conn, outbox, state.transport.clone(), state.metrics.clone());
-    connection.run(&state.hub).await;
-    let _ = state.hub.send(Event::Disconnected { conn }).await;
-    tracing::debug!(%conn, "connection ended");
+    let held = Held { _open: open, _place: place };
+    let (hub, transport, metrics) = (state.hub.clone(), state.transport.clone(), state.metrics.clone());
+    tokio::spawn(websocket::Connection::new(io, conn, hub, outbox, transport, metrics, held));
 }

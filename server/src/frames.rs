@@ -263,7 +263,7 @@ impl FrameReader {
         match current.opcode {
             OP_PING => out.push_back(Frame::Ping(std::mem::take(&mut self.control))),
             OP_PONG => {
-                self.control.clear();
+                self.control = Vec::new();
                 out.push_back(Frame::Pong);
             }
             OP_CLOSE => {

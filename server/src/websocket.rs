@@ -9,7 +9,11 @@
 //! an idle connection is one small task, one socket and one timer: no read
 //! buffer (bytes are read into the stack and only a message under way is
 //! kept), no write buffer (a frame's header and payload go out in one
-//! vectored write), no channel.
+//! vectored write), no channel. While the hub's queue is full, the task
+//! waits for room without reading more, but goes on writing: the hub's
+//! answers to what the peer sent before never pile up behind it (a peer
+//! uploading hundreds of documents at once would otherwise fill its outbox
+//! and be dropped as too slow).
 //!
 //! The limits it keeps:
 //! - a message over `max_message_bytes` is refused at the header of the
@@ -28,21 +32,23 @@
 //! It decides nothing about messages: the hub and `sync-core` do.
 
 use std::collections::VecDeque;
-use std::future::poll_fn;
+use std::future::Future;
 use std::io::IoSlice;
 use std::pin::Pin;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
-use std::task::{Context, Poll, Waker};
+use std::task::{Context, Poll, Waker, ready};
 use std::time::Duration;
 
 use hyper::upgrade::Upgraded;
 use hyper_util::rt::TokioIo;
 use sync_core::ConnId;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
-use tokio::sync::mpsc;
+use tokio::sync::mpsc::error::{SendError, TrySendError};
+use tokio::sync::mpsc::{self, OwnedPermit};
 use tokio::time::{Instant, Sleep};
 
+use crate::app::Held;
 use crate::frames::{self, Frame, FrameError, FrameReader};
 use crate::hub::{CLOSE_GOING_AWAY, CLOSE_NORMAL, Event, Outbound};
 use crate::metrics::{ErrorKind, Metrics};
@@ -197,7 +203,8 @@ impl Outbox {
             if let Outbound::Frame(bytes) = &outbound {
                 queue.bytes -= bytes.len();
             }
-            if queue.frames.is_empty() && queue.frames.capacity() > 8 {
+            if queue.frames.is_empty() {
+                // An idle connection keeps no queue.
                 queue.frames = VecDeque::new();
             }
             return Some(Next::Write(outbound));
@@ -261,6 +268,16 @@ enum AfterSending {
     End,
 }
 
+/// An event the hub's full queue could not take yet, and the wait for
+/// room (allocated only then).
+struct HubWait {
+    event: Event,
+    room: Room,
+}
+
+/// Room in the hub's queue, once there is some.
+type Room = Pin<Box<dyn Future<Output = Result<OwnedPermit<Event>, SendError<()>>> + Send>>;
+
 /// What the task does after polling the socket.
 enum Step {
     Received(Vec<u8>),
@@ -272,6 +289,16 @@ enum Step {
 pub(crate) struct Connection {
     io: TokioIo<Upgraded>,
     conn: ConnId,
+    hub: mpsc::Sender<Event>,
+    /// While the hub's queue is full: nothing more is read or handed over,
+    /// but frames are still written.
+    hub_wait: Option<Box<HubWait>>,
+    /// The socket is done with; then the hub is told, once.
+    ended: bool,
+    told_hub: bool,
+    /// What the connection holds until it ends (its place in the
+    /// connection counts).
+    _held: Held,
     outbox: Arc<Outbox>,
     transport: Arc<Transport>,
     metrics: Arc<Metrics>,
@@ -309,15 +336,22 @@ impl Connection {
     pub(crate) fn new(
         io: TokioIo<Upgraded>,
         conn: ConnId,
+        hub: mpsc::Sender<Event>,
         outbox: Arc<Outbox>,
         transport: Arc<Transport>,
         metrics: Arc<Metrics>,
+        held: Held,
     ) -> Connection {
         let now = Instant::now();
         let next_ping = now + transport.ping_interval;
         Connection {
             io,
             conn,
+            hub,
+            hub_wait: None,
+            ended: false,
+            told_hub: false,
+            _held: held,
             outbox,
             reader: FrameReader::new(transport.max_message_bytes),
             transport,
@@ -340,25 +374,94 @@ impl Connection {
         }
     }
 
-    /// Serves the connection until it ends, handing what it receives to
-    /// `hub`.
-    pub(crate) async fn run(mut self, hub: &mpsc::Sender<Event>) {
-        let conn = self.conn;
-        loop {
-            let event = match poll_fn(|cx| self.poll_step(cx)).await {
-                Step::Received(bytes) => Event::Received { conn, bytes },
-                Step::Refused(kind, message) => Event::Refused { conn, kind, message },
-                Step::Ended => return,
-            };
-            if hub.send(event).await.is_err() {
-                return;
+    /// Hands `event` to the hub, or waits for room in its queue; false if
+    /// the hub is gone.
+    fn hand_to_hub(&mut self, event: Event) -> bool {
+        match self.hub.try_send(event) {
+            Ok(()) => true,
+            Err(TrySendError::Full(event)) => {
+                let room = Box::pin(self.hub.clone().reserve_owned());
+                self.hub_wait = Some(Box::new(HubWait { event, room }));
+                true
             }
+            Err(TrySendError::Closed(_)) => false,
         }
     }
 
+    /// Delivers the event waiting for room, if any; `Ready(false)` if the
+    /// hub is gone.
+    fn poll_hub(&mut self, cx: &mut Context<'_>) -> Poll<bool> {
+        let Some(wait) = self.hub_wait.as_mut() else { return Poll::Ready(true) };
+        let delivered = match ready!(wait.room.as_mut().poll(cx)) {
+            Ok(permit) => {
+                permit.send(self.hub_wait.take().expect("polled just above").event);
+                true
+            }
+            Err(_) => false,
+        };
+        self.hub_wait = None;
+        Poll::Ready(delivered)
+    }
+}
+
+/// The connection's task: it serves the socket until the connection ends,
+/// then tells the hub (`Event::Disconnected`, after anything still waiting
+/// for room).
+impl Future for Connection {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let this = self.get_mut();
+        loop {
+            if !ready!(this.poll_hub(cx)) {
+                return Poll::Ready(());
+            }
+            if this.ended {
+                if this.told_hub {
+                    return Poll::Ready(());
+                }
+                this.told_hub = true;
+                let event = Event::Disconnected { conn: this.conn };
+                if !this.hand_to_hub(event) {
+                    return Poll::Ready(());
+                }
+                continue;
+            }
+            let event = match this.poll_step(cx) {
+                Poll::Pending => return Poll::Pending,
+                Poll::Ready(Step::Received(bytes)) => Event::Received { conn: this.conn, bytes },
+                Poll::Ready(Step::Refused(kind, message)) => Event::Refused { conn: this.conn, kind, message },
+                Poll::Ready(Step::Ended) => {
+                    this.end();
+                    continue;
+                }
+            };
+            if !this.hand_to_hub(event) {
+                return Poll::Ready(());
+            }
+        }
+    }
+}
+
+impl Connection {
+    /// The socket is done with: what it held goes now, the task only has
+    /// the hub to tell.
+    fn end(&mut self) {
+        self.ended = true;
+        self.count(0);
+        self.outbox.end();
+        self.received = VecDeque::new();
+        self.sending = None;
+        self.pong = None;
+        tracing::debug!(conn = %self.conn, "connection ended");
+    }
+
+    /// Polls the socket and the timer until a step is due. While the hub
+    /// waits for room, only writes and their deadlines go on.
     fn poll_step(&mut self, cx: &mut Context<'_>) -> Poll<Step> {
         loop {
-            if let Some(step) = self.act_on_received() {
+            let hub_full = self.hub_wait.is_some();
+            if !hub_full && let Some(step) = self.act_on_received() {
                 return Poll::Ready(step);
             }
             let now = Instant::now();
@@ -370,10 +473,13 @@ impl Connection {
                 Poll::Ready(Err(())) => return Poll::Ready(Step::Ended),
                 Poll::Pending => false,
             };
-            let read = match self.poll_read(cx, now) {
-                Poll::Ready(Ok(())) => true,
-                Poll::Ready(Err(step)) => return Poll::Ready(step),
-                Poll::Pending => false,
+            let read = match hub_full {
+                true => false,
+                false => match self.poll_read(cx, now) {
+                    Poll::Ready(Ok(())) => true,
+                    Poll::Ready(Err(step)) => return Poll::Ready(step),
+                    Poll::Pending => false,
+                },
             };
             if wrote || read {
                 continue;
@@ -422,6 +528,8 @@ impl Connection {
                 }
             }
         }
+        // An idle connection keeps no queue.
+        self.received = VecDeque::new();
         None
     }
 
@@ -434,7 +542,7 @@ impl Connection {
             self.metrics.error(ErrorKind::KeepaliveTimeout);
             return Some(Step::Ended);
         }
-        if self.parsing && self.message_deadline.is_some_and(|(_, at)| now >= at) {
+        if self.parsing && self.hub_wait.is_none() && self.message_deadline.is_some_and(|(_, at)| now >= at) {
             let seconds = self.transport.message_timeout.as_secs();
             return Some(self.refuse(Refusal::Timeout { seconds }));
         }
@@ -458,7 +566,7 @@ impl Connection {
         let others = [
             self.close_sent.map(|sent| sent + CLOSE_GRACE),
             self.sending.as_ref().map(|s| s.deadline),
-            self.message_deadline.filter(|_| self.parsing).map(|(_, at)| at),
+            self.message_deadline.filter(|_| self.parsing && self.hub_wait.is_none()).map(|(_, at)| at),
         ];
         for other in others.into_iter().flatten() {
             at = at.min(other);
@@ -615,7 +723,8 @@ impl Connection {
 
 impl Drop for Connection {
     fn drop(&mut self) {
-        self.count(0);
-        self.outbox.end();
+        if !self.ended {
+            self.end();
+        }
     }
 }
