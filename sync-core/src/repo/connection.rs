@@ -6,7 +6,7 @@
 //! does not sync documents (`peer_doc.rs`), load them (`document.rs`) or
 //! relay presence (`ephemeral.rs`).
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
 use automerge::sync;
 
@@ -30,10 +30,56 @@ pub(super) struct Conn {
     /// Its allowance of ephemeral messages.
     pub(super) ephemeral: Bucket,
     pub(super) phase: ConnPhase,
-    /// Boxed: a map's first node holds room for eleven entries, and a pair
-    /// (its Automerge sync state inline) is a few hundred bytes, so an idle
-    /// connection on one document kept 3 KB of empty slots.
-    pub(super) docs: BTreeMap<DocumentId, Box<PeerDoc>>,
+    pub(super) docs: Pairs,
+}
+
+/// A connection's pairs, by document: a vector kept sorted. Most
+/// connections have one document or a few (at most `max_docs_per_conn`),
+/// and a B-tree's first node holds room for eleven entries; each pair is
+/// boxed, its Automerge sync state being a few hundred bytes.
+#[derive(Debug, Default)]
+pub(super) struct Pairs(Vec<(DocumentId, Box<PeerDoc>)>);
+
+impl Pairs {
+    fn position(&self, doc: &DocumentId) -> Result<usize, usize> {
+        self.0.binary_search_by(|(d, _)| d.cmp(doc))
+    }
+
+    pub(super) fn get(&self, doc: &DocumentId) -> Option<&PeerDoc> {
+        self.position(doc).ok().map(|i| &*self.0[i].1)
+    }
+
+    pub(super) fn get_mut(&mut self, doc: &DocumentId) -> Option<&mut PeerDoc> {
+        self.position(doc).ok().map(|i| &mut *self.0[i].1)
+    }
+
+    pub(super) fn contains_key(&self, doc: &DocumentId) -> bool {
+        self.position(doc).is_ok()
+    }
+
+    pub(super) fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub(super) fn iter(&self) -> impl Iterator<Item = (&DocumentId, &PeerDoc)> {
+        self.0.iter().map(|(doc, pair)| (doc, &**pair))
+    }
+
+    /// The pair of `doc`, made by `new` if there is none.
+    pub(super) fn get_or_insert_with(&mut self, doc: &DocumentId, new: impl FnOnce() -> PeerDoc) -> &mut PeerDoc {
+        let i = match self.position(doc) {
+            Ok(i) => i,
+            Err(i) => {
+                // Room for exactly one or a few; doubling beyond.
+                if self.0.len() < 4 {
+                    self.0.reserve_exact(1);
+                }
+                self.0.insert(i, (doc.clone(), Box::new(new())));
+                i
+            }
+        };
+        &mut self.0[i].1
+    }
 }
 
 #[derive(Debug)]
@@ -81,7 +127,7 @@ impl Repo {
         self.timers.set(Timer::Handshake(conn), Some(now.plus(self.config.handshake_timeout_ms)));
         let ephemeral = Bucket::full(now, self.config.ephemeral_burst);
         let state =
-            Conn { direction, phase, expected_peer, credentials: BTreeSet::new(), ephemeral, docs: BTreeMap::new() };
+            Conn { direction, phase, expected_peer, credentials: BTreeSet::new(), ephemeral, docs: Pairs::default() };
         self.conns.insert(conn, state);
     }
 
@@ -233,7 +279,7 @@ impl Repo {
         {
             self.peers.remove(peer);
         }
-        for (doc, pair) in &state.docs {
+        for (doc, pair) in state.docs.iter() {
             if pair.answer_due.is_some() {
                 self.timers.set(Timer::HeldMessage(conn, doc.clone()), None);
             }

@@ -94,11 +94,18 @@ impl PeerDoc {
     /// state; a writer's changes under `catch_unwind` (`changes_job.rs`).
     fn receive(&mut self, am: &mut Automerge, message: sync::Message) -> Result<(), String> {
         let Some(sync) = self.sync.as_mut() else { return Ok(()) };
-        if sync.read_only || message.changes.is_empty() {
+        let received = if sync.read_only || message.changes.is_empty() {
             am.receive_sync_message(sync, message).map_err(|e| e.to_string())
         } else {
             receive_changes_contained(am, sync, message)
+        };
+        // Automerge empties the set of changes sent once the peer has them,
+        // but an emptied B-tree keeps its first node (about 370 bytes): an
+        // idle peer in sync keeps none.
+        if sync.sent_hashes.is_empty() {
+            sync.sent_hashes = Default::default();
         }
+        received
     }
 
     /// The next sync message for the peer, if one is due.
@@ -282,7 +289,7 @@ impl Repo {
         let policy = self.config.access;
         let state = self.conns.get_mut(&conn)?;
         let ConnPhase::Ready { peer, .. } = &state.phase else { return None };
-        let entry = state.docs.entry(doc.clone()).or_insert_with(|| {
+        let entry = state.docs.get_or_insert_with(doc, || {
             let access = match policy {
                 AccessPolicy::AllowAll => AccessState::Decided(Access::ReadWrite),
                 AccessPolicy::AskDriver => {
@@ -290,7 +297,7 @@ impl Repo {
                     AccessState::Pending(Vec::new())
                 }
             };
-            Box::new(PeerDoc::new(access))
+            PeerDoc::new(access)
         });
         self.doc_conns.entry(doc.clone()).or_default().insert(conn);
         match entry.access {
@@ -300,7 +307,7 @@ impl Repo {
     }
 
     pub(super) fn peer_doc(&mut self, conn: ConnId, doc: &DocumentId) -> Option<&mut PeerDoc> {
-        self.conns.get_mut(&conn)?.docs.get_mut(doc).map(|pair| &mut **pair)
+        self.conns.get_mut(&conn)?.docs.get_mut(doc)
     }
 
     pub(super) fn on_sync(
@@ -570,8 +577,7 @@ impl Repo {
         out: &mut Vec<Output>,
     ) {
         let Some(state) = self.conns.get_mut(&conn) else { return };
-        let pair =
-            state.docs.entry(doc.clone()).or_insert_with(|| Box::new(PeerDoc::new(AccessState::Pending(Vec::new()))));
+        let pair = state.docs.get_or_insert_with(&doc, || PeerDoc::new(AccessState::Pending(Vec::new())));
         self.doc_conns.entry(doc.clone()).or_default().insert(conn);
         match std::mem::replace(&mut pair.access, AccessState::Decided(access)) {
             AccessState::Pending(queue) => {
