@@ -34,6 +34,7 @@
 use std::collections::VecDeque;
 use std::future::Future;
 use std::io::IoSlice;
+use std::mem::MaybeUninit;
 use std::pin::Pin;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
@@ -690,8 +691,9 @@ impl Connection {
         if !self.reading || !self.received.is_empty() {
             return Poll::Pending;
         }
-        let mut step = [0u8; READ_STEP];
-        let mut buf = ReadBuf::new(&mut step);
+        // Not zeroed: the socket writes what is read.
+        let mut step = [MaybeUninit::<u8>::uninit(); READ_STEP];
+        let mut buf = ReadBuf::uninit(&mut step);
         match Pin::new(&mut self.io).poll_read(cx, &mut buf) {
             Poll::Pending => return Poll::Pending,
             Poll::Ready(Err(error)) => {

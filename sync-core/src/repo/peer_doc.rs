@@ -92,9 +92,29 @@ impl PeerDoc {
 
     /// Applies the peer's sync message to `am` through the pair's sync
     /// state; a writer's changes under `catch_unwind` (`changes_job.rs`).
-    fn receive(&mut self, am: &mut Automerge, message: sync::Message) -> Result<(), String> {
+    ///
+    /// With `fast`, a message that brings nothing and whose heads are the
+    /// document's (`heads`), a reader's acknowledgement, goes through
+    /// [`receive_in_sync`] instead of Automerge.
+    fn receive(
+        &mut self,
+        am: &mut Automerge,
+        message: sync::Message,
+        heads: &[ChangeHash],
+        fast: bool,
+    ) -> Result<(), String> {
         let Some(sync) = self.sync.as_mut() else { return Ok(()) };
-        let received = if sync.read_only || message.changes.is_empty() {
+        let received = if fast && message.changes.is_empty() && message.heads == heads {
+            #[cfg(test)]
+            let expected = {
+                let mut state = sync.clone();
+                am.receive_sync_message(&mut state, message.clone()).map(|()| state).map_err(|e| e.to_string())
+            };
+            receive_in_sync(sync, message);
+            #[cfg(test)]
+            assert_eq!(Ok(&*sync), expected.as_ref(), "receive_in_sync differs from Automerge");
+            Ok(())
+        } else if sync.read_only || message.changes.is_empty() {
             am.receive_sync_message(sync, message).map_err(|e| e.to_string())
         } else {
             receive_changes_contained(am, sync, message)
@@ -242,6 +262,32 @@ impl FanOut {
     }
 }
 
+/// Automerge's `receive_sync_message` for a message that brings no changes
+/// and whose heads are the document's own (the peer has everything we
+/// have): the same state after, without the walk over the document's
+/// whole history that Automerge takes to trim the changes sent
+/// (`filter_changes`, once per acknowledgement, so a reader's ack cost grew
+/// with the territory's age). Every change sent is one of the document's,
+/// so an ancestor of those heads: none is left. In tests, each call is
+/// checked against Automerge's own ([`PeerDoc::receive`]).
+fn receive_in_sync(sync: &mut sync::State, message: sync::Message) {
+    sync.in_flight = false;
+    if let Some(flags) = message.flags {
+        let mut capabilities = vec![sync::Capability::MessageV2];
+        if flags.contains(sync::MessageFlags::SUPPORTS_SYNC_RESET) {
+            capabilities.push(sync::Capability::SyncReset);
+        }
+        sync.their_capabilities = Some(capabilities);
+        sync.peer_read_only = flags.contains(sync::MessageFlags::READ_ONLY);
+    }
+    sync.sent_hashes = Default::default();
+    sync.last_sent_heads.clone_from(&message.heads);
+    sync.shared_heads.clone_from(&message.heads);
+    sync.their_have = Some(message.have);
+    sync.their_heads = Some(message.heads);
+    sync.their_need = Some(message.need);
+}
+
 /// Whether Automerge would generate nothing for a peer in this state: we
 /// told it our `heads`, it answered with the same heads, needing nothing,
 /// and every summary of what it has starts at those heads (so no change is
@@ -289,7 +335,9 @@ impl Repo {
         let policy = self.config.access;
         let state = self.conns.get_mut(&conn)?;
         let ConnPhase::Ready { peer, .. } = &state.phase else { return None };
+        let mut created = false;
         let entry = state.docs.get_or_insert_with(doc, || {
+            created = true;
             let access = match policy {
                 AccessPolicy::AllowAll => AccessState::Decided(Access::ReadWrite),
                 AccessPolicy::AskDriver => {
@@ -299,11 +347,14 @@ impl Repo {
             };
             PeerDoc::new(access)
         });
-        self.doc_conns.entry(doc.clone()).or_default().insert(conn);
-        match entry.access {
+        let access = match entry.access {
             AccessState::Decided(access) => Some(access),
             AccessState::Pending(_) => None,
+        };
+        if created {
+            self.doc_conns.entry(doc.clone()).or_default().insert(conn);
         }
+        access
     }
 
     pub(super) fn peer_doc(&mut self, conn: ConnId, doc: &DocumentId) -> Option<&mut PeerDoc> {
@@ -361,7 +412,7 @@ impl Repo {
             return;
         }
         let before = ready.am.get_heads();
-        if let Err(e) = pair.receive(&mut ready.am, message) {
+        if let Err(e) = pair.receive(&mut ready.am, message, &before, self.config.fast_fan_out) {
             return self.fail(conn, CloseReason::BadSyncMessage(e), out);
         }
         ready.confirm_waiting(waiting);
