@@ -459,6 +459,83 @@ mod tests {
         assert_eq!(reader.message.capacity(), 0);
     }
 
+    /// A frame a client may send, for the property below.
+    #[derive(Debug, Clone)]
+    enum Sent {
+        /// A binary message in fragments of these sizes.
+        Binary(Vec<usize>),
+        Ping(usize),
+        Pong,
+    }
+
+    fn sent() -> impl proptest::strategy::Strategy<Value = Sent> {
+        use proptest::prelude::*;
+        prop_oneof![
+            proptest::collection::vec(0usize..300, 1..4).prop_map(Sent::Binary),
+            (0usize..126).prop_map(Sent::Ping),
+            Just(Sent::Pong),
+        ]
+    }
+
+    proptest::proptest! {
+        /// Valid frames cut at any points give the same frames, and nothing
+        /// is kept once a message is whole; arbitrary bytes never panic and
+        /// never hold more than the limit.
+        #[test]
+        fn frames_cut_anywhere_read_the_same(
+            sent in proptest::collection::vec(sent(), 1..12),
+            cuts in proptest::collection::vec(1usize..200, 0..40),
+            noise in proptest::collection::vec(proptest::num::u8::ANY, 0..400),
+        ) {
+            let (mut bytes, mut expected) = (Vec::new(), Vec::new());
+            let mut counter = 0u8;
+            let mut payload = |len: usize| (0..len).map(|_| { counter = counter.wrapping_add(1); counter }).collect::<Vec<u8>>();
+            for each in &sent {
+                match each {
+                    Sent::Binary(parts) => {
+                        let mut whole = Vec::new();
+                        for (i, len) in parts.iter().enumerate() {
+                            let part = payload(*len);
+                            let opcode = if i == 0 { OP_BINARY } else { OP_CONTINUATION };
+                            bytes.extend(frame(i + 1 == parts.len(), opcode, &part));
+                            whole.extend(part);
+                        }
+                        expected.push(Frame::Binary(whole));
+                    }
+                    Sent::Ping(len) => {
+                        let part = payload(*len);
+                        bytes.extend(frame(true, OP_PING, &part));
+                        expected.push(Frame::Ping(part));
+                    }
+                    Sent::Pong => {
+                        bytes.extend(frame(true, OP_PONG, b""));
+                        expected.push(Frame::Pong);
+                    }
+                }
+            }
+            let mut reader = FrameReader::new(1 << 20);
+            let mut out = VecDeque::new();
+            let mut rest = &bytes[..];
+            for cut in cuts.iter().chain(std::iter::once(&usize::MAX)) {
+                let (now, later) = rest.split_at((*cut).min(rest.len()));
+                reader.read(now, &mut out).expect("valid frames");
+                rest = later;
+            }
+            proptest::prop_assert_eq!(Vec::from(out), expected);
+            proptest::prop_assert_eq!(reader.busy_period(), None);
+            proptest::prop_assert_eq!(reader.message.capacity(), 0);
+
+            let mut reader = FrameReader::new(256);
+            let mut out = VecDeque::new();
+            for piece in noise.chunks(7) {
+                if reader.read(piece, &mut out).is_err() {
+                    break;
+                }
+                proptest::prop_assert!(reader.unfinished_bytes() <= 256);
+            }
+        }
+    }
+
     #[test]
     fn server_headers_use_the_shortest_length() {
         assert_eq!(server_header(OP_BINARY, 5), ([0x82, 5, 0, 0, 0, 0, 0, 0, 0, 0], 2));
