@@ -85,7 +85,12 @@ pub struct Config {
     pub max_documents_per_connection: usize,
     /// Most frames queued for one connection; a peer that falls further
     /// behind is disconnected (it resyncs on reconnect).
-    #[arg(long, env = "ESSAIM_OUTBOUND_QUEUE_FRAMES", default_value_t = 1024)]
+    ///
+    /// The hub answers a batch of messages at once (up to its queue of
+    /// 4,096 events), so a peer uploading hundreds of documents has
+    /// thousands of answers queued at once; the byte limit below is what
+    /// bounds the memory.
+    #[arg(long, env = "ESSAIM_OUTBOUND_QUEUE_FRAMES", default_value_t = 16 * 1024)]
     pub outbound_queue_frames: usize,
     /// Most bytes queued for one connection (same rule).
     ///

@@ -23,7 +23,7 @@ use std::collections::VecDeque;
 const MAX_HEADER: usize = 14;
 /// The longest server frame header: 2 bytes and an 8-byte length.
 pub(crate) const MAX_SERVER_HEADER: usize = 10;
-/// What a message's buffer reserves at once, whatever its header says.
+/// What a message's buffer reserves first, whatever its header says.
 const RESERVE_STEP: usize = 64 * 1024;
 
 const OP_CONTINUATION: u8 = 0x0;
@@ -138,10 +138,10 @@ impl FrameReader {
         Ok(())
     }
 
-    /// Payload bytes of the unfinished message (what the shared budget
-    /// counts).
+    /// Bytes the unfinished message holds (what the shared budget counts):
+    /// its payload so far, or the room its buffer took if more.
     pub(crate) fn unfinished_bytes(&self) -> u64 {
-        self.message_len
+        self.message_len.max(self.message.capacity() as u64)
     }
 
     /// The current busy period, if a frame or message is under way.
@@ -241,8 +241,11 @@ impl FrameReader {
         };
         if let Some(target) = target {
             if target.capacity() - target.len() < take {
-                let wanted = usize::try_from(current.left).unwrap_or(usize::MAX).min(RESERVE_STEP).max(take);
-                target.reserve(wanted);
+                // Doubling, but never past what the frame declares: the
+                // buffer holds no more than the message limit, and the
+                // shared budget counts its room.
+                let left = usize::try_from(current.left).unwrap_or(usize::MAX);
+                target.reserve_exact(left.min(target.len().max(RESERVE_STEP)).max(take));
             }
             let phase = current.received;
             target.extend(bytes[..take].iter().enumerate().map(|(i, b)| b ^ current.mask[(phase + i) % 4]));

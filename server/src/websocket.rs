@@ -86,6 +86,8 @@ enum Refusal {
     Timeout { seconds: u64 },
     #[error("relay busy: too many unfinished messages, retry later")]
     Busy,
+    #[error("text frames are not part of the protocol: send binary CBOR frames")]
+    Text,
 }
 
 impl Refusal {
@@ -95,6 +97,7 @@ impl Refusal {
             Refusal::Frame(FrameError::Protocol(_)) => ErrorKind::Transport,
             Refusal::Timeout { .. } => ErrorKind::MessageTimeout,
             Refusal::Busy => ErrorKind::InboundBusy,
+            Refusal::Text => ErrorKind::TextFrame,
         }
     }
 }
@@ -274,6 +277,8 @@ enum AfterSending {
 struct HubWait {
     event: Event,
     room: Room,
+    /// When the wait began: the peer's deadlines do not run meanwhile.
+    since: Instant,
 }
 
 /// Room in the hub's queue, once there is some.
@@ -325,6 +330,9 @@ pub(crate) struct Connection {
     parsing: bool,
     /// Messages go to the hub (not after a refusal or a close).
     forwarding: bool,
+    /// A refusal found while reading, said once the frames read whole
+    /// before it are handed over.
+    refused: Option<Refusal>,
     /// A close frame is due, written or answered: nothing else goes out.
     closing: bool,
     /// Our close frame's payload and what follows it, until it starts.
@@ -369,6 +377,7 @@ impl Connection {
             reading: true,
             parsing: true,
             forwarding: true,
+            refused: None,
             closing: false,
             close_due: None,
             close_sent: None,
@@ -382,7 +391,7 @@ impl Connection {
             Ok(()) => true,
             Err(TrySendError::Full(event)) => {
                 let room = Box::pin(self.hub.clone().reserve_owned());
-                self.hub_wait = Some(Box::new(HubWait { event, room }));
+                self.hub_wait = Some(Box::new(HubWait { event, room, since: Instant::now() }));
                 true
             }
             Err(TrySendError::Closed(_)) => false,
@@ -395,7 +404,14 @@ impl Connection {
         let Some(wait) = self.hub_wait.as_mut() else { return Poll::Ready(true) };
         let delivered = match ready!(wait.room.as_mut().poll(cx)) {
             Ok(permit) => {
-                permit.send(self.hub_wait.take().expect("polled just above").event);
+                let wait = self.hub_wait.take().expect("polled just above");
+                permit.send(wait.event);
+                // Nothing was read meanwhile: the wait is not the peer's
+                // silence, nor its message's time.
+                let now = Instant::now();
+                self.last_heard = self.last_heard.max(now);
+                let waited = now.saturating_duration_since(wait.since);
+                self.message_deadline = self.message_deadline.map(|(period, at)| (period, at + waited));
                 true
             }
             Err(_) => false,
@@ -414,8 +430,13 @@ impl Future for Connection {
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let this = self.get_mut();
         loop {
-            if !ready!(this.poll_hub(cx)) {
-                return Poll::Ready(());
+            // While the hub has no room, `poll_step` only writes and keeps
+            // the deadlines: it reads and hands over nothing.
+            match this.poll_hub(cx) {
+                Poll::Ready(false) => return Poll::Ready(()),
+                Poll::Ready(true) => {}
+                Poll::Pending if this.ended => return Poll::Pending,
+                Poll::Pending => {}
             }
             if this.ended {
                 if this.told_hub {
@@ -430,6 +451,9 @@ impl Future for Connection {
             }
             let event = match this.poll_step(cx) {
                 Poll::Pending => return Poll::Pending,
+                Poll::Ready(Step::Received(_) | Step::Refused(..)) if this.hub_wait.is_some() => {
+                    unreachable!("nothing is read or refused while the hub has no room")
+                }
                 Poll::Ready(Step::Received(bytes)) => Event::Received { conn: this.conn, bytes },
                 Poll::Ready(Step::Refused(kind, message)) => Event::Refused { conn: this.conn, kind, message },
                 Poll::Ready(Step::Ended) => {
@@ -505,9 +529,8 @@ impl Connection {
                     return Some(Step::Received(bytes));
                 }
                 Frame::Text if self.forwarding => {
-                    self.forwarding = false;
-                    let message = "text frames are not part of the protocol: send binary CBOR frames";
-                    return Some(Step::Refused(ErrorKind::TextFrame, message.to_owned()));
+                    self.received.clear();
+                    return Some(self.refuse(Refusal::Text));
                 }
                 Frame::Binary(_) | Frame::Text | Frame::Pong => {}
                 Frame::Ping(payload) => self.pong = Some(payload),
@@ -531,7 +554,8 @@ impl Connection {
         }
         // An idle connection keeps no queue.
         self.received = VecDeque::new();
-        None
+        // What was read whole before the refusal went first.
+        self.refused.take().map(|refusal| self.refuse(refusal))
     }
 
     fn check_deadlines(&mut self, now: Instant) -> Option<Step> {
@@ -575,14 +599,18 @@ impl Connection {
         at
     }
 
-    /// Stops parsing after `refusal`; the hub answers it.
+    /// Stops parsing after `refusal`, once and for all; the hub answers it.
     fn refuse(&mut self, refusal: Refusal) -> Step {
-        self.parsing = false;
+        self.stop_parsing();
         self.forwarding = false;
-        self.received.clear();
+        Step::Refused(refusal.kind(), refusal.to_string())
+    }
+
+    /// The stream cannot be parsed further: it is only drained.
+    fn stop_parsing(&mut self) {
+        self.parsing = false;
         self.message_deadline = None;
         self.count(0);
-        Step::Refused(refusal.kind(), refusal.to_string())
     }
 
     /// Moves this connection's share of the shared budget to `bytes`;
@@ -603,8 +631,10 @@ impl Connection {
         true
     }
 
-    /// Closes after the frame being written, if any.
+    /// Closes after the frame being written, if any; nothing read goes to
+    /// the hub any more.
     fn close(&mut self, code: u16, reason: &str) {
+        self.forwarding = false;
         if !self.closing {
             self.closing = true;
             self.close_due = Some((frames::close_payload(code, reason), AfterSending::AwaitCloseAnswer));
@@ -708,11 +738,16 @@ impl Connection {
         if !self.parsing {
             return Poll::Ready(Ok(()));
         }
+        // A refusal waits for the frames read whole before it.
         if let Err(error) = self.reader.read(buf.filled(), &mut self.received) {
-            return Poll::Ready(Err(self.refuse(error.into())));
+            self.stop_parsing();
+            self.refused = Some(error.into());
+            return Poll::Ready(Ok(()));
         }
         if !self.count(self.reader.unfinished_bytes()) {
-            return Poll::Ready(Err(self.refuse(Refusal::Busy)));
+            self.stop_parsing();
+            self.refused = Some(Refusal::Busy);
+            return Poll::Ready(Ok(()));
         }
         self.message_deadline = match (self.reader.busy_period(), self.message_deadline) {
             (None, _) => None,

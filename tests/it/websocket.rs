@@ -178,3 +178,25 @@ async fn a_join_arriving_one_byte_at_a_time_is_answered() {
     }
     panic!("no `peer` answer");
 }
+
+#[tokio::test]
+async fn what_came_whole_before_a_refusal_is_still_handled() {
+    let relay = start_relay().await;
+    let mut stream = silent_socket(relay.addr).await;
+    let payload = join("avant-le-refus", &["1"]);
+    let mask = [5u8, 6, 7, 8];
+    let mut bytes = vec![0x82, 0x80 | payload.len() as u8];
+    bytes.extend(mask);
+    bytes.extend(payload.iter().enumerate().map(|(i, b)| b ^ mask[i % 4]));
+    // In the same write: the header of a message far over any limit.
+    bytes.extend([0x82, 0x80 | 127]);
+    bytes.extend((1u64 << 40).to_be_bytes());
+    bytes.extend(mask);
+    stream.write_all(&bytes).await.expect("write");
+    let (opcode, first) = raw_frame(&mut stream).await.expect("a frame");
+    assert_eq!(opcode, 0x2);
+    assert!(matches!(Message::decode(&first), Ok(Message::Peer { .. })), "the join was answered first: {first:?}");
+    let (errors, code) = errors_and_close(&mut stream).await;
+    assert_eq!(code, Some(1009), "{errors:?}");
+    assert!(errors.iter().any(|e| e.contains("too large")), "{errors:?}");
+}
