@@ -145,7 +145,7 @@ impl Outbox {
     pub(crate) fn new(transport: &Transport) -> Arc<Outbox> {
         Arc::new(Outbox {
             queue: Mutex::new(Queue::default()),
-            max_frames: transport.queue_frames.max(1),
+            max_frames: transport.queue_frames,
             max_bytes: transport.queue_bytes,
         })
     }
@@ -157,10 +157,7 @@ impl Outbox {
     /// Queues a frame, unless the queue is full (a frame always fits in an
     /// empty one) or the connection ended.
     pub(crate) fn push(&self, outbound: Outbound) -> Result<(), PushRefused> {
-        let len = match &outbound {
-            Outbound::Frame(bytes) => bytes.len(),
-            Outbound::Close { .. } => 0,
-        };
+        let len = queued_bytes(&outbound);
         let mut queue = self.lock();
         if queue.ended {
             return Err(PushRefused::Ended);
@@ -204,9 +201,7 @@ impl Outbox {
             return None;
         }
         if let Some(outbound) = queue.frames.pop_front() {
-            if let Outbound::Frame(bytes) = &outbound {
-                queue.bytes -= bytes.len();
-            }
+            queue.bytes -= queued_bytes(&outbound);
             if queue.frames.is_empty() {
                 // An idle connection keeps no queue.
                 queue.frames = VecDeque::new();
@@ -226,6 +221,14 @@ impl Outbox {
         queue.frames = VecDeque::new();
         queue.bytes = 0;
         queue.waker = None;
+    }
+}
+
+/// What a frame counts in its outbox's byte limit.
+fn queued_bytes(outbound: &Outbound) -> usize {
+    match outbound {
+        Outbound::Frame(bytes) => bytes.len(),
+        Outbound::Close { .. } => 0,
     }
 }
 
