@@ -615,7 +615,7 @@ impl Driver {
                 Output::Send { bytes, .. } => {
                     let len = bytes.len() as u64;
                     let Some(socket) = self.socket.as_mut() else { continue };
-                    if socket.send(WsMessage::Binary(bytes.into())).await.is_ok() {
+                    if socket.send(WsMessage::Binary(bytes.into_vec().into())).await.is_ok() {
                         self.traffic.messages_out.fetch_add(1, Ordering::Relaxed);
                         self.traffic.bytes_out.fetch_add(len, Ordering::Relaxed);
                     }

@@ -214,6 +214,7 @@ impl Relay {
         for output in outputs {
             match output {
                 Output::Send { conn, bytes } => {
+                    let bytes = bytes.into_vec();
                     if let Err(error) = Message::decode(&bytes) {
                         panic!("the relay sent a frame it cannot decode ({error}): {bytes:02x?}");
                     }

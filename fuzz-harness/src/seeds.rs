@@ -80,7 +80,7 @@ impl Client {
         let mut inputs = Vec::new();
         for output in outputs {
             match output {
-                Output::Send { bytes, .. } => self.outbox.push(bytes),
+                Output::Send { bytes, .. } => self.outbox.push(bytes.into_vec()),
                 Output::Close { .. } => self.closed = true,
                 Output::Load { doc } => {
                     let prefix = StorageKey::document_prefix(&doc);

@@ -181,7 +181,7 @@ impl Ecrite {
 #[derive(Debug)]
 pub(crate) enum Outbound {
     /// One binary frame.
-    Frame(Vec<u8>),
+    Frame(sync_core::Frame),
     /// A close frame, after which the writer stops.
     Close { code: u16, reason: String },
 }
@@ -198,7 +198,7 @@ pub(crate) struct ConnHandle {
 /// A `Send` or `Close` waiting for a commit.
 #[derive(Debug)]
 enum Held {
-    Send { conn: ConnId, bytes: Vec<u8> },
+    Send { conn: ConnId, bytes: sync_core::Frame },
     Close { conn: ConnId, reason: CloseReason },
 }
 
@@ -537,7 +537,7 @@ impl Hub {
             gone.push(*conn);
             let error =
                 Message::Error { sender: Some(self.repo.peer_id().clone()), target: None, message: message.clone() };
-            self.enqueue(*conn, Outbound::Frame(error.encode()));
+            self.enqueue(*conn, Outbound::Frame(error.encode().into()));
             self.enqueue(*conn, Outbound::Close { code: CLOSE_INTERNAL, reason: message.clone() });
             self.conns.remove(conn);
         }
@@ -736,7 +736,7 @@ impl Hub {
             ErrorKind::Transport => CLOSE_PROTOCOL,
             _ => CLOSE_UNSUPPORTED,
         };
-        self.enqueue(conn, Outbound::Frame(error.encode()));
+        self.enqueue(conn, Outbound::Frame(error.encode().into()));
         self.enqueue(conn, Outbound::Close { code, reason: message });
         self.conns.remove(&conn);
         self.feed(Input::Disconnected { conn });

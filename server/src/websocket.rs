@@ -260,10 +260,20 @@ impl std::ops::Deref for OutboxHandle {
 struct Sending {
     header: [u8; frames::MAX_SERVER_HEADER],
     header_len: usize,
-    payload: Vec<u8>,
+    payload: sync_core::Frame,
     written: usize,
     deadline: Instant,
     then: AfterSending,
+}
+
+/// What is left to write of a frame's `parts` once `written` bytes of
+/// them went out.
+fn unwritten(parts: [&[u8]; 3], mut written: usize) -> [IoSlice<'_>; 3] {
+    parts.map(|part| {
+        let skip = written.min(part.len());
+        written -= skip;
+        IoSlice::new(&part[skip..])
+    })
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -644,7 +654,7 @@ impl Connection {
         }
     }
 
-    fn start(&mut self, opcode: u8, payload: Vec<u8>, then: AfterSending, now: Instant) {
+    fn start(&mut self, opcode: u8, payload: sync_core::Frame, then: AfterSending, now: Instant) {
         let (header, header_len) = frames::server_header(opcode, payload.len());
         let deadline = now + self.transport.ping_timeout;
         self.sending = Some(Sending { header, header_len, payload, written: 0, deadline, then });
@@ -673,23 +683,21 @@ impl Connection {
         }
         if self.sending.is_none() {
             if let Some((payload, then)) = self.close_due.take() {
-                self.start(frames::OP_CLOSE, payload, then, now);
+                self.start(frames::OP_CLOSE, payload.into(), then, now);
             } else if !self.closing {
                 if let Some(payload) = self.pong.take() {
-                    self.start(frames::OP_PONG, payload, AfterSending::Continue, now);
+                    self.start(frames::OP_PONG, payload.into(), AfterSending::Continue, now);
                 } else if std::mem::take(&mut self.ping_due) {
-                    self.start(frames::OP_PING, Vec::new(), AfterSending::Continue, now);
+                    self.start(frames::OP_PING, Vec::new().into(), AfterSending::Continue, now);
                 }
             }
         }
         let Some(sending) = self.sending.as_mut() else { return Poll::Pending };
-        let total = sending.header_len + sending.payload.len();
+        let [first, second] = sending.payload.parts();
+        let parts = [&sending.header[..sending.header_len], first, second];
+        let total: usize = parts.iter().map(|part| part.len()).sum();
         while sending.written < total {
-            let (header, payload) = match sending.written.checked_sub(sending.header_len) {
-                None => (&sending.header[sending.written..sending.header_len], &sending.payload[..]),
-                Some(into_payload) => (&[][..], &sending.payload[into_payload..]),
-            };
-            let slices = [IoSlice::new(header), IoSlice::new(payload)];
+            let slices = unwritten(parts, sending.written);
             match Pin::new(&mut self.io).poll_write_vectored(cx, &slices) {
                 Poll::Ready(Ok(0)) => return Poll::Ready(Err(())),
                 Poll::Ready(Ok(n)) => sending.written += n,
@@ -765,6 +773,21 @@ impl Drop for Connection {
     fn drop(&mut self) {
         if !self.ended {
             self.end();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::unwritten;
+
+    #[test]
+    fn what_is_left_of_a_frame_after_each_partial_write() {
+        let parts: [&[u8]; 3] = [b"hd", b"sha", b"tg"];
+        let whole = parts.concat();
+        for written in 0..=whole.len() {
+            let left: Vec<u8> = unwritten(parts, written).iter().flat_map(|slice| slice.iter().copied()).collect();
+            assert_eq!(left, whole[written..], "after {written} bytes");
         }
     }
 }

@@ -104,12 +104,18 @@ impl FromStr for DocumentId {
             return Err(IdError::TooLong { len: s.len(), max: max_chars });
         }
         let bytes = bs58::decode(s).with_check(None).into_vec().map_err(|e| IdError::NotBs58Check(e.to_string()))?;
-        // Re-encoding catches non-canonical forms and enforces the byte bound.
-        let id = DocumentId::from_bytes(&bytes)?;
-        if id.0 != s {
-            return Err(IdError::NotBs58Check("non-canonical encoding".into()));
+        if bytes.is_empty() {
+            return Err(IdError::Empty);
         }
-        Ok(id)
+        if bytes.len() > MAX_DOCUMENT_ID_BYTES {
+            return Err(IdError::TooLong { len: bytes.len(), max: MAX_DOCUMENT_ID_BYTES });
+        }
+        // No need to encode the bytes again to find the canonical form:
+        // base58 decoding is one-to-one (each leading `1` is a zero byte,
+        // the rest a number with no leading zero digit), so `s` is the only
+        // string that decodes to these bytes. Tests check it on every id.
+        debug_assert_eq!(DocumentId::from_bytes(&bytes).as_ref().map(|id| id.0.as_str()), Ok(s), "canonical");
+        Ok(DocumentId(s.to_owned()))
     }
 }
 
@@ -279,6 +285,27 @@ mod tests {
         let long = DocumentId(bs58::encode(vec![7u8; 65]).with_check().into_string());
         assert!(matches!(long.as_str().parse::<DocumentId>(), Err(IdError::TooLong { .. })));
         assert!(matches!("1".repeat(500).parse::<DocumentId>(), Err(IdError::TooLong { .. })));
+        // A checksum over nothing: no id.
+        assert_eq!(bs58::encode(b"").with_check().into_string().parse::<DocumentId>(), Err(IdError::Empty));
+    }
+
+    /// Leading zero bytes are where base58 could have two spellings: each
+    /// is one leading `1`, and adding or dropping one breaks the checksum.
+    #[test]
+    fn document_ids_with_leading_zeros_have_one_spelling() {
+        for zeros in 0..4 {
+            let mut bytes = vec![0u8; zeros];
+            bytes.extend_from_slice(&[0x5e, 0x11, 0, 3]);
+            let id = DocumentId::from_bytes(&bytes).expect("id");
+            assert_eq!(id.as_str().chars().take_while(|c| *c == '1').count(), zeros);
+            assert_eq!(id.as_str().parse::<DocumentId>(), Ok(id.clone()));
+            assert_eq!(id.to_bytes(), bytes);
+            let padded = format!("1{id}");
+            assert!(matches!(padded.parse::<DocumentId>(), Err(IdError::NotBs58Check(_))), "{padded}");
+            if let Some(trimmed) = id.as_str().strip_prefix('1') {
+                assert!(matches!(trimmed.parse::<DocumentId>(), Err(IdError::NotBs58Check(_))), "{trimmed}");
+            }
+        }
     }
 
     #[test]

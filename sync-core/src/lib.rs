@@ -96,4 +96,7 @@ pub use repo::{
     Output, Repo, StartError, SyncMessageCounts, UnixMillis,
 };
 pub use storage::{ChunkKind, STORAGE_ID_HEADER, StorageKey, StorageWrite, load_chunks, sync_state_after_download};
-pub use wire::{DecodeError, EphemeralMessage, Message, PROTOCOL_VERSION, PeerMetadata, RemoteHeads, SyncMessage};
+pub use wire::{
+    DecodeError, EphemeralMessage, Frame, Message, PROTOCOL_VERSION, PeerMetadata, RemoteHeads, SyncFrame, SyncMessage,
+    Target,
+};

@@ -34,6 +34,7 @@
 //! `repo`.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use minicbor::data::Type;
 use minicbor::{Decoder, Encoder};
@@ -147,6 +148,123 @@ pub struct SyncMessage {
     pub data: Vec<u8>,
 }
 
+/// The bytes of one message to send, as the driver writes them. Most are
+/// encoded whole; a `sync` message generated once for several peers in
+/// the same state ([`SyncFrame`]) is the part they share, then each peer's
+/// target, written one after the other without being copied together.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Frame {
+    /// A message encoded on its own.
+    Whole(Vec<u8>),
+    /// A message shared with other peers, then the value of its `targetId`.
+    Addressed {
+        /// Every field up to the value of `targetId`.
+        untargeted: Arc<[u8]>,
+        /// That value: the target's peer id, encoded.
+        target: Target,
+    },
+}
+
+impl Frame {
+    /// Its length in bytes.
+    pub fn len(&self) -> usize {
+        let [first, second] = self.parts();
+        first.len() + second.len()
+    }
+
+    /// Whether it has no byte (never, for a message).
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Its bytes, in two parts to write one after the other.
+    pub fn parts(&self) -> [&[u8]; 2] {
+        match self {
+            Frame::Whole(bytes) => [bytes, &[]],
+            Frame::Addressed { untargeted, target } => [untargeted, &target.0],
+        }
+    }
+
+    /// Its bytes, copied into one buffer.
+    pub fn to_vec(&self) -> Vec<u8> {
+        self.parts().concat()
+    }
+
+    /// Its bytes in one buffer.
+    pub fn into_vec(self) -> Vec<u8> {
+        match self {
+            Frame::Whole(bytes) => bytes,
+            Frame::Addressed { untargeted, target } => [&untargeted[..], &target.0[..]].concat(),
+        }
+    }
+}
+
+impl From<Vec<u8>> for Frame {
+    fn from(bytes: Vec<u8>) -> Frame {
+        Frame::Whole(bytes)
+    }
+}
+
+/// A peer id encoded as the value of `targetId`, once per connection.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target(Arc<[u8]>);
+
+impl Target {
+    /// `peer`'s id as CBOR text.
+    pub fn new(peer: &PeerId) -> Target {
+        let mut e = Encoder::new(Vec::with_capacity(peer.as_str().len() + 9));
+        e.str(peer.as_str()).expect("writing CBOR to a Vec cannot fail");
+        Target(e.into_writer().into())
+    }
+}
+
+/// A `request` or `sync` message encoded once for several peers: every
+/// field but the value of `targetId`, which comes last and which
+/// [`SyncFrame::to`] adds. What the relay sends each reader in the same
+/// sync state: the same bytes but for the target, neither encoded again
+/// nor copied.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SyncFrame {
+    untargeted: Arc<[u8]>,
+}
+
+impl SyncFrame {
+    /// `request` (`is_request`) or `sync` from `sender` for `document`.
+    pub fn new(is_request: bool, sender: &PeerId, document: &DocumentId, data: &[u8]) -> SyncFrame {
+        let kind = if is_request { "request" } else { "sync" };
+        let mut e = Encoder::new(Vec::with_capacity(UNTARGETED_OVERHEAD + document.as_str().len() + data.len()));
+        encode_sync_untargeted(&mut e, kind, sender, document, data).expect("writing CBOR to a Vec cannot fail");
+        SyncFrame { untargeted: e.into_writer().into() }
+    }
+
+    /// The frame for `target`: what [`Message::encode`] gives for the same
+    /// message.
+    pub fn to(&self, target: &Target) -> Frame {
+        Frame::Addressed { untargeted: self.untargeted.clone(), target: target.clone() }
+    }
+}
+
+/// Bytes of a `sync` message's keys, type and CBOR headers, besides the
+/// document id, the data and the sender: enough to allocate once.
+const UNTARGETED_OVERHEAD: usize = 96;
+
+/// A `request` or `sync` message up to the value of `targetId` (the one
+/// home of these messages' field order).
+fn encode_sync_untargeted(
+    e: &mut Encoder<Vec<u8>>,
+    kind: &str,
+    sender: &PeerId,
+    document: &DocumentId,
+    data: &[u8],
+) -> Result<(), minicbor::encode::Error<std::convert::Infallible>> {
+    e.map(5)?.str("type")?.str(kind)?;
+    e.str("documentId")?.str(document.as_str())?;
+    e.str("data")?.bytes(data)?;
+    e.str("senderId")?.str(sender.as_str())?;
+    e.str("targetId")?;
+    Ok(())
+}
+
 /// Fields of an `ephemeral` message.
 #[derive(Debug, Clone, PartialEq)]
 pub struct EphemeralMessage {
@@ -246,20 +364,20 @@ impl From<minicbor::decode::Error> for DecodeError {
 ///
 /// Also used by the golden tests to compare messages structurally.
 #[derive(Debug, Clone, PartialEq)]
-pub(crate) enum Value {
+pub(crate) enum Value<'b> {
     /// CBOR `null` or `undefined`: an absent optional value.
     Absent,
     Bool(bool),
     Uint(u64),
     Int(i128),
     Float(f64),
-    Text(String),
-    Bytes(Vec<u8>),
-    Array(Vec<Value>),
-    Map(Vec<(String, Value)>),
+    Text(&'b str),
+    Bytes(&'b [u8]),
+    Array(Vec<Value<'b>>),
+    Map(Vec<(&'b str, Value<'b>)>),
 }
 
-impl Value {
+impl<'b> Value<'b> {
     fn kind(&self) -> String {
         match self {
             Value::Absent => "null",
@@ -275,7 +393,7 @@ impl Value {
     }
 
     /// Decodes one value, rejecting indefinite lengths, tags and deep nesting.
-    pub(crate) fn decode(d: &mut Decoder<'_>, depth: usize) -> Result<Value, DecodeError> {
+    pub(crate) fn decode(d: &mut Decoder<'b>, depth: usize) -> Result<Value<'b>, DecodeError> {
         if depth > MAX_DEPTH {
             return Err(DecodeError::TooDeep);
         }
@@ -292,8 +410,8 @@ impl Value {
             Type::U8 | Type::U16 | Type::U32 | Type::U64 => Value::Uint(d.u64()?),
             Type::I8 | Type::I16 | Type::I32 | Type::I64 | Type::Int => Value::Int(i128::from(d.int()?)),
             Type::F16 | Type::F32 | Type::F64 => Value::Float(d.f64()?),
-            Type::String => Value::Text(d.str()?.to_owned()),
-            Type::Bytes => Value::Bytes(d.bytes()?.to_vec()),
+            Type::String => Value::Text(d.str()?),
+            Type::Bytes => Value::Bytes(d.bytes()?),
             Type::Array => {
                 let len = d.array()?.ok_or(DecodeError::IndefiniteLength)?;
                 if len > MAX_ENTRIES {
@@ -315,7 +433,7 @@ impl Value {
 
     /// Decodes a whole buffer as one value with nothing after it.
     #[cfg(test)]
-    pub(crate) fn decode_all(bytes: &[u8]) -> Result<Value, DecodeError> {
+    pub(crate) fn decode_all(bytes: &'b [u8]) -> Result<Value<'b>, DecodeError> {
         let mut d = Decoder::new(bytes);
         let value = Value::decode(&mut d, 0)?;
         check_end(&d)?;
@@ -333,26 +451,29 @@ fn check_end(d: &Decoder<'_>) -> Result<(), DecodeError> {
 
 /// Decodes a definite-length map with text keys. With `skip_unknown`, values of
 /// keys the protocol does not use are skipped without being built.
-fn decode_map_entries(
-    d: &mut Decoder<'_>,
+fn decode_map_entries<'b>(
+    d: &mut Decoder<'b>,
     depth: usize,
     skip_unknown: bool,
-) -> Result<Vec<(String, Value)>, DecodeError> {
+) -> Result<Vec<(&'b str, Value<'b>)>, DecodeError> {
     let len = d.map()?.ok_or(DecodeError::IndefiniteLength)?;
     if len > MAX_ENTRIES {
         return Err(DecodeError::TooManyEntries(len));
     }
-    let mut entries: Vec<(String, Value)> = Vec::new();
-    let mut keys = std::collections::HashSet::new();
+    // Both bounded by MAX_ENTRIES, checked just above.
+    let len = len as usize;
+    let kept = if skip_unknown { len.min(KNOWN_FIELDS.len()) } else { len };
+    let mut entries = Vec::with_capacity(kept);
+    let mut keys = std::collections::HashSet::with_capacity(len);
     for _ in 0..len {
         if d.datatype()? != Type::String {
             return Err(DecodeError::BadKey(format!("non-text key of type {}", d.datatype()?)));
         }
-        let key = d.str()?.to_owned();
-        if !keys.insert(key.clone()) {
-            return Err(DecodeError::BadKey(key));
+        let key = d.str()?;
+        if !keys.insert(key) {
+            return Err(DecodeError::BadKey(key.to_owned()));
         }
-        if skip_unknown && !KNOWN_FIELDS.contains(&key.as_str()) {
+        if skip_unknown && !KNOWN_FIELDS.contains(&key) {
             skip_value(d, depth)?;
             continue;
         }
@@ -425,46 +546,46 @@ pub(crate) const KNOWN_FIELDS: &[&str] = &[
 ];
 
 /// The fields of one received message, consumed by name.
-struct Fields(Vec<(String, Value)>);
+struct Fields<'b>(Vec<(&'b str, Value<'b>)>);
 
-impl Fields {
-    fn take(&mut self, field: &'static str) -> Option<Value> {
-        let i = self.0.iter().position(|(k, _)| k == field)?;
+impl<'b> Fields<'b> {
+    fn take(&mut self, field: &'static str) -> Option<Value<'b>> {
+        let i = self.0.iter().position(|(k, _)| *k == field)?;
         match self.0.swap_remove(i).1 {
             Value::Absent => None,
             value => Some(value),
         }
     }
 
-    fn required(&mut self, field: &'static str) -> Result<Value, DecodeError> {
+    fn required(&mut self, field: &'static str) -> Result<Value<'b>, DecodeError> {
         self.take(field).ok_or(DecodeError::MissingField(field))
     }
 
-    fn text(&mut self, field: &'static str) -> Result<String, DecodeError> {
+    fn text(&mut self, field: &'static str) -> Result<&'b str, DecodeError> {
         as_text(field, self.required(field)?)
     }
 
-    fn optional_text(&mut self, field: &'static str) -> Result<Option<String>, DecodeError> {
+    fn optional_text(&mut self, field: &'static str) -> Result<Option<&'b str>, DecodeError> {
         self.take(field).map(|v| as_text(field, v)).transpose()
     }
 
     fn bytes(&mut self, field: &'static str) -> Result<Vec<u8>, DecodeError> {
         match self.required(field)? {
-            Value::Bytes(b) => Ok(b),
+            Value::Bytes(b) => Ok(b.to_vec()),
             other => Err(wrong_type(field, "bytes", &other)),
         }
     }
 
     fn peer(&mut self, field: &'static str) -> Result<PeerId, DecodeError> {
-        parse_id(field, &self.text(field)?)
+        parse_id(field, self.text(field)?)
     }
 
     fn optional_peer(&mut self, field: &'static str) -> Result<Option<PeerId>, DecodeError> {
-        self.optional_text(field)?.map(|s| parse_id(field, &s)).transpose()
+        self.optional_text(field)?.map(|s| parse_id(field, s)).transpose()
     }
 
     fn document(&mut self) -> Result<DocumentId, DecodeError> {
-        parse_id("documentId", &self.text("documentId")?)
+        parse_id("documentId", self.text("documentId")?)
     }
 
     /// A session id: random text from the author, bounded.
@@ -473,7 +594,7 @@ impl Fields {
         if session.is_empty() || session.len() > MAX_SESSION_ID_BYTES {
             return Err(DecodeError::BadNumber("sessionId"));
         }
-        Ok(session)
+        Ok(session.to_owned())
     }
 
     fn count(&mut self, field: &'static str) -> Result<u64, DecodeError> {
@@ -485,7 +606,7 @@ impl Fields {
             None => Ok(None),
             Some(Value::Array(items)) => items
                 .into_iter()
-                .map(|item| parse_id(field, &as_text(field, item)?))
+                .map(|item| parse_id(field, as_text(field, item)?))
                 .collect::<Result<Vec<_>, _>>()
                 .map(Some),
             Some(other) => Err(wrong_type(field, "array", &other)),
@@ -505,7 +626,7 @@ impl Fields {
             return Err(wrong_type("peerMetadata", "map", &value));
         };
         let mut fields = Fields(entries);
-        let storage_id = fields.optional_text("storageId")?.map(|s| parse_id("storageId", &s)).transpose()?;
+        let storage_id = fields.optional_text("storageId")?.map(|s| parse_id("storageId", s)).transpose()?;
         let is_ephemeral = match fields.take("isEphemeral") {
             None => false,
             Some(Value::Bool(b)) => b,
@@ -519,7 +640,7 @@ impl Fields {
         match self.take(FIELD) {
             None => Ok(None),
             Some(Value::Array(items)) => {
-                items.into_iter().map(|v| as_text(FIELD, v)).collect::<Result<Vec<_>, _>>().map(Some)
+                items.into_iter().map(|v| as_text(FIELD, v).map(str::to_owned)).collect::<Result<Vec<_>, _>>().map(Some)
             }
             Some(other) => Err(wrong_type(FIELD, "array", &other)),
         }
@@ -533,13 +654,15 @@ impl Fields {
         };
         let mut out = BTreeMap::new();
         for (storage, entry) in entries {
-            let storage: StorageId = parse_id(FIELD, &storage)?;
+            let storage: StorageId = parse_id(FIELD, storage)?;
             let Value::Map(entry) = entry else {
                 return Err(wrong_type(FIELD, "map", &entry));
             };
             let mut entry = Fields(entry);
             let heads = match entry.required("heads")? {
-                Value::Array(items) => items.into_iter().map(|h| as_text("heads", h)).collect::<Result<Vec<_>, _>>()?,
+                Value::Array(items) => {
+                    items.into_iter().map(|h| as_text("heads", h).map(str::to_owned)).collect::<Result<Vec<_>, _>>()?
+                }
                 other => return Err(wrong_type("heads", "array", &other)),
             };
             let timestamp = entry.count("timestamp")?;
@@ -549,11 +672,11 @@ impl Fields {
     }
 }
 
-fn wrong_type(field: &'static str, expected: &'static str, found: &Value) -> DecodeError {
+fn wrong_type(field: &'static str, expected: &'static str, found: &Value<'_>) -> DecodeError {
     DecodeError::WrongType { field, expected, found: found.kind() }
 }
 
-fn as_text(field: &'static str, value: Value) -> Result<String, DecodeError> {
+fn as_text<'b>(field: &'static str, value: Value<'b>) -> Result<&'b str, DecodeError> {
     match value {
         Value::Text(s) => Ok(s),
         other => Err(wrong_type(field, "text", &other)),
@@ -562,7 +685,7 @@ fn as_text(field: &'static str, value: Value) -> Result<String, DecodeError> {
 
 /// An unsigned integer, or a float holding one (cbor-x emits float64 for
 /// numbers beyond 32 bits, such as millisecond timestamps).
-fn as_count(field: &'static str, value: Value) -> Result<u64, DecodeError> {
+fn as_count(field: &'static str, value: Value<'_>) -> Result<u64, DecodeError> {
     match value {
         Value::Uint(n) => Ok(n),
         Value::Float(f) if f.is_finite() && f >= 0.0 && f.fract() == 0.0 && f < 1.8e19 => Ok(f as u64),
@@ -595,7 +718,7 @@ impl Message {
         let mut fields = Fields(decode_map_entries(&mut d, 1, true)?);
         check_end(&d)?;
         let kind = fields.text("type")?;
-        Ok(match kind.as_str() {
+        Ok(match kind {
             "join" => Message::Join {
                 sender: fields.peer("senderId")?,
                 metadata: fields.metadata()?,
@@ -605,12 +728,12 @@ impl Message {
                 sender: fields.peer("senderId")?,
                 target: fields.peer("targetId")?,
                 metadata: fields.metadata()?,
-                selected_version: fields.text("selectedProtocolVersion")?,
+                selected_version: fields.text("selectedProtocolVersion")?.to_owned(),
             },
             "error" => Message::Error {
                 sender: fields.optional_peer("senderId")?,
                 target: fields.optional_peer("targetId")?,
-                message: fields.text("message")?,
+                message: fields.text("message")?.to_owned(),
             },
             "leave" => Message::Leave { sender: fields.peer("senderId")? },
             "request" => Message::Request(sync_fields(&mut fields)?),
@@ -640,7 +763,7 @@ impl Message {
                 document: fields.document()?,
                 new_heads: fields.new_heads()?,
             },
-            _ => Message::Unknown { kind },
+            _ => Message::Unknown { kind: kind.to_owned() },
         })
     }
 
@@ -707,11 +830,8 @@ impl Message {
                 e.str("senderId")?.str(sender.as_str())?;
             }
             Message::Request(m) | Message::Sync(m) => {
-                e.map(5)?.str("type")?.str(self.kind())?;
-                e.str("documentId")?.str(m.document.as_str())?;
-                e.str("data")?.bytes(&m.data)?;
-                e.str("senderId")?.str(m.sender.as_str())?;
-                e.str("targetId")?.str(m.target.as_str())?;
+                encode_sync_untargeted(e, self.kind(), &m.sender, &m.document, &m.data)?;
+                e.str(m.target.as_str())?;
             }
             Message::DocUnavailable { sender, target, document } => {
                 e.map(4)?.str("type")?.str(self.kind())?;
@@ -765,7 +885,7 @@ impl Message {
     }
 }
 
-fn sync_fields(fields: &mut Fields) -> Result<SyncMessage, DecodeError> {
+fn sync_fields(fields: &mut Fields<'_>) -> Result<SyncMessage, DecodeError> {
     Ok(SyncMessage {
         sender: fields.peer("senderId")?,
         target: fields.peer("targetId")?,

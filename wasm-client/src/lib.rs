@@ -596,7 +596,7 @@ impl BrowserOutput {
     /// repo never produces.
     fn from_core(output: Output) -> Option<BrowserOutput> {
         Some(match output {
-            Output::Send { conn, bytes } => BrowserOutput::Send { conn: conn.0 as u32, bytes },
+            Output::Send { conn, bytes } => BrowserOutput::Send { conn: conn.0 as u32, bytes: bytes.into_vec() },
             Output::Close { conn, reason } => BrowserOutput::Close { conn: conn.0 as u32, reason: reason.to_string() },
             Output::Load { doc } => BrowserOutput::Load { doc: doc.to_string() },
             Output::Write(StorageWrite { put, delete }) => BrowserOutput::Write {

@@ -16,7 +16,7 @@ use super::timers::Timer;
 use super::{CloseReason, ConnId, Direction, Output, Repo, UnixMillis};
 use crate::ids::{DocumentId, PeerId, StorageId};
 use crate::limits;
-use crate::wire::{Message, PROTOCOL_VERSION, PeerMetadata};
+use crate::wire::{Message, PROTOCOL_VERSION, PeerMetadata, Target};
 
 #[derive(Debug)]
 pub(super) struct Conn {
@@ -86,7 +86,12 @@ impl Pairs {
 pub(super) enum ConnPhase {
     AwaitingJoin,
     AwaitingPeer,
-    Ready { peer: PeerId, metadata: PeerMetadata },
+    Ready {
+        peer: PeerId,
+        metadata: PeerMetadata,
+        /// The peer's id as every message to it ends ([`crate::SyncFrame::to`]).
+        target: Target,
+    },
 }
 
 impl Conn {
@@ -120,7 +125,7 @@ impl Repo {
                     metadata: self.metadata(),
                     supported_versions: Some(vec![PROTOCOL_VERSION.to_owned()]),
                 };
-                out.push(Output::Send { conn, bytes: join.encode() });
+                out.push(Output::Send { conn, bytes: join.encode().into() });
                 ConnPhase::AwaitingPeer
             }
         };
@@ -215,7 +220,7 @@ impl Repo {
             metadata: self.metadata(),
             selected_version: PROTOCOL_VERSION.to_owned(),
         };
-        out.push(Output::Send { conn, bytes: answer.encode() });
+        out.push(Output::Send { conn, bytes: answer.encode().into() });
         self.announce_all(now, conn, out);
     }
 
@@ -244,7 +249,7 @@ impl Repo {
         }
         self.peers.insert(peer.clone(), conn);
         if let Some(state) = self.conns.get_mut(&conn) {
-            state.phase = ConnPhase::Ready { peer, metadata };
+            state.phase = ConnPhase::Ready { target: Target::new(&peer), peer, metadata };
         }
         self.timers.set(Timer::Handshake(conn), None);
     }
@@ -257,7 +262,7 @@ impl Repo {
             _ => None,
         };
         let error = Message::Error { sender: Some(self.config.peer_id.clone()), target, message: reason.to_string() };
-        out.push(Output::Send { conn, bytes: error.encode() });
+        out.push(Output::Send { conn, bytes: error.encode().into() });
         self.close(conn, reason, out);
     }
 

@@ -58,7 +58,7 @@ impl Repo {
         }
         for (conn, peer) in self.allowed_peers(doc).into_iter().filter(|(c, _)| *c != from) {
             let forwarded = EphemeralMessage { target: peer, ..m.clone() };
-            out.push(Output::Send { conn, bytes: Message::Ephemeral(forwarded).encode() });
+            out.push(Output::Send { conn, bytes: Message::Ephemeral(forwarded).encode().into() });
         }
     }
 
@@ -91,7 +91,7 @@ impl Repo {
                 count: self.ephemeral_count,
                 data: data.clone(),
             };
-            out.push(Output::Send { conn, bytes: Message::Ephemeral(message).encode() });
+            out.push(Output::Send { conn, bytes: Message::Ephemeral(message).encode().into() });
         }
     }
 

@@ -10,7 +10,7 @@ use super::{Access, ConnId, Direction};
 use crate::changes_job::{ChangesApplied, ChangesJob};
 use crate::ids::{DocumentId, PeerId};
 use crate::storage::{StorageKey, StorageWrite};
-use crate::wire::DecodeError;
+use crate::wire::{DecodeError, Frame};
 
 /// Something that happened, fed to [`Repo::handle`].
 #[derive(Debug, Clone)]
@@ -120,7 +120,7 @@ pub enum Output {
         /// To which connection.
         conn: ConnId,
         /// The frame.
-        bytes: Vec<u8>,
+        bytes: Frame,
     },
     /// Close the connection; the repo has already forgotten it.
     Close {

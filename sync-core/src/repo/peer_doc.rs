@@ -16,8 +16,9 @@ use super::timers::Timer;
 use super::{Access, AccessPolicy, CloseReason, ConnId, Output, Repo, UnixMillis};
 use crate::changes_job::{ChangesJob, receive_changes_contained};
 use crate::ids::DocumentId;
+use crate::ids::PeerId;
 use crate::limits;
-use crate::wire::{EphemeralMessage, Message, SyncMessage};
+use crate::wire::{EphemeralMessage, Frame, Message, SyncFrame, Target};
 
 /// What we know of one (connection, document) pair.
 #[derive(Debug)]
@@ -128,8 +129,9 @@ impl PeerDoc {
         received
     }
 
-    /// The next sync message for the peer, if one is due.
-    fn generate(&mut self, am: &Automerge) -> Option<Outgoing> {
+    /// The next sync message for the peer, if one is due, from `sender`
+    /// (this repo) about `doc`.
+    fn generate(&mut self, am: &Automerge, sender: &PeerId, doc: &DocumentId) -> Option<Outgoing> {
         if !self.may_read() {
             return None;
         }
@@ -138,7 +140,8 @@ impl PeerDoc {
         self.awaiting_answer = false;
         let is_request =
             am.get_heads().is_empty() && sync.shared_heads.is_empty() && self.status == PeerStatus::Unknown;
-        Some(Outgoing { is_request, carries_changes: !message.changes.is_empty(), data: message.encode() })
+        let carries_changes = !message.changes.is_empty();
+        Some(Outgoing { carries_changes, frame: SyncFrame::new(is_request, sender, doc, &message.encode()) })
     }
 
     /// The sync state to persist, encoded, when its shared heads moved since
@@ -168,16 +171,27 @@ impl PeerDoc {
     }
 }
 
-/// A sync message generated for a peer, encoded.
-#[derive(Debug, Clone)]
+/// A sync message generated for a peer, encoded but for its target: a
+/// `request` ("I do not have it": nothing here, nothing shared, and the
+/// peer has not told us anything yet) or a `sync`.
+#[derive(Debug)]
 pub(super) struct Outgoing {
-    /// A `request` ("I do not have it": nothing here, nothing shared, and
-    /// the peer has not told us anything yet) rather than a `sync`.
-    is_request: bool,
     /// It brings the peer changes, so the peer will answer once it has
     /// applied them (unless it had them all).
     carries_changes: bool,
-    data: Vec<u8>,
+    frame: SyncFrame,
+}
+
+impl Outgoing {
+    fn to(&self, peer: &Target) -> Addressed {
+        Addressed { carries_changes: self.carries_changes, bytes: self.frame.to(peer) }
+    }
+}
+
+/// A sync message for one peer, ready to send.
+struct Addressed {
+    carries_changes: bool,
+    bytes: Frame,
 }
 
 #[derive(Debug)]
@@ -225,7 +239,10 @@ const FAN_OUT_STATES_PER_DOCUMENT: usize = 16;
 /// was built from.
 #[derive(Debug, Default)]
 pub(super) struct FanOut {
-    built: HashMap<DocumentId, HashMap<(sync::State, bool), Generated>>,
+    /// Per document, then per whether the peer has told us nothing yet
+    /// (`PeerStatus::Unknown`, which can make the message a `request`),
+    /// keyed by the sync state before.
+    built: HashMap<DocumentId, [HashMap<sync::State, Generated>; 2]>,
     counts: SyncMessageCounts,
 }
 
@@ -237,29 +254,80 @@ struct Generated {
 }
 
 impl FanOut {
-    /// [`PeerDoc::generate`], or what it returned for a peer in the same
-    /// state during this run.
-    fn generate(&mut self, doc: &DocumentId, pair: &mut PeerDoc, am: &Automerge) -> Option<Outgoing> {
-        let Some(before) = pair.sync.clone().filter(|_| pair.may_read()) else {
-            return pair.generate(am);
+    /// [`PeerDoc::generate`] addressed to `peer`, or what it returned for a
+    /// peer in the same state during this run.
+    fn generate(
+        &mut self,
+        doc: &DocumentId,
+        pair: &mut PeerDoc,
+        am: &Automerge,
+        sender: &PeerId,
+        peer: &Target,
+    ) -> Option<Addressed> {
+        let Some(before) = pair.sync.as_ref().filter(|_| pair.may_read()) else {
+            return pair.generate(am, sender, doc).map(|outgoing| outgoing.to(peer));
         };
-        let key = (before, pair.status == PeerStatus::Unknown);
-        let built = self.built.entry(doc.clone()).or_default();
-        if let Some(seen) = built.get(&key) {
+        let unknown = usize::from(pair.status == PeerStatus::Unknown);
+        if let Some(seen) = self.built.get(doc).and_then(|built| built[unknown].get(before)) {
             self.counts.shared += 1;
-            pair.sync = Some(seen.after.clone());
-            if seen.message.is_some() {
+            if let Some(sync) = pair.sync.as_mut() {
+                assign(sync, &seen.after);
+            }
+            let message = seen.message.as_ref().map(|outgoing| outgoing.to(peer));
+            if message.is_some() {
                 pair.awaiting_answer = false;
             }
-            return seen.message.clone();
+            return message;
         }
         self.counts.generated += 1;
-        let message = pair.generate(am);
-        if let Some(after) = pair.sync.clone().filter(|_| built.len() < FAN_OUT_STATES_PER_DOCUMENT) {
-            built.insert(key, Generated { after, message: message.clone() });
+        let before = before.clone();
+        let message = pair.generate(am, sender, doc);
+        let addressed = message.as_ref().map(|outgoing| outgoing.to(peer));
+        let built = match self.built.get_mut(doc) {
+            Some(built) => built,
+            None => self.built.entry(doc.clone()).or_default(),
+        };
+        let remembered: usize = built.iter().map(HashMap::len).sum();
+        if let Some(after) = pair.sync.clone().filter(|_| remembered < FAN_OUT_STATES_PER_DOCUMENT) {
+            built[unknown].insert(before, Generated { after, message });
         }
-        message
+        addressed
     }
+}
+
+/// `*to = from.clone()`, reusing what `to` already holds: a reader takes
+/// the state after of a reader before it in the same state without
+/// allocating every field anew. Every field is named, so one that
+/// Automerge adds fails to compile here rather than go uncopied.
+fn assign(to: &mut sync::State, from: &sync::State) {
+    let sync::State {
+        shared_heads,
+        last_sent_heads,
+        their_heads,
+        their_need,
+        their_have,
+        sent_hashes,
+        in_flight,
+        have_responded,
+        their_capabilities,
+        read_only,
+        peer_read_only,
+        needs_reset,
+    } = from;
+    to.shared_heads.clone_from(shared_heads);
+    to.last_sent_heads.clone_from(last_sent_heads);
+    to.their_heads.clone_from(their_heads);
+    to.their_need.clone_from(their_need);
+    to.their_have.clone_from(their_have);
+    to.sent_hashes.clone_from(sent_hashes);
+    to.in_flight = *in_flight;
+    to.have_responded = *have_responded;
+    to.their_capabilities.clone_from(their_capabilities);
+    to.read_only = *read_only;
+    to.peer_read_only = *peer_read_only;
+    to.needs_reset = *needs_reset;
+    #[cfg(test)]
+    assert_eq!(to, from, "assign copies every field");
 }
 
 /// Automerge's `receive_sync_message` for a message that brings no changes
@@ -480,7 +548,7 @@ impl Repo {
             target: peer.clone(),
             document: doc.clone(),
         };
-        out.push(Output::Send { conn, bytes: message.encode() });
+        out.push(Output::Send { conn, bytes: message.encode().into() });
     }
 
     /// Creates the pair's sync state if needed, once the document is
@@ -525,7 +593,7 @@ impl Repo {
             return;
         }
         let Some(state) = self.conns.get_mut(&conn) else { return };
-        let ConnPhase::Ready { peer, .. } = &state.phase else { return };
+        let ConnPhase::Ready { target: peer, .. } = &state.phase else { return };
         let Some(pair) = state.docs.get_mut(doc) else { return };
         if self.config.fast_fan_out && pair.sync.as_ref().is_some_and(|sync| in_sync_at(sync, &ready.am.get_heads())) {
             return;
@@ -534,21 +602,19 @@ impl Repo {
             self.timers.set(Timer::HeldMessage(conn, doc.clone()), Some(due));
             return;
         }
+        let sender = &self.config.peer_id;
         let generated = match self.fan_out.as_mut() {
-            Some(fan_out) => fan_out.generate(doc, pair, &ready.am),
+            Some(fan_out) => fan_out.generate(doc, pair, &ready.am, sender, peer),
             None => {
                 self.sync_message_counts.generated += 1;
-                pair.generate(&ready.am)
+                pair.generate(&ready.am, sender, doc).map(|outgoing| outgoing.to(peer))
             }
         };
-        let Some(Outgoing { is_request, carries_changes, data }) = generated else { return };
+        let Some(Addressed { carries_changes, bytes }) = generated else { return };
         if carries_changes {
             pair.answer_due = self.config.hold_for_answer_ms.map(|ms| self.clock.plus(ms));
         }
-        let body =
-            SyncMessage { sender: self.config.peer_id.clone(), target: peer.clone(), document: doc.clone(), data };
-        let message = if is_request { Message::Request(body) } else { Message::Sync(body) };
-        out.push(Output::Send { conn, bytes: message.encode() });
+        out.push(Output::Send { conn, bytes });
     }
 
     /// The peer said something about the document: what we sent it has

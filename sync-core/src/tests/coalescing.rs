@@ -126,7 +126,7 @@ fn a_held_message_goes_at_its_deadline_when_the_peer_says_nothing() {
 /// The payloads of the sync messages sent on `to`.
 fn sent(out: &[Output], to: ConnId) -> Vec<Vec<u8>> {
     let payload = |o: &Output| match o {
-        Output::Send { conn, bytes } if *conn == to => match Message::decode(bytes) {
+        Output::Send { conn, bytes } if *conn == to => match Message::decode(&bytes.to_vec()) {
             Ok(Message::Sync(body) | Message::Request(body)) => Some(body.data),
             _ => None,
         },

@@ -39,7 +39,7 @@ fn render(outputs: &[Output]) -> String {
     outputs
         .iter()
         .map(|o| match o {
-            Output::Send { conn, bytes } => match Message::decode(bytes) {
+            Output::Send { conn, bytes } => match Message::decode(&bytes.to_vec()) {
                 Ok(Message::Error { message, .. }) => format!("{conn} <- error: {message}"),
                 Ok(m) => format!("{conn} <- {}", m.kind()),
                 Err(e) => format!("{conn} <- undecodable: {e}"),

@@ -128,7 +128,9 @@ fn a_requester_is_answered_when_the_only_peer_that_had_the_document_leaves() {
     let sent: Vec<String> = out
         .iter()
         .filter_map(|o| match o {
-            Output::Send { conn, bytes } if *conn == e2 => Message::decode(bytes).ok().map(|m| m.kind().to_owned()),
+            Output::Send { conn, bytes } if *conn == e2 => {
+                Message::decode(&bytes.to_vec()).ok().map(|m| m.kind().to_owned())
+            }
             _ => None,
         })
         .collect();

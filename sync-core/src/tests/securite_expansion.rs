@@ -78,7 +78,7 @@ fn sync_for(
 fn refusal(outputs: &[Output]) -> Option<String> {
     let closed = outputs.iter().any(|o| matches!(o, Output::Close { conn: EVE, .. }));
     let error = outputs.iter().find_map(|o| match o {
-        Output::Send { conn: EVE, bytes } => match Message::decode(bytes) {
+        Output::Send { conn: EVE, bytes } => match Message::decode(&bytes.to_vec()) {
             Ok(Message::Error { message, .. }) => Some(message),
             _ => None,
         },

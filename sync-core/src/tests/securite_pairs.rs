@@ -125,7 +125,7 @@ impl Relay {
             for o in out {
                 if let Output::Send { conn: to, bytes } = o
                     && to == conn
-                    && let Ok(Message::Sync(m)) = Message::decode(&bytes)
+                    && let Ok(Message::Sync(m)) = Message::decode(&bytes.to_vec())
                 {
                     let message = automerge::sync::Message::decode(&m.data).expect("sync message");
                     am.receive_sync_message(&mut state, message).expect("receive");

@@ -281,9 +281,9 @@ impl Sim {
             Output::Send { conn, bytes } => {
                 if let Some(link) = self.link_for_conn(node, conn) {
                     if node == RELAY {
-                        link.to_client.push_back(bytes);
+                        link.to_client.push_back(bytes.into_vec());
                     } else {
-                        link.to_relay.push_back(bytes);
+                        link.to_relay.push_back(bytes.into_vec());
                     }
                 }
             }

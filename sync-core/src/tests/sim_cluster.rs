@@ -270,7 +270,7 @@ impl Cluster {
             match output {
                 Output::Send { conn, bytes } => {
                     if let Some(link) = client.link.as_mut().filter(|l| l.client_conn == conn) {
-                        link.to_relay.push_back(bytes);
+                        link.to_relay.push_back(bytes.into_vec());
                     }
                 }
                 Output::Close { .. } => self.disconnect(c),
@@ -328,7 +328,7 @@ impl Cluster {
             }
             Output::Send { conn, bytes } => {
                 if let Some(c) = self.client_on(r, conn) {
-                    self.clients[c].link.as_mut().expect("linked").to_client.push_back(bytes);
+                    self.clients[c].link.as_mut().expect("linked").to_client.push_back(bytes.into_vec());
                 }
             }
             Output::Close { conn, .. } => {
