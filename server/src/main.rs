@@ -288,8 +288,11 @@ struct Serve {
     listen: SocketAddr,
     #[command(flatten)]
     config: server::Config,
-    /// Log filter (tracing-subscriber syntax).
-    #[arg(long, env = "ESSAIM_LOG", default_value = "info")]
+    /// Log filter (tracing-subscriber syntax). Automerge's own spans are
+    /// left out by default: it opens one at `info` on every load of
+    /// changes and writes the document's whole change graph into it, a
+    /// cost that grows with each territory's history.
+    #[arg(long, env = "ESSAIM_LOG", default_value = "info,automerge=warn")]
     log: String,
 }
 

@@ -449,6 +449,9 @@ fn check_end(d: &Decoder<'_>) -> Result<(), DecodeError> {
     Ok(())
 }
 
+/// Keys of a map up to which repeated ones are found without hashing.
+const FEW_KEYS: usize = 16;
+
 /// Decodes a definite-length map with text keys. With `skip_unknown`, values of
 /// keys the protocol does not use are skipped without being built.
 fn decode_map_entries<'b>(
@@ -464,13 +467,23 @@ fn decode_map_entries<'b>(
     let len = len as usize;
     let kept = if skip_unknown { len.min(KNOWN_FIELDS.len()) } else { len };
     let mut entries = Vec::with_capacity(kept);
-    let mut keys = std::collections::HashSet::with_capacity(len);
-    for _ in 0..len {
+    // Repeated keys: looked for among the few seen so far in a small map
+    // (every message), in a hash set in a large one.
+    let mut few = [""; FEW_KEYS];
+    let mut many = (len > FEW_KEYS).then(|| std::collections::HashSet::with_capacity(len));
+    for i in 0..len {
         if d.datatype()? != Type::String {
             return Err(DecodeError::BadKey(format!("non-text key of type {}", d.datatype()?)));
         }
         let key = d.str()?;
-        if !keys.insert(key) {
+        let repeated = match many.as_mut() {
+            Some(keys) => !keys.insert(key),
+            None => {
+                few[i] = key;
+                few[..i].contains(&key)
+            }
+        };
+        if repeated {
             return Err(DecodeError::BadKey(key.to_owned()));
         }
         if skip_unknown && !KNOWN_FIELDS.contains(&key) {

@@ -239,16 +239,21 @@ const FAN_OUT_STATES_PER_DOCUMENT: usize = 16;
 /// was built from.
 #[derive(Debug, Default)]
 pub(super) struct FanOut {
-    /// Per document, then per whether the peer has told us nothing yet
-    /// (`PeerStatus::Unknown`, which can make the message a `request`),
-    /// keyed by the sync state before.
-    built: HashMap<DocumentId, [HashMap<sync::State, Generated>; 2]>,
+    /// Per document, at most [`FAN_OUT_STATES_PER_DOCUMENT`], searched in
+    /// order: comparing states is cheaper than hashing them, and the first
+    /// is the common case.
+    built: HashMap<DocumentId, Vec<Generated>>,
     counts: SyncMessageCounts,
 }
 
-/// What one generation did: the sync state after it, and the message.
+/// What one generation did: from which sync state and request status, the
+/// sync state after it, and the message.
 #[derive(Debug)]
 struct Generated {
+    /// The peer had told us nothing yet (`PeerStatus::Unknown`, which can
+    /// make the message a `request`).
+    unknown: bool,
+    before: sync::State,
     after: sync::State,
     message: Option<Outgoing>,
 }
@@ -267,8 +272,10 @@ impl FanOut {
         let Some(before) = pair.sync.as_ref().filter(|_| pair.may_read()) else {
             return pair.generate(am, sender, doc).map(|outgoing| outgoing.to(peer));
         };
-        let unknown = usize::from(pair.status == PeerStatus::Unknown);
-        if let Some(seen) = self.built.get(doc).and_then(|built| built[unknown].get(before)) {
+        let unknown = pair.status == PeerStatus::Unknown;
+        let seen =
+            self.built.get(doc).and_then(|built| built.iter().find(|g| g.unknown == unknown && g.before == *before));
+        if let Some(seen) = seen {
             self.counts.shared += 1;
             if let Some(sync) = pair.sync.as_mut() {
                 assign(sync, &seen.after);
@@ -287,9 +294,8 @@ impl FanOut {
             Some(built) => built,
             None => self.built.entry(doc.clone()).or_default(),
         };
-        let remembered: usize = built.iter().map(HashMap::len).sum();
-        if let Some(after) = pair.sync.clone().filter(|_| remembered < FAN_OUT_STATES_PER_DOCUMENT) {
-            built[unknown].insert(before, Generated { after, message });
+        if let Some(after) = pair.sync.clone().filter(|_| built.len() < FAN_OUT_STATES_PER_DOCUMENT) {
+            built.push(Generated { unknown, before, after, message });
         }
         addressed
     }

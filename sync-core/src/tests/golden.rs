@@ -116,6 +116,17 @@ fn strict_everywhere_else() {
         &cbor_map(&[("type", &|e| drop(e.str("leave"))), ("type", &|e| drop(e.str("leave")))]),
         expect!["error: invalid or duplicate key: type"],
     );
+    // A key repeated far apart, unknown keys included, in a small map and
+    // in one past the size where keys are hashed.
+    for extra in [10, 40] {
+        let names: Vec<String> = (0..extra).map(|i| format!("x{i}")).collect();
+        let mut fields: Vec<(&str, Writer<'_>)> = vec![("type", &|e| drop(e.str("leave")))];
+        fields.extend(
+            names.iter().map(|name| (name.as_str(), &(|e: &mut Encoder<&mut Vec<u8>>| drop(e.u8(0))) as Writer<'_>)),
+        );
+        fields.push(("x1", &|e| drop(e.u8(1))));
+        check_decode(&cbor_map(&fields), expect!["error: invalid or duplicate key: x1"]);
+    }
     let mut deep = vec![0xa2, 0x64];
     deep.extend_from_slice(b"type");
     deep.extend_from_slice(&[0x64]);
