@@ -28,7 +28,10 @@
 //! failure is a typed [`DecodeError`].
 //!
 //! Encoding follows what JS expects: ids as text, `data` as an untagged byte
-//! string, optional fields omitted rather than `null`.
+//! string, optional fields omitted rather than `null`. A `sync` message for
+//! several peers is encoded once up to its last field, `targetId`
+//! ([`SyncFrame`]); each peer's [`Frame`] is those shared bytes and its own
+//! target, encoded once per connection ([`Target`]).
 //!
 //! This module only translates bytes; what a message means is decided by
 //! `repo`.
@@ -194,7 +197,7 @@ impl Frame {
     pub fn into_vec(self) -> Vec<u8> {
         match self {
             Frame::Whole(bytes) => bytes,
-            Frame::Addressed { untargeted, target } => [&untargeted[..], &target.0[..]].concat(),
+            addressed => addressed.to_vec(),
         }
     }
 }

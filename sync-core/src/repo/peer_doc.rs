@@ -15,8 +15,7 @@ use super::document::{Busy, DocPhase, check_document_growth};
 use super::timers::Timer;
 use super::{Access, AccessPolicy, CloseReason, ConnId, Output, Repo, UnixMillis};
 use crate::changes_job::{ChangesJob, receive_changes_contained};
-use crate::ids::DocumentId;
-use crate::ids::PeerId;
+use crate::ids::{DocumentId, PeerId};
 use crate::limits;
 use crate::wire::{EphemeralMessage, Frame, Message, SyncFrame, Target};
 
@@ -183,8 +182,8 @@ pub(super) struct Outgoing {
 }
 
 impl Outgoing {
-    fn to(&self, peer: &Target) -> Addressed {
-        Addressed { carries_changes: self.carries_changes, bytes: self.frame.to(peer) }
+    fn to(&self, target: &Target) -> Addressed {
+        Addressed { carries_changes: self.carries_changes, bytes: self.frame.to(target) }
     }
 }
 
@@ -259,18 +258,18 @@ struct Generated {
 }
 
 impl FanOut {
-    /// [`PeerDoc::generate`] addressed to `peer`, or what it returned for a
-    /// peer in the same state during this run.
+    /// [`PeerDoc::generate`] addressed to `target`, or what it returned for
+    /// a peer in the same state during this run.
     fn generate(
         &mut self,
         doc: &DocumentId,
         pair: &mut PeerDoc,
         am: &Automerge,
         sender: &PeerId,
-        peer: &Target,
+        target: &Target,
     ) -> Option<Addressed> {
         let Some(before) = pair.sync.as_ref().filter(|_| pair.may_read()) else {
-            return pair.generate(am, sender, doc).map(|outgoing| outgoing.to(peer));
+            return pair.generate(am, sender, doc).map(|outgoing| outgoing.to(target));
         };
         let unknown = pair.status == PeerStatus::Unknown;
         let seen =
@@ -280,7 +279,7 @@ impl FanOut {
             if let Some(sync) = pair.sync.as_mut() {
                 assign(sync, &seen.after);
             }
-            let message = seen.message.as_ref().map(|outgoing| outgoing.to(peer));
+            let message = seen.message.as_ref().map(|outgoing| outgoing.to(target));
             if message.is_some() {
                 pair.awaiting_answer = false;
             }
@@ -289,7 +288,7 @@ impl FanOut {
         self.counts.generated += 1;
         let before = before.clone();
         let message = pair.generate(am, sender, doc);
-        let addressed = message.as_ref().map(|outgoing| outgoing.to(peer));
+        let addressed = message.as_ref().map(|outgoing| outgoing.to(target));
         let built = match self.built.get_mut(doc) {
             Some(built) => built,
             None => self.built.entry(doc.clone()).or_default(),
@@ -599,7 +598,7 @@ impl Repo {
             return;
         }
         let Some(state) = self.conns.get_mut(&conn) else { return };
-        let ConnPhase::Ready { target: peer, .. } = &state.phase else { return };
+        let ConnPhase::Ready { target, .. } = &state.phase else { return };
         let Some(pair) = state.docs.get_mut(doc) else { return };
         if self.config.fast_fan_out && pair.sync.as_ref().is_some_and(|sync| in_sync_at(sync, &ready.am.get_heads())) {
             return;
@@ -610,10 +609,10 @@ impl Repo {
         }
         let sender = &self.config.peer_id;
         let generated = match self.fan_out.as_mut() {
-            Some(fan_out) => fan_out.generate(doc, pair, &ready.am, sender, peer),
+            Some(fan_out) => fan_out.generate(doc, pair, &ready.am, sender, target),
             None => {
                 self.sync_message_counts.generated += 1;
-                pair.generate(&ready.am, sender, doc).map(|outgoing| outgoing.to(peer))
+                pair.generate(&ready.am, sender, doc).map(|outgoing| outgoing.to(target))
             }
         };
         let Some(Addressed { carries_changes, bytes }) = generated else { return };
