@@ -155,6 +155,9 @@ pub struct SyncMessage {
 /// encoded whole; a `sync` message generated once for several peers in
 /// the same state ([`SyncFrame`]) is the part they share, then each peer's
 /// target, written one after the other without being copied together.
+///
+/// Two frames are equal when they are built alike: a whole frame and an
+/// addressed one with the same bytes are not (compare [`Frame::to_vec`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Frame {
     /// A message encoded on its own.
@@ -162,7 +165,7 @@ pub enum Frame {
     /// A message shared with other peers, then the value of its `targetId`.
     Addressed {
         /// Every field up to the value of `targetId`.
-        untargeted: Arc<[u8]>,
+        untargeted: Arc<Vec<u8>>,
         /// That value: the target's peer id, encoded.
         target: Target,
     },
@@ -175,7 +178,7 @@ impl Frame {
         first.len() + second.len()
     }
 
-    /// Whether it has no byte (never, for a message).
+    /// Whether it has no byte.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
@@ -228,16 +231,17 @@ impl Target {
 /// nor copied.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SyncFrame {
-    untargeted: Arc<[u8]>,
+    untargeted: Arc<Vec<u8>>,
 }
 
 impl SyncFrame {
     /// `request` (`is_request`) or `sync` from `sender` for `document`.
     pub fn new(is_request: bool, sender: &PeerId, document: &DocumentId, data: &[u8]) -> SyncFrame {
         let kind = if is_request { "request" } else { "sync" };
-        let mut e = Encoder::new(Vec::with_capacity(UNTARGETED_OVERHEAD + document.as_str().len() + data.len()));
+        let room = UNTARGETED_OVERHEAD + sender.as_str().len() + document.as_str().len() + data.len();
+        let mut e = Encoder::new(Vec::with_capacity(room));
         encode_sync_untargeted(&mut e, kind, sender, document, data).expect("writing CBOR to a Vec cannot fail");
-        SyncFrame { untargeted: e.into_writer().into() }
+        SyncFrame { untargeted: Arc::new(e.into_writer()) }
     }
 
     /// The frame for `target`: what [`Message::encode`] gives for the same
@@ -248,7 +252,7 @@ impl SyncFrame {
 }
 
 /// Bytes of a `sync` message's keys, type and CBOR headers, besides the
-/// document id, the data and the sender: enough to allocate once.
+/// sender, the document id and the data: enough to allocate once.
 const UNTARGETED_OVERHEAD: usize = 96;
 
 /// A `request` or `sync` message up to the value of `targetId` (the one
@@ -469,11 +473,13 @@ fn decode_map_entries<'b>(
     // Both bounded by MAX_ENTRIES, checked just above.
     let len = len as usize;
     let kept = if skip_unknown { len.min(KNOWN_FIELDS.len()) } else { len };
-    let mut entries = Vec::with_capacity(kept);
+    // Room for a few entries at first: the count is the peer's word, and a
+    // map that declares many and brings few must not reserve for them all.
+    let mut entries = Vec::with_capacity(kept.min(FEW_KEYS));
     // Repeated keys: looked for among the few seen so far in a small map
     // (every message), in a hash set in a large one.
     let mut few = [""; FEW_KEYS];
-    let mut many = (len > FEW_KEYS).then(|| std::collections::HashSet::with_capacity(len));
+    let mut many = (len > FEW_KEYS).then(std::collections::HashSet::new);
     for i in 0..len {
         if d.datatype()? != Type::String {
             return Err(DecodeError::BadKey(format!("non-text key of type {}", d.datatype()?)));

@@ -89,7 +89,8 @@ pub(super) enum ConnPhase {
     Ready {
         peer: PeerId,
         metadata: PeerMetadata,
-        /// The peer's id as every message to it ends ([`crate::SyncFrame::to`]).
+        /// The peer's id as every sync message to it ends
+        /// ([`crate::SyncFrame::to`]).
         target: Target,
     },
 }

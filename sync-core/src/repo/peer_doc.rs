@@ -182,13 +182,13 @@ pub(super) struct Outgoing {
 }
 
 impl Outgoing {
-    fn to(&self, target: &Target) -> Addressed {
-        Addressed { carries_changes: self.carries_changes, bytes: self.frame.to(target) }
+    fn to(&self, target: &Target) -> ToSend {
+        ToSend { carries_changes: self.carries_changes, bytes: self.frame.to(target) }
     }
 }
 
 /// A sync message for one peer, ready to send.
-struct Addressed {
+struct ToSend {
     carries_changes: bool,
     bytes: Frame,
 }
@@ -267,7 +267,7 @@ impl FanOut {
         am: &Automerge,
         sender: &PeerId,
         target: &Target,
-    ) -> Option<Addressed> {
+    ) -> Option<ToSend> {
         let Some(before) = pair.sync.as_ref().filter(|_| pair.may_read()) else {
             return pair.generate(am, sender, doc).map(|outgoing| outgoing.to(target));
         };
@@ -615,7 +615,7 @@ impl Repo {
                 pair.generate(&ready.am, sender, doc).map(|outgoing| outgoing.to(target))
             }
         };
-        let Some(Addressed { carries_changes, bytes }) = generated else { return };
+        let Some(ToSend { carries_changes, bytes }) = generated else { return };
         if carries_changes {
             pair.answer_due = self.config.hold_for_answer_ms.map(|ms| self.clock.plus(ms));
         }
