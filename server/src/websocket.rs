@@ -749,15 +749,15 @@ impl Connection {
         if !self.parsing {
             return Poll::Ready(Ok(()));
         }
-        // A refusal waits for the frames read whole before it.
-        if let Err(error) = self.reader.read(buf.filled(), &mut self.received) {
+        let refused = match self.reader.read(buf.filled(), &mut self.received) {
+            Err(error) => Some(error.into()),
+            Ok(()) if !self.count(self.reader.unfinished_bytes()) => Some(Refusal::Busy),
+            Ok(()) => None,
+        };
+        if refused.is_some() {
+            // Said once the frames read whole before it are handed over.
             self.stop_parsing();
-            self.refused = Some(error.into());
-            return Poll::Ready(Ok(()));
-        }
-        if !self.count(self.reader.unfinished_bytes()) {
-            self.stop_parsing();
-            self.refused = Some(Refusal::Busy);
+            self.refused = refused;
             return Poll::Ready(Ok(()));
         }
         self.message_deadline = match (self.reader.busy_period(), self.message_deadline) {
