@@ -166,10 +166,10 @@ async fn measure(setup: Setup, sizes: &ClusterSizes, programs: &Programs) -> Res
         figures.extend(uploads.into_iter().filter(|f| f.name.contains("upload")));
         relays.stop()?;
         let relays = Relays::start(setup, programs, &format!("{tag}i"))?;
-        let idle = workloads::idle(&relays.servers[0], sizes.connections, workloads::IDLE_SHARED_DOCUMENTS)
+        let idle = workloads::idle(&relays.servers[0], sizes.connections, workloads::IDLE_SHARED_DOCUMENTS, None)
             .await
             .context("idle connections")?;
-        figures.extend(idle.into_iter().filter(|f| f.name.contains("per connection")));
+        figures.extend(idle.into_iter().filter(|f| f.name.ends_with("memory per connection")));
         relays.stop()?;
     } else {
         figures.push(failover(sizes, programs, &format!("{tag}k")).await.context("failover")?);

@@ -96,6 +96,11 @@ struct Sizes {
     /// `idle-own-documents`, each on its own).
     #[arg(long, default_value_t = 10_000)]
     connections: usize,
+    /// Idle on own documents: seconds the connections then stay idle
+    /// before the memory is read again (the relay unloads a document
+    /// nobody used for 60 s).
+    #[arg(long, default_value_t = 70.0)]
+    idle_seconds: f64,
     /// Cold start: documents in the data directory.
     #[arg(long, default_value_t = 10_000)]
     cold_documents: usize,
@@ -116,6 +121,7 @@ impl Sizes {
             documents: 20,
             changes: 300,
             connections: 30,
+            idle_seconds: 0.5,
             cold_documents: 30,
         }
     }
@@ -184,8 +190,11 @@ async fn measure(kind: Kind, workload: Workload, sizes: &Sizes, programs: &Progr
     let server = Server::start(kind, data.path(), programs)?;
     let (cpu_server, cpu_self) = (server.cpu()?, servers::own_cpu()?);
     let mut figures = match workload {
-        Workload::Idle => workloads::idle(&server, sizes.connections, workloads::IDLE_SHARED_DOCUMENTS).await?,
-        Workload::IdleOwnDocuments => workloads::idle(&server, sizes.connections, sizes.connections).await?,
+        Workload::Idle => workloads::idle(&server, sizes.connections, workloads::IDLE_SHARED_DOCUMENTS, None).await?,
+        Workload::IdleOwnDocuments => {
+            let stay_idle = Duration::from_secs_f64(sizes.idle_seconds);
+            workloads::idle(&server, sizes.connections, sizes.connections, Some(stay_idle)).await?
+        }
         Workload::ColdStart => {
             let (figures, restarted) = cold_start(server, data.path(), programs, sizes.cold_documents).await?;
             restarted.stop()?;

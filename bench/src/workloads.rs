@@ -355,29 +355,56 @@ pub async fn fetch_documents(url: &str, docs: &[(DocumentId, Vec<ChangeHash>)]) 
     Ok((all, first.unwrap_or(all)))
 }
 
-/// Idle connections: memory of `server` before and after `connections`
-/// clients each synced with one of `documents` documents (ten shared by
-/// all, or one each), uploaded before the first figure.
-pub async fn idle(server: &crate::servers::Server, connections: usize, documents: usize) -> Result<Vec<Figure>> {
+/// Idle connections: memory of `server` empty, after `documents`
+/// documents were uploaded, and with `connections` clients each synced
+/// with one of them (ten shared by all, or one each); then, if
+/// `stay_idle` is given, once the connections stayed idle that long
+/// (Essaim's relay unloads a document nobody used for 60 s, even while
+/// peers hold it open; the reference keeps every document it loaded).
+pub async fn idle(
+    server: &crate::servers::Server,
+    connections: usize,
+    documents: usize,
+    stay_idle: Option<Duration>,
+) -> Result<Vec<Figure>> {
+    let empty = server.rss()?;
     let uploaded = upload_documents(&server.url, documents).await?;
     let before = server.rss()?;
     let clients = hold_idle(&server.url, connections, &uploaded).await?;
     let after = server.rss()?;
     let held = clients.len();
-    close_all(clients).await;
     let mib = |bytes: u64| bytes as f64 / (1024.0 * 1024.0);
+    let per_connection = |from: u64, to: u64| to.saturating_sub(from) as f64 / held.max(1) as f64 / 1024.0;
     let what = if documents < connections { "idle" } else { "idle, own documents" };
-    Ok(vec![
+    let mut figures = vec![
         figure(format!("{what}: connections held"), held as f64, "conns", Better::Higher),
+        figure(format!("{what}: server memory empty"), mib(empty), "MiB", Better::Lower),
         figure(format!("{what}: server memory before"), mib(before), "MiB", Better::Lower),
         figure(format!("{what}: server memory with {held} connections"), mib(after), "MiB", Better::Lower),
+        figure(format!("{what}: memory per connection"), per_connection(before, after), "KiB", Better::Lower),
         figure(
-            format!("{what}: memory per connection"),
-            after.saturating_sub(before) as f64 / held.max(1) as f64 / 1024.0,
+            format!("{what}: memory per connection with its share of the documents"),
+            per_connection(empty, after),
             "KiB",
             Better::Lower,
         ),
-    ])
+    ];
+    if let Some(stay_idle) = stay_idle {
+        tokio::time::sleep(stay_idle).await;
+        let settled = server.rss()?;
+        let seconds = stay_idle.as_secs();
+        figures.extend([
+            figure(format!("{what}: server memory after {seconds} s idle"), mib(settled), "MiB", Better::Lower),
+            figure(
+                format!("{what}: memory per connection with its share of the documents, after {seconds} s idle"),
+                per_connection(empty, settled),
+                "KiB",
+                Better::Lower,
+            ),
+        ]);
+    }
+    close_all(clients).await;
+    Ok(figures)
 }
 
 /// Uploads a territory to the server and waits until it has it whole.

@@ -20,6 +20,7 @@ mod fiches;
 mod flux_oracle;
 mod interop;
 mod invitations_api;
+mod memory;
 mod relay;
 mod reseau;
 mod rythme_oracle;
