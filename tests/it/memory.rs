@@ -13,19 +13,13 @@ use crate::support::WAIT;
 
 /// Documents uploaded, each holding a text of `TEXT_BYTES`: enough memory
 /// (about 60 MiB) for its return to stand out of what the relay keeps
-/// anyway (SQLite's page caches, about 11 MiB after these writes).
+/// anyway (about 11 MiB stayed in trial runs: caches, SQLite's among them).
 const DOCUMENTS: usize = 400;
 const TEXT_BYTES: usize = 100_000;
 
 /// Resident memory of process `pid`, bytes.
 fn resident(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("read /proc status");
-    let kib = status
-        .lines()
-        .find_map(|line| line.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
-        .expect("VmRSS in /proc status");
-    kib * 1024
+    bench::servers::rss(pid).expect("resident memory from /proc")
 }
 
 #[tokio::test]
