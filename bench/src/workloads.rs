@@ -392,7 +392,7 @@ pub async fn idle(
     if let Some(stay_idle) = stay_idle {
         tokio::time::sleep(stay_idle).await;
         let settled = server.rss()?;
-        let seconds = stay_idle.as_secs();
+        let seconds = number(stay_idle.as_secs_f64());
         figures.extend([
             figure(format!("{what}: server memory after {seconds} s idle"), mib(settled), "MiB", Better::Lower),
             figure(

@@ -296,23 +296,19 @@ struct Serve {
     log: String,
 }
 
-/// jemalloc rather than glibc's allocator, so that memory freed when idle
-/// documents are unloaded goes back to the system: glibc kept it (10,000
-/// documents unloaded, the relay's memory unchanged), jemalloc returns
-/// pages freed for about ten seconds (`dirty_decay_ms`) from a background
-/// thread, even while the relay is otherwise quiet. Measured in
-/// docs/benchmarks.md ("idle, own documents"); no CPU lost in the fan-out.
+/// jemalloc rather than glibc's allocator, so that the memory of documents
+/// unloaded when idle goes back to the system: glibc kept it (10,000
+/// documents unloaded, the relay's memory unchanged). It is built to purge
+/// pages as soon as they are free (`dirty_decay_ms:0`, `muzzy_decay_ms:0`,
+/// set in `.cargo/config.toml`), so no garbage stays resident under a peer
+/// growing a message either. Only Rust's allocations move: the bundled
+/// SQLite keeps the C library's `malloc`. Measured in docs/benchmarks.md
+/// ("idle, own documents").
 #[cfg(unix)]
 #[global_allocator]
 static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
 fn main() -> anyhow::Result<()> {
-    // Without this thread, pages are returned only when the relay
-    // allocates again. Failing to start it costs memory, not correctness.
-    #[cfg(unix)]
-    if let Err(error) = tikv_jemalloc_ctl::background_thread::write(true) {
-        eprintln!("jemalloc's background thread did not start ({error}): freed memory returns to the system later");
-    }
     match Cli::parse().command {
         Command::Serve(args) => {
             tracing_subscriber::fmt()

@@ -70,21 +70,16 @@ pub(crate) struct Process {
 impl Process {
     /// Starts `essaim serve` on a free port and waits for its "listening" line.
     pub(crate) async fn start(data: &Path) -> Process {
-        Process::spawn(data, None, &[]).await
-    }
-
-    /// [`Process::start`] with more flags for `essaim serve`.
-    pub(crate) async fn start_with(data: &Path, flags: &[&str]) -> Process {
-        Process::spawn(data, None, flags).await
+        Process::spawn(data, None).await
     }
 
     /// The same under `ulimit -f blocks`: no file of the relay's may grow
     /// past that many blocks (512 or 1,024 bytes, depending on the shell).
     async fn start_with_file_limit(data: &Path, blocks: u32) -> Process {
-        Process::spawn(data, Some(blocks), &[]).await
+        Process::spawn(data, Some(blocks)).await
     }
 
-    async fn spawn(data: &Path, file_limit: Option<u32>, flags: &[&str]) -> Process {
+    async fn spawn(data: &Path, file_limit: Option<u32>) -> Process {
         let mut command = match file_limit {
             None => Command::new(essaim_binary()),
             Some(blocks) => {
@@ -96,7 +91,6 @@ impl Process {
         let mut child = command
             .args(["serve", "--open", "--listen", "127.0.0.1:0", "--data"])
             .arg(data)
-            .args(flags)
             .env("NO_COLOR", "1")
             .env("ESSAIM_LOG", "info")
             .stdout(Stdio::piped())
@@ -125,11 +119,6 @@ impl Process {
         format!("ws://{}/sync", self.addr)
     }
 
-    /// The process id.
-    pub(crate) fn pid(&self) -> u32 {
-        self.child.id().expect("the relay is running")
-    }
-
     /// SIGKILL: no flush, no goodbye.
     async fn kill(mut self) {
         self.child.kill().await.expect("SIGKILL");
@@ -137,7 +126,7 @@ impl Process {
 
     /// SIGTERM, as a service manager stops it.
     fn terminate(&self) {
-        let pid = self.pid();
+        let pid = self.child.id().expect("the relay is running");
         let status = std::process::Command::new("kill").args(["-TERM", &pid.to_string()]).status().expect("run kill");
         assert!(status.success(), "kill -TERM {pid} failed");
     }

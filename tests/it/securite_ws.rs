@@ -30,16 +30,16 @@ use crate::support::{
 };
 
 /// The real `essaim` binary serving in open mode, killed when dropped.
-struct Binary {
+pub(crate) struct Binary {
     child: Child,
-    addr: SocketAddr,
-    metrics: SocketAddr,
+    pub(crate) addr: SocketAddr,
+    pub(crate) metrics: SocketAddr,
 }
 
 impl Binary {
     /// Starts `essaim serve` with `flags` on free ports (metrics apart) and
     /// waits for both addresses in its log; the rest of its log is echoed.
-    async fn start(data: &Path, flags: &[&str]) -> Binary {
+    pub(crate) async fn start(data: &Path, flags: &[&str]) -> Binary {
         let mut child = Command::new(crate::crash::essaim_binary())
             .args(["serve", "--open", "--listen", "127.0.0.1:0", "--metrics-listen", "127.0.0.1:0", "--data"])
             .arg(data)
@@ -82,7 +82,7 @@ impl Binary {
     }
 
     /// A field of `/proc/<pid>/status` in KiB (`VmRSS:`, `VmHWM:`).
-    fn status_kib(&self, field: &str) -> u64 {
+    pub(crate) fn status_kib(&self, field: &str) -> u64 {
         let pid = self.child.id().expect("the relay is running");
         let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("/proc/<pid>/status");
         status
