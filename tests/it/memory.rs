@@ -44,8 +44,9 @@ async fn memory_of_unloaded_documents_goes_back_to_the_system() {
     println!("resident: {started} KiB at start, {peak} KiB at the peak");
     assert!(added > 8 << 10, "the documents should weigh on the relay's memory (added {added} KiB)");
 
-    // Unloaded a second after their last use; their pages go back within
-    // about 10 s (jemalloc's decay) once free. glibc's allocator kept them.
+    // Unloaded a second after their last use; jemalloc, built with no
+    // decay, gives their pages back as they are freed. glibc's allocator
+    // kept them.
     wait_metric(relay.metrics, "essaim_documents_in_memory", |n| n == 0.0).await;
     let bar = started + added / 2;
     let deadline = Instant::now() + Duration::from_secs(60);
