@@ -288,7 +288,7 @@ impl FanOut {
         self.counts.generated += 1;
         let before = before.clone();
         let message = pair.generate(am, sender, doc);
-        let addressed = message.as_ref().map(|outgoing| outgoing.to(target));
+        let to_send = message.as_ref().map(|outgoing| outgoing.to(target));
         let built = match self.built.get_mut(doc) {
             Some(built) => built,
             None => self.built.entry(doc.clone()).or_default(),
@@ -296,7 +296,7 @@ impl FanOut {
         if let Some(after) = pair.sync.clone().filter(|_| built.len() < FAN_OUT_STATES_PER_DOCUMENT) {
             built.push(Generated { unknown, before, after, message });
         }
-        addressed
+        to_send
     }
 }
 
